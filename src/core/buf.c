@@ -1,0 +1,183 @@
+/**
+ * @file buf.c  Growable buffers with a hard ceiling.
+ */
+#include "core/buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pl.h"
+
+static void buf_destructor(void *arg)
+{
+	struct buf *b = arg;
+
+	free(b->b);
+}
+
+
+/**
+ * Allocate a counted buffer.
+ *
+ * @param size  initial capacity
+ * @param max   capacity that writes may never exceed
+ */
+int buf_alloc(struct buf **bp, size_t size, size_t max)
+{
+	struct buf *b;
+	int err;
+
+	b = mem_zalloc(sizeof(*b), buf_destructor);
+	if (!b)
+		return ENOMEM;
+	err = buf_init(b, size, max);
+	if (err) {
+		mem_deref(b);
+		return err;
+	}
+	*bp = b;
+	return 0;
+}
+
+
+int buf_init(struct buf *b, size_t size, size_t max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max ? max : size;
+	if (size > b->max)
+		return EINVAL;
+	if (size) {
+		b->b = malloc(size);
+		if (!b->b)
+			return ENOMEM;
+	}
+	b->size = size;
+	return 0;
+}
+
+
+void buf_reset(struct buf *b)
+{
+	free(b->b);
+	b->b = NULL;
+	b->size = b->pos = b->end = 0;
+}
+
+
+int buf_resize(struct buf *b, size_t size)
+{
+	uint8_t *n;
+
+	if (size > b->max)
+		return EMSGSIZE;
+	n = realloc(b->b, size ? size : 1);
+	if (!n)
+		return ENOMEM;
+	b->b = n;
+	b->size = size;
+	if (b->end > size)
+		b->end = size;
+	if (b->pos > size)
+		b->pos = size;
+	return 0;
+}
+
+
+static int ensure(struct buf *b, size_t n)
+{
+	size_t need = b->pos + n, sz;
+
+	if (need < b->pos)
+		return EMSGSIZE;
+	if (need <= b->size)
+		return 0;
+	if (need > b->max)
+		return EMSGSIZE;
+	sz = b->size ? b->size : 256;
+	while (sz < need)
+		sz *= 2;
+	if (sz > b->max)
+		sz = b->max;
+	return buf_resize(b, sz);
+}
+
+
+int buf_write(struct buf *b, const void *p, size_t n)
+{
+	int err = ensure(b, n);
+
+	if (err)
+		return err;
+	if (n)
+		memcpy(b->b + b->pos, p, n);
+	b->pos += n;
+	if (b->pos > b->end)
+		b->end = b->pos;
+	return 0;
+}
+
+
+int buf_write_str(struct buf *b, const char *s)
+{
+	return buf_write(b, s, strlen(s));
+}
+
+
+int buf_write_pl(struct buf *b, const struct pl *pl)
+{
+	return pl ? buf_write(b, pl->p, pl->l) : 0;
+}
+
+
+int buf_write_u32(struct buf *b, uint32_t v)
+{
+	char tmp[10];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_write(b, tmp + i, sizeof(tmp) - i);
+}
+
+
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list aq;
+	size_t room;
+	int n, err;
+
+	va_copy(aq, ap);
+	room = b->size - b->pos;
+	n = vsnprintf(room ? (char *)b->b + b->pos : NULL, room, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return EINVAL;
+	if ((size_t)n >= room) {
+		err = ensure(b, (size_t)n + 1);
+		if (err)
+			return err;
+		n = vsnprintf((char *)b->b + b->pos, (size_t)n + 1, fmt, ap);
+		if (n < 0)
+			return EINVAL;
+	}
+	b->pos += (size_t)n;
+	if (b->pos > b->end)
+		b->end = b->pos;
+	return 0;
+}
+
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return err;
+}

@@ -1,0 +1,375 @@
+/**
+ * @file loop.c  epoll event loop with a min-heap of timers.
+ *
+ * Design: descriptors are registered with a handler in a table indexed by
+ * fd (O(1) dispatch).  epoll_wait() returns up to LOOP_BATCH events; they are
+ * dispatched, then the expired timers fire, then the end-of-batch hooks run.
+ * A handler may close any descriptor, including one later in the same
+ * batch: the table entry is cleared and the stale event is skipped.
+ *
+ * Timers: a binary heap ordered by expiry, each timer knowing its index so
+ * that cancel is O(log n) (redis keeps a list; libre moved to a heap).
+ */
+#include "core/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_BATCH 256
+
+struct fde {
+	fd_h *fh;
+	void *arg;
+	int flags;
+	uint32_t gen;
+};
+
+struct loop {
+	int epfd;
+	struct fde *fds;
+	size_t maxfds;
+	bool running;
+	struct tmr **heap;
+	size_t nheap, heap_size;
+	struct list hooks;
+	uint64_t test_now;
+};
+
+static _Thread_local struct loop *cur;
+static _Thread_local uint64_t test_now_nl; /* clock override w/o a loop */
+
+uint64_t tmr_jiffies(void)
+{
+	struct timespec ts;
+	uint64_t fixed = cur ? cur->test_now : test_now_nl;
+
+	if (fixed)
+		return fixed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+
+void tmr_test_set_now(uint64_t ms)
+{
+	if (cur)
+		cur->test_now = ms;
+	test_now_nl = ms;
+}
+
+
+/**
+ * Create this thread's loop.
+ *
+ * @param maxfds  size of the descriptor table (0: RLIMIT-sized default)
+ */
+int loop_init(size_t maxfds)
+{
+	struct loop *l;
+
+	if (cur)
+		return EALREADY;
+	if (!maxfds)
+		maxfds = 65536;
+	l = mem_zalloc(sizeof(*l), NULL);
+	if (!l)
+		return ENOMEM;
+	l->fds = calloc(maxfds, sizeof(*l->fds));
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!l->fds || l->epfd < 0) {
+		int err = l->fds ? errno : ENOMEM;
+		free(l->fds);
+		if (l->epfd >= 0)
+			close(l->epfd);
+		mem_deref(l);
+		return err;
+	}
+	l->maxfds = maxfds;
+	l->test_now = test_now_nl;
+	list_init(&l->hooks);
+	cur = l;
+	return 0;
+}
+
+
+void loop_close(void)
+{
+	struct loop *l = cur;
+
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l->fds);
+	free(l->heap);
+	cur = NULL;
+	mem_deref(l);
+}
+
+
+int fd_listen(int fd, int flags, fd_h *fh, void *arg)
+{
+	struct epoll_event ev;
+	struct fde *e;
+	int op;
+
+	if (!cur)
+		return EINVAL;
+	if (fd < 0 || (size_t)fd >= cur->maxfds)
+		return EBADF;
+	if (!flags) {
+		fd_close(fd);
+		return 0;
+	}
+	e = &cur->fds[fd];
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = fd;
+	if (flags & FD_READ)
+		ev.events |= EPOLLIN;
+	if (flags & FD_WRITE)
+		ev.events |= EPOLLOUT;
+	op = e->flags ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(cur->epfd, op, fd, &ev) < 0)
+		return errno;
+	e->fh = fh;
+	e->arg = arg;
+	e->flags = flags;
+	return 0;
+}
+
+
+void fd_close(int fd)
+{
+	struct fde *e;
+
+	if (!cur || fd < 0 || (size_t)fd >= cur->maxfds)
+		return;
+	e = &cur->fds[fd];
+	if (e->flags)
+		(void)epoll_ctl(cur->epfd, EPOLL_CTL_DEL, fd, NULL);
+	e->fh = NULL;
+	e->arg = NULL;
+	e->flags = 0;
+	e->gen++;
+}
+
+
+void loop_hook_add(struct loop_hook *hk, loop_hook_h *h, void *arg)
+{
+	if (!cur || hk->le.list)
+		return;
+	hk->h = h;
+	hk->arg = arg;
+	list_append(&cur->hooks, &hk->le, hk);
+}
+
+
+void loop_hook_remove(struct loop_hook *hk)
+{
+	list_unlink(&hk->le);
+}
+
+
+/* ---- timer heap ---- */
+
+static void heap_swap(struct loop *l, size_t a, size_t b)
+{
+	struct tmr *t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->heap[a]->idx = a + 1;
+	l->heap[b]->idx = b + 1;
+}
+
+
+static void heap_up(struct loop *l, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (l->heap[p]->jfs <= l->heap[i]->jfs)
+			break;
+		heap_swap(l, i, p);
+		i = p;
+	}
+}
+
+
+static void heap_down(struct loop *l, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+		if (c < l->nheap && l->heap[c]->jfs < l->heap[m]->jfs)
+			m = c;
+		if (c + 1 < l->nheap && l->heap[c + 1]->jfs < l->heap[m]->jfs)
+			m = c + 1;
+		if (m == i)
+			break;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+
+void tmr_init(struct tmr *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+
+void tmr_cancel(struct tmr *t)
+{
+	struct loop *l = cur;
+	size_t i;
+
+	if (!t || !t->idx || !l)
+		return;
+	i = t->idx - 1;
+	t->idx = 0;
+	l->nheap--;
+	if (i != l->nheap) {
+		l->heap[i] = l->heap[l->nheap];
+		l->heap[i]->idx = i + 1;
+		heap_down(l, i);
+		heap_up(l, i);
+	}
+}
+
+
+/**
+ * (Re)start a timer.  It fires once, from the loop, after delay_ms.
+ * Running out of memory for the heap is treated as fatal (abort): a timer
+ * that silently never fires would leak a transaction forever.
+ */
+void tmr_start(struct tmr *t, uint64_t delay_ms, tmr_h *th, void *arg)
+{
+	struct loop *l = cur;
+
+	if (!l)
+		abort();
+	tmr_cancel(t);
+	if (!th)
+		return;
+	t->th = th;
+	t->arg = arg;
+	t->jfs = tmr_jiffies() + delay_ms;
+	if (l->nheap == l->heap_size) {
+		size_t n = l->heap_size ? l->heap_size * 2 : 256;
+		struct tmr **h = realloc(l->heap, n * sizeof(*h));
+		if (!h)
+			abort();
+		l->heap = h;
+		l->heap_size = n;
+	}
+	l->heap[l->nheap] = t;
+	t->idx = ++l->nheap;
+	heap_up(l, l->nheap - 1);
+}
+
+
+uint64_t tmr_next_delay(void)
+{
+	uint64_t now;
+
+	if (!cur || !cur->nheap)
+		return UINT64_MAX;
+	now = tmr_jiffies();
+	return cur->heap[0]->jfs > now ? cur->heap[0]->jfs - now : 0;
+}
+
+
+size_t tmr_count(void)
+{
+	return cur ? cur->nheap : 0;
+}
+
+
+void tmr_poll(void)
+{
+	struct loop *l = cur;
+	uint64_t now;
+
+	if (!l)
+		return;
+	now = tmr_jiffies();
+	while (l->nheap && l->heap[0]->jfs <= now) {
+		struct tmr *t = l->heap[0];
+		tmr_cancel(t);
+		t->th(t->arg);
+	}
+}
+
+
+static void run_hooks(struct loop *l)
+{
+	struct le *le = l->hooks.head;
+
+	while (le) {
+		struct loop_hook *hk = le->data;
+		le = le->next;
+		hk->h(hk->arg);
+	}
+}
+
+
+int loop_poll(int timeout_ms)
+{
+	struct epoll_event ev[LOOP_BATCH];
+	struct loop *l = cur;
+	uint64_t nd;
+	int n, i;
+
+	if (!l)
+		return EINVAL;
+	nd = tmr_next_delay();
+	if (nd != UINT64_MAX && (timeout_ms < 0 || nd < (uint64_t)timeout_ms))
+		timeout_ms = nd > 60000 ? 60000 : (int)nd;
+	n = epoll_wait(l->epfd, ev, LOOP_BATCH, timeout_ms);
+	if (n < 0) {
+		if (errno != EINTR)
+			return errno;
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		int fd = ev[i].data.fd, flags = 0;
+		struct fde *e = &l->fds[fd];
+
+		if (!e->fh)
+			continue; /* closed by an earlier handler */
+		if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+			flags |= FD_READ;
+		if (ev[i].events & EPOLLOUT)
+			flags |= FD_WRITE;
+		if (ev[i].events & EPOLLERR)
+			flags |= FD_EXCEPT;
+		flags &= e->flags | FD_EXCEPT;
+		if (flags)
+			e->fh(flags, e->arg);
+	}
+	tmr_poll();
+	run_hooks(l);
+	return 0;
+}
+
+
+int loop_run(void)
+{
+	int err = 0;
+
+	if (!cur)
+		return EINVAL;
+	cur->running = true;
+	while (cur->running && !err)
+		err = loop_poll(-1);
+	return err;
+}
+
+
+void loop_stop(void)
+{
+	if (cur)
+		cur->running = false;
+}
