@@ -1,0 +1,42 @@
+/**
+ * @file addr.h  name-addr / addr-spec header values (From, To, Contact,
+ * Route, Record-Route, Path, Service-Route, P-Asserted-Identity, ...).
+ *
+ * RFC 3261 20.10: in an addr-spec without angle brackets, everything after
+ * the first ';' belongs to the header, not to the URI.
+ */
+#ifndef IMS_SIP_ADDR_H
+#define IMS_SIP_ADDR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/mem.h"
+#include "core/pl.h"
+#include "sip/uri.h"
+
+struct sip_addr {
+	struct pl val;	  /* the whole value */
+	struct pl dname;  /* display name, quotes included when quoted */
+	struct pl auri;	  /* the URI text (inside <> when angled) */
+	struct sip_uri uri;
+	struct pl params; /* header params after the URI, with leading ';' */
+	struct pl tag;	  /* the tag param, when present */
+	bool angle;
+	bool star;	  /* Contact: * */
+};
+
+int sip_addr_decode(struct sip_addr *addr, const struct pl *pl) IMS_MUST_CHECK;
+
+/* Contact values: expires and q (q scaled to 0..1000, default 1000). */
+struct sip_contact {
+	struct sip_addr addr;
+	bool has_expires;
+	uint32_t expires;
+	uint16_t q;
+};
+
+int sip_contact_decode(struct sip_contact *c,
+		       const struct pl *pl) IMS_MUST_CHECK;
+
+#endif

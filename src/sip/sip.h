@@ -1,0 +1,85 @@
+/**
+ * @file sip.h  The SIP stack object: transports, transactions, dispatch.
+ *
+ * struct sip ties the layers together (RFC 3261 figure of layers):
+ *   transport  -> sip_recv(): decode; malformed requests get a 400 naming
+ *                 the problem (or are dropped when no answer can be built)
+ *   responses  -> client transactions (sip_ctrans_recv), else the
+ *                 stateless handler (a proxy forwards stray 2xx, RFC 6026)
+ *   requests   -> server transactions (sip_strans_recv: retransmissions,
+ *                 ACK for non-2xx, CANCEL), else the request handler of the
+ *                 core above (proxy, registrar).
+ */
+#ifndef IMS_SIP_SIP_H
+#define IMS_SIP_SIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/mem.h"
+#include "core/pl.h"
+#include "sip/msg.h"
+#include "sip/transp.h"
+
+struct hash;
+struct buf;
+struct sip;
+
+/* RFC 3261 17.1.1.1 timer values, in ms (configurable for tests). */
+struct sip_timers {
+	uint32_t t1; /* 500 */
+	uint32_t t2; /* 4000 */
+	uint32_t t4; /* 5000 */
+};
+
+/* A request that no transaction absorbed. Return true when handled. */
+typedef bool(sip_req_h)(struct sip *sip, struct sip_msg *msg, void *arg);
+/* A response that matched no client transaction. */
+typedef void(sip_resp_h)(struct sip *sip, struct sip_msg *msg, void *arg);
+
+struct sip_stats {
+	uint64_t rx_requests, rx_responses;
+	uint64_t rx_malformed;	/* answered with 400/505/... */
+	uint64_t rx_dropped;	/* could not be answered */
+	uint64_t tx_requests, tx_responses;
+	uint64_t retrans_absorbed;
+};
+
+struct sip {
+	struct sip_transp *transp;
+	struct hash *ctrans; /* key: branch (our own) */
+	struct hash *strans; /* key: branch + sent-by (or RFC 2543 key) */
+	struct sip_timers timers;
+	sip_req_h *reqh;
+	void *reqh_arg;
+	sip_resp_h *resph;
+	void *resph_arg;
+	struct sip_stats stats;
+	char software[64];   /* Server / User-Agent header value */
+	uint32_t branch_seq; /* unique branch generator */
+	uint64_t branch_salt;
+	/* Tests replace the transport: every send goes here when set. */
+	int (*sendh)(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		     struct sip_conn *conn, const void *p, size_t len);
+};
+
+int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
+	      sip_req_h *reqh, sip_resp_h *resph, void *arg) IMS_MUST_CHECK;
+void sip_close(struct sip *sip);
+
+/* Entry point from the transport (also called directly by tests). */
+void sip_recv(const struct sip_rx *rx, void *arg);
+
+int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+	     struct sip_conn *conn, const void *p, size_t len) IMS_MUST_CHECK;
+
+/* Where a response to this request goes (RFC 3261 18.2.2, RFC 3581):
+ * the connection it came on, else received/rport of the top Via. */
+int sip_response_dest(struct sip_msg *req, enum sip_transp *tp,
+		      struct sa *dst) IMS_MUST_CHECK;
+
+/* A fresh branch with the magic cookie, written into out[SIP_BRANCH_LEN]. */
+#define SIP_BRANCH_LEN 32
+void sip_branch_new(struct sip *sip, char *out, size_t size);
+
+#endif

@@ -1,0 +1,100 @@
+/**
+ * @file transp.h  SIP transports: UDP, TCP and TLS over IPv4 and IPv6.
+ *
+ * The transport layer owns the listening sockets and the connections.  It
+ * delivers each received message's bytes, framed (one message per call),
+ * with where it came from; it does not parse SIP beyond framing.
+ * Responses and in-dialog requests go back on the connection a request came
+ * on (RFC 3261 18.2.2; RFC 5626 flows).  UDP sends are batched with
+ * sendmmsg() at the end of each loop iteration; reads use recvmmsg().
+ *
+ * Limits (each refusing cleanly, and counted): message size, header count
+ * (in the parser), open connections, bytes buffered per connection, idle
+ * connection lifetime.  CRLF keep-alives (RFC 5626 4.4.1) are answered
+ * with CRLF on streams.
+ */
+#ifndef IMS_SIP_TRANSP_H
+#define IMS_SIP_TRANSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/mem.h"
+#include "net/sa.h"
+
+enum sip_transp {
+	SIP_TRANSP_NONE = 0,
+	SIP_TRANSP_UDP,
+	SIP_TRANSP_TCP,
+	SIP_TRANSP_TLS,
+	SIP_TRANSP_NUM
+};
+
+struct sip_transp;
+struct sip_conn;
+
+/* One received message (valid only during the call). */
+struct sip_rx {
+	const char *p;
+	size_t len;
+	enum sip_transp tp;
+	struct sa src;
+	struct sa dst;		/* the local address it arrived on */
+	struct sip_conn *conn;	/* streams only; take a mem_ref to keep it */
+	bool dgram;
+};
+
+typedef void(sip_transp_recv_h)(const struct sip_rx *rx, void *arg);
+
+struct sip_transp_conf {
+	size_t max_conns;	 /* open stream connections (default 4096) */
+	size_t max_msg;		 /* bytes per message (default SIP_MSG_MAX) */
+	uint32_t idle_timeout_s; /* close idle streams (default 600) */
+	const char *tls_cert;	 /* PEM paths; required for TLS listeners */
+	const char *tls_key;
+	const char *tls_ca;	 /* verify peers against this, optional */
+};
+
+struct sip_transp_stats {
+	uint64_t rx_msgs, tx_msgs, rx_bytes, tx_bytes;
+	uint64_t rx_dropped;	 /* framing errors, oversized, ... */
+	uint64_t conn_refused;	 /* over max_conns */
+	uint64_t tx_errors;
+	size_t conns;
+};
+
+int sip_transp_alloc(struct sip_transp **tpp,
+		     const struct sip_transp_conf *conf,
+		     sip_transp_recv_h *recvh, void *arg) IMS_MUST_CHECK;
+/* Close all sockets and connections (explicit shutdown). */
+void sip_transp_close(struct sip_transp *tps);
+
+/* Listen on laddr (port 0 picks one; sip_transp_laddr tells which). */
+int sip_transp_listen(struct sip_transp *tps, enum sip_transp tp,
+		      const struct sa *laddr) IMS_MUST_CHECK;
+
+/* Send one message.  For streams, `conn` is used when alive; otherwise a
+ * connection to dst is reused or opened (the bytes are queued until it is
+ * up).  UDP ignores conn. */
+int sip_transp_send(struct sip_transp *tps, enum sip_transp tp,
+		    const struct sa *dst, struct sip_conn *conn,
+		    const void *p, size_t len) IMS_MUST_CHECK;
+
+/* The local address of the first listener of this transport and family. */
+const struct sa *sip_transp_laddr(const struct sip_transp *tps,
+				  enum sip_transp tp, int af);
+bool sip_transp_reliable(enum sip_transp tp);
+const char *sip_transp_name(enum sip_transp tp); /* "UDP", "TCP", "TLS" */
+enum sip_transp sip_transp_from_pl(const struct pl *pl);
+void sip_transp_stats(const struct sip_transp *tps,
+		      struct sip_transp_stats *st);
+
+/* Connections */
+bool sip_conn_alive(const struct sip_conn *conn);
+const struct sa *sip_conn_peer(const struct sip_conn *conn);
+enum sip_transp sip_conn_transp(const struct sip_conn *conn);
+/* Flush all queued UDP datagrams now (otherwise done by a loop hook). */
+void sip_transp_flush(struct sip_transp *tps);
+
+#endif

@@ -1,0 +1,33 @@
+/**
+ * @file via.h  Via header values (RFC 3261 20.42, RFC 3581 rport).
+ */
+#ifndef IMS_SIP_VIA_H
+#define IMS_SIP_VIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/mem.h"
+#include "core/pl.h"
+
+struct sip_via {
+	struct pl val;	    /* the whole value */
+	struct pl proto;    /* "SIP/2.0" */
+	struct pl transp;   /* "UDP", "TCP", "TLS", or any other token */
+	int tp;		    /* enum sip_transp, SIP_TRANSP_NONE if unknown */
+	struct pl host;	    /* sent-by host (IPv6 keeps its brackets) */
+	uint16_t port;	    /* sent-by port, 0 when absent */
+	struct pl params;   /* with the leading ';' */
+	struct pl branch;
+	struct pl received;
+	struct pl rport;    /* value of rport, empty when a bare flag */
+	bool has_rport;
+	struct pl maddr;
+};
+
+int sip_via_decode(struct sip_via *via, const struct pl *pl) IMS_MUST_CHECK;
+
+/* RFC 3261 8.1.1.7: a branch starting with the magic cookie. */
+bool sip_via_branch_3261(const struct sip_via *via);
+
+#endif
