@@ -187,6 +187,10 @@ int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
 int sip_msg_alloc(struct sip_msg **msgp, struct buf *mb, bool dgram,
 		  struct sip_msg_err *errp) IMS_MUST_CHECK;
 
+/* A counted copy of msg that owns its bytes (and a reference to its
+ * connection), for handlers that keep a message past their return. */
+int sip_msg_dup(struct sip_msg **dupp, const struct sip_msg *msg) IMS_MUST_CHECK;
+
 /* Stream framing: given the bytes received so far, find the length of the
  * first complete message.  ENODATA: need more; EBADMSG: framing lost (the
  * connection must be closed); EMSGSIZE: over the limit. Leading CRLFs

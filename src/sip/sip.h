@@ -46,7 +46,7 @@ struct sip_stats {
 };
 
 struct sip {
-	struct sip_transp *transp;
+	struct sip_transports *transp;
 	struct hash *ctrans; /* key: branch (our own) */
 	struct hash *strans; /* key: branch + sent-by (or RFC 2543 key) */
 	struct sip_timers timers;

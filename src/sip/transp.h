@@ -12,6 +12,10 @@
  * (in the parser), open connections, bytes buffered per connection, idle
  * connection lifetime.  CRLF keep-alives (RFC 5626 4.4.1) are answered
  * with CRLF on streams.
+ *
+ * Naming: `enum sip_transp` is the transport kind; the object holding the
+ * sockets is `struct sip_transports` (C puts struct and enum tags in one
+ * namespace, so they cannot share a name).
  */
 #ifndef IMS_SIP_TRANSP_H
 #define IMS_SIP_TRANSP_H
@@ -31,7 +35,7 @@ enum sip_transp {
 	SIP_TRANSP_NUM
 };
 
-struct sip_transp;
+struct sip_transports;
 struct sip_conn;
 
 /* One received message (valid only during the call). */
@@ -64,30 +68,30 @@ struct sip_transp_stats {
 	size_t conns;
 };
 
-int sip_transp_alloc(struct sip_transp **tpp,
+int sip_transp_alloc(struct sip_transports **tpp,
 		     const struct sip_transp_conf *conf,
 		     sip_transp_recv_h *recvh, void *arg) IMS_MUST_CHECK;
 /* Close all sockets and connections (explicit shutdown). */
-void sip_transp_close(struct sip_transp *tps);
+void sip_transp_close(struct sip_transports *tps);
 
 /* Listen on laddr (port 0 picks one; sip_transp_laddr tells which). */
-int sip_transp_listen(struct sip_transp *tps, enum sip_transp tp,
+int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 		      const struct sa *laddr) IMS_MUST_CHECK;
 
 /* Send one message.  For streams, `conn` is used when alive; otherwise a
  * connection to dst is reused or opened (the bytes are queued until it is
  * up).  UDP ignores conn. */
-int sip_transp_send(struct sip_transp *tps, enum sip_transp tp,
+int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
 		    const struct sa *dst, struct sip_conn *conn,
 		    const void *p, size_t len) IMS_MUST_CHECK;
 
 /* The local address of the first listener of this transport and family. */
-const struct sa *sip_transp_laddr(const struct sip_transp *tps,
+const struct sa *sip_transp_laddr(const struct sip_transports *tps,
 				  enum sip_transp tp, int af);
 bool sip_transp_reliable(enum sip_transp tp);
 const char *sip_transp_name(enum sip_transp tp); /* "UDP", "TCP", "TLS" */
 enum sip_transp sip_transp_from_pl(const struct pl *pl);
-void sip_transp_stats(const struct sip_transp *tps,
+void sip_transp_stats(const struct sip_transports *tps,
 		      struct sip_transp_stats *st);
 
 /* Connections */
@@ -95,6 +99,6 @@ bool sip_conn_alive(const struct sip_conn *conn);
 const struct sa *sip_conn_peer(const struct sip_conn *conn);
 enum sip_transp sip_conn_transp(const struct sip_conn *conn);
 /* Flush all queued UDP datagrams now (otherwise done by a loop hook). */
-void sip_transp_flush(struct sip_transp *tps);
+void sip_transp_flush(struct sip_transports *tps);
 
 #endif

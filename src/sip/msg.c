@@ -1,0 +1,1229 @@
+/**
+ * @file msg.c  One-pass SIP message indexing and lazy typed decoding.
+ *
+ * sip_msg_decode() makes a single pass over the bytes:
+ *
+ *   start line  ->  method / Request-URI / version, or version / code / reason
+ *   header line ->  name and value views, the id of a known name (long or
+ *                   compact form, any case), chained to the previous line
+ *                   with the same id; continuation lines (RFC 3261 7.3.1
+ *                   folding) extend the value of the line before them
+ *   empty line  ->  the body, framed by Content-Length
+ *
+ * No allocation, no copy, no NUL termination: the bytes are only read.
+ * What is decoded later (Via, From, CSeq, ...) is cached in the message.
+ * Error outcomes carry the status code and a reason phrase that names the
+ * problem, so that the stack can answer a malformed request with a 400 the
+ * sender can act on (RFC 3261 21.4.1), or drop what cannot be answered.
+ */
+#include "sip/msg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "sip/transp.h"
+
+/* RFC 3261 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*"
+ *                          / "_" / "+" / "`" / "'" / "~" ) */
+static const uint8_t tokch[256] = {
+	['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+	['.'] = 1, ['_'] = 1, ['`'] = 1,  ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1,  ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1,  ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1,  ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1,  ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1,  ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1,  ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1,  ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1,  ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+static inline bool is_token(char c)
+{
+	return tokch[(unsigned char)c] != 0;
+}
+
+
+static inline bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+
+static inline int lc(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+
+/* Compare n bytes of s, case-insensitively, with the lowercase literal k. */
+static inline bool eq_ci(const char *s, const char *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (lc((unsigned char)s[i]) != k[i])
+			return false;
+	return true;
+}
+
+
+/* ---- names ---- */
+
+static const char *const hdr_names[SIP_HDR_NUM] = {
+	[SIP_HDR_OTHER] = "",
+	[SIP_HDR_ACCEPT] = "Accept",
+	[SIP_HDR_ACCEPT_CONTACT] = "Accept-Contact",
+	[SIP_HDR_ALLOW] = "Allow",
+	[SIP_HDR_ALLOW_EVENTS] = "Allow-Events",
+	[SIP_HDR_AUTHORIZATION] = "Authorization",
+	[SIP_HDR_CALL_ID] = "Call-ID",
+	[SIP_HDR_CONTACT] = "Contact",
+	[SIP_HDR_CONTENT_DISPOSITION] = "Content-Disposition",
+	[SIP_HDR_CONTENT_ENCODING] = "Content-Encoding",
+	[SIP_HDR_CONTENT_LENGTH] = "Content-Length",
+	[SIP_HDR_CONTENT_TYPE] = "Content-Type",
+	[SIP_HDR_CSEQ] = "CSeq",
+	[SIP_HDR_DATE] = "Date",
+	[SIP_HDR_EVENT] = "Event",
+	[SIP_HDR_EXPIRES] = "Expires",
+	[SIP_HDR_FROM] = "From",
+	[SIP_HDR_MAX_FORWARDS] = "Max-Forwards",
+	[SIP_HDR_MIN_EXPIRES] = "Min-Expires",
+	[SIP_HDR_P_ASSERTED_IDENTITY] = "P-Asserted-Identity",
+	[SIP_HDR_P_ASSOCIATED_URI] = "P-Associated-URI",
+	[SIP_HDR_P_CHARGING_VECTOR] = "P-Charging-Vector",
+	[SIP_HDR_P_PREFERRED_IDENTITY] = "P-Preferred-Identity",
+	[SIP_HDR_P_SERVED_USER] = "P-Served-User",
+	[SIP_HDR_P_VISITED_NETWORK_ID] = "P-Visited-Network-ID",
+	[SIP_HDR_PATH] = "Path",
+	[SIP_HDR_PROXY_AUTHENTICATE] = "Proxy-Authenticate",
+	[SIP_HDR_PROXY_AUTHORIZATION] = "Proxy-Authorization",
+	[SIP_HDR_PROXY_REQUIRE] = "Proxy-Require",
+	[SIP_HDR_RECORD_ROUTE] = "Record-Route",
+	[SIP_HDR_REFER_TO] = "Refer-To",
+	[SIP_HDR_REQUIRE] = "Require",
+	[SIP_HDR_ROUTE] = "Route",
+	[SIP_HDR_SERVICE_ROUTE] = "Service-Route",
+	[SIP_HDR_SESSION_EXPIRES] = "Session-Expires",
+	[SIP_HDR_SUBJECT] = "Subject",
+	[SIP_HDR_SUBSCRIPTION_STATE] = "Subscription-State",
+	[SIP_HDR_SUPPORTED] = "Supported",
+	[SIP_HDR_TIMESTAMP] = "Timestamp",
+	[SIP_HDR_TO] = "To",
+	[SIP_HDR_UNSUPPORTED] = "Unsupported",
+	[SIP_HDR_USER_AGENT] = "User-Agent",
+	[SIP_HDR_VIA] = "Via",
+	[SIP_HDR_WWW_AUTHENTICATE] = "WWW-Authenticate",
+};
+
+
+const char *sip_hdr_name(enum sip_hdr_id id)
+{
+	return (unsigned)id < SIP_HDR_NUM ? hdr_names[id] : "";
+}
+
+
+/* RFC 3261 7.3.3 and 20, RFC 3265, RFC 3515, RFC 4028: compact forms. */
+static enum sip_hdr_id compact_id(int c)
+{
+	switch (lc(c)) {
+	case 'a': return SIP_HDR_ACCEPT_CONTACT;
+	case 'c': return SIP_HDR_CONTENT_TYPE;
+	case 'e': return SIP_HDR_CONTENT_ENCODING;
+	case 'f': return SIP_HDR_FROM;
+	case 'i': return SIP_HDR_CALL_ID;
+	case 'k': return SIP_HDR_SUPPORTED;
+	case 'l': return SIP_HDR_CONTENT_LENGTH;
+	case 'm': return SIP_HDR_CONTACT;
+	case 'o': return SIP_HDR_EVENT;
+	case 'r': return SIP_HDR_REFER_TO;
+	case 's': return SIP_HDR_SUBJECT;
+	case 't': return SIP_HDR_TO;
+	case 'u': return SIP_HDR_ALLOW_EVENTS;
+	case 'v': return SIP_HDR_VIA;
+	case 'x': return SIP_HDR_SESSION_EXPIRES;
+	default: return SIP_HDR_OTHER;
+	}
+}
+
+
+/*
+ * Identify a header name.  A switch on the length narrows the candidates
+ * to one or two, then one case-insensitive compare decides: this costs a
+ * handful of instructions per header, which matters at 10-20 headers a
+ * message and hundreds of thousands of messages a second.
+ */
+enum sip_hdr_id sip_hdr_id_of(const struct pl *name)
+{
+	const char *s = name->p;
+
+#define M(lit, id)                                          \
+	do {                                                \
+		if (eq_ci(s, lit, sizeof(lit) - 1))         \
+			return id;                          \
+	} while (0)
+
+	switch (name->l) {
+	case 1:
+		return compact_id((unsigned char)s[0]);
+	case 2:
+		M("to", SIP_HDR_TO);
+		break;
+	case 3:
+		M("via", SIP_HDR_VIA);
+		break;
+	case 4:
+		M("cseq", SIP_HDR_CSEQ);
+		M("from", SIP_HDR_FROM);
+		M("path", SIP_HDR_PATH);
+		M("date", SIP_HDR_DATE);
+		break;
+	case 5:
+		M("route", SIP_HDR_ROUTE);
+		M("allow", SIP_HDR_ALLOW);
+		M("event", SIP_HDR_EVENT);
+		break;
+	case 6:
+		M("accept", SIP_HDR_ACCEPT);
+		break;
+	case 7:
+		M("call-id", SIP_HDR_CALL_ID);
+		M("contact", SIP_HDR_CONTACT);
+		M("expires", SIP_HDR_EXPIRES);
+		M("require", SIP_HDR_REQUIRE);
+		M("subject", SIP_HDR_SUBJECT);
+		break;
+	case 8:
+		M("refer-to", SIP_HDR_REFER_TO);
+		break;
+	case 9:
+		M("supported", SIP_HDR_SUPPORTED);
+		M("timestamp", SIP_HDR_TIMESTAMP);
+		break;
+	case 10:
+		M("user-agent", SIP_HDR_USER_AGENT);
+		break;
+	case 11:
+		M("min-expires", SIP_HDR_MIN_EXPIRES);
+		M("unsupported", SIP_HDR_UNSUPPORTED);
+		break;
+	case 12:
+		M("max-forwards", SIP_HDR_MAX_FORWARDS);
+		M("record-route", SIP_HDR_RECORD_ROUTE);
+		M("content-type", SIP_HDR_CONTENT_TYPE);
+		M("allow-events", SIP_HDR_ALLOW_EVENTS);
+		break;
+	case 13:
+		M("authorization", SIP_HDR_AUTHORIZATION);
+		M("p-served-user", SIP_HDR_P_SERVED_USER);
+		M("service-route", SIP_HDR_SERVICE_ROUTE);
+		M("proxy-require", SIP_HDR_PROXY_REQUIRE);
+		break;
+	case 14:
+		M("content-length", SIP_HDR_CONTENT_LENGTH);
+		M("accept-contact", SIP_HDR_ACCEPT_CONTACT);
+		break;
+	case 15:
+		M("session-expires", SIP_HDR_SESSION_EXPIRES);
+		break;
+	case 16:
+		M("content-encoding", SIP_HDR_CONTENT_ENCODING);
+		M("www-authenticate", SIP_HDR_WWW_AUTHENTICATE);
+		M("p-associated-uri", SIP_HDR_P_ASSOCIATED_URI);
+		break;
+	case 17:
+		M("p-charging-vector", SIP_HDR_P_CHARGING_VECTOR);
+		break;
+	case 18:
+		M("proxy-authenticate", SIP_HDR_PROXY_AUTHENTICATE);
+		M("subscription-state", SIP_HDR_SUBSCRIPTION_STATE);
+		break;
+	case 19:
+		M("proxy-authorization", SIP_HDR_PROXY_AUTHORIZATION);
+		M("p-asserted-identity", SIP_HDR_P_ASSERTED_IDENTITY);
+		M("content-disposition", SIP_HDR_CONTENT_DISPOSITION);
+		break;
+	case 20:
+		M("p-preferred-identity", SIP_HDR_P_PREFERRED_IDENTITY);
+		M("p-visited-network-id", SIP_HDR_P_VISITED_NETWORK_ID);
+		break;
+	default:
+		break;
+	}
+#undef M
+	return SIP_HDR_OTHER;
+}
+
+
+static const char *const method_names[] = {
+	[SIP_METHOD_OTHER] = "",	  [SIP_METHOD_INVITE] = "INVITE",
+	[SIP_METHOD_ACK] = "ACK",	  [SIP_METHOD_BYE] = "BYE",
+	[SIP_METHOD_CANCEL] = "CANCEL",	  [SIP_METHOD_REGISTER] = "REGISTER",
+	[SIP_METHOD_OPTIONS] = "OPTIONS", [SIP_METHOD_INFO] = "INFO",
+	[SIP_METHOD_UPDATE] = "UPDATE",	  [SIP_METHOD_PRACK] = "PRACK",
+	[SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+	[SIP_METHOD_NOTIFY] = "NOTIFY",	  [SIP_METHOD_PUBLISH] = "PUBLISH",
+	[SIP_METHOD_MESSAGE] = "MESSAGE", [SIP_METHOD_REFER] = "REFER",
+};
+
+
+const char *sip_method_name(enum sip_method m)
+{
+	return (unsigned)m < sizeof(method_names) / sizeof(method_names[0])
+		       ? method_names[m]
+		       : "";
+}
+
+
+/* RFC 3261 7.1: method names are case-sensitive. */
+enum sip_method sip_method_id(const struct pl *met)
+{
+	size_t i;
+
+	for (i = 1; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
+		size_t n = strlen(method_names[i]);
+		if (met->l == n && !memcmp(met->p, method_names[i], n))
+			return (enum sip_method)i;
+	}
+	return SIP_METHOD_OTHER;
+}
+
+
+const char *sip_reason(uint16_t scode)
+{
+	switch (scode) {
+	case 100: return "Trying";
+	case 180: return "Ringing";
+	case 181: return "Call Is Being Forwarded";
+	case 182: return "Queued";
+	case 183: return "Session Progress";
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 300: return "Multiple Choices";
+	case 301: return "Moved Permanently";
+	case 302: return "Moved Temporarily";
+	case 305: return "Use Proxy";
+	case 380: return "Alternative Service";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 410: return "Gone";
+	case 413: return "Request Entity Too Large";
+	case 414: return "Request-URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Unsupported URI Scheme";
+	case 420: return "Bad Extension";
+	case 421: return "Extension Required";
+	case 423: return "Interval Too Brief";
+	case 429: return "Provide Referrer Identity";
+	case 480: return "Temporarily Unavailable";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 482: return "Loop Detected";
+	case 483: return "Too Many Hops";
+	case 484: return "Address Incomplete";
+	case 485: return "Ambiguous";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	case 488: return "Not Acceptable Here";
+	case 489: return "Bad Event";
+	case 491: return "Request Pending";
+	case 493: return "Undecipherable";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Server Time-out";
+	case 505: return "Version Not Supported";
+	case 513: return "Message Too Large";
+	case 600: return "Busy Everywhere";
+	case 603: return "Decline";
+	case 604: return "Does Not Exist Anywhere";
+	case 606: return "Not Acceptable";
+	default:
+		if (scode < 200)
+			return "Session Progress";
+		if (scode < 300)
+			return "OK";
+		if (scode < 400)
+			return "Redirect";
+		if (scode < 500)
+			return "Client Error";
+		if (scode < 600)
+			return "Server Error";
+		return "Global Failure";
+	}
+}
+
+
+/* ---- decoding ---- */
+
+static int fail(struct sip_msg_err *errp, uint16_t scode, const char *reason)
+{
+	if (errp) {
+		errp->scode = scode;
+		errp->reason = reason;
+	}
+	return EBADMSG;
+}
+
+
+/* Find the end of the line starting at p: returns the position of the LF,
+ * with *eol the start of the terminator (CR of CRLF, or a bare LF). */
+static const char *line_end(const char *p, const char *end, const char **eol)
+{
+	const char *lf = memchr(p, '\n', (size_t)(end - p));
+
+	if (!lf)
+		return NULL;
+	*eol = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
+	return lf;
+}
+
+
+/* "SIP/" 1*DIGIT "." 1*DIGIT  (RFC 3261 7.1, 25.1), case-insensitive */
+static int version_check(const struct pl *ver)
+{
+	size_t i = 4;
+	bool dig = false;
+
+	if (ver->l < 7 || !eq_ci(ver->p, "sip/", 4))
+		return EBADMSG;
+	while (i < ver->l && ver->p[i] >= '0' && ver->p[i] <= '9') {
+		i++;
+		dig = true;
+	}
+	if (!dig || i >= ver->l || ver->p[i] != '.')
+		return EBADMSG;
+	i++;
+	dig = false;
+	while (i < ver->l && ver->p[i] >= '0' && ver->p[i] <= '9') {
+		i++;
+		dig = true;
+	}
+	if (!dig || i != ver->l)
+		return EBADMSG;
+	return (ver->l == 7 && ver->p[4] == '2' && ver->p[6] == '0') ? 0
+								     : ENOTSUP;
+}
+
+
+static int start_line(struct sip_msg *msg, const char *p, const char *eol,
+		      struct sip_msg_err *errp)
+{
+	const char *sp1, *sp2;
+	size_t i;
+	int err;
+
+	msg->start.p = p;
+	msg->start.l = (size_t)(eol - p);
+
+	sp1 = memchr(p, ' ', (size_t)(eol - p));
+	if (!sp1)
+		return fail(errp, 400, "Malformed Start Line");
+
+	/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
+	if (sp1 - p >= 4 && eq_ci(p, "sip/", 4)) {
+		msg->req = false;
+		pl_set(&msg->ver, p, (size_t)(sp1 - p));
+		if (version_check(&msg->ver))
+			return fail(errp, 0, "Bad Version In Status Line");
+		if (eol - sp1 < 4)
+			return fail(errp, 0, "Bad Status Code");
+		for (i = 1; i <= 3; i++)
+			if (sp1[i] < '0' || sp1[i] > '9')
+				return fail(errp, 0, "Bad Status Code");
+		/* exactly three digits, then SP (the phrase may be empty; a
+		 * missing SP after the code is tolerated, RFC 4475 3.1.1.13) */
+		if (sp1 + 4 < eol && sp1[4] != ' ')
+			return fail(errp, 0, "Bad Status Code");
+		msg->scode = (uint16_t)((sp1[1] - '0') * 100 +
+					(sp1[2] - '0') * 10 + (sp1[3] - '0'));
+		if (msg->scode < 100 || msg->scode > 699)
+			return fail(errp, 0, "Bad Status Code");
+		if (sp1 + 4 < eol)
+			pl_set(&msg->reason, sp1 + 5, (size_t)(eol - sp1 - 5));
+		else
+			pl_set(&msg->reason, eol, 0);
+		return 0;
+	}
+
+	/* Request-Line = Method SP Request-URI SP SIP-Version */
+	msg->req = true;
+	pl_set(&msg->met, p, (size_t)(sp1 - p));
+	if (!msg->met.l)
+		return fail(errp, 400, "Malformed Request Line");
+	for (i = 0; i < msg->met.l; i++)
+		if (!is_token(msg->met.p[i]))
+			return fail(errp, 400, "Bad Method Token");
+	msg->meth = sip_method_id(&msg->met);
+
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (!sp2 || sp2 == sp1 + 1)
+		return fail(errp, 400, "Malformed Request Line");
+	pl_set(&msg->ruri, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	pl_set(&msg->ver, sp2 + 1, (size_t)(eol - sp2 - 1));
+	/* RFC 4475 3.1.2.8-10: extra or trailing SP inside the line */
+	if (memchr(msg->ver.p, ' ', msg->ver.l) || msg->ver.l == 0)
+		return fail(errp, 400, "Malformed Request Line");
+	if (msg->ruri.p[0] == '<')
+		return fail(errp, 400, "Request-URI In Angle Brackets");
+	err = version_check(&msg->ver);
+	if (err == ENOTSUP)
+		return fail(errp, 505, "Version Not Supported");
+	if (err)
+		return fail(errp, 400, "Malformed SIP Version");
+	return 0;
+}
+
+
+static void hdr_link(struct sip_msg *msg, enum sip_hdr_id id)
+{
+	uint16_t idx = msg->hdrc; /* index+1 of the line just added */
+
+	if (msg->last[id])
+		msg->hdrv[msg->last[id] - 1].next = idx;
+	else
+		msg->first[id] = idx;
+	msg->last[id] = idx;
+	if (msg->nlines[id] < 255)
+		msg->nlines[id]++;
+}
+
+
+/* The Content-Length header: one value, digits only, no overflow.
+ * Every line must agree (RFC 4475 3.3.9: two values lose the framing). */
+static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
+	bool set = false;
+	uint32_t v = 0;
+
+	for (; h; h = sip_msg_hdr_next(msg, h)) {
+		struct pl val = h->val;
+		uint32_t n;
+
+		pl_trim(&val);
+		if (val.l && val.p[0] == '-')
+			return fail(errp, 400, "Negative Content-Length");
+		if (pl_u32(&val, &n))
+			return fail(errp, 400, "Bad Content-Length");
+		if (set && n != v)
+			return fail(errp, 400, "Conflicting Content-Length");
+		v = n;
+		set = true;
+	}
+	msg->clen = v;
+	msg->parsed |= SIP_PARSED_CLEN;
+	return set ? 0 : ENOENT;
+}
+
+
+/**
+ * Index a SIP message (see the file comment).
+ *
+ * @param msg    the message to fill (zeroed here)
+ * @param p      the bytes
+ * @param len    their length
+ * @param dgram  true for a datagram: the body is framed by Content-Length
+ *               and trailing octets ignored; false when the caller framed
+ *               the message already (streams)
+ * @param errp   on EBADMSG: the answer to give (scode 0: drop)
+ * @return 0 or EBADMSG
+ */
+int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
+		   struct sip_msg_err *errp)
+{
+	const char *end = p + len, *lf, *eol, *cur;
+	struct sip_hdr *prev = NULL;
+	size_t left;
+	int err;
+
+	/* only the index is cleared: the typed views are valid only with
+	 * their parsed bit, so they need no clearing (this keeps the decode
+	 * of a small message from paying for a 6 KiB memset) */
+	memset(msg, 0, offsetof(struct sip_msg, hdrv));
+	memset(msg->first, 0, sizeof(msg->first) + sizeof(msg->last) +
+				      sizeof(msg->nlines));
+	msg->hdrc = 0;
+	msg->parsed = 0;
+	msg->p = p;
+	msg->len = len;
+	if (errp) {
+		errp->scode = 0;
+		errp->reason = NULL;
+	}
+
+	if (len > SIP_MSG_MAX)
+		return fail(errp, 513, "Message Too Large");
+
+	/* RFC 3261 7.5: ignore CRLFs before the start line */
+	cur = p;
+	while (cur < end && (*cur == '\r' || *cur == '\n'))
+		cur++;
+	lf = line_end(cur, end, &eol);
+	if (!lf)
+		return fail(errp, 0, "Truncated Message");
+	err = start_line(msg, cur, eol, errp);
+	if (err)
+		return err;
+	cur = lf + 1;
+
+	for (;;) {
+		const char *colon, *v;
+		struct sip_hdr *h;
+
+		lf = line_end(cur, end, &eol);
+		if (!lf)
+			return fail(errp, 400, "Missing Empty Line After Headers");
+		if (eol == cur) { /* the empty line */
+			cur = lf + 1;
+			break;
+		}
+		if (is_wsp(*cur)) {
+			/* RFC 3261 7.3.1: a continuation of the header before */
+			if (!prev)
+				return fail(errp, 400, "Leading Whitespace Line");
+			prev->val.l = (size_t)(eol - prev->val.p);
+			pl_trim(&prev->val);
+			cur = lf + 1;
+			continue;
+		}
+		if (msg->hdrc >= SIP_HDR_MAX)
+			return fail(errp, 513, "Too Many Header Fields");
+		colon = memchr(cur, ':', (size_t)(eol - cur));
+		if (!colon)
+			return fail(errp, 400, "Header Line Without Colon");
+		h = &msg->hdrv[msg->hdrc++];
+		/* HCOLON = *( SP / HTAB ) ":" SWS */
+		v = colon;
+		while (v > cur && is_wsp(v[-1]))
+			v--;
+		pl_set(&h->name, cur, (size_t)(v - cur));
+		if (!h->name.l)
+			return fail(errp, 400, "Empty Header Name");
+		for (v = h->name.p; v < h->name.p + h->name.l; v++)
+			if (!is_token(*v))
+				return fail(errp, 400, "Bad Header Name");
+		pl_set(&h->val, colon + 1, (size_t)(eol - colon - 1));
+		pl_trim(&h->val);
+		h->id = sip_hdr_id_of(&h->name);
+		h->next = 0;
+		hdr_link(msg, h->id);
+		prev = h;
+		cur = lf + 1;
+	}
+	pl_set(&msg->hdrs, msg->start.p + msg->start.l,
+	       (size_t)(cur - msg->start.p - msg->start.l));
+
+	left = (size_t)(end - cur);
+	err = clen_decode(msg, errp);
+	if (err == EBADMSG) {
+		if (!msg->req)
+			errp->scode = 0;
+		return err;
+	}
+	if (err == ENOENT) {
+		/* RFC 3261 18.3: over a stream Content-Length is mandatory
+		 * (the framer has checked); in a datagram the body is the
+		 * rest (RFC 2543 senders, RFC 4475 3.4.1) */
+		msg->clen = (uint32_t)left;
+	}
+	else if (msg->clen > left) {
+		/* RFC 4475 3.1.2.2 */
+		return fail(errp, msg->req ? 400 : 0,
+			    "Content-Length Larger Than Message");
+	}
+	else if (dgram || msg->clen < left) {
+		/* RFC 3261 18.3: octets after the body are discarded
+		 * (RFC 4475 3.1.1.8) */
+		msg->len = (size_t)(cur - p) + msg->clen;
+	}
+	pl_set(&msg->body, cur, msg->clen);
+	return 0;
+}
+
+
+static void msg_destructor(void *arg)
+{
+	struct sip_msg *msg = arg;
+
+	mem_deref(msg->conn);
+	mem_deref(msg->mb);
+}
+
+
+/**
+ * Allocate a counted message that keeps (a reference to) its buffer.
+ * The bytes are those of mb from mb->pos to mb->end.
+ */
+int sip_msg_alloc(struct sip_msg **msgp, struct buf *mb, bool dgram,
+		  struct sip_msg_err *errp)
+{
+	struct sip_msg *msg;
+	int err;
+
+	msg = mem_alloc(sizeof(*msg), msg_destructor);
+	if (!msg)
+		return ENOMEM;
+	err = sip_msg_decode(msg, (const char *)mb->b + mb->pos, buf_left(mb),
+			     dgram, errp);
+	if (err) {
+		msg->mb = NULL;
+		msg->conn = NULL;
+		mem_deref(msg);
+		return err;
+	}
+	msg->mb = mem_ref(mb);
+	*msgp = msg;
+	return 0;
+}
+
+
+/**
+ * Copy a message so that it outlives the receive buffer.  The copy is
+ * decoded again from its own bytes (about a microsecond) rather than
+ * relocating every view, which would be easy to get wrong.
+ */
+int sip_msg_dup(struct sip_msg **dupp, const struct sip_msg *msg)
+{
+	struct sip_msg *dup;
+	struct buf *mb;
+	int err;
+
+	err = buf_alloc(&mb, msg->len, msg->len);
+	if (err)
+		return err;
+	err = buf_write(mb, msg->p, msg->len);
+	if (err)
+		goto out;
+	mb->pos = 0;
+	err = sip_msg_alloc(&dup, mb, false, NULL);
+	if (err)
+		goto out;
+	dup->src = msg->src;
+	dup->dst = msg->dst;
+	dup->tp = msg->tp;
+	dup->conn = mem_ref(msg->conn);
+	dup->rx_ms = msg->rx_ms;
+	*dupp = dup;
+out:
+	mem_deref(mb);
+	return err;
+}
+
+
+/**
+ * Frame a message on a stream (RFC 3261 18.3): the headers end at the
+ * first empty line; Content-Length, which is mandatory on streams, gives
+ * the body.  The scan for the end of the headers restarts from the start on
+ * each call; messages are small and mostly arrive whole, so keeping a
+ * resume offset would save little.
+ */
+int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
+{
+	const char *cur = p, *end = p + len, *hend = NULL, *s;
+	bool have_cl = false;
+	uint64_t cl = 0;
+	size_t hl;
+
+	*skip = 0;
+	while (cur < end && (*cur == '\r' || *cur == '\n'))
+		cur++;
+	*skip = (size_t)(cur - p);
+	if (cur == end)
+		return ENODATA;
+
+	/* find CRLFCRLF (or LFLF) */
+	for (s = cur; s < end; s++) {
+		s = memchr(s, '\n', (size_t)(end - s));
+		if (!s)
+			break;
+		if (s + 1 < end && s[1] == '\n') {
+			hend = s + 2;
+			break;
+		}
+		if (s + 2 < end && s[1] == '\r' && s[2] == '\n') {
+			hend = s + 3;
+			break;
+		}
+	}
+	if (!hend)
+		return (size_t)(end - cur) > SIP_MSG_MAX ? EMSGSIZE : ENODATA;
+	hl = (size_t)(hend - cur);
+	if (hl > SIP_MSG_MAX)
+		return EMSGSIZE;
+
+	/* find Content-Length or l at the start of a line */
+	for (s = cur; s < hend;) {
+		const char *lf = memchr(s, '\n', (size_t)(hend - s));
+		const char *c, *nend;
+		size_t nl;
+
+		if (!lf)
+			break;
+		c = memchr(s, ':', (size_t)(lf - s));
+		if (c && !is_wsp(*s)) {
+			nend = c;
+			while (nend > s && is_wsp(nend[-1]))
+				nend--;
+			nl = (size_t)(nend - s);
+			if ((nl == 14 && eq_ci(s, "content-length", 14)) ||
+			    (nl == 1 && lc((unsigned char)*s) == 'l')) {
+				const char *d = c + 1;
+				uint64_t v = 0;
+				bool dig = false;
+
+				while (d < lf && is_wsp(*d))
+					d++;
+				while (d < lf && *d >= '0' && *d <= '9') {
+					v = v * 10 + (uint64_t)(*d - '0');
+					dig = true;
+					if (v > SIP_MSG_MAX)
+						return EMSGSIZE;
+					d++;
+				}
+				while (d < lf && (is_wsp(*d) || *d == '\r'))
+					d++;
+				if (!dig || d != lf)
+					return EBADMSG;
+				if (have_cl && v != cl)
+					return EBADMSG;
+				have_cl = true;
+				cl = v;
+			}
+		}
+		s = lf + 1;
+	}
+	if (!have_cl)
+		return EBADMSG; /* RFC 3261 18.3: MUST on streams */
+	if (hl + cl > SIP_MSG_MAX)
+		return EMSGSIZE;
+	if ((size_t)(end - hend) < cl)
+		return ENODATA;
+	*msglen = hl + (size_t)cl;
+	return 0;
+}
+
+
+/* ---- header access ---- */
+
+const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg,
+				  enum sip_hdr_id id)
+{
+	uint16_t i = msg->first[id];
+
+	return i ? &msg->hdrv[i - 1] : NULL;
+}
+
+
+const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
+				       const struct sip_hdr *h)
+{
+	if (h->id == SIP_HDR_OTHER) {
+		/* unknown headers: next line with the same name */
+		size_t i;
+		for (i = (size_t)(h - msg->hdrv) + 1; i < msg->hdrc; i++)
+			if (msg->hdrv[i].id == SIP_HDR_OTHER &&
+			    pl_eq_ci(&msg->hdrv[i].name, &h->name))
+				return &msg->hdrv[i];
+		return NULL;
+	}
+	return h->next ? &msg->hdrv[h->next - 1] : NULL;
+}
+
+
+const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
+				       const char *name)
+{
+	struct pl n;
+	enum sip_hdr_id id;
+	uint16_t i;
+
+	pl_set_str(&n, name);
+	id = sip_hdr_id_of(&n);
+	if (id != SIP_HDR_OTHER)
+		return sip_msg_hdr(msg, id);
+	for (i = 0; i < msg->hdrc; i++)
+		if (msg->hdrv[i].id == SIP_HDR_OTHER &&
+		    pl_eq_ci(&msg->hdrv[i].name, &n))
+			return &msg->hdrv[i];
+	return NULL;
+}
+
+
+/**
+ * Split the next comma-separated value from rest.  Commas inside a quoted
+ * string or inside <> do not split (RFC 3261 7.3.1).  Empty values are
+ * returned as empty so that the caller can refuse them.
+ *
+ * @return false when rest is exhausted
+ */
+bool sip_value_split(struct pl *rest, struct pl *val)
+{
+	const char *p = rest->p, *end = rest->p + rest->l, *s;
+	bool quoted = false;
+	int angle = 0;
+
+	if (!rest->p || rest->l == 0)
+		return false;
+	for (s = p; s < end; s++) {
+		char c = *s;
+		if (quoted) {
+			if (c == '\\' && s + 1 < end)
+				s++;
+			else if (c == '"')
+				quoted = false;
+			continue;
+		}
+		if (c == '"')
+			quoted = true;
+		else if (c == '<')
+			angle++;
+		else if (c == '>' && angle > 0)
+			angle--;
+		else if (c == ',' && !angle)
+			break;
+	}
+	pl_set(val, p, (size_t)(s - p));
+	pl_trim(val);
+	if (s < end) {
+		rest->p = s + 1;
+		rest->l = (size_t)(end - s - 1);
+		if (rest->l == 0)
+			rest->p = end; /* trailing comma: one empty value */
+	}
+	else {
+		rest->p = NULL;
+		rest->l = 0;
+	}
+	return true;
+}
+
+
+bool sip_msg_hdr_value_next(const struct sip_msg *msg, enum sip_hdr_id id,
+			    struct sip_hdr_iter *it, struct pl *val)
+{
+	for (;;) {
+		if (!it->started) {
+			it->started = true;
+			it->h = sip_msg_hdr(msg, id);
+			if (!it->h)
+				return false;
+			it->rest = it->h->val;
+			if (!it->rest.l) {
+				/* an empty header line is one empty value */
+				pl_set(val, it->h->val.p, 0);
+				it->rest.p = NULL;
+				return true;
+			}
+		}
+		if (it->rest.p && it->rest.l == 0) {
+			/* after a trailing comma */
+			pl_set(val, it->rest.p, 0);
+			it->rest.p = NULL;
+			return true;
+		}
+		if (sip_value_split(&it->rest, val))
+			return true;
+		it->h = it->h ? sip_msg_hdr_next(msg, it->h) : NULL;
+		if (!it->h)
+			return false;
+		it->rest = it->h->val;
+		if (!it->rest.l) {
+			pl_set(val, it->h->val.p, 0);
+			it->rest.p = NULL;
+			return true;
+		}
+	}
+}
+
+
+/* ---- typed accessors ---- */
+
+static int first_value(const struct sip_msg *msg, enum sip_hdr_id id,
+		       struct pl *val)
+{
+	struct sip_hdr_iter it = { 0 };
+
+	if (!sip_msg_hdr_value_next(msg, id, &it, val))
+		return ENOENT;
+	return 0;
+}
+
+
+int sip_msg_via(struct sip_msg *msg, const struct sip_via **viap)
+{
+	struct pl v;
+	int err;
+
+	if (!(msg->parsed & SIP_PARSED_VIA)) {
+		err = first_value(msg, SIP_HDR_VIA, &v);
+		if (err)
+			return err;
+		if (sip_via_decode(&msg->via, &v))
+			return EBADMSG;
+		msg->parsed |= SIP_PARSED_VIA;
+	}
+	*viap = &msg->via;
+	return 0;
+}
+
+
+static int addr_hdr(struct sip_msg *msg, enum sip_hdr_id id,
+		    struct sip_addr *addr, unsigned bit,
+		    const struct sip_addr **ap)
+{
+	const struct sip_hdr *h;
+
+	if (!(msg->parsed & bit)) {
+		h = sip_msg_hdr(msg, id);
+		if (!h)
+			return ENOENT;
+		/* From and To take a single value: a comma outside quotes
+		 * and <> is part of it only in an addr-spec's escaped form,
+		 * so the whole line is decoded */
+		if (sip_addr_decode(addr, &h->val))
+			return EBADMSG;
+		msg->parsed |= bit;
+	}
+	*ap = addr;
+	return 0;
+}
+
+
+int sip_msg_from(struct sip_msg *msg, const struct sip_addr **ap)
+{
+	return addr_hdr(msg, SIP_HDR_FROM, &msg->from, SIP_PARSED_FROM, ap);
+}
+
+
+int sip_msg_to(struct sip_msg *msg, const struct sip_addr **ap)
+{
+	return addr_hdr(msg, SIP_HDR_TO, &msg->to, SIP_PARSED_TO, ap);
+}
+
+
+/* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2^31
+ * (8.1.1.5). */
+int sip_msg_cseq(struct sip_msg *msg, const struct sip_cseq **cp)
+{
+	const struct sip_hdr *h;
+	struct pl num, met;
+	const char *s, *end;
+
+	if (!(msg->parsed & SIP_PARSED_CSEQ)) {
+		h = sip_msg_hdr(msg, SIP_HDR_CSEQ);
+		if (!h)
+			return ENOENT;
+		s = h->val.p;
+		end = s + h->val.l;
+		num.p = s;
+		while (s < end && *s >= '0' && *s <= '9')
+			s++;
+		num.l = (size_t)(s - num.p);
+		if (!num.l || s == end ||
+		    !(is_wsp(*s) || *s == '\r' || *s == '\n'))
+			return EBADMSG;
+		while (s < end && (is_wsp(*s) || *s == '\r' || *s == '\n'))
+			s++;
+		met.p = s;
+		while (s < end && is_token(*s))
+			s++;
+		met.l = (size_t)(s - met.p);
+		if (!met.l || s != end)
+			return EBADMSG;
+		if (pl_u32(&num, &msg->cseq.num) || msg->cseq.num > 0x7fffffff)
+			return EBADMSG;
+		msg->cseq.met = met;
+		msg->cseq.meth = sip_method_id(&met);
+		msg->parsed |= SIP_PARSED_CSEQ;
+	}
+	*cp = &msg->cseq;
+	return 0;
+}
+
+
+int sip_msg_ruri(struct sip_msg *msg, const struct sip_uri **up)
+{
+	if (!msg->req)
+		return ENOENT;
+	if (!(msg->parsed & SIP_PARSED_RURI)) {
+		if (sip_uri_decode(&msg->uri, &msg->ruri))
+			return EBADMSG;
+		msg->parsed |= SIP_PARSED_RURI;
+	}
+	*up = &msg->uri;
+	return 0;
+}
+
+
+int sip_msg_callid(const struct sip_msg *msg, struct pl *cid)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CALL_ID);
+
+	if (!h)
+		return ENOENT;
+	*cid = h->val;
+	return 0;
+}
+
+
+static int u32_hdr(struct sip_msg *msg, enum sip_hdr_id id, unsigned bit,
+		   uint32_t *cache, uint32_t *out)
+{
+	const struct sip_hdr *h;
+
+	if (!(msg->parsed & bit)) {
+		h = sip_msg_hdr(msg, id);
+		if (!h)
+			return ENOENT;
+		if (pl_u32(&h->val, cache))
+			return EBADMSG;
+		msg->parsed |= bit;
+	}
+	*out = *cache;
+	return 0;
+}
+
+
+int sip_msg_maxfwd(struct sip_msg *msg, uint32_t *mf)
+{
+	int err = u32_hdr(msg, SIP_HDR_MAX_FORWARDS, SIP_PARSED_MAXFWD,
+			  &msg->maxfwd, mf);
+
+	/* RFC 3261 20.22: 0-255 */
+	if (!err && *mf > 255)
+		return EBADMSG;
+	return err;
+}
+
+
+int sip_msg_expires(struct sip_msg *msg, uint32_t *exp)
+{
+	return u32_hdr(msg, SIP_HDR_EXPIRES, SIP_PARSED_EXPIRES, &msg->expires,
+		       exp);
+}
+
+
+int sip_msg_clen(struct sip_msg *msg, uint32_t *clen)
+{
+	if (!(msg->parsed & SIP_PARSED_CLEN))
+		return ENOENT;
+	*clen = msg->clen;
+	return 0;
+}
+
+
+bool sip_msg_has_tag(const struct sip_msg *msg, enum sip_hdr_id id,
+		     const char *tag)
+{
+	struct sip_hdr_iter it = { 0 };
+	struct pl v;
+
+	while (sip_msg_hdr_value_next(msg, id, &it, &v))
+		if (pl_eq_str_ci(&v, tag))
+			return true;
+	return false;
+}
+
+
+/* Headers that RFC 3261 allows once only (7.3.1: only headers defined as a
+ * comma-separated list may appear several times). */
+static const struct {
+	enum sip_hdr_id id;
+	const char *reason;
+} single_hdrs[] = {
+	{ SIP_HDR_CALL_ID, "Multiple Call-ID Header Fields" },
+	{ SIP_HDR_CSEQ, "Multiple CSeq Header Fields" },
+	{ SIP_HDR_FROM, "Multiple From Header Fields" },
+	{ SIP_HDR_TO, "Multiple To Header Fields" },
+	{ SIP_HDR_MAX_FORWARDS, "Multiple Max-Forwards Header Fields" },
+	{ SIP_HDR_CONTENT_TYPE, "Multiple Content-Type Header Fields" },
+	{ SIP_HDR_EXPIRES, "Multiple Expires Header Fields" },
+};
+
+
+/**
+ * Check what every request (and, for the fields a proxy relies on, every
+ * response) must carry: RFC 3261 8.1.1 mandatory headers, each once, a
+ * CSeq whose method is the request's, scalars in range, a decodable top
+ * Via, From, To and Request-URI.  The reason phrase names what is wrong.
+ */
+int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp)
+{
+	const struct sip_cseq *cseq;
+	const struct sip_addr *a;
+	const struct sip_via *via;
+	const struct sip_uri *uri;
+	struct sip_hdr_iter it = { 0 };
+	uint16_t bad = msg->req ? 400 : 0;
+	struct pl v;
+	uint32_t u;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(single_hdrs) / sizeof(single_hdrs[0]); i++)
+		if (msg->nlines[single_hdrs[i].id] > 1)
+			return fail(errp, bad, single_hdrs[i].reason);
+
+	if (!sip_msg_hdr(msg, SIP_HDR_VIA))
+		return fail(errp, 0, "Missing Via");
+	err = sip_msg_via(msg, &via);
+	if (err)
+		return fail(errp, bad, "Malformed Via");
+	/* every Via value must at least be present (RFC 4475 3.1.2.1) */
+	while (sip_msg_hdr_value_next(msg, SIP_HDR_VIA, &it, &v))
+		if (!v.l)
+			return fail(errp, bad, "Empty Via Value");
+	if (!sip_msg_hdr(msg, SIP_HDR_FROM))
+		return fail(errp, bad, "Missing From");
+	if (!sip_msg_hdr(msg, SIP_HDR_TO))
+		return fail(errp, bad, "Missing To");
+	if (!sip_msg_hdr(msg, SIP_HDR_CALL_ID))
+		return fail(errp, bad, "Missing Call-ID");
+	if (!sip_msg_hdr(msg, SIP_HDR_CSEQ))
+		return fail(errp, bad, "Missing CSeq");
+	if (sip_msg_from(msg, &a))
+		return fail(errp, bad, "Malformed From");
+	if (sip_msg_to(msg, &a))
+		return fail(errp, bad, "Malformed To");
+	if (!sip_msg_hdr(msg, SIP_HDR_CALL_ID)->val.l)
+		return fail(errp, bad, "Empty Call-ID");
+	if (sip_msg_cseq(msg, &cseq))
+		return fail(errp, bad, "Malformed CSeq");
+	err = sip_msg_maxfwd(msg, &u);
+	if (err == EBADMSG)
+		return fail(errp, bad, "Bad Max-Forwards");
+	err = sip_msg_expires(msg, &u);
+	if (err == EBADMSG)
+		return fail(errp, bad, "Bad Expires");
+
+	if (!msg->req)
+		return 0;
+
+	if (cseq->meth != msg->meth || !pl_eq(&cseq->met, &msg->met)) {
+		/* RFC 4475 3.1.2.18: an unknown method with a mismatching
+		 * CSeq gets 501 (we do not implement it either way) */
+		if (msg->meth == SIP_METHOD_OTHER &&
+		    cseq->meth != SIP_METHOD_OTHER)
+			return fail(errp, 501, "Not Implemented");
+		return fail(errp, 400, "CSeq Method Does Not Match");
+	}
+	if (msg->ruri.l > 4096)
+		return fail(errp, 414, "Request-URI Too Long");
+	if (sip_msg_ruri(msg, &uri))
+		return fail(errp, 400, "Malformed Request-URI");
+	return 0;
+}
