@@ -41,9 +41,11 @@ static int copy_lines(struct buf *mb, const struct sip_msg *msg,
  * them (RFC 3261 18.2.1: received when sent-by differs from the source
  * address; RFC 3581 4: rport filled with the source port when present
  * without a value).  Only the first Via value of the first line changes;
- * the rest of that line (other values) is copied unchanged.
+ * the rest of that line (other values) is copied unchanged.  A proxy
+ * forwards the request with the same Via lines (RFC 3261 16.6 step 8 keeps
+ * them below its own).
  */
-static int top_via(struct buf *mb, struct sip_msg *req)
+int sip_build_vias(struct buf *mb, struct sip_msg *req)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_VIA);
 	const struct sip_via *via;
@@ -181,7 +183,7 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 
 	err = buf_printf(mb, "SIP/2.0 %u %s\r\n", scode,
 			 opts->reason ? opts->reason : sip_reason(scode));
-	err |= top_via(mb, req);
+	err |= sip_build_vias(mb, req);
 	err |= copy_lines(mb, req, SIP_HDR_FROM, "From");
 
 	to = sip_msg_hdr(req, SIP_HDR_TO);

@@ -38,6 +38,10 @@ int sip_reply(struct sip *sip, struct sip_msg *req, uint16_t scode,
 int sip_replyf(struct sip *sip, struct sip_msg *req, uint16_t scode,
 	       const char *reason) IMS_MUST_CHECK;
 
+/* Every Via line of req, the top value with received/rport added as the
+ * server transport does (RFC 3261 18.2.1, RFC 3581 4). */
+int sip_build_vias(struct buf *mb, struct sip_msg *req) IMS_MUST_CHECK;
+
 /* A to-tag derived from the request (stable across retransmissions, so a
  * stateless 4xx to a retransmitted request carries the same tag). */
 void sip_totag_make(struct sip_msg *req, char *out, size_t size);
