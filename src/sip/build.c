@@ -260,6 +260,8 @@ int sip_reply(struct sip *sip, struct sip_msg *req, uint16_t scode,
 	}
 	if (!err)
 		sip->stats.tx_responses++;
+	else
+		sip->stats.tx_errors++;
 	return err;
 }
 

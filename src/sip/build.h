@@ -30,13 +30,15 @@ struct sip_reply_opts {
 int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 		    const struct sip_reply_opts *opts) IMS_MUST_CHECK;
 
-/* Build and send a stateless response to where the request came from. */
+/* Build and send a stateless response to where the request came from.
+ * A failure is counted in the stack's stats and may be ignored: there is
+ * nothing else to do with a response that could not be sent. */
 int sip_reply(struct sip *sip, struct sip_msg *req, uint16_t scode,
-	      const struct sip_reply_opts *opts) IMS_MUST_CHECK;
+	      const struct sip_reply_opts *opts);
 
 /* Shorthand: a response with only a reason phrase. */
 int sip_replyf(struct sip *sip, struct sip_msg *req, uint16_t scode,
-	       const char *reason) IMS_MUST_CHECK;
+	       const char *reason);
 
 /* Every Via line of req, the top value with received/rport added as the
  * server transport does (RFC 3261 18.2.1, RFC 3581 4). */

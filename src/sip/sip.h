@@ -43,6 +43,7 @@ struct sip_stats {
 	uint64_t rx_dropped;	/* could not be answered */
 	uint64_t tx_requests, tx_responses;
 	uint64_t retrans_absorbed;
+	uint64_t tx_errors;	/* responses that could not be sent */
 };
 
 struct sip {

@@ -1,0 +1,218 @@
+/**
+ * @file sip.c  The SIP stack: receive, validate, dispatch, send.
+ *
+ * Every message the transports deliver is indexed into one scratch message
+ * per thread (no allocation on the receive path), validated, and passed to
+ * the transaction layer; what no transaction absorbs goes to the core
+ * above (proxy, registrar).  Handlers that need a message after they return
+ * take a copy with sip_msg_dup().
+ *
+ * Malformed requests get a response whose reason phrase names the problem
+ * (RFC 3261 21.4.1: 400, or 505/513/414 as the error is); what cannot be
+ * answered (a malformed response, a request too broken to reply to) is
+ * dropped and counted.
+ */
+#include "sip/sip.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "sip/build.h"
+#include "sip/ctrans.h"
+#include "sip/strans.h"
+
+#define LOG_MODULE "sip"
+
+static _Thread_local struct sip_msg rxmsg;
+
+static void sip_destructor(void *arg)
+{
+	struct sip *sip = arg;
+
+	sip_close(sip);
+	mem_deref(sip->ctrans);
+	mem_deref(sip->strans);
+}
+
+
+/**
+ * Create the stack.
+ *
+ * @param sipp   the new stack
+ * @param tconf  transport configuration, or NULL for no transports (tests
+ *               that set sip->sendh, in-process use)
+ * @param reqh   requests that no transaction absorbed
+ * @param resph  responses that matched no client transaction
+ * @param arg    handler argument
+ */
+int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
+	      sip_req_h *reqh, sip_resp_h *resph, void *arg)
+{
+	struct sip *sip;
+	int err;
+
+	sip = mem_zalloc(sizeof(*sip), sip_destructor);
+	if (!sip)
+		return ENOMEM;
+	sip->timers.t1 = 500;
+	sip->timers.t2 = 4000;
+	sip->timers.t4 = 5000;
+	sip->reqh = reqh;
+	sip->resph = resph;
+	sip->reqh_arg = arg;
+	sip->resph_arg = arg;
+	(void)snprintf(sip->software, sizeof(sip->software), "entims/0.1");
+	if (RAND_bytes((unsigned char *)&sip->branch_salt,
+		       sizeof(sip->branch_salt)) != 1)
+		sip->branch_salt = (uint64_t)tmr_jiffies() * 2654435761u;
+
+	err = hash_alloc(&sip->ctrans, 16384);
+	if (err)
+		goto out;
+	err = hash_alloc(&sip->strans, 16384);
+	if (err)
+		goto out;
+	if (tconf) {
+		err = sip_transp_alloc(&sip->transp, tconf, sip_recv, sip);
+		if (err)
+			goto out;
+	}
+out:
+	if (err)
+		mem_deref(sip);
+	else
+		*sipp = sip;
+	return err;
+}
+
+
+/** Drop every transaction and close the transports (explicit shutdown). */
+void sip_close(struct sip *sip)
+{
+	if (!sip)
+		return;
+	if (sip->ctrans && sip->strans)
+		sip_trans_close_all(sip);
+	if (sip->transp) {
+		sip_transp_close(sip->transp);
+		sip->transp = mem_deref(sip->transp);
+	}
+}
+
+
+int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+	     struct sip_conn *conn, const void *p, size_t len)
+{
+	if (sip->sendh)
+		return sip->sendh(sip, tp, dst, conn, p, len);
+	if (!sip->transp)
+		return ENOTCONN;
+	return sip_transp_send(sip->transp, tp, dst, conn, p, len);
+}
+
+
+/**
+ * Where the response to a request goes (RFC 3261 18.2.2, RFC 3581 4):
+ * back on the connection it came on while that is open; otherwise to the
+ * source address, at the source port when the client asked for rport, at
+ * the sent-by port (default 5060/5061) when it did not.
+ */
+int sip_response_dest(struct sip_msg *req, enum sip_transp *tp,
+		      struct sa *dst)
+{
+	const struct sip_via *via;
+
+	if (req->conn && sip_conn_alive(req->conn)) {
+		*tp = sip_conn_transp(req->conn);
+		*dst = *sip_conn_peer(req->conn);
+		return 0;
+	}
+	if (!sa_isset(&req->src))
+		return EDESTADDRREQ;
+	*tp = req->tp ? (enum sip_transp)req->tp : SIP_TRANSP_UDP;
+	*dst = req->src;
+	if (!sip_msg_via(req, &via) && !via->has_rport)
+		sa_set_port(dst, via->port ? via->port
+				  : (*tp == SIP_TRANSP_TLS ? 5061 : 5060));
+	return 0;
+}
+
+
+void sip_branch_new(struct sip *sip, char *out, size_t size)
+{
+	(void)snprintf(out, size, "z9hG4bK%016llx%08x",
+		       (unsigned long long)sip->branch_salt, ++sip->branch_seq);
+}
+
+
+static void log_bad(const struct sip_rx *rx, const struct sip_msg_err *perr,
+		    bool answered)
+{
+	char src[SA_STRLEN];
+
+	if (!log_trace_enabled(LOG_MODULE) && log_level_cur < LOG_LVL_DEBUG)
+		return;
+	sa_fmt(&rx->src, src, sizeof(src));
+	LOG_DEBUG(NULL, "%s message from %s/%s: %s", answered ? "rejected"
+							       : "dropped",
+		  src, sip_transp_name(rx->tp),
+		  perr->reason ? perr->reason : "malformed");
+}
+
+
+/**
+ * Receive one message from a transport.
+ */
+void sip_recv(const struct sip_rx *rx, void *arg)
+{
+	struct sip *sip = arg;
+	struct sip_msg *msg = &rxmsg;
+	struct sip_msg_err perr;
+	int err;
+
+	err = sip_msg_decode(msg, rx->p, rx->len, rx->dgram, &perr);
+	msg->src = rx->src;
+	msg->dst = rx->dst;
+	msg->tp = rx->tp;
+	msg->conn = rx->conn; /* not a reference: valid during this call */
+	msg->rx_ms = tmr_jiffies();
+	if (!err)
+		err = sip_msg_validate(msg, &perr);
+	if (err) {
+		bool answered = false;
+
+		if (msg->req && perr.scode && msg->hdrc)
+			answered = !sip_replyf(sip, msg, perr.scode,
+					       perr.reason);
+		if (answered)
+			sip->stats.rx_malformed++;
+		else
+			sip->stats.rx_dropped++;
+		log_bad(rx, &perr, answered);
+		msg->conn = NULL;
+		return;
+	}
+
+	if (!msg->req) {
+		sip->stats.rx_responses++;
+		if (!sip_ctrans_recv(sip, msg) && sip->resph)
+			sip->resph(sip, msg, sip->resph_arg);
+	}
+	else {
+		sip->stats.rx_requests++;
+		if (!sip_strans_recv(sip, msg)) {
+			if (!sip->reqh || !sip->reqh(sip, msg, sip->reqh_arg)) {
+				if (msg->meth != SIP_METHOD_ACK)
+					(void)sip_replyf(sip, msg, 501, NULL);
+			}
+		}
+	}
+	msg->conn = NULL;
+}
