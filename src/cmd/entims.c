@@ -1,4 +1,1001 @@
-int main(void)
+/**
+ * @file entims.c  The entims command: one binary, subcommands.
+ *
+ *   entims run      the SIP registrar and proxy (this stage of the
+ *                   standalone IMS), in the foreground
+ *   entims user     add, list and delete digest users
+ *   entims config   check a configuration file and print what it means
+ *   entims version
+ *
+ * `run` wires the layers: transports -> stack (sip.c) -> REGISTER to the
+ * registrar through a server transaction, everything else to the proxy
+ * core with the registrar as its location service and digest
+ * authentication as its policy.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "sip/auth.h"
+#include "sip/build.h"
+#include "sip/msg.h"
+#include "sip/proxy.h"
+#include "sip/registrar.h"
+#include "sip/regstore.h"
+#include "sip/sip.h"
+#include "sip/strans.h"
+#include "sip/transp.h"
+#include "store/userdb.h"
+
+#define LOG_MODULE "main"
+
+#define DEMO_DOMAIN "demo.entims.test"
+
+struct econf {
+	struct conf_list listen;
+	struct conf_list domains;
+	char data_dir[CONF_STR_MAX];
+	char advertise[CONF_STR_MAX];
+	char log_level[CONF_STR_MAX];
+	char log_trace[CONF_STR_MAX];
+	char tls_cert[CONF_STR_MAX];
+	char tls_key[CONF_STR_MAX];
+	char tls_ca[CONF_STR_MAX];
+	int auth;
+	int demo;
+	int stateless;
+	int record_route;
+	uint32_t min_expires;
+	uint32_t max_expires;
+	uint32_t max_conns;
+};
+
+static const struct conf_item conf_items[] = {
+	{ "sip.listen", CONF_LIST, offsetof(struct econf, listen), 0 },
+	{ "sip.domain", CONF_LIST, offsetof(struct econf, domains), 0 },
+	{ "sip.advertise", CONF_STR, offsetof(struct econf, advertise), 0 },
+	{ "sip.max_connections", CONF_U32, offsetof(struct econf, max_conns),
+	  1000000 },
+	{ "sip.tls_cert", CONF_STR, offsetof(struct econf, tls_cert), 0 },
+	{ "sip.tls_key", CONF_STR, offsetof(struct econf, tls_key), 0 },
+	{ "sip.tls_ca", CONF_STR, offsetof(struct econf, tls_ca), 0 },
+	{ "core.data_dir", CONF_STR, offsetof(struct econf, data_dir), 0 },
+	{ "core.demo", CONF_BOOL, offsetof(struct econf, demo), 0 },
+	{ "log.level", CONF_STR, offsetof(struct econf, log_level), 0 },
+	{ "log.trace", CONF_STR, offsetof(struct econf, log_trace), 0 },
+	{ "auth.enabled", CONF_BOOL, offsetof(struct econf, auth), 0 },
+	{ "registrar.min_expires", CONF_U32,
+	  offsetof(struct econf, min_expires), 86400 },
+	{ "registrar.max_expires", CONF_U32,
+	  offsetof(struct econf, max_expires), 86400 * 7 },
+	{ "proxy.stateless", CONF_BOOL, offsetof(struct econf, stateless), 0 },
+	{ "proxy.record_route", CONF_BOOL,
+	  offsetof(struct econf, record_route), 0 },
+	{ NULL, 0, 0, 0 },
+};
+
+static void conf_defaults(struct econf *c)
 {
+	memset(c, 0, sizeof(*c));
+	(void)snprintf(c->listen.v[0], CONF_STR_MAX, "udp:127.0.0.1:5060");
+	(void)snprintf(c->listen.v[1], CONF_STR_MAX, "tcp:127.0.0.1:5060");
+	(void)snprintf(c->listen.v[2], CONF_STR_MAX, "tls:127.0.0.1:5061");
+	c->listen.n = 3;
+	(void)snprintf(c->domains.v[0], CONF_STR_MAX, "%s", DEMO_DOMAIN);
+	c->domains.n = 1;
+	(void)snprintf(c->data_dir, CONF_STR_MAX, "data");
+	(void)snprintf(c->log_level, CONF_STR_MAX, "info");
+	c->auth = 1;
+	c->demo = 1;
+	c->record_route = 1;
+	c->min_expires = 60;
+	c->max_expires = 3600;
+	c->max_conns = 4096;
+}
+
+
+/* ---- the running server ---- */
+
+struct app {
+	struct econf conf;
+	struct sip *sip;
+	struct registrar *reg;
+	struct regstore *store;
+	struct proxy *px;
+	struct auth *auth;
+	struct userdb *users;
+	const char *domains[PROXY_DOMAINS_MAX + 1];
+	int sigfd;
+};
+
+/* A REGISTER waiting for the registrar's answer (which comes after the
+ * batch commit): the server transaction absorbs retransmissions. */
+struct regwait {
+	struct sip_strans *st;
+};
+
+static void regwait_destructor(void *arg)
+{
+	struct regwait *w = arg;
+
+	mem_deref(w->st);
+}
+
+
+static void reg_replied(const struct reg_reply *rep, void *arg)
+{
+	struct regwait *w = arg;
+	struct sip_reply_opts o = { 0 };
+	int err;
+
+	if (!rep->err) {
+		o.reason = rep->reason;
+		o.hdrs = rep->hdrs;
+		err = sip_strans_reply(w->st, rep->scode, &o);
+		if (err)
+			LOG_WARN(NULL, "REGISTER answer %u not sent: %s",
+				 rep->scode, strerror(err));
+	}
+	mem_deref(w);
+}
+
+
+static void handle_register(struct app *app, struct sip_msg *msg)
+{
+	struct sip_msg *req = NULL;
+	struct regwait *w;
+	int err;
+
+	w = mem_zalloc(sizeof(*w), regwait_destructor);
+	if (!w)
+		goto fail;
+	err = sip_msg_dup(&req, msg);
+	if (!err)
+		err = sip_strans_alloc(&w->st, app->sip, req, NULL, NULL);
+	mem_deref(req);
+	if (err)
+		goto fail;
+	err = registrar_handle(app->reg, sip_strans_req(w->st), reg_replied,
+			       w);
+	if (err) {
+		err = sip_strans_reply(w->st, 500, NULL);
+		(void)err;
+		mem_deref(w);
+	}
+	return;
+fail:
+	mem_deref(w);
+	(void)sip_replyf(app->sip, msg, 500, "Out Of Memory");
+}
+
+
+static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	struct app *app = arg;
+	const struct sip_uri *ruri;
+
+	(void)sip;
+	if (msg->meth == SIP_METHOD_REGISTER && !sip_msg_ruri(msg, &ruri) &&
+	    (proxy_domain_is_mine(app->px, &ruri->host) ||
+	     proxy_uri_is_me(app->px, ruri))) {
+		handle_register(app, msg);
+		return true;
+	}
+	return proxy_request(app->px, msg);
+}
+
+
+static void on_response(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	struct app *app = arg;
+
+	(void)sip;
+	proxy_response(app->px, msg);
+}
+
+
+/* Location service: the registrar's bindings, each reached over the flow
+ * its REGISTER came on (NAT traversal, RFC 5626 in spirit). */
+static int locate(struct sip_msg *req, const struct sip_uri *ruri,
+		  struct proxy_targets *ts, void *arg)
+{
+	struct app *app = arg;
+	struct reg_contact c[PROXY_FORK_MAX];
+	size_t n = 0, i;
+	struct pl user = ruri->user;
+	int err;
+
+	(void)req;
+	err = registrar_lookup_uri(app->reg, ruri, c, PROXY_FORK_MAX, &n);
+	if (err == ENOENT) {
+		/* a user we know who is not registered: 480; else 404.
+		 * Users are kept per domain, the domain being the realm. */
+		if (user.l && !userdb_has_user(app->users, &user, &ruri->host))
+			return 0;
+		return ENOENT;
+	}
+	if (err)
+		return err;
+	if (n > PROXY_FORK_MAX)
+		n = PROXY_FORK_MAX;
+	for (i = 0; i < n; i++) {
+		struct proxy_target *t = &ts->v[ts->n];
+		if (snprintf(t->uri, sizeof(t->uri), "%s", c[i].uri) >=
+		    (int)sizeof(t->uri))
+			continue;
+		(void)snprintf(t->path, sizeof(t->path), "%s",
+			       c[i].path ? c[i].path : "");
+		t->q = c[i].q;
+		t->has_flow = true;
+		t->tp = (enum sip_transp)c[i].tp;
+		t->flow = c[i].src;
+		t->conn = c[i].conn;
+		ts->n++;
+	}
 	return 0;
+}
+
+
+/* Proxy policy: our users authenticate (407), and we relay only for them
+ * or to them (no open relay). */
+static int policy(struct sip_msg *req, bool to_us, bool from_us, void *arg)
+{
+	struct app *app = arg;
+	struct auth_result res;
+	struct sip_reply_opts o = { 0 };
+	int err;
+
+	if (!from_us)
+		return to_us ? 0 : 403;
+	if (!app->auth)
+		return 0;
+	err = auth_check(app->auth, req, app->conf.domains.v[0],
+			 AUTH_MODE_PROXY, &res);
+	if (err)
+		return 500;
+	if (res.verdict == AUTH_OK)
+		return 0;
+	o.reason = res.reason;
+	o.hdrs = res.hdrs;
+	(void)sip_reply(app->sip, req, res.scode, &o);
+	return 1;
+}
+
+
+static int cred(const struct pl *username, const struct pl *realm,
+		enum auth_algo alg, char *ha1, void *arg)
+{
+	struct app *app = arg;
+
+	return userdb_ha1(app->users, username, realm,
+			  alg == AUTH_ALG_SHA256 ? 1 : 0, ha1,
+			  AUTH_HA1_HEX_MAX);
+}
+
+
+static void on_signal(int flags, void *arg)
+{
+	struct app *app = arg;
+	struct signalfd_siginfo si;
+
+	(void)flags;
+	while (read(app->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		LOG_INFO(NULL, "signal %u: shutting down", si.ssi_signo);
+		loop_stop();
+	}
+}
+
+
+/* "udp:127.0.0.1:5060", "tls:[::1]:5061" */
+static int parse_listen(const char *spec, enum sip_transp *tp, struct sa *sa)
+{
+	const char *colon = strchr(spec, ':');
+	struct pl t;
+
+	if (!colon)
+		return EINVAL;
+	pl_set(&t, spec, (size_t)(colon - spec));
+	*tp = sip_transp_from_pl(&t);
+	if (*tp == SIP_TRANSP_NONE)
+		return EINVAL;
+	return sa_decode(sa, colon + 1);
+}
+
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[512], *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0750) && errno != EEXIST)
+			return errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0750) && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+
+static void random_password(char *out, size_t len)
+{
+	static const char set[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char r[32];
+	size_t i;
+
+	if (len > sizeof(r))
+		len = sizeof(r);
+	if (RAND_bytes(r, (int)len) != 1)
+		abort();
+	for (i = 0; i + 1 < len; i++)
+		out[i] = set[r[i] % (sizeof(set) - 1)];
+	out[len - 1] = '\0';
+}
+
+
+/*
+ * The demo enterprise: users 1001..1004 in the first domain.  Their
+ * passwords are random, set once, and kept in demo-credentials.txt (0600)
+ * so that they can be shown at every start; only the HA1 values are in
+ * the user database.
+ */
+static int demo_provision(struct app *app)
+{
+	char path[600], line[256];
+	size_t n = 0;
+	FILE *f;
+	int err, i;
+
+	(void)snprintf(path, sizeof(path), "%s/demo-credentials.txt",
+		       app->conf.data_dir);
+	err = userdb_count(app->users, &n);
+	if (err)
+		return err;
+	if (n == 0) {
+		f = fopen(path, "w");
+		if (!f)
+			return errno;
+		(void)fchmod(fileno(f), 0600);
+		for (i = 1001; i <= 1004; i++) {
+			char user[16], pw[11];
+			(void)snprintf(user, sizeof(user), "%d", i);
+			random_password(pw, sizeof(pw));
+			err = userdb_add(app->users, user,
+					 app->conf.domains.v[0], pw, 1);
+			if (err)
+				break;
+			(void)fprintf(f, "sip:%s@%s  password %s\n", user,
+				      app->conf.domains.v[0], pw);
+		}
+		if (fclose(f) && !err)
+			err = errno;
+		if (err)
+			return err;
+	}
+	f = fopen(path, "r");
+	if (!f)
+		return 0; /* users were provisioned by hand */
+	printf("Demo users (digest realm %s):\n", app->conf.domains.v[0]);
+	while (fgets(line, sizeof(line), f))
+		printf("  %s", line);
+	(void)fclose(f);
+	return 0;
+}
+
+
+static int tls_files(struct app *app, struct sip_transp_conf *tc)
+{
+	static char cert[600], key[600];
+	char dir[560];
+	int err;
+
+	if (app->conf.tls_cert[0]) {
+		tc->tls_cert = app->conf.tls_cert;
+		tc->tls_key = app->conf.tls_key[0] ? app->conf.tls_key
+						   : app->conf.tls_cert;
+		return 0;
+	}
+	(void)snprintf(dir, sizeof(dir), "%s/tls", app->conf.data_dir);
+	err = mkdir_p(dir);
+	if (err)
+		return err;
+	(void)snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	(void)snprintf(key, sizeof(key), "%s/key.pem", dir);
+	if (access(cert, R_OK) || access(key, R_OK)) {
+		char cn[600];
+		(void)snprintf(cn, sizeof(cn), "%s,127.0.0.1,::1,localhost",
+			       app->conf.domains.v[0]);
+		err = sip_tls_selfsigned(cert, key, cn);
+		if (err) {
+			(void)fprintf(stderr,
+				      "entims: cannot create a TLS "
+				      "certificate in %s: %s\n",
+				      dir, strerror(err));
+			return err;
+		}
+		LOG_INFO(NULL, "generated a self-signed TLS certificate: %s",
+			 cert);
+	}
+	tc->tls_cert = cert;
+	tc->tls_key = key;
+	return 0;
+}
+
+
+static int app_start(struct app *app)
+{
+	struct sip_transp_conf tc = { 0 };
+	struct registrar_conf rc = { 0 };
+	struct proxy_conf pc = { 0 };
+	struct auth_conf ac = { 0 };
+	bool need_tls = false;
+	sigset_t mask;
+	size_t i;
+	int err;
+
+	err = mkdir_p(app->conf.data_dir);
+	if (err) {
+		(void)fprintf(stderr,
+			      "entims: cannot create the data directory "
+			      "'%s': %s\n",
+			      app->conf.data_dir, strerror(err));
+		return err;
+	}
+	err = userdb_open(&app->users, app->conf.data_dir);
+	if (err)
+		return err;
+	if (app->conf.demo) {
+		err = demo_provision(app);
+		if (err) {
+			(void)fprintf(stderr,
+				      "entims: demo users not provisioned: "
+				      "%s\n",
+				      strerror(err));
+			return err;
+		}
+	}
+
+	for (i = 0; i < app->conf.domains.n && i < PROXY_DOMAINS_MAX; i++) {
+		app->domains[i] = app->conf.domains.v[i];
+		(void)snprintf(pc.domains[i], sizeof(pc.domains[i]), "%s",
+			       app->conf.domains.v[i]);
+	}
+	pc.ndomains = i;
+
+	tc.max_conns = app->conf.max_conns;
+	tc.tls_ca = app->conf.tls_ca[0] ? app->conf.tls_ca : NULL;
+	for (i = 0; i < app->conf.listen.n; i++)
+		if (!strncasecmp(app->conf.listen.v[i], "tls:", 4))
+			need_tls = true;
+	if (need_tls) {
+		err = tls_files(app, &tc);
+		if (err)
+			return err;
+	}
+
+	err = loop_init(0);
+	if (err)
+		return err;
+	err = sip_alloc(&app->sip, &tc, on_request, on_response, app);
+	if (err)
+		return err;
+	for (i = 0; i < app->conf.listen.n; i++) {
+		enum sip_transp tp;
+		struct sa sa;
+
+		if (parse_listen(app->conf.listen.v[i], &tp, &sa)) {
+			(void)fprintf(stderr,
+				      "entims: bad listen address '%s': write "
+				      "it as udp:IP:PORT, tcp:IP:PORT or "
+				      "tls:IP:PORT ([IPv6] in brackets)\n",
+				      app->conf.listen.v[i]);
+			return EINVAL;
+		}
+		err = sip_transp_listen(app->sip->transp, tp, &sa);
+		if (err) {
+			(void)fprintf(stderr,
+				      "entims: cannot listen on %s: %s\n",
+				      app->conf.listen.v[i], strerror(err));
+			return err;
+		}
+		LOG_INFO(NULL, "listening on %s", app->conf.listen.v[i]);
+	}
+
+	if (app->conf.auth) {
+		ac.credh = cred;
+		ac.cred_arg = app;
+		err = auth_alloc(&app->auth, &ac);
+		if (err)
+			return err;
+	}
+	err = regstore_open(&app->store, app->conf.data_dir);
+	if (err) {
+		(void)fprintf(stderr,
+			      "entims: cannot open the registration store in "
+			      "'%s': %s\n",
+			      app->conf.data_dir, strerror(err));
+		return err;
+	}
+	rc.domains = app->domains;
+	rc.min_expires = app->conf.min_expires;
+	rc.max_expires = app->conf.max_expires;
+	rc.auth = app->auth;
+	rc.realm = app->conf.domains.v[0];
+	rc.store = app->store;
+	err = registrar_alloc(&app->reg, &rc);
+	if (err)
+		return err;
+
+	pc.stateless = app->conf.stateless;
+	pc.record_route = app->conf.record_route;
+	(void)snprintf(pc.advertise, sizeof(pc.advertise), "%s",
+		       app->conf.advertise);
+	err = proxy_alloc(&app->px, app->sip, &pc, locate, policy, app);
+	if (err)
+		return err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	app->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (app->sigfd < 0)
+		return errno;
+	return fd_listen(app->sigfd, FD_READ, on_signal, app);
+}
+
+
+static void app_stop(struct app *app)
+{
+	if (app->sigfd > 0) {
+		fd_close(app->sigfd);
+		close(app->sigfd);
+	}
+	if (app->reg)
+		registrar_close(app->reg);
+	if (app->sip)
+		sip_close(app->sip);
+	app->px = mem_deref(app->px);
+	app->reg = mem_deref(app->reg);
+	app->store = mem_deref(app->store);
+	app->sip = mem_deref(app->sip);
+	app->auth = mem_deref(app->auth);
+	app->users = mem_deref(app->users);
+	loop_close();
+}
+
+
+/* ---- command line ---- */
+
+static void usage(FILE *f)
+{
+	(void)fprintf(
+		f,
+		"usage: entims COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  run                 run the SIP registrar and proxy in the "
+		"foreground\n"
+		"  user add URI --password PW   add (or with --replace, "
+		"change) a user\n"
+		"  user list           list the users\n"
+		"  user delete URI     delete a user\n"
+		"  config check        read the configuration and print it\n"
+		"  version             print the version\n"
+		"  help                this text\n"
+		"\n"
+		"Options (every command):\n"
+		"  -c, --config FILE   configuration file (default: "
+		"entims.conf if present)\n"
+		"  -d, --data-dir DIR  data directory (default: ./data): "
+		"users, bindings, TLS keys\n"
+		"\n"
+		"Options of run (each overrides the file):\n"
+		"  -l, --listen SPEC   listen on udp:IP:PORT, tcp:IP:PORT or "
+		"tls:IP:PORT;\n"
+		"                      repeat for several (default: "
+		"udp and tcp 127.0.0.1:5060,\n"
+		"                      tls 127.0.0.1:5061)\n"
+		"  --domain D          the SIP domain served (repeat for "
+		"several; default %s)\n"
+		"  --advertise HOST    host name or address put in Via and "
+		"Record-Route\n"
+		"  --no-auth           accept REGISTER and calls without "
+		"digest authentication\n"
+		"  --no-demo           do not provision the demo users\n"
+		"  --stateless         forward requests statelessly (RFC "
+		"3261 16.11)\n"
+		"  --log-level L       error, warn, info or debug\n"
+		"  --trace MODULES     debug output for these modules "
+		"(sip,proxy,registrar,...)\n"
+		"\n"
+		"Configuration file (ini):\n"
+		"  [sip]       listen, domain, advertise, max_connections, "
+		"tls_cert, tls_key, tls_ca\n"
+		"  [core]      data_dir, demo\n"
+		"  [auth]      enabled\n"
+		"  [registrar] min_expires, max_expires\n"
+		"  [proxy]     stateless, record_route\n"
+		"  [log]       level, trace\n",
+		DEMO_DOMAIN);
+}
+
+
+enum {
+	OPT_DOMAIN = 256,
+	OPT_ADVERTISE,
+	OPT_NO_AUTH,
+	OPT_NO_DEMO,
+	OPT_STATELESS,
+	OPT_LOG_LEVEL,
+	OPT_TRACE,
+	OPT_PASSWORD,
+	OPT_REPLACE,
+};
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "data-dir", required_argument, NULL, 'd' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "advertise", required_argument, NULL, OPT_ADVERTISE },
+	{ "no-auth", no_argument, NULL, OPT_NO_AUTH },
+	{ "no-demo", no_argument, NULL, OPT_NO_DEMO },
+	{ "stateless", no_argument, NULL, OPT_STATELESS },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "password", required_argument, NULL, OPT_PASSWORD },
+	{ "replace", no_argument, NULL, OPT_REPLACE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct cli {
+	const char *config;
+	const char *password;
+	int replace;
+	/* overrides, applied after the file */
+	struct conf_list listen, domains;
+	const char *data_dir, *advertise, *log_level, *trace;
+	int no_auth, no_demo, stateless;
+};
+
+static int load_conf(struct econf *c, const struct cli *cl)
+{
+	const char *path = cl->config ? cl->config : "entims.conf";
+	char msg[512];
+	int err;
+
+	conf_defaults(c);
+	err = conf_load(path, conf_items, c, msg, sizeof(msg));
+	if (err == ENOENT && !cl->config)
+		err = 0; /* no file: the defaults */
+	else if (err == ENOENT)
+		(void)fprintf(stderr,
+			      "entims: configuration file '%s' not found\n",
+			      path);
+	else if (err == EINVAL)
+		(void)fprintf(stderr, "entims: %s\n", msg);
+	else if (err)
+		(void)fprintf(stderr, "entims: cannot read '%s': %s\n", path,
+			      strerror(err));
+	if (err)
+		return err;
+	if (cl->listen.n)
+		c->listen = cl->listen;
+	if (cl->domains.n)
+		c->domains = cl->domains;
+	if (cl->data_dir)
+		(void)snprintf(c->data_dir, CONF_STR_MAX, "%s", cl->data_dir);
+	if (cl->advertise)
+		(void)snprintf(c->advertise, CONF_STR_MAX, "%s",
+			       cl->advertise);
+	if (cl->log_level)
+		(void)snprintf(c->log_level, CONF_STR_MAX, "%s",
+			       cl->log_level);
+	if (cl->trace)
+		(void)snprintf(c->log_trace, CONF_STR_MAX, "%s", cl->trace);
+	if (cl->no_auth)
+		c->auth = 0;
+	if (cl->no_demo)
+		c->demo = 0;
+	if (cl->stateless)
+		c->stateless = 1;
+	if (!c->domains.n) {
+		(void)fprintf(stderr, "entims: no SIP domain configured: set "
+				      "[sip] domain = example.com\n");
+		return EINVAL;
+	}
+	if (log_set_level_str(c->log_level)) {
+		(void)fprintf(stderr,
+			      "entims: log level '%s' is not one of error, "
+			      "warn, info, debug\n",
+			      c->log_level);
+		return EINVAL;
+	}
+	log_set_trace(c->log_trace);
+	if (c->min_expires > c->max_expires) {
+		(void)fprintf(stderr,
+			      "entims: registrar.min_expires (%u) is above "
+			      "max_expires (%u)\n",
+			      c->min_expires, c->max_expires);
+		return EINVAL;
+	}
+	return 0;
+}
+
+
+static int cmd_run(const struct cli *cl)
+{
+	struct app app;
+	int err;
+
+	memset(&app, 0, sizeof(app));
+	app.sigfd = -1;
+	err = load_conf(&app.conf, cl);
+	if (err)
+		return 2;
+	err = app_start(&app);
+	if (!err) {
+		printf("entims ready (domain %s, data in %s)\n",
+		       app.conf.domains.v[0], app.conf.data_dir);
+		(void)fflush(stdout);
+		err = loop_run();
+	}
+	else {
+		(void)fprintf(stderr, "entims: start failed: %s\n",
+			      strerror(err));
+	}
+	app_stop(&app);
+	return err ? 1 : 0;
+}
+
+
+/* "sip:bob@example.com" or "bob@example.com" -> user, domain */
+static int split_uri(const char *uri, char *user, size_t us, char *dom,
+		     size_t ds)
+{
+	const char *at;
+
+	if (!strncasecmp(uri, "sip:", 4))
+		uri += 4;
+	at = strchr(uri, '@');
+	if (!at || at == uri || !at[1] || (size_t)(at - uri) >= us ||
+	    strlen(at + 1) >= ds || strpbrk(uri, " ;<>\"?"))
+		return EINVAL;
+	memcpy(user, uri, (size_t)(at - uri));
+	user[at - uri] = '\0';
+	(void)snprintf(dom, ds, "%s", at + 1);
+	return 0;
+}
+
+
+static void print_user(const char *user, const char *realm, void *arg)
+{
+	(void)arg;
+	printf("sip:%s@%s\n", user, realm);
+}
+
+
+static int cmd_user(const struct cli *cl, int argc, char **argv)
+{
+	struct econf c;
+	struct userdb *db = NULL;
+	char user[128], dom[128];
+	const char *sub = argc > 0 ? argv[0] : NULL;
+	int err, rc = 0;
+
+	if (load_conf(&c, cl))
+		return 2;
+	if (!sub) {
+		(void)fprintf(stderr, "entims user: say add, list or delete "
+				      "(see entims help)\n");
+		return 2;
+	}
+	if (mkdir_p(c.data_dir) || userdb_open(&db, c.data_dir))
+		return 1;
+	if (!strcmp(sub, "list")) {
+		rc = userdb_list(db, print_user, NULL) ? 1 : 0;
+	}
+	else if (!strcmp(sub, "add") || !strcmp(sub, "delete")) {
+		if (argc < 2 || split_uri(argv[1], user, sizeof(user), dom,
+					  sizeof(dom))) {
+			(void)fprintf(stderr,
+				      "entims user %s: give the user as "
+				      "sip:name@domain\n",
+				      sub);
+			rc = 2;
+		}
+		else if (!strcmp(sub, "add")) {
+			if (!cl->password || !cl->password[0]) {
+				(void)fprintf(stderr,
+					      "entims user add: give the "
+					      "password with --password\n");
+				rc = 2;
+			}
+			else {
+				err = userdb_add(db, user, dom, cl->password,
+						 cl->replace);
+				if (err == EEXIST) {
+					(void)fprintf(stderr,
+						      "entims user add: "
+						      "sip:%s@%s exists; use "
+						      "--replace to change "
+						      "its password\n",
+						      user, dom);
+					rc = 1;
+				}
+				else if (err) {
+					(void)fprintf(stderr,
+						      "entims user add: %s\n",
+						      strerror(err));
+					rc = 1;
+				}
+			}
+		}
+		else {
+			err = userdb_del(db, user, dom);
+			if (err) {
+				(void)fprintf(stderr,
+					      "entims user delete: sip:%s@%s: "
+					      "%s\n",
+					      user, dom,
+					      err == ENOENT ? "no such user"
+							    : strerror(err));
+				rc = 1;
+			}
+		}
+	}
+	else {
+		(void)fprintf(stderr,
+			      "entims user: unknown action '%s' (add, list, "
+			      "delete)\n",
+			      sub);
+		rc = 2;
+	}
+	mem_deref(db);
+	return rc;
+}
+
+
+static int cmd_config(const struct cli *cl)
+{
+	struct econf c;
+	size_t i;
+
+	if (load_conf(&c, cl))
+		return 2;
+	for (i = 0; i < c.listen.n; i++) {
+		enum sip_transp tp;
+		struct sa sa;
+		if (parse_listen(c.listen.v[i], &tp, &sa)) {
+			(void)fprintf(stderr,
+				      "entims: bad listen address '%s': write "
+				      "it as udp:IP:PORT, tcp:IP:PORT or "
+				      "tls:IP:PORT\n",
+				      c.listen.v[i]);
+			return 2;
+		}
+		printf("listen      %s\n", c.listen.v[i]);
+	}
+	for (i = 0; i < c.domains.n; i++)
+		printf("domain      %s\n", c.domains.v[i]);
+	printf("data_dir    %s\nauth        %s\ndemo        %s\n"
+	       "expires     %u..%u\nproxy       %s, record-route %s\n",
+	       c.data_dir, c.auth ? "on" : "off", c.demo ? "on" : "off",
+	       c.min_expires, c.max_expires,
+	       c.stateless ? "stateless" : "stateful",
+	       c.record_route ? "on" : "off");
+	return 0;
+}
+
+
+int main(int argc, char **argv)
+{
+	struct cli cl;
+	const char *cmd;
+	int ch;
+
+	memset(&cl, 0, sizeof(cl));
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("entims 0.1.0\n");
+		return 0;
+	}
+
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "c:d:l:h", longopts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case 'c':
+			cl.config = optarg;
+			break;
+		case 'd':
+			cl.data_dir = optarg;
+			break;
+		case 'l':
+			if (cl.listen.n >= CONF_LIST_MAX) {
+				(void)fprintf(stderr,
+					      "entims: at most %d --listen\n",
+					      CONF_LIST_MAX);
+				return 2;
+			}
+			(void)snprintf(cl.listen.v[cl.listen.n++],
+				       CONF_STR_MAX, "%s", optarg);
+			break;
+		case OPT_DOMAIN:
+			if (cl.domains.n >= CONF_LIST_MAX)
+				return 2;
+			(void)snprintf(cl.domains.v[cl.domains.n++],
+				       CONF_STR_MAX, "%s", optarg);
+			break;
+		case OPT_ADVERTISE:
+			cl.advertise = optarg;
+			break;
+		case OPT_NO_AUTH:
+			cl.no_auth = 1;
+			break;
+		case OPT_NO_DEMO:
+			cl.no_demo = 1;
+			break;
+		case OPT_STATELESS:
+			cl.stateless = 1;
+			break;
+		case OPT_LOG_LEVEL:
+			cl.log_level = optarg;
+			break;
+		case OPT_TRACE:
+			cl.trace = optarg;
+			break;
+		case OPT_PASSWORD:
+			cl.password = optarg;
+			break;
+		case OPT_REPLACE:
+			cl.replace = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			(void)fprintf(stderr, "entims: see 'entims help'\n");
+			return 2;
+		}
+	}
+
+	if (!strcmp(cmd, "run"))
+		return cmd_run(&cl);
+	if (!strcmp(cmd, "user"))
+		return cmd_user(&cl, argc - optind, argv + optind);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(&cl);
+	(void)fprintf(stderr, "entims: unknown command '%s' (see 'entims help')\n",
+		      cmd);
+	return 2;
 }
