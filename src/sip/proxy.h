@@ -65,9 +65,9 @@ struct proxy_conf {
 	bool stateless;	    /* forward statelessly (16.11) */
 	bool record_route;  /* stay in the dialog path (default on) */
 	uint32_t timer_c_s; /* INVITE Timer C, > 180 s (default 181) */
-	char domains[PROXY_DOMAINS_MAX][128]; /* the domains we serve */
+	char domains[PROXY_DOMAINS_MAX][256]; /* the domains we serve */
 	size_t ndomains;
-	char advertise[128]; /* host for Via/Record-Route when bound to any */
+	char advertise[256]; /* host for Via/Record-Route when bound to any */
 };
 
 struct proxy_stats {
