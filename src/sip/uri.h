@@ -63,4 +63,51 @@ int sip_unescape(const struct pl *in, char *out, size_t size,
 /* The port to use: the explicit one, else 5060 (5061 for sips). */
 uint16_t sip_uri_port(const struct sip_uri *uri);
 
+/*
+ * Helpers shared by the header decoders (addr.c, via.c, authhdr.c).
+ */
+
+/* Character classes of RFC 3261 25.1 (one lookup per octet).  The URI
+ * classes do not include '%': escapes are checked where they may appear. */
+enum sip_cc {
+	SIP_CC_DIGIT = 1 << 0,
+	SIP_CC_ALPHA = 1 << 1,
+	SIP_CC_HEX = 1 << 2,
+	SIP_CC_TOKEN = 1 << 3,   /* token */
+	SIP_CC_UNRES = 1 << 4,   /* unreserved = alphanum / mark */
+	SIP_CC_USER = 1 << 5,    /* unreserved / user-unreserved */
+	SIP_CC_PASSWD = 1 << 6,  /* unreserved / & = + $ , */
+	SIP_CC_PARAM = 1 << 7,   /* unreserved / param-unreserved */
+	SIP_CC_HNV = 1 << 8,     /* unreserved / hnv-unreserved */
+	SIP_CC_URIC = 1 << 9,    /* RFC 2396 uric, "[]" (RFC 2732) and '#' */
+	SIP_CC_SCHEME = 1 << 10, /* ALPHA / DIGIT / + / - / . */
+	SIP_CC_HOST = 1 << 11,   /* hostname octets: alphanum / - / . */
+	SIP_CC_LWS = 1 << 12, /* SP HTAB CR LF (folded lines stay in values) */
+	SIP_CC_QDTEXT = 1 << 13, /* qdtext except LWS: %x21 / %x23-5B /
+				  * %x5D-7E / UTF8-NONASCII */
+};
+
+extern const uint16_t sip_cc[256];
+
+static inline bool sip_cc_is(char c, unsigned cls)
+{
+	return (sip_cc[(unsigned char)c] & cls) != 0;
+}
+
+/* Validate a host: hostname, IPv4address or IPv6reference ("[...]"). */
+int sip_host_check(const struct pl *host,
+		   enum sip_host_type *type) IMS_MUST_CHECK;
+/* port = 1*DIGIT, 0..65535; EBADMSG otherwise. */
+int sip_port_decode(const struct pl *pl, uint16_t *port) IMS_MUST_CHECK;
+/* Validate header parameters *( SEMI generic-param ) (RFC 3261 25.1):
+ * token [ EQUAL ( token / host / quoted-string ) ], LWS around ';' '='. */
+int sip_params_check(const struct pl *params) IMS_MUST_CHECK;
+/* p at an opening DQUOTE: the end of the quoted-string (after the closing
+ * DQUOTE), or NULL when unterminated or holding a forbidden octet. */
+const char *sip_qstr_end(const char *p, const char *end);
+/* An IPv4address / IPv6address (no brackets) into network-order bytes;
+ * out may be NULL to only validate.  EBADMSG when malformed. */
+int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4]) IMS_MUST_CHECK;
+int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16]) IMS_MUST_CHECK;
+
 #endif

@@ -1,0 +1,1269 @@
+/**
+ * @file uri.c  SIP, SIPS, tel and other URIs (RFC 3261 19.1, 25.1;
+ * RFC 3966; RFC 2396 absoluteURI).
+ *
+ * Design: decoding is one left-to-right pass over the bytes, driven by a
+ * 256-entry table of character classes (sip_cc); nothing is copied,
+ * unescaped or allocated.  The only look-ahead is one memchr() for '@':
+ * in a SIP URI '@' may appear nowhere but at the end of the userinfo
+ * (user, password, host, params and headers all exclude it), so the first
+ * '@' splits the userinfo off, which is exactly what the grammar says even
+ * for users holding ';', '?' or '=' (RFC 4475 semiuri,
+ * esc01).  The input is never read past pl->l: it is not NUL-terminated.
+ *
+ * Comparison (RFC 3261 19.1.4) unescapes on the fly, two octets at a time,
+ * treating an escaped reserved character as different from the literal
+ * one (RFC 2396 2.2).
+ *
+ * The helpers at the end (host, port, generic-param lists, quoted strings)
+ * are shared with the header decoders in addr.c, via.c and authhdr.c.
+ */
+#include "sip/uri.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Classes, see enum sip_cc.  Every unreserved octet is also a user,
+ * password, param, header and uric octet, and qdtext. */
+#define UNR_                                                         \
+	(SIP_CC_UNRES | SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_PARAM | \
+	 SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT)
+#define ALN_ (UNR_ | SIP_CC_TOKEN | SIP_CC_SCHEME | SIP_CC_HOST)
+
+const uint16_t sip_cc[256] = {
+	['0' ... '9'] = ALN_ | SIP_CC_DIGIT | SIP_CC_HEX,
+	['A' ... 'F'] = ALN_ | SIP_CC_ALPHA | SIP_CC_HEX,
+	['G' ... 'Z'] = ALN_ | SIP_CC_ALPHA,
+	['a' ... 'f'] = ALN_ | SIP_CC_ALPHA | SIP_CC_HEX,
+	['g' ... 'z'] = ALN_ | SIP_CC_ALPHA,
+	['-'] = UNR_ | SIP_CC_TOKEN | SIP_CC_SCHEME | SIP_CC_HOST,
+	['.'] = UNR_ | SIP_CC_TOKEN | SIP_CC_SCHEME | SIP_CC_HOST,
+	['_'] = UNR_ | SIP_CC_TOKEN,
+	['!'] = UNR_ | SIP_CC_TOKEN,
+	['~'] = UNR_ | SIP_CC_TOKEN,
+	['*'] = UNR_ | SIP_CC_TOKEN,
+	['\''] = UNR_ | SIP_CC_TOKEN,
+	['('] = UNR_,
+	[')'] = UNR_,
+	['%'] = SIP_CC_TOKEN | SIP_CC_QDTEXT,
+	['`'] = SIP_CC_TOKEN | SIP_CC_QDTEXT,
+	['+'] = SIP_CC_TOKEN | SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_PARAM |
+		SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT | SIP_CC_SCHEME,
+	['&'] = SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_PARAM | SIP_CC_URIC |
+		SIP_CC_QDTEXT,
+	['='] = SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_URIC | SIP_CC_QDTEXT,
+	['$'] = SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_PARAM | SIP_CC_HNV |
+		SIP_CC_URIC | SIP_CC_QDTEXT,
+	[','] = SIP_CC_USER | SIP_CC_PASSWD | SIP_CC_URIC | SIP_CC_QDTEXT,
+	[';'] = SIP_CC_USER | SIP_CC_URIC | SIP_CC_QDTEXT,
+	['?'] = SIP_CC_USER | SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT,
+	['/'] = SIP_CC_USER | SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_URIC |
+		SIP_CC_QDTEXT,
+	[':'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT,
+	['['] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT,
+	[']'] = SIP_CC_PARAM | SIP_CC_HNV | SIP_CC_URIC | SIP_CC_QDTEXT,
+	['@'] = SIP_CC_URIC | SIP_CC_QDTEXT,
+	['#'] = SIP_CC_URIC | SIP_CC_QDTEXT,
+	['<'] = SIP_CC_QDTEXT,
+	['>'] = SIP_CC_QDTEXT,
+	['^'] = SIP_CC_QDTEXT,
+	['{'] = SIP_CC_QDTEXT,
+	['|'] = SIP_CC_QDTEXT,
+	['}'] = SIP_CC_QDTEXT,
+	[' '] = SIP_CC_LWS,
+	['\t'] = SIP_CC_LWS,
+	['\r'] = SIP_CC_LWS,
+	['\n'] = SIP_CC_LWS,
+	[0x80 ... 0xff] = SIP_CC_QDTEXT,
+};
+
+#define IS(c, cls) sip_cc_is((c), (cls))
+
+
+static inline int hexval(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	if (u >= '0' && u <= '9')
+		return u - '0';
+	u |= 0x20;
+	if (u >= 'a' && u <= 'f')
+		return u - 'a' + 10;
+	return -1;
+}
+
+
+static inline char lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+
+static inline const char *skip_lws(const char *p, const char *e)
+{
+	while (p < e && IS(*p, SIP_CC_LWS))
+		p++;
+	return p;
+}
+
+
+/*
+ * Scan octets of class `cls` or escapes ("%" HEXDIG HEXDIG) from p.
+ * Returns where the run stops, or NULL on a malformed escape.
+ */
+static const char *scan_esc(const char *p, const char *e, unsigned cls)
+{
+	while (p < e) {
+		if (IS(*p, cls)) {
+			p++;
+			continue;
+		}
+		if (*p != '%')
+			break;
+		if (e - p < 3 || !IS(p[1], SIP_CC_HEX) || !IS(p[2], SIP_CC_HEX))
+			return NULL;
+		p += 3;
+	}
+	return p;
+}
+
+
+static inline const char *scan(const char *p, const char *e, unsigned cls)
+{
+	while (p < e && IS(*p, cls))
+		p++;
+	return p;
+}
+
+
+/*
+ * Host, port and the shared helpers
+ */
+
+/**
+ * Decode an IPv4address (RFC 3261 25.1: 1*3DIGIT "." x4), each part at
+ * most 255.
+ *
+ * @param p    the text
+ * @param n    its length
+ * @param out  the four octets, or NULL to only validate
+ * @return 0 or EBADMSG
+ */
+int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
+{
+	const char *e = p + n;
+	unsigned i;
+
+	if (!p)
+		return EBADMSG;
+	for (i = 0; i < 4; i++) {
+		unsigned v = 0, nd = 0;
+
+		if (i) {
+			if (p == e || *p != '.')
+				return EBADMSG;
+			p++;
+		}
+		while (p < e && IS(*p, SIP_CC_DIGIT) && nd < 3) {
+			v = v * 10 + (unsigned)(*p - '0');
+			p++;
+			nd++;
+		}
+		if (!nd || v > 255)
+			return EBADMSG;
+		if (out)
+			out[i] = (uint8_t)v;
+	}
+	return p == e ? 0 : EBADMSG;
+}
+
+
+/**
+ * Decode an IPv6address (RFC 3261 25.1, RFC 4291 2.2): up to eight
+ * 1*4HEXDIG groups, one "::" standing for one or more zero groups, and an
+ * optional IPv4address in place of the last two groups.
+ *
+ * @param p    the text, without brackets
+ * @param n    its length
+ * @param out  the 16 octets, or NULL to only validate
+ * @return 0 or EBADMSG
+ */
+int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
+{
+	const char *e = p + n;
+	uint8_t b[16];
+	int nb = 0, dc = -1; /* octets filled, where "::" sits */
+
+	if (!p || n < 2)
+		return EBADMSG;
+	if (*p == ':') {
+		if (p[1] != ':')
+			return EBADMSG;
+		dc = 0;
+		p += 2;
+	}
+	while (p < e) {
+		const char *s = p;
+		unsigned v = 0;
+
+		while (p < e && IS(*p, SIP_CC_HEX))
+			p++;
+		if (p < e && *p == '.') {
+			/* trailing IPv4address (RFC 4291 2.2 form 3) */
+			if (nb > 12 ||
+			    sip_ipv4_decode(s, (size_t)(e - s), &b[nb]))
+				return EBADMSG;
+			nb += 4;
+			p = e;
+			break;
+		}
+		if (p == s || p - s > 4 || nb > 14)
+			return EBADMSG;
+		for (; s < p; s++)
+			v = v << 4 | (unsigned)hexval(*s);
+		b[nb++] = (uint8_t)(v >> 8);
+		b[nb++] = (uint8_t)v;
+		if (p == e)
+			break;
+		if (*p != ':')
+			return EBADMSG;
+		p++;
+		if (p < e && *p == ':') {
+			if (dc >= 0)
+				return EBADMSG;
+			dc = nb;
+			p++;
+			continue;
+		}
+		if (p == e) /* a single trailing ':' */
+			return EBADMSG;
+	}
+	if (dc < 0 ? nb != 16 : nb > 14)
+		return EBADMSG;
+	if (out) {
+		int gap = 16 - nb;
+
+		if (dc < 0) {
+			memcpy(out, b, 16);
+		} else {
+			memcpy(out, b, (size_t)dc);
+			memset(out + dc, 0, (size_t)gap);
+			memcpy(out + dc + gap, b + dc, (size_t)(nb - dc));
+		}
+	}
+	return 0;
+}
+
+
+/*
+ * hostname = *( domainlabel "." ) toplabel [ "." ]
+ * domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum
+ * toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum
+ */
+static int hostname_check(const char *p, const char *e)
+{
+	const char *lab;
+
+	if (p == e)
+		return EBADMSG;
+	if (e[-1] == '.')
+		e--;
+	lab = p;
+	for (;;) {
+		const char *s = p;
+
+		while (p < e && *p != '.')
+			p++;
+		if (p == s || s[0] == '-' || p[-1] == '-')
+			return EBADMSG;
+		for (; s < p; s++)
+			if (!IS(*s, SIP_CC_DIGIT | SIP_CC_ALPHA) && *s != '-')
+				return EBADMSG;
+		if (p == e)
+			break;
+		lab = ++p;
+	}
+	return IS(*lab, SIP_CC_ALPHA) ? 0 : EBADMSG;
+}
+
+
+/**
+ * Validate a host of RFC 3261 25.1: hostname / IPv4address /
+ * IPv6reference.  The brackets of an IPv6reference are part of the host.
+ *
+ * @param host  the host text
+ * @param type  set to the kind of host (may be NULL)
+ * @return 0 or EBADMSG
+ */
+int sip_host_check(const struct pl *host, enum sip_host_type *type)
+{
+	enum sip_host_type t;
+
+	if (!host || !host->p || !host->l)
+		return EBADMSG;
+	if (host->p[0] == '[') {
+		if (host->l < 2 || host->p[host->l - 1] != ']' ||
+		    sip_ipv6_decode(host->p + 1, host->l - 2, NULL))
+			return EBADMSG;
+		t = SIP_HOST_IPV6;
+	} else if (!sip_ipv4_decode(host->p, host->l, NULL)) {
+		t = SIP_HOST_IPV4;
+	} else if (!hostname_check(host->p, host->p + host->l)) {
+		t = SIP_HOST_NAME;
+	} else {
+		return EBADMSG;
+	}
+	if (type)
+		*type = t;
+	return 0;
+}
+
+
+/**
+ * Decode a port: 1*DIGIT (RFC 3261 25.1), at most 65535.
+ *
+ * @return 0 or EBADMSG
+ */
+int sip_port_decode(const struct pl *pl, uint16_t *port)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (!pl || !pl->p || !pl->l)
+		return EBADMSG;
+	for (i = 0; i < pl->l; i++) {
+		if (!IS(pl->p[i], SIP_CC_DIGIT))
+			return EBADMSG;
+		v = v * 10 + (uint32_t)(pl->p[i] - '0');
+		if (v > 65535)
+			return EBADMSG;
+	}
+	if (port)
+		*port = (uint16_t)v;
+	return 0;
+}
+
+
+/**
+ * Find the end of a quoted-string (RFC 3261 25.1):
+ *   DQUOTE *(qdtext / quoted-pair) DQUOTE
+ *   qdtext = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
+ *   quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+ *
+ * @param p    the opening DQUOTE
+ * @param end  the end of the input
+ * @return just past the closing DQUOTE, or NULL
+ */
+const char *sip_qstr_end(const char *p, const char *end)
+{
+	if (!p || p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p + 1;
+		if (c == '\\') {
+			if (++p == end)
+				return NULL;
+			c = (unsigned char)*p;
+			if (c == '\n' || c == '\r' || c > 0x7f)
+				return NULL;
+			continue;
+		}
+		if (!IS(*p, SIP_CC_QDTEXT | SIP_CC_LWS))
+			return NULL;
+	}
+	return NULL;
+}
+
+
+/*
+ * gen-value = token / host / quoted-string.  Returns the end, or NULL.
+ */
+static const char *gen_value_end(const char *p, const char *e)
+{
+	const char *q;
+
+	if (p == e)
+		return NULL;
+	if (*p == '"')
+		return sip_qstr_end(p, e);
+	if (*p == '[') {
+		q = memchr(p, ']', (size_t)(e - p));
+		if (!q || sip_ipv6_decode(p + 1, (size_t)(q - p - 1), NULL))
+			return NULL;
+		return q + 1;
+	}
+	q = scan(p, e, SIP_CC_TOKEN);
+	if (q < e && *q == ':') {
+		/* via-received = "received" EQUAL ( IPv4address /
+		 * IPv6address ): an unbracketed IPv6 address (RFC 5118 4.5) */
+		const char *r = q;
+
+		while (r < e && (IS(*r, SIP_CC_HEX) || *r == ':' || *r == '.'))
+			r++;
+		if (sip_ipv6_decode(p, (size_t)(r - p), NULL))
+			return NULL;
+		return r;
+	}
+	return q == p ? NULL : q;
+}
+
+
+/**
+ * Validate header parameters: *( SEMI generic-param ), with
+ * SEMI = SWS ";" SWS, generic-param = token [ EQUAL gen-value ] and
+ * EQUAL = SWS "=" SWS (RFC 3261 25.1).  Leading and trailing LWS are
+ * allowed; anything else (an empty parameter, a stray octet) is not.
+ *
+ * @return 0 or EBADMSG
+ */
+int sip_params_check(const struct pl *params)
+{
+	const char *p, *e, *q;
+
+	if (!params || !params->p)
+		return params ? 0 : EBADMSG;
+	p = params->p;
+	e = p + params->l;
+	for (;;) {
+		p = skip_lws(p, e);
+		if (p == e)
+			return 0;
+		if (*p != ';')
+			return EBADMSG;
+		p = skip_lws(p + 1, e);
+		q = scan(p, e, SIP_CC_TOKEN);
+		if (q == p)
+			return EBADMSG;
+		p = skip_lws(q, e);
+		if (p < e && *p == '=') {
+			p = skip_lws(p + 1, e);
+			p = gen_value_end(p, e);
+			if (!p)
+				return EBADMSG;
+		}
+	}
+}
+
+
+/*
+ * Parameters
+ */
+
+/*
+ * One parameter off `rest`; also returns where its name starts.  Tolerates
+ * LWS around ';' and '=', a missing leading ';', empty parameters (";;")
+ * and quoted-string values (';' inside quotes does not split).
+ */
+static bool param_next(struct pl *rest, struct pl *name, struct pl *val)
+{
+	const char *p, *e, *q;
+
+	if (!rest || !rest->p)
+		return false;
+	p = rest->p;
+	e = p + rest->l;
+	for (;;) {
+		p = skip_lws(p, e);
+		while (p < e && *p == ';')
+			p = skip_lws(p + 1, e);
+		if (p == e) {
+			rest->p = e;
+			rest->l = 0;
+			return false;
+		}
+		q = p;
+		while (q < e && *q != '=' && *q != ';' && !IS(*q, SIP_CC_LWS))
+			q++;
+		name->p = p;
+		name->l = (size_t)(q - p);
+		val->p = NULL;
+		val->l = 0;
+		p = skip_lws(q, e);
+		if (p < e && *p == '=') {
+			p = skip_lws(p + 1, e);
+			q = p;
+			if (q < e && *q == '"') {
+				q = sip_qstr_end(q, e);
+				if (!q) /* unterminated: take the rest */
+					q = e;
+			} else {
+				while (q < e && *q != ';' &&
+				       !IS(*q, SIP_CC_LWS))
+					q++;
+			}
+			val->p = p;
+			val->l = (size_t)(q - p);
+			p = q;
+		}
+		/* skip junk up to the next ';' (only in unchecked lists) */
+		while (p < e && *p != ';')
+			p++;
+		rest->p = p;
+		rest->l = (size_t)(e - p);
+		if (name->l)
+			return true;
+	}
+}
+
+
+/**
+ * Iterate over a ";name=value;flag" list.  A quoted value keeps its
+ * quotes; a flag has an empty value.
+ *
+ * @param rest  the list; advanced past the parameter returned
+ * @param name  the parameter name
+ * @param val   the value, empty for a flag
+ * @return true when a parameter was returned, false at the end
+ */
+bool sip_param_next(struct pl *rest, struct pl *name, struct pl *val)
+{
+	struct pl n, v;
+
+	if (!param_next(rest, &n, &v))
+		return false;
+	if (name)
+		*name = n;
+	if (val)
+		*val = v;
+	return true;
+}
+
+
+static bool param_find(const struct pl *params, const char *name, size_t nl,
+		       struct pl *pname, struct pl *val)
+{
+	struct pl rest, n, v;
+
+	if (!params || !params->p)
+		return false;
+	rest = *params;
+	while (param_next(&rest, &n, &v)) {
+		size_t i;
+
+		if (n.l != nl)
+			continue;
+		for (i = 0; i < nl; i++)
+			if (lower(n.p[i]) != lower(name[i]))
+				break;
+		if (i < nl)
+			continue;
+		if (pname)
+			*pname = n;
+		if (val)
+			*val = v;
+		return true;
+	}
+	return false;
+}
+
+
+/**
+ * Get the value of a parameter (the first of that name).
+ *
+ * @param params  the ";..." list
+ * @param name    parameter name, compared case-insensitively
+ * @param val     the value (empty for a flag); may be NULL
+ * @return 0, ENOENT when absent, EINVAL on bad arguments
+ */
+int sip_param_get(const struct pl *params, const char *name, struct pl *val)
+{
+	if (!params || !name)
+		return EINVAL;
+	return param_find(params, name, strlen(name), NULL, val) ? 0 : ENOENT;
+}
+
+
+bool sip_param_exists(const struct pl *params, const char *name)
+{
+	if (!params || !name)
+		return false;
+	return param_find(params, name, strlen(name), NULL, NULL);
+}
+
+
+/*
+ * Escapes
+ */
+
+/* RFC 2396 2.2 reserved: an escaped one differs from the literal one. */
+static inline bool is_reserved(unsigned char c)
+{
+	switch (c) {
+	case ';':
+	case '/':
+	case '?':
+	case ':':
+	case '@':
+	case '&':
+	case '=':
+	case '+':
+	case '$':
+	case ',':
+		return true;
+	default:
+		return false;
+	}
+}
+
+
+/*
+ * Next unescaped octet at *pp, as the octet plus 0x100 when it was an
+ * escaped reserved character.  A malformed escape reads as a literal '%'.
+ */
+static inline unsigned next_octet(const char **pp, const char *e, bool ci)
+{
+	const char *p = *pp;
+	unsigned c = (unsigned char)*p;
+
+	if (c == '%' && e - p >= 3 && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+		c = (unsigned)(hexval(p[1]) << 4 | hexval(p[2]));
+		*pp = p + 3;
+		if (ci)
+			c = (unsigned char)lower((char)c);
+		return is_reserved((unsigned char)c) ? c | 0x100 : c;
+	}
+	*pp = p + 1;
+	return ci ? (unsigned char)lower((char)c) : c;
+}
+
+
+/**
+ * Compare two %-escaped strings as their unescaped values (RFC 3261
+ * 19.1.4: "characters other than those in the reserved set are equivalent
+ * to their %HH encoding").
+ *
+ * @param a   first string
+ * @param b   second string
+ * @param ci  compare case-insensitively
+ * @return true when equal
+ */
+bool sip_unescaped_eq(const struct pl *a, const struct pl *b, bool ci)
+{
+	const char *pa, *ea, *pb, *eb;
+
+	if (!a || !b)
+		return false;
+	pa = a->p;
+	ea = pa ? pa + a->l : pa;
+	pb = b->p;
+	eb = pb ? pb + b->l : pb;
+	while (pa < ea && pb < eb)
+		if (next_octet(&pa, ea, ci) != next_octet(&pb, eb, ci))
+			return false;
+	return pa == ea && pb == eb;
+}
+
+
+/**
+ * Unescape into a buffer, NUL-terminated.
+ *
+ * @param in      the escaped text
+ * @param out     destination buffer
+ * @param size    its size (room for the NUL included)
+ * @param outlen  the unescaped length without the NUL (may be NULL)
+ * @return 0, EBADMSG on a malformed escape, ENOSPC when it does not fit
+ */
+int sip_unescape(const struct pl *in, char *out, size_t size, size_t *outlen)
+{
+	const char *p, *e;
+	size_t n = 0;
+
+	if (!in || !out || !size)
+		return EINVAL;
+	p = in->p;
+	e = p ? p + in->l : p;
+	while (p < e) {
+		char c = *p;
+
+		if (c == '%') {
+			if (e - p < 3 || hexval(p[1]) < 0 || hexval(p[2]) < 0)
+				return EBADMSG;
+			c = (char)(hexval(p[1]) << 4 | hexval(p[2]));
+			p += 3;
+		} else {
+			p++;
+		}
+		if (n + 1 >= size)
+			return ENOSPC;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (outlen)
+		*outlen = n;
+	return 0;
+}
+
+
+/*
+ * Decoding
+ */
+
+/* uri-parameters = *( ";" pname [ "=" pvalue ] ), both 1*paramchar */
+static const char *sip_params_end(const char *p, const char *e)
+{
+	while (p < e && *p == ';') {
+		const char *q = scan_esc(p + 1, e, SIP_CC_PARAM);
+
+		if (!q || q == p + 1)
+			return NULL;
+		p = q;
+		if (p < e && *p == '=') {
+			q = scan_esc(p + 1, e, SIP_CC_PARAM);
+			if (!q || q == p + 1)
+				return NULL;
+			p = q;
+		}
+	}
+	return p;
+}
+
+
+/* headers = "?" header *( "&" header ); header = hname "=" hvalue */
+static const char *sip_headers_end(const char *p, const char *e)
+{
+	for (;;) {
+		const char *q = scan_esc(p, e, SIP_CC_HNV);
+
+		if (!q || q == p || q == e || *q != '=')
+			return NULL;
+		p = scan_esc(q + 1, e, SIP_CC_HNV);
+		if (!p)
+			return NULL;
+		if (p < e && *p == '&') {
+			p++;
+			continue;
+		}
+		return p;
+	}
+}
+
+
+/*
+ * RFC 3261 25.1:
+ *   SIP-URI = "sip:" [ userinfo ] hostport uri-parameters [ headers ]
+ *   userinfo = ( user / telephone-subscriber ) [ ":" password ] "@"
+ */
+static int sip_decode(struct sip_uri *u, const char *p, const char *e)
+{
+	const char *at, *q;
+
+	at = memchr(p, '@', (size_t)(e - p));
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		const char *ue = colon ? colon : at;
+
+		q = scan_esc(p, ue, SIP_CC_USER);
+		if (!q || q != ue || q == p)
+			return EBADMSG;
+		pl_set(&u->user, p, (size_t)(ue - p));
+		if (colon) {
+			q = scan_esc(colon + 1, at, SIP_CC_PASSWD);
+			if (q != at)
+				return EBADMSG;
+			pl_set(&u->password, colon + 1,
+			       (size_t)(at - colon - 1));
+		}
+		p = at + 1;
+	}
+
+	/* host */
+	if (p < e && *p == '[') {
+		q = memchr(p, ']', (size_t)(e - p));
+		if (!q)
+			return EBADMSG;
+		q++;
+	} else {
+		q = scan(p, e, SIP_CC_HOST);
+	}
+	pl_set(&u->host, p, (size_t)(q - p));
+	if (sip_host_check(&u->host, &u->host_type))
+		return EBADMSG;
+	p = q;
+
+	/* port */
+	if (p < e && *p == ':') {
+		q = scan(++p, e, SIP_CC_DIGIT);
+		pl_set(&u->port_pl, p, (size_t)(q - p));
+		if (sip_port_decode(&u->port_pl, &u->port))
+			return EBADMSG;
+		p = q;
+	}
+
+	if (p < e && *p == ';') {
+		q = sip_params_end(p, e);
+		if (!q)
+			return EBADMSG;
+		pl_set(&u->params, p, (size_t)(q - p));
+		p = q;
+	}
+
+	if (p < e && *p == '?') {
+		q = sip_headers_end(++p, e);
+		if (!q)
+			return EBADMSG;
+		pl_set(&u->headers, p, (size_t)(q - p));
+		p = q;
+	}
+
+	return p == e ? 0 : EBADMSG;
+}
+
+
+static inline bool is_visual_sep(char c)
+{
+	return c == '-' || c == '.' || c == '(' || c == ')';
+}
+
+
+/* global-number-digits = "+" *phonedigit DIGIT *phonedigit */
+static bool tel_global_ok(const char *p, const char *e)
+{
+	bool digit = false;
+
+	if (p == e || *p != '+')
+		return false;
+	for (p++; p < e; p++) {
+		if (IS(*p, SIP_CC_DIGIT))
+			digit = true;
+		else if (!is_visual_sep(*p))
+			return false;
+	}
+	return digit;
+}
+
+
+/* local-number-digits =
+ *   *phonedigit-hex (HEXDIG / "*" / "#") *phonedigit-hex */
+static bool tel_local_ok(const char *p, const char *e)
+{
+	bool digit = false;
+
+	for (; p < e; p++) {
+		if (IS(*p, SIP_CC_HEX) || *p == '*' || *p == '#')
+			digit = true;
+		else if (!is_visual_sep(*p))
+			return false;
+	}
+	return digit;
+}
+
+
+/* isdn-subaddress = ";isub=" 1*uric (RFC 3966 3; ';' still separates) */
+static const char *isub_end(const char *p, const char *e)
+{
+	while (p < e && *p != ';') {
+		if (*p == '%') {
+			if (e - p < 3 || !IS(p[1], SIP_CC_HEX) ||
+			    !IS(p[2], SIP_CC_HEX))
+				return NULL;
+			p += 3;
+			continue;
+		}
+		if (!IS(*p, SIP_CC_URIC) || *p == '[' || *p == ']' || *p == '#')
+			break;
+		p++;
+	}
+	return p;
+}
+
+
+/*
+ * RFC 3966 3:
+ *   telephone-subscriber = global-number / local-number
+ *   global-number = global-number-digits *par
+ *   local-number = local-number-digits *par context *par
+ *   par = parameter / extension / isdn-subaddress
+ *   parameter = ";" pname ["=" pvalue ]; pname = 1*( alphanum / "-" )
+ *   context = ";phone-context=" ( domainname / global-number-digits )
+ */
+static int tel_decode(struct sip_uri *u, const char *p, const char *e)
+{
+	const char *ne = p, *q;
+	bool global, ctx = false;
+
+	while (ne < e && *ne != ';')
+		ne++;
+	global = p < ne && *p == '+';
+	if (global ? !tel_global_ok(p, ne) : !tel_local_ok(p, ne))
+		return EBADMSG;
+	pl_set(&u->user, p, (size_t)(ne - p));
+	p = ne;
+	if (p < e)
+		pl_set(&u->params, p, (size_t)(e - p));
+
+	while (p < e) {
+		struct pl name;
+		const char *v;
+
+		/* *p == ';' */
+		q = p + 1;
+		while (q < e &&
+		       (IS(*q, SIP_CC_DIGIT | SIP_CC_ALPHA) || *q == '-'))
+			q++;
+		if (q == p + 1)
+			return EBADMSG;
+		pl_set(&name, p + 1, (size_t)(q - p - 1));
+		p = q;
+		if (p == e || *p == ';') {
+			/* a flag: ext, isub and phone-context need a value */
+			if (pl_eq_str_ci(&name, "ext") ||
+			    pl_eq_str_ci(&name, "isub") ||
+			    pl_eq_str_ci(&name, "phone-context"))
+				return EBADMSG;
+			continue;
+		}
+		if (*p != '=')
+			return EBADMSG;
+		v = ++p;
+		if (pl_eq_str_ci(&name, "isub"))
+			q = isub_end(p, e);
+		else
+			q = scan_esc(p, e, SIP_CC_PARAM);
+		if (!q || q == v || (q < e && *q != ';'))
+			return EBADMSG;
+		if (pl_eq_str_ci(&name, "ext")) {
+			/* extension = ";ext=" 1*phonedigit */
+			const char *s;
+			bool digit = false;
+
+			for (s = v; s < q; s++) {
+				if (IS(*s, SIP_CC_DIGIT))
+					digit = true;
+				else if (!is_visual_sep(*s))
+					return EBADMSG;
+			}
+			if (!digit)
+				return EBADMSG;
+		} else if (pl_eq_str_ci(&name, "phone-context")) {
+			if (*v == '+' ? !tel_global_ok(v, q)
+				      : hostname_check(v, q))
+				return EBADMSG;
+			ctx = true;
+		}
+		p = q;
+	}
+
+	/* RFC 3966 5.1.5: a local number MUST carry a phone-context */
+	if (!global && !ctx)
+		return EBADMSG;
+	return 0;
+}
+
+
+/* RFC 2396 3: absoluteURI = scheme ":" ( hier_part / opaque_part ) */
+static int other_decode(struct sip_uri *u, const char *p, const char *e)
+{
+	const char *q = scan_esc(p, e, SIP_CC_URIC);
+
+	if (q == p || q != e)
+		return EBADMSG;
+	pl_set(&u->opaque, p, (size_t)(e - p));
+	return 0;
+}
+
+
+/**
+ * Decode a URI into pl views of its parts (nothing is copied).
+ *
+ * sip: and sips: follow RFC 3261 25.1, tel: RFC 3966 3; any other scheme
+ * must be a well-formed absoluteURI and is kept as SIP_SCHEME_OTHER with
+ * its opaque part.
+ *
+ * @param uri  the decoded URI, set only on success
+ * @param pl   the URI text (not NUL-terminated; never read past pl->l)
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
+{
+	struct sip_uri u;
+	const char *p, *e, *s;
+	int err;
+
+	if (!uri || !pl || (!pl->p && pl->l))
+		return EINVAL;
+	memset(&u, 0, sizeof(u));
+	p = pl->p;
+	e = p + pl->l;
+
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	if (p == e || !IS(*p, SIP_CC_ALPHA))
+		return EBADMSG;
+	s = scan(p + 1, e, SIP_CC_SCHEME);
+	if (s == e || *s != ':')
+		return EBADMSG;
+	u.text = *pl;
+	pl_set(&u.scheme, p, (size_t)(s - p));
+
+	if (pl_eq_str_ci(&u.scheme, "sip"))
+		u.sch = SIP_SCHEME_SIP;
+	else if (pl_eq_str_ci(&u.scheme, "sips"))
+		u.sch = SIP_SCHEME_SIPS;
+	else if (pl_eq_str_ci(&u.scheme, "tel"))
+		u.sch = SIP_SCHEME_TEL;
+	else
+		u.sch = SIP_SCHEME_OTHER;
+
+	switch (u.sch) {
+	case SIP_SCHEME_SIP:
+	case SIP_SCHEME_SIPS:
+		err = sip_decode(&u, s + 1, e);
+		break;
+	case SIP_SCHEME_TEL:
+		err = tel_decode(&u, s + 1, e);
+		break;
+	default:
+		err = other_decode(&u, s + 1, e);
+		break;
+	}
+	if (err)
+		return err;
+	*uri = u;
+	return 0;
+}
+
+
+/*
+ * Comparison
+ */
+
+static bool host_eq(const struct sip_uri *a, const struct sip_uri *b)
+{
+	uint8_t x[16], y[16];
+
+	if (a->host_type != b->host_type)
+		return false;
+	switch (a->host_type) {
+	case SIP_HOST_IPV6:
+		if (a->host.l < 2 || b->host.l < 2 ||
+		    sip_ipv6_decode(a->host.p + 1, a->host.l - 2, x) ||
+		    sip_ipv6_decode(b->host.p + 1, b->host.l - 2, y))
+			return false;
+		return !memcmp(x, y, 16);
+	case SIP_HOST_IPV4:
+		if (sip_ipv4_decode(a->host.p, a->host.l, x) ||
+		    sip_ipv4_decode(b->host.p, b->host.l, y))
+			return false;
+		return !memcmp(x, y, 4);
+	default:
+		return pl_eq_ci(&a->host, &b->host);
+	}
+}
+
+
+/* Present in one URI only: a mismatch for these (RFC 3261 19.1.4). */
+static const char *const sip_strict_params[] = {
+	"user", "ttl", "method", "maddr", "transport",
+};
+
+
+static bool sip_params_eq(const struct pl *pa, const struct pl *pb)
+{
+	struct pl rest, n, v, v2, first;
+	size_t i;
+
+	for (i = 0; i < sizeof(sip_strict_params) / sizeof(*sip_strict_params);
+	     i++) {
+		const char *name = sip_strict_params[i];
+		size_t nl = strlen(name);
+		bool ia = param_find(pa, name, nl, NULL, &v);
+		bool ib = param_find(pb, name, nl, NULL, &v2);
+
+		if (ia != ib)
+			return false;
+		if (ia && !sip_unescaped_eq(&v, &v2, true))
+			return false;
+	}
+
+	/* any other parameter appearing in both must match; the first of a
+	 * repeated name stands for it, as sip_param_get() reads it */
+	if (!pa->p)
+		return true;
+	rest = *pa;
+	while (param_next(&rest, &n, &v)) {
+		if (!param_find(pa, n.p, n.l, &first, NULL) || first.p != n.p)
+			continue;
+		if (!param_find(pb, n.p, n.l, NULL, &v2))
+			continue;
+		if (!sip_unescaped_eq(&v, &v2, true))
+			return false;
+	}
+	return true;
+}
+
+
+static bool header_next(struct pl *rest, struct pl *name, struct pl *val)
+{
+	const char *p = rest->p, *e = p + rest->l, *amp, *eq;
+
+	if (!p || p == e)
+		return false;
+	amp = memchr(p, '&', (size_t)(e - p));
+	if (!amp)
+		amp = e;
+	eq = memchr(p, '=', (size_t)(amp - p));
+	if (!eq)
+		eq = amp;
+	pl_set(name, p, (size_t)(eq - p));
+	if (eq < amp)
+		eq++;
+	pl_set(val, eq, (size_t)(amp - eq));
+	rest->p = amp < e ? amp + 1 : e;
+	rest->l = (size_t)(e - rest->p);
+	return true;
+}
+
+
+/* every header of `a` has an equal one in `b` (names and values compared
+ * unescaped and case-insensitively) */
+static bool headers_subset(const struct pl *a, const struct pl *b)
+{
+	struct pl ra = *a, na, va;
+
+	while (header_next(&ra, &na, &va)) {
+		struct pl rb = *b, nb, vb;
+		bool found = false;
+
+		while (!found && header_next(&rb, &nb, &vb))
+			found = sip_unescaped_eq(&na, &nb, true) &&
+				sip_unescaped_eq(&va, &vb, true);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+
+/* RFC 3261 19.1.4 */
+static bool sip_eq(const struct sip_uri *a, const struct sip_uri *b)
+{
+	/* userinfo: present in both or neither, then case-sensitive */
+	if (!a->user.p != !b->user.p || !a->password.p != !b->password.p)
+		return false;
+	if (!sip_unescaped_eq(&a->user, &b->user, false) ||
+	    !sip_unescaped_eq(&a->password, &b->password, false))
+		return false;
+	if (!host_eq(a, b))
+		return false;
+	/* an omitted port never matches an explicit default one */
+	if (!a->port_pl.p != !b->port_pl.p || a->port != b->port)
+		return false;
+	if (!sip_params_eq(&a->params, &b->params))
+		return false;
+	/* headers are never ignored */
+	return headers_subset(&a->headers, &b->headers) &&
+	       headers_subset(&b->headers, &a->headers);
+}
+
+
+/* Compare ignoring visual separators (RFC 3966 4), case-insensitively. */
+static bool phone_eq(const struct pl *a, const struct pl *b)
+{
+	const char *pa = a->p, *ea = pa + a->l, *pb = b->p, *eb = pb + b->l;
+
+	for (;;) {
+		while (pa < ea && is_visual_sep(*pa))
+			pa++;
+		while (pb < eb && is_visual_sep(*pb))
+			pb++;
+		if (pa == ea || pb == eb)
+			return pa == ea && pb == eb;
+		if (lower(*pa++) != lower(*pb++))
+			return false;
+	}
+}
+
+
+static bool tel_param_eq(const struct pl *name, const struct pl *a,
+			 const struct pl *b)
+{
+	if (pl_eq_str_ci(name, "ext") ||
+	    (pl_eq_str_ci(name, "phone-context") && a->l && a->p[0] == '+'))
+		return phone_eq(a, b);
+	return sip_unescaped_eq(a, b, true);
+}
+
+
+static bool tel_params_subset(const struct pl *pa, const struct pl *pb)
+{
+	struct pl rest, n, v, v2;
+
+	if (!pa->p)
+		return true;
+	rest = *pa;
+	while (param_next(&rest, &n, &v)) {
+		if (!param_find(pb, n.p, n.l, NULL, &v2))
+			return false;
+		if (!tel_param_eq(&n, &v, &v2))
+			return false;
+	}
+	return true;
+}
+
+
+/*
+ * RFC 3966 4: both global or both local, digits equal without visual
+ * separators, the same parameter names with matching values (any order),
+ * case-insensitive.
+ */
+static bool tel_eq(const struct sip_uri *a, const struct sip_uri *b)
+{
+	bool ga = a->user.l && a->user.p[0] == '+';
+	bool gb = b->user.l && b->user.p[0] == '+';
+
+	if (ga != gb || !phone_eq(&a->user, &b->user))
+		return false;
+	return tel_params_subset(&a->params, &b->params) &&
+	       tel_params_subset(&b->params, &a->params);
+}
+
+
+/**
+ * URI equality: RFC 3261 19.1.4 for sip and sips, RFC 3966 4 for tel;
+ * other schemes compare the scheme case-insensitively and the rest as
+ * unescaped octets.
+ *
+ * @return true when equivalent
+ */
+bool sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
+{
+	if (!a || !b || a->sch != b->sch)
+		return false;
+	switch (a->sch) {
+	case SIP_SCHEME_SIP:
+	case SIP_SCHEME_SIPS:
+		return sip_eq(a, b);
+	case SIP_SCHEME_TEL:
+		return tel_eq(a, b);
+	default:
+		return pl_eq_ci(&a->scheme, &b->scheme) &&
+		       sip_unescaped_eq(&a->opaque, &b->opaque, false);
+	}
+}
+
+
+/**
+ * The port to send to: the explicit one; otherwise 5061 for sips: or a
+ * sip: URI with transport=tls, else 5060 (RFC 3261 19.1.2, RFC 3263 4.2).
+ *
+ * @return the port, or 0 for tel: and other schemes (no port)
+ */
+uint16_t sip_uri_port(const struct sip_uri *uri)
+{
+	struct pl tp;
+
+	if (!uri)
+		return 0;
+	if (uri->sch != SIP_SCHEME_SIP && uri->sch != SIP_SCHEME_SIPS)
+		return 0;
+	if (uri->port_pl.p)
+		return uri->port;
+	if (uri->sch == SIP_SCHEME_SIPS)
+		return 5061;
+	if (!sip_param_get(&uri->params, "transport", &tp) &&
+	    pl_eq_str_ci(&tp, "tls"))
+		return 5061;
+	return 5060;
+}
