@@ -101,4 +101,39 @@ enum sip_transp sip_conn_transp(const struct sip_conn *conn);
 /* Flush all queued UDP datagrams now (otherwise done by a loop hook). */
 void sip_transp_flush(struct sip_transports *tps);
 
+/* ---- Additions by the transport layer (declarations above unchanged) ---- */
+
+/* Syscall-level and connection counters (what the batching achieves). */
+struct sip_transp_io_stats {
+	uint64_t rx_syscalls;      /* recvmmsg() calls that returned data */
+	uint64_t tx_syscalls;      /* sendmmsg() calls */
+	uint64_t conn_accepted;    /* stream connections accepted */
+	uint64_t conn_connected;   /* outgoing connections opened */
+	uint64_t conn_closed;      /* every close, for any reason */
+	uint64_t conn_idle_closed; /* closed by the idle timeout */
+	uint64_t keepalive_pongs;  /* CRLF answers to CRLFCRLF pings */
+	uint64_t tls_failed;       /* TLS handshakes that failed */
+};
+void sip_transp_io_stats(const struct sip_transports *tps,
+			 struct sip_transp_io_stats *st);
+
+/* Open (or reuse) a stream connection to dst.  For TLS, `host` (may be
+ * NULL) is sent as SNI and, when tls_ca is set, the server certificate
+ * must match it (RFC 5922 7.2); without a host the certificate must name
+ * dst's IP address.  *connp is a counted reference (mem_deref it). */
+int sip_transp_connect(struct sip_transports *tps, enum sip_transp tp,
+		       const struct sa *dst, const char *host,
+		       struct sip_conn **connp) IMS_MUST_CHECK;
+/* Close one connection now (queued bytes are dropped). */
+void sip_conn_close(struct sip_conn *conn);
+/* The local address of a connection. */
+const struct sa *sip_conn_laddr(const struct sip_conn *conn);
+
+/* Write a self-signed certificate (EC P-256, SHA-256, 10 years) and its
+ * private key (mode 0600) as PEM files.  `cn` is a comma-separated list of
+ * host names and IP addresses: the first is the subject CN, all of them go
+ * into subjectAltName (DNS: or IP:). */
+int sip_tls_selfsigned(const char *certpath, const char *keypath,
+		       const char *cn) IMS_MUST_CHECK;
+
 #endif

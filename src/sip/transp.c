@@ -1,0 +1,1833 @@
+/**
+ * @file transp.c  SIP transports: batched UDP, TCP and TLS streams.
+ *
+ * Design (see docs/internals/transport.md):
+ *
+ * UDP.  Each UDP socket is read with recvmmsg() into UDP_BATCH slots of
+ * max_msg bytes that are allocated once per transport object (a datagram
+ * is handed to the receive handler straight from its slot; nothing is
+ * allocated per message).  Sending copies the bytes into the socket's
+ * preallocated batch buffer and fills one mmsghdr; the batch goes out with
+ * a single sendmmsg() from an end-of-batch loop hook (so all the answers
+ * produced by one epoll batch leave in one syscall), or at once when the
+ * batch is full, or on sip_transp_flush().
+ *
+ * Streams.  A struct sip_conn is a counted object; the connection table
+ * (a hash on peer address and transport) holds one reference, and closing
+ * drops it, so that users holding their own reference (a registration's
+ * flow, a transaction) see sip_conn_alive() turn false instead of a
+ * dangling pointer.  Received bytes go into a per-connection buffer whose
+ * ceiling is max_msg; sip_msg_frame() cuts it into messages.  Writes go
+ * straight to the socket when nothing is queued; the rest is queued (with
+ * a ceiling) and written when the socket turns writable.  Outgoing
+ * connections queue the message until connect() (and the TLS handshake)
+ * completes.  One timer per connection covers both the connect/handshake
+ * deadline and the idle timeout; activity only stores a timestamp, the
+ * timer re-arms itself for the remaining time when it fires.
+ *
+ * TLS uses OpenSSL 3 (TLS 1.2 minimum) over a small socket BIO that sends
+ * with MSG_NOSIGNAL, so a peer that resets never raises SIGPIPE.
+ */
+#include "sip/transp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/pl.h"
+#include "sip/msg.h"
+
+#define LOG_MODULE "transp"
+
+enum {
+	UDP_BATCH = 32,               /* datagrams per recvmmsg/sendmmsg */
+	UDP_TXBUF = 256 * 1024,       /* batch bytes per UDP socket */
+	UDP_MAX_PAYLOAD = 65507,      /* IPv4: 65535 - 20 - 8 */
+	SOCK_BUFSZ = 4 * 1024 * 1024, /* SO_RCVBUF / SO_SNDBUF wish */
+	CONN_WBUF_MAX = 1024 * 1024,  /* queued output per connection */
+	CONN_RBUF_INIT = 4096,
+	CONN_SETUP_MS = 10000, /* connect + TLS handshake deadline */
+	ACCEPT_BATCH = 64,
+	TCP_READS_PER_EVENT = 8,
+	EMFILE_PAUSE_MS = 100,
+};
+
+struct udp_tx {
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sa dst[UDP_BATCH];
+	size_t used;
+	unsigned n;
+	uint8_t buf[UDP_TXBUF];
+};
+
+struct udp_rx {
+	struct mmsghdr m[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sa src[UDP_BATCH];
+	size_t slot;
+	uint8_t *buf; /* UDP_BATCH * slot bytes */
+};
+
+/* A UDP socket or a stream listener. */
+struct sock {
+	struct le le;               /* tps->socks (counted) */
+	struct sip_transports *tps; /* weak */
+	enum sip_transp tp;
+	int fd;
+	struct sa laddr;
+	struct udp_tx *tx; /* UDP only */
+	struct tmr tmr;    /* listener paused after EMFILE */
+};
+
+enum conn_state {
+	CONN_CONNECTING,
+	CONN_HANDSHAKE,
+	CONN_OPEN,
+	CONN_CLOSED
+};
+
+struct sip_conn {
+	struct le le;               /* tps->conns (counted) */
+	struct sip_transports *tps; /* weak; NULL once closed */
+	enum sip_transp tp;
+	enum conn_state state;
+	bool outgoing;
+	bool ssl_want_write; /* OpenSSL needs the socket writable */
+	int fd;
+	int fdflags;
+	struct sa peer;
+	struct sa laddr;
+	SSL *ssl;
+	struct buf rb; /* received bytes [roff, rb.end) */
+	size_t roff;
+	struct buf wb; /* queued output [woff, wb.end) */
+	size_t woff;
+	struct tmr tmr; /* setup deadline, then idle timeout */
+	uint64_t last_ms;
+};
+
+struct sip_transports {
+	struct sip_transp_conf conf; /* strings point to the copies below */
+	char *tls_cert, *tls_key, *tls_ca;
+	sip_transp_recv_h *recvh;
+	void *arg;
+	struct list socks;
+	struct sock *udp4, *udp6; /* first UDP socket of each family */
+	struct udp_rx *rx;
+	struct hash *conns;
+	struct loop_hook hook;
+	SSL_CTX *ssl_srv, *ssl_cli;
+	bool warned_noverify;
+	bool closed;
+	struct sip_transp_stats st;
+	struct sip_transp_io_stats io;
+};
+
+static void conn_fd_h(int flags, void *arg);
+static void conn_read(struct sip_conn *c);
+static void conn_flush(struct sip_conn *c);
+
+
+/* ---- small helpers ---- */
+
+static void log_ssl_errors(const char *what, const struct sa *peer)
+{
+	char pbuf[SA_STRLEN + 1] = "";
+	unsigned long e;
+	char ebuf[256];
+
+	if (peer) {
+		pbuf[0] = ' ';
+		sa_fmt(peer, pbuf + 1, sizeof(pbuf) - 1);
+	}
+	e = ERR_get_error();
+	if (e)
+		ERR_error_string_n(e, ebuf, sizeof(ebuf));
+	else
+		snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
+	LOG_WARN(NULL, "%s%s: %s", what, pbuf, ebuf);
+	ERR_clear_error();
+}
+
+
+static void sock_bufsize(int fd)
+{
+	int sz = SOCK_BUFSZ;
+
+	/* Best effort: the FORCE variants pass rmem_max/wmem_max when we
+	 * have CAP_NET_ADMIN; otherwise the kernel clamps the plain ones. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+
+static uint32_t conn_key(enum sip_transp tp, const struct sa *peer)
+{
+	return sa_hash(peer) * 31u + (uint32_t)tp;
+}
+
+
+static socklen_t sa_socklen(const struct sa *sa)
+{
+	return sa_af(sa) == AF_INET6 ? sizeof(struct sockaddr_in6)
+				     : sizeof(struct sockaddr_in);
+}
+
+
+/* ---- a socket BIO that never raises SIGPIPE ---- */
+
+static BIO_METHOD *bio_meth;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static int bio_sock_write(BIO *b, const char *p, int n)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	r = send(fd, p, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_write(b);
+	return (int)r;
+}
+
+
+static int bio_sock_read(BIO *b, char *p, int n)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	r = recv(fd, p, (size_t)n, MSG_DONTWAIT);
+	if (r < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		BIO_set_retry_read(b);
+	return (int)r;
+}
+
+
+static long bio_sock_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+
+static int bio_sock_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+
+static void bio_meth_init(void)
+{
+	BIO_METHOD *m;
+
+	m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+			 "entims socket");
+	if (!m)
+		return;
+	if (!BIO_meth_set_write(m, bio_sock_write) ||
+	    !BIO_meth_set_read(m, bio_sock_read) ||
+	    !BIO_meth_set_ctrl(m, bio_sock_ctrl) ||
+	    !BIO_meth_set_create(m, bio_sock_create)) {
+		BIO_meth_free(m);
+		return;
+	}
+	bio_meth = m;
+}
+
+
+static int conn_ssl_new(struct sip_conn *c, SSL_CTX *ctx)
+{
+	BIO *bio;
+
+	(void)pthread_once(&bio_once, bio_meth_init);
+	if (!bio_meth)
+		return ENOMEM;
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl)
+		return ENOMEM;
+	bio = BIO_new(bio_meth);
+	if (!bio)
+		return ENOMEM;
+	BIO_set_data(bio, (void *)(intptr_t)c->fd);
+	SSL_set_bio(c->ssl, bio, bio); /* one reference, owned by c->ssl */
+	return 0;
+}
+
+
+/* ---- TLS contexts ---- */
+
+static SSL_CTX *tls_ctx_new(const SSL_METHOD *meth)
+{
+	SSL_CTX *ctx = SSL_CTX_new(meth);
+
+	if (!ctx)
+		return NULL;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+
+static int tls_srv_init(struct sip_transports *tps)
+{
+	SSL_CTX *ctx;
+
+	if (tps->ssl_srv)
+		return 0;
+	if (!tps->tls_cert || !tps->tls_key) {
+		LOG_ERR(NULL, "a TLS listener needs tls_cert and tls_key");
+		return EINVAL;
+	}
+	ctx = tls_ctx_new(TLS_server_method());
+	if (!ctx)
+		return ENOMEM;
+	if (SSL_CTX_use_certificate_chain_file(ctx, tps->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, tps->tls_key, SSL_FILETYPE_PEM) !=
+		    1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		log_ssl_errors("TLS certificate/key unusable", NULL);
+		SSL_CTX_free(ctx);
+		return EINVAL;
+	}
+	tps->ssl_srv = ctx;
+	return 0;
+}
+
+
+static int tls_cli_init(struct sip_transports *tps)
+{
+	SSL_CTX *ctx;
+
+	if (tps->ssl_cli)
+		return 0;
+	ctx = tls_ctx_new(TLS_client_method());
+	if (!ctx)
+		return ENOMEM;
+	if (tps->tls_ca) {
+		if (SSL_CTX_load_verify_locations(ctx, tps->tls_ca, NULL) !=
+		    1) {
+			log_ssl_errors("cannot load tls_ca", NULL);
+			SSL_CTX_free(ctx);
+			return EINVAL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		if (!tps->warned_noverify) {
+			LOG_WARN(NULL, "no tls_ca: TLS servers are NOT "
+				       "verified");
+			tps->warned_noverify = true;
+		}
+	}
+	tps->ssl_cli = ctx;
+	return 0;
+}
+
+
+/* ---- connections ---- */
+
+static void conn_destructor(void *arg)
+{
+	struct sip_conn *c = arg;
+
+	tmr_cancel(&c->tmr);
+	if (c->ssl)
+		SSL_free(c->ssl);
+	if (c->fd >= 0) {
+		fd_close(c->fd);
+		(void)close(c->fd);
+	}
+	buf_reset(&c->rb);
+	buf_reset(&c->wb);
+}
+
+
+/* Close now; drops the table's reference (the caller keeps its own). */
+static void conn_close(struct sip_conn *c)
+{
+	struct sip_transports *tps = c->tps;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	c->state = CONN_CLOSED;
+	tmr_cancel(&c->tmr);
+	if (c->ssl) {
+		/* best effort close_notify, RFC 8446 6.1; never blocks */
+		if (SSL_is_init_finished(c->ssl)) {
+			ERR_clear_error();
+			(void)SSL_shutdown(c->ssl);
+		}
+		ERR_clear_error();
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	fd_close(c->fd);
+	(void)close(c->fd);
+	c->fd = -1;
+	c->tps = NULL;
+	tps->io.conn_closed++;
+	hash_unlink(tps->conns, &c->le);
+	mem_deref(c);
+}
+
+
+static void conn_fail(struct sip_conn *c, const char *what, int err)
+{
+	char pbuf[SA_STRLEN];
+
+	if (log_level_cur >= LOG_LVL_DEBUG || log_trace_enabled(LOG_MODULE)) {
+		sa_fmt(&c->peer, pbuf, sizeof(pbuf));
+		LOG_DEBUG(NULL, "%s %s: %s", sip_transp_name(c->tp), pbuf,
+			  err ? strerror(err) : what);
+	}
+	if (c->outgoing && c->state != CONN_OPEN && c->tps)
+		c->tps->st.tx_errors++;
+	conn_close(c);
+}
+
+
+static int conn_update_fd(struct sip_conn *c)
+{
+	int flags, err;
+
+	if (c->state == CONN_CLOSED)
+		return 0;
+	if (c->state == CONN_CONNECTING)
+		flags = FD_WRITE;
+	else {
+		flags = FD_READ;
+		if (c->ssl_want_write ||
+		    (c->state == CONN_OPEN && c->woff < c->wb.end))
+			flags |= FD_WRITE;
+	}
+	if (flags == c->fdflags)
+		return 0;
+	err = fd_listen(c->fd, flags, conn_fd_h, c);
+	if (err) {
+		conn_fail(c, "fd_listen", err);
+		return err;
+	}
+	c->fdflags = flags;
+	return 0;
+}
+
+
+static void conn_tmr_h(void *arg)
+{
+	struct sip_conn *c = arg;
+	uint64_t idle, now, elapsed;
+
+	if (c->state != CONN_OPEN) {
+		conn_fail(c, "connection setup timed out", ETIMEDOUT);
+		return;
+	}
+	idle = (uint64_t)c->tps->conf.idle_timeout_s * 1000u;
+	now = tmr_jiffies();
+	elapsed = now > c->last_ms ? now - c->last_ms : 0;
+	if (elapsed >= idle) {
+		c->tps->io.conn_idle_closed++;
+		conn_close(c);
+		return;
+	}
+	tmr_start(&c->tmr, idle - elapsed, conn_tmr_h, c);
+}
+
+
+static void conn_opened(struct sip_conn *c)
+{
+	c->state = CONN_OPEN;
+	c->ssl_want_write = false;
+	c->last_ms = tmr_jiffies();
+	tmr_start(&c->tmr, (uint64_t)c->tps->conf.idle_timeout_s * 1000u,
+		  conn_tmr_h, c);
+}
+
+
+static int conn_alloc(struct sip_conn **cp, struct sip_transports *tps,
+		      enum sip_transp tp, int fd, const struct sa *peer)
+{
+	struct sip_conn *c;
+	int err;
+
+	c = mem_zalloc(sizeof(*c), conn_destructor);
+	if (!c) {
+		(void)close(fd);
+		return ENOMEM;
+	}
+	c->fd = fd;
+	c->tp = tp;
+	c->peer = *peer;
+	c->peer.len = sa_socklen(peer);
+	c->tps = tps;
+	tmr_init(&c->tmr);
+	err = buf_init(&c->rb, 0, tps->conf.max_msg);
+	if (!err)
+		err = buf_init(&c->wb, 0, CONN_WBUF_MAX);
+	if (err) {
+		mem_deref(c);
+		return err;
+	}
+	hash_append(tps->conns, conn_key(tp, &c->peer), &c->le, c);
+	tmr_start(&c->tmr, CONN_SETUP_MS, conn_tmr_h, c);
+	*cp = c;
+	return 0;
+}
+
+
+/* @return bytes (> 0), 0 at EOF, -1 would block, -2 error */
+static ssize_t conn_raw_read(struct sip_conn *c, uint8_t *p, size_t n)
+{
+	ssize_t r;
+	int e;
+
+	if (!c->ssl) {
+		do {
+			r = recv(c->fd, p, n, MSG_DONTWAIT);
+		} while (r < 0 && errno == EINTR);
+		if (r >= 0)
+			return r;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	}
+	ERR_clear_error();
+	r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, (int)r);
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->ssl_want_write = true;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (!ERR_peek_error() && errno == 0)
+			return 0; /* EOF without close_notify */
+		return -2;
+	default:
+		return -2;
+	}
+}
+
+
+/* @return bytes (>= 0), -1 would block, -2 error */
+static ssize_t conn_raw_write(struct sip_conn *c, const uint8_t *p, size_t n)
+{
+	ssize_t r;
+	int e;
+
+	if (!c->ssl) {
+		do {
+			r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} while (r < 0 && errno == EINTR);
+		if (r >= 0)
+			return r;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	}
+	ERR_clear_error();
+	r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(c->ssl, (int)r);
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+		return -1;
+	return -2;
+}
+
+
+/* Queue or write bytes on a connection (any state but closed). */
+static int conn_write(struct sip_conn *c, const uint8_t *p, size_t len)
+{
+	size_t pending = c->wb.end - c->woff;
+	int err;
+
+	if (c->state == CONN_OPEN && !pending) {
+		ssize_t n = conn_raw_write(c, p, len);
+		if (n == -2) {
+			err = errno ? errno : EPIPE;
+			c->tps->st.tx_errors++;
+			conn_fail(c, "write", err);
+			return err;
+		}
+		if (n > 0) {
+			c->tps->st.tx_bytes += (uint64_t)n;
+			c->last_ms = tmr_jiffies();
+			p += n;
+			len -= (size_t)n;
+		}
+		if (!len)
+			return 0;
+	}
+	if (len > CONN_WBUF_MAX - pending)
+		return ENOBUFS;
+	if (c->woff && c->wb.end + len > c->wb.size) {
+		memmove(c->wb.b, c->wb.b + c->woff, pending);
+		c->wb.end = pending;
+		c->woff = 0;
+	}
+	c->wb.pos = c->wb.end;
+	err = buf_write(&c->wb, p, len);
+	if (err)
+		return err == EMSGSIZE ? ENOBUFS : err;
+	return conn_update_fd(c);
+}
+
+
+static void conn_flush(struct sip_conn *c)
+{
+	while (c->state == CONN_OPEN && c->woff < c->wb.end) {
+		ssize_t n = conn_raw_write(c, c->wb.b + c->woff,
+					   c->wb.end - c->woff);
+		if (n > 0) {
+			c->woff += (size_t)n;
+			c->tps->st.tx_bytes += (uint64_t)n;
+			c->last_ms = tmr_jiffies();
+			continue;
+		}
+		if (n == -2 || n == 0) {
+			c->tps->st.tx_errors++;
+			conn_fail(c, "write", errno);
+			return;
+		}
+		break;
+	}
+	if (c->woff == c->wb.end) {
+		c->woff = 0;
+		c->wb.pos = c->wb.end = 0;
+	}
+	(void)conn_update_fd(c);
+}
+
+
+static void tls_handshake(struct sip_conn *c)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		conn_opened(c);
+		conn_flush(c);
+		if (c->state == CONN_OPEN)
+			conn_read(c); /* application data may be buffered */
+		(void)conn_update_fd(c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+		(void)conn_update_fd(c);
+		return;
+	}
+	c->tps->io.tls_failed++;
+	log_ssl_errors("TLS handshake failed with", &c->peer);
+	if (c->outgoing && SSL_get_verify_result(c->ssl) != X509_V_OK)
+		LOG_WARN(NULL, "certificate verification: %s",
+			 X509_verify_cert_error_string(
+				 SSL_get_verify_result(c->ssl)));
+	conn_fail(c, "TLS handshake", EPROTO);
+}
+
+
+static void conn_pong(struct sip_conn *c)
+{
+	static const uint8_t crlf[2] = { '\r', '\n' };
+
+	/* RFC 5626 4.4.1: a double-CRLF ping gets a single-CRLF pong */
+	c->tps->io.keepalive_pongs++;
+	(void)conn_write(c, crlf, sizeof(crlf));
+}
+
+
+/* Frame and deliver every complete message in the receive buffer.
+ * @return false when the connection went away */
+static bool conn_process(struct sip_conn *c)
+{
+	struct sip_transports *tps = c->tps;
+
+	for (;;) {
+		const char *p = (const char *)c->rb.b + c->roff;
+		size_t len = c->rb.end - c->roff, msglen = 0, skip = 0;
+		struct sip_rx rx;
+		int err;
+
+		/* RFC 5626 4.4.1 / RFC 3261 7.5: CRLFs between messages are
+		 * keep-alives: CRLFCRLF is a ping, a lone CRLF a pong. */
+		while (len >= 2 && p[0] == '\r' && p[1] == '\n') {
+			if (len < 4)
+				return true; /* wait: maybe a ping */
+			if (p[2] == '\r' && p[3] == '\n') {
+				conn_pong(c);
+				if (c->state == CONN_CLOSED)
+					return false;
+				p += 4;
+				len -= 4;
+				c->roff += 4;
+				continue;
+			}
+			p += 2;
+			len -= 2;
+			c->roff += 2;
+		}
+		if (!len)
+			break;
+		err = sip_msg_frame(p, len, &msglen, &skip);
+		if (err == ENODATA)
+			break;
+		if (!err && (skip + msglen > len || !msglen))
+			err = EBADMSG;
+		if (!err && msglen > tps->conf.max_msg)
+			err = EMSGSIZE;
+		if (err) {
+			tps->st.rx_dropped++;
+			conn_fail(c, "framing", err);
+			return false;
+		}
+		memset(&rx, 0, sizeof(rx));
+		rx.p = p + skip;
+		rx.len = msglen;
+		rx.tp = c->tp;
+		rx.src = c->peer;
+		rx.dst = c->laddr;
+		rx.conn = c;
+		rx.dgram = false;
+		c->roff += skip + msglen;
+		tps->st.rx_msgs++;
+		tps->st.rx_bytes += msglen;
+		tps->recvh(&rx, tps->arg);
+		if (c->state == CONN_CLOSED)
+			return false;
+	}
+	if (c->roff == c->rb.end)
+		c->roff = c->rb.end = c->rb.pos = 0;
+	return true;
+}
+
+
+/* Make room at the end of the receive buffer.
+ * @return 0, or EMSGSIZE when max_msg bytes hold no complete message */
+static int conn_rbuf_room(struct sip_conn *c)
+{
+	size_t sz;
+
+	if (c->rb.end < c->rb.size)
+		return 0;
+	if (c->roff) {
+		memmove(c->rb.b, c->rb.b + c->roff, c->rb.end - c->roff);
+		c->rb.end -= c->roff;
+		c->roff = 0;
+		return 0;
+	}
+	if (c->rb.size >= c->rb.max)
+		return EMSGSIZE;
+	sz = c->rb.size ? c->rb.size * 2 : CONN_RBUF_INIT;
+	if (sz > c->rb.max)
+		sz = c->rb.max;
+	return buf_resize(&c->rb, sz);
+}
+
+
+static void conn_read(struct sip_conn *c)
+{
+	int reads = 0, err;
+
+	while (c->state == CONN_OPEN) {
+		ssize_t n;
+
+		err = conn_rbuf_room(c);
+		if (err) {
+			if (err == EMSGSIZE)
+				c->tps->st.rx_dropped++;
+			conn_fail(c, "receive buffer", err);
+			return;
+		}
+		n = conn_raw_read(c, c->rb.b + c->rb.end,
+				  c->rb.size - c->rb.end);
+		if (n > 0) {
+			c->rb.end += (size_t)n;
+			c->last_ms = tmr_jiffies();
+			if (!conn_process(c))
+				return;
+			/* TLS must be drained: epoll cannot see the bytes
+			 * OpenSSL already holds.  TCP is level-triggered. */
+			if (!c->ssl && ++reads >= TCP_READS_PER_EVENT)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			conn_close(c); /* peer closed */
+			return;
+		}
+		if (n == -1)
+			break;
+		conn_fail(c, "read", errno);
+		return;
+	}
+	(void)conn_update_fd(c);
+}
+
+
+static void conn_connected(struct sip_conn *c)
+{
+	struct sa la;
+
+	la.len = sizeof(la.u);
+	if (getsockname(c->fd, &la.u.sa, &la.len) == 0)
+		c->laddr = la;
+	c->tps->io.conn_connected++;
+	if (c->ssl) {
+		c->state = CONN_HANDSHAKE;
+		tls_handshake(c);
+		return;
+	}
+	conn_opened(c);
+	conn_flush(c);
+}
+
+
+static void conn_fd_h(int flags, void *arg)
+{
+	struct sip_conn *c = mem_ref(arg);
+
+	switch (c->state) {
+	case CONN_CONNECTING: {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr)
+			conn_fail(c, "connect", soerr);
+		else
+			conn_connected(c);
+		break;
+	}
+	case CONN_HANDSHAKE:
+		tls_handshake(c);
+		break;
+	case CONN_OPEN:
+		if (flags & FD_WRITE) {
+			if (c->ssl_want_write) {
+				c->ssl_want_write = false;
+				conn_read(c);
+			}
+			conn_flush(c);
+		}
+		if (flags & (FD_READ | FD_EXCEPT)) {
+			conn_read(c);
+			/* a TLS read may have unblocked a queued write */
+			if (c->ssl && c->woff < c->wb.end)
+				conn_flush(c);
+		}
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+	mem_deref(c);
+}
+
+
+static struct sip_conn *conn_find(const struct sip_transports *tps,
+				  enum sip_transp tp, const struct sa *dst)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(tps->conns, conn_key(tp, dst)), le) {
+		struct sip_conn *c = le->data;
+		if (c->tp == tp && c->state != CONN_CLOSED &&
+		    sa_eq(&c->peer, dst))
+			return c;
+	}
+	return NULL;
+}
+
+
+/* The local address to bind outgoing connections to: the first listener
+ * of this transport and family, when it is bound to a specific address. */
+static const struct sa *conn_src(const struct sip_transports *tps,
+				 enum sip_transp tp, int af)
+{
+	const struct sa *la = sip_transp_laddr(tps, tp, af);
+
+	if (!la && tp == SIP_TRANSP_TLS)
+		la = sip_transp_laddr(tps, SIP_TRANSP_TCP, af);
+	return la && !sa_is_any(la) ? la : NULL;
+}
+
+
+static int conn_connect(struct sip_conn **cp, struct sip_transports *tps,
+			enum sip_transp tp, const struct sa *dst,
+			const char *host)
+{
+	const struct sa *src;
+	struct sip_conn *c = NULL;
+	int fd, err, one = 1;
+
+	if (tps->conns->n >= tps->conf.max_conns)
+		return EMFILE;
+	if (tp == SIP_TRANSP_TLS) {
+		err = tls_cli_init(tps);
+		if (err)
+			return err;
+	}
+	fd = socket(sa_af(dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	src = conn_src(tps, tp, sa_af(dst));
+	if (src) {
+		struct sa s = *src;
+		sa_set_port(&s, 0);
+		if (bind(fd, &s.u.sa, sa_socklen(&s)) < 0) {
+			err = errno;
+			(void)close(fd);
+			return err;
+		}
+	}
+	err = conn_alloc(&c, tps, tp, fd, dst);
+	if (err)
+		return err;
+	mem_ref(c); /* closing below would drop the table's reference */
+	c->outgoing = true;
+	c->state = CONN_CONNECTING;
+	if (tp == SIP_TRANSP_TLS) {
+		X509_VERIFY_PARAM *vp;
+		err = conn_ssl_new(c, tps->ssl_cli);
+		if (err)
+			goto fail;
+		SSL_set_connect_state(c->ssl);
+		vp = SSL_get0_param(c->ssl);
+		if (host && *host) {
+			struct sa tmp;
+			/* RFC 6066 3: no SNI for literal addresses */
+			if (sa_set_str(&tmp, host, 0) != 0 &&
+			    SSL_set_tlsext_host_name(c->ssl, host) != 1) {
+				err = EINVAL;
+				goto fail;
+			}
+			if (tps->tls_ca && SSL_set1_host(c->ssl, host) != 1) {
+				err = EINVAL;
+				goto fail;
+			}
+		} else if (tps->tls_ca) {
+			char ip[SA_STRLEN];
+			sa_ntop(dst, ip, sizeof(ip));
+			if (X509_VERIFY_PARAM_set1_ip_asc(vp, ip) != 1) {
+				err = EINVAL;
+				goto fail;
+			}
+		}
+	}
+	if (connect(fd, &c->peer.u.sa, c->peer.len) == 0) {
+		conn_connected(c);
+		if (c->state == CONN_CLOSED) {
+			err = ECONNREFUSED;
+			goto fail;
+		}
+	} else if (errno == EINPROGRESS) {
+		err = conn_update_fd(c);
+		if (err)
+			goto fail;
+	} else {
+		err = errno;
+		goto fail;
+	}
+	*cp = c; /* the table holds it */
+	mem_deref(c);
+	return 0;
+fail:
+	if (c->state != CONN_CLOSED)
+		conn_close(c);
+	mem_deref(c);
+	return err;
+}
+
+
+/* ---- UDP ---- */
+
+static void udp_flush(struct sip_transports *tps, struct sock *s)
+{
+	struct udp_tx *tx = s->tx;
+	unsigned i = 0, j;
+
+	while (i < tx->n) {
+		int r = sendmmsg(s->fd, tx->m + i, tx->n - i, MSG_DONTWAIT);
+		tps->io.tx_syscalls++;
+		if (r > 0) {
+			for (j = i; j < i + (unsigned)r; j++)
+				tps->st.tx_bytes += tx->m[j].msg_len;
+			tps->st.tx_msgs += (unsigned)r;
+			i += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ENOBUFS) {
+			/* socket buffer full: UDP is lossy, the transaction
+			 * layer retransmits (RFC 3261 17.1.1.2) */
+			tps->st.tx_errors += tx->n - i;
+			break;
+		}
+		/* this datagram failed (unreachable, too big): skip it */
+		tps->st.tx_errors++;
+		i++;
+	}
+	tx->n = 0;
+	tx->used = 0;
+}
+
+
+static void flush_all(struct sip_transports *tps)
+{
+	struct le *le;
+
+	LIST_FOREACH (&tps->socks, le) {
+		struct sock *s = le->data;
+		if (s->tx && s->tx->n)
+			udp_flush(tps, s);
+	}
+}
+
+
+static void flush_hook(void *arg)
+{
+	struct sip_transports *tps = arg;
+
+	loop_hook_remove(&tps->hook);
+	flush_all(tps);
+}
+
+
+static int udp_send(struct sip_transports *tps, const struct sa *dst,
+		    const void *p, size_t len)
+{
+	struct sock *s = sa_af(dst) == AF_INET6 ? tps->udp6 : tps->udp4;
+	struct udp_tx *tx;
+	unsigned n;
+
+	if (!s)
+		return EAFNOSUPPORT;
+	if (len > UDP_MAX_PAYLOAD)
+		return EMSGSIZE;
+	tx = s->tx;
+	if (tx->n == UDP_BATCH || len > UDP_TXBUF - tx->used)
+		udp_flush(tps, s);
+	n = tx->n++;
+	memcpy(tx->buf + tx->used, p, len);
+	tx->iov[n].iov_base = tx->buf + tx->used;
+	tx->iov[n].iov_len = len;
+	tx->used += len;
+	memcpy(&tx->dst[n].u, &dst->u, sa_socklen(dst));
+	tx->m[n].msg_hdr.msg_namelen = sa_socklen(dst);
+	if (tx->n == UDP_BATCH) {
+		udp_flush(tps, s);
+		return 0;
+	}
+	if (!tps->hook.le.list) {
+		loop_hook_add(&tps->hook, flush_hook, tps);
+		if (!tps->hook.le.list)
+			udp_flush(tps, s); /* no event loop: send now */
+	}
+	return 0;
+}
+
+
+/* RFC 5626 4.4.1 keep-alives sometimes arrive over UDP as bare CRLFs. */
+static bool only_crlf(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len > 4)
+		return false;
+	for (i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+
+static void udp_recv_h(int flags, void *arg)
+{
+	struct sock *s = arg;
+	struct sip_transports *tps = s->tps;
+	struct udp_rx *rx = tps->rx;
+	struct sip_rx m;
+	int n, i;
+
+	(void)flags;
+	for (i = 0; i < UDP_BATCH; i++)
+		rx->m[i].msg_hdr.msg_namelen = sizeof(rx->src[i].u);
+	n = recvmmsg(s->fd, rx->m, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return; /* EAGAIN, EINTR, or a pending ICMP error */
+	tps->io.rx_syscalls++;
+
+	/* the handler may close (or even release) the transport */
+	mem_ref(tps);
+	mem_ref(s);
+	mem_ref(rx);
+	memset(&m, 0, sizeof(m));
+	m.tp = SIP_TRANSP_UDP;
+	m.dst = s->laddr;
+	m.dgram = true;
+	for (i = 0; i < n && s->fd >= 0; i++) {
+		const uint8_t *p = rx->buf + (size_t)i * rx->slot;
+		size_t len = rx->m[i].msg_len;
+
+		if ((rx->m[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    len > tps->conf.max_msg) {
+			tps->st.rx_dropped++;
+			continue;
+		}
+		if (only_crlf(p, len))
+			continue;
+		m.p = (const char *)p;
+		m.len = len;
+		memcpy(&m.src.u, &rx->src[i].u, rx->m[i].msg_hdr.msg_namelen);
+		m.src.len = rx->m[i].msg_hdr.msg_namelen;
+		tps->st.rx_msgs++;
+		tps->st.rx_bytes += len;
+		tps->recvh(&m, tps->arg);
+	}
+	mem_deref(rx);
+	mem_deref(s);
+	mem_deref(tps);
+}
+
+
+static void udp_rx_destructor(void *arg)
+{
+	struct udp_rx *rx = arg;
+
+	mem_deref(rx->buf);
+}
+
+
+static int udp_rx_alloc(struct sip_transports *tps)
+{
+	struct udp_rx *rx;
+	unsigned i;
+
+	if (tps->rx)
+		return 0;
+	rx = mem_zalloc(sizeof(*rx), udp_rx_destructor);
+	if (!rx)
+		return ENOMEM;
+	rx->slot = tps->conf.max_msg;
+	rx->buf = mem_alloc(UDP_BATCH * rx->slot, NULL);
+	if (!rx->buf) {
+		mem_deref(rx);
+		return ENOMEM;
+	}
+	for (i = 0; i < UDP_BATCH; i++) {
+		rx->iov[i].iov_base = rx->buf + (size_t)i * rx->slot;
+		rx->iov[i].iov_len = rx->slot;
+		rx->m[i].msg_hdr.msg_iov = &rx->iov[i];
+		rx->m[i].msg_hdr.msg_iovlen = 1;
+		rx->m[i].msg_hdr.msg_name = &rx->src[i].u;
+	}
+	tps->rx = rx;
+	return 0;
+}
+
+
+/* ---- listeners ---- */
+
+static void sock_close(struct sock *s)
+{
+	tmr_cancel(&s->tmr);
+	if (s->fd >= 0) {
+		fd_close(s->fd);
+		(void)close(s->fd);
+		s->fd = -1;
+	}
+}
+
+
+static void sock_destructor(void *arg)
+{
+	struct sock *s = arg;
+
+	sock_close(s);
+	mem_deref(s->tx);
+}
+
+
+static void listen_h(int flags, void *arg);
+
+static void listen_resume(void *arg)
+{
+	struct sock *s = arg;
+
+	if (fd_listen(s->fd, FD_READ, listen_h, s))
+		tmr_start(&s->tmr, EMFILE_PAUSE_MS, listen_resume, s);
+}
+
+
+static void accept_one(struct sock *s, int fd, const struct sa *peer)
+{
+	struct sip_transports *tps = s->tps;
+	struct sip_conn *c;
+	struct sa la;
+	int one = 1;
+
+	if (tps->conns->n >= tps->conf.max_conns) {
+		(void)close(fd);
+		tps->st.conn_refused++;
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (conn_alloc(&c, tps, s->tp, fd, peer))
+		return;
+	la.len = sizeof(la.u);
+	c->laddr = getsockname(fd, &la.u.sa, &la.len) == 0 ? la : s->laddr;
+	tps->io.conn_accepted++;
+	if (s->tp == SIP_TRANSP_TLS) {
+		if (conn_ssl_new(c, tps->ssl_srv)) {
+			conn_close(c);
+			return;
+		}
+		SSL_set_accept_state(c->ssl);
+		c->state = CONN_HANDSHAKE;
+	} else {
+		conn_opened(c);
+	}
+	(void)conn_update_fd(c);
+}
+
+
+static void listen_h(int flags, void *arg)
+{
+	struct sock *s = arg;
+	int i;
+
+	(void)flags;
+	for (i = 0; i < ACCEPT_BATCH && s->fd >= 0; i++) {
+		struct sa peer;
+		int fd;
+
+		peer.len = sizeof(peer.u);
+		fd = accept4(s->fd, &peer.u.sa, &peer.len,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			accept_one(s, fd, &peer);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* out of descriptors: pause instead of spinning */
+			LOG_WARN(NULL, "accept: %s", strerror(errno));
+			fd_close(s->fd);
+			tmr_start(&s->tmr, EMFILE_PAUSE_MS, listen_resume, s);
+		}
+		break;
+	}
+}
+
+
+/* ---- public API ---- */
+
+static void transp_destructor(void *arg)
+{
+	struct sip_transports *tps = arg;
+
+	sip_transp_close(tps);
+	mem_deref(tps->conns);
+	mem_deref(tps->tls_cert);
+	mem_deref(tps->tls_key);
+	mem_deref(tps->tls_ca);
+}
+
+
+static int strdup_opt(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = mem_strdup(src, strlen(src));
+	return *dst ? 0 : ENOMEM;
+}
+
+
+/**
+ * Create a transport object (no sockets yet: see sip_transp_listen).
+ *
+ * @param tpp    receives the object
+ * @param conf   limits and TLS files, or NULL for the defaults
+ * @param recvh  called once per received message
+ * @param arg    handler argument
+ * @return 0, EINVAL (bad arguments) or ENOMEM
+ */
+int sip_transp_alloc(struct sip_transports **tpp,
+		     const struct sip_transp_conf *conf,
+		     sip_transp_recv_h *recvh, void *arg)
+{
+	struct sip_transports *tps;
+	uint32_t hsize;
+	int err;
+
+	if (!tpp || !recvh)
+		return EINVAL;
+	if (conf && conf->max_msg > SIP_MSG_MAX)
+		return EINVAL;
+	tps = mem_zalloc(sizeof(*tps), transp_destructor);
+	if (!tps)
+		return ENOMEM;
+	if (conf)
+		tps->conf = *conf;
+	if (!tps->conf.max_conns)
+		tps->conf.max_conns = 4096;
+	if (!tps->conf.max_msg)
+		tps->conf.max_msg = SIP_MSG_MAX;
+	if (!tps->conf.idle_timeout_s)
+		tps->conf.idle_timeout_s = 600;
+	tps->recvh = recvh;
+	tps->arg = arg;
+	list_init(&tps->socks);
+	err = strdup_opt(&tps->tls_cert, tps->conf.tls_cert);
+	if (!err)
+		err = strdup_opt(&tps->tls_key, tps->conf.tls_key);
+	if (!err)
+		err = strdup_opt(&tps->tls_ca, tps->conf.tls_ca);
+	tps->conf.tls_cert = tps->tls_cert;
+	tps->conf.tls_key = tps->tls_key;
+	tps->conf.tls_ca = tps->tls_ca;
+	hsize = tps->conf.max_conns > 65536 ? 65536
+					    : (uint32_t)tps->conf.max_conns;
+	if (!err)
+		err = hash_alloc(&tps->conns, hsize);
+	if (err) {
+		mem_deref(tps);
+		return err;
+	}
+	*tpp = tps;
+	return 0;
+}
+
+
+/**
+ * Close every socket and connection.  Queued UDP datagrams are sent
+ * first; queued stream bytes are dropped.  Connections that others still
+ * reference turn dead (sip_conn_alive() is false).  Idempotent.
+ */
+void sip_transp_close(struct sip_transports *tps)
+{
+	uint32_t i;
+
+	if (!tps || tps->closed)
+		return;
+	flush_all(tps);
+	tps->closed = true;
+	loop_hook_remove(&tps->hook);
+	if (tps->conns) {
+		for (i = 0; i <= tps->conns->mask; i++) {
+			struct list *l = &tps->conns->bucket[i];
+			while (l->head)
+				conn_close(l->head->data);
+		}
+	}
+	while (tps->socks.head) {
+		struct sock *s = tps->socks.head->data;
+		sock_close(s);
+		list_unlink(&s->le);
+		mem_deref(s);
+	}
+	tps->udp4 = tps->udp6 = NULL;
+	tps->rx = mem_deref(tps->rx);
+	SSL_CTX_free(tps->ssl_srv);
+	SSL_CTX_free(tps->ssl_cli);
+	tps->ssl_srv = tps->ssl_cli = NULL;
+}
+
+
+/**
+ * Open a UDP socket or a TCP/TLS listener.
+ *
+ * @param tps    transport object
+ * @param tp     SIP_TRANSP_UDP, _TCP or _TLS (TLS needs tls_cert/tls_key)
+ * @param laddr  address to bind (port 0: any free port)
+ * @return 0 or an errno (EADDRINUSE, EINVAL, EPROTONOSUPPORT, ...)
+ */
+int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
+		      const struct sa *laddr)
+{
+	struct sock *s;
+	struct sa la;
+	int one = 1, err, af;
+
+	if (!tps || !laddr || !sa_isset(laddr) || tps->closed)
+		return EINVAL;
+	if (tp != SIP_TRANSP_UDP && tp != SIP_TRANSP_TCP &&
+	    tp != SIP_TRANSP_TLS)
+		return EPROTONOSUPPORT;
+	if (tp == SIP_TRANSP_TLS) {
+		err = tls_srv_init(tps);
+		if (err)
+			return err;
+	}
+	if (tp == SIP_TRANSP_UDP) {
+		err = udp_rx_alloc(tps);
+		if (err)
+			return err;
+	}
+	af = sa_af(laddr);
+	s = mem_zalloc(sizeof(*s), sock_destructor);
+	if (!s)
+		return ENOMEM;
+	s->tps = tps;
+	s->tp = tp;
+	tmr_init(&s->tmr);
+	s->fd = socket(af,
+		       (tp == SIP_TRANSP_UDP ? SOCK_DGRAM : SOCK_STREAM) |
+			       SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (s->fd < 0) {
+		err = errno;
+		goto out;
+	}
+	if (af == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
+		err = errno;
+		goto out;
+	}
+	if (tp == SIP_TRANSP_UDP)
+		sock_bufsize(s->fd);
+	else
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				 sizeof(one));
+	if (bind(s->fd, &laddr->u.sa, sa_socklen(laddr)) < 0) {
+		err = errno;
+		goto out;
+	}
+	la.len = sizeof(la.u);
+	if (getsockname(s->fd, &la.u.sa, &la.len) < 0) {
+		err = errno;
+		goto out;
+	}
+	s->laddr = la;
+	if (tp != SIP_TRANSP_UDP && listen(s->fd, SOMAXCONN) < 0) {
+		err = errno;
+		goto out;
+	}
+	if (tp == SIP_TRANSP_UDP) {
+		unsigned i;
+		s->tx = mem_zalloc(sizeof(*s->tx), NULL);
+		if (!s->tx) {
+			err = ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < UDP_BATCH; i++) {
+			s->tx->m[i].msg_hdr.msg_iov = &s->tx->iov[i];
+			s->tx->m[i].msg_hdr.msg_iovlen = 1;
+			s->tx->m[i].msg_hdr.msg_name = &s->tx->dst[i].u;
+		}
+	}
+	err = fd_listen(s->fd, FD_READ,
+			tp == SIP_TRANSP_UDP ? udp_recv_h : listen_h, s);
+	if (err)
+		goto out;
+	list_append(&tps->socks, &s->le, s);
+	if (tp == SIP_TRANSP_UDP && af == AF_INET && !tps->udp4)
+		tps->udp4 = s;
+	if (tp == SIP_TRANSP_UDP && af == AF_INET6 && !tps->udp6)
+		tps->udp6 = s;
+	s = NULL;
+out:
+	mem_deref(s);
+	return err;
+}
+
+
+/**
+ * Send one message.
+ *
+ * UDP: the bytes are copied into the socket's batch (sent by the loop
+ * hook, when the batch fills, or by sip_transp_flush).  Streams: on `conn`
+ * when it is alive, else on a connection to dst (reused, or opened now with
+ * the bytes queued until it is up, RFC 3261 18.1.1 / 18.2.2).
+ *
+ * @return 0, EINVAL, EMSGSIZE (over max_msg), EAFNOSUPPORT (no UDP socket
+ *         of dst's family), ENOBUFS (connection queue full), EMFILE (over
+ *         max_conns), or the error of socket()/connect()
+ */
+int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
+		    const struct sa *dst, struct sip_conn *conn, const void *p,
+		    size_t len)
+{
+	struct sip_conn *c = NULL;
+	int err;
+
+	if (!tps || !p || !len || tps->closed)
+		return EINVAL;
+	if (len > tps->conf.max_msg)
+		return EMSGSIZE;
+	switch (tp) {
+	case SIP_TRANSP_UDP:
+		if (!sa_isset(dst))
+			return EINVAL;
+		return udp_send(tps, dst, p, len);
+	case SIP_TRANSP_TCP:
+	case SIP_TRANSP_TLS:
+		break;
+	default:
+		return EPROTONOSUPPORT;
+	}
+	if (conn && conn->state != CONN_CLOSED && conn->tps == tps)
+		c = conn;
+	else if (!sa_isset(dst))
+		return conn ? ENOTCONN : EINVAL;
+	else
+		c = conn_find(tps, tp, dst);
+	if (!c) {
+		err = conn_connect(&c, tps, tp, dst, NULL);
+		if (err) {
+			tps->st.tx_errors++;
+			return err;
+		}
+	}
+	err = conn_write(c, p, len);
+	if (!err)
+		tps->st.tx_msgs++;
+	return err;
+}
+
+
+int sip_transp_connect(struct sip_transports *tps, enum sip_transp tp,
+		       const struct sa *dst, const char *host,
+		       struct sip_conn **connp)
+{
+	struct sip_conn *c;
+	int err;
+
+	if (!tps || !sa_isset(dst) || !connp || tps->closed)
+		return EINVAL;
+	if (tp != SIP_TRANSP_TCP && tp != SIP_TRANSP_TLS)
+		return EPROTONOSUPPORT;
+	c = conn_find(tps, tp, dst);
+	if (!c) {
+		err = conn_connect(&c, tps, tp, dst, host);
+		if (err)
+			return err;
+	}
+	*connp = mem_ref(c);
+	return 0;
+}
+
+
+void sip_transp_flush(struct sip_transports *tps)
+{
+	if (!tps)
+		return;
+	loop_hook_remove(&tps->hook);
+	flush_all(tps);
+}
+
+
+const struct sa *sip_transp_laddr(const struct sip_transports *tps,
+				  enum sip_transp tp, int af)
+{
+	struct le *le;
+
+	if (!tps)
+		return NULL;
+	LIST_FOREACH (&tps->socks, le) {
+		const struct sock *s = le->data;
+		if (s->tp == tp && sa_af(&s->laddr) == af)
+			return &s->laddr;
+	}
+	return NULL;
+}
+
+
+bool sip_transp_reliable(enum sip_transp tp)
+{
+	return tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS;
+}
+
+
+const char *sip_transp_name(enum sip_transp tp)
+{
+	switch (tp) {
+	case SIP_TRANSP_UDP:
+		return "UDP";
+	case SIP_TRANSP_TCP:
+		return "TCP";
+	case SIP_TRANSP_TLS:
+		return "TLS";
+	default:
+		return "?";
+	}
+}
+
+
+/** "UDP", "tcp", "TLS" (any case, RFC 3261 25.1 transport tokens) */
+enum sip_transp sip_transp_from_pl(const struct pl *pl)
+{
+	if (!pl)
+		return SIP_TRANSP_NONE;
+	if (pl_eq_str_ci(pl, "udp"))
+		return SIP_TRANSP_UDP;
+	if (pl_eq_str_ci(pl, "tcp"))
+		return SIP_TRANSP_TCP;
+	if (pl_eq_str_ci(pl, "tls"))
+		return SIP_TRANSP_TLS;
+	return SIP_TRANSP_NONE;
+}
+
+
+void sip_transp_stats(const struct sip_transports *tps,
+		      struct sip_transp_stats *st)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (!tps)
+		return;
+	*st = tps->st;
+	st->conns = tps->conns ? tps->conns->n : 0;
+}
+
+
+void sip_transp_io_stats(const struct sip_transports *tps,
+			 struct sip_transp_io_stats *st)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (tps)
+		*st = tps->io;
+}
+
+
+bool sip_conn_alive(const struct sip_conn *conn)
+{
+	return conn && conn->state != CONN_CLOSED;
+}
+
+
+const struct sa *sip_conn_peer(const struct sip_conn *conn)
+{
+	return conn ? &conn->peer : NULL;
+}
+
+
+const struct sa *sip_conn_laddr(const struct sip_conn *conn)
+{
+	return conn ? &conn->laddr : NULL;
+}
+
+
+enum sip_transp sip_conn_transp(const struct sip_conn *conn)
+{
+	return conn ? conn->tp : SIP_TRANSP_NONE;
+}
+
+
+void sip_conn_close(struct sip_conn *conn)
+{
+	if (conn && conn->state != CONN_CLOSED)
+		conn_close(conn);
+}
+
+
+/* ---- self-signed certificate ---- */
+
+static int san_append(char *san, size_t size, const char *name, size_t len)
+{
+	char tmp[256];
+	struct sa sa;
+	size_t i, n = strlen(san);
+	int r;
+
+	if (!len || len >= sizeof(tmp))
+		return EINVAL;
+	for (i = 0; i < len; i++) {
+		char ch = name[i];
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+			  (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+			  ch == ':' || ch == '*' || ch == '_';
+		if (!ok)
+			return EINVAL;
+	}
+	memcpy(tmp, name, len);
+	tmp[len] = '\0';
+	r = snprintf(san + n, size - n, "%s%s:%s", n ? "," : "",
+		     sa_set_str(&sa, tmp, 0) == 0 ? "IP" : "DNS", tmp);
+	return r < 0 || (size_t)r >= size - n ? EINVAL : 0;
+}
+
+
+static int x509_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!ext)
+		return EINVAL;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : ENOMEM;
+}
+
+
+static int pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *x)
+{
+	FILE *f;
+	int fd, ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return errno;
+	(void)fchmod(fd, mode);
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+		(void)close(fd);
+		return err;
+	}
+	if (key)
+		ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	else
+		ok = PEM_write_X509(f, x);
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : EIO;
+}
+
+
+/**
+ * Create a self-signed certificate and key for a TLS listener.
+ *
+ * @param certpath  PEM certificate to write
+ * @param keypath   PEM private key to write (mode 0600)
+ * @param cn        "host[,host|ip...]": CN and subjectAltName entries
+ * @return 0, EINVAL (bad name list), or an errno from writing the files
+ */
+int sip_tls_selfsigned(const char *certpath, const char *keypath,
+		       const char *cn)
+{
+	char san[1024] = "", first[256];
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	BIGNUM *bn = NULL;
+	X509_NAME *name;
+	const char *p, *comma;
+	size_t flen;
+	int err = 0;
+
+	if (!certpath || !keypath || !cn || !*cn)
+		return EINVAL;
+	for (p = cn; *p; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (!comma)
+			comma = p + strlen(p);
+		err = san_append(san, sizeof(san), p, (size_t)(comma - p));
+		if (err)
+			return err;
+		if (!*comma)
+			break;
+	}
+	comma = strchr(cn, ',');
+	flen = comma ? (size_t)(comma - cn) : strlen(cn);
+	memcpy(first, cn, flen); /* flen < 256: checked by san_append */
+	first[flen] = '\0';
+
+	ERR_clear_error();
+	key = EVP_EC_gen("P-256");
+	x = X509_new();
+	bn = BN_new();
+	if (!key || !x || !bn) {
+		err = ENOMEM;
+		goto out;
+	}
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !BN_rand(bn, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
+	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400) ||
+	    !X509_set_pubkey(x, key)) {
+		err = ENOMEM;
+		goto out;
+	}
+	name = X509_get_subject_name(x);
+	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+					(const unsigned char *)"entims", -1, -1,
+					0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+					(const unsigned char *)first, -1, -1,
+					0) ||
+	    !X509_set_issuer_name(x, name)) {
+		err = EINVAL;
+		goto out;
+	}
+	err = x509_ext(x, NID_subject_alt_name, san);
+	if (!err)
+		err = x509_ext(x, NID_basic_constraints, "critical,CA:FALSE");
+	if (!err)
+		err = x509_ext(x, NID_key_usage,
+			       "critical,digitalSignature,keyAgreement");
+	if (!err)
+		err = x509_ext(x, NID_ext_key_usage, "serverAuth,clientAuth");
+	if (!err)
+		err = x509_ext(x, NID_subject_key_identifier, "hash");
+	if (err)
+		goto out;
+	if (!X509_sign(x, key, EVP_sha256())) {
+		err = EINVAL;
+		goto out;
+	}
+	err = pem_write(keypath, 0600, key, NULL);
+	if (!err)
+		err = pem_write(certpath, 0644, NULL, x);
+out:
+	if (err)
+		log_ssl_errors("self-signed certificate", NULL);
+	BN_free(bn);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return err;
+}
