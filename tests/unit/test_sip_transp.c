@@ -5,7 +5,6 @@
  * OpenSSL client) driven in between loop_poll() calls, or a second
  * transport object.
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +23,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* clang-format off: cmocka needs the headers above */
+#include <cmocka.h>
+/* clang-format on */
 
 #include "core/loop.h"
 #include "core/mem.h"
