@@ -30,4 +30,8 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl) IMS_MUST_CHECK;
 /* RFC 3261 8.1.1.7: a branch starting with the magic cookie. */
 bool sip_via_branch_3261(const struct sip_via *via);
 
+/* The sent-protocol is SIP/2.0 (case-insensitive, LWS around '/' allowed:
+ * via->proto then spans "SIP  /  2.0"). */
+bool sip_via_proto_sip2(const struct sip_via *via);
+
 #endif
