@@ -1,0 +1,1317 @@
+/**
+ * @file auth.c  Server-side Digest authentication (RFC 3261 22, RFC 7616,
+ * RFC 8760, RFC 2617).
+ *
+ * Design
+ *
+ * Nonces are stateless.  A nonce is base64url (RFC 4648 5, no padding) of
+ *
+ *	ts (8 octets, ms) || ctr (8 octets) || HMAC-SHA256(K,
+ *ts||ctr||alg||realm)[0..15]
+ *
+ * K is 32 random octets drawn at boot (or configured, for several nodes
+ * sharing a realm).  ts makes the age checkable (RFC 7616 3.3 stale), ctr
+ * makes every nonce unique (so that nonce-count tracking of two clients
+ * challenged in the same millisecond cannot collide), the realm stops a
+ * nonce of one tenant being used in another, and the algorithm binds the
+ * nonce to the challenge line it was offered in.  The source address is
+ * NOT bound: a phone behind NAT changes its public port (and with
+ * carrier-grade NAT its address) between the challenge and the answer,
+ * and TCP reconnects come from new ports; freshness comes from the
+ * lifetime and replay protection from the nc table instead.
+ *
+ * Replays (RFC 7616 3.4 nc): a table keyed by nonce remembers the highest
+ * nc seen; an nc that does not grow is refused with a stale challenge.
+ * It holds at most nc_table_max entries in LRU order.  When an unexpired
+ * entry has to be evicted, its timestamp raises a watermark: a nonce
+ * issued at or before the watermark that is not in the table may have
+ * been evicted, so it is treated as stale (the client simply re-answers a
+ * fresh challenge) rather than accepted with its history forgotten.
+ * Without qop (RFC 2069 compatibility) there is no nc, so such a nonce is
+ * accepted once.
+ *
+ * Order of checks: the digest is checked before the nonce, so that
+ * stale=true is only said to a client that knows the password (RFC 7616
+ * 3.3: "only if ... the digest is valid").  Every wrong digest counts as a
+ * failure whatever the nonce, otherwise forged nonces would give a
+ * guessing oracle (stale=true vs false) that is never throttled.
+ *
+ * Brute force: failures (wrong digest, unknown user) are counted per
+ * source IP address (not port) in a bounded LRU table; fail_max failures
+ * within fail_window_s block that address for fail_block_s: every request
+ * from it is answered 403 without touching the credentials, and one WARN
+ * line names the address and the username when the block starts.
+ */
+#include "sip/auth.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "net/sa.h"
+#include "sip/authhdr.h"
+#include "sip/msg.h"
+#include "sip/uri.h"
+
+#define LOG_MODULE "auth"
+
+#define NONCE_RAW  32 /* ts 8 + ctr 8 + mac 16 */
+#define NONCE_ID   16 /* ts + ctr: identifies a nonce */
+#define NONCE_MAC  16
+#define NONCE_B64  43 /* base64url of 32 octets, no padding */
+#define OPAQUE_RAW 12
+#define OPAQUE_B64 16
+#define DIGEST_MAX 32 /* SHA-256 */
+#define KEY_LEN    32
+
+struct auth {
+	struct auth_conf conf;
+	uint8_t key[KEY_LEN];
+	size_t keylen;
+	uint64_t ctr;
+
+	struct hash *users; /* struct authuser, counted */
+
+	struct hash *nct;      /* struct nce, counted */
+	struct list nc_lru;    /* head: most recently used */
+	uint64_t nc_watermark; /* newest ts of an evicted live nonce */
+
+	struct hash *failt; /* struct fail, counted */
+	struct list fail_lru;
+
+	struct auth_stats st;
+};
+
+struct authuser {
+	struct le he;
+	char *user;
+	char *realm;
+	char ha1[AUTH_ALG_NUM][AUTH_HA1_HEX_MAX];
+};
+
+struct nce {
+	struct le he;
+	struct le lru;
+	uint8_t id[NONCE_ID];
+	uint64_t ts;
+	uint32_t nc;
+	bool once; /* used without qop: never again */
+};
+
+struct fail {
+	struct le he;
+	struct le lru;
+	struct sa addr; /* port zeroed */
+	uint32_t count;
+	uint64_t win_start;
+	uint64_t blocked_until;
+};
+
+static const char *const alg_names[AUTH_ALG_NUM] = { "MD5", "SHA-256" };
+
+
+static const EVP_MD *alg_md(enum auth_algo alg)
+{
+	return alg == AUTH_ALG_SHA256 ? EVP_sha256() : EVP_md5();
+}
+
+
+static size_t alg_len(enum auth_algo alg)
+{
+	return alg == AUTH_ALG_SHA256 ? 32 : 16;
+}
+
+
+static uint64_t now_ms(const struct auth *auth)
+{
+	return auth->conf.nowh ? auth->conf.nowh() : tmr_jiffies();
+}
+
+
+static void destructor(void *arg)
+{
+	struct auth *auth = arg;
+
+	if (auth->users)
+		hash_flush(auth->users);
+	mem_deref(auth->users);
+	if (auth->nct)
+		hash_flush(auth->nct);
+	mem_deref(auth->nct);
+	if (auth->failt)
+		hash_flush(auth->failt);
+	mem_deref(auth->failt);
+	OPENSSL_cleanse(auth->key, sizeof(auth->key));
+}
+
+
+static void authuser_destructor(void *arg)
+{
+	struct authuser *uc = arg;
+
+	OPENSSL_cleanse(uc->ha1, sizeof(uc->ha1));
+	mem_deref(uc->user);
+	mem_deref(uc->realm);
+}
+
+
+static void nce_destructor(void *arg)
+{
+	struct nce *e = arg;
+
+	list_unlink(&e->lru);
+}
+
+
+static void fail_destructor(void *arg)
+{
+	struct fail *f = arg;
+
+	list_unlink(&f->lru);
+}
+
+
+/**
+ * Create an authenticator.
+ *
+ * @param authp  receives the object (mem_deref it)
+ * @param conf   settings; zero fields take the defaults (may be NULL)
+ * @return 0, EINVAL (both algorithms off, bad secret), ENOMEM, EIO (RNG)
+ */
+int auth_alloc(struct auth **authp, const struct auth_conf *conf)
+{
+	struct auth *auth;
+	int err;
+
+	if (!authp)
+		return EINVAL;
+	if (conf && conf->no_md5 && conf->no_sha256)
+		return EINVAL;
+	if (conf && conf->secret && !conf->secret_len)
+		return EINVAL;
+
+	auth = mem_zalloc(sizeof(*auth), destructor);
+	if (!auth)
+		return ENOMEM;
+	if (conf)
+		auth->conf = *conf;
+	auth->conf.secret = NULL; /* not kept: copied into key below */
+	if (!auth->conf.nonce_lifetime_s)
+		auth->conf.nonce_lifetime_s = 300;
+	if (!auth->conf.nc_table_max)
+		auth->conf.nc_table_max = 8192;
+	if (!auth->conf.fail_max)
+		auth->conf.fail_max = 10;
+	if (!auth->conf.fail_window_s)
+		auth->conf.fail_window_s = 60;
+	if (!auth->conf.fail_block_s)
+		auth->conf.fail_block_s = 300;
+	if (!auth->conf.fail_table_max)
+		auth->conf.fail_table_max = 4096;
+
+	if (conf && conf->secret) {
+		/* a long configured secret is hashed down (HMAC would do the
+		 * same, RFC 2104 2) */
+		if (conf->secret_len > KEY_LEN) {
+			unsigned int n = 0;
+			if (!EVP_Digest(conf->secret, conf->secret_len,
+					auth->key, &n, EVP_sha256(), NULL)) {
+				err = EIO;
+				goto out;
+			}
+			auth->keylen = n;
+		} else {
+			memcpy(auth->key, conf->secret, conf->secret_len);
+			auth->keylen = conf->secret_len;
+		}
+	} else {
+		if (RAND_bytes(auth->key, KEY_LEN) != 1) {
+			err = EIO;
+			goto out;
+		}
+		auth->keylen = KEY_LEN;
+	}
+	if (RAND_bytes((unsigned char *)&auth->ctr, sizeof(auth->ctr)) != 1) {
+		err = EIO;
+		goto out;
+	}
+
+	err = hash_alloc(&auth->users, 64);
+	if (err)
+		goto out;
+	err = hash_alloc(&auth->nct, auth->conf.nc_table_max / 2 + 1);
+	if (err)
+		goto out;
+	err = hash_alloc(&auth->failt, auth->conf.fail_table_max / 2 + 1);
+	if (err)
+		goto out;
+	list_init(&auth->nc_lru);
+	list_init(&auth->fail_lru);
+
+out:
+	if (err)
+		mem_deref(auth);
+	else
+		*authp = auth;
+	return err;
+}
+
+
+/* ---- hashing helpers ---- */
+
+static const char hexd[] = "0123456789abcdef";
+
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexd[p[i] >> 4];
+		out[2 * i + 1] = hexd[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+
+/* Decode exactly n octets of hex (either case); false when malformed. */
+static bool hex_decode(const struct pl *pl, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	if (pl->l != 2 * n)
+		return false;
+	for (i = 0; i < n; i++) {
+		int h = hexval(pl->p[2 * i]), l = hexval(pl->p[2 * i + 1]);
+		if (h < 0 || l < 0)
+			return false;
+		out[i] = (uint8_t)(h << 4 | l);
+	}
+	return true;
+}
+
+
+/* H(p0 ":" p1 ":" ... ) as lowercase hex. */
+static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
+		      char *hex, size_t size)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx;
+	size_t i;
+	int err = 0;
+
+	if (alg >= AUTH_ALG_NUM || size < 2 * alg_len(alg) + 1)
+		return EINVAL;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return ENOMEM;
+	if (!EVP_DigestInit_ex(ctx, alg_md(alg), NULL)) {
+		err = EIO;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (i && !EVP_DigestUpdate(ctx, ":", 1)) {
+			err = EIO;
+			goto out;
+		}
+		if (parts[i].l &&
+		    !EVP_DigestUpdate(ctx, parts[i].p, parts[i].l)) {
+			err = EIO;
+			goto out;
+		}
+	}
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != alg_len(alg)) {
+		err = EIO;
+		goto out;
+	}
+	hex_encode(md, mdlen, hex);
+out:
+	EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+
+/**
+ * HA1 = H(username ":" realm ":" password), RFC 7616 3.4.2.
+ *
+ * @param hex   receives lowercase hex, NUL-terminated
+ * @param size  at least 2 * digest length + 1 (AUTH_HA1_HEX_MAX suffices)
+ */
+int auth_ha1(enum auth_algo alg, const char *user, const char *realm,
+	     const char *password, char *hex, size_t size)
+{
+	struct pl parts[3];
+
+	if (!user || !realm || !password || !hex)
+		return EINVAL;
+	pl_set_str(&parts[0], user);
+	pl_set_str(&parts[1], realm);
+	pl_set_str(&parts[2], password);
+	return digest_hex(alg, parts, 3, hex, size);
+}
+
+
+/**
+ * The request-digest a client must send (RFC 7616 3.4.1; RFC 2617
+ * 3.2.2.1 when qop is empty).
+ *
+ * @param ha1hex  HA1 in lowercase hex
+ * @param qop     "auth", or empty for the RFC 2069 form
+ * @param hex     receives the digest as lowercase hex
+ */
+int auth_response(enum auth_algo alg, const char *ha1hex,
+		  const struct pl *nonce, const struct pl *nc,
+		  const struct pl *cnonce, const struct pl *qop,
+		  const struct pl *method, const struct pl *uri, char *hex,
+		  size_t size)
+{
+	char ha2[2 * DIGEST_MAX + 1];
+	struct pl parts[6];
+	int err;
+
+	if (!ha1hex || !nonce || !method || !uri || !hex)
+		return EINVAL;
+
+	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop "auth") */
+	parts[0] = *method;
+	parts[1] = *uri;
+	err = digest_hex(alg, parts, 2, ha2, sizeof(ha2));
+	if (err)
+		return err;
+
+	pl_set_str(&parts[0], ha1hex);
+	parts[1] = *nonce;
+	if (qop && qop->l) {
+		if (!nc || !cnonce)
+			return EINVAL;
+		parts[2] = *nc;
+		parts[3] = *cnonce;
+		parts[4] = *qop;
+		pl_set_str(&parts[5], ha2);
+		return digest_hex(alg, parts, 6, hex, size);
+	}
+	pl_set_str(&parts[2], ha2);
+	return digest_hex(alg, parts, 3, hex, size);
+}
+
+
+enum auth_algo auth_algo_of(const struct pl *name)
+{
+	/* RFC 7616 3.3: "If this is not present, it is assumed to be MD5" */
+	if (!name || !name->l || pl_eq_str_ci(name, "MD5"))
+		return AUTH_ALG_MD5;
+	if (pl_eq_str_ci(name, "SHA-256"))
+		return AUTH_ALG_SHA256;
+	return AUTH_ALG_NUM;
+}
+
+
+const char *auth_algo_name(enum auth_algo alg)
+{
+	return alg < AUTH_ALG_NUM ? alg_names[alg] : "?";
+}
+
+
+static bool alg_enabled(const struct auth *auth, enum auth_algo alg)
+{
+	if (alg == AUTH_ALG_MD5)
+		return !auth->conf.no_md5;
+	if (alg == AUTH_ALG_SHA256)
+		return !auth->conf.no_sha256;
+	return false;
+}
+
+
+/* ---- base64url (RFC 4648 5), no padding ---- */
+
+static const char b64u[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static size_t b64u_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+			     in[i + 2];
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+		out[o++] = b64u[(v >> 6) & 63];
+		out[o++] = b64u[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64u[v >> 18];
+		out[o++] = b64u[(v >> 12) & 63];
+		out[o++] = b64u[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+
+static int b64u_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+
+/* Decode exactly NONCE_RAW octets from NONCE_B64 characters. */
+static bool nonce_decode(const struct pl *pl, uint8_t *out)
+{
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	if (pl->l != NONCE_B64)
+		return false;
+	for (i = 0; i < pl->l; i++) {
+		int v = b64u_val(pl->p[i]);
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < NONCE_RAW)
+				out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* the unused low bits of the last character must be zero, so that
+	 * one nonce has one spelling */
+	return o == NONCE_RAW && (acc & ((1u << bits) - 1)) == 0;
+}
+
+
+/* ---- nonces and opaque ---- */
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+
+static int nonce_mac(const struct auth *auth, const uint8_t *id,
+		     enum auth_algo alg, const char *realm, size_t realm_len,
+		     uint8_t *mac)
+{
+	uint8_t buf[NONCE_ID + 1 + AUTH_REALM_MAX];
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (realm_len > AUTH_REALM_MAX)
+		return EINVAL;
+	memcpy(buf, id, NONCE_ID);
+	buf[NONCE_ID] = (uint8_t)alg;
+	memcpy(buf + NONCE_ID + 1, realm, realm_len);
+	if (!HMAC(EVP_sha256(), auth->key, (int)auth->keylen, buf,
+		  NONCE_ID + 1 + realm_len, md, &mdlen) ||
+	    mdlen < NONCE_MAC)
+		return EIO;
+	memcpy(mac, md, NONCE_MAC);
+	return 0;
+}
+
+
+static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
+		      char *out)
+{
+	uint8_t raw[NONCE_RAW];
+	int err;
+
+	be64(raw, now_ms(auth));
+	be64(raw + 8, ++auth->ctr);
+	err = nonce_mac(auth, raw, alg, realm, strlen(realm), raw + NONCE_ID);
+	if (err)
+		return err;
+	b64u_encode(raw, NONCE_RAW, out);
+	return 0;
+}
+
+
+/* The opaque of a realm: HMAC(K, "opaque" realm), stable for the boot. */
+static int opaque_make(const struct auth *auth, const char *realm,
+		       size_t realm_len, char *out)
+{
+	uint8_t buf[6 + AUTH_REALM_MAX];
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (realm_len > AUTH_REALM_MAX)
+		return EINVAL;
+	memcpy(buf, "opaque", 6);
+	memcpy(buf + 6, realm, realm_len);
+	if (!HMAC(EVP_sha256(), auth->key, (int)auth->keylen, buf,
+		  6 + realm_len, md, &mdlen) ||
+	    mdlen < OPAQUE_RAW)
+		return EIO;
+	b64u_encode(md, OPAQUE_RAW, out);
+	return 0;
+}
+
+
+/* A realm goes into a quoted-string: no quotes, backslashes or controls. */
+static bool realm_ok(const char *realm)
+{
+	size_t i, n;
+
+	if (!realm)
+		return false;
+	n = strlen(realm);
+	if (!n || n > AUTH_REALM_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)realm[i];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+
+/**
+ * Write the challenge header lines: SHA-256 first, then MD5 (RFC 8760
+ * 2.4, RFC 7616 3.7: the server lists the algorithms in its order of
+ * preference and the client uses the first it supports), each with its
+ * own nonce, qop="auth" and the realm's opaque.
+ *
+ * @param stale  add stale=true (RFC 7616 3.3)
+ * @return 0, EINVAL (bad realm), ENOSPC (hdrs too small), EIO
+ */
+int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
+		   bool stale, char *hdrs, size_t size)
+{
+	static const enum auth_algo order[] = { AUTH_ALG_SHA256, AUTH_ALG_MD5 };
+	const char *hname = mode == AUTH_MODE_PROXY ? "Proxy-Authenticate"
+						    : "WWW-Authenticate";
+	char nonce[NONCE_B64 + 1], opaque[OPAQUE_B64 + 1];
+	size_t i, off = 0;
+	int err;
+
+	if (!auth || !hdrs || !size || !realm_ok(realm))
+		return EINVAL;
+	hdrs[0] = '\0';
+	err = opaque_make(auth, realm, strlen(realm), opaque);
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int n;
+
+		if (!alg_enabled(auth, order[i]))
+			continue;
+		err = nonce_make(auth, order[i], realm, nonce);
+		if (err)
+			return err;
+		n = snprintf(hdrs + off, size - off,
+			     "%s: Digest realm=\"%s\", nonce=\"%s\", "
+			     "opaque=\"%s\", algorithm=%s, qop=\"auth\"%s\r\n",
+			     hname, realm, nonce, opaque, alg_names[order[i]],
+			     stale ? ", stale=true" : "");
+		if (n < 0 || (size_t)n >= size - off) {
+			hdrs[0] = '\0';
+			return ENOSPC;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+
+/* ---- the credential table ---- */
+
+static uint32_t authuser_key(const struct pl *user, const struct pl *realm)
+{
+	return hash_fast(user->p, user->l) * 31u ^
+	       hash_fast(realm->p, realm->l);
+}
+
+
+static struct authuser *authuser_find(const struct auth *auth,
+				      const struct pl *user,
+				      const struct pl *realm)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(auth->users, authuser_key(user, realm)), le) {
+		struct authuser *uc = le->data;
+		if (pl_eq_str(user, uc->user) && pl_eq_str(realm, uc->realm))
+			return uc;
+	}
+	return NULL;
+}
+
+
+static bool hex_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (hexval(s[i]) < 0)
+			return false;
+	return true;
+}
+
+
+int auth_user_set_ha1(struct auth *auth, const char *user, const char *realm,
+		      const char *ha1_md5, const char *ha1_sha256)
+{
+	struct pl u, r;
+	struct authuser *uc;
+	size_t i;
+	bool fresh = false;
+
+	if (!auth || !user || !*user || !realm_ok(realm) ||
+	    strlen(user) > AUTH_USER_MAX || (!ha1_md5 && !ha1_sha256))
+		return EINVAL;
+	if ((ha1_md5 && !hex_ok(ha1_md5, 32)) ||
+	    (ha1_sha256 && !hex_ok(ha1_sha256, 64)))
+		return EINVAL;
+
+	pl_set_str(&u, user);
+	pl_set_str(&r, realm);
+	uc = authuser_find(auth, &u, &r);
+	if (!uc) {
+		uc = mem_zalloc(sizeof(*uc), authuser_destructor);
+		if (!uc)
+			return ENOMEM;
+		uc->user = mem_strdup(user, strlen(user));
+		uc->realm = mem_strdup(realm, strlen(realm));
+		if (!uc->user || !uc->realm) {
+			mem_deref(uc);
+			return ENOMEM;
+		}
+		fresh = true;
+	}
+	memset(uc->ha1, 0, sizeof(uc->ha1));
+	if (ha1_md5)
+		memcpy(uc->ha1[AUTH_ALG_MD5], ha1_md5, 33);
+	if (ha1_sha256)
+		memcpy(uc->ha1[AUTH_ALG_SHA256], ha1_sha256, 65);
+	/* hex compares case-insensitively, HA1 enters H() as lowercase */
+	for (i = 0; i < AUTH_ALG_NUM; i++) {
+		char *p;
+		for (p = uc->ha1[i]; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p + 32);
+	}
+	if (fresh)
+		hash_append(auth->users, authuser_key(&u, &r), &uc->he, uc);
+	return 0;
+}
+
+
+/**
+ * Provision a user: both HA1s are computed now and the password dropped.
+ */
+int auth_user_set(struct auth *auth, const char *user, const char *realm,
+		  const char *password)
+{
+	char md5[AUTH_HA1_HEX_MAX], sha[AUTH_HA1_HEX_MAX];
+	int err;
+
+	if (!password)
+		return EINVAL;
+	err = auth_ha1(AUTH_ALG_MD5, user, realm, password, md5, sizeof(md5));
+	if (!err)
+		err = auth_ha1(AUTH_ALG_SHA256, user, realm, password, sha,
+			       sizeof(sha));
+	if (!err)
+		err = auth_user_set_ha1(auth, user, realm, md5, sha);
+	OPENSSL_cleanse(md5, sizeof(md5));
+	OPENSSL_cleanse(sha, sizeof(sha));
+	return err;
+}
+
+
+void auth_user_del(struct auth *auth, const char *user, const char *realm)
+{
+	struct authuser *uc;
+	struct pl u, r;
+
+	if (!auth || !user || !realm)
+		return;
+	pl_set_str(&u, user);
+	pl_set_str(&r, realm);
+	uc = authuser_find(auth, &u, &r);
+	if (uc) {
+		hash_unlink(auth->users, &uc->he);
+		mem_deref(uc);
+	}
+}
+
+
+static int cred_get(struct auth *auth, const struct pl *user,
+		    const struct pl *realm, enum auth_algo alg, char *ha1)
+{
+	const struct authuser *uc;
+
+	if (auth->conf.credh)
+		return auth->conf.credh(user, realm, alg, ha1,
+					auth->conf.cred_arg);
+	uc = authuser_find(auth, user, realm);
+	if (!uc || !uc->ha1[alg][0])
+		return ENOENT;
+	memcpy(ha1, uc->ha1[alg], AUTH_HA1_HEX_MAX);
+	return 0;
+}
+
+
+/* ---- the nonce-count table ---- */
+
+static struct nce *nce_find(const struct auth *auth, const uint8_t *id)
+{
+	struct le *le;
+
+	LIST_FOREACH (
+		hash_list(auth->nct, hash_fast((const char *)id, NONCE_ID)),
+		le) {
+		struct nce *e = le->data;
+		if (!memcmp(e->id, id, NONCE_ID))
+			return e;
+	}
+	return NULL;
+}
+
+
+static void nce_remove(struct auth *auth, struct nce *e, bool evicted)
+{
+	uint64_t lifetime = (uint64_t)auth->conf.nonce_lifetime_s * 1000;
+
+	/* an evicted nonce that is still alive raises the watermark */
+	if (evicted && e->ts + lifetime >= now_ms(auth) &&
+	    e->ts > auth->nc_watermark) {
+		auth->nc_watermark = e->ts;
+		auth->st.nc_evicted++;
+	}
+	hash_unlink(auth->nct, &e->he);
+	mem_deref(e); /* unlinks lru */
+}
+
+
+/**
+ * Check and record the nonce-count of a nonce whose MAC and age are good.
+ *
+ * @return true when the use is fresh (nc grew, or first use)
+ */
+static bool nc_accept(struct auth *auth, const uint8_t *id, uint64_t ts,
+		      bool has_qop, uint32_t nc)
+{
+	uint64_t lifetime = (uint64_t)auth->conf.nonce_lifetime_s * 1000;
+	uint64_t now = now_ms(auth);
+	struct nce *e = nce_find(auth, id);
+
+	if (e) {
+		if (e->once || !has_qop || nc <= e->nc)
+			return false; /* RFC 7616 3.4: replay */
+		e->nc = nc;
+		list_unlink(&e->lru);
+		list_prepend(&auth->nc_lru, &e->lru, e);
+		return true;
+	}
+	if (ts <= auth->nc_watermark)
+		return false; /* may have been evicted: history unknown */
+
+	/* drop expired entries from the cold end, then make room */
+	while (auth->nc_lru.tail) {
+		struct nce *old = auth->nc_lru.tail->data;
+		if (old->ts + lifetime >= now &&
+		    auth->nct->n < auth->conf.nc_table_max)
+			break;
+		nce_remove(auth, old, old->ts + lifetime >= now);
+	}
+
+	e = mem_zalloc(sizeof(*e), nce_destructor);
+	if (!e) {
+		/* cannot remember it: refuse rather than allow replays */
+		return false;
+	}
+	memcpy(e->id, id, NONCE_ID);
+	e->ts = ts;
+	e->nc = has_qop ? nc : UINT32_MAX;
+	e->once = !has_qop;
+	hash_append(auth->nct, hash_fast((const char *)id, NONCE_ID), &e->he,
+		    e);
+	list_prepend(&auth->nc_lru, &e->lru, e);
+	return true;
+}
+
+
+/* ---- the failure table ---- */
+
+static void addr_key(struct sa *key, const struct sa *src)
+{
+	*key = *src;
+	sa_set_port(key, 0);
+}
+
+
+static struct fail *fail_find(const struct auth *auth, const struct sa *key)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(auth->failt, sa_hash(key)), le) {
+		struct fail *f = le->data;
+		if (sa_eq_addr(&f->addr, key))
+			return f;
+	}
+	return NULL;
+}
+
+
+static bool throttled(struct auth *auth, const struct sa *src)
+{
+	struct sa key;
+	struct fail *f;
+
+	if (!src || !sa_isset(src))
+		return false;
+	addr_key(&key, src);
+	f = fail_find(auth, &key);
+	if (!f || !f->blocked_until)
+		return false;
+	if (now_ms(auth) < f->blocked_until)
+		return true;
+	/* the cooling period is over: start afresh */
+	f->blocked_until = 0;
+	f->count = 0;
+	return false;
+}
+
+
+static void fail_note(struct auth *auth, const struct sa *src,
+		      const struct pl *user)
+{
+	uint64_t now = now_ms(auth);
+	char host[SA_STRLEN];
+	struct sa key;
+	struct fail *f;
+
+	if (!src || !sa_isset(src))
+		return;
+	addr_key(&key, src);
+	f = fail_find(auth, &key);
+	if (!f) {
+		while (auth->failt->n >= auth->conf.fail_table_max &&
+		       auth->fail_lru.tail) {
+			struct fail *old = auth->fail_lru.tail->data;
+			hash_unlink(auth->failt, &old->he);
+			mem_deref(old);
+		}
+		f = mem_zalloc(sizeof(*f), fail_destructor);
+		if (!f)
+			return;
+		f->addr = key;
+		f->win_start = now;
+		hash_append(auth->failt, sa_hash(&key), &f->he, f);
+	} else {
+		list_unlink(&f->lru);
+	}
+	list_prepend(&auth->fail_lru, &f->lru, f);
+
+	if (now - f->win_start > (uint64_t)auth->conf.fail_window_s * 1000) {
+		f->win_start = now;
+		f->count = 0;
+	}
+	if (++f->count >= auth->conf.fail_max && !f->blocked_until) {
+		f->blocked_until =
+			now + (uint64_t)auth->conf.fail_block_s * 1000;
+		if (sa_ntop(src, host, sizeof(host)) <= 0)
+			snprintf(host, sizeof(host), "?");
+		/* once per episode: further refusals are silent */
+		LOG_WARN(NULL,
+			 "%u authentication failures from %s within %us "
+			 "(last username \"%.*s\"): refusing it for %us",
+			 f->count, host, auth->conf.fail_window_s,
+			 (user && user->p) ? (int)(user->l > 64 ? 64 : user->l)
+					   : 0,
+			 (user && user->p) ? user->p : "",
+			 auth->conf.fail_block_s);
+	}
+}
+
+
+/* ---- verification ---- */
+
+static int set_challenge(struct auth *auth, struct auth_result *res,
+			 enum auth_verdict v, const char *realm,
+			 enum auth_mode mode)
+{
+	res->verdict = v;
+	res->scode = mode == AUTH_MODE_PROXY ? 407 : 401;
+	res->reason = mode == AUTH_MODE_PROXY ? "Proxy Authentication Required"
+					      : "Unauthorized";
+	return auth_challenge(auth, realm, mode, v == AUTH_STALE, res->hdrs,
+			      sizeof(res->hdrs));
+}
+
+
+static void set_bad(struct auth *auth, struct auth_result *res,
+		    const char *reason)
+{
+	res->verdict = AUTH_BAD;
+	res->scode = 400;
+	res->reason = reason;
+	res->hdrs[0] = '\0';
+	auth->st.bad++;
+}
+
+
+static void set_throttled(struct auth *auth, struct auth_result *res)
+{
+	res->verdict = AUTH_THROTTLED;
+	res->scode = 403;
+	res->reason = "Forbidden (too many authentication failures)";
+	res->hdrs[0] = '\0';
+	auth->st.throttled++;
+}
+
+
+/* RFC 3261 22.4 and RFC 2617 3.2.2.5: the digest-uri must name the
+ * Request-URI.  SIP/SIPS URIs compare by RFC 3261 19.1.4, others as
+ * text. */
+static bool uri_matches(const struct pl *duri, const struct pl *ruri)
+{
+	struct sip_uri a, b;
+
+	if (pl_eq(duri, ruri))
+		return true;
+	if (sip_uri_decode(&a, duri) || sip_uri_decode(&b, ruri))
+		return false;
+	if ((a.sch != SIP_SCHEME_SIP && a.sch != SIP_SCHEME_SIPS) ||
+	    a.sch != b.sch)
+		return false;
+	return sip_uri_eq(&a, &b);
+}
+
+
+/* RFC 7616 3.4: nc is exactly 8 hex digits */
+static bool nc_decode(const struct pl *pl, uint32_t *nc)
+{
+	uint8_t b[4];
+
+	if (!hex_decode(pl, b, 4))
+		return false;
+	*nc = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	      (uint32_t)b[2] << 8 | b[3];
+	return true;
+}
+
+
+/* MAC, age and opaque of the nonce; *id and *ts set when the MAC holds. */
+static bool nonce_valid(struct auth *auth, const struct sip_authhdr *ah,
+			enum auth_algo alg, const char *realm, uint8_t *id,
+			uint64_t *ts)
+{
+	uint64_t lifetime = (uint64_t)auth->conf.nonce_lifetime_s * 1000;
+	uint8_t raw[NONCE_RAW], mac[NONCE_MAC];
+	char opaque[OPAQUE_B64 + 1];
+	uint64_t now = now_ms(auth);
+
+	if (!nonce_decode(&ah->nonce, raw))
+		return false;
+	if (nonce_mac(auth, raw, alg, realm, strlen(realm), mac))
+		return false;
+	if (CRYPTO_memcmp(mac, raw + NONCE_ID, NONCE_MAC))
+		return false;
+	memcpy(id, raw, NONCE_ID);
+	*ts = rd64(raw);
+	if (*ts > now || now - *ts > lifetime)
+		return false; /* RFC 7616 3.3: stale */
+	/* RFC 7616 3.4: opaque comes back unchanged.  Clients that leave it
+	 * out are tolerated: nothing rides on it, the nonce holds the
+	 * state. */
+	if (ah->opaque.l) {
+		if (opaque_make(auth, realm, strlen(realm), opaque))
+			return false;
+		if (!pl_eq_str(&ah->opaque, opaque))
+			return false;
+	}
+	return true;
+}
+
+
+/**
+ * Verify one set of credentials (RFC 7616 3.4, RFC 3261 22.4).
+ *
+ * @param ah      decoded Authorization / Proxy-Authorization value
+ * @param method  the request method (A2 = method ":" uri)
+ * @param ruri    the Request-URI text
+ * @param src     the source address, for throttling (may be NULL)
+ * @param realm   the realm the request must be authenticated in
+ * @param res     receives the decision
+ * @return 0 (decision made), EINVAL, ENOMEM or EIO (no decision)
+ */
+int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
+		const struct pl *method, const struct pl *ruri,
+		const struct sa *src, const char *realm, enum auth_mode mode,
+		struct auth_result *res)
+{
+	char ha1[AUTH_HA1_HEX_MAX], expect[2 * DIGEST_MAX + 1];
+	uint8_t want[DIGEST_MAX], got[DIGEST_MAX], id[NONCE_ID];
+	struct pl rl, qop = PL_INIT;
+	enum auth_algo alg;
+	uint64_t ts = 0;
+	uint32_t nc = 0;
+	bool has_qop;
+	int err;
+
+	if (!auth || !ah || !method || !ruri || !res || !realm_ok(realm))
+		return EINVAL;
+	memset(res, 0, sizeof(*res));
+	pl_set_str(&rl, realm);
+
+	if (throttled(auth, src)) {
+		set_throttled(auth, res);
+		return 0;
+	}
+
+	/* Not for us, or not answerable: a plain challenge (RFC 3261 22.1;
+	 * RFC 4475 3.3.7 "NoOneKnowsThisScheme") */
+	alg = auth_algo_of(&ah->algorithm);
+	if (!pl_eq_str_ci(&ah->scheme, "Digest") || !pl_eq(&ah->realm, &rl) ||
+	    alg == AUTH_ALG_NUM || !alg_enabled(auth, alg) || ah->userhash ||
+	    !ah->nonce.l || !ah->response.l) {
+		/* TS 24.229 5.1.1.2: a first REGISTER may carry empty nonce
+		 * and response: that is a request for a challenge too */
+		auth->st.challenged++;
+		return set_challenge(auth, res, AUTH_CHALLENGE, realm, mode);
+	}
+
+	if (!ah->username.l || !ah->uri.l)
+		goto bad_incomplete;
+	if (ah->username.l > AUTH_USER_MAX) {
+		set_bad(auth, res, "Bad Request (Digest username too long)");
+		return 0;
+	}
+
+	has_qop = ah->qop.l > 0;
+	if (has_qop) {
+		if (!pl_eq_str_ci(&ah->qop, "auth")) {
+			/* only qop="auth" is offered */
+			auth->st.challenged++;
+			return set_challenge(auth, res, AUTH_CHALLENGE, realm,
+					     mode);
+		}
+		if (!ah->cnonce.l || !ah->nc.l)
+			goto bad_incomplete;
+		if (!nc_decode(&ah->nc, &nc) || nc == 0) {
+			set_bad(auth, res, "Bad Request (malformed Digest nc)");
+			return 0;
+		}
+		pl_set_str(&qop, "auth");
+	} else if (alg != AUTH_ALG_MD5) {
+		/* RFC 7616 3.4: qop is mandatory; only RFC 2069 MD5 clients
+		 * may leave it out */
+		auth->st.challenged++;
+		return set_challenge(auth, res, AUTH_CHALLENGE, realm, mode);
+	}
+
+	if (!uri_matches(&ah->uri, ruri)) {
+		/* RFC 2617 3.2.2.5: "SHOULD return a 400 Bad Request" */
+		set_bad(auth, res,
+			"Bad Request (Digest uri does not match Request-URI)");
+		return 0;
+	}
+
+	err = cred_get(auth, &ah->username, &ah->realm, alg, ha1);
+	if (err == ENOENT) {
+		LOG_DEBUG(NULL, "unknown user \"%.*s\" in realm %s",
+			  PL_FMT(&ah->username), realm);
+		goto failed;
+	}
+	if (err)
+		return err;
+
+	err = auth_response(alg, ha1, &ah->nonce, &ah->nc, &ah->cnonce, &qop,
+			    method, &ah->uri, expect, sizeof(expect));
+	OPENSSL_cleanse(ha1, sizeof(ha1));
+	if (err)
+		return err;
+	{
+		struct pl ex;
+		pl_set_str(&ex, expect);
+		if (!hex_decode(&ex, want, alg_len(alg)))
+			return EIO;
+	}
+	/* constant time: no early exit on the first differing octet */
+	if (!hex_decode(&ah->response, got, alg_len(alg)) ||
+	    CRYPTO_memcmp(want, got, alg_len(alg)))
+		goto failed;
+
+	/* The client knows the password; now, is the nonce ours, young and
+	 * unused at this nc?  If not: stale=true (RFC 7616 3.3), so the
+	 * client retries without asking the user again. */
+	if (!nonce_valid(auth, ah, alg, realm, id, &ts) ||
+	    !nc_accept(auth, id, ts, has_qop, nc)) {
+		auth->st.stale++;
+		return set_challenge(auth, res, AUTH_STALE, realm, mode);
+	}
+
+	res->verdict = AUTH_OK;
+	res->scode = 0;
+	res->reason = NULL;
+	res->hdrs[0] = '\0';
+	res->username = ah->username;
+	res->realm = ah->realm;
+	res->alg = alg;
+	auth->st.ok++;
+	return 0;
+
+bad_incomplete:
+	set_bad(auth, res, "Bad Request (incomplete Digest credentials)");
+	return 0;
+
+failed:
+	auth->st.failed++;
+	fail_note(auth, src, &ah->username);
+	if (throttled(auth, src)) {
+		set_throttled(auth, res);
+		return 0;
+	}
+	return set_challenge(auth, res, AUTH_FAILED, realm, mode);
+}
+
+
+/* The scheme token of a credentials value (for values that fail to
+ * decode). */
+static bool scheme_is_digest(const struct pl *val)
+{
+	struct pl s = *val;
+	size_t i;
+
+	pl_trim(&s);
+	for (i = 0; i < s.l && s.p[i] != ' ' && s.p[i] != '\t'; i++)
+		;
+	s.l = i;
+	return pl_eq_str_ci(&s, "Digest");
+}
+
+
+/**
+ * Authenticate a request (RFC 3261 22.2 for registrars and UASs, 22.3 for
+ * proxies).  Of several credentials (one per realm, RFC 3261 22.3), the
+ * one for `realm` with a supported algorithm is used, SHA-256 preferred.
+ *
+ * @param req    the request (its Request-URI, method and source are used)
+ * @param realm  the realm this request is authenticated in
+ * @param mode   AUTH_MODE_UAS (401/Authorization) or AUTH_MODE_PROXY
+ * @param res    receives the decision
+ * @return 0 (decision made) or an errno (answer 500)
+ */
+int auth_check(struct auth *auth, struct sip_msg *req, const char *realm,
+	       enum auth_mode mode, struct auth_result *res)
+{
+	enum sip_hdr_id id = mode == AUTH_MODE_PROXY
+				     ? SIP_HDR_PROXY_AUTHORIZATION
+				     : SIP_HDR_AUTHORIZATION;
+	struct sip_authhdr best, ah;
+	const struct sip_hdr *h;
+	enum auth_algo best_alg = AUTH_ALG_NUM;
+	bool malformed = false;
+	struct pl rl;
+
+	if (!auth || !req || !res || !realm_ok(realm))
+		return EINVAL;
+	memset(res, 0, sizeof(*res));
+	memset(&best, 0, sizeof(best));
+	pl_set_str(&rl, realm);
+
+	if (throttled(auth, &req->src)) {
+		set_throttled(auth, res);
+		return 0;
+	}
+
+	for (h = sip_msg_hdr(req, id); h; h = sip_msg_hdr_next(req, h)) {
+		enum auth_algo alg;
+
+		if (sip_authhdr_decode(&ah, &h->val)) {
+			if (scheme_is_digest(&h->val))
+				malformed = true;
+			continue;
+		}
+		if (!pl_eq_str_ci(&ah.scheme, "Digest") ||
+		    !pl_eq(&ah.realm, &rl))
+			continue;
+		alg = auth_algo_of(&ah.algorithm);
+		if (alg == AUTH_ALG_NUM || !alg_enabled(auth, alg))
+			continue;
+		if (best_alg == AUTH_ALG_NUM ||
+		    (alg == AUTH_ALG_SHA256 && best_alg != AUTH_ALG_SHA256)) {
+			best = ah;
+			best_alg = alg;
+		}
+	}
+
+	if (best_alg == AUTH_ALG_NUM) {
+		if (malformed) {
+			set_bad(auth, res,
+				"Bad Request (malformed Digest credentials)");
+			return 0;
+		}
+		auth->st.challenged++;
+		return set_challenge(auth, res, AUTH_CHALLENGE, realm, mode);
+	}
+	return auth_verify(auth, &best, &req->met, &req->ruri, &req->src, realm,
+			   mode, res);
+}
+
+
+void auth_stats(const struct auth *auth, struct auth_stats *st)
+{
+	if (!auth || !st)
+		return;
+	*st = auth->st;
+	st->nc_entries = auth->nct->n;
+	st->fail_entries = auth->failt->n;
+}
