@@ -222,7 +222,14 @@ static void tmr_end_h(void *arg)
 		fail(ct, ETIMEDOUT);
 		break;
 
-	default: /* Timers D, K, M */
+	case CT_ACCEPTED: /* Timer M: no more 2xx; the TU may let go */
+		mem_ref(ct);
+		terminate(ct);
+		report(ct, 0, NULL);
+		mem_deref(ct);
+		break;
+
+	default: /* Timers D, K */
 		terminate(ct);
 		break;
 	}

@@ -40,9 +40,12 @@ struct sip_ctrans;
 /**
  * A response, or the end of the transaction without one.
  *
- * @param err  0 with a response in msg; ETIMEDOUT (Timer B or F fired, or
- *             64*T1 passed after a CANCEL without a final response, RFC
- *             3261 9.1); or the transport's error (17.1.4), msg NULL
+ * @param err  0 with a response in msg; 0 with msg NULL when an INVITE
+ *             transaction leaves Accepted (Timer M, RFC 6026: no more 2xx
+ *             will come, the TU may drop its handle); ETIMEDOUT (Timer B
+ *             or F fired, or 64*T1 passed after a CANCEL without a final
+ *             response, RFC 3261 9.1); or the transport's error (17.1.4),
+ *             msg NULL
  * @param msg  the response (provisional, final, or for an INVITE every
  *             2xx while Accepted); valid during the call only
  */

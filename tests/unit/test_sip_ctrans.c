@@ -446,8 +446,12 @@ static void test_invite_2xx_accepted_timer_m(void **state)
 	assert_true(sip_ctrans_active(ct));
 	run_to(700 + 32000);
 	assert_false(sip_ctrans_active(ct));
+	/* the end of Accepted is reported: no response, no error */
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.err[3], 0);
+	assert_int_equal(r.scode[3], 0);
 	assert_false(feed(sip, 200, "INVITE", BRANCH, "b1"));
-	assert_int_equal(r.n, 3);
+	assert_int_equal(r.n, 4);
 	mem_deref(ct);
 	env_close(sip);
 }

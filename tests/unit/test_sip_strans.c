@@ -1,0 +1,957 @@
+/**
+ * @file test_sip_strans.c  Server transactions (RFC 3261 17.2, 9.2, RFC
+ * 6026): every state and timer of the INVITE and non-INVITE machines,
+ * retransmission absorption, ACK and CANCEL matching, the RFC 2543
+ * fallback rules, the memory a completed transaction keeps.
+ *
+ * The stack runs without transports: sip->sendh records every message
+ * with the (frozen) time it was sent, and the clock is moved by hand so
+ * that every timer fires at its exact time.
+ */
+/* cmocka.h needs these first */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/pl.h"
+#include "net/sa.h"
+#include "sip/build.h"
+#include "sip/msg.h"
+#include "sip/sip.h"
+#include "sip/strans.h"
+
+#define T0      1000000u /* the frozen clock starts here */
+#define MAXSENT 64
+#define BRANCH  "z9hG4bKst-test-1"
+
+struct sent {
+	char p[2048];
+	size_t len;
+	uint64_t t; /* ms since T0 */
+	enum sip_transp tp;
+	struct sa dst;
+};
+
+static struct sent sent[MAXSENT];
+static size_t nsent;
+static int send_err;
+
+static int fake_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		     struct sip_conn *conn, const void *p, size_t len)
+{
+	(void)sip;
+	(void)conn;
+	if (send_err)
+		return send_err;
+	assert_true(nsent < MAXSENT);
+	assert_true(len < sizeof(sent[0].p));
+	memcpy(sent[nsent].p, p, len);
+	sent[nsent].p[len] = '\0';
+	sent[nsent].len = len;
+	sent[nsent].t = tmr_jiffies() - T0;
+	sent[nsent].tp = tp;
+	sent[nsent].dst = *dst;
+	nsent++;
+	return 0;
+}
+
+
+/* What the TU heard from its transaction. */
+struct ev {
+	int n;
+	int err[8];
+	enum sip_method meth[8];
+	struct sip_strans **drop; /* drop this handle on any event */
+	struct sip *close;        /* close all transactions on any event */
+};
+
+static void ev_h(int err, struct sip_msg *msg, void *arg)
+{
+	struct ev *e = arg;
+
+	assert_true(e->n < 8);
+	e->err[e->n] = err;
+	e->meth[e->n] = msg ? msg->meth : SIP_METHOD_OTHER;
+	e->n++;
+	if (e->drop)
+		*e->drop = mem_deref(*e->drop);
+	if (e->close)
+		sip_trans_close_all(e->close);
+}
+
+
+static struct sip *env_open(void)
+{
+	struct sip *sip = NULL;
+
+	loop_close(); /* left over by a failed test, else nothing */
+	tmr_test_set_now(T0);
+	assert_int_equal(loop_init(1024), 0);
+	assert_int_equal(sip_alloc(&sip, NULL, NULL, NULL, NULL), 0);
+	sip->sendh = fake_send;
+	nsent = 0;
+	send_err = 0;
+	return sip;
+}
+
+
+static void env_close(struct sip *sip)
+{
+	sip_close(sip);
+	mem_deref(sip);
+	assert_int_equal(tmr_count(), 0);
+	loop_close();
+	tmr_test_set_now(0);
+}
+
+
+static uint64_t now(void)
+{
+	return tmr_jiffies() - T0;
+}
+
+
+/* Move the clock to T0 + t, firing each timer at its own time. */
+static void run_to(uint64_t t)
+{
+	for (;;) {
+		uint64_t d = tmr_next_delay();
+
+		if (d == UINT64_MAX || now() + d > t)
+			break;
+		tmr_test_set_now(tmr_jiffies() + d);
+		tmr_poll();
+	}
+	tmr_test_set_now(T0 + t);
+	tmr_poll();
+}
+
+
+/* A request; unset fields take the defaults below. */
+struct rq {
+	const char *met;
+	const char *branch; /* "-": no branch parameter */
+	const char *sentby;
+	const char *ruri;
+	const char *totag;
+	const char *fromtag;
+	const char *callid;
+	uint32_t cseq;
+	const char *cseq_met;
+	enum sip_transp tp;
+};
+
+/* A counted, decoded request as sip_msg_dup() gives the core. */
+static struct sip_msg *mkreq(struct rq r)
+{
+	struct sip_msg *msg = NULL;
+	struct sip_msg_err merr;
+	struct buf *mb;
+	char text[2048], bp[128] = "";
+	const char *tps;
+	int n;
+
+	if (!r.tp)
+		r.tp = SIP_TRANSP_UDP;
+	tps = r.tp == SIP_TRANSP_UDP ? "UDP"
+				     : (r.tp == SIP_TRANSP_TCP ? "TCP" : "TLS");
+	if (!r.branch)
+		r.branch = BRANCH;
+	if (strcmp(r.branch, "-"))
+		(void)snprintf(bp, sizeof(bp), ";branch=%s", r.branch);
+	n = snprintf(text, sizeof(text),
+		     "%s %s SIP/2.0\r\n"
+		     "Via: SIP/2.0/%s %s%s\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "From: Alice <sip:alice@example.com>;tag=%s\r\n"
+		     "To: Bob <sip:bob@example.com>%s%s\r\n"
+		     "Call-ID: %s\r\n"
+		     "CSeq: %u %s\r\n"
+		     "Contact: <sip:alice@127.0.0.2:5070>\r\n"
+		     "Content-Length: 0\r\n\r\n",
+		     r.met, r.ruri ? r.ruri : "sip:bob@example.com", tps,
+		     r.sentby ? r.sentby : "127.0.0.2:5070", bp,
+		     r.fromtag ? r.fromtag : "a1", r.totag ? ";tag=" : "",
+		     r.totag ? r.totag : "", r.callid ? r.callid : "c1@h",
+		     r.cseq ? r.cseq : 7, r.cseq_met ? r.cseq_met : r.met);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	assert_int_equal(buf_alloc(&mb, (size_t)n, (size_t)n), 0);
+	assert_int_equal(buf_write(mb, text, (size_t)n), 0);
+	mb->pos = 0;
+	assert_int_equal(sip_msg_alloc(&msg, mb, true, &merr), 0);
+	mem_deref(mb);
+	msg->conn = NULL;
+	msg->tp = r.tp;
+	msg->rx_ms = 0;
+	assert_int_equal(sa_set_str(&msg->src, "127.0.0.2", 5070), 0);
+	assert_int_equal(sa_set_str(&msg->dst, "127.0.0.1", 5060), 0);
+	return msg;
+}
+
+
+/* Feed a request to sip_strans_recv(). */
+static bool feed(struct sip *sip, struct rq r)
+{
+	struct sip_msg *msg = mkreq(r);
+	bool taken = sip_strans_recv(sip, msg);
+
+	mem_deref(msg);
+	return taken;
+}
+
+
+static struct sip_strans *start(struct sip *sip, struct rq r, struct ev *e)
+{
+	struct sip_msg *msg = mkreq(r);
+	struct sip_strans *st = NULL;
+
+	assert_false(sip_strans_recv(sip, msg));
+	assert_int_equal(sip_strans_alloc(&st, sip, msg, ev_h, e), 0);
+	assert_non_null(st);
+	mem_deref(msg);
+	return st;
+}
+
+
+static int reply_tag(struct sip_strans *st, uint16_t scode, const char *tag)
+{
+	struct sip_reply_opts o;
+
+	memset(&o, 0, sizeof(o));
+	pl_set_str(&o.totag, tag);
+	return sip_strans_reply(st, scode, &o);
+}
+
+
+static bool sent_starts(size_t i, const char *prefix)
+{
+	return i < nsent && !strncmp(sent[i].p, prefix, strlen(prefix));
+}
+
+
+static bool sent_has(size_t i, const char *s)
+{
+	return i < nsent && strstr(sent[i].p, s) != NULL;
+}
+
+
+#define INV(...) ((struct rq){ .met = "INVITE", __VA_ARGS__ })
+#define ACK(...) ((struct rq){ .met = "ACK", __VA_ARGS__ })
+#define CAN(...) ((struct rq){ .met = "CANCEL", __VA_ARGS__ })
+#define REG(...) ((struct rq){ .met = "REGISTER", __VA_ARGS__ })
+
+
+/* ---- INVITE ---- */
+
+/* 17.2.1: 100 (Trying) after 200 ms of TU silence; an INVITE
+ * retransmission re-sends the last provisional response. */
+static void test_invite_100_trying(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_non_null(sip_strans_req(st));
+	run_to(100);
+	/* a retransmission before any response: absorbed, nothing sent */
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 0);
+	run_to(199);
+	assert_int_equal(nsent, 0);
+	run_to(200);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].t, 200);
+	assert_true(sent_starts(0, "SIP/2.0 100 "));
+	assert_true(sent_has(0, "\r\nTo: Bob <sip:bob@example.com>\r\n"));
+	assert_int_equal(sa_port(&sent[0].dst), 5070);
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 2);
+	assert_string_equal(sent[1].p, sent[0].p);
+
+	assert_int_equal(reply_tag(st, 180, "s1"), 0);
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 4);
+	assert_true(sent_starts(3, "SIP/2.0 180 "));
+	assert_string_equal(sent[3].p, sent[2].p);
+	assert_int_equal(sip->stats.retrans_absorbed, 3);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* No 100 (Trying) when the TU answered within 200 ms. */
+static void test_invite_tu_answers(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	run_to(50);
+	assert_int_equal(reply_tag(st, 183, "s1"), 0);
+	run_to(10000);
+	assert_int_equal(nsent, 1);
+	assert_true(sent_starts(0, "SIP/2.0 183 "));
+	assert_true(sent_has(0, ";tag=s1\r\n"));
+	/* and a TU may send the 100 itself */
+	mem_deref(st);
+	st = start(sip, INV(.branch = "z9hG4bKother"), &e);
+	assert_int_equal(sip_strans_reply(st, 100, NULL), 0);
+	run_to(20000);
+	assert_int_equal(nsent, 2);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* 17.2.1: a non-2xx final: Completed, Timer G retransmits it (T1
+ * doubling up to T2), Timer H gives up at 64*T1 and tells the TU. */
+static void test_invite_timer_g_h(void **state)
+{
+	static const uint64_t at[] = { 0,     500,   1500,  3500,  7500, 11500,
+				       15500, 19500, 23500, 27500, 31500 };
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+	size_t i;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 486, "s1"), 0);
+	assert_null(sip_strans_req(st)); /* only key and bytes are kept */
+	assert_int_equal(sip_strans_reply(st, 500, NULL), EPROTO);
+	assert_int_equal(sip_strans_send_raw(st, 500, "x", 1), EPROTO);
+	run_to(31999);
+	assert_int_equal(nsent, 11);
+	for (i = 0; i < 11; i++) {
+		assert_int_equal(sent[i].t, at[i]);
+		assert_true(sent_starts(i, "SIP/2.0 486 "));
+	}
+	/* an INVITE retransmission gets the final again */
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 12);
+	assert_int_equal(e.n, 0);
+	run_to(32000);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err[0], ETIMEDOUT);
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, INV()));
+	assert_int_equal(sip_strans_reply(st, 500, NULL), ESRCH);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* 17.2.1: the ACK moves Completed to Confirmed; Timer I (T4) absorbs
+ * further ACKs and INVITE retransmissions. */
+static void test_invite_ack_timer_i(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 404, "s1"), 0);
+	run_to(600);
+	assert_int_equal(nsent, 2); /* Timer G once */
+	/* an ACK from elsewhere (sent-by) is not ours */
+	assert_false(feed(sip, ACK(.totag = "s1", .sentby = "127.0.0.9")));
+	assert_true(feed(sip, ACK(.totag = "s1")));
+	run_to(5000);
+	assert_int_equal(nsent, 2);
+	assert_true(feed(sip, ACK(.totag = "s1")));
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 2);
+	assert_true(sip_strans_active(st));
+	run_to(600 + 4999);
+	assert_true(sip_strans_active(st));
+	run_to(600 + 5000);
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, ACK(.totag = "s1")));
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* Reliable transports: no Timer G, Timer I is zero, Timer H still runs. */
+static void test_invite_reliable(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(.tp = SIP_TRANSP_TCP), &e);
+	assert_int_equal(reply_tag(st, 480, "s1"), 0);
+	run_to(20000);
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].tp, SIP_TRANSP_TCP);
+	assert_true(feed(sip, ACK(.totag = "s1", .tp = SIP_TRANSP_TCP)));
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, ACK(.totag = "s1", .tp = SIP_TRANSP_TCP)));
+	mem_deref(st);
+
+	st = start(sip, INV(.tp = SIP_TRANSP_TCP), &e);
+	assert_int_equal(reply_tag(st, 480, "s1"), 0);
+	run_to(20000 + 32000);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err[0], ETIMEDOUT);
+	assert_int_equal(nsent, 2);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* RFC 6026 7.1: a 2xx moves to Accepted; INVITE retransmissions are
+ * absorbed, ACKs go up to the TU, further 2xx are sent; Timer L ends it. */
+static void test_invite_accepted_timer_l(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+	char ok[2048];
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 200, "s1"), 0);
+	assert_int_equal(nsent, 1);
+	assert_true(sent_starts(0, "SIP/2.0 200 "));
+	assert_null(sip_strans_req(st));
+	(void)strcpy(ok, sent[0].p);
+	run_to(10000);
+	assert_int_equal(nsent, 1); /* no Timer G for a 2xx */
+	assert_true(feed(sip, INV()));
+	assert_int_equal(nsent, 1);
+	/* the ACK for a 2xx is the TU's, whatever its branch */
+	assert_false(feed(sip, ACK(.totag = "s1")));
+	assert_false(feed(sip, ACK(.totag = "s1", .branch = "z9hG4bKack2")));
+	/* the TU (or proxy) retransmits its 2xx, or forwards another */
+	assert_int_equal(sip_strans_retransmit(st), 0);
+	assert_int_equal(sip_strans_send_raw(st, 200, ok, strlen(ok)), 0);
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[1].p, ok);
+	assert_string_equal(sent[2].p, ok);
+	assert_int_equal(sip_strans_send_raw(st, 486, ok, strlen(ok)), EPROTO);
+	assert_int_equal(sip_strans_reply(st, 200, NULL), EPROTO);
+	run_to(31999);
+	assert_true(sip_strans_active(st));
+	run_to(32000);
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, INV()));
+	assert_int_equal(sip_strans_retransmit(st), ESRCH);
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* ---- non-INVITE ---- */
+
+/* 17.2.2: Trying absorbs retransmissions silently, Proceeding answers
+ * them with the last provisional, Completed with the final until Timer J
+ * (64*T1). */
+static void test_noninvite_timer_j(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	run_to(1000);
+	assert_true(feed(sip, REG()));
+	assert_int_equal(nsent, 0); /* no 100 Trying for non-INVITE */
+	assert_int_equal(sip_strans_reply(st, 100, NULL), 0);
+	assert_true(feed(sip, REG()));
+	assert_int_equal(nsent, 2);
+	assert_string_equal(sent[1].p, sent[0].p);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	assert_null(sip_strans_req(st));
+	assert_int_equal(sip_strans_reply(st, 200, NULL), EPROTO);
+	assert_true(feed(sip, REG()));
+	assert_int_equal(nsent, 4);
+	assert_true(sent_starts(3, "SIP/2.0 200 "));
+	assert_string_equal(sent[3].p, sent[2].p);
+	run_to(1000 + 31999);
+	assert_int_equal(nsent, 4); /* no retransmission on its own */
+	assert_true(sip_strans_active(st));
+	run_to(1000 + 32000);
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, REG()));
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* Timer J is zero over a reliable transport. */
+static void test_noninvite_reliable(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(.tp = SIP_TRANSP_TLS), &e);
+	assert_int_equal(reply_tag(st, 401, "r1"), 0);
+	assert_false(sip_strans_active(st));
+	assert_false(feed(sip, REG(.tp = SIP_TRANSP_TLS)));
+	assert_int_equal(nsent, 1);
+	assert_int_equal(sent[0].tp, SIP_TRANSP_TLS);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* ---- matching (17.2.3) ---- */
+
+/* Branch, sent-by and method; a request differing in any is new. */
+static void test_match_3261(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	assert_true(feed(sip, REG()));
+	assert_true(feed(sip, REG(.branch = "z9hG4bKST-TEST-1"))); /* 7.3.1 */
+	assert_false(feed(sip, REG(.branch = "z9hG4bKst-test-2")));
+	assert_false(feed(sip, REG(.sentby = "127.0.0.2:5071")));
+	assert_false(feed(sip, REG(.sentby = "127.0.0.3:5070")));
+	assert_false(feed(sip, ((struct rq){ .met = "OPTIONS" })));
+	/* an ACK matches only an INVITE transaction */
+	assert_false(feed(sip, ACK()));
+	/* the other fields do not matter with a magic cookie */
+	assert_true(feed(sip, REG(.callid = "other", .cseq = 99)));
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* RFC 2543 peers: Request-URI, To tag, From tag, Call-ID, CSeq, top Via;
+ * the ACK carries the To tag of the response instead. */
+static void test_match_2543(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st, *st2;
+
+	(void)state;
+	st = start(sip, INV(.branch = "-"), &e);
+	assert_true(feed(sip, INV(.branch = "-")));
+	/* 19.1.4: the host compares case-insensitively */
+	assert_true(
+		feed(sip, INV(.branch = "-", .ruri = "sip:bob@EXAMPLE.com")));
+	assert_false(
+		feed(sip, INV(.branch = "-", .ruri = "sip:carol@example.com")));
+	assert_false(feed(sip, INV(.branch = "-", .callid = "c2@h")));
+	assert_false(feed(sip, INV(.branch = "-", .fromtag = "a2")));
+	assert_false(feed(sip, INV(.branch = "-", .totag = "x")));
+	assert_false(feed(sip, INV(.branch = "-", .cseq = 8)));
+	assert_false(feed(sip, INV(.branch = "-", .sentby = "127.0.0.2:5071")));
+	/* a branch without the cookie is just part of the Via */
+	assert_false(feed(sip, INV(.branch = "1234")));
+
+	assert_int_equal(reply_tag(st, 486, "t2543"), 0);
+	assert_true(feed(sip, INV(.branch = "-")));
+	assert_int_equal(nsent, 2);
+	assert_false(feed(sip, ACK(.branch = "-", .totag = "other")));
+	assert_false(feed(
+		sip, ACK(.branch = "-", .totag = "t2543", .callid = "c2@h")));
+	assert_true(feed(sip, ACK(.branch = "-", .totag = "t2543")));
+	run_to(100000);
+	assert_int_equal(nsent, 2); /* Confirmed: no more Timer G */
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+
+	/* a CANCEL finds its INVITE by the same rules */
+	st2 = start(sip, INV(.branch = "1234", .cseq = 20), &e);
+	assert_false(feed(sip, CAN(.branch = "1234", .cseq = 21)));
+	assert_true(feed(sip, CAN(.branch = "1234", .cseq = 20)));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err[0], 0);
+	assert_int_equal(e.meth[0], SIP_METHOD_CANCEL);
+	/* and its retransmission is the CANCEL's own transaction */
+	assert_true(feed(sip, CAN(.branch = "1234", .cseq = 20)));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[3].p, sent[2].p);
+	mem_deref(st2);
+	env_close(sip);
+}
+
+
+/* ---- CANCEL (9.2) ---- */
+
+static void check_cancel_200(size_t i, const char *tag)
+{
+	char want[64];
+
+	assert_true(sent_starts(i, "SIP/2.0 200 "));
+	assert_true(sent_has(i, "CSeq: 7 CANCEL\r\n"));
+	(void)snprintf(want, sizeof(want),
+		       "To: Bob <sip:bob@example.com>;tag=%s\r\n", tag);
+	assert_true(sent_has(i, want));
+}
+
+
+/* A CANCEL for a pending INVITE: 200 in its own transaction with the To
+ * tag of the INVITE's responses, the TU told once; the 487 follows. */
+static void test_cancel_pending(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 180, "s180"), 0);
+	assert_false(feed(sip, CAN(.branch = "z9hG4bKnone")));
+	assert_true(feed(sip, CAN()));
+	assert_int_equal(nsent, 2);
+	check_cancel_200(1, "s180");
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err[0], 0);
+	assert_int_equal(e.meth[0], SIP_METHOD_CANCEL);
+	assert_true(sip_strans_active(st));
+
+	/* a retransmitted CANCEL gets its 200 again, the TU hears nothing */
+	assert_true(feed(sip, CAN()));
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[2].p, sent[1].p);
+	assert_int_equal(e.n, 1);
+
+	assert_int_equal(reply_tag(st, 487, "s180"), 0);
+	assert_true(sent_starts(3, "SIP/2.0 487 "));
+	assert_true(feed(sip, ACK(.totag = "s180")));
+	run_to(100000);
+	assert_int_equal(nsent, 4);
+	assert_false(sip_strans_active(st));
+	/* both transactions are gone: a late CANCEL matches nothing */
+	assert_false(feed(sip, CAN()));
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* Before any response: the 200 carries the tag the builder will give
+ * the INVITE's responses, so the 487 and the 200 agree. */
+static void test_cancel_before_response(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+	const char *p, *q;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_true(feed(sip, CAN()));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(sip_strans_reply(st, 487, NULL), 0);
+	assert_int_equal(nsent, 2);
+	p = strstr(sent[0].p, "\r\nTo: ");
+	q = strstr(sent[1].p, "\r\nTo: ");
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_non_null(strstr(p, ";tag="));
+	assert_int_equal(strcspn(p + 2, "\r"), strcspn(q + 2, "\r"));
+	assert_memory_equal(p, q, strcspn(p + 2, "\r"));
+	run_to(200); /* no 100 Trying after the final */
+	assert_int_equal(nsent, 2);
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* After the final response the CANCEL has no effect but its 200; for a
+ * non-INVITE likewise (9.2). */
+static void test_cancel_after_final(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st, *st2;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 486, "s1"), 0);
+	assert_true(feed(sip, CAN()));
+	assert_int_equal(nsent, 2);
+	check_cancel_200(1, "s1");
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+
+	st2 = start(sip,
+		    ((struct rq){ .met = "OPTIONS", .branch = "z9hG4bKopt" }),
+		    &e);
+	assert_true(feed(sip, CAN(.branch = "z9hG4bKopt")));
+	assert_int_equal(nsent, 3);
+	assert_true(sent_starts(2, "SIP/2.0 200 "));
+	assert_int_equal(e.n, 0);
+	assert_true(sip_strans_active(st2));
+	mem_deref(st2);
+	env_close(sip);
+}
+
+
+/* ---- the TU ---- */
+
+/* Dropping the handle before a final abandons the request; after it,
+ * the transaction lives on. */
+static void test_drop_handle(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	mem_deref(st);
+	assert_int_equal(tmr_count(), 0); /* no 100 Trying pending */
+	assert_false(feed(sip, INV()));
+
+	st = start(sip, REG(), &e);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	mem_deref(st);
+	assert_true(feed(sip, REG()));
+	assert_int_equal(nsent, 2);
+	env_close(sip);
+}
+
+
+/* The TU drops its handle, or closes everything, from its callback. */
+static void test_reentrant_callbacks(void **state)
+{
+	struct ev e = { 0 }, e2 = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st, *st2;
+
+	(void)state;
+	st = start(sip, INV(), &e);
+	e.drop = &st;
+	assert_int_equal(reply_tag(st, 500, "s1"), 0);
+	run_to(32000); /* Timer H, the handle goes in the callback */
+	assert_int_equal(e.n, 1);
+	assert_null(st);
+
+	st = start(sip, INV(), &e2);
+	st2 = start(sip, INV(.branch = "z9hG4bKsecond"), &e2);
+	e2.close = sip;
+	assert_true(feed(sip, CAN()));
+	assert_int_equal(e2.n, 1);
+	assert_false(sip_strans_active(st));
+	assert_false(sip_strans_active(st2));
+	assert_int_equal(tmr_count(), 0);
+	mem_deref(st);
+	mem_deref(st2);
+	env_close(sip);
+}
+
+
+/* 17.2.4: transport errors end the transaction; the TU hears of them
+ * from the return value or, for retransmissions, the callback. */
+static void test_transport_error(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	send_err = ECONNREFUSED;
+	assert_int_equal(sip_strans_reply(st, 200, NULL), ECONNREFUSED);
+	assert_false(sip_strans_active(st));
+	mem_deref(st);
+
+	send_err = 0;
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 486, "s1"), 0);
+	send_err = ENETUNREACH;
+	run_to(500); /* Timer G */
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.err[0], ENETUNREACH);
+	assert_false(sip_strans_active(st));
+	mem_deref(st);
+
+	st = start(sip, INV(), &e);
+	run_to(700); /* the 100 Trying fails */
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.err[1], ENETUNREACH);
+	assert_false(sip_strans_active(st));
+	mem_deref(st);
+	env_close(sip);
+}
+
+
+/* What sip_strans_alloc refuses. */
+static void test_alloc_invalid(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *st = NULL, *st2 = NULL;
+	struct sip_msg *m;
+
+	(void)state;
+	m = mkreq(ACK());
+	assert_int_equal(sip_strans_alloc(&st, sip, m, ev_h, &e), EINVAL);
+	mem_deref(m);
+	m = mkreq(REG());
+	assert_int_equal(sip_strans_alloc(NULL, sip, m, ev_h, &e), EINVAL);
+	assert_int_equal(sip_strans_alloc(&st, sip, m, ev_h, &e), 0);
+	assert_int_equal(sip_strans_alloc(&st2, sip, m, ev_h, &e), EALREADY);
+	assert_null(st2);
+	assert_int_equal(sip_strans_reply(st, 99, NULL), EINVAL);
+	assert_int_equal(sip_strans_reply(st, 700, NULL), EINVAL);
+	assert_int_equal(sip_strans_retransmit(st), ENODATA);
+	assert_int_equal(sip_strans_send_raw(st, 200, NULL, 0), EINVAL);
+	mem_deref(m);
+	mem_deref(st);
+	assert_int_equal(nsent, 0);
+	env_close(sip);
+}
+
+
+/* sip_trans_close_all(): every transaction ends, handles turn inactive. */
+static void test_close_all(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	struct sip_strans *a, *b, *c;
+
+	(void)state;
+	a = start(sip, INV(), &e);
+	b = start(sip, REG(.branch = "z9hG4bKb"), &e);
+	c = start(sip, INV(.branch = "-"), &e);
+	assert_int_equal(reply_tag(b, 200, "r1"), 0);
+	assert_int_equal(reply_tag(c, 486, "r1"), 0);
+	sip_trans_close_all(sip);
+	assert_int_equal(tmr_count(), 0);
+	assert_false(sip_strans_active(a));
+	assert_false(sip_strans_active(b));
+	assert_int_equal(sip_strans_reply(a, 200, NULL), ESRCH);
+	assert_false(feed(sip, REG(.branch = "z9hG4bKb")));
+	assert_int_equal(e.n, 0);
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(c);
+	env_close(sip);
+}
+
+
+/* A Completed transaction keeps its key and the response bytes, not the
+ * parsed request: a registrar at 10,000/s holds 320,000 of them. */
+static void test_completed_is_small(void **state)
+{
+	enum {
+		N = 200
+	};
+	struct ev e = { 0 };
+	struct sip *sip = env_open();
+	size_t before, per, resp_len = 0;
+	char br[32];
+	int i;
+
+	(void)state;
+	before = mem_live_bytes();
+	for (i = 0; i < N; i++) {
+		struct sip_strans *st;
+
+		(void)snprintf(br, sizeof(br), "z9hG4bKreg%d", i);
+		st = start(sip, REG(.branch = br), &e);
+		assert_int_equal(reply_tag(st, 200, "r1"), 0);
+		mem_deref(st);
+		resp_len = sent[0].len;
+		nsent = 0;
+	}
+	per = (mem_live_bytes() - before) / N;
+	print_message("completed transaction: %zu bytes (response %zu)\n", per,
+		      resp_len);
+	assert_true(per < resp_len + 512);
+	assert_true(per < sizeof(struct sip_msg) / 8);
+	env_close(sip);
+}
+
+
+/* Through sip_recv(): the core sees a request once; retransmissions and
+ * the ACK of a non-2xx stay in the transaction layer. */
+static struct sip_strans *core_st;
+static int core_calls;
+
+static bool core_req_h(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	struct sip_msg *dup = NULL;
+
+	(void)arg;
+	core_calls++;
+	if (msg->meth == SIP_METHOD_ACK)
+		return true;
+	assert_int_equal(sip_msg_dup(&dup, msg), 0);
+	assert_int_equal(sip_strans_alloc(&core_st, sip, dup, NULL, NULL), 0);
+	mem_deref(dup);
+	assert_int_equal(sip_strans_reply(core_st, 404, NULL), 0);
+	return true;
+}
+
+static void test_via_sip_recv(void **state)
+{
+	struct sip *sip = env_open();
+	struct sip_msg *m = mkreq(INV());
+	struct sip_rx rx;
+
+	(void)state;
+	sip->reqh = core_req_h;
+	core_calls = 0;
+	memset(&rx, 0, sizeof(rx));
+	rx.p = m->p;
+	rx.len = m->len;
+	rx.tp = SIP_TRANSP_UDP;
+	rx.dgram = true;
+	rx.src = m->src;
+	rx.dst = m->dst;
+	sip_recv(&rx, sip);
+	assert_int_equal(core_calls, 1);
+	assert_int_equal(nsent, 1);
+	assert_true(sent_starts(0, "SIP/2.0 404 "));
+	sip_recv(&rx, sip);
+	assert_int_equal(core_calls, 1);
+	assert_int_equal(nsent, 2);
+	mem_deref(m);
+	core_st = mem_deref(core_st);
+	env_close(sip);
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, mem_mark, mem_expect_no_leaks)
+		T(test_invite_100_trying),   T(test_invite_tu_answers),
+		T(test_invite_timer_g_h),    T(test_invite_ack_timer_i),
+		T(test_invite_reliable),     T(test_invite_accepted_timer_l),
+		T(test_noninvite_timer_j),   T(test_noninvite_reliable),
+		T(test_match_3261),          T(test_match_2543),
+		T(test_cancel_pending),      T(test_cancel_before_response),
+		T(test_cancel_after_final),  T(test_drop_handle),
+		T(test_reentrant_callbacks), T(test_transport_error),
+		T(test_alloc_invalid),       T(test_close_all),
+		T(test_completed_is_small),  T(test_via_sip_recv),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("sip_strans", tests, NULL, NULL);
+}
