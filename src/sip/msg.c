@@ -530,20 +530,8 @@ static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
 }
 
 
-/**
- * Index a SIP message (see the file comment).
- *
- * @param msg    the message to fill (zeroed here)
- * @param p      the bytes
- * @param len    their length
- * @param dgram  true for a datagram: the body is framed by Content-Length
- *               and trailing octets ignored; false when the caller framed
- *               the message already (streams)
- * @param errp   on EBADMSG: the answer to give (scode 0: drop)
- * @return 0 or EBADMSG
- */
-int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
-		   struct sip_msg_err *errp)
+static int msg_index(struct sip_msg *msg, const char *p, size_t len,
+		     bool dgram, struct sip_msg_err *errp)
 {
 	const char *end = p + len, *lf, *eol, *cur;
 	struct sip_hdr *prev = NULL;
@@ -629,11 +617,8 @@ int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
 
 	left = (size_t)(end - cur);
 	err = clen_decode(msg, errp);
-	if (err == EBADMSG) {
-		if (!msg->req)
-			errp->scode = 0;
+	if (err == EBADMSG)
 		return err;
-	}
 	if (err == ENOENT) {
 		/* RFC 3261 18.3: over a stream Content-Length is mandatory
 		 * (the framer has checked); in a datagram the body is the
@@ -652,6 +637,38 @@ int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
 	}
 	pl_set(&msg->body, cur, msg->clen);
 	return 0;
+}
+
+
+/**
+ * Index a SIP message (see the file comment).
+ *
+ * @param msg    the message to fill (zeroed here)
+ * @param p      the bytes
+ * @param len    their length
+ * @param dgram  true for a datagram: the body is framed by Content-Length
+ *               and trailing octets ignored; false when the caller framed
+ *               the message already (streams)
+ * @param errp   on EBADMSG: the answer to give (scode 0: drop); may be NULL
+ * @return 0 or EBADMSG
+ */
+int sip_msg_decode(struct sip_msg *msg, const char *p, size_t len, bool dgram,
+		   struct sip_msg_err *errp)
+{
+	const char *s = p, *end = p + len;
+	int err = msg_index(msg, p, len, dgram, errp);
+
+	if (!err || !errp)
+		return err;
+	/* A malformed response is discarded, never answered: there is no
+	 * response to a response (RFC 3261 18.1.2 passes only well-formed
+	 * ones up).  A start line beginning with "SIP/" is a Status-Line
+	 * attempt, as a Method is a token and holds no '/'. */
+	while (s < end && (*s == '\r' || *s == '\n'))
+		s++;
+	if (end - s >= 4 && eq_ci(s, "sip/", 4))
+		errp->scode = 0;
+	return err;
 }
 
 
@@ -677,6 +694,14 @@ int sip_msg_alloc(struct sip_msg **msgp, struct buf *mb, bool dgram,
 	msg = mem_alloc(sizeof(*msg), msg_destructor);
 	if (!msg)
 		return ENOMEM;
+	/* sip_msg_decode() leaves alone what the transport fills in, so a
+	 * fresh block must not carry garbage there (the destructor drops
+	 * conn) */
+	memset(&msg->src, 0, sizeof(msg->src));
+	memset(&msg->dst, 0, sizeof(msg->dst));
+	msg->tp = 0;
+	msg->conn = NULL;
+	msg->rx_ms = 0;
 	err = sip_msg_decode(msg, (const char *)mb->b + mb->pos, buf_left(mb),
 			     dgram, errp);
 	if (err) {
@@ -773,6 +798,16 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 
 		if (!lf)
 			break;
+		/* RFC 3261 7.3.1: continuation lines belong to the header
+		 * (the decoder accepts a folded Content-Length, so must the
+		 * framer) */
+		while (lf + 1 < hend && is_wsp(lf[1])) {
+			const char *next = memchr(lf + 1, '\n',
+						  (size_t)(hend - lf - 1));
+			if (!next)
+				break;
+			lf = next;
+		}
 		c = memchr(s, ':', (size_t)(lf - s));
 		if (c && !is_wsp(*s)) {
 			nend = c;
@@ -785,7 +820,8 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 				uint64_t v = 0;
 				bool dig = false;
 
-				while (d < lf && is_wsp(*d))
+				while (d < lf && (is_wsp(*d) || *d == '\r' ||
+						  *d == '\n'))
 					d++;
 				while (d < lf && *d >= '0' && *d <= '9') {
 					v = v * 10 + (uint64_t)(*d - '0');
@@ -794,7 +830,8 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 						return EMSGSIZE;
 					d++;
 				}
-				while (d < lf && (is_wsp(*d) || *d == '\r'))
+				while (d < lf && (is_wsp(*d) || *d == '\r' ||
+						  *d == '\n'))
 					d++;
 				if (!dig || d != lf)
 					return EBADMSG;
@@ -1225,5 +1262,10 @@ int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp)
 		return fail(errp, 414, "Request-URI Too Long");
 	if (sip_msg_ruri(msg, &uri))
 		return fail(errp, 400, "Malformed Request-URI");
+	/* RFC 3261 19.1.1 (table: headers not allowed in the Request-URI);
+	 * RFC 4475 3.1.2.11 allows rejecting them, which is safer than
+	 * forwarding headers nobody may apply */
+	if (uri->headers.l)
+		return fail(errp, 400, "Headers In Request-URI");
 	return 0;
 }
