@@ -1,0 +1,245 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end scenarios.  A scenario's run.sh does
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   e2e_init "$@"            # <entims> <sipp> <temp dir>
+#   entims_user_add sip:bob@example.test secret
+#   entims_start --domain example.test
+#   sipp_run reg 30 -sf "$E2E_SCENARIO/register.xml" ... || fail "..."
+#   entims_stop              # fails unless entims exits 0 on SIGTERM
+#   pass
+#
+# Every process a scenario starts is recorded and, if still running at
+# exit, stopped by its PID.  Logs stay in the temp dir and are printed
+# when the scenario fails.  Traffic stays on 127.0.0.0/8.
+
+set -euo pipefail
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_PIDS=()
+E2E_FAILED=1
+ENTIMS_PID=
+ENTIMS_N=0
+
+log() {
+	printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2
+}
+
+fail() {
+	log "FAIL: $*"
+	exit 1
+}
+
+skip() {
+	log "SKIP: $*"
+	E2E_FAILED=0
+	exit 77
+}
+
+pass() {
+	E2E_FAILED=0
+	log "PASS: ${E2E_NAME}"
+	exit 0
+}
+
+# Print the tail of every log of this scenario (on failure).
+e2e_dump_logs() {
+	local f
+	for f in "$E2E_TMP"/*.log "$E2E_TMP"/*.err "$E2E_TMP"/*.out; do
+		[ -s "$f" ] || continue
+		printf '\n----- %s (last 60 lines)\n' "${f#"$E2E_TMP"/}" >&2
+		tail -n 60 "$f" >&2
+	done
+}
+
+e2e_cleanup() {
+	local rc=$? pid
+	set +e
+	for pid in "${E2E_PIDS[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null
+			sleep 0.2
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$E2E_FAILED" -ne 0 ]; then
+		e2e_dump_logs
+	fi
+	exit "$rc"
+}
+
+# e2e_init <entims> <sipp> <temp dir>
+e2e_init() {
+	[ $# -ge 3 ] || { echo "usage: run.sh <entims> <sipp> <tmpdir>" >&2; exit 2; }
+	ENTIMS=$1
+	SIPP=$2
+	E2E_TMP=$3
+	E2E_SCENARIO=$(cd "$(dirname "$0")" && pwd)
+	E2E_NAME=$(basename "$E2E_SCENARIO")
+	[ -x "$ENTIMS" ] || fail "entims binary not found: $ENTIMS"
+	command -v "$SIPP" >/dev/null 2>&1 || skip "sipp not installed (sip-tester)"
+	command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
+	rm -rf "$E2E_TMP"
+	mkdir -p "$E2E_TMP"
+	ENTIMS_DATA=$E2E_TMP/data
+	mkdir -p "$ENTIMS_DATA"
+	# Sanitizer builds: report and fail on leaks and UB, keep the output.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	trap e2e_cleanup EXIT
+	log "scenario ${E2E_NAME}, logs in ${E2E_TMP}"
+}
+
+# A loopback port free for both UDP and TCP (bound, read, released).
+free_port() {
+	python3 - "$@" <<'PY'
+import socket, sys
+host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
+for _ in range(100):
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind((host, 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind((host, port))
+    except OSError:
+        t.close()
+        continue
+    u.close()
+    t.close()
+    print(port)
+    sys.exit(0)
+sys.exit("no free port")
+PY
+}
+
+# Wait for a PID we started, at most <secs>; prints nothing, returns its
+# exit status, or 124 after stopping it when time ran out.
+wait_pid() {
+	local pid=$1 secs=$2 i rc
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 0.5
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return 124
+	fi
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	return "$rc"
+}
+
+# entims_user_add <aor> <password>: a user of the plain registrar, written
+# into the data dir before entims starts.
+entims_user_add() {
+	"$ENTIMS" user add --data-dir "$ENTIMS_DATA" "$1" --password "$2" \
+		>>"$E2E_TMP/entims-user.log" 2>&1 ||
+		fail "entims user add $1 failed (see entims-user.log)"
+}
+
+# entims_start [entims run options...]: run entims in the foreground of a
+# background job on a fresh free port (UDP and TCP), wait for "entims ready".
+# Sets ENTIMS_PID, ENTIMS_PORT, ENTIMS_LOG.
+entims_start() {
+	local i
+	ENTIMS_N=$((ENTIMS_N + 1))
+	ENTIMS_PORT=$(free_port)
+	ENTIMS_LOG=$E2E_TMP/entims.$ENTIMS_N.log
+	# cd to the temp dir: no entims.conf of the caller is picked up.
+	(cd "$E2E_TMP" && exec "$ENTIMS" run --data-dir "$ENTIMS_DATA" \
+		--listen "udp:127.0.0.1:$ENTIMS_PORT" \
+		--listen "tcp:127.0.0.1:$ENTIMS_PORT" \
+		--log-level debug "$@") >"$ENTIMS_LOG" 2>&1 </dev/null &
+	ENTIMS_PID=$!
+	E2E_PIDS+=("$ENTIMS_PID")
+	for ((i = 0; i < 300; i++)); do
+		if grep -q '^entims ready' "$ENTIMS_LOG" 2>/dev/null; then
+			log "entims pid $ENTIMS_PID ready on 127.0.0.1:$ENTIMS_PORT"
+			return 0
+		fi
+		kill -0 "$ENTIMS_PID" 2>/dev/null ||
+			fail "entims exited before it was ready"
+		sleep 0.1
+	done
+	fail "entims not ready after 30 s"
+}
+
+entims_alive() {
+	[ -n "$ENTIMS_PID" ] && kill -0 "$ENTIMS_PID" 2>/dev/null
+}
+
+# Stop entims with SIGTERM: it must exit 0 within 10 s (a sanitizer report
+# or a leak at exit makes the status non-zero).
+entims_stop() {
+	local rc=0
+	entims_alive || fail "entims (pid $ENTIMS_PID) is no longer running"
+	kill -TERM "$ENTIMS_PID"
+	wait_pid "$ENTIMS_PID" 10 || rc=$?
+	[ "$rc" -ne 124 ] || fail "entims did not exit within 10 s of SIGTERM"
+	[ "$rc" -eq 0 ] || fail "entims exited with status $rc after SIGTERM"
+	log "entims stopped cleanly"
+	ENTIMS_PID=
+}
+
+# Common sipp options: no keyboard, error and message traces into the temp
+# dir under <name>.
+sipp_opts() {
+	local name=$1
+	printf '%s\n' -nostdin -trace_err -error_file "$E2E_TMP/$name.err" \
+		-trace_msg -message_file "$E2E_TMP/$name.msg.log"
+}
+
+# sipp_run <name> <timeout s> <sipp args...>: run sipp in the foreground,
+# return its exit status (0: every call succeeded; 1: some call failed;
+# 124: killed after the timeout).
+sipp_run() {
+	local name=$1 secs=$2 rc=0
+	shift 2
+	local opts
+	mapfile -t opts < <(sipp_opts "$name")
+	(cd "$E2E_TMP" && exec "$SIPP" "$@" "${opts[@]}") \
+		>"$E2E_TMP/$name.out" 2>&1 </dev/null &
+	local pid=$!
+	E2E_PIDS+=("$pid")
+	wait_pid "$pid" "$secs" || rc=$?
+	return "$rc"
+}
+
+# sipp_bg <name> <sipp args...>: start sipp in the background; sets SIPP_PID.
+sipp_bg() {
+	local name=$1
+	shift
+	local opts
+	mapfile -t opts < <(sipp_opts "$name")
+	(cd "$E2E_TMP" && exec "$SIPP" "$@" "${opts[@]}") \
+		>"$E2E_TMP/$name.out" 2>&1 </dev/null &
+	SIPP_PID=$!
+	E2E_PIDS+=("$SIPP_PID")
+}
+
+# expect_rc <what> <got> <want>
+expect_rc() {
+	[ "$2" -eq "$3" ] || fail "$1: exit status $2, expected $3"
+	log "ok: $1"
+}
+
+# A UDP port is bound by someone (sipp listening); wait up to 5 s.  Reads
+# /proc/net/udp rather than trying to bind, which could race the owner.
+wait_udp_bound() {
+	local port hex i
+	port=$1
+	hex=$(printf ':%04X ' "$port")
+	for ((i = 0; i < 50; i++)); do
+		if grep -q "^ *[0-9]*: [0-9A-F]*$hex" /proc/net/udp; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "nothing bound UDP port $port within 5 s"
+}
