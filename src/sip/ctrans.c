@@ -163,7 +163,11 @@ static void report(struct ctrans *ct, int err, struct sip_msg *msg)
 
 static int send_bytes(struct ctrans *ct, const char *p, size_t len)
 {
-	return sip_send(ct->sip, ct->tp, &ct->dst, ct->conn, p, len);
+	int err = sip_send(ct->sip, ct->tp, &ct->dst, ct->conn, p, len);
+
+	if (!err)
+		ct->sip->stats.tx_requests++;
+	return err;
 }
 
 

@@ -227,8 +227,14 @@ static void fail(struct strans *st, int err)
 
 static int send_bytes(struct strans *st, const char *p, size_t len)
 {
-	return sip_send(st->sip, (enum sip_transp)st->tp, &st->dst, st->conn, p,
-			len);
+	int err = sip_send(st->sip, (enum sip_transp)st->tp, &st->dst, st->conn,
+			   p, len);
+
+	if (err)
+		st->sip->stats.tx_errors++;
+	else
+		st->sip->stats.tx_responses++;
+	return err;
 }
 
 

@@ -286,6 +286,7 @@ static void test_invite_100_trying(void **state)
 	assert_true(sent_starts(3, "SIP/2.0 180 "));
 	assert_string_equal(sent[3].p, sent[2].p);
 	assert_int_equal(sip->stats.retrans_absorbed, 3);
+	assert_int_equal(sip->stats.tx_responses, 4);
 	mem_deref(st);
 	env_close(sip);
 }
