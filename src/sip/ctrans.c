@@ -43,7 +43,7 @@
 #define LOG_MODULE "ctrans"
 
 /* RFC 3261 17.1.1.2: Timer D is at least 32 s for unreliable transports. */
-#define SIP_TIMER_D_MIN 32000u
+#define SIP_TIMER_D_MIN 32000ull
 
 enum ct_state {
 	CT_CALLING,    /* INVITE, no response yet */
@@ -101,6 +101,22 @@ static uint32_t t2(const struct sip *sip)
 static uint32_t t4(const struct sip *sip)
 {
 	return sip->timers.t4 ? sip->timers.t4 : 5000;
+}
+
+
+/* 64*T1: Timers B, F, M and the wait after a CANCEL */
+static uint64_t t1x64(const struct sip *sip)
+{
+	return 64ull * t1(sip);
+}
+
+
+/* strerror() without its static buffer (concurrency-mt-unsafe) */
+static const char *errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
 }
 
 
@@ -192,7 +208,7 @@ static void tmr_rt_h(void *arg)
 	err = send_bytes(ct, ct->req, ct->reqlen);
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "retransmission failed: %s", strerror(err));
+		LOG_WARN(&lctx, "retransmission failed: %s", errstr(err));
 		fail(ct, err);
 		return;
 	}
@@ -421,7 +437,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 		ct->rtx_ms = t1(sip);
 		tmr_start(&ct->tmr_rt, ct->rtx_ms, tmr_rt_h, ct);
 	}
-	tmr_start(&ct->tmr_end, 64u * t1(sip), tmr_end_h, ct);
+	tmr_start(&ct->tmr_end, t1x64(sip), tmr_end_h, ct);
 
 	*ctp = ct;
 	ct = NULL;
@@ -460,11 +476,11 @@ static int send_cancel(struct ctrans *ct)
 		goto out;
 
 	ct->cancel_sent = true;
-	tmr_start(&ct->tmr_end, 64u * t1(ct->sip), tmr_end_h, ct);
+	tmr_start(&ct->tmr_end, t1x64(ct->sip), tmr_end_h, ct);
 out:
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "CANCEL not sent: %s", strerror(err));
+		LOG_WARN(&lctx, "CANCEL not sent: %s", errstr(err));
 	}
 	mem_deref(cancel);
 	return err;
@@ -587,72 +603,89 @@ static void send_ack(struct ctrans *ct)
 	err = send_bytes(ct, ct->ack, ct->acklen);
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "ACK not sent: %s", strerror(err));
+		LOG_WARN(&lctx, "ACK not sent: %s", errstr(err));
 	}
+}
+
+
+/* 17.1.1.2: Calling or Proceeding, a provisional response. */
+static void invite_provisional(struct ctrans *ct, struct sip_msg *msg)
+{
+	if (ct->state == CT_CALLING) {
+		/* no more retransmissions; Timer B is for Calling only (the
+		 * TU runs Timer C) */
+		ct->state = CT_PROCEEDING;
+		tmr_cancel(&ct->tmr_rt);
+		tmr_cancel(&ct->tmr_end);
+	}
+	if (ct->cancel_pending && !ct->cancel_sent) {
+		ct->cancel_pending = false;
+		(void)send_cancel(ct); /* logged */
+	}
+	report(ct, 0, msg);
+}
+
+
+/* RFC 6026 8.4: a 2xx moves to Accepted, Timer M. */
+static void invite_accepted(struct ctrans *ct, struct sip_msg *msg)
+{
+	struct log_ctx lctx;
+
+	ct->state = CT_ACCEPTED;
+	tmr_cancel(&ct->tmr_rt);
+	tmr_start(&ct->tmr_end, t1x64(ct->sip), tmr_end_h, ct);
+	if (!ct->h) {
+		ct_lctx(ct, &lctx);
+		LOG_WARN(&lctx, "2xx for an abandoned INVITE");
+	}
+	report(ct, 0, msg);
+}
+
+
+/* 17.1.1.2, 17.1.1.3: a non-2xx final is ACKed by the transaction, which
+ * stays Completed for Timer D. */
+static void invite_completed(struct ctrans *ct, struct sip_msg *msg)
+{
+	const struct sip_hdr *to = sip_msg_hdr(msg, SIP_HDR_TO);
+	struct log_ctx lctx;
+	uint64_t d;
+	int err;
+
+	err = to ? build_peer_req(&ct->ack, &ct->acklen, ct, "ACK", &to->val)
+		 : EBADMSG;
+	if (err) {
+		ct_lctx(ct, &lctx);
+		LOG_WARN(&lctx, "cannot build ACK: %s", errstr(err));
+	} else {
+		send_ack(ct);
+	}
+	tmr_cancel(&ct->tmr_rt);
+	if (ct->reliable) {
+		terminate(ct); /* Timer D is zero */
+	} else {
+		ct->state = CT_COMPLETED;
+		d = t1x64(ct->sip);
+		tmr_start(&ct->tmr_end,
+			  d > SIP_TIMER_D_MIN ? d : SIP_TIMER_D_MIN, tmr_end_h,
+			  ct);
+	}
+	report(ct, 0, msg);
 }
 
 
 /* RFC 3261 17.1.1.2 and RFC 6026 8.4 (figure 5 as updated). */
 static void invite_response(struct ctrans *ct, struct sip_msg *msg)
 {
-	const struct sip_hdr *to;
-	struct log_ctx lctx;
-	int err;
-
 	switch (ct->state) {
 
 	case CT_CALLING:
 	case CT_PROCEEDING:
-		if (msg->scode < 200) {
-			if (ct->state == CT_CALLING) {
-				/* no more retransmissions; Timer B is for
-				 * Calling only (the TU runs Timer C) */
-				ct->state = CT_PROCEEDING;
-				tmr_cancel(&ct->tmr_rt);
-				tmr_cancel(&ct->tmr_end);
-			}
-			if (ct->cancel_pending && !ct->cancel_sent) {
-				ct->cancel_pending = false;
-				(void)send_cancel(ct); /* logged */
-			}
-			report(ct, 0, msg);
-		} else if (msg->scode < 300) {
-			/* RFC 6026 8.4: Accepted, Timer M */
-			ct->state = CT_ACCEPTED;
-			tmr_cancel(&ct->tmr_rt);
-			tmr_start(&ct->tmr_end, 64u * t1(ct->sip), tmr_end_h,
-				  ct);
-			if (!ct->h) {
-				ct_lctx(ct, &lctx);
-				LOG_WARN(&lctx, "2xx for an abandoned INVITE");
-			}
-			report(ct, 0, msg);
-		} else {
-			/* 17.1.1.3: the transaction ACKs a non-2xx final */
-			to = sip_msg_hdr(msg, SIP_HDR_TO);
-			err = to ? build_peer_req(&ct->ack, &ct->acklen, ct,
-						  "ACK", &to->val)
-				 : EBADMSG;
-			if (err) {
-				ct_lctx(ct, &lctx);
-				LOG_WARN(&lctx, "cannot build ACK: %s",
-					 strerror(err));
-			} else {
-				send_ack(ct);
-			}
-			tmr_cancel(&ct->tmr_rt);
-			if (ct->reliable) {
-				terminate(ct); /* Timer D is zero */
-			} else {
-				uint32_t d = 64u * t1(ct->sip);
-
-				ct->state = CT_COMPLETED;
-				if (d < SIP_TIMER_D_MIN)
-					d = SIP_TIMER_D_MIN;
-				tmr_start(&ct->tmr_end, d, tmr_end_h, ct);
-			}
-			report(ct, 0, msg);
-		}
+		if (msg->scode < 200)
+			invite_provisional(ct, msg);
+		else if (msg->scode < 300)
+			invite_accepted(ct, msg);
+		else
+			invite_completed(ct, msg);
 		break;
 
 	case CT_ACCEPTED:

@@ -137,6 +137,22 @@ static uint32_t t4(const struct sip *sip)
 }
 
 
+/* 64*T1: Timers H, J and L */
+static uint64_t t1x64(const struct sip *sip)
+{
+	return 64ull * t1(sip);
+}
+
+
+/* strerror() without its static buffer (concurrency-mt-unsafe) */
+static const char *errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
+}
+
+
 static void st_branch(const struct strans *st, struct pl *pl)
 {
 	pl_set(pl, st->key, st->branch_len);
@@ -251,7 +267,7 @@ static int resend(struct strans *st)
 	if (err) {
 		st_lctx(st, &lctx);
 		LOG_WARN(&lctx, "response retransmission failed: %s",
-			 strerror(err));
+			 errstr(err));
 		fail(st, err);
 	}
 	return err;
@@ -332,7 +348,7 @@ static void tmr_rt_h(void *arg)
 	buf_reset(&mb);
 	if (err) {
 		st_lctx(st, &lctx);
-		LOG_WARN(&lctx, "100 Trying not sent: %s", strerror(err));
+		LOG_WARN(&lctx, "100 Trying not sent: %s", errstr(err));
 		/* 17.2.4: a transport error ended the transaction */
 		if (st->state == ST_TERMINATED)
 			report(st, err, NULL);
@@ -420,13 +436,13 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 			terminate(st); /* Timer J is zero */
 		} else {
 			st->state = ST_COMPLETED;
-			tmr_start(&st->tmr_end, 64u * t1(st->sip), tmr_end_h,
+			tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h,
 				  st); /* Timer J */
 		}
 	} else if (scode < 300) {
 		/* RFC 6026 7.1: Accepted; the TU retransmits the 2xx */
 		st->state = ST_ACCEPTED;
-		tmr_start(&st->tmr_end, 64u * t1(st->sip), tmr_end_h, st);
+		tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h, st);
 	} else {
 		st->state = ST_COMPLETED;
 		keep_resp_totag(st);
@@ -434,7 +450,7 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 			st->rtx_ms = t1(st->sip); /* Timer G */
 			tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
 		}
-		tmr_start(&st->tmr_end, 64u * t1(st->sip), tmr_end_h,
+		tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h,
 			  st); /* Timer H */
 	}
 	return 0;
@@ -898,7 +914,7 @@ static void cancel_received(struct sip *sip, struct strans *inv,
 	buf_reset(&mb);
 	if (err) {
 		st_lctx(inv, &lctx);
-		LOG_WARN(&lctx, "200 for CANCEL not sent: %s", strerror(err));
+		LOG_WARN(&lctx, "200 for CANCEL not sent: %s", errstr(err));
 	}
 
 	if (inv->invite && inv->state == ST_PROCEEDING && !inv->cancelled) {

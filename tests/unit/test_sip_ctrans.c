@@ -323,8 +323,7 @@ static void check_ack(const char *p, const char *totag)
 		static const char *const want[] = { "<sip:p1.example.com;lr>",
 						    "<sip:p2.example.com;lr>",
 						    "<sip:p3.example.com;lr>" };
-		assert_true(n < 3);
-		assert_true(pl_eq_str(&v, want[n]));
+		assert_true(n < 3 && pl_eq_str(&v, want[n]));
 		n++;
 	}
 	assert_int_equal(n, 3);

@@ -167,7 +167,7 @@ static struct sip_msg *mkreq(struct rq r)
 				     : (r.tp == SIP_TRANSP_TCP ? "TCP" : "TLS");
 	if (!r.branch)
 		r.branch = BRANCH;
-	if (strcmp(r.branch, "-"))
+	if (strcmp(r.branch, "-") != 0)
 		(void)snprintf(bp, sizeof(bp), ";branch=%s", r.branch);
 	n = snprintf(text, sizeof(text),
 		     "%s %s SIP/2.0\r\n"
@@ -433,7 +433,7 @@ static void test_invite_accepted_timer_l(void **state)
 	assert_int_equal(nsent, 1);
 	assert_true(sent_starts(0, "SIP/2.0 200 "));
 	assert_null(sip_strans_req(st));
-	(void)strcpy(ok, sent[0].p);
+	(void)snprintf(ok, sizeof(ok), "%s", sent[0].p);
 	run_to(10000);
 	assert_int_equal(nsent, 1); /* no Timer G for a 2xx */
 	assert_true(feed(sip, INV()));
