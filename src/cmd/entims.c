@@ -146,7 +146,7 @@ static void reg_replied(const struct reg_reply *rep, void *arg)
 		err = sip_strans_reply(w->st, rep->scode, &o);
 		if (err)
 			LOG_WARN(NULL, "REGISTER answer %u not sent: %s",
-				 rep->scode, strerror(err));
+				 rep->scode, log_strerror(err));
 	}
 	mem_deref(w);
 }
@@ -427,7 +427,7 @@ static int tls_files(struct app *app, struct sip_transp_conf *tc)
 			(void)fprintf(stderr,
 				      "entims: cannot create a TLS "
 				      "certificate in %s: %s\n",
-				      dir, strerror(err));
+				      dir, log_strerror(err));
 			return err;
 		}
 		LOG_INFO(NULL, "generated a self-signed TLS certificate: %s",
@@ -455,7 +455,7 @@ static int app_start(struct app *app)
 		(void)fprintf(stderr,
 			      "entims: cannot create the data directory "
 			      "'%s': %s\n",
-			      app->conf.data_dir, strerror(err));
+			      app->conf.data_dir, log_strerror(err));
 		return err;
 	}
 	err = userdb_open(&app->users, app->conf.data_dir);
@@ -467,7 +467,7 @@ static int app_start(struct app *app)
 			(void)fprintf(stderr,
 				      "entims: demo users not provisioned: "
 				      "%s\n",
-				      strerror(err));
+				      log_strerror(err));
 			return err;
 		}
 	}
@@ -512,7 +512,7 @@ static int app_start(struct app *app)
 		if (err) {
 			(void)fprintf(stderr,
 				      "entims: cannot listen on %s: %s\n",
-				      app->conf.listen.v[i], strerror(err));
+				      app->conf.listen.v[i], log_strerror(err));
 			return err;
 		}
 		LOG_INFO(NULL, "listening on %s", app->conf.listen.v[i]);
@@ -530,7 +530,7 @@ static int app_start(struct app *app)
 		(void)fprintf(stderr,
 			      "entims: cannot open the registration store in "
 			      "'%s': %s\n",
-			      app->conf.data_dir, strerror(err));
+			      app->conf.data_dir, log_strerror(err));
 		return err;
 	}
 	rc.domains = app->domains;
@@ -696,7 +696,7 @@ static int load_conf(struct econf *c, const struct cli *cl)
 		(void)fprintf(stderr, "entims: %s\n", msg);
 	else if (err)
 		(void)fprintf(stderr, "entims: cannot read '%s': %s\n", path,
-			      strerror(err));
+			      log_strerror(err));
 	if (err)
 		return err;
 	if (cl->listen.n)
@@ -762,7 +762,7 @@ static int cmd_run(const struct cli *cl)
 	}
 	else {
 		(void)fprintf(stderr, "entims: start failed: %s\n",
-			      strerror(err));
+			      log_strerror(err));
 	}
 	app_stop(&app);
 	return err ? 1 : 0;
@@ -846,7 +846,7 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 				else if (err) {
 					(void)fprintf(stderr,
 						      "entims user add: %s\n",
-						      strerror(err));
+						      log_strerror(err));
 					rc = 1;
 				}
 			}
@@ -859,7 +859,7 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 					      "%s\n",
 					      user, dom,
 					      err == ENOENT ? "no such user"
-							    : strerror(err));
+							    : log_strerror(err));
 				rc = 1;
 			}
 		}

@@ -11,6 +11,7 @@
 #define IMS_CORE_LOG_H
 
 #include <stdbool.h>
+#include <string.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -23,6 +24,15 @@ struct log_ctx {
 };
 
 extern enum log_level log_level_cur;
+
+/* strerror() is not thread-safe (clang-tidy concurrency-mt-unsafe); the
+ * glibc description table is. */
+static inline const char *log_strerror(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "Unknown error";
+}
 
 void log_set_level(enum log_level lvl);
 int log_set_level_str(const char *s);

@@ -711,6 +711,11 @@ int sip_msg_alloc(struct sip_msg **msgp, struct buf *mb, bool dgram,
 		return err;
 	}
 	msg->mb = mem_ref(mb);
+	memset(&msg->src, 0, sizeof(msg->src));
+	memset(&msg->dst, 0, sizeof(msg->dst));
+	msg->tp = 0;
+	msg->conn = NULL;
+	msg->rx_ms = 0;
 	*msgp = msg;
 	return 0;
 }

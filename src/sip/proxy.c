@@ -73,6 +73,7 @@ struct pctx {
 	struct pbranch b[PROXY_FORK_MAX];
 	size_t nb;
 	size_t pending;
+	bool released;		/* the branches' reference is gone */
 	bool final_sent;	/* a final response (or 2xx) went upstream */
 	bool cancelling;
 	struct tmr tmr_c;
@@ -429,7 +430,7 @@ static void st_reply(struct pctx *ctx, uint16_t scode)
 
 	if (err)
 		LOG_WARN(&ctx->lctx, "sending %u failed: %s", scode,
-			 strerror(err));
+			 log_strerror(err));
 }
 
 
@@ -459,7 +460,7 @@ static void send_up(struct pctx *ctx, struct sip_msg *resp)
 		err = sip_strans_send_raw(ctx->st, resp->scode, mb.b, mb.end);
 	if (err)
 		LOG_WARN(&ctx->lctx, "forwarding %u upstream failed: %s",
-			 resp->scode, strerror(err));
+			 resp->scode, log_strerror(err));
 }
 
 
@@ -476,7 +477,7 @@ static void cancel_pending(struct pctx *ctx)
 			int err = sip_ctrans_cancel(ctx->b[i].ct);
 			if (err)
 				LOG_WARN(&ctx->lctx, "CANCEL failed: %s",
-					 strerror(err));
+					 log_strerror(err));
 		}
 }
 
@@ -566,13 +567,41 @@ static void send_best(struct pctx *ctx)
 }
 
 
+/* The branches hold one reference to the context: it goes when no branch
+ * waits for a final response and no branch handle is left (an INVITE
+ * branch keeps its handle after a 2xx, to forward 2xx retransmissions
+ * until Timer M ends it, RFC 6026). */
+static void ctx_maybe_release(struct pctx *ctx)
+{
+	size_t i;
+
+	if (ctx->released || ctx->pending)
+		return;
+	for (i = 0; i < ctx->nb; i++)
+		if (ctx->b[i].ct)
+			return;
+	ctx->released = true;
+	mem_deref(ctx);
+}
+
+
 static void branch_resp(int err, struct sip_msg *msg, void *arg)
 {
 	struct pbranch *b = arg;
 	struct pctx *ctx = b->ctx;
 
-	if (b->done)
+	if (!err && !msg) {
+		/* the transaction is over (Accepted ended by Timer M) */
+		b->ct = mem_deref(b->ct);
+		ctx_maybe_release(ctx);
 		return;
+	}
+	if (b->done) {
+		/* a 2xx retransmission, or another 2xx, while Accepted */
+		if (!err && msg && msg->scode >= 200 && msg->scode < 300)
+			send_up(ctx, msg);
+		return;
+	}
 	if (err || !msg) {
 		b->scode = err == ETIMEDOUT ? 408 : 503;
 		goto final;
@@ -594,13 +623,14 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 				cancel_pending(ctx);
 		}
 		b->scode = msg->scode;
-		/* keep the handle: later 2xx retransmissions arrive here */
-		if (!b->done) {
-			b->done = true;
-			ctx->pending--;
-		}
+		b->done = true;
+		ctx->pending--;
+		/* an INVITE branch keeps its handle: later 2xx arrive here */
+		if (ctx->req->meth != SIP_METHOD_INVITE)
+			b->ct = mem_deref(b->ct);
 		if (!ctx->pending)
 			tmr_cancel(&ctx->tmr_c);
+		ctx_maybe_release(ctx);
 		return;
 	}
 	b->scode = msg->scode;
@@ -616,8 +646,8 @@ final:
 		tmr_cancel(&ctx->tmr_c);
 		if (!ctx->final_sent)
 			send_best(ctx);
-		mem_deref(ctx); /* the reference the branches held */
 	}
+	ctx_maybe_release(ctx);
 }
 
 
@@ -671,7 +701,7 @@ static int fwd_prepare(struct proxy *px, struct sip_msg *req,
 	struct sip_hdr_iter it = { 0 };
 	struct sip_uri ruri, ru;
 	struct pl v;
-	unsigned skipped = 0;
+	unsigned skipped = 0, total = 0;
 	int err;
 
 	if (!f->ruri.l)
@@ -693,10 +723,15 @@ static int fwd_prepare(struct proxy *px, struct sip_msg *req,
 		goto have_hop;
 	}
 	/* the first Route value that we do not drop is the next hop */
+	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v))
+		total++;
+	memset(&it, 0, sizeof(it));
 	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v)) {
 		struct sip_addr a;
 		if (skipped++ < f->pop_routes)
 			continue;
+		if (f->drop_last_route && skipped == total)
+			break;
 		if (sip_addr_decode(&a, &v))
 			return EBADMSG;
 		ru = a.uri;
@@ -860,7 +895,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 					  dialog_creating(req->meth));
 		if (err) {
 			LOG_INFO(&ctx->lctx, "target %s unreachable: %s",
-				 ts->v[i].uri, strerror(err));
+				 ts->v[i].uri, log_strerror(err));
 			continue;
 		}
 		b->ctx = ctx;
@@ -868,7 +903,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 			       ts->v[i].has_flow ? ts->v[i].conn : NULL, b);
 		if (err) {
 			LOG_INFO(&ctx->lctx, "forwarding to %s failed: %s",
-				 ts->v[i].uri, strerror(err));
+				 ts->v[i].uri, log_strerror(err));
 			continue;
 		}
 		ctx->nb++;
