@@ -19,6 +19,7 @@
 #include "core/hash.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
+#include "sip/uri.h"
 
 static int copy_lines(struct buf *mb, const struct sip_msg *msg,
 		      enum sip_hdr_id id, const char *name)
@@ -77,33 +78,34 @@ int sip_build_vias(struct buf *mb, struct sip_msg *req)
 
 	err = buf_write(mb, "Via: ", 5);
 	if (fill_rport) {
-		/* write up to the bare ";rport" and fill it in */
-		const char *rp = pl_find_ci(&val, ";rport");
-		const char *after;
+		/* RFC 3581 4: fill the bare rport with the source port.  The
+		 * parameter is found by the parameter grammar, so LWS around
+		 * its ';' (SEMI = SWS ";" SWS) or a parameter merely starting
+		 * with "rport" does not mislead us into a second rport */
+		struct pl prest = via->params, pn, pv;
+		const char *at = NULL;
+		bool has_eq = false;
 		size_t n;
 
-		/* a bare rport is followed by ';' or the end, never '=' */
-		while (rp) {
-			after = rp + 6;
-			if (after >= val.p + val.l || *after == ';' ||
-			    *after == ' ' || *after == '\t')
+		while (sip_param_next(&prest, &pn, &pv)) {
+			if (pl_eq_str_ci(&pn, "rport") && !pv.l) {
+				has_eq = pv.p != NULL; /* "rport=" */
+				at = has_eq ? pv.p : pn.p + pn.l;
 				break;
-			{
-				struct pl tail = { after,
-						   (size_t)(val.p + val.l -
-							    after) };
-				rp = pl_find_ci(&tail, ";rport");
 			}
 		}
-		if (!rp) {
+		if (at && (at < val.p || at > val.p + val.l))
+			at = NULL;
+		if (!at) {
 			err |= buf_write_pl(mb, &val);
 			err |= buf_printf(mb, ";rport=%u", sa_port(&req->src));
 		}
 		else {
-			n = (size_t)(rp + 6 - val.p);
+			n = (size_t)(at - val.p);
 			err |= buf_write(mb, val.p, n);
-			err |= buf_printf(mb, "=%u", sa_port(&req->src));
-			err |= buf_write(mb, rp + 6, val.l - n);
+			err |= buf_printf(mb, "%s%u", has_eq ? "" : "=",
+					  sa_port(&req->src));
+			err |= buf_write(mb, at, val.l - n);
 		}
 	}
 	else {
