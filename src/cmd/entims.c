@@ -30,6 +30,7 @@
 #include "core/mem.h"
 #include "sip/auth.h"
 #include "sip/build.h"
+#include "sip/dns.h"
 #include "sip/msg.h"
 #include "sip/proxy.h"
 #include "sip/registrar.h"
@@ -46,6 +47,7 @@
 struct econf {
 	struct conf_list listen;
 	struct conf_list domains;
+	struct conf_list dns;
 	char data_dir[CONF_STR_MAX];
 	char advertise[CONF_STR_MAX];
 	char log_level[CONF_STR_MAX];
@@ -65,6 +67,7 @@ struct econf {
 static const struct conf_item conf_items[] = {
 	{ "sip.listen", CONF_LIST, offsetof(struct econf, listen), 0 },
 	{ "sip.domain", CONF_LIST, offsetof(struct econf, domains), 0 },
+	{ "sip.dns", CONF_LIST, offsetof(struct econf, dns), 0 },
 	{ "sip.advertise", CONF_STR, offsetof(struct econf, advertise), 0 },
 	{ "sip.max_connections", CONF_U32, offsetof(struct econf, max_conns),
 	  1000000 },
@@ -114,6 +117,7 @@ struct app {
 	struct registrar *reg;
 	struct regstore *store;
 	struct proxy *px;
+	struct sip_dns *dns;
 	struct auth *auth;
 	struct userdb *users;
 	const char *domains[PROXY_DOMAINS_MAX + 1];
@@ -550,6 +554,29 @@ static int app_start(struct app *app)
 	err = proxy_alloc(&app->px, app->sip, &pc, locate, policy, app);
 	if (err)
 		return err;
+	{
+		/* RFC 3263: the servers of [sip] dns, else resolv.conf */
+		struct sa srv[CONF_LIST_MAX];
+		for (i = 0; i < app->conf.dns.n; i++) {
+			if (sa_decode(&srv[i], app->conf.dns.v[i]) &&
+			    sa_set_str(&srv[i], app->conf.dns.v[i], 53)) {
+				(void)fprintf(stderr,
+					      "entims: bad DNS server '%s': "
+					      "write IP or IP:PORT\n",
+					      app->conf.dns.v[i]);
+				return EINVAL;
+			}
+		}
+		err = sip_dns_alloc(&app->dns,
+				    app->conf.dns.n ? srv : NULL,
+				    app->conf.dns.n, NULL);
+		if (err)
+			LOG_WARN(NULL, "no DNS resolver (%s): next hops given "
+				       "by name are unreachable",
+				 log_strerror(err));
+		else
+			proxy_set_dns(app->px, app->dns);
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -571,9 +598,12 @@ static void app_stop(struct app *app)
 	}
 	if (app->reg)
 		registrar_close(app->reg);
+	if (app->px)
+		proxy_close(app->px);
 	if (app->sip)
 		sip_close(app->sip);
 	app->px = mem_deref(app->px);
+	app->dns = mem_deref(app->dns);
 	app->reg = mem_deref(app->reg);
 	app->store = mem_deref(app->store);
 	app->sip = mem_deref(app->sip);
@@ -628,7 +658,7 @@ static void usage(FILE *f)
 		"(sip,proxy,registrar,...)\n"
 		"\n"
 		"Configuration file (ini):\n"
-		"  [sip]       listen, domain, advertise, max_connections, "
+		"  [sip]       listen, domain, advertise, dns, max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      data_dir, demo\n"
 		"  [auth]      enabled\n"

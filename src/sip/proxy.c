@@ -38,6 +38,7 @@
 #include "core/loop.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
+#include "sip/dns.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
@@ -52,6 +53,8 @@ struct proxy {
 	void *arg;
 	struct proxy_stats stats;
 	uint32_t seq;
+	struct sip_dns *dns;	/* RFC 3263 resolver, or NULL */
+	struct list pending;	/* struct pfwd waiting for the resolver */
 };
 
 struct pctx;
@@ -603,7 +606,7 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 		return;
 	}
 	if (err || !msg) {
-		b->scode = err == ETIMEDOUT ? 408 : 503;
+		b->scode = err == ETIMEDOUT ? 408 : err == ECANCELED ? 487 : 503;
 		goto final;
 	}
 	if (msg->scode < 200) {
@@ -694,9 +697,13 @@ static void rr_value(char *out, size_t size, const char *host, uint16_t port,
  * Decide where one target goes and fill the parts of fwd that depend on it
  * (16.6 steps 6, 7, 8).
  */
+static void fwd_finish(struct proxy *px, struct sip_msg *req, struct fwd *f,
+		       enum sip_transp tp, const struct sa *dst, bool rr);
+
 static int fwd_prepare(struct proxy *px, struct sip_msg *req,
 		       const struct proxy_target *t, struct fwd *f,
-		       enum sip_transp *tp, struct sa *dst, bool rr)
+		       enum sip_transp *tp, struct sa *dst, bool rr,
+		       struct sip_uri *hop)
 {
 	struct sip_hdr_iter it = { 0 };
 	struct sip_uri ruri, ru;
@@ -719,6 +726,7 @@ static int fwd_prepare(struct proxy *px, struct sip_msg *req,
 		    sip_addr_decode(&a, &first))
 			return EBADMSG;
 		ru = a.uri;
+		*hop = ru;
 		err = uri_dest(&ru, tp, dst);
 		goto have_hop;
 	}
@@ -743,9 +751,11 @@ static int fwd_prepare(struct proxy *px, struct sip_msg *req,
 			f->ruri = a.auri;
 			f->pop_routes++;
 		}
+		*hop = ru;
 		err = uri_dest(&ru, tp, dst);
 		goto have_hop;
 	}
+	*hop = ruri;
 	err = uri_dest(&ruri, tp, dst);
 have_hop:
 	if (t->has_flow) {
@@ -756,18 +766,27 @@ have_hop:
 	}
 	if (err)
 		return err;
+	fwd_finish(px, req, f, *tp, dst, rr);
+	return 0;
+}
 
-	local_hostport(px, *tp, dst, f->via_host, sizeof(f->via_host),
+
+/* Via and Record-Route depend on the transport and address family of the
+ * next hop, known only once it is resolved. */
+static void fwd_finish(struct proxy *px, struct sip_msg *req, struct fwd *f,
+		       enum sip_transp tp, const struct sa *dst, bool rr)
+{
+	local_hostport(px, tp, dst, f->via_host, sizeof(f->via_host),
 		       &f->via_port);
-	f->tp = *tp;
+	f->tp = tp;
 	f->rr = rr;
 	if (rr) {
 		enum sip_transp in = req->tp ? (enum sip_transp)req->tp
 					     : SIP_TRANSP_UDP;
 		rr_value(f->rr_top, sizeof(f->rr_top), f->via_host,
-			 f->via_port, *tp);
+			 f->via_port, tp);
 		f->rr_in[0] = '\0';
-		if (in != *tp) {
+		if (in != tp) {
 			/* RFC 5658: one entry per side when they differ */
 			char host[SA_STRLEN];
 			uint16_t port;
@@ -776,7 +795,6 @@ have_hop:
 			rr_value(f->rr_in, sizeof(f->rr_in), host, port, in);
 		}
 	}
-	return 0;
 }
 
 
@@ -822,6 +840,138 @@ static bool dialog_creating(enum sip_method m)
 }
 
 
+/*
+ * One forwarding whose next hop is a name (RFC 3263): the target, the
+ * request and what changes in it wait here for the resolver.  The proxy's
+ * list holds each one; a stateful one also holds its response context,
+ * whose branch stays pending until the answer.
+ */
+struct pfwd {
+	struct le le;
+	struct proxy *px;	/* weak */
+	struct pctx *ctx;	/* counted; NULL when stateless */
+	struct pbranch *b;	/* in ctx */
+	struct sip_msg *req;	/* counted */
+	struct proxy_target t;	/* copy: f points into it */
+	struct fwd f;
+	char branch[SIP_BRANCH_LEN + 16];
+	bool rr;
+	struct sip_dns_query *q;
+};
+
+static void pfwd_destructor(void *arg)
+{
+	struct pfwd *pf = arg;
+
+	list_unlink(&pf->le);
+	mem_deref(pf->q); /* cancels a query still running */
+	mem_deref(pf->req);
+	mem_deref(pf->ctx);
+}
+
+
+static void stateless_failed(struct proxy *px, struct sip_msg *req)
+{
+	if (req->meth != SIP_METHOD_ACK)
+		(void)sip_replyf(px->sip, req, 502, "Next Hop Unreachable");
+}
+
+
+static void branch_failed(struct pbranch *b, int err)
+{
+	branch_resp(err ? err : EHOSTUNREACH, NULL, b);
+}
+
+
+/* The resolver answered (RFC 3263 4): use the first target.  Failing over
+ * to the next ones on a transport error or 503 (4.3) is not done yet. */
+static void pfwd_resolved(int err, const struct sip_dns_target *tv, size_t tc,
+			  void *arg)
+{
+	struct pfwd *pf = arg;
+	struct proxy *px = pf->px;
+
+	pf->q = NULL; /* the query has ended */
+	if (pf->ctx && pf->ctx->cancelling) {
+		branch_failed(pf->b, ECANCELED);
+		goto out;
+	}
+	if (err || !tc) {
+		LOG_INFO(pf->ctx ? &pf->ctx->lctx : NULL,
+			 "no address for %s: %s", pf->t.uri,
+			 log_strerror(err ? err : ENOENT));
+		if (pf->ctx)
+			branch_failed(pf->b, err);
+		else
+			stateless_failed(px, pf->req);
+		goto out;
+	}
+	fwd_finish(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, pf->rr);
+	err = fwd_send(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, NULL,
+		       pf->b);
+	if (err) {
+		if (pf->ctx)
+			branch_failed(pf->b, err);
+		else
+			stateless_failed(px, pf->req);
+	}
+out:
+	mem_deref(pf);
+}
+
+
+/*
+ * Prepare and send one target, or start resolving its next hop.
+ *
+ * @return 0 when sent or pending, else the error
+ */
+static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
+		       struct sip_msg *req, const struct fwd *base,
+		       const struct proxy_target *t, const char *branch,
+		       bool rr)
+{
+	struct sip_uri hop;
+	struct pfwd *pf;
+	enum sip_transp tp;
+	struct sa dst;
+	int err;
+
+	pf = mem_zalloc(sizeof(*pf), pfwd_destructor);
+	if (!pf)
+		return ENOMEM;
+	pf->px = px;
+	pf->t = *t;
+	pf->f = *base;
+	(void)snprintf(pf->branch, sizeof(pf->branch), "%s", branch);
+	pf->f.branch = pf->branch;
+	if (pf->t.path[0])
+		pf->f.route_pre = pf->t.path;
+	pf->rr = rr;
+	pf->b = b;
+	err = fwd_prepare(px, req, &pf->t, &pf->f, &tp, &dst, rr, &hop);
+	if (!err) {
+		err = fwd_send(px, req, &pf->f, tp, &dst,
+			       t->has_flow ? t->conn : NULL, b);
+		mem_deref(pf);
+		return err;
+	}
+	if (err != EHOSTUNREACH || !px->dns) {
+		mem_deref(pf);
+		return err;
+	}
+	/* a name: RFC 3263 resolution, asynchronous */
+	pf->req = mem_ref(req);
+	pf->ctx = mem_ref(ctx);
+	list_append(&px->pending, &pf->le, pf);
+	err = sip_dns_locate(&pf->q, px->dns, &hop, pfwd_resolved, pf);
+	if (err) {
+		mem_deref(pf);
+		return err;
+	}
+	return 0;
+}
+
+
 /* 16.11: stateless forwarding; the branch is derived from the request so
  * that a retransmission gets the same one. */
 static void forward_stateless(struct proxy *px, struct sip_msg *req,
@@ -830,21 +980,21 @@ static void forward_stateless(struct proxy *px, struct sip_msg *req,
 {
 	const struct sip_via *via;
 	char branch[SIP_BRANCH_LEN + 16];
-	enum sip_transp tp;
-	struct sa dst;
+	struct sip_msg *keep = NULL;
 	uint32_t vh = 0;
+	int err;
 
 	if (!sip_msg_via(req, &via))
 		vh = hash_fast(via->branch.p, via->branch.l);
 	(void)snprintf(branch, sizeof(branch), "z9hG4bK-P%08x-s%08x", lh,
-		       vh ^ hash_fast(f->ruri.p, f->ruri.l));
-	f->branch = branch;
-	if (fwd_prepare(px, req, t, f, &tp, &dst, false) ||
-	    fwd_send(px, req, f, tp, &dst, t->has_flow ? t->conn : NULL,
-		     NULL)) {
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 502,
-					 "Next Hop Unreachable");
+		       vh ^ hash_fast(req->ruri.p, req->ruri.l));
+	/* a name to resolve outlives this call: work on a copy then */
+	err = sip_msg_dup(&keep, req);
+	if (!err)
+		err = forward_one(px, NULL, NULL, keep, f, t, branch, false);
+	mem_deref(keep);
+	if (err) {
+		stateless_failed(px, req);
 		return;
 	}
 	px->stats.stateless++;
@@ -879,43 +1029,37 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 	if (req->meth == SIP_METHOD_INVITE)
 		st_reply(ctx, 100);
 
+	/* every branch counts as pending before any is sent: a branch that
+	 * fails at once must not finish the context under the others */
+	ctx->pending = ts->n;
+	ctx->nb = ts->n;
 	for (i = 0; i < ts->n; i++) {
-		struct pbranch *b = &ctx->b[ctx->nb];
-		struct fwd f = *base;
+		struct pbranch *b = &ctx->b[i];
 		char branch[SIP_BRANCH_LEN + 16];
-		enum sip_transp tp;
-		struct sa dst;
 
+		b->ctx = ctx;
 		(void)snprintf(branch, sizeof(branch), "z9hG4bK-P%08x-%x", lh,
 			       ++px->seq);
-		f.branch = branch;
-		f.route_pre = ts->v[i].path;
-		err = fwd_prepare(px, ctx->req, &ts->v[i], &f, &tp, &dst,
+		err = forward_one(px, ctx, b, ctx->req, base, &ts->v[i],
+				  branch,
 				  px->conf.record_route &&
 					  dialog_creating(req->meth));
 		if (err) {
 			LOG_INFO(&ctx->lctx, "target %s unreachable: %s",
 				 ts->v[i].uri, log_strerror(err));
-			continue;
+			b->done = true;
+			b->scode = err == ENOMEM ? 500 : 502;
+			ctx->pending--;
 		}
-		b->ctx = ctx;
-		err = fwd_send(px, ctx->req, &f, tp, &dst,
-			       ts->v[i].has_flow ? ts->v[i].conn : NULL, b);
-		if (err) {
-			LOG_INFO(&ctx->lctx, "forwarding to %s failed: %s",
-				 ts->v[i].uri, log_strerror(err));
-			continue;
-		}
-		ctx->nb++;
-		ctx->pending++;
-	}
-	if (!ctx->nb) {
-		st_reply(ctx, 502);
-		mem_deref(ctx);
-		return;
 	}
 	if (ctx->nb > 1)
 		px->stats.forked++;
+	if (!ctx->pending) {
+		/* nothing could be sent: the best of the local errors */
+		send_best(ctx);
+		ctx_maybe_release(ctx);
+		return;
+	}
 	if (req->meth == SIP_METHOD_INVITE)
 		tmr_start(&ctx->tmr_c, (uint64_t)px->conf.timer_c_s * 1000,
 			  timer_c, ctx);
@@ -1197,7 +1341,26 @@ void proxy_response(struct proxy *px, struct sip_msg *resp)
 
 static void proxy_destructor(void *arg)
 {
-	(void)arg;
+	struct proxy *px = arg;
+
+	proxy_close(px);
+	mem_deref(px->dns);
+}
+
+
+/** Drop the forwardings that wait for the resolver (explicit shutdown). */
+void proxy_close(struct proxy *px)
+{
+	while (px->pending.head)
+		mem_deref(px->pending.head->data);
+}
+
+
+/** Resolve next hops given by name with this resolver (RFC 3263). */
+void proxy_set_dns(struct proxy *px, struct sip_dns *dns)
+{
+	mem_deref(px->dns);
+	px->dns = mem_ref(dns);
 }
 
 

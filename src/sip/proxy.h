@@ -95,4 +95,11 @@ bool proxy_domain_is_mine(const struct proxy *px, const struct pl *host);
 
 void proxy_stats(const struct proxy *px, struct proxy_stats *st);
 
+struct sip_dns;
+/* Next hops given by name are located with this resolver (RFC 3263);
+ * without one they are unreachable (502). */
+void proxy_set_dns(struct proxy *px, struct sip_dns *dns);
+/* Explicit shutdown: drop forwardings waiting for the resolver. */
+void proxy_close(struct proxy *px);
+
 #endif
