@@ -730,12 +730,20 @@ static void test_reply_torture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, mem_mark, mem_expect_no_leaks)
-		T(test_reply_rfc3581), T(test_reply_tags),
-		T(test_reply_via),     T(test_reply_body),
-		T(test_reply_errors),  T(test_totag_stable),
-		T(test_reply_torture),
-#undef T
+		cmocka_unit_test_setup_teardown(test_reply_rfc3581, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_reply_tags, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_reply_via, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_reply_body, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_reply_errors, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_totag_stable, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_reply_torture, mem_mark,
+						mem_expect_no_leaks),
 	};
 
 	return cmocka_run_group_tests_name("sip_build", tests, NULL, NULL);

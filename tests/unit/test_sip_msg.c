@@ -1097,6 +1097,10 @@ static void test_msg_max(void **state)
 	assert_int_equal(dec_run(d, p, len, true), EBADMSG);
 	assert_int_equal(d->err.scode, 513);
 	assert_int_equal(sip_msg_frame(d->buf, len, &msglen, &skip), EMSGSIZE);
+	/* the same size as a response: dropped, not answered */
+	memcpy(p, "SIP/2.0 200 OK\r\nX:", 19);
+	assert_int_equal(dec_run(d, p, len, true), EBADMSG);
+	assert_int_equal(d->err.scode, 0);
 	free(p);
 	dec_free(d);
 }
@@ -1362,6 +1366,29 @@ static const struct val_case val_cases[] = {
 	{ "SIP/2.0 200 OK\r\n" VIA TO FR CID "CSeq: 1 BYE\r\n" END, 0, 0,
 	  NULL },
 };
+
+
+/* RFC 3261 21.4.15: an over-long Request-URI gets 414 */
+static void test_validate_long_ruri(void **state)
+{
+	static const char tail[] = " SIP/2.0\r\n" VIA MF TO FR CID CSQ END;
+	struct dec *d = dec_new();
+	size_t n = 7 + 5000 + sizeof(tail) - 1;
+	char *text = malloc(n);
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, "INVITE sip:", 11);
+	memset(text + 11, 'a', 5000 - 4 - 12);
+	memcpy(text + 7 + 5000 - 12, "@example.com", 12);
+	memcpy(text + 7 + 5000, tail, sizeof(tail) - 1);
+	assert_int_equal(dec_run(d, text, n, true), 0);
+	assert_int_equal(d->msg.ruri.l, 5000);
+	assert_int_equal(sip_msg_validate(&d->msg, &d->err), EBADMSG);
+	assert_int_equal(d->err.scode, 414);
+	free(text);
+	dec_free(d);
+}
 
 
 static void test_validate(void **state)
@@ -1966,18 +1993,46 @@ static void test_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, mem_mark, mem_expect_no_leaks)
-		T(test_start_line),  T(test_start_line_edges),
-		T(test_hdr_names),   T(test_method_names),
-		T(test_hdr_index),   T(test_hdr_bad),
-		T(test_folding),     T(test_values),
-		T(test_value_split), T(test_clen),
-		T(test_hdr_max),     T(test_msg_max),
-		T(test_frame),       T(test_validate),
-		T(test_accessors),   T(test_dup),
-		T(test_alloc),       T(test_tail_overread),
-		T(test_vectors),
-#undef T
+		cmocka_unit_test_setup_teardown(test_start_line, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_start_line_edges, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hdr_names, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_method_names, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hdr_index, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hdr_bad, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_folding, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_values, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_value_split, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_clen, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hdr_max, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_msg_max, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_frame, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_validate, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_validate_long_ruri,
+						mem_mark, mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_accessors, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_dup, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_alloc, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_tail_overread, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_vectors, mem_mark,
+						mem_expect_no_leaks),
 	};
 
 	return cmocka_run_group_tests_name("sip_msg", tests, NULL, NULL);
