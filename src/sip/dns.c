@@ -157,6 +157,15 @@ static void dns_tmr_update(struct sip_dns *d);
 
 /* ---- helpers ---- */
 
+/* strerror() without its static buffer (concurrency-mt-unsafe) */
+static const char *errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
+}
+
+
 static uint16_t default_port(enum sip_transp tp)
 {
 	return tp == SIP_TRANSP_TLS ? 5061 : 5060; /* RFC 3261 19.1.2 */
@@ -310,7 +319,7 @@ static struct dns_ans *cache_get(struct sip_dns *d, const char *name,
 	LIST_FOREACH (hash_list(d->cache, ans_key(name, type)), le) {
 		struct dns_ans *a = le->data;
 
-		if (a->type != type || strcasecmp(a->name, name))
+		if (a->type != type || strcasecmp(a->name, name) != 0)
 			continue;
 		if (a->expires <= tmr_jiffies()) {
 			cache_drop(d, a);
@@ -422,7 +431,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
 	err = fd_listen(fd, flags, dns_fd_h, df);
 	if (err)
 		LOG_ERR(NULL, "cannot watch DNS socket %d: %s", fd,
-			strerror(err));
+			errstr(err));
 }
 
 
@@ -594,7 +603,7 @@ static void complete(struct sip_dns_query *q, int err)
 	if (!err && !q->tc)
 		err = ENOENT;
 	LOG_DEBUG(NULL, "%s: %zu targets (%s)", q->target, err ? 0 : q->tc,
-		  err ? strerror(err) : "ok");
+		  err ? errstr(err) : "ok");
 	if (h)
 		h(err, q->tv, err ? 0 : q->tc, q->arg);
 }
@@ -638,7 +647,7 @@ static void naptr_done(struct sip_dns_query *q)
 			/* RFC 3263 4.1: flag "s", no regexp, the
 			 * replacement is the SRV name */
 			if (tp == SIP_TRANSP_NONE || !it->flags ||
-			    strcasecmp((const char *)it->flags, "s") ||
+			    strcasecmp((const char *)it->flags, "s") != 0 ||
 			    (it->regexp && *it->regexp) || !it->replacement ||
 			    !*it->replacement)
 				continue;

@@ -152,6 +152,24 @@ static void conn_flush(struct sip_conn *c);
 
 /* ---- small helpers ---- */
 
+/* errno of the failed call, never 0 (a failure must not read as success) */
+static int errno_nz(void)
+{
+	int e = errno;
+
+	return e > 0 ? e : EIO;
+}
+
+
+/* strerror() without its static buffer (concurrency-mt-unsafe) */
+static const char *errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
+}
+
+
 static void log_ssl_errors(const char *what, const struct sa *peer)
 {
 	char pbuf[SA_STRLEN + 1] = "";
@@ -166,7 +184,7 @@ static void log_ssl_errors(const char *what, const struct sa *peer)
 	if (e)
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
 	else
-		snprintf(ebuf, sizeof(ebuf), "%s", strerror(errno));
+		(void)snprintf(ebuf, sizeof(ebuf), "%s", errstr(errno));
 	LOG_WARN(NULL, "%s%s: %s", what, pbuf, ebuf);
 	ERR_clear_error();
 }
@@ -383,7 +401,7 @@ static void conn_close(struct sip_conn *c)
 {
 	struct sip_transports *tps = c->tps;
 
-	if (c->state == CONN_CLOSED)
+	if (c->state == CONN_CLOSED || !tps)
 		return;
 	c->state = CONN_CLOSED;
 	tmr_cancel(&c->tmr);
@@ -414,7 +432,7 @@ static void conn_fail(struct sip_conn *c, const char *what, int err)
 	if (log_level_cur >= LOG_LVL_DEBUG || log_trace_enabled(LOG_MODULE)) {
 		sa_fmt(&c->peer, pbuf, sizeof(pbuf));
 		LOG_DEBUG(NULL, "%s %s: %s", sip_transp_name(c->tp), pbuf,
-			  err ? strerror(err) : what);
+			  err ? errstr(err) : what);
 	}
 	if (c->outgoing && c->state != CONN_OPEN && c->tps)
 		c->tps->st.tx_errors++;
@@ -832,7 +850,7 @@ static void conn_fd_h(int flags, void *arg)
 		socklen_t sl = sizeof(soerr);
 
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
+			soerr = errno_nz();
 		if (soerr)
 			conn_fail(c, "connect", soerr);
 		else
@@ -909,14 +927,14 @@ static int conn_connect(struct sip_conn **cp, struct sip_transports *tps,
 	}
 	fd = socket(sa_af(dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return errno;
+		return errno_nz();
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	src = conn_src(tps, tp, sa_af(dst));
 	if (src) {
 		struct sa s = *src;
 		sa_set_port(&s, 0);
 		if (bind(fd, &s.u.sa, sa_socklen(&s)) < 0) {
-			err = errno;
+			err = errno_nz();
 			(void)close(fd);
 			return err;
 		}
@@ -966,7 +984,7 @@ static int conn_connect(struct sip_conn **cp, struct sip_transports *tps,
 		if (err)
 			goto fail;
 	} else {
-		err = errno;
+		err = errno_nz();
 		goto fail;
 	}
 	*cp = c; /* the table holds it */
@@ -1256,7 +1274,7 @@ static void listen_h(int flags, void *arg)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
 			/* out of descriptors: pause instead of spinning */
-			LOG_WARN(NULL, "accept: %s", strerror(errno));
+			LOG_WARN(NULL, "accept: %s", errstr(errno));
 			fd_close(s->fd);
 			tmr_start(&s->tmr, EMFILE_PAUSE_MS, listen_resume, s);
 		}
@@ -1421,12 +1439,12 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 			       SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0);
 	if (s->fd < 0) {
-		err = errno;
+		err = errno_nz();
 		goto out;
 	}
 	if (af == AF_INET6 &&
 	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
-		err = errno;
+		err = errno_nz();
 		goto out;
 	}
 	if (tp == SIP_TRANSP_UDP)
@@ -1435,17 +1453,17 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 		(void)setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
 				 sizeof(one));
 	if (bind(s->fd, &laddr->u.sa, sa_socklen(laddr)) < 0) {
-		err = errno;
+		err = errno_nz();
 		goto out;
 	}
 	la.len = sizeof(la.u);
 	if (getsockname(s->fd, &la.u.sa, &la.len) < 0) {
-		err = errno;
+		err = errno_nz();
 		goto out;
 	}
 	s->laddr = la;
 	if (tp != SIP_TRANSP_UDP && listen(s->fd, SOMAXCONN) < 0) {
-		err = errno;
+		err = errno_nz();
 		goto out;
 	}
 	if (tp == SIP_TRANSP_UDP) {
@@ -1721,11 +1739,11 @@ static int pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *x)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
-		return errno;
+		return errno_nz();
 	(void)fchmod(fd, mode);
 	f = fdopen(fd, "w");
 	if (!f) {
-		int err = errno;
+		int err = errno_nz();
 		(void)close(fd);
 		return err;
 	}

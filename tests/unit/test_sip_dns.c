@@ -146,14 +146,15 @@ static int group_setup(void **state)
 
 	(void)state;
 	if (!path) {
-		fprintf(stderr, "dnsmasq not installed (apt-get install "
-				"dnsmasq-base): DNS server tests skipped\n");
+		(void)fprintf(stderr,
+			      "dnsmasq not installed (apt-get install "
+			      "dnsmasq-base): DNS server tests skipped\n");
 		return 0;
 	}
 	port = free_port();
 	if (!port)
 		return -1;
-	snprintf(portarg, sizeof(portarg), "--port=%u", port);
+	(void)snprintf(portarg, sizeof(portarg), "--port=%u", port);
 	argv[n++] = path;
 	argv[n++] = "--keep-in-foreground";
 	argv[n++] = "--no-resolv";
@@ -182,11 +183,11 @@ static int group_setup(void **state)
 	}
 	for (tries = 0; tries < 200 && !port_taken(port); tries++) {
 		int status;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct timespec ts = { 0, 10L * 1000 * 1000 };
 
 		if (waitpid(dns_pid, &status, WNOHANG) == dns_pid) {
 			dns_pid = -1;
-			fprintf(stderr, "dnsmasq exited at start\n");
+			(void)fprintf(stderr, "dnsmasq exited at start\n");
 			return -1;
 		}
 		nanosleep(&ts, NULL);
@@ -635,7 +636,7 @@ static void test_cancel(void **state)
 	sip_dns_stats(d, &st);
 	assert_int_equal(st.queries, 4);
 	assert_int_equal(r.calls, 0);
-	d = mem_deref(d);
+	mem_deref(d);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(loop_poll(5), 0);
 	assert_int_equal(r.calls, 0);

@@ -545,7 +545,8 @@ static void test_tcp_bad_and_oversize(void **state)
 	n = snprintf(buf, sizeof(buf), "MESSAGE sip:x SIP/2.0\r\n");
 	send_all(fd, buf, (size_t)n);
 	memset(buf, 'a', sizeof(buf));
-	memcpy(buf, "X-Long: ", 8);
+	buf[0] = 'X';
+	buf[1] = ':';
 	send_all(fd, buf, 1500);
 	assert_closed(fd);
 	close(fd);
@@ -863,10 +864,10 @@ static void tls_files(void)
 {
 	struct stat stt;
 
-	snprintf(tls_dir, sizeof(tls_dir), "/tmp/entims-tls-XXXXXX");
+	(void)snprintf(tls_dir, sizeof(tls_dir), "/tmp/entims-tls-XXXXXX");
 	assert_non_null(mkdtemp(tls_dir));
-	snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tls_dir);
-	snprintf(key_path, sizeof(key_path), "%s/key.pem", tls_dir);
+	(void)snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tls_dir);
+	(void)snprintf(key_path, sizeof(key_path), "%s/key.pem", tls_dir);
 	assert_int_equal(sip_tls_selfsigned(cert_path, key_path,
 					    "entims.test,127.0.0.1,::1"),
 			 0);
@@ -894,7 +895,7 @@ static void test_tls_selfsigned(void **state)
 	f = fopen(cert_path, "r");
 	assert_non_null(f);
 	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
+	(void)fclose(f);
 	assert_non_null(x);
 	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x),
 					      NID_commonName, cn,
