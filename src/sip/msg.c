@@ -870,6 +870,46 @@ const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg,
 }
 
 
+/* Compact forms of headers that have no id here (RFC 3261 7.3.3: the
+ * compact and long forms are the same header; letters from the IANA SIP
+ * header registry).  0 when the name has none. */
+static char other_compact(const struct pl *name)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} tab[] = {
+		{ "referred-by", 'b' },         /* RFC 3892 */
+		{ "request-disposition", 'd' }, /* RFC 3841 */
+		{ "reject-contact", 'j' },      /* RFC 3841 */
+		{ "identity-info", 'n' },       /* RFC 4474 */
+		{ "identity", 'y' },            /* RFC 8224 */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		if (name->l == 1 && lc((unsigned char)name->p[0]) == tab[i].c)
+			return tab[i].c;
+		if (name->l == strlen(tab[i].name) &&
+		    eq_ci(name->p, tab[i].name, name->l))
+			return tab[i].c;
+	}
+	return 0;
+}
+
+
+/* Two names of unknown headers name the same header. */
+static bool other_name_eq(const struct pl *a, const struct pl *b)
+{
+	char c;
+
+	if (pl_eq_ci(a, b))
+		return true;
+	c = other_compact(a);
+	return c && c == other_compact(b);
+}
+
+
 const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
 				       const struct sip_hdr *h)
 {
@@ -878,7 +918,7 @@ const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
 		size_t i;
 		for (i = (size_t)(h - msg->hdrv) + 1; i < msg->hdrc; i++)
 			if (msg->hdrv[i].id == SIP_HDR_OTHER &&
-			    pl_eq_ci(&msg->hdrv[i].name, &h->name))
+			    other_name_eq(&msg->hdrv[i].name, &h->name))
 				return &msg->hdrv[i];
 		return NULL;
 	}
@@ -899,7 +939,7 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
 		return sip_msg_hdr(msg, id);
 	for (i = 0; i < msg->hdrc; i++)
 		if (msg->hdrv[i].id == SIP_HDR_OTHER &&
-		    pl_eq_ci(&msg->hdrv[i].name, &n))
+		    other_name_eq(&msg->hdrv[i].name, &n))
 			return &msg->hdrv[i];
 	return NULL;
 }
