@@ -670,6 +670,53 @@ static void test_hdr_index(void **state)
 }
 
 
+/* RFC 3261 7.3.3: compact forms of headers without an id are found by
+ * their long name and the other way round */
+static void test_hdr_compact_other(void **state)
+{
+	struct dec *d = dec_new();
+	const struct sip_hdr *h;
+
+	(void)state;
+	assert_int_equal(dec_str(d,
+				 "MESSAGE sip:x SIP/2.0\r\n"
+				 "Identity: one\r\n"
+				 "b: <sip:a@example.com>\r\n"
+				 "Y: two\r\n"
+				 "X-Other: x\r\n"
+				 "Referred-By: <sip:b@example.com>\r\n"
+				 "identity: three\r\n"
+				 "\r\n",
+				 true),
+			 0);
+	h = sip_msg_hdr_name(&d->msg, "Identity");
+	assert_ptr_equal(h, &d->msg.hdrv[0]);
+	h = sip_msg_hdr_next(&d->msg, h);
+	assert_ptr_equal(h, &d->msg.hdrv[2]);
+	assert_pl_eq(&h->val, "two");
+	h = sip_msg_hdr_next(&d->msg, h);
+	assert_ptr_equal(h, &d->msg.hdrv[5]);
+	assert_null(sip_msg_hdr_next(&d->msg, h));
+	assert_ptr_equal(sip_msg_hdr_name(&d->msg, "y"), &d->msg.hdrv[0]);
+
+	h = sip_msg_hdr_name(&d->msg, "referred-by");
+	assert_ptr_equal(h, &d->msg.hdrv[1]);
+	h = sip_msg_hdr_next(&d->msg, h);
+	assert_ptr_equal(h, &d->msg.hdrv[4]);
+	assert_null(sip_msg_hdr_next(&d->msg, h));
+	assert_ptr_equal(sip_msg_hdr_name(&d->msg, "B"), &d->msg.hdrv[1]);
+
+	/* no confusion with other unknown headers */
+	assert_null(sip_msg_hdr_name(&d->msg, "Identity-Info"));
+	assert_null(sip_msg_hdr_name(&d->msg, "n"));
+	assert_null(sip_msg_hdr_name(&d->msg, "Reject-Contact"));
+	h = sip_msg_hdr_name(&d->msg, "x-other");
+	assert_ptr_equal(h, &d->msg.hdrv[3]);
+	assert_null(sip_msg_hdr_next(&d->msg, h));
+	dec_free(d);
+}
+
+
 static const struct {
 	const char *text; /* everything after the start line */
 	uint16_t scode;
@@ -2003,6 +2050,8 @@ int main(void)
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_hdr_index, mem_mark,
 						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hdr_compact_other,
+						mem_mark, mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_hdr_bad, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_folding, mem_mark,
