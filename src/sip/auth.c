@@ -582,13 +582,14 @@ static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
 static int opaque_make(const struct auth *auth, const char *realm,
 		       size_t realm_len, char *out)
 {
+	static const uint8_t label[6] = { 'o', 'p', 'a', 'q', 'u', 'e' };
 	uint8_t buf[6 + AUTH_REALM_MAX];
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	if (realm_len > AUTH_REALM_MAX)
 		return EINVAL;
-	memcpy(buf, "opaque", 6);
+	memcpy(buf, label, sizeof(label));
 	memcpy(buf + 6, realm, realm_len);
 	if (!HMAC(EVP_sha256(), auth->key, (int)auth->keylen, buf,
 		  6 + realm_len, md, &mdlen) ||
@@ -619,10 +620,13 @@ static bool realm_ok(const char *realm)
 
 
 /**
- * Write the challenge header lines: SHA-256 first, then MD5 (RFC 8760
- * 2.4, RFC 7616 3.7: the server lists the algorithms in its order of
- * preference and the client uses the first it supports), each with its
- * own nonce, qop="auth" and the realm's opaque.
+ * Write the challenge header lines, one per algorithm, each with its own
+ * nonce, qop="auth" and the realm's opaque.  RFC 7616 3.7 and RFC 8760
+ * 2.4 have the server list them in its order of preference and the client
+ * use the first it supports.  MD5 comes first unless conf.sha256_first:
+ * many deployed clients (sipp 3.6, older phones) answer only the first
+ * challenge and fail on a SHA-256 one, which RFC 8760 section 2.4
+ * acknowledges as the reason for keeping MD5 offered.
  *
  * @param stale  add stale=true (RFC 7616 3.3)
  * @return 0, EINVAL (bad realm), ENOSPC (hdrs too small), EIO
@@ -630,7 +634,12 @@ static bool realm_ok(const char *realm)
 int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 		   bool stale, char *hdrs, size_t size)
 {
-	static const enum auth_algo order[] = { AUTH_ALG_SHA256, AUTH_ALG_MD5 };
+	static const enum auth_algo md5_first[] = { AUTH_ALG_MD5,
+						    AUTH_ALG_SHA256 };
+	static const enum auth_algo sha_first[] = { AUTH_ALG_SHA256,
+						    AUTH_ALG_MD5 };
+	const enum auth_algo *order = auth->conf.sha256_first ? sha_first
+							      : md5_first;
 	const char *hname = mode == AUTH_MODE_PROXY ? "Proxy-Authenticate"
 						    : "WWW-Authenticate";
 	char nonce[NONCE_B64 + 1], opaque[OPAQUE_B64 + 1];
@@ -643,7 +652,7 @@ int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 	err = opaque_make(auth, realm, strlen(realm), opaque);
 	if (err)
 		return err;
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (i = 0; i < AUTH_ALG_NUM; i++) {
 		int n;
 
 		if (!alg_enabled(auth, order[i]))
@@ -967,7 +976,7 @@ static void fail_note(struct auth *auth, const struct sa *src,
 		f->blocked_until =
 			now + (uint64_t)auth->conf.fail_block_s * 1000;
 		if (sa_ntop(src, host, sizeof(host)) <= 0)
-			snprintf(host, sizeof(host), "?");
+			(void)snprintf(host, sizeof(host), "?");
 		/* once per episode: further refusals are silent */
 		LOG_WARN(NULL,
 			 "%u authentication failures from %s within %us "

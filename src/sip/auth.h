@@ -68,6 +68,7 @@ struct auth_conf {
 	uint32_t fail_table_max;   /* source IPs tracked, default 4096 */
 	bool no_md5;               /* do not offer or accept MD5 */
 	bool no_sha256;            /* do not offer or accept SHA-256 */
+	bool sha256_first;         /* offer SHA-256 before MD5 (auth_challenge) */
 	const uint8_t *secret;     /* nonce key; NULL: random per boot */
 	size_t secret_len;
 	auth_cred_h *credh;
@@ -121,7 +122,7 @@ int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
 		const struct sa *src, const char *realm, enum auth_mode mode,
 		struct auth_result *res) IMS_MUST_CHECK;
 
-/* Write challenge header lines (SHA-256 first, then MD5, RFC 8760 2.4)
+/* Write challenge header lines (MD5 first unless conf.sha256_first)
  * with fresh nonces into hdrs. */
 int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 		   bool stale, char *hdrs, size_t size) IMS_MUST_CHECK;
