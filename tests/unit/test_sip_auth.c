@@ -896,7 +896,11 @@ static void test_ha1_provisioning(void **state)
 	char *p;
 
 	(void)state;
-	assert_int_equal(auth_alloc(&auth, NULL), 0);
+	{
+		struct auth_conf sc = { 0 };
+		sc.sha256_first = true; /* challenge 0 is SHA-256 below */
+		assert_int_equal(auth_alloc(&auth, &sc), 0);
+	}
 	assert_int_equal(
 		auth_ha1(AUTH_ALG_MD5, "bob", realm, "pw", md5, sizeof(md5)),
 		0);
