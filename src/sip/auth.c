@@ -638,8 +638,7 @@ int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 						    AUTH_ALG_SHA256 };
 	static const enum auth_algo sha_first[] = { AUTH_ALG_SHA256,
 						    AUTH_ALG_MD5 };
-	const enum auth_algo *order = auth->conf.sha256_first ? sha_first
-							      : md5_first;
+	const enum auth_algo *order;
 	const char *hname = mode == AUTH_MODE_PROXY ? "Proxy-Authenticate"
 						    : "WWW-Authenticate";
 	char nonce[NONCE_B64 + 1], opaque[OPAQUE_B64 + 1];
@@ -648,6 +647,7 @@ int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 
 	if (!auth || !hdrs || !size || !realm_ok(realm))
 		return EINVAL;
+	order = auth->conf.sha256_first ? sha_first : md5_first;
 	hdrs[0] = '\0';
 	err = opaque_make(auth, realm, strlen(realm), opaque);
 	if (err)

@@ -66,7 +66,9 @@ struct registrar {
 	size_t nbindings;
 	uint64_t next_id;
 	struct list dirty;   /* struct reg_binding, counted */
-	struct list pending; /* struct reg_pending, counted */
+	struct list pending; /* struct reg_pending, counted: await COMMIT */
+	struct list ready;   /* struct reg_pending, counted: to deliver */
+	struct tmr ready_tmr;
 	struct loop_hook hook;
 	bool closed;
 };
@@ -123,6 +125,15 @@ struct reply {
 static void binding_remove(struct registrar *reg, struct reg_binding *b);
 
 
+/* strerror() without its static buffer (concurrency-mt-unsafe) */
+static const char *errstr(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "Unknown error";
+}
+
+
 static void binding_destructor(void *arg)
 {
 	struct reg_binding *b = arg;
@@ -160,6 +171,7 @@ static void release(struct registrar *reg)
 	struct le *le;
 
 	loop_hook_remove(&reg->hook);
+	tmr_cancel(&reg->ready_tmr);
 	/* the timers live in the loop's heap: stop them all */
 	if (reg->aors) {
 		uint32_t i;
@@ -189,7 +201,9 @@ static void destructor(void *arg)
 	size_t i;
 
 	release(reg);
-	list_flush(&reg->pending); /* callbacks are the caller's: not run */
+	/* callbacks are the caller's: not run from a destructor */
+	list_flush(&reg->pending);
+	list_flush(&reg->ready);
 	if (reg->aors)
 		hash_flush(reg->aors);
 	mem_deref(reg->aors);
@@ -228,7 +242,9 @@ static bool is_unreserved(unsigned char c)
 
 static char lower(char c)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
 }
 
 
@@ -243,11 +259,74 @@ static char lower(char c)
  *
  * @param lenp  receives the length (may be NULL)
  */
+struct wr {
+	char *p;
+	size_t size;
+	size_t n;
+	bool full;
+};
+
+static void wr_put(struct wr *w, char c)
+{
+	if (w->n + 1 >= w->size) {
+		w->full = true;
+		return;
+	}
+	w->p[w->n++] = c;
+}
+
+
+static void wr_pl_lower(struct wr *w, const struct pl *pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl->l; i++)
+		wr_put(w, lower(pl->p[i]));
+}
+
+
+/* The user part: escapes of unreserved characters are undone, the other
+ * escapes are kept (in uppercase hex); EBADMSG on a broken escape. */
+static int wr_user(struct wr *w, const struct pl *user)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < user->l; i++) {
+		const char *p = user->p + i;
+		int h, l;
+		unsigned char c;
+
+		if (*p != '%') {
+			wr_put(w, *p);
+			continue;
+		}
+		if (i + 2 >= user->l)
+			return EBADMSG;
+		h = hexval(p[1]);
+		l = hexval(p[2]);
+		if (h < 0 || l < 0)
+			return EBADMSG;
+		c = (unsigned char)(h << 4 | l);
+		if (is_unreserved(c)) {
+			wr_put(w, (char)c);
+		} else {
+			wr_put(w, '%');
+			wr_put(w, hex[c >> 4]);
+			wr_put(w, hex[c & 15]);
+		}
+		i += 2;
+	}
+	return 0;
+}
+
+
 int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
 		  size_t *lenp)
 {
-	size_t n = 0, i;
-	int k;
+	struct wr w = { buf, size, 0, false };
+	const char *sch;
+	int err;
 
 	if (!uri || !buf || !size)
 		return EINVAL;
@@ -256,55 +335,24 @@ int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
 	if (!uri->host.l)
 		return EBADMSG;
 
-#define PUT(c)                         \
-	do {                           \
-		if (n + 1 >= size)     \
-			return ENOSPC; \
-		buf[n++] = (char)(c);  \
-	} while (0)
-
-	k = snprintf(buf, size,
-		     "%s:", uri->sch == SIP_SCHEME_SIPS ? "sips" : "sip");
-	if (k < 0 || (size_t)k >= size)
-		return ENOSPC;
-	n = (size_t)k;
+	for (sch = uri->sch == SIP_SCHEME_SIPS ? "sips:" : "sip:"; *sch; sch++)
+		wr_put(&w, *sch);
 	if (uri->user.l) {
-		const char *p = uri->user.p;
-		for (i = 0; i < uri->user.l; i++) {
-			int h, l;
-			unsigned char c;
-
-			if (p[i] != '%') {
-				PUT(p[i]);
-				continue;
-			}
-			if (i + 2 >= uri->user.l ||
-			    (h = hexval(p[i + 1])) < 0 ||
-			    (l = hexval(p[i + 2])) < 0)
-				return EBADMSG;
-			c = (unsigned char)(h << 4 | l);
-			if (is_unreserved(c)) {
-				PUT(c);
-			} else {
-				PUT('%');
-				PUT("0123456789ABCDEF"[c >> 4]);
-				PUT("0123456789ABCDEF"[c & 15]);
-			}
-			i += 2;
-		}
-		PUT('@');
+		err = wr_user(&w, &uri->user);
+		if (err)
+			return err;
+		wr_put(&w, '@');
 	}
-	for (i = 0; i < uri->host.l; i++)
-		PUT(lower(uri->host.p[i]));
+	wr_pl_lower(&w, &uri->host);
 	if (uri->port_pl.l) {
-		PUT(':');
-		for (i = 0; i < uri->port_pl.l; i++)
-			PUT(uri->port_pl.p[i]);
+		wr_put(&w, ':');
+		wr_pl_lower(&w, &uri->port_pl);
 	}
-#undef PUT
-	buf[n] = '\0';
+	if (w.full)
+		return ENOSPC;
+	buf[w.n] = '\0';
 	if (lenp)
-		*lenp = n;
+		*lenp = w.n;
 	return 0;
 }
 
@@ -645,14 +693,23 @@ static int store_commit(struct registrar *reg)
  *
  * @return 0, or the store's error
  */
-int registrar_flush(struct registrar *reg)
+static void pending_fail(struct reg_pending *p)
 {
-	struct list ready;
+	p->scode = 500;
+	(void)snprintf(p->reason, sizeof(p->reason),
+		       "Server Internal Error (bindings not stored)");
+	p->hdrs = mem_deref(p->hdrs);
+	p->hdrs = mem_strdup("Retry-After: 5\r\n", 17);
+}
+
+
+/* Commit the batch; the waiting answers (now final: 200 or 500) move to
+ * reg->ready. */
+static int commit_batch(struct registrar *reg)
+{
 	struct le *le;
 	int err = 0;
 
-	if (!reg)
-		return EINVAL;
 	if (reg->dirty.head && reg->conf.store) {
 		size_t n = reg->dirty.n;
 
@@ -663,47 +720,93 @@ int registrar_flush(struct registrar *reg)
 			LOG_ERR(NULL,
 				"storing %zu binding changes failed (%s): "
 				"back to the stored state",
-				n, strerror(err));
+				n, errstr(err));
 			e2 = reload(reg);
 			if (e2)
 				LOG_ERR(NULL, "reloading bindings failed: %s",
-					strerror(e2));
+					errstr(e2));
 		}
 	}
-
-	/* detach first: a callback may handle the next request, whose
-	 * answer belongs to the next commit */
-	ready = reg->pending;
-	for (le = ready.head; le; le = le->next)
-		le->list = &ready;
-	list_init(&reg->pending);
-
-	while ((le = ready.head)) {
+	while ((le = reg->pending.head)) {
 		struct reg_pending *p = le->data;
 
 		list_unlink(le);
 		if (err)
-			deliver(p->h, p->arg, 0, 500,
-				"Server Internal Error (bindings not stored)",
-				"Retry-After: 5\r\n");
-		else
-			deliver(p->h, p->arg, 0, p->scode, p->reason, p->hdrs);
-		mem_deref(p);
+			pending_fail(p);
+		list_append(&reg->ready, le, p);
 	}
 	return err;
 }
 
 
+static void deliver_ready(struct registrar *reg)
+{
+	struct list ready;
+	struct le *le;
+
+	/* detach first: a callback may handle the next request, whose
+	 * answer belongs to the next commit */
+	ready = reg->ready;
+	for (le = ready.head; le; le = le->next)
+		le->list = &ready;
+	list_init(&reg->ready);
+
+	while ((le = ready.head)) {
+		struct reg_pending *p = le->data;
+
+		list_unlink(le);
+		if (p->hdrs)
+			deliver(p->h, p->arg, 0, p->scode, p->reason, p->hdrs);
+		else /* no memory for even the 500's Retry-After */
+			deliver(p->h, p->arg, 0, p->scode, p->reason, "");
+		mem_deref(p);
+	}
+}
+
+
+/**
+ * Commit pending changes and deliver the answers that waited for them,
+ * now.  On a failed commit the bindings in memory are reloaded from the
+ * store (dropping this batch's tentative changes) and the waiting
+ * requests are answered 500 (RFC 3261 10.3 step 7).
+ *
+ * @return 0, or the store's error
+ */
+int registrar_flush(struct registrar *reg)
+{
+	int err;
+
+	if (!reg)
+		return EINVAL;
+	err = commit_batch(reg);
+	tmr_cancel(&reg->ready_tmr);
+	deliver_ready(reg);
+	return err;
+}
+
+
+static void ready_timeout(void *arg)
+{
+	deliver_ready(arg);
+}
+
+
+/* End of a loop batch: one COMMIT for everything the batch changed.  The
+ * answers go out from a zero-delay timer, i.e. early in the next loop
+ * iteration, before its hooks: so a transport that batches its sends in
+ * a hook of its own (added when the first send is queued) flushes them in
+ * that same iteration, whatever the order of the hooks. */
 static void commit_hook(void *arg)
 {
 	struct registrar *reg = arg;
-
 	int err;
 
 	if (!reg->dirty.head && !reg->pending.head)
 		return;
-	err = registrar_flush(reg); /* logged there; retried next batch */
+	err = commit_batch(reg); /* logged there */
 	(void)err;
+	if (reg->ready.head && !tmr_isrunning(&reg->ready_tmr))
+		tmr_start(&reg->ready_tmr, 0, ready_timeout, reg);
 }
 
 
@@ -726,23 +829,31 @@ void registrar_close(struct registrar *reg)
 
 /* ---- one REGISTER ---- */
 
-static void set_status(struct reply *rp, uint16_t scode, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_status(struct reply *rp, uint16_t scode, const char *fmt, ...)
+/* A reason phrase is one line of text (RFC 3261 25.1). */
+static void reason_clean(char *s)
 {
-	va_list ap;
-	size_t i;
-
-	rp->scode = scode;
-	va_start(ap, fmt);
-	(void)vsnprintf(rp->reason, sizeof(rp->reason), fmt, ap);
-	va_end(ap);
-	/* a reason phrase is one line of text (RFC 3261 25.1) */
-	for (i = 0; rp->reason[i]; i++)
-		if ((unsigned char)rp->reason[i] < 0x20)
-			rp->reason[i] = ' ';
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
 }
+
+
+static void set_status(struct reply *rp, uint16_t scode, const char *reason)
+{
+	rp->scode = scode;
+	(void)snprintf(rp->reason, sizeof(rp->reason), "%s", reason);
+	reason_clean(rp->reason);
+}
+
+
+/* A reason naming something from the request (excerpted, cleaned). */
+#define set_reasonf(rp, code, ...)                                 \
+	do {                                                       \
+		(rp)->scode = (code);                              \
+		(void)snprintf((rp)->reason, sizeof((rp)->reason), \
+			       __VA_ARGS__);                       \
+		reason_clean((rp)->reason);                        \
+	} while (0)
 
 
 /* Printable excerpt of a pl for a reason phrase. */
@@ -899,22 +1010,29 @@ static void binding_update(struct registrar *reg, struct reg_binding *b,
 }
 
 
-static void fmt_q(uint16_t q, char *out, size_t size)
+/* qvalue (RFC 3261 25.1) from 0..1000: "1", "0", "0.5", "0.05", "0.125" */
+static void fmt_q(uint16_t q, char *out)
 {
-	char frac[4];
-	int i;
+	size_t n = 0;
 
 	if (q >= 1000) {
-		snprintf(out, size, "1");
+		out[n++] = '1';
+		out[n] = '\0';
 		return;
 	}
-	snprintf(frac, sizeof(frac), "%03u", q);
-	for (i = 2; i > 0 && frac[i] == '0'; i--)
-		frac[i] = '\0';
-	if (q == 0)
-		snprintf(out, size, "0");
-	else
-		snprintf(out, size, "0.%s", frac);
+	out[n++] = '0';
+	if (q) {
+		out[n++] = '.';
+		out[n++] = (char)('0' + q / 100);
+		q %= 100;
+		if (q) {
+			out[n++] = (char)('0' + q / 10);
+			q %= 10;
+			if (q)
+				out[n++] = (char)('0' + q);
+		}
+	}
+	out[n] = '\0';
 }
 
 
@@ -944,7 +1062,7 @@ static int build_ok(const struct registrar *reg, struct sip_msg *req,
 					 b->uri, b->params ? b->params : "",
 					 (unsigned)left);
 			if (!err && b->q != 1000) {
-				fmt_q(b->q, q, sizeof(q));
+				fmt_q(b->q, q);
 				err = buf_printf(mb, ";q=%s", q);
 			}
 			if (!err)
@@ -977,15 +1095,6 @@ struct cplan {
 };
 
 
-static void plan_release(struct cplan *plan, size_t np)
-{
-	size_t i;
-
-	for (i = 0; i < np; i++)
-		plan[i].nb = mem_deref(plan[i].nb);
-}
-
-
 /* Everything shared by the bindings of one request. */
 struct reqvals {
 	char *callid;
@@ -999,20 +1108,43 @@ struct reqvals {
 };
 
 
-static void reqvals_release(struct reqvals *rv)
+/* One REGISTER being processed. */
+struct regctx {
+	struct registrar *reg;
+	struct sip_msg *req;
+	struct reply *rp;
+	const struct sip_addr *to;
+	const char *domain;
+	char aor[REG_AOR_MAX];
+	size_t aorlen;
+	struct reqvals rv;
+	struct sip_contact cv[REG_REQ_CONTACTS_MAX];
+	size_t nc;
+	bool star;
+	struct cplan plan[REG_REQ_CONTACTS_MAX];
+	size_t np;
+	bool changed;
+};
+
+
+static void regctx_release(struct regctx *x)
 {
-	rv->callid = mem_deref(rv->callid);
-	rv->path = mem_deref(rv->path);
-	rv->ua = mem_deref(rv->ua);
+	size_t i;
+
+	for (i = 0; i < REG_REQ_CONTACTS_MAX; i++)
+		x->plan[i].nb = mem_deref(x->plan[i].nb);
+	x->rv.callid = mem_deref(x->rv.callid);
+	x->rv.path = mem_deref(x->rv.path);
+	x->rv.ua = mem_deref(x->rv.ua);
 }
 
 
-static int prepare_binding(struct registrar *reg, struct sip_msg *req,
-			   const struct sip_contact *c, const struct cand *cd,
-			   uint32_t exp, const struct reqvals *rv,
+static int prepare_binding(struct regctx *x, const struct sip_contact *c,
+			   const struct cand *cd, uint32_t exp,
 			   struct reg_binding **nbp)
 {
-	struct reg_binding *nb = binding_new(reg);
+	struct reg_binding *nb = binding_new(x->reg);
+	const struct reqvals *rv = &x->rv;
 	int err;
 
 	if (!nb)
@@ -1035,10 +1167,10 @@ static int prepare_binding(struct registrar *reg, struct sip_msg *req,
 	nb->cseq = rv->cseq;
 	nb->q = c->q;
 	nb->reg_id = cd->reg_id;
-	nb->tp = req->tp;
-	nb->src = req->src;
-	nb->dst = req->dst;
-	nb->conn = mem_ref(req->conn);
+	nb->tp = x->req->tp;
+	nb->src = x->req->src;
+	nb->dst = x->req->dst;
+	nb->conn = mem_ref(x->req->conn);
 	nb->exp_ms = rv->now + (uint64_t)exp * 1000;
 	nb->exp_wall = rv->wall + (int64_t)exp * 1000;
 	*nbp = nb;
@@ -1046,391 +1178,448 @@ static int prepare_binding(struct registrar *reg, struct sip_msg *req,
 }
 
 
-/* RFC 3261 10.3 step 6: "Contact: *" with "Expires: 0" removes all. */
-static int do_wildcard(struct registrar *reg, const struct reqvals *rv,
-		       const char *aor, size_t aorlen, struct reply *rp,
-		       bool *changed)
+/* Steps 1 and 5: the AOR from To, in a domain we serve (RFC 3261 10.3 step
+ * 1 names the Request-URI; the To domain is used because UAs often put
+ * an address in the Request-URI.  A stateful proxy in front would forward
+ * other domains; a stand-alone registrar answers 404 naming it). */
+static void step_target(struct regctx *x)
 {
-	struct reg_aor *a = aor_find(reg, aor, aorlen);
-	struct le *le;
+	int err;
 
-	if (!a)
-		goto ok;
-	LIST_FOREACH (&a->bindings, le) {
-		const struct reg_binding *b = le->data;
-		if (!strcmp(b->callid, rv->callid) && rv->cseq <= b->cseq) {
-			set_status(rp, 500,
-				   "Server Internal Error (out-of-order "
-				   "REGISTER: CSeq not above the binding's)");
-			return 0;
-		}
+	if (sip_msg_to(x->req, &x->to)) {
+		set_status(x->rp, 400, "Bad Request (malformed To)");
+		return;
 	}
-	while ((le = a->bindings.head)) {
-		struct reg_binding *b = le->data;
-		bool last = a->bindings.n == 1;
-
-		binding_remove(reg, b); /* the last one frees the AOR */
-		*changed = true;
-		if (last)
-			break;
+	err = registrar_aor(&x->to->uri, x->aor, sizeof(x->aor), &x->aorlen);
+	if (err == EPROTO) {
+		/* RFC 4475 3.3.4: a policy refusal, not a parse error */
+		set_reasonf(x->rp, 404,
+			    "Not Found (%.*s: addresses are not registered "
+			    "here)",
+			    EXCERPT(&x->to->uri.scheme));
+		return;
 	}
-ok:
-	set_status(rp, 200, "OK");
-	return 0;
+	if (err) {
+		set_status(x->rp, 400, "Bad Request (unusable To URI)");
+		return;
+	}
+	x->domain = domain_served(x->reg, &x->to->uri.host);
+	if (!x->domain)
+		set_reasonf(x->rp, 404,
+			    "Not Found (domain %.*s is not served here)",
+			    EXCERPT(&x->to->uri.host));
 }
 
 
-static int process(struct registrar *reg, struct sip_msg *req, struct reply *rp,
-		   bool *changed)
+/* Step 2: Require (RFC 3261 8.2.2.3); "path" is supported. */
+static int step_require(struct regctx *x)
 {
-	struct sip_contact cv[REG_REQ_CONTACTS_MAX];
-	struct cplan plan[REG_REQ_CONTACTS_MAX];
-	struct reqvals rv;
-	const struct sip_addr *to;
-	const struct sip_cseq *cseq;
 	struct sip_hdr_iter it = { 0 };
-	struct reg_aor *a;
-	char aor[REG_AOR_MAX];
-	const char *domain;
-	size_t aorlen = 0, nc = 0, np = 0, i, nnew = 0, ngone = 0;
-	struct pl v, callid;
-	bool star = false, unsupported = false;
+	bool unsupported = false;
+	struct pl v;
 	int err;
 
-	memset(&rv, 0, sizeof(rv));
-	memset(plan, 0, sizeof(plan));
-
-	/* step 1: the domain must be ours (RFC 3261 10.3; on the To
-	 * domain, the AOR's, since UAs often put an address in the
-	 * Request-URI).  A stateful proxy in front would forward the
-	 * others; a stand-alone registrar answers 404 naming it. */
-	err = sip_msg_to(req, &to);
-	if (err) {
-		set_status(rp, 400, "Bad Request (malformed To)");
-		return 0;
-	}
-	err = registrar_aor(&to->uri, aor, sizeof(aor), &aorlen);
-	if (err == EPROTO) {
-		/* RFC 4475 3.3.4: a policy refusal, not a parse error */
-		set_status(rp, 404,
-			   "Not Found (%.*s: addresses are not registered "
-			   "here)",
-			   EXCERPT(&to->uri.scheme));
-		return 0;
-	}
-	if (err) {
-		set_status(rp, 400, "Bad Request (unusable To URI)");
-		return 0;
-	}
-	domain = domain_served(reg, &to->uri.host);
-	if (!domain) {
-		set_status(rp, 404,
-			   "Not Found (domain %.*s is not served here)",
-			   EXCERPT(&to->uri.host));
-		return 0;
-	}
-
-	/* step 2: Require (RFC 3261 8.2.2.3): we support "path" */
-	while (sip_msg_hdr_value_next(req, SIP_HDR_REQUIRE, &it, &v)) {
+	while (sip_msg_hdr_value_next(x->req, SIP_HDR_REQUIRE, &it, &v)) {
 		if (pl_eq_str_ci(&v, "path"))
 			continue;
-		err = buf_printf(rp->hdrs, "Unsupported: %.*s\r\n",
+		err = buf_printf(x->rp->hdrs, "Unsupported: %.*s\r\n",
 				 EXCERPT(&v));
 		if (err)
 			return err;
 		unsupported = true;
 	}
-	if (unsupported) {
-		set_status(rp, 420, "Bad Extension");
+	if (unsupported)
+		set_status(x->rp, 420, "Bad Extension");
+	return 0;
+}
+
+
+/* Steps 3 and 4: authentication (RFC 3261 22) and authorisation. */
+static int step_auth(struct regctx *x)
+{
+	const char *realm = x->reg->realm ? x->reg->realm : x->domain;
+	struct auth_result ar;
+	int err;
+
+	if (!x->reg->conf.auth)
 		return 0;
+	err = auth_check(x->reg->conf.auth, x->req, realm, AUTH_MODE_UAS, &ar);
+	if (err)
+		return err;
+	if (ar.verdict != AUTH_OK) {
+		set_status(x->rp, ar.scode, ar.reason);
+		return buf_write_str(x->rp->hdrs, ar.hdrs);
 	}
+	if (!user_owns_aor(&ar.username, &x->to->uri))
+		set_reasonf(x->rp, 403,
+			    "Forbidden (%.*s may not register %.96s)",
+			    EXCERPT(&ar.username), x->aor);
+	return 0;
+}
 
-	/* step 3: authentication (RFC 3261 22), step 4: authorisation */
-	if (reg->conf.auth) {
-		struct auth_result ar;
-		const char *realm = reg->realm ? reg->realm : domain;
 
-		err = auth_check(reg->conf.auth, req, realm, AUTH_MODE_UAS,
-				 &ar);
-		if (err)
-			return err;
-		if (ar.verdict != AUTH_OK) {
-			set_status(rp, ar.scode, "%s", ar.reason);
-			return buf_write_str(rp->hdrs, ar.hdrs);
-		}
-		if (!user_owns_aor(&ar.username, &to->uri)) {
-			set_status(rp, 403,
-				   "Forbidden (%.*s may not register %s)",
-				   EXCERPT(&ar.username), aor);
-			return 0;
-		}
-	}
+/* Call-ID, CSeq, Expires and the Contact values. */
+static int step_values(struct regctx *x)
+{
+	struct sip_hdr_iter it = { 0 };
+	const struct sip_cseq *cseq;
+	struct pl v, callid;
+	int err;
 
-	/* step 5 done above (aor).  Request-wide values. */
-	if (sip_msg_callid(req, &callid) || !callid.l || callid.l > 256) {
-		set_status(rp, 400,
+	if (sip_msg_callid(x->req, &callid) || !callid.l || callid.l > 256) {
+		set_status(x->rp, 400,
 			   "Bad Request (missing or overlong Call-ID)");
 		return 0;
 	}
-	if (sip_msg_cseq(req, &cseq)) {
-		set_status(rp, 400, "Bad Request (malformed CSeq)");
+	if (sip_msg_cseq(x->req, &cseq)) {
+		set_status(x->rp, 400, "Bad Request (malformed CSeq)");
 		return 0;
 	}
-	err = sip_msg_expires(req, &rv.hexp);
+	err = sip_msg_expires(x->req, &x->rv.hexp);
 	if (err == EBADMSG) {
-		set_status(rp, 400, "Bad Request (malformed Expires)");
+		set_status(x->rp, 400, "Bad Request (malformed Expires)");
 		return 0;
 	}
-	rv.has_hexp = !err;
-	err = 0;
-	rv.cseq = cseq->num;
-	rv.now = tmr_jiffies();
-	rv.wall = regstore_now();
+	x->rv.has_hexp = !err;
+	x->rv.cseq = cseq->num;
+	x->rv.now = tmr_jiffies();
+	x->rv.wall = regstore_now();
 
-	memset(&it, 0, sizeof(it));
-	while (sip_msg_hdr_value_next(req, SIP_HDR_CONTACT, &it, &v)) {
-		if (nc == REG_REQ_CONTACTS_MAX) {
-			set_status(rp, 403, "Forbidden (too many Contacts)");
+	while (sip_msg_hdr_value_next(x->req, SIP_HDR_CONTACT, &it, &v)) {
+		if (x->nc == REG_REQ_CONTACTS_MAX) {
+			set_status(x->rp, 403,
+				   "Forbidden (too many Contact values)");
 			return 0;
 		}
-		if (sip_contact_decode(&cv[nc], &v)) {
-			set_status(rp, 400, "Bad Request (malformed Contact)");
+		if (sip_contact_decode(&x->cv[x->nc], &v)) {
+			set_status(x->rp, 400,
+				   "Bad Request (malformed Contact)");
 			return 0;
 		}
-		if (cv[nc].addr.star)
-			star = true;
-		nc++;
+		if (x->cv[x->nc].addr.star)
+			x->star = true;
+		x->nc++;
+	}
+	x->rv.callid = strdup_pl(&callid);
+	return x->rv.callid ? 0 : ENOMEM;
+}
+
+
+/* Step 6: "Contact: *" with "Expires: 0" removes every binding. */
+static void step_wildcard(struct regctx *x)
+{
+	struct reg_aor *a;
+	struct le *le;
+
+	if (x->nc > 1 || !x->rv.has_hexp || x->rv.hexp != 0) {
+		set_status(x->rp, 400,
+			   "Bad Request (Contact: * needs Expires: 0 and no "
+			   "other Contact)");
+		return;
+	}
+	a = aor_find(x->reg, x->aor, x->aorlen);
+	if (a) {
+		LIST_FOREACH (&a->bindings, le) {
+			const struct reg_binding *b = le->data;
+			if (!strcmp(b->callid, x->rv.callid) &&
+			    x->rv.cseq <= b->cseq) {
+				set_status(
+					x->rp, 500,
+					"Server Internal Error (out-of-order "
+					"REGISTER: CSeq not above the "
+					"binding's)");
+				return;
+			}
+		}
+		while (a) {
+			struct reg_binding *b = list_head_data(&a->bindings);
+			bool last = a->bindings.n == 1;
+
+			binding_remove(x->reg, b); /* the last frees the AOR */
+			x->changed = true;
+			if (last)
+				a = NULL;
+		}
+	}
+	set_status(x->rp, 200, "OK");
+}
+
+
+/* Can this Contact be bound at all (before looking at bindings)? */
+static bool contact_usable(struct regctx *x, const struct sip_contact *c)
+{
+	const struct sip_uri *u = &c->addr.uri;
+
+	/* RFC 3261 20 / RFC 4475 3.1.2.13: a URI with headers outside <>
+	 * is ambiguous */
+	if (!c->addr.angle && (u->headers.l || pl_chr(&c->addr.auri, '?'))) {
+		set_status(x->rp, 400,
+			   "Bad Request (Contact URI with headers must be "
+			   "enclosed in <>)");
+		return false;
+	}
+	if (u->sch != SIP_SCHEME_SIP && u->sch != SIP_SCHEME_SIPS) {
+		/* RFC 4475 3.3.4: well-formed, but nothing a SIP proxy can
+		 * reach: refused by policy */
+		set_reasonf(x->rp, 403,
+			    "Forbidden (Contact URI scheme %.*s not supported)",
+			    EXCERPT(&u->scheme));
+		return false;
+	}
+	if (c->addr.auri.l > REG_URI_MAX) {
+		set_status(x->rp, 400, "Bad Request (Contact URI too long)");
+		return false;
+	}
+	return true;
+}
+
+
+/* RFC 3261 10.2.1.1 / 10.3 step 7: the Contact's expires param, else the
+ * Expires header, else the default; 423 below the minimum, shortened
+ * above the maximum.  Returns false when answered. */
+static bool contact_expires(struct regctx *x, const struct sip_contact *c,
+			    uint32_t *expp)
+{
+	const struct registrar_conf *conf = &x->reg->conf;
+	uint32_t exp = c->has_expires   ? c->expires
+		       : x->rv.has_hexp ? x->rv.hexp
+					: conf->default_expires;
+
+	if (exp && exp < conf->min_expires) {
+		set_status(x->rp, 423, "Interval Too Brief");
+		return false;
+	}
+	*expp = exp > conf->max_expires ? conf->max_expires : exp;
+	return true;
+}
+
+
+/* Values every new binding of this request shares (taken once). */
+static int shared_values(struct regctx *x)
+{
+	const struct sip_hdr *h;
+	int err;
+
+	if (x->rv.path || x->rv.ua)
+		return 0;
+	err = path_collect(x->req, &x->rv.path);
+	if (err == ENOSPC) {
+		set_status(x->rp, 400, "Bad Request (Path too long)");
+		return 0;
+	}
+	if (err)
+		return err;
+	h = sip_msg_hdr(x->req, SIP_HDR_USER_AGENT);
+	if (h) {
+		struct pl ua = h->val;
+		if (ua.l > REG_UA_MAX)
+			ua.l = REG_UA_MAX;
+		x->rv.ua = strdup_pl(&ua);
+		if (!x->rv.ua)
+			return ENOMEM;
+	}
+	return 0;
+}
+
+
+/* Step 7, first phase, for one Contact: find its binding, apply the
+ * Call-ID/CSeq rule, prepare the new values. */
+static int plan_contact(struct regctx *x, const struct sip_contact *c)
+{
+	struct cplan *p = &x->plan[x->np];
+	uint32_t exp = 0;
+	struct pl rid;
+	size_t j;
+	int err;
+
+	if (!contact_usable(x, c) || !contact_expires(x, c, &exp))
+		return 0;
+
+	memset(p, 0, sizeof(*p));
+	p->cand.uri = &c->addr.uri;
+	if (sip_param_get(&c->addr.params, "+sip.instance", &p->cand.instance))
+		p->cand.instance.l = 0;
+	if (!sip_param_get(&c->addr.params, "reg-id", &rid) &&
+	    (pl_u32(&rid, &p->cand.reg_id) || !p->cand.reg_id)) {
+		/* RFC 5626 4.2: reg-id is a positive integer */
+		set_status(x->rp, 400, "Bad Request (malformed reg-id)");
+		return 0;
+	}
+	if (p->cand.instance.l > 256) {
+		set_status(x->rp, 400, "Bad Request (+sip.instance too long)");
+		return 0;
+	}
+	p->old = binding_match(aor_find(x->reg, x->aor, x->aorlen), &p->cand);
+	if (p->old && !strcmp(p->old->callid, x->rv.callid) &&
+	    x->rv.cseq <= p->old->cseq) {
+		/* step 7: same Call-ID and a CSeq not higher: "the update
+		 * MUST be aborted and the request fails" */
+		set_status(x->rp, 500,
+			   "Server Internal Error (out-of-order REGISTER: "
+			   "CSeq not above the binding's)");
+		return 0;
 	}
 
-	rv.callid = strdup_pl(&callid);
-	if (!rv.callid)
-		return ENOMEM;
-
-	if (star) {
-		/* step 6 */
-		if (nc > 1 || !rv.has_hexp || rv.hexp != 0) {
-			set_status(rp, 400,
-				   "Bad Request (Contact: * needs Expires: 0 "
-				   "and no other Contact)");
-			err = 0;
-			goto out;
+	if (exp) {
+		err = shared_values(x);
+		if (err || x->rp->scode)
+			return err;
+		err = prepare_binding(x, c, &p->cand, exp, &p->nb);
+		if (err == ENOSPC || err == EBADMSG) {
+			set_status(x->rp, 400,
+				   err == ENOSPC
+					   ? "Bad Request (Contact parameters "
+					     "too long)"
+					   : "Bad Request (malformed Contact "
+					     "URI)");
+			return 0;
 		}
-		err = do_wildcard(reg, &rv, aor, aorlen, rp, changed);
-		if (!err && rp->scode == 200)
-			err = build_ok(reg, req, aor, aorlen, NULL, rp->hdrs);
-		goto out;
+		if (err)
+			return err;
 	}
+	p->remove = !p->nb;
 
-	/* step 7, first phase: check every contact, prepare the changes */
-	for (i = 0; i < nc; i++) {
-		const struct sip_contact *c = &cv[i];
-		const struct sip_uri *u = &c->addr.uri;
-		uint32_t exp;
-		struct pl rid;
-		struct cplan *p;
-		size_t j;
-
-		/* RFC 3261 20 / RFC 4475 3.1.2.13: a URI with headers (or
-		 * params) outside <> is ambiguous */
-		if (!c->addr.angle &&
-		    (u->headers.l || pl_chr(&c->addr.auri, '?'))) {
-			set_status(rp, 400,
-				   "Bad Request (Contact URI with headers "
-				   "must be enclosed in <>)");
-			goto fail;
-		}
-		if (u->sch != SIP_SCHEME_SIP && u->sch != SIP_SCHEME_SIPS) {
-			/* RFC 4475 3.3.4: well-formed, but not usable by a
-			 * SIP proxy: refused by policy */
-			set_status(rp, 403,
-				   "Forbidden (Contact URI scheme %.*s not "
-				   "supported)",
-				   EXCERPT(&u->scheme));
-			goto fail;
-		}
-		if (c->addr.auri.l > REG_URI_MAX) {
-			set_status(rp, 400,
-				   "Bad Request (Contact URI too long)");
-			goto fail;
-		}
-		exp = c->has_expires ? c->expires
-		      : rv.has_hexp  ? rv.hexp
-				     : reg->conf.default_expires;
-		if (exp && exp < reg->conf.min_expires) {
-			/* RFC 3261 10.3 step 7, 21.4.17 */
-			set_status(rp, 423, "Interval Too Brief");
-			err = buf_printf(rp->hdrs, "Min-Expires: %u\r\n",
-					 reg->conf.min_expires);
-			goto fail;
-		}
-		if (exp > reg->conf.max_expires)
-			exp = reg->conf.max_expires; /* "MAY shorten" */
-
-		p = &plan[np];
-		memset(p, 0, sizeof(*p));
-		p->cand.uri = u;
-		if (sip_param_get(&c->addr.params, "+sip.instance",
-				  &p->cand.instance))
-			p->cand.instance.l = 0;
-		if (!sip_param_get(&c->addr.params, "reg-id", &rid) &&
-		    (pl_u32(&rid, &p->cand.reg_id) || !p->cand.reg_id)) {
-			/* RFC 5626 4.2: reg-id = 1*DIGIT, 1..2^31-1 */
-			set_status(rp, 400, "Bad Request (malformed reg-id)");
-			goto fail;
-		}
-		if (p->cand.instance.l > 256) {
-			set_status(rp, 400,
-				   "Bad Request (+sip.instance too long)");
-			goto fail;
-		}
-		p->old = binding_match(aor_find(reg, aor, aorlen), &p->cand);
-
-		if (p->old && !strcmp(p->old->callid, rv.callid) &&
-		    rv.cseq <= p->old->cseq) {
-			/* step 7: same Call-ID, CSeq not higher: "the update
-			 * MUST be aborted and the request fails" */
-			set_status(rp, 500,
-				   "Server Internal Error (out-of-order "
-				   "REGISTER: CSeq not above the binding's)");
-			goto fail;
-		}
-
-		if (exp) {
-			if (!rv.path) {
-				err = path_collect(req, &rv.path);
-				if (err == ENOSPC) {
-					set_status(rp, 400,
-						   "Bad Request (Path too "
-						   "long)");
-					err = 0;
-					goto fail;
-				}
-				if (err)
-					goto fail;
-			}
-			if (!rv.ua) {
-				const struct sip_hdr *h =
-					sip_msg_hdr(req, SIP_HDR_USER_AGENT);
-				if (h) {
-					struct pl ua = h->val;
-					if (ua.l > REG_UA_MAX)
-						ua.l = REG_UA_MAX;
-					rv.ua = strdup_pl(&ua);
-					if (!rv.ua) {
-						err = ENOMEM;
-						goto fail;
-					}
-				}
-			}
-			err = prepare_binding(reg, req, c, &p->cand, exp, &rv,
-					      &p->nb);
-			if (err == ENOSPC) {
-				set_status(rp, 400,
-					   "Bad Request (Contact parameters "
-					   "too long)");
-				err = 0;
-				goto fail;
-			}
-			if (err == EBADMSG) {
-				set_status(rp, 400,
-					   "Bad Request (malformed Contact "
-					   "URI)");
-				err = 0;
-				goto fail;
-			}
-			if (err)
-				goto fail;
-		}
-
-		p->remove = !p->nb;
-		/* the same binding twice in one request: the later wins */
-		for (j = 0; j < np; j++) {
-			struct cplan *q = &plan[j];
-			bool same = p->old ? q->old == p->old
-					   : (!q->old && q->nb &&
-					      binding_is(q->nb, &p->cand));
-			if (same) {
-				mem_deref(q->nb);
-				*q = *p;
-				break;
-			}
-		}
-		if (j == np)
-			np++;
-		else
+	/* the same binding twice in one request: the later one wins */
+	for (j = 0; j < x->np; j++) {
+		struct cplan *q = &x->plan[j];
+		bool same = p->old ? q->old == p->old
+				   : (!q->old && q->nb &&
+				      binding_is(q->nb, &p->cand));
+		if (same) {
+			mem_deref(q->nb);
+			*q = *p;
 			p->nb = NULL; /* moved */
+			return 0;
+		}
 	}
+	x->np++;
+	return 0;
+}
 
-	for (i = 0; i < np; i++) {
-		if (!plan[i].old && plan[i].nb)
+
+/* The limits on bindings (a memory ceiling per AOR and in all). */
+static int check_limits(struct regctx *x)
+{
+	const struct registrar_conf *conf = &x->reg->conf;
+	const struct reg_aor *a = aor_find(x->reg, x->aor, x->aorlen);
+	size_t i, nnew = 0, ngone = 0, have = a ? a->bindings.n : 0;
+
+	for (i = 0; i < x->np; i++) {
+		if (!x->plan[i].old && x->plan[i].nb)
 			nnew++;
-		if (plan[i].old && plan[i].remove)
+		if (x->plan[i].old && x->plan[i].remove)
 			ngone++;
 	}
-	a = aor_find(reg, aor, aorlen);
-	if (nnew > ngone &&
-	    (a ? a->bindings.n : 0) + nnew - ngone > reg->conf.max_contacts) {
-		set_status(rp, 403,
-			   "Forbidden (more than %u bindings for this "
-			   "address-of-record)",
-			   reg->conf.max_contacts);
-		goto fail;
+	if (nnew <= ngone)
+		return 0;
+	if (have + nnew - ngone > conf->max_contacts) {
+		set_reasonf(x->rp, 403,
+			    "Forbidden (more than %u bindings for this "
+			    "address-of-record)",
+			    conf->max_contacts);
+		return 0;
 	}
-	if (nnew > ngone &&
-	    reg->nbindings + nnew - ngone > reg->conf.max_bindings) {
-		set_status(rp, 503, "Service Unavailable (registrar full)");
-		err = buf_write_str(rp->hdrs, "Retry-After: 60\r\n");
-		goto fail;
+	if (x->reg->nbindings + nnew - ngone > conf->max_bindings) {
+		set_status(x->rp, 503, "Service Unavailable (registrar full)");
+		return buf_write_str(x->rp->hdrs, "Retry-After: 60\r\n");
 	}
-	if (nnew) {
-		err = aor_get(reg, aor, aorlen, &a);
-		if (err)
-			goto fail;
-	}
+	return 0;
+}
 
-	/* second phase: apply (cannot fail); additions and updates before
-	 * removals, so that the AOR stays while it is needed */
-	for (i = 0; i < np; i++) {
-		struct cplan *p = &plan[i];
+
+/* Step 7, second phase: apply.  Nothing here can fail; additions and
+ * updates go before removals, so that the AOR stays while needed. */
+static int apply_plan(struct regctx *x)
+{
+	struct reg_aor *a = NULL;
+	size_t i;
+	int err;
+
+	for (i = 0; i < x->np; i++) {
+		if (!x->plan[i].old && x->plan[i].nb) {
+			err = aor_get(x->reg, x->aor, x->aorlen, &a);
+			if (err)
+				return err; /* nothing applied yet */
+			break;
+		}
+	}
+	for (i = 0; i < x->np; i++) {
+		struct cplan *p = &x->plan[i];
 
 		if (p->old && p->nb) {
-			binding_update(reg, p->old, p->nb);
+			binding_update(x->reg, p->old, p->nb);
 			p->nb = mem_deref(p->nb);
-			*changed = true;
+			x->changed = true;
 		} else if (p->nb) {
-			p->nb->id = reg->next_id++;
+			p->nb->id = x->reg->next_id++;
 			binding_link(a, p->nb);
-			reg->nbindings++;
+			x->reg->nbindings++;
 			binding_timer(p->nb);
-			mark_dirty(reg, p->nb);
+			mark_dirty(x->reg, p->nb);
 			p->nb = NULL; /* the AOR's reference now */
-			*changed = true;
+			x->changed = true;
 		}
 	}
-	for (i = 0; i < np; i++) {
-		if (plan[i].old && plan[i].remove) {
-			binding_remove(reg, plan[i].old);
-			*changed = true;
+	for (i = 0; i < x->np; i++) {
+		if (x->plan[i].old && x->plan[i].remove) {
+			binding_remove(x->reg, x->plan[i].old);
+			x->changed = true;
 		}
+	}
+	return 0;
+}
+
+
+static int process(struct regctx *x)
+{
+	size_t i;
+	int err;
+
+	step_target(x);
+	if (x->rp->scode)
+		return 0;
+	err = step_require(x);
+	if (!err && !x->rp->scode)
+		err = step_auth(x);
+	if (!err && !x->rp->scode)
+		err = step_values(x);
+	if (err || x->rp->scode)
+		return err;
+
+	if (x->star) {
+		step_wildcard(x);
+		if (x->rp->scode != 200)
+			return 0;
+		return build_ok(x->reg, x->req, x->aor, x->aorlen, NULL,
+				x->rp->hdrs);
 	}
 
-	set_status(rp, 200, "OK");
-	err = build_ok(reg, req, aor, aorlen, rv.path, rp->hdrs);
+	for (i = 0; i < x->nc; i++) {
+		err = plan_contact(x, &x->cv[i]);
+		if (err || x->rp->scode)
+			break;
+	}
+	if (x->rp->scode == 423)
+		err = buf_printf(x->rp->hdrs, "Min-Expires: %u\r\n",
+				 x->reg->conf.min_expires);
+	if (!err && !x->rp->scode)
+		err = check_limits(x);
+	if (err || x->rp->scode)
+		return err;
+
+	err = apply_plan(x);
+	if (err)
+		return err;
+	set_status(x->rp, 200, "OK");
+	err = build_ok(x->reg, x->req, x->aor, x->aorlen, x->rv.path,
+		       x->rp->hdrs);
 	if (err) {
 		/* applied already: answer 200, without the listing */
-		LOG_WARN(NULL, "200 for %s without its Contact list: %s", aor,
-			 strerror(err));
-		rp->hdrs->pos = rp->hdrs->end = 0;
+		LOG_WARN(NULL, "200 for %s without its Contact list: %s",
+			 x->aor, errstr(err));
+		x->rp->hdrs->pos = x->rp->hdrs->end = 0;
 		err = 0;
 	}
-	goto out;
-
-fail:
-	plan_release(plan, np);
-	if (np < REG_REQ_CONTACTS_MAX)
-		plan_release(&plan[np], 1);
-out:
-	reqvals_release(&rv);
 	return err;
 }
 
@@ -1469,8 +1658,8 @@ static int pending_add(struct registrar *reg, reg_reply_h *h, void *arg,
 int registrar_handle(struct registrar *reg, struct sip_msg *req,
 		     reg_reply_h *replyh, void *arg)
 {
+	struct regctx *x;
 	struct reply rp;
-	bool changed = false;
 	const char *hdrs;
 	int err;
 
@@ -1481,28 +1670,35 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
 	err = buf_alloc(&rp.hdrs, 512, REG_REPLY_MAX);
 	if (err)
 		return err;
+	/* the per-request state is ~10 KiB: keep it off the stack */
+	x = mem_zalloc(sizeof(*x), NULL);
+	if (!x) {
+		mem_deref(rp.hdrs);
+		return ENOMEM;
+	}
+	x->reg = reg;
+	x->req = req;
+	x->rp = &rp;
 
-	err = process(reg, req, &rp, &changed);
+	err = process(x);
 	if (!err)
 		err = buf_write(rp.hdrs, "", 1); /* NUL-terminate */
-	if (err) {
-		if (changed) {
-			/* the bindings changed: an answer must follow */
-			rp.hdrs->pos = rp.hdrs->end = 0;
-			err = buf_write(rp.hdrs, "", 1);
-		}
-		if (err)
-			goto out;
+	if (err && x->changed) {
+		/* the bindings changed: an answer must follow */
+		rp.hdrs->pos = rp.hdrs->end = 0;
+		err = buf_write(rp.hdrs, "", 1);
 	}
+	if (err)
+		goto out;
 	hdrs = (const char *)rp.hdrs->b;
 
-	/* a 200 waits for its bindings, and any 200 for whatever is not
-	 * yet committed before it, to be durable */
+	/* a 200 waits for its bindings, and for whatever was changed before
+	 * it, to be durable */
 	if (reg->conf.store &&
-	    (changed ||
+	    (x->changed ||
 	     (rp.scode == 200 && (reg->dirty.head || reg->pending.head)))) {
 		err = pending_add(reg, replyh, arg, &rp, hdrs);
-		if (err && changed) {
+		if (err && x->changed) {
 			/* cannot queue: commit now and answer */
 			err = registrar_flush(reg);
 			if (err)
@@ -1519,6 +1715,8 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
 	}
 	deliver(replyh, arg, 0, rp.scode, rp.reason, hdrs);
 out:
+	regctx_release(x);
+	mem_deref(x);
 	mem_deref(rp.hdrs);
 	return err;
 }
@@ -1653,6 +1851,8 @@ int registrar_alloc(struct registrar **regp, const struct registrar_conf *conf)
 
 	list_init(&reg->dirty);
 	list_init(&reg->pending);
+	list_init(&reg->ready);
+	tmr_init(&reg->ready_tmr);
 	reg->next_id = 1;
 
 	reg->domains = mem_zalloc(n * sizeof(*reg->domains), NULL);

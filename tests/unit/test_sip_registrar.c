@@ -56,8 +56,8 @@ static void on_reply(const struct reg_reply *rep, void *arg)
 	assert_int_equal(rep->err, 0);
 	r->n++;
 	r->scode = rep->scode;
-	snprintf(r->reason, sizeof(r->reason), "%s", rep->reason);
-	snprintf(r->hdrs, sizeof(r->hdrs), "%s", rep->hdrs);
+	(void)snprintf(r->reason, sizeof(r->reason), "%s", rep->reason);
+	(void)snprintf(r->hdrs, sizeof(r->hdrs), "%s", rep->hdrs);
 }
 
 
@@ -78,9 +78,16 @@ static int teardown(void **state)
 	loop_close();
 	tmr_test_set_now(0);
 	if (g_dir[0]) {
-		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-		if (system(cmd) != 0)
+		static const char *const files[] = { "", "-wal", "-shm" };
+		char path[128];
+		size_t i;
+
+		for (i = 0; i < 3; i++) {
+			(void)snprintf(path, sizeof(path), "%s/%s%s", g_dir,
+				       REGSTORE_FILE, files[i]);
+			(void)unlink(path);
+		}
+		if (rmdir(g_dir) != 0)
 			r = -1;
 		g_dir[0] = '\0';
 	}
@@ -133,12 +140,15 @@ static void mkreg(const char *to, const char *callid, uint32_t cseq,
  * loop batch so the commit hook releases the answer. */
 static uint16_t run(struct registrar *reg, struct rx *rx)
 {
-	int n0 = rx->n;
+	int n0 = rx->n, i;
 
 	memset(rx->reason, 0, sizeof(rx->reason));
 	rx->scode = 0;
+
 	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, rx), 0);
-	if (rx->n == n0)
+	/* with a store: the hook commits, the answer follows from a
+	 * zero-delay timer in the next iteration */
+	for (i = 0; i < 2 && rx->n == n0; i++)
 		assert_int_equal(loop_poll(0), 0);
 	assert_int_equal(rx->n, n0 + 1);
 	return rx->scode;
@@ -558,9 +568,16 @@ static void authz_line(char *out, size_t size, const char *hdrs,
 	struct sip_authhdr ah;
 	char nonce[128], opaque[64], ha1[AUTH_HA1_HEX_MAX],
 		resp[AUTH_HA1_HEX_MAX];
-	const char *p = strchr(hdrs, ':'), *eol = strstr(hdrs, "\r\n");
+	const char *line = strstr(hdrs, "algorithm=SHA-256");
+	const char *p, *eol;
 	struct pl v, nc, cn, qop, met, uri;
 
+	/* the SHA-256 challenge line, wherever it is in the list */
+	assert_non_null(line);
+	while (line > hdrs && line[-1] != '\n')
+		line--;
+	p = strchr(line, ':');
+	eol = strstr(line, "\r\n");
 	assert_non_null(p);
 	assert_non_null(eol);
 	v.p = p + 1;
@@ -582,12 +599,13 @@ static void authz_line(char *out, size_t size, const char *hdrs,
 				       &cn, &qop, &met, &uri, resp,
 				       sizeof(resp)),
 			 0);
-	snprintf(out, size,
-		 "Authorization: Digest username=\"%s\", realm=\"example.com\","
-		 " nonce=\"%s\", uri=\"sip:example.com\", response=\"%s\","
-		 " algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"abcdef\","
-		 " opaque=\"%s\"\r\n",
-		 user, nonce, resp, opaque);
+	(void)snprintf(
+		out, size,
+		"Authorization: Digest username=\"%s\", realm=\"example.com\","
+		" nonce=\"%s\", uri=\"sip:example.com\", response=\"%s\","
+		" algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"abcdef\","
+		" opaque=\"%s\"\r\n",
+		user, nonce, resp, opaque);
 }
 
 
@@ -614,7 +632,8 @@ static void test_auth_and_authz(void **state)
 
 	/* bob's good credentials for alice's AOR: 403 (step 4) */
 	authz_line(az, sizeof(az), rx.hdrs, "bob", "pw2");
-	snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n", az);
+	(void)snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n",
+		       az);
 	assert_int_equal(
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 2, extra),
 		403);
@@ -625,14 +644,16 @@ static void test_auth_and_authz(void **state)
 			      "Contact: <sip:a@192.0.2.1>\r\n"),
 			 401);
 	authz_line(az, sizeof(az), rx.hdrs, "alice", "wrong");
-	snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n", az);
+	(void)snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n",
+		       az);
 	assert_int_equal(
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 4, extra),
 		401);
 
 	/* alice for alice: 200 */
 	authz_line(az, sizeof(az), rx.hdrs, "alice", "pw1");
-	snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n", az);
+	(void)snprintf(extra, sizeof(extra), "%sContact: <sip:a@192.0.2.1>\r\n",
+		       az);
 	assert_int_equal(
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 5, extra),
 		200);
@@ -651,8 +672,8 @@ static bool load_vector(const char *name)
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/testdata/rfc4475/messages/%s",
-		 ENTIMS_SHARED_DIR, name);
+	(void)snprintf(path, sizeof(path), "%s/testdata/rfc4475/messages/%s",
+		       ENTIMS_SHARED_DIR, name);
 	f = fopen(path, "rb");
 	if (!f)
 		return false;
@@ -784,7 +805,7 @@ static void test_aor_canonical(void **state)
 		pl_set_str(&pl, cases[i].in);
 		assert_int_equal(sip_uri_decode(&u, &pl), 0);
 		assert_int_equal(registrar_aor(&u, buf, sizeof(buf), &n), 0);
-		if (strcmp(buf, cases[i].out))
+		if (strcmp(buf, cases[i].out) != 0)
 			fail_msg("%s: got %s, want %s", cases[i].in, buf,
 				 cases[i].out);
 		assert_int_equal(n, strlen(cases[i].out));
@@ -805,7 +826,8 @@ static struct regstore *mkstore(void)
 	struct regstore *rs = NULL;
 
 	if (!g_dir[0]) {
-		snprintf(g_dir, sizeof(g_dir), "/tmp/entims-regtest-XXXXXX");
+		(void)snprintf(g_dir, sizeof(g_dir),
+			       "/tmp/entims-regtest-XXXXXX");
 		assert_non_null(mkdtemp(g_dir));
 	}
 	assert_int_equal(regstore_open(&rs, g_dir), 0);
@@ -832,11 +854,13 @@ static void test_persistence_reopen(void **state)
 	assert_int_equal(rx.n, 0);
 	assert_int_equal(regstore_count(rs, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(loop_poll(0), 0); /* the hook commits, then answers */
-	assert_int_equal(rx.n, 1);
-	assert_int_equal(rx.scode, 200);
+	assert_int_equal(loop_poll(0), 0); /* the hook commits... */
 	assert_int_equal(regstore_count(rs, &n), 0);
 	assert_int_equal(n, 2);
+	assert_int_equal(rx.n, 0);
+	assert_int_equal(loop_poll(0), 0); /* ...then the 200 goes out */
+	assert_int_equal(rx.n, 1);
+	assert_int_equal(rx.scode, 200);
 
 	/* a query with nothing pending is answered at once */
 	mkreg("sip:hank@example.com", "cid-h", 8, "");
@@ -980,7 +1004,7 @@ static void test_store_schema(void **state)
 	(void)state;
 	mem_deref(rs);
 	/* a database from a newer version is refused, not misread */
-	snprintf(path, sizeof(path), "%s/%s", g_dir, REGSTORE_FILE);
+	(void)snprintf(path, sizeof(path), "%s/%s", g_dir, REGSTORE_FILE);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(
 		sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL),
