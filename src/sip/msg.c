@@ -502,71 +502,14 @@ static void hdr_link(struct sip_msg *msg, enum sip_hdr_id id)
 }
 
 
-/* The Content-Length header: one value, digits only, no overflow.
- * Every line must agree (RFC 4475 3.3.9: two values lose the framing). */
-static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
+/* Index the header lines from cur up to the empty line; *bodyp is set to
+ * what follows it. */
+static int decode_headers(struct sip_msg *msg, const char *cur,
+			  const char *end, struct sip_msg_err *errp,
+			  const char **bodyp)
 {
-	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
-	bool set = false;
-	uint32_t v = 0;
-
-	for (; h; h = sip_msg_hdr_next(msg, h)) {
-		struct pl val = h->val;
-		uint32_t n;
-
-		pl_trim(&val);
-		if (val.l && val.p[0] == '-')
-			return fail(errp, 400, "Negative Content-Length");
-		if (pl_u32(&val, &n))
-			return fail(errp, 400, "Bad Content-Length");
-		if (set && n != v)
-			return fail(errp, 400, "Conflicting Content-Length");
-		v = n;
-		set = true;
-	}
-	msg->clen = v;
-	msg->parsed |= SIP_PARSED_CLEN;
-	return set ? 0 : ENOENT;
-}
-
-
-static int msg_index(struct sip_msg *msg, const char *p, size_t len,
-		     bool dgram, struct sip_msg_err *errp)
-{
-	const char *end = p + len, *lf, *eol, *cur;
 	struct sip_hdr *prev = NULL;
-	size_t left;
-	int err;
-
-	/* only the index is cleared: the typed views are valid only with
-	 * their parsed bit, so they need no clearing (this keeps the decode
-	 * of a small message from paying for a 6 KiB memset) */
-	memset(msg, 0, offsetof(struct sip_msg, hdrv));
-	memset(msg->first, 0, sizeof(msg->first) + sizeof(msg->last) +
-				      sizeof(msg->nlines));
-	msg->hdrc = 0;
-	msg->parsed = 0;
-	msg->p = p;
-	msg->len = len;
-	if (errp) {
-		errp->scode = 0;
-		errp->reason = NULL;
-	}
-
-	if (len > SIP_MSG_MAX)
-		return fail(errp, 513, "Message Too Large");
-
-	/* RFC 3261 7.5: ignore CRLFs before the start line */
-	cur = p;
-	while (cur < end && (*cur == '\r' || *cur == '\n'))
-		cur++;
-	lf = line_end(cur, end, &eol);
-	if (!lf)
-		return fail(errp, 0, "Truncated Message");
-	err = start_line(msg, cur, eol, errp);
-	if (err)
-		return err;
-	cur = lf + 1;
+	const char *lf, *eol;
 
 	for (;;) {
 		const char *colon, *v;
@@ -612,6 +555,91 @@ static int msg_index(struct sip_msg *msg, const char *p, size_t len,
 		prev = h;
 		cur = lf + 1;
 	}
+	*bodyp = cur;
+	return 0;
+}
+
+
+/* The Content-Length header: one value, digits only, no overflow.
+ * Every line must agree (RFC 4475 3.3.9: two values lose the framing). */
+static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
+	bool set = false;
+	uint32_t v = 0;
+
+	for (; h; h = sip_msg_hdr_next(msg, h)) {
+		struct pl val = h->val;
+		uint32_t n;
+
+		pl_trim(&val);
+		if (val.l && val.p[0] == '-')
+			return fail(errp, 400, "Negative Content-Length");
+		if (pl_u32(&val, &n))
+			return fail(errp, 400, "Bad Content-Length");
+		if (set && n != v)
+			return fail(errp, 400, "Conflicting Content-Length");
+		v = n;
+		set = true;
+	}
+	msg->clen = v;
+	msg->parsed |= SIP_PARSED_CLEN;
+	return set ? 0 : ENOENT;
+}
+
+
+static int msg_index(struct sip_msg *msg, const char *p, size_t len,
+		     bool dgram, struct sip_msg_err *errp)
+{
+	const char *end = p + len, *lf, *eol, *cur;
+	size_t left;
+	int err;
+
+	/* only the index is cleared: the typed views are valid only with
+	 * their parsed bit, so they need no clearing (this keeps the decode
+	 * of a small message from paying for a 6 KiB memset) */
+	memset(msg, 0, offsetof(struct sip_msg, hdrv));
+	memset(msg->first, 0, sizeof(msg->first) + sizeof(msg->last) +
+				      sizeof(msg->nlines));
+	msg->hdrc = 0;
+	msg->parsed = 0;
+	msg->p = p;
+	msg->len = len;
+	if (errp) {
+		errp->scode = 0;
+		errp->reason = NULL;
+	}
+
+	if (len > SIP_MSG_MAX)
+		return fail(errp, 513, "Message Too Large");
+
+	/* RFC 3261 7.5: ignore CRLFs before the start line */
+	cur = p;
+	while (cur < end && (*cur == '\r' || *cur == '\n'))
+		cur++;
+	lf = line_end(cur, end, &eol);
+	if (!lf)
+		return fail(errp, 0, "Truncated Message");
+	err = start_line(msg, cur, eol, errp);
+	if (err && !(msg->req && errp && errp->scode)) {
+		return err;
+	}
+	else if (err) {
+		/* a request with a bad start line is still answered (400 or
+		 * 505): index its headers so that the answer can carry Via,
+		 * From, To, Call-ID and CSeq (RFC 4475 3.1.2.7-8) */
+		struct sip_msg_err keep = *errp;
+
+		msg->meth = SIP_METHOD_OTHER;
+		(void)decode_headers(msg, lf + 1, end, NULL, &cur);
+		*errp = keep;
+		return EBADMSG;
+	}
+	cur = lf + 1;
+
+	err = decode_headers(msg, cur, end, errp, &cur);
+	if (err)
+		return err;
 	pl_set(&msg->hdrs, msg->start.p + msg->start.l,
 	       (size_t)(cur - msg->start.p - msg->start.l));
 

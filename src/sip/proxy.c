@@ -1190,6 +1190,19 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	from_us = !sip_msg_from(req, &from) &&
 		  proxy_domain_is_mine(px, &from->uri.host);
 
+	/* an in-dialog request (To tag) comes to us only because we are on
+	 * its route set (we Record-Routed the dialog); one that names
+	 * neither us in Route nor one of our domains would use us as an
+	 * open relay */
+	if (!sip_msg_to(req, &to) && to->tag.l && !f.pop_routes &&
+	    !f.drop_last_route && !to_us &&
+	    req->meth != SIP_METHOD_CANCEL) {
+		if (req->meth != SIP_METHOD_ACK)
+			(void)sip_replyf(px->sip, req, 403,
+					 "Relaying Denied");
+		return true;
+	}
+
 	/* in-dialog requests (To tag) and ACK/CANCEL are routed, not
 	 * authorised again (RFC 3261 22.1: CANCEL and ACK cannot be
 	 * challenged) */
