@@ -382,20 +382,25 @@ int regstore_load(struct regstore *rs, int64_t now, regstore_row_h *rowh,
 	if (!rs || !rowh || rs->in_txn)
 		return EINVAL;
 
+	/* the purge is housekeeping: if it cannot run now (the file is
+	 * busy or full), the expired rows are skipped below and go later */
 	rc = sqlite3_prepare_v2(rs->db,
 				"DELETE FROM binding WHERE expires_at <= ?1",
 				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sqlerr(rs, rc, "purge");
-	(void)sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
+	if (rc == SQLITE_OK) {
+		(void)sqlite3_bind_int64(st, 1, now);
+		rc = sqlite3_step(st);
+	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (rc != SQLITE_DONE)
-		return sqlerr(rs, rc, "purge");
-	rc = sqlite3_changes(rs->db);
-	if (rc > 0)
-		LOG_INFO(NULL, "dropped %d expired bindings", rc);
+	if (rc != SQLITE_DONE) {
+		LOG_WARN(NULL, "expired bindings not purged: %s",
+			 sqlite3_errmsg(rs->db));
+	} else {
+		rc = sqlite3_changes(rs->db);
+		if (rc > 0)
+			LOG_INFO(NULL, "dropped %d expired bindings", rc);
+	}
 
 	rc = sqlite3_prepare_v2(rs->db, sql_load, -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -408,6 +413,8 @@ int regstore_load(struct regstore *rs, int64_t now, regstore_row_h *rowh,
 		sqlite3_int64 regid = sqlite3_column_int64(st, 10);
 		int q = sqlite3_column_int(st, 6);
 
+		if (sqlite3_column_int64(st, 7) <= now)
+			continue; /* expired, not purged yet */
 		if (id <= 0 || cseq < 0 || cseq > UINT32_MAX || regid < 0 ||
 		    regid > UINT32_MAX || q < 0 || q > 1000) {
 			LOG_WARN(NULL, "skipping malformed binding row %lld",

@@ -940,6 +940,59 @@ static void test_persistence_reopen(void **state)
 }
 
 
+/* RFC 3261 10.3 step 7: when the store cannot commit, the requests of the
+ * batch get 500 and their tentative changes are gone. */
+static void test_commit_failure(void **state)
+{
+	struct regstore *rs = mkstore();
+	struct registrar *reg = mkreg_obj(rs, NULL);
+	struct reg_contact c[4];
+	struct rx rx = { 0 };
+	char path[256];
+	sqlite3 *db = NULL;
+	uint64_t n = 0;
+
+	(void)state;
+	assert_int_equal(reg1(reg, &rx, "sip:lou@example.com", "cid-l", 1,
+			      "Contact: <sip:l1@192.0.2.1>\r\n"),
+			 200);
+
+	/* another process holds the write lock past the busy timeout */
+	(void)snprintf(path, sizeof(path), "%s/%s", g_dir, REGSTORE_FILE);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+
+	mkreg("sip:lou@example.com", "cid-l", 2,
+	      "Contact: <sip:l1@192.0.2.1>;expires=0, <sip:l2@192.0.2.1>\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	/* applied in memory, not yet answered */
+	assert_int_equal(lookup(reg, "sip:lou@example.com", c, 4), 1);
+	assert_string_equal(c[0].uri, "sip:l2@192.0.2.1");
+	assert_int_equal(registrar_flush(reg), EBUSY);
+	assert_int_equal(rx.n, 2);
+	assert_int_equal(rx.scode, 500);
+	assert_non_null(strstr(rx.hdrs, "Retry-After:"));
+	/* back to what is stored: l1 only */
+	assert_int_equal(lookup(reg, "sip:lou@example.com", c, 4), 1);
+	assert_string_equal(c[0].uri, "sip:l1@192.0.2.1");
+
+	/* once the lock is gone the same request goes through */
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(reg1(reg, &rx, "sip:lou@example.com", "cid-l", 2,
+			      "Contact: <sip:l1@192.0.2.1>;expires=0, "
+			      "<sip:l2@192.0.2.1>\r\n"),
+			 200);
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 1);
+	registrar_close(reg);
+	mem_deref(reg);
+	mem_deref(rs);
+}
+
+
 static void killer(const struct reg_reply *rep, void *arg)
 {
 	(void)arg;
@@ -1045,6 +1098,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aor_canonical, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_persistence_reopen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_200, setup,
 						teardown),
