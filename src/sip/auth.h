@@ -68,8 +68,8 @@ struct auth_conf {
 	uint32_t fail_table_max;   /* source IPs tracked, default 4096 */
 	bool no_md5;               /* do not offer or accept MD5 */
 	bool no_sha256;            /* do not offer or accept SHA-256 */
-	bool sha256_first;         /* offer SHA-256 before MD5 (auth_challenge) */
-	const uint8_t *secret;     /* nonce key; NULL: random per boot */
+	bool sha256_first;     /* offer SHA-256 before MD5 (auth_challenge) */
+	const uint8_t *secret; /* nonce key; NULL: random per boot */
 	size_t secret_len;
 	auth_cred_h *credh;
 	void *cred_arg;

@@ -365,25 +365,13 @@ static const char *col_text(sqlite3_stmt *st, int i)
 }
 
 
-/**
- * Load the stored bindings: the expired ones are deleted first (in one
- * transaction), then each remaining one is handed to rowh in id order.
- *
- * @param now     wall clock, ms since the epoch (regstore_now())
- * @param max_id  receives the largest id seen (may be NULL)
- */
-int regstore_load(struct regstore *rs, int64_t now, regstore_row_h *rowh,
-		  void *arg, uint64_t *max_id)
+/* The purge is housekeeping: if it cannot run now (the file is busy or
+ * full), the load skips the expired rows and they go later. */
+static void purge_expired(struct regstore *rs, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
-	uint64_t maxv = 0;
-	int rc, err;
+	int rc;
 
-	if (!rs || !rowh || rs->in_txn)
-		return EINVAL;
-
-	/* the purge is housekeeping: if it cannot run now (the file is
-	 * busy or full), the expired rows are skipped below and go later */
 	rc = sqlite3_prepare_v2(rs->db,
 				"DELETE FROM binding WHERE expires_at <= ?1",
 				-1, &st, NULL);
@@ -392,58 +380,88 @@ int regstore_load(struct regstore *rs, int64_t now, regstore_row_h *rowh,
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
-	st = NULL;
 	if (rc != SQLITE_DONE) {
 		LOG_WARN(NULL, "expired bindings not purged: %s",
 			 sqlite3_errmsg(rs->db));
-	} else {
-		rc = sqlite3_changes(rs->db);
-		if (rc > 0)
-			LOG_INFO(NULL, "dropped %d expired bindings", rc);
+		return;
 	}
+	rc = sqlite3_changes(rs->db);
+	if (rc > 0)
+		LOG_INFO(NULL, "dropped %d expired bindings", rc);
+}
+
+
+/* One result row into *row; false when out of range (corrupt). */
+static bool row_read(sqlite3_stmt *st, struct regstore_row *row)
+{
+	sqlite3_int64 id = sqlite3_column_int64(st, 0);
+	sqlite3_int64 cseq = sqlite3_column_int64(st, 5);
+	sqlite3_int64 regid = sqlite3_column_int64(st, 10);
+	int q = sqlite3_column_int(st, 6);
+
+	if (id <= 0 || cseq < 0 || cseq > UINT32_MAX || regid < 0 ||
+	    regid > UINT32_MAX || q < 0 || q > 1000)
+		return false;
+	memset(row, 0, sizeof(*row));
+	row->id = (uint64_t)id;
+	row->aor = col_text(st, 1);
+	row->uri = col_text(st, 2);
+	row->params = col_text(st, 3);
+	row->callid = col_text(st, 4);
+	row->cseq = (uint32_t)cseq;
+	row->q = (uint16_t)q;
+	row->expires_at = sqlite3_column_int64(st, 7);
+	row->path = col_text(st, 8);
+	row->instance = col_text(st, 9);
+	row->reg_id = (uint32_t)regid;
+	row->user_agent = col_text(st, 11);
+	row->tp = sqlite3_column_int(st, 12);
+	row->src = col_text(st, 13);
+	row->dst = col_text(st, 14);
+	return true;
+}
+
+
+/**
+ * Load the stored bindings: the expired ones are deleted first (in one
+ * statement), then each remaining one is handed to rowh in id order.
+ *
+ * @param now     wall clock, ms since the epoch (regstore_now())
+ * @param max_id  receives the largest id stored (may be NULL)
+ */
+int regstore_load(struct regstore *rs, int64_t now, regstore_row_h *rowh,
+		  void *arg, uint64_t *max_id)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t maxv = 0;
+	int rc, err = 0;
+
+	if (!rs || !rowh || rs->in_txn)
+		return EINVAL;
+	purge_expired(rs, now);
 
 	rc = sqlite3_prepare_v2(rs->db, sql_load, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(rs, rc, "load");
-	err = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct regstore_row row;
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		sqlite3_int64 cseq = sqlite3_column_int64(st, 5);
-		sqlite3_int64 regid = sqlite3_column_int64(st, 10);
-		int q = sqlite3_column_int(st, 6);
 
-		if (sqlite3_column_int64(st, 7) <= now)
-			continue; /* expired, not purged yet */
-		if (id <= 0 || cseq < 0 || cseq > UINT32_MAX || regid < 0 ||
-		    regid > UINT32_MAX || q < 0 || q > 1000) {
+		/* ids stay unique even over rows not loaded */
+		if (id > 0 && (uint64_t)id > maxv)
+			maxv = (uint64_t)id;
+		if (!row_read(st, &row)) {
 			LOG_WARN(NULL, "skipping malformed binding row %lld",
 				 (long long)id);
 			continue;
 		}
-		memset(&row, 0, sizeof(row));
-		row.id = (uint64_t)id;
-		row.aor = col_text(st, 1);
-		row.uri = col_text(st, 2);
-		row.params = col_text(st, 3);
-		row.callid = col_text(st, 4);
-		row.cseq = (uint32_t)cseq;
-		row.q = (uint16_t)q;
-		row.expires_at = sqlite3_column_int64(st, 7);
-		row.path = col_text(st, 8);
-		row.instance = col_text(st, 9);
-		row.reg_id = (uint32_t)regid;
-		row.user_agent = col_text(st, 11);
-		row.tp = sqlite3_column_int(st, 12);
-		row.src = col_text(st, 13);
-		row.dst = col_text(st, 14);
-		if (row.id > maxv)
-			maxv = row.id;
+		if (row.expires_at <= now)
+			continue; /* expired, not purged yet */
 		err = rowh(&row, arg);
 		if (err)
 			break;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		err = sqlerr(rs, rc, "load");
 	sqlite3_finalize(st);
 	if (!err && max_id)

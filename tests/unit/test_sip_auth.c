@@ -245,8 +245,8 @@ static void test_challenge_format(void **state)
 		char h2[AUTH_HDRS_MAX];
 
 		assert_int_equal(auth_alloc(&a2, NULL), 0);
-		assert_int_equal(auth_challenge(a2, realm, AUTH_MODE_UAS,
-						false, h2, sizeof(h2)),
+		assert_int_equal(auth_challenge(a2, realm, AUTH_MODE_UAS, false,
+						h2, sizeof(h2)),
 				 0);
 		assert_int_equal(chal_parse(h2, 0, &d1), 0);
 		assert_int_equal(chal_parse(h2, 1, &d2), 0);
