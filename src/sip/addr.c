@@ -76,8 +76,10 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 	struct sip_addr a;
 	const char *p, *e, *q;
 
-	if (!addr || !pl || (!pl->p && pl->l))
+	if (!addr || !pl)
 		return EINVAL;
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
 	memset(&a, 0, sizeof(a));
 	p = pl->p;
 	e = p + pl->l;
@@ -156,11 +158,12 @@ out:
  */
 static int qvalue_decode(const struct pl *pl, uint16_t *q)
 {
-	const char *p = pl->p, *e = p + pl->l;
+	const char *p = pl->p, *e;
 	unsigned v, scale = 100, i;
 
-	if (!pl->l || (*p != '0' && *p != '1'))
+	if (!p || !pl->l || (*p != '0' && *p != '1'))
 		return EBADMSG;
+	e = p + pl->l;
 	v = (unsigned)(*p++ - '0') * 1000;
 	if (p < e) {
 		if (*p++ != '.')

@@ -85,8 +85,10 @@ int sip_authhdr_decode(struct sip_authhdr *ah, const struct pl *pl)
 	bool userhash_seen = false;
 	const char *p, *e, *q;
 
-	if (!ah || !pl || (!pl->p && pl->l))
+	if (!ah || !pl)
 		return EINVAL;
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
 	memset(&a, 0, sizeof(a));
 	p = pl->p;
 	e = p + pl->l;

@@ -982,8 +982,10 @@ int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
 	const char *p, *e, *s;
 	int err;
 
-	if (!uri || !pl || (!pl->p && pl->l))
+	if (!uri || !pl)
 		return EINVAL;
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
 	memset(&u, 0, sizeof(u));
 	p = pl->p;
 	e = p + pl->l;
@@ -1096,10 +1098,11 @@ static bool sip_params_eq(const struct pl *pa, const struct pl *pb)
 
 static bool header_next(struct pl *rest, struct pl *name, struct pl *val)
 {
-	const char *p = rest->p, *e = p + rest->l, *amp, *eq;
+	const char *p = rest->p, *e, *amp, *eq;
 
-	if (!p || p == e)
+	if (!p || !rest->l)
 		return false;
+	e = p + rest->l;
 	amp = memchr(p, '&', (size_t)(e - p));
 	if (!amp)
 		amp = e;
@@ -1161,7 +1164,8 @@ static bool sip_eq(const struct sip_uri *a, const struct sip_uri *b)
 /* Compare ignoring visual separators (RFC 3966 4), case-insensitively. */
 static bool phone_eq(const struct pl *a, const struct pl *b)
 {
-	const char *pa = a->p, *ea = pa + a->l, *pb = b->p, *eb = pb + b->l;
+	const char *pa = a->p, *ea = pa ? pa + a->l : pa;
+	const char *pb = b->p, *eb = pb ? pb + b->l : pb;
 
 	for (;;) {
 		while (pa < ea && is_visual_sep(*pa))
@@ -1188,7 +1192,7 @@ static bool tel_param_eq(const struct pl *name, const struct pl *a,
 
 static bool tel_params_subset(const struct pl *pa, const struct pl *pb)
 {
-	struct pl rest, n, v, v2;
+	struct pl rest, n, v, v2, first;
 
 	if (!pa->p)
 		return true;
@@ -1196,6 +1200,9 @@ static bool tel_params_subset(const struct pl *pa, const struct pl *pb)
 	while (param_next(&rest, &n, &v)) {
 		if (!param_find(pb, n.p, n.l, NULL, &v2))
 			return false;
+		/* a repeated name: its first value stands for it */
+		if (!param_find(pa, n.p, n.l, &first, NULL) || first.p != n.p)
+			continue;
 		if (!tel_param_eq(&n, &v, &v2))
 			return false;
 	}

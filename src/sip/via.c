@@ -131,8 +131,10 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 	const char *p, *e, *s, *q;
 	struct pl port;
 
-	if (!via || !pl || (!pl->p && pl->l))
+	if (!via || !pl)
 		return EINVAL;
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
 	memset(&v, 0, sizeof(v));
 	p = pl->p;
 	e = p + pl->l;

@@ -559,6 +559,8 @@ static const struct eq_case eq_cases[] = {
 	{ "tel:+1234;ext=1-2", "tel:+1234;ext=12", true },
 	{ "tel:+1234;a=b;c=d", "tel:+1234;c=d;a=B", true },
 	{ "tel:+1234;a=b", "tel:+1234;a=c", false },
+	{ "tel:+1;ext=1;ext=2", "tel:+1;ext=1;ext=2", true },
+	{ "tel:+1;ext=1;ext=2", "tel:+1;ext=2;ext=1", false },
 	/* other schemes */
 	{ "x:abc", "X:abc", true },
 	{ "x:abc", "x:abd", false },
