@@ -55,6 +55,7 @@ struct proxy {
 	uint32_t seq;
 	struct sip_dns *dns;	/* RFC 3263 resolver, or NULL */
 	struct list pending;	/* struct pfwd waiting for the resolver */
+	struct list ctxs;	/* live response contexts, for shutdown */
 };
 
 struct pctx;
@@ -70,6 +71,7 @@ struct pbranch {
 
 /* The response context of one proxied request (16.2). */
 struct pctx {
+	struct le le;		/* in proxy.ctxs (not counted) */
 	struct proxy *px;	/* weak */
 	struct sip_strans *st;
 	struct sip_msg *req;	/* counted copy */
@@ -442,6 +444,7 @@ static void ctx_destructor(void *arg)
 	struct pctx *ctx = arg;
 	size_t i;
 
+	list_unlink(&ctx->le);
 	tmr_cancel(&ctx->tmr_c);
 	for (i = 0; i < ctx->nb; i++) {
 		mem_deref(ctx->b[i].ct);
@@ -1014,6 +1017,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 	if (!ctx)
 		goto fail;
 	ctx->px = px;
+	list_append(&px->ctxs, &ctx->le, ctx);
 	err = sip_msg_dup(&ctx->req, req);
 	if (err)
 		goto fail;
@@ -1190,6 +1194,13 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	from_us = !sip_msg_from(req, &from) &&
 		  proxy_domain_is_mine(px, &from->uri.host);
 
+	/* an ACK that no transaction took and that is not routed through
+	 * us acknowledges a response we sent statelessly (a challenge, an
+	 * error): it ends here (RFC 3261 17.2.3, 16.11) */
+	if (req->meth == SIP_METHOD_ACK && !f.pop_routes &&
+	    !f.drop_last_route && to_us)
+		return true;
+
 	/* an in-dialog request (To tag) comes to us only because we are on
 	 * its route set (we Record-Routed the dialog); one that names
 	 * neither us in Route nor one of our domains would use us as an
@@ -1361,11 +1372,24 @@ static void proxy_destructor(void *arg)
 }
 
 
-/** Drop the forwardings that wait for the resolver (explicit shutdown). */
+/** Explicit shutdown: drop the forwardings that wait for the resolver
+ * and the response contexts still waiting for answers. */
 void proxy_close(struct proxy *px)
 {
+	struct le *le;
+
 	while (px->pending.head)
 		mem_deref(px->pending.head->data);
+	/* the branches' reference of every context still waiting (its
+	 * transactions will call no more) */
+	for (le = px->ctxs.head; le;) {
+		struct pctx *ctx = le->data;
+		le = le->next;
+		if (ctx->released)
+			continue;
+		ctx->released = true;
+		mem_deref(ctx);
+	}
 }
 
 
