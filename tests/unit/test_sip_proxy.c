@@ -263,6 +263,33 @@ static void test_forward_and_responses(void **state)
 }
 
 
+/* RFC 5658: when the request leaves on another transport than it came
+ * on, two Record-Route entries, one for each side. */
+static void test_double_record_route(void **state)
+{
+	const struct sent *fw;
+	const char *rr1, *rr2;
+
+	(void)state;
+	add_target("sip:bob@127.0.0.2:5070;transport=tcp", "127.0.0.2:5070");
+	targets.v[0].tp = SIP_TRANSP_TCP;
+	feed(invite, "127.0.0.1:5060");
+	assert_int_equal(nsent, 2);
+	fw = &sent[1];
+	assert_int_equal(fw->tp, SIP_TRANSP_TCP);
+	assert_non_null(strstr(fw->data, "Via: SIP/2.0/TCP proxy.example."
+					 "com"));
+	rr1 = strstr(fw->data, "Record-Route: <sip:proxy.example.com:5060;"
+			       "transport=tcp;lr>\r\n");
+	rr2 = strstr(fw->data, "Record-Route: <sip:proxy.example.com:5060;"
+			       "lr>\r\n");
+	assert_non_null(rr1);
+	assert_non_null(rr2);
+	assert_true(rr1 < rr2); /* the callee's side on top */
+	advance(64 * 500 + 1000);
+}
+
+
 static void test_checks(void **state)
 {
 	static const struct {
@@ -517,6 +544,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_forward_and_responses,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_double_record_route,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_forwards_zero, setup,
