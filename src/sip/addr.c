@@ -21,8 +21,12 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #define IS(c, cls) sip_cc_is((c), (cls))
+#define NAME_IS(n, lit)               \
+	((n)->l == sizeof(lit) - 1 && \
+	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
 
 
 static inline const char *skip_lws(const char *p, const char *e)
@@ -196,7 +200,8 @@ static int qvalue_decode(const struct pl *pl, uint16_t *q)
 int sip_contact_decode(struct sip_contact *c, const struct pl *pl)
 {
 	struct sip_contact ct;
-	struct pl v;
+	struct pl rest, name, v;
+	bool q_seen = false;
 	int err;
 
 	if (!c || !pl)
@@ -209,16 +214,25 @@ int sip_contact_decode(struct sip_contact *c, const struct pl *pl)
 	if (ct.addr.star)
 		goto out;
 
-	/* c-p-expires = "expires" EQUAL delta-seconds */
-	if (!sip_param_get(&ct.addr.params, "expires", &v)) {
-		if (pl_u32(&v, &ct.expires))
-			return EBADMSG;
-		ct.has_expires = true;
-	}
-	/* c-p-q = "q" EQUAL qvalue */
-	if (!sip_param_get(&ct.addr.params, "q", &v)) {
-		if (qvalue_decode(&v, &ct.q))
-			return EBADMSG;
+	/* one pass; the first of a repeated parameter counts */
+	rest = ct.addr.params;
+	while (sip_param_next(&rest, &name, &v)) {
+		/* c-p-expires = "expires" EQUAL delta-seconds */
+		if (NAME_IS(&name, "expires")) {
+			if (ct.has_expires)
+				continue;
+			if (pl_u32(&v, &ct.expires))
+				return EBADMSG;
+			ct.has_expires = true;
+		}
+		/* c-p-q = "q" EQUAL qvalue */
+		else if (NAME_IS(&name, "q")) {
+			if (q_seen)
+				continue;
+			if (qvalue_decode(&v, &ct.q))
+				return EBADMSG;
+			q_seen = true;
+		}
 	}
 out:
 	*c = ct;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sip/uri.h"
 
@@ -41,34 +42,42 @@ static inline const char *scan_token(const char *p, const char *e)
 }
 
 
-static const struct {
-	const char *name;
-	size_t off;
-} auth_params[] = {
-	{ "realm", offsetof(struct sip_authhdr, realm) },
-	{ "nonce", offsetof(struct sip_authhdr, nonce) },
-	{ "username", offsetof(struct sip_authhdr, username) },
-	{ "uri", offsetof(struct sip_authhdr, uri) },
-	{ "response", offsetof(struct sip_authhdr, response) },
-	{ "algorithm", offsetof(struct sip_authhdr, algorithm) },
-	{ "cnonce", offsetof(struct sip_authhdr, cnonce) },
-	{ "opaque", offsetof(struct sip_authhdr, opaque) },
-	{ "qop", offsetof(struct sip_authhdr, qop) },
-	{ "nc", offsetof(struct sip_authhdr, nc) },
-	{ "auts", offsetof(struct sip_authhdr, auts) },
-	{ "stale", offsetof(struct sip_authhdr, stale) },
-};
+#define NAME_IS(n, lit)               \
+	((n)->l == sizeof(lit) - 1 && \
+	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
 
 
-static struct pl *param_slot(struct sip_authhdr *ah, const struct pl *name)
+/* The field of a known auth-param (by length first), or NULL. */
+static struct pl *param_slot(struct sip_authhdr *ah, const struct pl *n)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(auth_params) / sizeof(*auth_params); i++)
-		if (pl_eq_str_ci(name, auth_params[i].name))
-			return (struct pl *)(void *)((char *)ah +
-						     auth_params[i].off);
-	return NULL;
+	switch (n->l) {
+	case 2:
+		return NAME_IS(n, "nc") ? &ah->nc : NULL;
+	case 3:
+		if (NAME_IS(n, "uri"))
+			return &ah->uri;
+		return NAME_IS(n, "qop") ? &ah->qop : NULL;
+	case 4:
+		return NAME_IS(n, "auts") ? &ah->auts : NULL;
+	case 5:
+		if (NAME_IS(n, "realm"))
+			return &ah->realm;
+		if (NAME_IS(n, "nonce"))
+			return &ah->nonce;
+		return NAME_IS(n, "stale") ? &ah->stale : NULL;
+	case 6:
+		if (NAME_IS(n, "cnonce"))
+			return &ah->cnonce;
+		return NAME_IS(n, "opaque") ? &ah->opaque : NULL;
+	case 8:
+		if (NAME_IS(n, "username"))
+			return &ah->username;
+		return NAME_IS(n, "response") ? &ah->response : NULL;
+	case 9:
+		return NAME_IS(n, "algorithm") ? &ah->algorithm : NULL;
+	default:
+		return NULL;
+	}
 }
 
 
@@ -128,7 +137,7 @@ int sip_authhdr_decode(struct sip_authhdr *ah, const struct pl *pl)
 			pl_set(&val, p, (size_t)(q - p));
 		}
 
-		if (pl_eq_str_ci(&name, "userhash")) {
+		if (NAME_IS(&name, "userhash")) {
 			/* RFC 7616 3.4: userhash = "true" / "false" */
 			if (userhash_seen)
 				return EBADMSG;

@@ -457,6 +457,36 @@ int sip_params_check(const struct pl *params)
  * LWS around ';' and '=', a missing leading ';', empty parameters (";;")
  * and quoted-string values (';' inside quotes does not split).
  */
+/* Octets that end a parameter name, and an unquoted value (one lookup per
+ * octet on the hot path of every header decoder). */
+static const uint8_t name_stop[256] = {
+	['='] = 1, [';'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+static const uint8_t value_stop[256] = {
+	[';'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1,
+};
+
+
+/* The end of a quoted-string already known to be well-formed (or the end
+ * of the input): memchr() to each DQUOTE, odd backslashes escape it. */
+static const char *qstr_skip(const char *p, const char *e)
+{
+	for (p++; p < e;) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		const char *b;
+
+		if (!q)
+			return e;
+		for (b = q; b > p && b[-1] == '\\'; b--)
+			;
+		if (!((q - b) & 1))
+			return q + 1;
+		p = q + 1;
+	}
+	return e;
+}
+
+
 static bool param_next(struct pl *rest, struct pl *name, struct pl *val)
 {
 	const char *p, *e, *q;
@@ -475,7 +505,7 @@ static bool param_next(struct pl *rest, struct pl *name, struct pl *val)
 			return false;
 		}
 		q = p;
-		while (q < e && *q != '=' && *q != ';' && !IS(*q, SIP_CC_LWS))
+		while (q < e && !name_stop[(unsigned char)*q])
 			q++;
 		name->p = p;
 		name->l = (size_t)(q - p);
@@ -486,12 +516,10 @@ static bool param_next(struct pl *rest, struct pl *name, struct pl *val)
 			p = skip_lws(p + 1, e);
 			q = p;
 			if (q < e && *q == '"') {
-				q = sip_qstr_end(q, e);
-				if (!q) /* unterminated: take the rest */
-					q = e;
+				q = qstr_skip(q,
+					      e); /* unterminated: the rest */
 			} else {
-				while (q < e && *q != ';' &&
-				       !IS(*q, SIP_CC_LWS))
+				while (q < e && !value_stop[(unsigned char)*q])
 					q++;
 			}
 			val->p = p;

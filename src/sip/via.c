@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sip/transp.h"
 #include "sip/uri.h"
@@ -76,44 +77,72 @@ static bool received_ok(const struct pl *v)
 }
 
 
+#define NAME_IS(n, lit)               \
+	((n)->l == sizeof(lit) - 1 && \
+	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
+
+
+/* One pass over the checked parameters: each known one is validated
+ * (every occurrence), and the first occurrence is kept. */
 static int via_params(struct sip_via *v)
 {
-	struct pl val;
+	struct pl rest, name, val;
+	bool seen_rport = false;
 
 	if (sip_params_check(&v->params))
 		return EBADMSG;
 
-	/* via-branch = "branch" EQUAL token */
-	if (!sip_param_get(&v->params, "branch", &val)) {
-		if (!is_token(&val))
-			return EBADMSG;
-		v->branch = val;
-	}
-	if (!sip_param_get(&v->params, "received", &val)) {
-		if (!received_ok(&val))
-			return EBADMSG;
-		v->received = val;
-	}
-	/* RFC 3581 3: response-port = "rport" [ EQUAL 1*DIGIT ] */
-	if (!sip_param_get(&v->params, "rport", &val)) {
-		if (val.p && sip_port_decode(&val, NULL))
-			return EBADMSG;
-		v->rport = val;
-		v->has_rport = true;
-	}
-	/* via-maddr = "maddr" EQUAL host */
-	if (!sip_param_get(&v->params, "maddr", &val)) {
-		if (sip_host_check(&val, NULL))
-			return EBADMSG;
-		v->maddr = val;
-	}
-	/* via-ttl = "ttl" EQUAL ttl; ttl = 1*3DIGIT ; 0 to 255 */
-	if (!sip_param_get(&v->params, "ttl", &val)) {
-		uint32_t ttl;
+	rest = v->params;
+	while (sip_param_next(&rest, &name, &val)) {
+		switch (name.l) {
+		case 3: /* via-ttl = "ttl" EQUAL ttl; 1*3DIGIT, 0 to 255 */
+			if (NAME_IS(&name, "ttl")) {
+				uint32_t ttl;
 
-		if (val.l > 3 || pl_u32(&val, &ttl) || ttl > 255)
-			return EBADMSG;
+				if (val.l > 3 || pl_u32(&val, &ttl) ||
+				    ttl > 255)
+					return EBADMSG;
+			}
+			break;
+		case 5:
+			/* RFC 3581 3: response-port = "rport" [EQUAL 1*DIGIT]
+			 */
+			if (NAME_IS(&name, "rport")) {
+				if (val.p && sip_port_decode(&val, NULL))
+					return EBADMSG;
+				if (!seen_rport)
+					v->rport = val;
+				seen_rport = true;
+			}
+			/* via-maddr = "maddr" EQUAL host */
+			else if (NAME_IS(&name, "maddr")) {
+				if (sip_host_check(&val, NULL))
+					return EBADMSG;
+				if (!v->maddr.p)
+					v->maddr = val;
+			}
+			break;
+		case 6: /* via-branch = "branch" EQUAL token */
+			if (NAME_IS(&name, "branch")) {
+				if (!is_token(&val))
+					return EBADMSG;
+				if (!v->branch.p)
+					v->branch = val;
+			}
+			break;
+		case 8: /* via-received = "received" EQUAL IP */
+			if (NAME_IS(&name, "received")) {
+				if (!received_ok(&val))
+					return EBADMSG;
+				if (!v->received.p)
+					v->received = val;
+			}
+			break;
+		default:
+			break;
+		}
 	}
+	v->has_rport = seen_rport;
 	return 0;
 }
 
