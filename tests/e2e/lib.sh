@@ -15,7 +15,6 @@
 
 set -euo pipefail
 
-E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_PIDS=()
 E2E_FAILED=1
 ENTIMS_PID=
@@ -92,9 +91,9 @@ e2e_init() {
 
 # A loopback port free for both UDP and TCP (bound, read, released).
 free_port() {
-	python3 - "$@" <<'PY'
+	python3 - <<'PY'
 import socket, sys
-host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
+host = "127.0.0.1"
 for _ in range(100):
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.bind((host, 0))
@@ -151,8 +150,17 @@ entims_start() {
 	ENTIMS_N=$((ENTIMS_N + 1))
 	ENTIMS_PORT=$(free_port)
 	ENTIMS_LOG=$E2E_TMP/entims.$ENTIMS_N.log
+	# Name resolution stays on loopback: the DNS server is a port where
+	# nothing listens, so a lookup fails at once instead of leaving.
+	ENTIMS_CONF=$E2E_TMP/entims.conf
+	printf '[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" >"$ENTIMS_CONF"
+	# a scenario may add settings (whole sections) in ENTIMS_CONF_EXTRA
+	if [ -n "${ENTIMS_CONF_EXTRA:-}" ]; then
+		printf '%s\n' "$ENTIMS_CONF_EXTRA" >>"$ENTIMS_CONF"
+	fi
 	# cd to the temp dir: no entims.conf of the caller is picked up.
-	(cd "$E2E_TMP" && exec "$ENTIMS" run --data-dir "$ENTIMS_DATA" \
+	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$ENTIMS_CONF" \
+		--data-dir "$ENTIMS_DATA" \
 		--listen "udp:127.0.0.1:$ENTIMS_PORT" \
 		--listen "tcp:127.0.0.1:$ENTIMS_PORT" \
 		--log-level debug "$@") >"$ENTIMS_LOG" 2>&1 </dev/null &

@@ -50,7 +50,7 @@ static volatile unsigned fuzz_sink;
 
 static void fail(const char *what)
 {
-	fprintf(stderr, "fuzz_sip_msg: property broken: %s\n", what);
+	(void)fprintf(stderr, "fuzz_sip_msg: property broken: %s\n", what);
 	abort();
 }
 

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/log.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
@@ -61,7 +63,8 @@ static int replay_file(const char *path, size_t *count)
 	++*count;
 out:
 	if (err)
-		fprintf(stderr, "replay: %s: %s\n", path, strerror(err));
+		(void)fprintf(stderr, "replay: %s: %s\n", path,
+			      log_strerror(err));
 	free(data);
 	if (f)
 		(void)fclose(f);
@@ -69,73 +72,52 @@ out:
 }
 
 
-static int name_cmp(const void *a, const void *b)
+static int no_dotfiles(const struct dirent *de)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return de->d_name[0] != '.';
 }
 
 
 static int replay_dir(const char *dir, size_t *count)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0, before = *count;
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	struct dirent **names = NULL;
+	size_t before = *count;
+	int n, err = 0;
 
-	d = opendir(dir);
-	if (!d) {
+	/* scandir() sorts (and, unlike readdir(), is reentrant) */
+	n = scandir(dir, &names, no_dotfiles, alphasort);
+	if (n < 0) {
 		err = errno;
-		fprintf(stderr, "replay: %s: %s\n", dir, strerror(err));
+		(void)fprintf(stderr, "replay: %s: %s\n", dir,
+			      log_strerror(err));
 		return err;
 	}
 
-	while ((de = readdir(d)) != NULL) {
-		char *path;
-		size_t len;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(dir) + 1 + strlen(names[i]->d_name) + 1;
+		char *path = malloc(len);
+		int e;
 
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			char **nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(names, cap * sizeof(*names));
-			if (!nv) {
-				err = ENOMEM;
-				goto out;
-			}
-			names = nv;
-		}
-		len = strlen(dir) + 1 + strlen(de->d_name) + 1;
-		path = malloc(len);
 		if (!path) {
-			err = ENOMEM;
-			goto out;
+			e = ENOMEM;
+		} else {
+			(void)snprintf(path, len, "%s/%s", dir,
+				       names[i]->d_name);
+			e = replay_file(path, count);
+			free(path);
 		}
-		(void)snprintf(path, len, "%s/%s", dir, de->d_name);
-		names[n++] = path;
-	}
-
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
-
-	for (size_t i = 0; i < n; i++) {
-		int e = replay_file(names[i], count);
-
 		if (e && !err)
 			err = e;
 	}
 
 	if (!err && *count == before) {
-		fprintf(stderr, "replay: %s: no inputs\n", dir);
+		(void)fprintf(stderr, "replay: %s: no inputs\n", dir);
 		err = ENOENT;
 	}
-out:
-	for (size_t i = 0; i < n; i++)
+
+	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	(void)closedir(d);
 	return err;
 }
 
@@ -146,7 +128,8 @@ int main(int argc, char **argv)
 	int err = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s CORPUS_DIR|FILE...\n", argv[0]);
+		(void)fprintf(stderr, "usage: %s CORPUS_DIR|FILE...\n",
+			      argv[0]);
 		return 2;
 	}
 
@@ -165,6 +148,7 @@ int main(int argc, char **argv)
 			err = e;
 	}
 
-	printf("replay: %zu inputs ran%s\n", count, err ? ", with errors" : "");
+	(void)printf("replay: %zu inputs ran%s\n", count,
+		     err ? ", with errors" : "");
 	return err ? 1 : 0;
 }

@@ -69,8 +69,14 @@ baresip_wait_for() {
 	>"$E2E_TMP/bob.log" 2>&1 </dev/null &
 bob_pid=$!
 E2E_PIDS+=("$bob_pid")
-baresip_wait_for "$E2E_TMP/bob.log" "bob@$DOMAIN: .*200 OK" 15 ||
+if ! baresip_wait_for "$E2E_TMP/bob.log" "bob@$DOMAIN: .*200 OK" 15; then
+	# libre 1.0 (Debian's baresip) gives up on a challenge set that
+	# includes an algorithm it lacks, even next to MD5
+	if grep -aq "Register: Function not implemented" "$E2E_TMP/bob.log"; then
+		fail "bob (baresip 1.0) did not register: it refuses the SHA-256 challenge (ENOSYS) even when MD5 is offered too"
+	fi
 	fail "bob (baresip) did not register"
+fi
 log "ok: bob registered"
 
 (cd "$E2E_TMP" && exec baresip -f "$E2E_TMP/alice" -t $((CALL_SECS + 3)) \
@@ -98,8 +104,9 @@ grep -aq "Call established" "$E2E_TMP/bob.log" ||
 # "packets:   <transmit>   <receive>" from each side's RTP statistics
 read -r a_tx a_rx < <(awk '/^packets:/ {print $2, $3; exit}' "$E2E_TMP/alice.log")
 read -r b_tx b_rx < <(awk '/^packets:/ {print $2, $3; exit}' "$E2E_TMP/bob.log")
-[ -n "${a_rx:-}" ] && [ -n "${b_rx:-}" ] ||
+if [ -z "${a_rx:-}" ] || [ -z "${b_rx:-}" ]; then
 	fail "no RTP statistics in the baresip logs"
+fi
 log "RTP packets: alice sent $a_tx received $a_rx; bob sent $b_tx received $b_rx"
 [ "$a_rx" -ge "$MIN_PACKETS" ] || fail "alice received only $a_rx RTP packets"
 [ "$b_rx" -ge "$MIN_PACKETS" ] || fail "bob received only $b_rx RTP packets"
@@ -107,10 +114,12 @@ log "RTP packets: alice sent $a_tx received $a_rx; bob sent $b_tx received $b_rx
 [ "$b_tx" -ge "$MIN_PACKETS" ] || fail "bob sent only $b_tx RTP packets"
 # what one side sent is what the other received (loopback loses nothing
 # but the packets in flight at hang-up)
-[ $((a_tx - b_rx)) -le 10 ] && [ $((b_rx - a_tx)) -le 10 ] ||
+if [ $((a_tx - b_rx)) -gt 10 ] || [ $((b_rx - a_tx)) -gt 10 ]; then
 	fail "alice sent $a_tx packets but bob received $b_rx"
-[ $((b_tx - a_rx)) -le 10 ] && [ $((a_rx - b_tx)) -le 10 ] ||
+fi
+if [ $((b_tx - a_rx)) -gt 10 ] || [ $((a_rx - b_tx)) -gt 10 ]; then
 	fail "bob sent $b_tx packets but alice received $a_rx"
+fi
 log "ok: RTP flowed both ways"
 
 entims_alive || fail "entims died"

@@ -16,6 +16,7 @@ bob_port=$(free_port)
 rc=0
 sipp_run reg-bob 30 "127.0.0.1:$ENTIMS_PORT" -sf "$SIPPDIR/register.xml" \
 	-key user bob -key domain "$DOMAIN" -au bob -ap bob-secret \
+	-auth_uri "$DOMAIN" \
 	-i 127.0.0.1 -p "$bob_port" -m 1 -recv_timeout 5000 || rc=$?
 expect_rc "bob registers" "$rc" 0
 
@@ -27,6 +28,7 @@ wait_udp_bound "$bob_port"
 rc=0
 sipp_run uac-alice 45 "127.0.0.1:$ENTIMS_PORT" -sf "$SIPPDIR/uac_cancel.xml" \
 	-s bob -key user alice -key domain "$DOMAIN" -au alice -ap alice-secret \
+	-auth_uri "bob@$DOMAIN" \
 	-i 127.0.0.1 -p "$(free_port)" -m 1 -recv_timeout 10000 \
 	-timeout 40 -timeout_error || rc=$?
 expect_rc "alice: INVITE, 180, CANCEL, 200, 487, ACK" "$rc" 0

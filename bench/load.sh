@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# SIP load comparison: entims against Kamailio 5.6, same load, same cores.
+#
+# For each server in turn (each operation gets a fresh server process):
+#   register        REGISTER -> 200, no authentication
+#   register-auth   REGISTER -> 401 -> REGISTER with MD5 digest -> 200
+#   call            INVITE -> 180 -> 200 -> ACK -> BYE -> 200 through the
+#                   stateful proxy (Record-Route) to a registered sipp UAS
+# at the same fixed rate for both servers.  The server runs pinned to CPU
+# 0 with one worker (Kamailio: -n 1, children=1); every sipp instance runs
+# on CPU 1.  The cost of an operation is the server's CPU time (utime +
+# stime from /proc/PID/stat, summed over all its processes, read before
+# and after the load) divided by the operations sipp completed; a run in
+# which sipp reports any failed call is marked FAILED instead.
+#
+# Kamailio's side is bench/kamailio/kamailio.cfg (see its header); entims
+# runs `entims run` (registrar and stateful proxy in one) with --no-auth
+# for the register and call loads.
+#
+# Environment (defaults in brackets):
+#   BENCH_SERVERS        servers to run ["entims kamailio"]
+#   BENCH_OPS            operations ["register register-auth call"]
+#   BENCH_DURATION       seconds of load per operation [15]
+#   BENCH_REG_RATE       REGISTER/s without auth [1000]
+#   BENCH_AUTH_RATE      authenticated registrations/s [500]
+#   BENCH_CALL_RATE      calls/s [200]
+#   BENCH_SIPP_INSTANCES sipp load generators (rates are split) [2]
+#   BENCH_USERS          users provisioned on both servers [1000]
+#   BENCH_NO_BUILD       set: do not (re)build build-release
+#   ENTIMS, KAMAILIO     binaries [build-release/entims, /usr/sbin/kamailio]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+SERVERS=${BENCH_SERVERS:-entims kamailio}
+OPS=${BENCH_OPS:-register register-auth call}
+DURATION=${BENCH_DURATION:-15}
+REG_RATE=${BENCH_REG_RATE:-1000}
+AUTH_RATE=${BENCH_AUTH_RATE:-500}
+CALL_RATE=${BENCH_CALL_RATE:-200}
+INSTANCES=${BENCH_SIPP_INSTANCES:-2}
+USERS=${BENCH_USERS:-1000}
+ENTIMS=${ENTIMS:-$ROOT/build-release/entims}
+KAMAILIO=${KAMAILIO:-/usr/sbin/kamailio}
+KAMAILIO_CFG=$ROOT/bench/kamailio/kamailio.cfg
+SIPPDIR=$ROOT/bench/sipp
+DOMAIN=bench.test
+SERVER_CPU=0
+LOAD_CPU=1
+HZ=$(getconf CLK_TCK)
+
+PIDS=()
+TMP=$(mktemp -d /tmp/entims-bench.XXXXXX)
+
+log() {
+	printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2
+}
+
+die() {
+	log "error: $*"
+	exit 1
+}
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	if [ -z "${BENCH_KEEP_TMP:-}" ]; then
+		rm -rf "$TMP"
+	else
+		log "logs kept in $TMP"
+	fi
+}
+trap cleanup EXIT
+
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, load on CPU 1)"
+for t in sipp taskset python3; do
+	command -v "$t" >/dev/null 2>&1 || die "$t not found (scripts/install-deps)"
+done
+for op in $OPS; do
+	case $op in
+	register | register-auth | call) ;;
+	*) die "unknown operation $op" ;;
+	esac
+done
+
+# Wait for a PID we started, at most <secs>; returns its exit status, or
+# 124 after stopping it.
+wait_pid() {
+	local pid=$1 secs=$2 i rc=0
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sleep 1
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return 124
+	fi
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+free_port() {
+	python3 - <<'PY'
+import socket
+for _ in range(100):
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        t.close(); continue
+    u.close(); t.close(); print(p); break
+PY
+}
+
+# An OPTIONS to the server gets any response within <secs>.
+sip_ping() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+port, secs = int(sys.argv[1]), float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+s.settimeout(0.2)
+end = time.monotonic() + secs
+n = 0
+while time.monotonic() < end:
+    n += 1
+    msg = ("OPTIONS sip:%s SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ping-%d;rport\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:ping@%s>;tag=p%d\r\n"
+           "To: <sip:%s>\r\nCall-ID: ping-%d@127.0.0.1\r\nCSeq: %d OPTIONS\r\n"
+           "Content-Length: 0\r\n\r\n") % ("bench.test", me, n, "bench.test",
+                                           n, "bench.test", n, n)
+    try:
+        s.sendto(msg.encode(), ("127.0.0.1", port))
+        data, _ = s.recvfrom(65535)
+        if data.startswith(b"SIP/2.0 "):
+            sys.exit(0)
+    except (socket.timeout, ConnectionRefusedError):
+        pass
+sys.exit(1)
+PY
+}
+
+# The PID and every descendant.
+proc_tree() {
+	local c
+	echo "$1"
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		proc_tree "$c"
+	done
+}
+
+# utime + stime, in clock ticks, of a process tree (all threads included).
+cpu_ticks() {
+	local total=0 p t
+	for p in $(proc_tree "$1"); do
+		# fields after "pid (comm) ": state is $1, utime $12, stime $13
+		t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || continue
+		total=$((total + ${t:-0}))
+	done
+	echo "$total"
+}
+
+# Users b1000.. with password pw-b1000.., split over the sipp instances.
+make_users() {
+	local i n
+	for ((n = 0; n < INSTANCES; n++)); do
+		echo SEQUENTIAL >"$TMP/users.$n.csv"
+	done
+	for ((i = 0; i < USERS; i++)); do
+		echo "b$((1000 + i));pw-b$((1000 + i))" >>"$TMP/users.$((i % INSTANCES)).csv"
+	done
+}
+
+SERVER_PID=
+SERVER_PORT=
+
+start_entims() {
+	local op=$1 i
+	local data=$TMP/entims-data-$op
+	local args=(--domain "$DOMAIN" --log-level warn --no-demo)
+	rm -rf "$data"
+	mkdir -p "$data"
+	case $op in
+	register) args+=(--no-auth) ;;
+	register-auth)
+		log "entims: adding $USERS users"
+		for ((i = 0; i < USERS; i++)); do
+			"$ENTIMS" user add --data-dir "$data" \
+				"sip:b$((1000 + i))@$DOMAIN" --password "pw-b$((1000 + i))" \
+				>>"$TMP/entims-users.log" 2>&1 ||
+				die "entims user add failed (see $TMP/entims-users.log)"
+		done
+		;;
+	call) args+=(--no-auth) ;;
+	esac
+	SERVER_PORT=$(free_port)
+	(cd "$TMP" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run --data-dir "$data" \
+		--listen "udp:127.0.0.1:$SERVER_PORT" "${args[@]}") \
+		>"$TMP/entims-$op.log" 2>&1 </dev/null &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^entims ready' "$TMP/entims-$op.log" && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null ||
+			die "entims exited: $(tail -5 "$TMP/entims-$op.log")"
+		sleep 0.1
+	done
+	die "entims not ready after 30 s"
+}
+
+start_kamailio() {
+	local op=$1 args=()
+	case $op in
+	register) ;;
+	register-auth) args+=(-A WITH_AUTH) ;;
+	call) args+=(-A WITH_PROXY) ;;
+	esac
+	mkdir -p "$TMP/kamailio-run"
+	SERVER_PORT=$(free_port)
+	taskset -c "$SERVER_CPU" "$KAMAILIO" -DD -E -m 512 -M 16 -x tlsf -n 1 \
+		-Y "$TMP/kamailio-run" -l "udp:127.0.0.1:$SERVER_PORT" \
+		-f "$KAMAILIO_CFG" -A "BENCH_USERS=$USERS" "${args[@]}" \
+		>"$TMP/kamailio-$op.log" 2>&1 </dev/null &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	sip_ping "$SERVER_PORT" 30 ||
+		die "kamailio does not answer: $(tail -5 "$TMP/kamailio-$op.log")"
+}
+
+stop_server() {
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	wait_pid "$SERVER_PID" 15 || true
+	SERVER_PID=
+}
+
+# sipp_stat <csv> <column>: the cumulative counter at the end of the run.
+sipp_stat() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+try:
+    lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+    head = lines[0].split(";")
+    print(lines[-1].split(";")[head.index(sys.argv[2])])
+except (OSError, IndexError, ValueError):
+    print(-1)
+PY
+}
+
+# run_op <server> <op> <rate>: sets OP_OK, OP_FAILED, OP_TICKS
+run_op() {
+	local server=$1 op=$2 rate=$3 n per count t0 t1 ok=0 failed=0 rc
+	local uac=() uas=() uas_port=()
+	per=$((rate / INSTANCES))
+	count=$((per * DURATION))
+	local common=(-nostdin -i 127.0.0.1 -fd 1 -trace_stat)
+
+	if [ "$op" = call ]; then
+		# each callee registers, then answers on its registered port
+		for ((n = 0; n < INSTANCES; n++)); do
+			uas_port[n]=$(free_port)
+			printf 'SEQUENTIAL\ncallee%d;x\n' "$n" >"$TMP/callee.$n.csv"
+			taskset -c "$LOAD_CPU" sipp "127.0.0.1:$SERVER_PORT" \
+				-sf "$SIPPDIR/reg_noauth.xml" -inf "$TMP/callee.$n.csv" \
+				-key domain "$DOMAIN" -p "${uas_port[n]}" -m 1 \
+				-nostdin -i 127.0.0.1 -timeout 10 -timeout_error \
+				>"$TMP/$server-reg-callee$n.out" 2>&1 </dev/null ||
+				die "$server: callee$n could not register"
+			taskset -c "$LOAD_CPU" sipp -sf "$SIPPDIR/call_uas.xml" \
+				-p "${uas_port[n]}" "${common[@]}" \
+				-stf "$TMP/$server-$op-uas$n.csv" \
+				>"$TMP/$server-$op-uas$n.out" 2>&1 </dev/null &
+			uas[n]=$!
+			PIDS+=("${uas[n]}")
+		done
+		sleep 1
+	fi
+
+	t0=$(cpu_ticks "$SERVER_PID")
+	for ((n = 0; n < INSTANCES; n++)); do
+		local args=()
+		case $op in
+		register)
+			args=(-sf "$SIPPDIR/reg_noauth.xml" -inf "$TMP/users.$n.csv") ;;
+		register-auth)
+			# digest-uri = Request-URI (sipp adds the "sip:")
+			args=(-sf "$SIPPDIR/reg_auth.xml" -key user "b$((1000 + n))"
+				-au "b$((1000 + n))" -ap "pw-b$((1000 + n))"
+				-auth_uri "$DOMAIN") ;;
+		call)
+			args=(-sf "$SIPPDIR/call_uac.xml" -s "callee$n") ;;
+		esac
+		taskset -c "$LOAD_CPU" sipp "127.0.0.1:$SERVER_PORT" "${args[@]}" \
+			-key domain "$DOMAIN" -p "$(free_port)" -r "$per" -m "$count" \
+			-l $((per * 4 + 10)) "${common[@]}" \
+			-stf "$TMP/$server-$op-uac$n.csv" \
+			-timeout $((DURATION * 3 + 30)) -timeout_error \
+			>"$TMP/$server-$op-uac$n.out" 2>&1 </dev/null &
+		uac[n]=$!
+		PIDS+=("${uac[n]}")
+	done
+	for ((n = 0; n < INSTANCES; n++)); do
+		rc=0
+		wait_pid "${uac[n]}" $((DURATION * 3 + 60)) || rc=$?
+		[ "$rc" -eq 0 ] || log "$server $op: sipp instance $n exited $rc"
+	done
+	t1=$(cpu_ticks "$SERVER_PID")
+
+	for ((n = 0; n < INSTANCES; n++)); do
+		local s f
+		s=$(sipp_stat "$TMP/$server-$op-uac$n.csv" 'SuccessfulCall(C)')
+		f=$(sipp_stat "$TMP/$server-$op-uac$n.csv" 'FailedCall(C)')
+		[ "$s" -ge 0 ] || s=0
+		[ "$f" -ge 0 ] || f=$count
+		ok=$((ok + s))
+		failed=$((failed + f))
+	done
+	if [ "$op" = call ]; then
+		for ((n = 0; n < INSTANCES; n++)); do
+			kill -USR1 "${uas[n]}" 2>/dev/null || true
+			wait_pid "${uas[n]}" 10 || true
+			local f
+			f=$(sipp_stat "$TMP/$server-$op-uas$n.csv" 'FailedCall(C)')
+			[ "$f" -eq 0 ] || failed=$((failed + (f < 0 ? 1 : f)))
+		done
+	fi
+	# operations that never completed count as failures too
+	[ "$ok" -eq $((count * INSTANCES)) ] || failed=$((failed > 0 ? failed : 1))
+	OP_OK=$ok
+	OP_FAILED=$failed
+	OP_TICKS=$((t1 - t0))
+}
+
+rate_of() {
+	case $1 in
+	register) echo "$REG_RATE" ;;
+	register-auth) echo "$AUTH_RATE" ;;
+	call) echo "$CALL_RATE" ;;
+	esac
+}
+
+if [[ " $SERVERS " == *" entims "* ]]; then
+	if [ -z "${BENCH_NO_BUILD:-}" ]; then
+		log "building the release preset"
+		cmake --preset release >/dev/null
+		cmake --build build-release >/dev/null
+	fi
+	[ -x "$ENTIMS" ] || die "no entims binary at $ENTIMS"
+fi
+if [[ " $SERVERS " == *" kamailio "* ]]; then
+	[ -x "$KAMAILIO" ] || die "no kamailio at $KAMAILIO (apt-get install kamailio)"
+fi
+
+make_users
+declare -A RESULT
+for server in $SERVERS; do
+	for op in $OPS; do
+		rate=$(rate_of "$op")
+		log "$server: $op at $rate/s for $DURATION s"
+		"start_$server" "$op"
+		run_op "$server" "$op" "$rate"
+		ok=$OP_OK failed=$OP_FAILED ticks=$OP_TICKS
+		kill -0 "$SERVER_PID" 2>/dev/null || failed=$((failed + 1))
+		stop_server
+		if [ "$failed" -eq 0 ] && [ "$ok" -gt 0 ]; then
+			RESULT[$server,$op]=$(awk -v t="$ticks" -v hz="$HZ" -v n="$ok" \
+				'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+			log "$server $op: $ok ok, $((ticks * 1000 / HZ)) ms CPU, ${RESULT[$server,$op]} us/op"
+		else
+			RESULT[$server,$op]=FAILED
+			log "$server $op: $ok ok, $failed FAILED (logs: BENCH_KEEP_TMP=1)"
+		fi
+	done
+done
+
+printf '\n%-15s %8s %14s %16s %8s\n' operation rate/s "entims us/op" "kamailio us/op" ratio
+for op in $OPS; do
+	e=${RESULT[entims,$op]:--}
+	k=${RESULT[kamailio,$op]:--}
+	ratio=-
+	if [[ $e =~ ^[0-9.]+$ && $k =~ ^[0-9.]+$ ]]; then
+		ratio=$(awk -v e="$e" -v k="$k" 'BEGIN { if (k > 0) printf "%.2f", e / k; else print "-" }')
+	fi
+	printf '%-15s %8s %14s %16s %8s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio"
+done
+printf '\nus/op: server CPU time (user+system, all processes) per completed operation;\n'
+printf 'ratio < 1: entims used less CPU.  Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
+printf 'entims also writes bindings to SQLite; Kamailio keeps them in memory.\n' 
