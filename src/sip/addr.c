@@ -68,6 +68,37 @@ static int addr_params(struct sip_addr *a, const char *p, const char *e)
 }
 
 
+/* addr-spec *( SEMI generic-param ): the URI ends at ';' or LWS */
+static int addr_spec(struct sip_addr *a, const char *p, const char *e)
+{
+	const char *q = p;
+
+	while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
+		q++;
+	pl_set(&a->auri, p, (size_t)(q - p));
+	if (sip_uri_decode(&a->uri, &a->auri))
+		return EBADMSG;
+	return addr_params(a, q, e);
+}
+
+
+/* LAQUOT addr-spec RAQUOT *( SEMI generic-param ), p at '<' */
+static int angle_addr(struct sip_addr *a, const char *p, const char *e)
+{
+	const char *q;
+
+	p++;
+	q = memchr(p, '>', (size_t)(e - p));
+	if (!q)
+		return EBADMSG;
+	pl_set(&a->auri, p, (size_t)(q - p));
+	a->angle = true;
+	if (sip_uri_decode(&a->uri, &a->auri))
+		return EBADMSG;
+	return addr_params(a, q + 1, e);
+}
+
+
 /**
  * Decode a name-addr or addr-spec header value.
  *
@@ -79,6 +110,7 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 {
 	struct sip_addr a;
 	const char *p, *e, *q;
+	int err;
 
 	if (!addr || !pl)
 		return EINVAL;
@@ -94,13 +126,13 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 		return EBADMSG;
 	pl_set(&a.val, p, (size_t)(e - p));
 
-	/* RFC 3261 20.10: Contact: STAR */
 	if (e - p == 1 && *p == '*') {
+		/* RFC 3261 20.10: Contact: STAR */
 		a.star = true;
-		goto out;
-	}
-
-	if (*p == '"') {
+		err = 0;
+	} else if (*p == '<') {
+		err = angle_addr(&a, p, e);
+	} else if (*p == '"') {
 		/* quoted display name (unterminated: RFC 4475 quotbal) */
 		q = sip_qstr_end(p, e);
 		if (!q)
@@ -109,48 +141,27 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 		p = skip_lws(q, e);
 		if (p == e || *p != '<')
 			return EBADMSG;
-	} else if (*p != '<') {
-		const char *s = p;
-
+		err = angle_addr(&a, p, e);
+	} else {
+		/* *(token LWS) then '<', else an addr-spec (whose scheme is a
+		 * token followed by ':').  LAQUOT = SWS "<": no LWS is needed
+		 * before '<' (RFC 4475 lwsdisp) */
 		q = p;
 		while (q < e && IS(*q, SIP_CC_TOKEN | SIP_CC_LWS))
 			q++;
 		if (q < e && *q == '<') {
-			/* token display name; LAQUOT = SWS "<", so no LWS is
-			 * needed before '<' (RFC 4475 lwsdisp) */
 			const char *de = q;
 
-			while (de > s && IS(de[-1], SIP_CC_LWS))
+			while (de > p && IS(de[-1], SIP_CC_LWS))
 				de--;
-			pl_set(&a.dname, s, (size_t)(de - s));
-			p = q;
+			pl_set(&a.dname, p, (size_t)(de - p));
+			err = angle_addr(&a, q, e);
 		} else {
-			/* addr-spec: the URI ends at ';' or LWS */
-			q = s;
-			while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
-				q++;
-			pl_set(&a.auri, s, (size_t)(q - s));
-			if (sip_uri_decode(&a.uri, &a.auri))
-				return EBADMSG;
-			if (addr_params(&a, q, e))
-				return EBADMSG;
-			goto out;
+			err = addr_spec(&a, p, e);
 		}
 	}
-
-	/* *p == '<': LAQUOT addr-spec RAQUOT */
-	p++;
-	q = memchr(p, '>', (size_t)(e - p));
-	if (!q)
+	if (err)
 		return EBADMSG;
-	pl_set(&a.auri, p, (size_t)(q - p));
-	a.angle = true;
-	if (sip_uri_decode(&a.uri, &a.auri))
-		return EBADMSG;
-	if (addr_params(&a, q + 1, e))
-		return EBADMSG;
-
-out:
 	*addr = a;
 	return 0;
 }

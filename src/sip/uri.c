@@ -93,9 +93,9 @@ static inline int hexval(char c)
 }
 
 
-static inline char lower(char c)
+static inline unsigned lower(unsigned c)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	return (c >= 'A' && c <= 'Z') ? c | 0x20 : c;
 }
 
 
@@ -151,11 +151,12 @@ static inline const char *scan(const char *p, const char *e, unsigned cls)
  */
 int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
 {
-	const char *e = p + n;
+	const char *e;
 	unsigned i;
 
 	if (!p)
 		return EBADMSG;
+	e = p + n;
 	for (i = 0; i < 4; i++) {
 		unsigned v = 0, nd = 0;
 
@@ -190,12 +191,13 @@ int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
  */
 int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
 {
-	const char *e = p + n;
+	const char *e;
 	uint8_t b[16];
 	int nb = 0, dc = -1; /* octets filled, where "::" sits */
 
 	if (!p || n < 2)
 		return EBADMSG;
+	e = p + n;
 	if (*p == ':') {
 		if (p[1] != ':')
 			return EBADMSG;
@@ -214,7 +216,6 @@ int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
 			    sip_ipv4_decode(s, (size_t)(e - s), &b[nb]))
 				return EBADMSG;
 			nb += 4;
-			p = e;
 			break;
 		}
 		if (p == s || p - s > 4 || nb > 14)
@@ -574,7 +575,8 @@ static bool param_find(const struct pl *params, const char *name, size_t nl,
 		if (n.l != nl)
 			continue;
 		for (i = 0; i < nl; i++)
-			if (lower(n.p[i]) != lower(name[i]))
+			if (lower((unsigned char)n.p[i]) !=
+			    lower((unsigned char)name[i]))
 				break;
 		if (i < nl)
 			continue;
@@ -650,11 +652,11 @@ static inline unsigned next_octet(const char **pp, const char *e, bool ci)
 		c = (unsigned)(hexval(p[1]) << 4 | hexval(p[2]));
 		*pp = p + 3;
 		if (ci)
-			c = (unsigned char)lower((char)c);
+			c = lower(c);
 		return is_reserved((unsigned char)c) ? c | 0x100 : c;
 	}
 	*pp = p + 1;
-	return ci ? (unsigned char)lower((char)c) : c;
+	return ci ? lower(c) : c;
 }
 
 
@@ -846,20 +848,26 @@ static inline bool is_visual_sep(char c)
 }
 
 
-/* global-number-digits = "+" *phonedigit DIGIT *phonedigit */
-static bool tel_global_ok(const char *p, const char *e)
+/* 1*phonedigit with at least one DIGIT (phonedigit = DIGIT /
+ * visual-separator) */
+static bool phonedigits_ok(const char *p, const char *e)
 {
 	bool digit = false;
 
-	if (p == e || *p != '+')
-		return false;
-	for (p++; p < e; p++) {
+	for (; p < e; p++) {
 		if (IS(*p, SIP_CC_DIGIT))
 			digit = true;
 		else if (!is_visual_sep(*p))
 			return false;
 	}
 	return digit;
+}
+
+
+/* global-number-digits = "+" *phonedigit DIGIT *phonedigit */
+static bool tel_global_ok(const char *p, const char *e)
+{
+	return p < e && *p == '+' && phonedigits_ok(p + 1, e);
 }
 
 
@@ -898,6 +906,42 @@ static const char *isub_end(const char *p, const char *e)
 }
 
 
+/* One parameter at p (a ';'): its end, or NULL when malformed. */
+static const char *tel_param(const char *p, const char *e, bool *ctx)
+{
+	const char *q = p + 1, *v;
+	bool ext, isub, pctx;
+	struct pl name;
+
+	while (q < e && (IS(*q, SIP_CC_DIGIT | SIP_CC_ALPHA) || *q == '-'))
+		q++;
+	if (q == p + 1)
+		return NULL;
+	pl_set(&name, p + 1, (size_t)(q - p - 1));
+	ext = pl_eq_str_ci(&name, "ext");
+	isub = pl_eq_str_ci(&name, "isub");
+	pctx = pl_eq_str_ci(&name, "phone-context");
+	if (q == e || *q == ';') /* a flag: these three need a value */
+		return (ext || isub || pctx) ? NULL : q;
+	if (*q != '=')
+		return NULL;
+	v = q + 1;
+	q = isub ? isub_end(v, e) : scan_esc(v, e, SIP_CC_PARAM);
+	if (!q || q == v || (q < e && *q != ';'))
+		return NULL;
+	/* extension = ";ext=" 1*phonedigit */
+	if (ext && !phonedigits_ok(v, q))
+		return NULL;
+	/* descriptor = domainname / global-number-digits */
+	if (pctx) {
+		if (*v == '+' ? !tel_global_ok(v, q) : hostname_check(v, q))
+			return NULL;
+		*ctx = true;
+	}
+	return q;
+}
+
+
 /*
  * RFC 3966 3:
  *   telephone-subscriber = global-number / local-number
@@ -909,7 +953,7 @@ static const char *isub_end(const char *p, const char *e)
  */
 static int tel_decode(struct sip_uri *u, const char *p, const char *e)
 {
-	const char *ne = p, *q;
+	const char *ne = p;
 	bool global, ctx = false;
 
 	while (ne < e && *ne != ';')
@@ -921,57 +965,10 @@ static int tel_decode(struct sip_uri *u, const char *p, const char *e)
 	p = ne;
 	if (p < e)
 		pl_set(&u->params, p, (size_t)(e - p));
-
 	while (p < e) {
-		struct pl name;
-		const char *v;
-
-		/* *p == ';' */
-		q = p + 1;
-		while (q < e &&
-		       (IS(*q, SIP_CC_DIGIT | SIP_CC_ALPHA) || *q == '-'))
-			q++;
-		if (q == p + 1)
+		p = tel_param(p, e, &ctx);
+		if (!p)
 			return EBADMSG;
-		pl_set(&name, p + 1, (size_t)(q - p - 1));
-		p = q;
-		if (p == e || *p == ';') {
-			/* a flag: ext, isub and phone-context need a value */
-			if (pl_eq_str_ci(&name, "ext") ||
-			    pl_eq_str_ci(&name, "isub") ||
-			    pl_eq_str_ci(&name, "phone-context"))
-				return EBADMSG;
-			continue;
-		}
-		if (*p != '=')
-			return EBADMSG;
-		v = ++p;
-		if (pl_eq_str_ci(&name, "isub"))
-			q = isub_end(p, e);
-		else
-			q = scan_esc(p, e, SIP_CC_PARAM);
-		if (!q || q == v || (q < e && *q != ';'))
-			return EBADMSG;
-		if (pl_eq_str_ci(&name, "ext")) {
-			/* extension = ";ext=" 1*phonedigit */
-			const char *s;
-			bool digit = false;
-
-			for (s = v; s < q; s++) {
-				if (IS(*s, SIP_CC_DIGIT))
-					digit = true;
-				else if (!is_visual_sep(*s))
-					return EBADMSG;
-			}
-			if (!digit)
-				return EBADMSG;
-		} else if (pl_eq_str_ci(&name, "phone-context")) {
-			if (*v == '+' ? !tel_global_ok(v, q)
-				      : hostname_check(v, q))
-				return EBADMSG;
-			ctx = true;
-		}
-		p = q;
 	}
 
 	/* RFC 3966 5.1.5: a local number MUST carry a phone-context */
@@ -1202,7 +1199,7 @@ static bool phone_eq(const struct pl *a, const struct pl *b)
 			pb++;
 		if (pa == ea || pb == eb)
 			return pa == ea && pb == eb;
-		if (lower(*pa++) != lower(*pb++))
+		if (lower((unsigned char)*pa++) != lower((unsigned char)*pb++))
 			return false;
 	}
 }

@@ -82,67 +82,58 @@ static bool received_ok(const struct pl *v)
 	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
 
 
-/* One pass over the checked parameters: each known one is validated
- * (every occurrence), and the first occurrence is kept. */
+/* Validate one known parameter and keep its first occurrence. */
+static int via_param(struct sip_via *v, const struct pl *name,
+		     const struct pl *val)
+{
+	uint32_t ttl;
+
+	if (NAME_IS(name, "branch")) {
+		/* via-branch = "branch" EQUAL token */
+		if (!is_token(val))
+			return EBADMSG;
+		if (!v->branch.p)
+			v->branch = *val;
+	} else if (NAME_IS(name, "received")) {
+		/* via-received = "received" EQUAL IP */
+		if (!received_ok(val))
+			return EBADMSG;
+		if (!v->received.p)
+			v->received = *val;
+	} else if (NAME_IS(name, "rport")) {
+		/* RFC 3581 3: response-port = "rport" [ EQUAL 1*DIGIT ] */
+		if (val->p && sip_port_decode(val, NULL))
+			return EBADMSG;
+		if (!v->has_rport)
+			v->rport = *val;
+		v->has_rport = true;
+	} else if (NAME_IS(name, "maddr")) {
+		/* via-maddr = "maddr" EQUAL host */
+		if (sip_host_check(val, NULL))
+			return EBADMSG;
+		if (!v->maddr.p)
+			v->maddr = *val;
+	} else if (NAME_IS(name, "ttl")) {
+		/* via-ttl = "ttl" EQUAL ttl; 1*3DIGIT, 0 to 255 */
+		if (val->l > 3 || pl_u32(val, &ttl) || ttl > 255)
+			return EBADMSG;
+	}
+	return 0;
+}
+
+
+/* One pass over the checked parameters: every occurrence of a known one
+ * is validated, the first is kept. */
 static int via_params(struct sip_via *v)
 {
 	struct pl rest, name, val;
-	bool seen_rport = false;
 
 	if (sip_params_check(&v->params))
 		return EBADMSG;
-
 	rest = v->params;
-	while (sip_param_next(&rest, &name, &val)) {
-		switch (name.l) {
-		case 3: /* via-ttl = "ttl" EQUAL ttl; 1*3DIGIT, 0 to 255 */
-			if (NAME_IS(&name, "ttl")) {
-				uint32_t ttl;
-
-				if (val.l > 3 || pl_u32(&val, &ttl) ||
-				    ttl > 255)
-					return EBADMSG;
-			}
-			break;
-		case 5:
-			/* RFC 3581 3: response-port = "rport" [EQUAL 1*DIGIT]
-			 */
-			if (NAME_IS(&name, "rport")) {
-				if (val.p && sip_port_decode(&val, NULL))
-					return EBADMSG;
-				if (!seen_rport)
-					v->rport = val;
-				seen_rport = true;
-			}
-			/* via-maddr = "maddr" EQUAL host */
-			else if (NAME_IS(&name, "maddr")) {
-				if (sip_host_check(&val, NULL))
-					return EBADMSG;
-				if (!v->maddr.p)
-					v->maddr = val;
-			}
-			break;
-		case 6: /* via-branch = "branch" EQUAL token */
-			if (NAME_IS(&name, "branch")) {
-				if (!is_token(&val))
-					return EBADMSG;
-				if (!v->branch.p)
-					v->branch = val;
-			}
-			break;
-		case 8: /* via-received = "received" EQUAL IP */
-			if (NAME_IS(&name, "received")) {
-				if (!received_ok(&val))
-					return EBADMSG;
-				if (!v->received.p)
-					v->received = val;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	v->has_rport = seen_rport;
+	while (sip_param_next(&rest, &name, &val))
+		if (via_param(v, &name, &val))
+			return EBADMSG;
 	return 0;
 }
 

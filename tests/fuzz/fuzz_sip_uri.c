@@ -32,7 +32,7 @@ static volatile unsigned fuzz_sink;
 
 static void fail(const char *what)
 {
-	fprintf(stderr, "fuzz_sip_uri: property broken: %s\n", what);
+	(void)fprintf(stderr, "fuzz_sip_uri: property broken: %s\n", what);
 	abort();
 }
 

@@ -43,7 +43,7 @@ static void assert_pl(const struct pl *pl, const char *want, const char *in)
 				 (int)pl->l, pl->p);
 		return;
 	}
-	if (!pl->p || pl->l != strlen(want) || memcmp(pl->p, want, pl->l))
+	if (!pl->p || pl->l != strlen(want) || memcmp(pl->p, want, pl->l) != 0)
 		fail_msg("%s: got \"%.*s\", want \"%s\"", in, (int)pl->l,
 			 pl->p ? pl->p : "", want);
 }

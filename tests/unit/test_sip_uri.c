@@ -44,7 +44,7 @@ static void assert_pl(const struct pl *pl, const char *want)
 		return;
 	}
 	assert_non_null(pl->p);
-	if (pl->l != strlen(want) || memcmp(pl->p, want, pl->l))
+	if (pl->l != strlen(want) || memcmp(pl->p, want, pl->l) != 0)
 		fail_msg("got \"%.*s\", want \"%s\"", (int)pl->l,
 			 pl->p ? pl->p : "", want);
 }
@@ -59,7 +59,8 @@ static int decode_str(struct sip_uri *u, const char *s, char **blk)
 }
 
 
-struct uri_case {
+/* field order follows the URI; padding does not matter in a test table */
+struct uri_case { // NOLINT(clang-analyzer-optin.performance.Padding)
 	const char *in;
 	enum sip_scheme sch;
 	const char *user; /* NULL: absent */
@@ -579,8 +580,10 @@ static void test_uri_eq(void **state)
 		struct sip_uri a, b;
 		char *ba, *bb;
 
-		if (decode_str(&a, c->a, &ba) || decode_str(&b, c->b, &bb))
-			fail_msg("decode %s / %s", c->a, c->b);
+		if (decode_str(&a, c->a, &ba))
+			fail_msg("decode %s", c->a);
+		if (decode_str(&b, c->b, &bb))
+			fail_msg("decode %s", c->b);
 		if (sip_uri_eq(&a, &b) != c->eq || sip_uri_eq(&b, &a) != c->eq)
 			fail_msg("%s vs %s: want %s", c->a, c->b,
 				 c->eq ? "equal" : "different");
