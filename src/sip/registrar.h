@@ -11,10 +11,12 @@
  *
  * With a store, a 200 OK is delivered only after the batch's changes are
  * committed (so a 200 means durable): the registrar's end-of-batch loop
- * hook writes all changes of one loop iteration in one transaction, then
- * runs the queued callbacks.  Answers that change nothing (errors,
- * challenges, and queries when nothing is pending) are delivered before
- * registrar_handle() returns.
+ * hook writes all changes of one loop iteration in one transaction, and
+ * the queued callbacks run from a zero-delay timer early in the next
+ * iteration.  Answers that change nothing (errors, challenges, and
+ * queries when nothing is pending) are delivered before
+ * registrar_handle() returns.  The registrar needs the thread's loop
+ * (loop_init): its timers and hook live there.
  *
  * Bindings expire on their own timer.  registrar_lookup() lists an AOR's
  * contacts by q, with the flow (transport, source address, connection)
