@@ -61,6 +61,7 @@ struct econf {
 	int record_route;
 	uint32_t min_expires;
 	uint32_t max_expires;
+	uint32_t commit_delay_ms;
 	uint32_t max_conns;
 };
 
@@ -83,6 +84,8 @@ static const struct conf_item conf_items[] = {
 	  offsetof(struct econf, min_expires), 86400 },
 	{ "registrar.max_expires", CONF_U32,
 	  offsetof(struct econf, max_expires), 86400 * 7 },
+	{ "registrar.commit_delay_ms", CONF_U32,
+	  offsetof(struct econf, commit_delay_ms), 100 },
 	{ "proxy.stateless", CONF_BOOL, offsetof(struct econf, stateless), 0 },
 	{ "proxy.record_route", CONF_BOOL,
 	  offsetof(struct econf, record_route), 0 },
@@ -105,6 +108,7 @@ static void conf_defaults(struct econf *c)
 	c->record_route = 1;
 	c->min_expires = 60;
 	c->max_expires = 3600;
+	c->commit_delay_ms = 2;
 	c->max_conns = 4096;
 }
 
@@ -543,6 +547,7 @@ static int app_start(struct app *app)
 	rc.auth = app->auth;
 	rc.realm = app->conf.domains.v[0];
 	rc.store = app->store;
+	rc.commit_delay_ms = app->conf.commit_delay_ms;
 	err = registrar_alloc(&app->reg, &rc);
 	if (err)
 		return err;
@@ -662,7 +667,8 @@ static void usage(FILE *f)
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      data_dir, demo\n"
 		"  [auth]      enabled\n"
-		"  [registrar] min_expires, max_expires\n"
+		"  [registrar] min_expires, max_expires, commit_delay_ms "
+		"(group commit, default 2)\n"
 		"  [proxy]     stateless, record_route\n"
 		"  [log]       level, trace\n",
 		DEMO_DOMAIN);

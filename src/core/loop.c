@@ -36,6 +36,7 @@ struct loop {
 	struct tmr **heap;
 	size_t nheap, heap_size;
 	struct list hooks;
+	uint64_t hook_gen; /* counts hook additions */
 	uint64_t test_now;
 };
 
@@ -164,6 +165,7 @@ void loop_hook_add(struct loop_hook *hk, loop_hook_h *h, void *arg)
 	hk->h = h;
 	hk->arg = arg;
 	list_append(&cur->hooks, &hk->le, hk);
+	cur->hook_gen++;
 }
 
 
@@ -303,14 +305,28 @@ void tmr_poll(void)
 }
 
 
+/*
+ * Run the end-of-batch hooks.  A hook may add another one (the transport
+ * adds its send hook when a hook's work queues the first datagram, as the
+ * registrar's commit does with its answers): such a hook runs in this same
+ * iteration, in another pass, so that nothing waits for the next wake-up.
+ * Hooks are idempotent (each returns at once when it has nothing to do).
+ */
 static void run_hooks(struct loop *l)
 {
-	struct le *le = l->hooks.head;
+	unsigned pass;
 
-	while (le) {
-		struct loop_hook *hk = le->data;
-		le = le->next;
-		hk->h(hk->arg);
+	for (pass = 0; pass < 4 && l->hooks.head; pass++) {
+		uint64_t gen = l->hook_gen;
+		struct le *le = l->hooks.head;
+
+		while (le) {
+			struct loop_hook *hk = le->data;
+			le = le->next;
+			hk->h(hk->arg);
+		}
+		if (gen == l->hook_gen)
+			break;
 	}
 }
 

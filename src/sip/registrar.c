@@ -57,6 +57,9 @@
 #define REG_REPLY_MAX        32768
 #define REG_REASON_MAX       192
 
+/* A COMMIT is not delayed once this many bindings wait for it. */
+#define REG_COMMIT_BATCH 256
+
 struct registrar {
 	struct registrar_conf conf;
 	char **domains; /* lowercase copies */
@@ -68,7 +71,7 @@ struct registrar {
 	struct list dirty;   /* struct reg_binding, counted */
 	struct list pending; /* struct reg_pending, counted: await COMMIT */
 	struct list ready;   /* struct reg_pending, counted: to deliver */
-	struct tmr ready_tmr;
+	struct tmr commit_tmr; /* group commit delay */
 	struct loop_hook hook;
 	bool closed;
 };
@@ -171,7 +174,7 @@ static void release(struct registrar *reg)
 	struct le *le;
 
 	loop_hook_remove(&reg->hook);
-	tmr_cancel(&reg->ready_tmr);
+	tmr_cancel(&reg->commit_tmr);
 	/* the timers live in the loop's heap: stop them all */
 	if (reg->aors) {
 		uint32_t i;
@@ -778,24 +781,29 @@ int registrar_flush(struct registrar *reg)
 
 	if (!reg)
 		return EINVAL;
+	tmr_cancel(&reg->commit_tmr);
 	err = commit_batch(reg);
-	tmr_cancel(&reg->ready_tmr);
 	deliver_ready(reg);
 	return err;
 }
 
 
-static void ready_timeout(void *arg)
+static void commit_timeout(void *arg)
 {
-	deliver_ready(arg);
+	int err = registrar_flush(arg); /* logged there */
+
+	(void)err;
 }
 
 
-/* End of a loop batch: one COMMIT for everything the batch changed.  The
- * answers go out from a zero-delay timer, i.e. early in the next loop
- * iteration, before its hooks: so a transport that batches its sends in
- * a hook of its own (added when the first send is queued) flushes them in
- * that same iteration, whatever the order of the hooks. */
+/*
+ * End of a loop batch: one COMMIT for everything the batch changed, then
+ * the answers (the loop runs the transport's send hook, added when the
+ * first answer is queued, in the same iteration).  With commit_delay_ms
+ * the COMMIT waits up to that long for more changes (group commit, as
+ * PostgreSQL's commit_delay): at moderate rates a loop batch holds one or
+ * two REGISTERs, and a COMMIT costs far more than a binding.
+ */
 static void commit_hook(void *arg)
 {
 	struct registrar *reg = arg;
@@ -803,10 +811,14 @@ static void commit_hook(void *arg)
 
 	if (!reg->dirty.head && !reg->pending.head)
 		return;
-	err = commit_batch(reg); /* logged there */
+	if (reg->conf.commit_delay_ms && reg->dirty.n < REG_COMMIT_BATCH) {
+		if (!tmr_isrunning(&reg->commit_tmr))
+			tmr_start(&reg->commit_tmr, reg->conf.commit_delay_ms,
+				  commit_timeout, reg);
+		return;
+	}
+	err = registrar_flush(reg); /* logged there */
 	(void)err;
-	if (reg->ready.head && !tmr_isrunning(&reg->ready_tmr))
-		tmr_start(&reg->ready_tmr, 0, ready_timeout, reg);
 }
 
 
@@ -1852,7 +1864,7 @@ int registrar_alloc(struct registrar **regp, const struct registrar_conf *conf)
 	list_init(&reg->dirty);
 	list_init(&reg->pending);
 	list_init(&reg->ready);
-	tmr_init(&reg->ready_tmr);
+	tmr_init(&reg->commit_tmr);
 	reg->next_id = 1;
 
 	reg->domains = mem_zalloc(n * sizeof(*reg->domains), NULL);

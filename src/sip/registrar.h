@@ -48,6 +48,9 @@ struct registrar_conf {
 	uint32_t default_expires; /* default 3600 */
 	uint32_t max_contacts;    /* bindings per AOR, default 16 */
 	uint32_t max_bindings;    /* bindings in all, default 100000 */
+	uint32_t commit_delay_ms; /* group commit: wait up to this long for
+				     more changes before a COMMIT (0: at the
+				     end of each loop batch) */
 	struct auth *auth;        /* NULL: no authentication (tests, trusted) */
 	const char *realm;        /* NULL: the AOR's domain is the realm */
 	struct regstore *store;   /* NULL: memory only */

@@ -112,6 +112,7 @@ struct strans {
 	bool reliable;
 	bool cancelled; /* the TU has been told of a CANCEL */
 	uint16_t port;  /* sent-by port, 0 when absent */
+	uint32_t hkey;  /* the hash key: compared before the strings */
 	uint16_t branch_len;
 	uint16_t host_len;
 	uint16_t met_len;
@@ -537,13 +538,15 @@ static struct strans *find(struct sip *sip, struct sip_msg *msg,
 	if (sip_via_branch_3261(via)) {
 		/* 17.2.3: branch, sent-by and method; values compare
 		 * case-insensitively (7.3.1) */
-		lst = hash_list(sip->strans,
-				hash_fast_ci(via->branch.p, via->branch.l));
+		uint32_t hk = hash_fast_ci(via->branch.p, via->branch.l);
+
+		lst = hash_list(sip->strans, hk);
 		LIST_FOREACH (lst, le) {
 			struct strans *st = le->data;
 			struct pl b, h;
 
-			if (st->rk || st->port != via->port)
+			if (st->hkey != hk || st->rk || st->port != via->port ||
+			    st->branch_len != via->branch.l)
 				continue;
 			st_branch(st, &b);
 			st_host(st, &h);
@@ -678,6 +681,7 @@ static int strans_create(struct strans **stp, struct sip *sip,
 			tmr_start(&st->tmr_rt, SIP_TRYING_DELAY, tmr_rt_h, st);
 	}
 
+	st->hkey = key;
 	hash_append(sip->strans, key, &st->he, st);
 	*stp = st;
 	st = NULL;

@@ -835,6 +835,47 @@ static struct regstore *mkstore(void)
 }
 
 
+/* Group commit: with commit_delay_ms the COMMIT (and so the 200) waits up
+ * to that long for more changes, and one COMMIT covers them all. */
+static void test_group_commit_delay(void **state)
+{
+	struct registrar_conf conf = { 0 };
+	struct regstore *rs = mkstore();
+	struct registrar *reg = NULL;
+	struct rx rx = { 0 };
+	uint64_t n = 0;
+
+	(void)state;
+	conf.domains = domains;
+	conf.store = rs;
+	conf.commit_delay_ms = 5;
+	assert_int_equal(registrar_alloc(&reg, &conf), 0);
+
+	mkreg("sip:gc1@example.com", "cid-gc1", 1,
+	      "Contact: <sip:gc1@192.0.2.5>\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 0); /* waiting for more */
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 0);
+	mkreg("sip:gc2@example.com", "cid-gc2", 1,
+	      "Contact: <sip:gc2@192.0.2.6>\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	tmr_test_set_now(T0 + 4);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 0);
+	tmr_test_set_now(T0 + 5);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 2); /* both answered after one COMMIT */
+	assert_int_equal(rx.scode, 200);
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 2);
+	registrar_close(reg);
+	mem_deref(reg);
+	mem_deref(rs);
+}
+
+
 static void test_persistence_reopen(void **state)
 {
 	struct regstore *rs = mkstore();
@@ -854,12 +895,10 @@ static void test_persistence_reopen(void **state)
 	assert_int_equal(rx.n, 0);
 	assert_int_equal(regstore_count(rs, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(loop_poll(0), 0); /* the hook commits... */
+	assert_int_equal(loop_poll(0), 0); /* the hook commits, then */
 	assert_int_equal(regstore_count(rs, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(rx.n, 0);
-	assert_int_equal(loop_poll(0), 0); /* ...then the 200 goes out */
-	assert_int_equal(rx.n, 1);
+	assert_int_equal(rx.n, 1); /* the 200 goes out */
 	assert_int_equal(rx.scode, 200);
 
 	/* a query with nothing pending is answered at once */
@@ -1096,6 +1135,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_regaut01_challenged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_aor_canonical, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_delay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_persistence_reopen, setup,
 						teardown),
