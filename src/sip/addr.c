@@ -15,7 +15,9 @@
  *
  * The URI itself goes through sip_uri_decode(), so spaces inside the
  * brackets (RFC 4475 badaspec) and unknown schemes (unksm2)
- * are handled there.  Nothing is copied or allocated.
+ * are handled there.  The header parameters are validated and typed in
+ * the same pass (sip_params_walk()): tag, and for Contact expires and q.
+ * Nothing is copied or allocated.
  */
 #include "sip/addr.h"
 
@@ -37,133 +39,24 @@ static inline const char *skip_lws(const char *p, const char *e)
 }
 
 
-/* the parameters after the URI: [ SWS ] *( SEMI generic-param ) */
-static int addr_params(struct sip_addr *a, const char *p, const char *e)
+/* Decoding state: the Contact is NULL for other headers. */
+struct addr_ctx {
+	struct sip_addr *a;
+	struct sip_contact *c;
+	bool q_seen;
+};
+
+
+static bool is_token(const struct pl *pl)
 {
-	struct pl tag;
-	int err;
+	size_t i;
 
-	p = skip_lws(p, e);
-	if (p == e)
-		return 0;
-	if (*p != ';')
-		return EBADMSG;
-	pl_set(&a->params, p, (size_t)(e - p));
-	if (sip_params_check(&a->params))
-		return EBADMSG;
-
-	/* tag-param = "tag" EQUAL token (RFC 3261 25.1) */
-	err = sip_param_get(&a->params, "tag", &tag);
-	if (!err) {
-		size_t i;
-
-		if (!tag.l)
-			return EBADMSG;
-		for (i = 0; i < tag.l; i++)
-			if (!IS(tag.p[i], SIP_CC_TOKEN))
-				return EBADMSG;
-		a->tag = tag;
-	}
-	return 0;
-}
-
-
-/* addr-spec *( SEMI generic-param ): the URI ends at ';' or LWS */
-static int addr_spec(struct sip_addr *a, const char *p, const char *e)
-{
-	const char *q = p;
-
-	while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
-		q++;
-	pl_set(&a->auri, p, (size_t)(q - p));
-	if (sip_uri_decode(&a->uri, &a->auri))
-		return EBADMSG;
-	return addr_params(a, q, e);
-}
-
-
-/* LAQUOT addr-spec RAQUOT *( SEMI generic-param ), p at '<' */
-static int angle_addr(struct sip_addr *a, const char *p, const char *e)
-{
-	const char *q;
-
-	p++;
-	q = memchr(p, '>', (size_t)(e - p));
-	if (!q)
-		return EBADMSG;
-	pl_set(&a->auri, p, (size_t)(q - p));
-	a->angle = true;
-	if (sip_uri_decode(&a->uri, &a->auri))
-		return EBADMSG;
-	return addr_params(a, q + 1, e);
-}
-
-
-/**
- * Decode a name-addr or addr-spec header value.
- *
- * @param addr  the decoded value, set only on success
- * @param pl    the value (LWS around it is ignored; not NUL-terminated)
- * @return 0, EBADMSG when malformed, EINVAL on bad arguments
- */
-int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
-{
-	struct sip_addr a;
-	const char *p, *e, *q;
-	int err;
-
-	if (!addr || !pl)
-		return EINVAL;
-	if (!pl->p)
-		return pl->l ? EINVAL : EBADMSG;
-	memset(&a, 0, sizeof(a));
-	p = pl->p;
-	e = p + pl->l;
-	p = skip_lws(p, e);
-	while (e > p && IS(e[-1], SIP_CC_LWS))
-		e--;
-	if (p == e)
-		return EBADMSG;
-	pl_set(&a.val, p, (size_t)(e - p));
-
-	if (e - p == 1 && *p == '*') {
-		/* RFC 3261 20.10: Contact: STAR */
-		a.star = true;
-		err = 0;
-	} else if (*p == '<') {
-		err = angle_addr(&a, p, e);
-	} else if (*p == '"') {
-		/* quoted display name (unterminated: RFC 4475 quotbal) */
-		q = sip_qstr_end(p, e);
-		if (!q)
-			return EBADMSG;
-		pl_set(&a.dname, p, (size_t)(q - p));
-		p = skip_lws(q, e);
-		if (p == e || *p != '<')
-			return EBADMSG;
-		err = angle_addr(&a, p, e);
-	} else {
-		/* *(token LWS) then '<', else an addr-spec (whose scheme is a
-		 * token followed by ':').  LAQUOT = SWS "<": no LWS is needed
-		 * before '<' (RFC 4475 lwsdisp) */
-		q = p;
-		while (q < e && IS(*q, SIP_CC_TOKEN | SIP_CC_LWS))
-			q++;
-		if (q < e && *q == '<') {
-			const char *de = q;
-
-			while (de > p && IS(de[-1], SIP_CC_LWS))
-				de--;
-			pl_set(&a.dname, p, (size_t)(de - p));
-			err = angle_addr(&a, q, e);
-		} else {
-			err = addr_spec(&a, p, e);
-		}
-	}
-	if (err)
-		return EBADMSG;
-	*addr = a;
-	return 0;
+	if (!pl->l)
+		return false;
+	for (i = 0; i < pl->l; i++)
+		if (!IS(pl->p[i], SIP_CC_TOKEN))
+			return false;
+	return true;
 }
 
 
@@ -174,18 +67,16 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 static int qvalue_decode(const struct pl *pl, uint16_t *q)
 {
 	const char *p = pl->p, *e;
-	unsigned v, scale = 100, i;
+	unsigned v, scale = 100;
 
 	if (!p || !pl->l || (*p != '0' && *p != '1'))
 		return EBADMSG;
 	e = p + pl->l;
 	v = (unsigned)(*p++ - '0') * 1000;
 	if (p < e) {
-		if (*p++ != '.')
+		if (*p++ != '.' || e - p > 3)
 			return EBADMSG;
-		if (e - p > 3)
-			return EBADMSG;
-		for (i = 0; p < e; i++, p++) {
+		for (; p < e; p++) {
 			if (!IS(*p, SIP_CC_DIGIT))
 				return EBADMSG;
 			v += (unsigned)(*p - '0') * scale;
@@ -199,10 +90,168 @@ static int qvalue_decode(const struct pl *pl, uint16_t *q)
 }
 
 
+/* One header parameter: every occurrence of a typed one is checked, the
+ * first is kept. */
+static int addr_param(const struct pl *name, const struct pl *val, void *arg)
+{
+	struct addr_ctx *ctx = arg;
+	struct sip_contact *c = ctx->c;
+	uint32_t exp;
+	uint16_t q;
+
+	if (NAME_IS(name, "tag")) {
+		/* tag-param = "tag" EQUAL token (RFC 3261 25.1) */
+		if (!is_token(val))
+			return EBADMSG;
+		if (!ctx->a->tag.p)
+			ctx->a->tag = *val;
+	} else if (c && NAME_IS(name, "expires")) {
+		/* c-p-expires = "expires" EQUAL delta-seconds; it must fit
+		 * 32 bits (RFC 4475 scalar02) */
+		if (!val->p || pl_u32(val, &exp))
+			return EBADMSG;
+		if (!c->has_expires)
+			c->expires = exp;
+		c->has_expires = true;
+	} else if (c && NAME_IS(name, "q")) {
+		/* c-p-q = "q" EQUAL qvalue */
+		if (qvalue_decode(val, &q))
+			return EBADMSG;
+		if (!ctx->q_seen)
+			c->q = q;
+		ctx->q_seen = true;
+	}
+	return 0;
+}
+
+
+/* the parameters after the URI: [ SWS ] *( SEMI generic-param ) */
+static int addr_params(struct addr_ctx *ctx, const char *p, const char *e)
+{
+	p = skip_lws(p, e);
+	if (p == e)
+		return 0;
+	if (*p != ';')
+		return EBADMSG;
+	pl_set(&ctx->a->params, p, (size_t)(e - p));
+	return sip_params_walk(&ctx->a->params, addr_param, ctx) ? EBADMSG : 0;
+}
+
+
+/* addr-spec *( SEMI generic-param ): the URI ends at ';' or LWS */
+static int addr_spec(struct addr_ctx *ctx, const char *p, const char *e)
+{
+	struct sip_addr *a = ctx->a;
+	const char *q = p;
+
+	while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
+		q++;
+	pl_set(&a->auri, p, (size_t)(q - p));
+	if (sip_uri_decode(&a->uri, &a->auri))
+		return EBADMSG;
+	return addr_params(ctx, q, e);
+}
+
+
+/* LAQUOT addr-spec RAQUOT *( SEMI generic-param ), p at '<' */
+static int angle_addr(struct addr_ctx *ctx, const char *p, const char *e)
+{
+	struct sip_addr *a = ctx->a;
+	const char *q;
+
+	p++;
+	q = memchr(p, '>', (size_t)(e - p));
+	if (!q)
+		return EBADMSG;
+	pl_set(&a->auri, p, (size_t)(q - p));
+	a->angle = true;
+	if (sip_uri_decode(&a->uri, &a->auri))
+		return EBADMSG;
+	return addr_params(ctx, q + 1, e);
+}
+
+
+static int addr_decode(struct addr_ctx *ctx, const struct pl *pl)
+{
+	struct sip_addr *a = ctx->a;
+	const char *p, *e, *q;
+
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
+	p = pl->p;
+	e = p + pl->l;
+	p = skip_lws(p, e);
+	while (e > p && IS(e[-1], SIP_CC_LWS))
+		e--;
+	if (p == e)
+		return EBADMSG;
+	pl_set(&a->val, p, (size_t)(e - p));
+
+	if (e - p == 1 && *p == '*') {
+		/* RFC 3261 20.10: Contact: STAR */
+		a->star = true;
+		return 0;
+	}
+	if (*p == '<')
+		return angle_addr(ctx, p, e);
+	if (*p == '"') {
+		/* quoted display name (unterminated: RFC 4475 quotbal) */
+		q = sip_qstr_end(p, e);
+		if (!q)
+			return EBADMSG;
+		pl_set(&a->dname, p, (size_t)(q - p));
+		p = skip_lws(q, e);
+		if (p == e || *p != '<')
+			return EBADMSG;
+		return angle_addr(ctx, p, e);
+	}
+
+	/* *(token LWS) then '<', else an addr-spec (whose scheme is a token
+	 * followed by ':').  LAQUOT = SWS "<": no LWS is needed before '<'
+	 * (RFC 4475 lwsdisp) */
+	q = p;
+	while (q < e && IS(*q, SIP_CC_TOKEN | SIP_CC_LWS))
+		q++;
+	if (q < e && *q == '<') {
+		const char *de = q;
+
+		while (de > p && IS(de[-1], SIP_CC_LWS))
+			de--;
+		pl_set(&a->dname, p, (size_t)(de - p));
+		return angle_addr(ctx, q, e);
+	}
+	return addr_spec(ctx, p, e);
+}
+
+
+/**
+ * Decode a name-addr or addr-spec header value.
+ *
+ * @param addr  the decoded value, set only on success
+ * @param pl    the value (LWS around it is ignored; not NUL-terminated)
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
+{
+	struct sip_addr a;
+	struct addr_ctx ctx = { &a, NULL, false };
+	int err;
+
+	if (!addr || !pl)
+		return EINVAL;
+	memset(&a, 0, sizeof(a));
+	err = addr_decode(&ctx, pl);
+	if (err)
+		return err == EINVAL ? EINVAL : EBADMSG;
+	*addr = a;
+	return 0;
+}
+
+
 /**
  * Decode one Contact value: a name-addr or addr-spec (or "*") with its
  * expires (delta-seconds, must fit 32 bits) and q (RFC 3261 20.10)
- * parameters.
+ * parameters; the first of a repeated parameter counts.
  *
  * @param c   the decoded contact, set only on success; q defaults to 1000
  * @param pl  the value
@@ -211,41 +260,16 @@ static int qvalue_decode(const struct pl *pl, uint16_t *q)
 int sip_contact_decode(struct sip_contact *c, const struct pl *pl)
 {
 	struct sip_contact ct;
-	struct pl rest, name, v;
-	bool q_seen = false;
+	struct addr_ctx ctx = { &ct.addr, &ct, false };
 	int err;
 
 	if (!c || !pl)
 		return EINVAL;
 	memset(&ct, 0, sizeof(ct));
 	ct.q = 1000;
-	err = sip_addr_decode(&ct.addr, pl);
+	err = addr_decode(&ctx, pl);
 	if (err)
-		return err;
-	if (ct.addr.star)
-		goto out;
-
-	/* one pass; the first of a repeated parameter counts */
-	rest = ct.addr.params;
-	while (sip_param_next(&rest, &name, &v)) {
-		/* c-p-expires = "expires" EQUAL delta-seconds */
-		if (NAME_IS(&name, "expires")) {
-			if (ct.has_expires)
-				continue;
-			if (pl_u32(&v, &ct.expires))
-				return EBADMSG;
-			ct.has_expires = true;
-		}
-		/* c-p-q = "q" EQUAL qvalue */
-		else if (NAME_IS(&name, "q")) {
-			if (q_seen)
-				continue;
-			if (qvalue_decode(&v, &ct.q))
-				return EBADMSG;
-			q_seen = true;
-		}
-	}
-out:
+		return err == EINVAL ? EINVAL : EBADMSG;
 	*c = ct;
 	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 /* Classes, see enum sip_cc.  Every unreserved octet is also a user,
  * password, param, header and uric octet, and qdtext. */
@@ -413,19 +414,29 @@ static const char *gen_value_end(const char *p, const char *e)
 
 
 /**
- * Validate header parameters: *( SEMI generic-param ), with
- * SEMI = SWS ";" SWS, generic-param = token [ EQUAL gen-value ] and
- * EQUAL = SWS "=" SWS (RFC 3261 25.1).  Leading and trailing LWS are
- * allowed; anything else (an empty parameter, a stray octet) is not.
+ * Walk header parameters *( SEMI generic-param ), validating them in the
+ * same pass: SEMI = SWS ";" SWS, generic-param = token [ EQUAL gen-value ],
+ * EQUAL = SWS "=" SWS, gen-value = token / host / quoted-string (RFC 3261
+ * 25.1).  Leading and trailing LWS are allowed; anything else (an empty
+ * parameter, a stray octet) is not.
  *
- * @return 0 or EBADMSG
+ * @param params  the list, starting at (or before) the first ';'
+ * @param ph      called for each parameter (may be NULL); a quoted value
+ *                keeps its quotes, a flag has a value without pointer;
+ *                its non-zero return ends the walk and is returned
+ * @param arg     handler argument
+ * @return 0, EBADMSG when malformed, or the handler's error
  */
-int sip_params_check(const struct pl *params)
+int sip_params_walk(const struct pl *params, sip_param_h *ph, void *arg)
 {
 	const char *p, *e, *q;
+	struct pl name, val;
+	int err;
 
-	if (!params || !params->p)
-		return params ? 0 : EBADMSG;
+	if (!params)
+		return EINVAL;
+	if (!params->p)
+		return 0;
 	p = params->p;
 	e = p + params->l;
 	for (;;) {
@@ -438,14 +449,34 @@ int sip_params_check(const struct pl *params)
 		q = scan(p, e, SIP_CC_TOKEN);
 		if (q == p)
 			return EBADMSG;
+		pl_set(&name, p, (size_t)(q - p));
+		pl_set(&val, NULL, 0);
 		p = skip_lws(q, e);
 		if (p < e && *p == '=') {
 			p = skip_lws(p + 1, e);
-			p = gen_value_end(p, e);
-			if (!p)
+			q = gen_value_end(p, e);
+			if (!q)
 				return EBADMSG;
+			pl_set(&val, p, (size_t)(q - p));
+			p = q;
+		}
+		if (ph) {
+			err = ph(&name, &val, arg);
+			if (err)
+				return err;
 		}
 	}
+}
+
+
+/**
+ * Validate header parameters (see sip_params_walk()).
+ *
+ * @return 0 or EBADMSG
+ */
+int sip_params_check(const struct pl *params)
+{
+	return params ? sip_params_walk(params, NULL, NULL) : EBADMSG;
 }
 
 
@@ -1080,39 +1111,89 @@ static bool host_eq(const struct sip_uri *a, const struct sip_uri *b)
 }
 
 
-/* Present in one URI only: a mismatch for these (RFC 3261 19.1.4). */
-static const char *const sip_strict_params[] = {
-	"user", "ttl", "method", "maddr", "transport",
+/* Present in one URI only, these make a mismatch (RFC 3261 19.1.4):
+ * user, ttl, method, maddr, and transport (19.1.4 examples).  Returns the
+ * slot of such a name, or -1. */
+enum {
+	STRICT_NUM = 5
 };
+
+static int strict_slot(const struct pl *n)
+{
+	static const char *const names[STRICT_NUM] = {
+		"user", "ttl", "method", "maddr", "transport",
+	};
+	int i;
+
+	switch (n->l) {
+	case 4:
+		i = 0;
+		break;
+	case 3:
+		i = 1;
+		break;
+	case 6:
+		i = 2;
+		break;
+	case 5:
+		i = 3;
+		break;
+	case 9:
+		i = 4;
+		break;
+	default:
+		return -1;
+	}
+	return strncasecmp(n->p, names[i], n->l) ? -1 : i;
+}
+
+
+/* The first value of each strict parameter (one pass). */
+static void strict_collect(const struct pl *params, struct pl *vals, bool *has)
+{
+	struct pl rest, n, v;
+	int i;
+
+	memset(has, 0, STRICT_NUM * sizeof(*has));
+	if (!params->p)
+		return;
+	rest = *params;
+	while (param_next(&rest, &n, &v)) {
+		i = strict_slot(&n);
+		if (i >= 0 && !has[i]) {
+			has[i] = true;
+			vals[i] = v;
+		}
+	}
+}
 
 
 static bool sip_params_eq(const struct pl *pa, const struct pl *pb)
 {
-	struct pl rest, n, v, v2, first;
-	size_t i;
+	struct pl va[STRICT_NUM], vb[STRICT_NUM], rest, n, v, v2, first;
+	bool ha[STRICT_NUM], hb[STRICT_NUM];
+	int i;
 
-	for (i = 0; i < sizeof(sip_strict_params) / sizeof(*sip_strict_params);
-	     i++) {
-		const char *name = sip_strict_params[i];
-		size_t nl = strlen(name);
-		bool ia = param_find(pa, name, nl, NULL, &v);
-		bool ib = param_find(pb, name, nl, NULL, &v2);
-
-		if (ia != ib)
+	strict_collect(pa, va, ha);
+	strict_collect(pb, vb, hb);
+	for (i = 0; i < STRICT_NUM; i++) {
+		if (ha[i] != hb[i])
 			return false;
-		if (ia && !sip_unescaped_eq(&v, &v2, true))
+		if (ha[i] && !sip_unescaped_eq(&va[i], &vb[i], true))
 			return false;
 	}
 
 	/* any other parameter appearing in both must match; the first of a
 	 * repeated name stands for it, as sip_param_get() reads it */
-	if (!pa->p)
+	if (!pa->p || !pb->p)
 		return true;
 	rest = *pa;
 	while (param_next(&rest, &n, &v)) {
-		if (!param_find(pa, n.p, n.l, &first, NULL) || first.p != n.p)
+		if (strict_slot(&n) >= 0)
 			continue;
 		if (!param_find(pb, n.p, n.l, NULL, &v2))
+			continue;
+		if (!param_find(pa, n.p, n.l, &first, NULL) || first.p != n.p)
 			continue;
 		if (!sip_unescaped_eq(&v, &v2, true))
 			return false;

@@ -102,6 +102,13 @@ int sip_port_decode(const struct pl *pl, uint16_t *port) IMS_MUST_CHECK;
 /* Validate header parameters *( SEMI generic-param ) (RFC 3261 25.1):
  * token [ EQUAL ( token / host / quoted-string ) ], LWS around ';' '='. */
 int sip_params_check(const struct pl *params) IMS_MUST_CHECK;
+/* The same, calling ph for each parameter as it is validated (one pass):
+ * a quoted value keeps its quotes, a flag's value has no pointer.  A
+ * non-zero return from ph ends the walk and is returned. */
+typedef int(sip_param_h)(const struct pl *name, const struct pl *val,
+			 void *arg);
+int sip_params_walk(const struct pl *params, sip_param_h *ph,
+		    void *arg) IMS_MUST_CHECK;
 /* p at an opening DQUOTE: the end of the quoted-string (after the closing
  * DQUOTE), or NULL when unterminated or holding a forbidden octet. */
 const char *sip_qstr_end(const char *p, const char *end);

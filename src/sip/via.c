@@ -83,9 +83,9 @@ static bool received_ok(const struct pl *v)
 
 
 /* Validate one known parameter and keep its first occurrence. */
-static int via_param(struct sip_via *v, const struct pl *name,
-		     const struct pl *val)
+static int via_param(const struct pl *name, const struct pl *val, void *arg)
 {
+	struct sip_via *v = arg;
 	uint32_t ttl;
 
 	if (NAME_IS(name, "branch")) {
@@ -118,22 +118,6 @@ static int via_param(struct sip_via *v, const struct pl *name,
 		if (val->l > 3 || pl_u32(val, &ttl) || ttl > 255)
 			return EBADMSG;
 	}
-	return 0;
-}
-
-
-/* One pass over the checked parameters: every occurrence of a known one
- * is validated, the first is kept. */
-static int via_params(struct sip_via *v)
-{
-	struct pl rest, name, val;
-
-	if (sip_params_check(&v->params))
-		return EBADMSG;
-	rest = v->params;
-	while (sip_param_next(&rest, &name, &val))
-		if (via_param(v, &name, &val))
-			return EBADMSG;
 	return 0;
 }
 
@@ -224,8 +208,9 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 	if (p < e) {
 		if (*p != ';')
 			return EBADMSG;
+		/* validated and typed in one pass */
 		pl_set(&v.params, p, (size_t)(e - p));
-		if (via_params(&v))
+		if (sip_params_walk(&v.params, via_param, &v))
 			return EBADMSG;
 	}
 

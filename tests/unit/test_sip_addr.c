@@ -377,6 +377,12 @@ static const struct contact_case contacts[] = {
 	  0, false, false, 0, 330 },
 	{ "<sip:a@b>;+sip.instance=\"<urn:uuid:1;q=0.1>\";q=0.9", 0, false,
 	  false, 0, 900 },
+	/* the first of a repeated parameter counts; all must be valid */
+	{ "<sip:a@b>;expires=10;EXPIRES=20;q=0.5;q=0.7", 0, false, true, 10,
+	  500 },
+	{ "<sip:a@b>;expires=10;expires=x", EBADMSG, false, false, 0, 0 },
+	{ "<sip:a@b>;q=0.5;q=5", EBADMSG, false, false, 0, 0 },
+	{ "<sip:a@b>;tag=1;tag=\"2\"", EBADMSG, false, false, 0, 0 },
 	/* RFC 4475 scalar02 */
 	{ "<sip:user@host129.example.com>;expires=280297596632815", EBADMSG,
 	  false, false, 0, 0 },

@@ -773,6 +773,73 @@ static void test_params_check(void **state)
 }
 
 
+struct walk_state {
+	unsigned n;
+	unsigned stop_at; /* return ENOENT at this call (1-based), 0: never */
+	char names[8][16];
+	char vals[8][16];
+	bool flag[8];
+};
+
+
+static int walk_h(const struct pl *name, const struct pl *val, void *arg)
+{
+	struct walk_state *ws = arg;
+	unsigned i = ws->n++;
+
+	if (ws->stop_at && ws->n == ws->stop_at)
+		return ENOENT;
+	if (i >= 8)
+		return E2BIG;
+	assert_int_equal(pl_strcpy(name, ws->names[i], 16), 0);
+	ws->flag[i] = !val->p;
+	if (val->p)
+		assert_int_equal(pl_strcpy(val, ws->vals[i], 16), 0);
+	return 0;
+}
+
+
+static void test_params_walk(void **state)
+{
+	static const char list[] = " ; a = 1 ;\r\n b;c=\"x;y\";d=[::1] ";
+	struct walk_state ws;
+	struct pl pl;
+	char *blk = tail_copy(list, sizeof(list) - 1, &pl);
+
+	(void)state;
+	memset(&ws, 0, sizeof(ws));
+	assert_int_equal(sip_params_walk(&pl, walk_h, &ws), 0);
+	assert_int_equal(ws.n, 4);
+	assert_string_equal(ws.names[0], "a");
+	assert_string_equal(ws.vals[0], "1");
+	assert_false(ws.flag[0]);
+	assert_string_equal(ws.names[1], "b");
+	assert_true(ws.flag[1]);
+	assert_string_equal(ws.names[2], "c");
+	assert_string_equal(ws.vals[2], "\"x;y\"");
+	assert_string_equal(ws.names[3], "d");
+	assert_string_equal(ws.vals[3], "[::1]");
+
+	/* the handler's error ends the walk */
+	memset(&ws, 0, sizeof(ws));
+	ws.stop_at = 2;
+	assert_int_equal(sip_params_walk(&pl, walk_h, &ws), ENOENT);
+	assert_int_equal(ws.n, 2);
+
+	/* without a handler it only validates */
+	assert_int_equal(sip_params_walk(&pl, NULL, NULL), 0);
+	assert_int_equal(sip_params_walk(NULL, NULL, NULL), EINVAL);
+	free(blk);
+
+	/* malformed after two good ones: the handler saw them, then EBADMSG */
+	blk = tail_copy(";a;b=2;;c", 9, &pl);
+	memset(&ws, 0, sizeof(ws));
+	assert_int_equal(sip_params_walk(&pl, walk_h, &ws), EBADMSG);
+	assert_int_equal(ws.n, 2);
+	free(blk);
+}
+
+
 static void test_unescape(void **state)
 {
 	static const struct {
@@ -995,6 +1062,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_param_next, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_params_check, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_params_walk, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_unescape, mem_mark,
 						mem_expect_no_leaks),

@@ -142,6 +142,10 @@ static const struct via_case valid[] = {
 	  "maddr=example.com;x=\"quoted;value\";y  ",
 	  "SIP/2.0", "UDP", SIP_TRANSP_UDP, "a.b", 0, "z9hG4bKx", "192.0.2.1",
 	  true, "1234", "example.com", true, true },
+	/* the first of a repeated parameter is kept */
+	{ "SIP/2.0/UDP h;branch=z9hG4bKa;rport=1;branch=z9hG4bKb;rport",
+	  "SIP/2.0", "UDP", SIP_TRANSP_UDP, "h", 0, "z9hG4bKa", NULL, true, "1",
+	  NULL, true, true },
 	{ "SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKasudf", "SIP/2.0",
 	  "WS", SIP_TRANSP_NONE, "df7jal23ls0d.invalid", 0, "z9hG4bKasudf",
 	  NULL, false, NULL, NULL, true, true },
@@ -200,6 +204,8 @@ static const char *const invalid[] = {
 	"SIP/2.0/UDP host;x=\"unterminated",
 	"SIP/2.0/UDP host;x=a b",
 	"SIP/2.0/UDP host junk",
+	"SIP/2.0/UDP h;branch=z9hG4bKa;branch=\"b\"",
+	"SIP/2.0/UDP h;ttl=1;ttl=300",
 };
 
 
