@@ -169,39 +169,102 @@ bool sa_is_loopback(const struct sa *sa)
 }
 
 
+/* Dotted quad by hand: inet_ntop() goes through sprintf(), and addresses
+ * are formatted on every registration and every Via. */
+static size_t ipv4_fmt(uint32_t a, char *out)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 3; i >= 0; i--) {
+		unsigned v = (a >> (i * 8)) & 0xff;
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+		if (i)
+			out[n++] = '.';
+	}
+	out[n] = '\0';
+	return n;
+}
+
+
 int sa_ntop(const struct sa *sa, char *buf, size_t size)
 {
-	const void *a;
+	char tmp[INET6_ADDRSTRLEN];
+	size_t n;
 
-	if (sa->u.sa.sa_family == AF_INET)
-		a = &sa->u.in.sin_addr;
-	else if (sa->u.sa.sa_family == AF_INET6)
-		a = &sa->u.in6.sin6_addr;
-	else
+	if (sa->u.sa.sa_family == AF_INET) {
+		n = ipv4_fmt(ntohl(sa->u.in.sin_addr.s_addr), tmp);
+	}
+	else if (sa->u.sa.sa_family == AF_INET6) {
+		if (!inet_ntop(AF_INET6, &sa->u.in6.sin6_addr, tmp,
+			       sizeof(tmp)))
+			return snprintf(buf, size, "?");
+		n = strlen(tmp);
+	}
+	else {
 		return snprintf(buf, size, "?");
-	if (!inet_ntop(sa->u.sa.sa_family, a, buf, (socklen_t)size))
-		return snprintf(buf, size, "?");
-	return (int)strlen(buf);
+	}
+	if (!size)
+		return (int)n;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	return (int)n;
 }
 
 
 int sa_host_fmt(const struct sa *sa, char *buf, size_t size)
 {
-	char tmp[INET6_ADDRSTRLEN];
+	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t n;
 
-	sa_ntop(sa, tmp, sizeof(tmp));
-	if (sa->u.sa.sa_family == AF_INET6)
-		return snprintf(buf, size, "[%s]", tmp);
-	return snprintf(buf, size, "%s", tmp);
+	if (sa->u.sa.sa_family == AF_INET6) {
+		tmp[0] = '[';
+		n = 1 + (size_t)sa_ntop(sa, tmp + 1, sizeof(tmp) - 2);
+		tmp[n++] = ']';
+		tmp[n] = '\0';
+	}
+	else {
+		n = (size_t)sa_ntop(sa, tmp, sizeof(tmp));
+	}
+	if (!size)
+		return (int)n;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	return (int)n;
 }
 
 
 int sa_fmt(const struct sa *sa, char *buf, size_t size)
 {
-	char tmp[INET6_ADDRSTRLEN + 2];
+	char tmp[INET6_ADDRSTRLEN + 10];
+	unsigned port = sa_port(sa);
+	char digits[6];
+	size_t n, d = 0;
 
-	sa_host_fmt(sa, tmp, sizeof(tmp));
-	return snprintf(buf, size, "%s:%u", tmp, sa_port(sa));
+	n = (size_t)sa_host_fmt(sa, tmp, sizeof(tmp));
+	do {
+		digits[d++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port);
+	tmp[n++] = ':';
+	while (d)
+		tmp[n++] = digits[--d];
+	tmp[n] = '\0';
+	if (!size)
+		return (int)n;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	return (int)n;
 }
 
 

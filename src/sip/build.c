@@ -98,13 +98,15 @@ int sip_build_vias(struct buf *mb, struct sip_msg *req)
 			at = NULL;
 		if (!at) {
 			err |= buf_write_pl(mb, &val);
-			err |= buf_printf(mb, ";rport=%u", sa_port(&req->src));
+			err |= buf_write(mb, ";rport=", 7);
+			err |= buf_write_u32(mb, sa_port(&req->src));
 		}
 		else {
 			n = (size_t)(at - val.p);
 			err |= buf_write(mb, val.p, n);
-			err |= buf_printf(mb, "%s%u", has_eq ? "" : "=",
-					  sa_port(&req->src));
+			if (!has_eq)
+				err |= buf_write(mb, "=", 1);
+			err |= buf_write_u32(mb, sa_port(&req->src));
 			err |= buf_write(mb, at, val.l - n);
 		}
 	}
@@ -113,7 +115,8 @@ int sip_build_vias(struct buf *mb, struct sip_msg *req)
 	}
 	if (add_recv || fill_rport) /* RFC 3581 4: received always with rport */
 		if (!via->received.l)
-			err |= buf_printf(mb, ";received=%s", host);
+			err |= buf_write(mb, ";received=", 10) |
+			       buf_write_str(mb, host);
 	err |= buf_write_pl(mb, &rest);
 	err |= buf_write(mb, "\r\n", 2);
 	if (err)
@@ -156,7 +159,18 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
 		h2 ^= hash_fast(from->tag.p, from->tag.l);
 	if (!sip_msg_via(req, &via) && via->branch.l)
 		h2 ^= hash_fast(via->branch.p, via->branch.l) * 31u;
-	(void)snprintf(out, size, "%08x%08x", h1, h2);
+	{
+		/* hex by hand: this runs for every answered request */
+		static const char hx[] = "0123456789abcdef";
+		uint64_t v = ((uint64_t)h1 << 32) | h2;
+		size_t i;
+
+		if (!size)
+			return;
+		for (i = 0; i < 16 && i + 1 < size; i++)
+			out[i] = hx[(v >> (60 - 4 * i)) & 0xf];
+		out[i] = '\0';
+	}
 }
 
 
@@ -183,8 +197,12 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 	if (scode < 100 || scode > 699 || !req->req)
 		return EINVAL;
 
-	err = buf_printf(mb, "SIP/2.0 %u %s\r\n", scode,
-			 opts->reason ? opts->reason : sip_reason(scode));
+	err = buf_write(mb, "SIP/2.0 ", 8);
+	err |= buf_write_u32(mb, scode);
+	err |= buf_write(mb, " ", 1);
+	err |= buf_write_str(mb, opts->reason ? opts->reason
+					     : sip_reason(scode));
+	err |= buf_write(mb, "\r\n", 2);
 	err |= sip_build_vias(mb, req);
 	err |= copy_lines(mb, req, SIP_HDR_FROM, "From");
 
@@ -200,7 +218,8 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 			}
 			else {
 				sip_totag_make(req, tag, sizeof(tag));
-				err |= buf_printf(mb, ";tag=%s", tag);
+				err |= buf_write(mb, ";tag=", 5);
+				err |= buf_write_str(mb, tag);
 			}
 		}
 		err |= buf_write(mb, "\r\n", 2);
@@ -216,7 +235,9 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 		err |= buf_write_str(mb, opts->hdrs);
 	if (opts->body.l && opts->ctype)
 		err |= buf_printf(mb, "Content-Type: %s\r\n", opts->ctype);
-	err |= buf_printf(mb, "Content-Length: %zu\r\n\r\n", opts->body.l);
+	err |= buf_write(mb, "Content-Length: ", 16);
+	err |= buf_write_u32(mb, (uint32_t)opts->body.l);
+	err |= buf_write(mb, "\r\n\r\n", 4);
 	if (opts->body.l)
 		err |= buf_write_pl(mb, &opts->body);
 	return err ? ENOMEM : 0;

@@ -11,7 +11,10 @@
  * batch); the registrar's clients re-register anyway, so NORMAL is chosen.
  *
  * Schema history (PRAGMA user_version):
- *   1  table binding, keyed by the registrar's binding id.
+ *   1  table binding, keyed by the registrar's binding id.  No secondary
+ *      index: the registrar keeps every binding in memory and reads the
+ *      table only at start (a full scan), so an index on aor or expiry
+ *      would only double the cost of every write.
  * A database written by a newer version (user_version above ours) is
  * refused rather than misread.
  */
@@ -58,8 +61,6 @@ static const char schema_v1[] =
 	" tp INTEGER NOT NULL DEFAULT 0,"
 	" src TEXT,"
 	" dst TEXT);"
-	"CREATE INDEX binding_aor ON binding(aor);"
-	"CREATE INDEX binding_expires ON binding(expires_at);"
 	"PRAGMA user_version = 1;";
 
 static const char sql_put[] =
