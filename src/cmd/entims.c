@@ -55,6 +55,7 @@ struct econf {
 	char tls_cert[CONF_STR_MAX];
 	char tls_key[CONF_STR_MAX];
 	char tls_ca[CONF_STR_MAX];
+	struct conf_list auth_algs;
 	int auth;
 	int demo;
 	int stateless;
@@ -80,6 +81,7 @@ static const struct conf_item conf_items[] = {
 	{ "log.level", CONF_STR, offsetof(struct econf, log_level), 0 },
 	{ "log.trace", CONF_STR, offsetof(struct econf, log_trace), 0 },
 	{ "auth.enabled", CONF_BOOL, offsetof(struct econf, auth), 0 },
+	{ "auth.algorithms", CONF_LIST, offsetof(struct econf, auth_algs), 0 },
 	{ "registrar.min_expires", CONF_U32,
 	  offsetof(struct econf, min_expires), 86400 },
 	{ "registrar.max_expires", CONF_U32,
@@ -104,6 +106,9 @@ static void conf_defaults(struct econf *c)
 	(void)snprintf(c->data_dir, CONF_STR_MAX, "data");
 	(void)snprintf(c->log_level, CONF_STR_MAX, "info");
 	c->auth = 1;
+	(void)snprintf(c->auth_algs.v[0], CONF_STR_MAX, "md5");
+	(void)snprintf(c->auth_algs.v[1], CONF_STR_MAX, "sha-256");
+	c->auth_algs.n = 2;
 	c->demo = 1;
 	c->record_route = 1;
 	c->min_expires = 60;
@@ -527,6 +532,18 @@ static int app_start(struct app *app)
 	}
 
 	if (app->conf.auth) {
+		bool md5 = false, sha = false;
+		for (i = 0; i < app->conf.auth_algs.n; i++) {
+			if (!strcasecmp(app->conf.auth_algs.v[i], "md5"))
+				md5 = true;
+			else
+				sha = true;
+		}
+		/* the order written is the order offered (RFC 7616 3.7) */
+		ac.no_md5 = !md5;
+		ac.no_sha256 = !sha;
+		ac.sha256_first =
+			!strcasecmp(app->conf.auth_algs.v[0], "sha-256");
 		ac.credh = cred;
 		ac.cred_arg = app;
 		err = auth_alloc(&app->auth, &ac);
@@ -666,7 +683,8 @@ static void usage(FILE *f)
 		"  [sip]       listen, domain, advertise, dns, max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      data_dir, demo\n"
-		"  [auth]      enabled\n"
+		"  [auth]      enabled, algorithms (md5, sha-256: offered in "
+		"this order)\n"
 		"  [registrar] min_expires, max_expires, commit_delay_ms "
 		"(group commit, default 2)\n"
 		"  [proxy]     stateless, record_route\n"
@@ -768,6 +786,25 @@ static int load_conf(struct econf *c, const struct cli *cl)
 		return EINVAL;
 	}
 	log_set_trace(c->log_trace);
+	{
+		size_t i;
+		for (i = 0; i < c->auth_algs.n; i++) {
+			if (strcasecmp(c->auth_algs.v[i], "md5") &&
+			    strcasecmp(c->auth_algs.v[i], "sha-256")) {
+				(void)fprintf(stderr,
+					      "entims: [auth] algorithms: '%s' "
+					      "is not md5 or sha-256\n",
+					      c->auth_algs.v[i]);
+				return EINVAL;
+			}
+		}
+		if (!c->auth_algs.n) {
+			(void)fprintf(stderr, "entims: [auth] algorithms is "
+					      "empty: list md5, sha-256 or "
+					      "both\n");
+			return EINVAL;
+		}
+	}
 	if (c->min_expires > c->max_expires) {
 		(void)fprintf(stderr,
 			      "entims: registrar.min_expires (%u) is above "

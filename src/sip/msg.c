@@ -982,12 +982,14 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
  */
 bool sip_value_split(struct pl *rest, struct pl *val)
 {
-	const char *p = rest->p, *end = rest->p + rest->l, *s;
+	const char *p, *end, *s;
 	bool quoted = false;
 	int angle = 0;
 
 	if (!rest->p || rest->l == 0)
 		return false;
+	p = rest->p;
+	end = p + rest->l;
 	for (s = p; s < end; s++) {
 		char c = *s;
 		if (quoted) {

@@ -33,8 +33,8 @@
 #include "sip/uri.h"
 #include "sip/via.h"
 
-#ifndef ENTIMS_SHARED_DIR
-#error "tests/CMakeLists.txt defines ENTIMS_SHARED_DIR"
+#ifndef ENTIMS_RFC4475_DIR
+#error "tests/CMakeLists.txt defines ENTIMS_RFC4475_DIR"
 #endif
 
 
@@ -692,8 +692,8 @@ static void test_reply_torture(void **state)
 		long n;
 
 		(void)snprintf(path, sizeof(path),
-			       "%s/testdata/rfc4475/messages/%s",
-			       ENTIMS_SHARED_DIR, files[i]);
+			       "%s/messages/%s",
+			       ENTIMS_RFC4475_DIR, files[i]);
 		f = fopen(path, "rb");
 		if (!f)
 			fail_msg("cannot open %s", path);

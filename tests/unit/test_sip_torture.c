@@ -41,11 +41,11 @@
 #include "sip/uri.h"
 #include "sip/via.h"
 
-#ifndef ENTIMS_SHARED_DIR
-#error "tests/CMakeLists.txt defines ENTIMS_SHARED_DIR"
+#ifndef ENTIMS_RFC4475_DIR
+#error "tests/CMakeLists.txt defines ENTIMS_RFC4475_DIR"
 #endif
 
-#define TORTURE_DIR ENTIMS_SHARED_DIR "/testdata/rfc4475"
+#define TORTURE_DIR ENTIMS_RFC4475_DIR
 
 
 #define assert_pl_eq(pl, s)     pl_check((pl), (s), strlen(s), __FILE__, __LINE__)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Send every RFC 4475 torture message to entims over UDP and check the
 answer against the expectations of the test-data manifest
-(/work/shared/testdata/rfc4475/manifest.tsv, whose last column is prose;
+(tests/data/sip/rfc4475/manifest.tsv, whose last column is prose;
 EXPECT below is that prose made checkable).
 
 Each message is sent from its own loopback address (127.A.B.n) and from
