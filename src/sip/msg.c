@@ -980,6 +980,11 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
  *
  * @return false when rest is exhausted
  */
+/* The octets that matter when splitting a header line at commas. */
+static const uint8_t split_ch[256] = {
+	['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1, ['\\'] = 1,
+};
+
 bool sip_value_split(struct pl *rest, struct pl *val)
 {
 	const char *p, *end, *s;
@@ -991,7 +996,15 @@ bool sip_value_split(struct pl *rest, struct pl *val)
 	p = rest->p;
 	end = p + rest->l;
 	for (s = p; s < end; s++) {
-		char c = *s;
+		char c;
+
+		/* most octets are none of " < > , \ : skip them by table */
+		if (!quoted && !angle)
+			while (s < end && !split_ch[(unsigned char)*s])
+				s++;
+		if (s >= end)
+			break;
+		c = *s;
 		if (quoted) {
 			if (c == '\\' && s + 1 < end)
 				s++;
