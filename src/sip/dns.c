@@ -22,9 +22,13 @@
  * answer records (RFC 2181 5.2); NXDOMAIN/NODATA answers are cached for
  * the SOA minimum (RFC 2308 5) and not at all without an SOA.
  *
- * Cancellation: the caller owns the query; its destructor detaches the
- * in-flight lookups (struct dns_op), whose answers still go to the cache
- * when they arrive.
+ * Ownership (libre's request-handle pattern): while a query runs, the
+ * only reference is the requester's handle (*qp); mem_deref() on it
+ * cancels, and the destructor detaches the in-flight lookups (struct
+ * dns_op), whose answers still go to the cache when they arrive.  When
+ * the query ends, the resolver clears *qp and drops that reference itself
+ * after the handler has run, so "pf->q = NULL" in the handler and
+ * "mem_deref(pf->q)" in the requester's destructor are both safe.
  */
 #include "sip/dns.h"
 
@@ -118,8 +122,9 @@ struct dns_host {
 };
 
 struct sip_dns_query {
-	struct le le;      /* d->queries (weak) */
-	struct sip_dns *d; /* weak; NULL once the resolver is gone */
+	struct le le;              /* d->queries (weak) */
+	struct sip_dns *d;         /* weak; NULL once the resolver is gone */
+	struct sip_dns_query **qp; /* the requester's handle, weak */
 	sip_dns_h *h;
 	void *arg;
 	struct list ops; /* in-flight lookups (weak) */
@@ -594,18 +599,30 @@ static void add_host(struct sip_dns_query *q, enum sip_transp tp,
 }
 
 
+/* The query has ended: the requester's handle is cleared, the handler
+ * called, and the requester's reference dropped.  Callers hold their own
+ * reference, so q stays valid until they return. */
 static void complete(struct sip_dns_query *q, int err)
 {
 	sip_dns_h *h = q->h;
 
 	q->stage = Q_DONE;
 	q->h = NULL;
+	if (q->d) {
+		list_unlink(&q->le);
+		q->d = NULL;
+	}
+	if (q->qp) {
+		*q->qp = NULL;
+		q->qp = NULL;
+	}
 	if (!err && !q->tc)
 		err = ENOENT;
 	LOG_DEBUG(NULL, "%s: %zu targets (%s)", q->target, err ? 0 : q->tc,
 		  err ? errstr(err) : "ok");
 	if (h)
 		h(err, q->tv, err ? 0 : q->tc, q->arg);
+	mem_deref(q);
 }
 
 
@@ -998,7 +1015,9 @@ static void query_destructor(void *arg)
 /**
  * Locate the servers for a URI (RFC 3263).
  *
- * @param qp   receives the query; mem_deref() it to cancel
+ * @param qp   receives the query handle, which must stay valid while the
+ *             query runs: mem_deref(*qp) cancels; the resolver sets *qp to
+ *             NULL when the query ends (before the handler runs)
  * @param d    resolver
  * @param uri  a decoded sip: or sips: URI
  * @param h    called once from the loop with the targets, best first
@@ -1032,6 +1051,7 @@ int sip_dns_locate(struct sip_dns_query **qp, struct sip_dns *d,
 	if (!sip_dns_numeric(uri, &t))
 		add_target(q, t.tp, &t.addr);
 	q->d = d;
+	q->qp = qp;
 	list_append(&d->queries, &q->le, q);
 	/* always answer from the loop, never from inside this call */
 	tmr_start(&q->tmr, 0, query_start, q);
@@ -1044,18 +1064,18 @@ static void dns_destructor(void *arg)
 {
 	struct sip_dns *d = arg;
 
-	/* orphan the queries still held by their owners */
+	/* cancel the running queries: handles cleared, handlers not called
+	 * (each is only referenced by its requester's handle) */
 	while (d->queries.head) {
 		struct sip_dns_query *q = d->queries.head->data;
 		list_unlink(&q->le);
 		q->d = NULL;
-		q->stage = Q_DONE;
-		tmr_cancel(&q->tmr);
-		while (q->ops.head) {
-			struct dns_op *op = q->ops.head->data;
-			op->q = NULL;
-			list_unlink(&op->le);
+		q->h = NULL;
+		if (q->qp) {
+			*q->qp = NULL;
+			q->qp = NULL;
 		}
+		mem_deref(q); /* detaches its lookups */
 	}
 	tmr_cancel(&d->tmr);
 	if (d->chan_ok)

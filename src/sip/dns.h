@@ -17,10 +17,15 @@
  * (negative answers for the SOA minimum, RFC 2308).
  *
  * The result always arrives through the handler, from the event loop,
- * never from inside sip_dns_locate().  The query handle belongs to the
- * caller: mem_deref() on it cancels the query (the handler is not
- * called).  Queries must be released before the resolver; a query whose
- * resolver went away never completes.
+ * never from inside sip_dns_locate().
+ *
+ * The handle (libre's request-handle pattern): *qp is the only reference
+ * to a running query and must stay valid while it runs (a field of the
+ * requester).  mem_deref(*qp) cancels: the handler is not called.  When
+ * the query ends, the resolver sets *qp to NULL, calls the handler, and
+ * frees the query itself; releasing the resolver cancels every running
+ * query the same way (handles set to NULL, handlers not called).  So a
+ * requester's destructor may always mem_deref() its handle.
  */
 #ifndef IMS_SIP_DNS_H
 #define IMS_SIP_DNS_H

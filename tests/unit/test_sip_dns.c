@@ -275,10 +275,12 @@ static int locate(struct sip_dns *d, const char *s, struct result *r)
 	if (err)
 		return err;
 	assert_int_equal(r->calls, 0); /* never from inside the call */
+	assert_non_null(q);
 	for (i = 0; i < 600 && !r->calls; i++)
 		assert_int_equal(loop_poll(5), 0);
-	mem_deref(q);
 	assert_int_equal(r->calls, 1);
+	assert_null(q); /* ended: the resolver cleared the handle */
+	mem_deref(q);   /* what a requester's destructor does: harmless */
 	return 0;
 }
 
@@ -637,10 +639,10 @@ static void test_cancel(void **state)
 	assert_int_equal(st.queries, 4);
 	assert_int_equal(r.calls, 0);
 	mem_deref(d);
+	assert_null(q); /* cancelled with the resolver */
 	for (i = 0; i < 20; i++)
 		assert_int_equal(loop_poll(5), 0);
 	assert_int_equal(r.calls, 0);
-	mem_deref(q);
 	stop();
 }
 
