@@ -612,8 +612,30 @@ static int app_start(struct app *app)
 }
 
 
+static void log_totals(const struct app *app)
+{
+	struct sip_transp_io_stats io;
+	struct sip_transp_stats ts;
+
+	if (!app->sip || !app->sip->transp)
+		return;
+	sip_transp_stats(app->sip->transp, &ts);
+	sip_transp_io_stats(app->sip->transp, &io);
+	LOG_INFO(NULL,
+		 "totals: %llu messages in (%llu receive calls), %llu out "
+		 "(%llu send calls); %llu malformed answered, %llu dropped",
+		 (unsigned long long)ts.rx_msgs,
+		 (unsigned long long)io.rx_syscalls,
+		 (unsigned long long)ts.tx_msgs,
+		 (unsigned long long)io.tx_syscalls,
+		 (unsigned long long)app->sip->stats.rx_malformed,
+		 (unsigned long long)app->sip->stats.rx_dropped);
+}
+
+
 static void app_stop(struct app *app)
 {
+	log_totals(app);
 	if (app->sigfd > 0) {
 		fd_close(app->sigfd);
 		close(app->sigfd);

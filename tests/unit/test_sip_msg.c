@@ -1631,6 +1631,8 @@ static void test_dup(void **state)
 	msg->tp = SIP_TRANSP_UDP;
 	msg->rx_ms = 12345;
 	assert_int_equal(sip_msg_via(msg, &via), 0);
+	/* decode every cached view: the copy must carry them, moved */
+	assert_int_equal(sip_msg_validate(msg, &err), 0);
 
 	assert_int_equal(sip_msg_dup(&dup, msg), 0);
 	assert_non_null(dup);
@@ -1652,6 +1654,23 @@ static void test_dup(void **state)
 	assert_pl_eq(&via->branch, "z9hG4bK776asdhds");
 	assert_int_equal(sip_msg_cseq(dup, &cseq), 0);
 	assert_int_equal(cseq->num, 314159);
+	assert_pl_eq(&cseq->met, "MESSAGE");
+	{
+		const struct sip_addr *from, *to;
+		const struct sip_uri *ruri;
+
+		assert_true(dup->parsed & SIP_PARSED_FROM);
+		assert_int_equal(sip_msg_from(dup, &from), 0);
+		assert_int_equal(sip_msg_to(dup, &to), 0);
+		assert_int_equal(sip_msg_ruri(dup, &ruri), 0);
+		assert_true(from->tag.l > 0);
+		assert_true(from->tag.p >= dup->p &&
+			    from->tag.p < dup->p + dup->len);
+		assert_true(to->uri.host.p >= dup->p &&
+			    to->uri.host.p < dup->p + dup->len);
+		assert_pl_eq(&ruri->user, "bob");
+		assert_pl_eq(&ruri->host, "biloxi.example.com");
+	}
 	assert_int_equal(sa_port(&dup->src), 5070);
 	assert_int_equal(sa_port(&dup->dst), 5060);
 	assert_int_equal(dup->tp, SIP_TRANSP_UDP);
