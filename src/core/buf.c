@@ -14,7 +14,8 @@ static void buf_destructor(void *arg)
 {
 	struct buf *b = arg;
 
-	free(b->b);
+	if (!b->inl)
+		free(b->b);
 }
 
 
@@ -29,6 +30,18 @@ int buf_alloc(struct buf **bp, size_t size, size_t max)
 	struct buf *b;
 	int err;
 
+	if (size && size == max) {
+		/* a buffer that can never grow: one block for both */
+		b = mem_alloc(sizeof(*b) + size, buf_destructor);
+		if (!b)
+			return ENOMEM;
+		memset(b, 0, sizeof(*b));
+		b->b = (uint8_t *)(b + 1);
+		b->size = b->max = size;
+		b->inl = true;
+		*bp = b;
+		return 0;
+	}
 	b = mem_zalloc(sizeof(*b), buf_destructor);
 	if (!b)
 		return ENOMEM;
@@ -60,7 +73,8 @@ int buf_init(struct buf *b, size_t size, size_t max)
 
 void buf_reset(struct buf *b)
 {
-	free(b->b);
+	if (!b->inl)
+		free(b->b);
 	b->b = NULL;
 	b->size = b->pos = b->end = 0;
 }
@@ -70,7 +84,7 @@ int buf_resize(struct buf *b, size_t size)
 {
 	uint8_t *n;
 
-	if (size > b->max)
+	if (size > b->max || b->inl)
 		return EMSGSIZE;
 	n = realloc(b->b, size ? size : 1);
 	if (!n)

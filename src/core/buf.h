@@ -9,6 +9,7 @@
 #define IMS_CORE_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ struct buf {
 	size_t pos;
 	size_t end;
 	size_t max;
+	bool inl; /* storage allocated with the struct (size == max) */
 };
 
 int buf_alloc(struct buf **bp, size_t size, size_t max) IMS_MUST_CHECK;

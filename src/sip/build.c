@@ -266,6 +266,7 @@ int sip_reply(struct sip *sip, struct sip_msg *req, uint16_t scode,
 	mb.size = sizeof(storage);
 	mb.pos = mb.end = 0;
 	mb.max = sizeof(storage);
+	mb.inl = true; /* stack storage: never reallocated */
 	err = sip_reply_build(&mb, req, scode, opts);
 	if (err == ENOMEM) {
 		struct buf *big;

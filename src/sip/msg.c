@@ -826,24 +826,17 @@ int sip_msg_dup(struct sip_msg **dupp, const struct sip_msg *msg)
 {
 	struct sip_msg *dup;
 	struct reloc r;
-	struct buf *mb;
+	char *bytes;
 	size_t hsz;
 	uint16_t i;
-	int err;
 
-	err = buf_alloc(&mb, msg->len ? msg->len : 1, msg->len ? msg->len : 1);
-	if (err)
-		return err;
-	err = buf_write(mb, msg->p, msg->len);
-	if (err) {
-		mem_deref(mb);
-		return err;
-	}
-	dup = mem_alloc(sizeof(*dup), msg_destructor);
-	if (!dup) {
-		mem_deref(mb);
+	/* one block: the message, then its bytes */
+	dup = mem_alloc(sizeof(*dup) + msg->len, msg_destructor);
+	if (!dup)
 		return ENOMEM;
-	}
+	bytes = (char *)(dup + 1);
+	if (msg->len)
+		memcpy(bytes, msg->p, msg->len);
 	/* everything up to the header array, the used part of it, and
 	 * everything after it */
 	hsz = offsetof(struct sip_msg, hdrv);
@@ -855,9 +848,9 @@ int sip_msg_dup(struct sip_msg **dupp, const struct sip_msg *msg)
 
 	r.lo = msg->p;
 	r.hi = msg->p + msg->len;
-	r.delta = (const char *)mb->b - msg->p;
-	dup->p = (const char *)mb->b;
-	dup->mb = mb;
+	r.delta = bytes - msg->p;
+	dup->p = bytes;
+	dup->mb = NULL;
 	rl(&r, &dup->met);
 	rl(&r, &dup->ruri);
 	rl(&r, &dup->ver);

@@ -12,7 +12,8 @@
  * Route, ...), and a header name may appear on several lines: the
  * value iterator sip_msg_hdr_next() hides both.
  *
- * The message does not own its bytes unless msg->mb is set: whoever keeps
+ * The message does not own its bytes unless msg->mb is set or it is a copy
+ * made by sip_msg_dup() (its bytes follow it in one block): whoever keeps
  * the message keeps the buffer.
  */
 #ifndef IMS_SIP_MSG_H

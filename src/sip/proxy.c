@@ -458,7 +458,7 @@ static void ctx_destructor(void *arg)
 static void send_up(struct pctx *ctx, struct sip_msg *resp)
 {
 	uint8_t storage[4096];
-	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage) };
+	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage), true };
 	int err;
 
 	err = strip_top_via(&mb, resp);
@@ -1319,7 +1319,7 @@ void proxy_response(struct proxy *px, struct sip_msg *resp)
 	struct sip_via top, next;
 	struct pl v;
 	uint8_t storage[4096];
-	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage) };
+	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage), true };
 	enum sip_transp tp;
 	struct sa dst;
 	struct pl host;
