@@ -1171,6 +1171,7 @@ static void regctx_release(struct regctx *x)
 
 static int prepare_binding(struct regctx *x, const struct sip_contact *c,
 			   const struct cand *cd, uint32_t exp,
+			   const struct reg_binding *old,
 			   struct reg_binding **nbp)
 {
 	struct reg_binding *nb = binding_new(x->reg);
@@ -1179,7 +1180,16 @@ static int prepare_binding(struct regctx *x, const struct sip_contact *c,
 
 	if (!nb)
 		return ENOMEM;
-	err = binding_set_uri(nb, c->addr.auri.p, c->addr.auri.l);
+	if (old && old->uri && strlen(old->uri) == c->addr.auri.l &&
+	    !memcmp(old->uri, c->addr.auri.p, c->addr.auri.l)) {
+		/* a refresh: the same URI text, shared with its views */
+		nb->uri = mem_ref(old->uri);
+		nb->curi = old->curi;
+		err = 0;
+	}
+	else {
+		err = binding_set_uri(nb, c->addr.auri.p, c->addr.auri.l);
+	}
 	if (!err)
 		err = params_keep(&c->addr.params, &nb->params);
 	if (!err && cd->instance.l) {
@@ -1494,7 +1504,7 @@ static int plan_contact(struct regctx *x, const struct sip_contact *c)
 		err = shared_values(x);
 		if (err || x->rp->scode)
 			return err;
-		err = prepare_binding(x, c, &p->cand, exp, &p->nb);
+		err = prepare_binding(x, c, &p->cand, exp, p->old, &p->nb);
 		if (err == ENOSPC || err == EBADMSG) {
 			set_status(x->rp, 400,
 				   err == ENOSPC
