@@ -251,3 +251,46 @@ wait_udp_bound() {
 	done
 	fail "nothing bound UDP port $port within 5 s"
 }
+
+# ---- a chosen port or config file, and crashes ----
+
+# entims_launch <port> <config file> [entims run options...]: what
+# entims_start does, but on the given port (UDP and TCP) and with the given
+# config file used as it is: a restart on the port of an earlier run, or a
+# config whose [sip] dns names a server the scenario started.  Sets
+# ENTIMS_PID, ENTIMS_PORT, ENTIMS_CONF, ENTIMS_LOG.
+entims_launch() {
+	local i
+	ENTIMS_PORT=$1
+	ENTIMS_CONF=$2
+	shift 2
+	ENTIMS_N=$((ENTIMS_N + 1))
+	ENTIMS_LOG=$E2E_TMP/entims.$ENTIMS_N.log
+	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$ENTIMS_CONF" \
+		--data-dir "$ENTIMS_DATA" \
+		--listen "udp:127.0.0.1:$ENTIMS_PORT" \
+		--listen "tcp:127.0.0.1:$ENTIMS_PORT" \
+		--log-level debug "$@") >"$ENTIMS_LOG" 2>&1 </dev/null &
+	ENTIMS_PID=$!
+	E2E_PIDS+=("$ENTIMS_PID")
+	for ((i = 0; i < 300; i++)); do
+		if grep -q '^entims ready' "$ENTIMS_LOG" 2>/dev/null; then
+			log "entims pid $ENTIMS_PID ready on 127.0.0.1:$ENTIMS_PORT"
+			return 0
+		fi
+		kill -0 "$ENTIMS_PID" 2>/dev/null ||
+			fail "entims exited before it was ready (see ${ENTIMS_LOG##*/})"
+		sleep 0.1
+	done
+	fail "entims not ready after 30 s"
+}
+
+# entims_kill9: SIGKILL the entims we started, as a crash would end it (no
+# shutdown code runs), and reap it; entims_stop is not called for it.
+entims_kill9() {
+	entims_alive || fail "entims (pid $ENTIMS_PID) is no longer running"
+	kill -KILL "$ENTIMS_PID"
+	wait "$ENTIMS_PID" 2>/dev/null || true
+	log "entims pid $ENTIMS_PID killed with SIGKILL"
+	ENTIMS_PID=
+}
