@@ -138,6 +138,7 @@ struct sip_transports {
 	struct udp_rx *rx;
 	struct hash *conns;
 	struct loop_hook hook;
+	struct tmr flush_tmr; /* fallback when queued from inside a hook */
 	SSL_CTX *ssl_srv, *ssl_cli;
 	bool warned_noverify;
 	bool closed;
@@ -1050,7 +1051,25 @@ static void flush_hook(void *arg)
 	struct sip_transports *tps = arg;
 
 	loop_hook_remove(&tps->hook);
+	tmr_cancel(&tps->flush_tmr);
 	flush_all(tps);
+}
+
+
+/* Arm the end-of-batch flush.  The hook runs after this iteration's
+ * events and timers; a datagram queued by another hook, after the loop
+ * has passed our place in its hook list, is caught by the zero-delay
+ * timer early in the next iteration (which then does not block). */
+static void flush_arm(struct sip_transports *tps, struct sock *s)
+{
+	if (tps->hook.le.list)
+		return;
+	loop_hook_add(&tps->hook, flush_hook, tps);
+	if (!tps->hook.le.list) {
+		udp_flush(tps, s); /* no event loop: send now */
+		return;
+	}
+	tmr_start(&tps->flush_tmr, 0, flush_hook, tps);
 }
 
 
@@ -1079,11 +1098,7 @@ static int udp_send(struct sip_transports *tps, const struct sa *dst,
 		udp_flush(tps, s);
 		return 0;
 	}
-	if (!tps->hook.le.list) {
-		loop_hook_add(&tps->hook, flush_hook, tps);
-		if (!tps->hook.le.list)
-			udp_flush(tps, s); /* no event loop: send now */
-	}
+	flush_arm(tps, s);
 	return 0;
 }
 
@@ -1341,6 +1356,7 @@ int sip_transp_alloc(struct sip_transports **tpp,
 	tps->recvh = recvh;
 	tps->arg = arg;
 	list_init(&tps->socks);
+	tmr_init(&tps->flush_tmr);
 	err = strdup_opt(&tps->tls_cert, tps->conf.tls_cert);
 	if (!err)
 		err = strdup_opt(&tps->tls_key, tps->conf.tls_key);
@@ -1376,6 +1392,7 @@ void sip_transp_close(struct sip_transports *tps)
 	flush_all(tps);
 	tps->closed = true;
 	loop_hook_remove(&tps->hook);
+	tmr_cancel(&tps->flush_tmr);
 	if (tps->conns) {
 		for (i = 0; i <= tps->conns->mask; i++) {
 			struct list *l = &tps->conns->bucket[i];
@@ -1576,6 +1593,7 @@ void sip_transp_flush(struct sip_transports *tps)
 	if (!tps)
 		return;
 	loop_hook_remove(&tps->hook);
+	tmr_cancel(&tps->flush_tmr);
 	flush_all(tps);
 }
 

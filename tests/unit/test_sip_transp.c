@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* clang-format off: cmocka needs the headers above */
@@ -326,6 +327,65 @@ static void test_udp_batching(void **state)
 	assert_int_equal(r.n, 50);
 	assert_string_equal(r.msg[49], MSG2);
 
+	close(fd);
+	sip_transp_close(tps);
+	mem_deref(tps);
+	stop();
+}
+
+
+struct hook_send {
+	struct loop_hook hk;
+	struct sip_transports *tps;
+	const struct sa *dst;
+	int sends;
+};
+
+static void hook_send_h(void *arg)
+{
+	struct hook_send *hs = arg;
+
+	if (hs->sends++ == 0)
+		assert_int_equal(sip_transp_send(hs->tps, SIP_TRANSP_UDP,
+						 hs->dst, NULL, MSG2,
+						 sizeof(MSG2) - 1),
+				 0);
+}
+
+
+/* A datagram queued by another end-of-batch hook still leaves within
+ * one more loop iteration, without waiting for some other event. */
+static void test_udp_send_from_hook(void **state)
+{
+	struct hook_send hs = { 0 };
+	struct rec r = { 0 };
+	struct sip_transports *tps;
+	struct sip_transp_io_stats io;
+	const struct sa *la;
+	struct timespec t0, t1;
+	int fd;
+
+	(void)state;
+	start();
+	tps = transp_new(&r, NULL);
+	la = listen_on(tps, SIP_TRANSP_UDP, "127.0.0.1");
+	fd = sock_new(SOCK_DGRAM, la);
+	assert_int_equal(sendto(fd, "x", 1, 0, &la->u.sa, la->len), 1);
+	hs.tps = tps;
+	hs.dst = la;
+	loop_hook_add(&hs.hk, hook_send_h, &hs);
+	assert_int_equal(loop_poll(0), 0); /* the hook queues a datagram */
+	assert_true(hs.sends >= 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(loop_poll(2000), 0); /* must not block */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 1);
+	sip_transp_io_stats(tps, &io);
+	assert_int_equal(io.tx_syscalls, 1);
+	loop_hook_remove(&hs.hk);
+	/* it went to the transport's own socket */
+	poll_count(&r.n, 2);
+	assert_string_equal(r.msg[r.n - 1], MSG2);
 	close(fd);
 	sip_transp_close(tps);
 	mem_deref(tps);
@@ -1136,6 +1196,8 @@ int main(void)
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_udp_batching, mem_mark,
 						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_udp_send_from_hook,
+						mem_mark, mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_udp_errors, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_tcp_split_message,
