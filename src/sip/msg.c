@@ -1084,38 +1084,37 @@ static const uint8_t split_ch[256] = {
 bool sip_value_split(struct pl *rest, struct pl *val)
 {
 	const char *p, *end, *s;
-	bool quoted = false;
-	int angle = 0;
 
 	if (!rest->p || rest->l == 0)
 		return false;
 	p = rest->p;
 	end = p + rest->l;
-	for (s = p; s < end; s++) {
-		char c;
+	s = p;
+	while (s < end) {
+		const char *q;
 
 		/* most octets are none of " < > , \ : skip them by table */
-		if (!quoted && !angle)
-			while (s < end && !split_ch[(unsigned char)*s])
-				s++;
-		if (s >= end)
+		while (s < end && !split_ch[(unsigned char)*s])
+			s++;
+		if (s >= end || *s == ',')
 			break;
-		c = *s;
-		if (quoted) {
-			if (c == '\\' && s + 1 < end)
+		if (*s == '"') {
+			/* a quoted string ends at an unescaped quote */
+			for (s++; s < end && *s != '"'; s++)
+				if (*s == '\\' && s + 1 < end)
+					s++;
+			if (s < end)
 				s++;
-			else if (c == '"')
-				quoted = false;
-			continue;
 		}
-		if (c == '"')
-			quoted = true;
-		else if (c == '<')
-			angle++;
-		else if (c == '>' && angle > 0)
-			angle--;
-		else if (c == ',' && !angle)
-			break;
+		else if (*s == '<') {
+			/* a URI in <> holds no quote and no '>': the first
+			 * '>' closes it (RFC 3261 25.1, name-addr) */
+			q = memchr(s, '>', (size_t)(end - s));
+			s = q ? q + 1 : end;
+		}
+		else {
+			s++; /* a stray '>' or '\\' */
+		}
 	}
 	pl_set(val, p, (size_t)(s - p));
 	pl_trim(val);
