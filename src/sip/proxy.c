@@ -609,7 +609,13 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 		return;
 	}
 	if (err || !msg) {
-		b->scode = err == ETIMEDOUT ? 408 : err == ECANCELED ? 487 : 503;
+		/* a name with no records is a domain that does not exist
+		 * (404); a timeout 408; a transport or resolver failure 503,
+		 * which goes up as 500 (16.7 step 6) */
+		b->scode = err == ETIMEDOUT   ? 408
+			   : err == ECANCELED ? 487
+			   : err == ENOENT    ? 404
+					      : 503;
 		goto final;
 	}
 	if (msg->scode < 200) {
