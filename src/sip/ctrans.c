@@ -289,7 +289,7 @@ static int build_peer_req(char **outp, size_t *lenp, const struct ctrans *ct,
 	int err;
 
 	memset(&mb, 0, sizeof(mb));
-	req = mem_zalloc(sizeof(*req), NULL);
+	req = mem_alloc(sizeof(*req), NULL); /* decode clears the index */
 	if (!req)
 		return ENOMEM;
 
@@ -363,6 +363,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 	const struct sip_cseq *cseq;
 	struct ctrans *ct = NULL;
 	struct pl met, branch;
+	bool invite;
 	int err;
 
 	if (!sip || !sip->ctrans || !opts || !opts->req || !opts->len ||
@@ -370,34 +371,52 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 	    opts->tp >= SIP_TRANSP_NUM)
 		return EINVAL;
 
-	/* Check what we are asked to send: our own request, with our Via */
-	msg = mem_zalloc(sizeof(*msg), NULL);
-	if (!msg)
-		return ENOMEM;
-	err = sip_msg_decode(msg, opts->req, opts->len, true, &merr);
-	if (err)
-		goto out;
-	if (!msg->req || msg->meth == SIP_METHOD_ACK) {
-		/* 17.1: an ACK for a 2xx has no client transaction */
-		err = EINVAL;
-		goto out;
+	if (pl_isset(&opts->met) && pl_isset(&opts->branch)) {
+		/* the caller built the request and says what it put in it (a
+		 * proxy forwarding): parsing our own bytes again would cost
+		 * as much as the rest of the transaction */
+		met = opts->met;
+		branch = opts->branch;
+		if (branch.l <= 7 || memcmp(branch.p, "z9hG4bK", 7) ||
+		    pl_eq_str(&met, "ACK") || branch.l > UINT16_MAX ||
+		    met.l > UINT16_MAX)
+			return EINVAL;
+		invite = pl_eq_str(&met, "INVITE");
 	}
-	err = sip_msg_via(msg, &via);
-	if (err)
-		goto out;
-	err = sip_msg_cseq(msg, &cseq);
-	if (err)
-		goto out;
-	met = msg->met;
-	branch = via->branch;
-	/* 8.1.1.7: the branch must be ours, with the magic cookie, and the
-	 * CSeq method (17.1.3 matching) must be the request's */
-	if (!sip_via_branch_3261(via) || !pl_eq(&cseq->met, &met) ||
-	    (pl_isset(&opts->met) && !pl_eq(&opts->met, &met)) ||
-	    (pl_isset(&opts->branch) && !pl_eq(&opts->branch, &branch)) ||
-	    branch.l > UINT16_MAX || met.l > UINT16_MAX) {
-		err = EINVAL;
-		goto out;
+	else {
+		/* Check what we are asked to send: our own request, with
+		 * our Via */
+		msg = mem_alloc(sizeof(*msg), NULL);
+		if (!msg)
+			return ENOMEM;
+		err = sip_msg_decode(msg, opts->req, opts->len, true, &merr);
+		if (err)
+			goto out;
+		if (!msg->req || msg->meth == SIP_METHOD_ACK) {
+			/* 17.1: an ACK for a 2xx has no client transaction */
+			err = EINVAL;
+			goto out;
+		}
+		err = sip_msg_via(msg, &via);
+		if (err)
+			goto out;
+		err = sip_msg_cseq(msg, &cseq);
+		if (err)
+			goto out;
+		met = msg->met;
+		branch = via->branch;
+		/* 8.1.1.7: the branch must be ours, with the magic cookie,
+		 * and the CSeq method (17.1.3 matching) must be the
+		 * request's */
+		if (!sip_via_branch_3261(via) || !pl_eq(&cseq->met, &met) ||
+		    (pl_isset(&opts->met) && !pl_eq(&opts->met, &met)) ||
+		    (pl_isset(&opts->branch) &&
+		     !pl_eq(&opts->branch, &branch)) ||
+		    branch.l > UINT16_MAX || met.l > UINT16_MAX) {
+			err = EINVAL;
+			goto out;
+		}
+		invite = msg->meth == SIP_METHOD_INVITE;
 	}
 
 	ct = mem_zalloc(sizeof(*ct) + branch.l + met.l, destructor);
@@ -412,7 +431,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 	ct->dst = opts->dst;
 	ct->conn = mem_ref(opts->conn);
 	ct->reliable = sip_transp_reliable(opts->tp);
-	ct->invite = msg->meth == SIP_METHOD_INVITE;
+	ct->invite = invite;
 	ct->state = ct->invite ? CT_CALLING : CT_TRYING;
 	ct->branch_len = (uint16_t)branch.l;
 	ct->met_len = (uint16_t)met.l;

@@ -56,6 +56,9 @@ struct sip_ctrans_opts {
 	size_t len;
 	struct pl met;      /* its method, PL_INIT: from the request line */
 	struct pl branch;   /* its top Via branch, PL_INIT: from the Via */
+	/* With both met and branch set the request is not parsed again: the
+	 * caller, which built it, vouches that they are its method and its
+	 * top Via branch (only the cookie and "not ACK" are checked). */
 	enum sip_transp tp; /* where the request goes (RFC 3263) */
 	struct sa dst;
 	struct sip_conn *conn; /* optional: this connection (referenced) */

@@ -945,9 +945,14 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 	struct sa dst;
 	int err;
 
-	pf = mem_zalloc(sizeof(*pf), pfwd_destructor);
+	/* the target and fwd copies are written whole: zero the rest */
+	pf = mem_alloc(sizeof(*pf), pfwd_destructor);
 	if (!pf)
 		return ENOMEM;
+	memset(&pf->le, 0, sizeof(pf->le));
+	pf->ctx = NULL;
+	pf->req = NULL;
+	pf->q = NULL;
 	pf->px = px;
 	pf->t = *t;
 	pf->f = *base;
@@ -1082,6 +1087,18 @@ fail:
 	else
 		(void)sip_replyf(px->sip, req, 500, "Out Of Memory");
 	mem_deref(ctx);
+}
+
+
+static void target_init(struct proxy_target *t)
+{
+	t->uri[0] = '\0';
+	t->q = 1000;
+	t->has_flow = false;
+	t->tp = SIP_TRANSP_NONE;
+	memset(&t->flow, 0, sizeof(t->flow));
+	t->conn = NULL;
+	t->path[0] = '\0';
 }
 
 
@@ -1235,7 +1252,10 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 		}
 	}
 
-	ts = mem_zalloc(sizeof(*ts), NULL);
+	/* 16 targets of two URIs each: not zeroed, filled as needed */
+	ts = mem_alloc(sizeof(*ts), NULL);
+	if (ts)
+		ts->n = 0;
 	if (!ts) {
 		(void)sip_replyf(px->sip, req, 500, "Out Of Memory");
 		return true;
@@ -1253,6 +1273,8 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 			nroutes--;
 		if (nroutes > f.pop_routes || !to_us) {
 			struct pl u = f.ruri.l ? f.ruri : req->ruri;
+
+			target_init(&ts->v[0]);
 			if (pl_strcpy(&u, ts->v[0].uri, sizeof(ts->v[0].uri))) {
 				(void)sip_replyf(px->sip, req, 414, NULL);
 				goto out;

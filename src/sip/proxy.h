@@ -50,7 +50,8 @@ struct proxy_targets {
 	size_t n;
 };
 
-/* Location service: fill the targets for a Request-URI in our domain.
+/* Location service: fill the targets for a Request-URI in our domain
+ * (every field of each target added: the array is not zeroed).
  * Return 0 (n may be 0: known but not reachable -> 480), or ENOENT for
  * an address no one has (-> 404). */
 typedef int(proxy_locate_h)(struct sip_msg *req, const struct sip_uri *ruri,

@@ -874,9 +874,16 @@ static void test_alloc_invalid(void **state)
 	o.len = strlen(o.req);
 	pl_set_str(&o.met, "INFO");
 	assert_int_equal(sip_ctrans_alloc(&ct, sip, &o, resp_h, &r), EINVAL);
+	/* with both method and branch given the caller vouches for the
+	 * bytes (they are not parsed again); a branch without the cookie
+	 * and an ACK are still refused */
 	pl_set_str(&o.met, "OPTIONS");
-	pl_set_str(&o.branch, BRANCH_2);
+	pl_set_str(&o.branch, "abc123");
 	assert_int_equal(sip_ctrans_alloc(&ct, sip, &o, resp_h, &r), EINVAL);
+	pl_set_str(&o.met, "ACK");
+	pl_set_str(&o.branch, BRANCH);
+	assert_int_equal(sip_ctrans_alloc(&ct, sip, &o, resp_h, &r), EINVAL);
+	o.met.l = 0;
 	o.branch.l = 0;
 	o.tp = SIP_TRANSP_NONE;
 	assert_int_equal(sip_ctrans_alloc(&ct, sip, &o, resp_h, &r), EINVAL);
