@@ -208,7 +208,29 @@ static uint32_t loop_hash(struct sip_msg *req)
 }
 
 
-/* Our branches look like z9hG4bK-P<8 hex loop hash>-<hex seq>. */
+/* Our branches look like z9hG4bK-P<8 hex loop hash>-<kind><8 hex>: 'x' and
+ * a counter for stateful branches, 's' and a hash of the request for
+ * stateless ones (16.11: a retransmission gets the same branch).  Hex by
+ * hand: this runs for every forwarded request. */
+static void branch_make(char *out, uint32_t lh, char kind, uint32_t v)
+{
+	static const char hx[] = "0123456789abcdef";
+	char *p = out;
+	int i;
+
+	memcpy(p, "z9hG4bK-P", 9);
+	p += 9;
+	for (i = 28; i >= 0; i -= 4)
+		*p++ = hx[(lh >> i) & 0xf];
+	*p++ = '-';
+	*p++ = kind;
+	for (i = 28; i >= 0; i -= 4)
+		*p++ = hx[(v >> i) & 0xf];
+	*p = '\0';
+}
+
+
+/* Our branches look like z9hG4bK-P<8 hex loop hash>-<kind><8 hex>. */
 static bool is_loop(struct proxy *px, struct sip_msg *req, uint32_t lh)
 {
 	struct sip_hdr_iter it = { 0 };
@@ -252,9 +274,11 @@ static int write_rr(struct buf *mb, const struct fwd *f)
 {
 	int err;
 
-	err = buf_printf(mb, "Record-Route: %s\r\n", f->rr_top);
+	err = buf_write(mb, "Record-Route: ", 14) |
+	      buf_write_str(mb, f->rr_top) | buf_write(mb, "\r\n", 2);
 	if (f->rr_in[0])
-		err |= buf_printf(mb, "Record-Route: %s\r\n", f->rr_in);
+		err |= buf_write(mb, "Record-Route: ", 14) |
+		       buf_write_str(mb, f->rr_in) | buf_write(mb, "\r\n", 2);
 	return err;
 }
 
@@ -270,7 +294,9 @@ static int write_routes(struct buf *mb, struct sip_msg *req,
 	int err = 0;
 
 	if (f->route_pre && f->route_pre[0])
-		err |= buf_printf(mb, "Route: %s\r\n", f->route_pre);
+		err |= buf_write(mb, "Route: ", 7) |
+		       buf_write_str(mb, f->route_pre) |
+		       buf_write(mb, "\r\n", 2);
 	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v))
 		total++;
 	memset(&it, 0, sizeof(it));
@@ -306,9 +332,17 @@ static int fwd_build(struct buf *mb, struct sip_msg *req, const struct fwd *f)
 	err |= buf_write(mb, " ", 1);
 	err |= buf_write_pl(mb, &f->ruri);
 	err |= buf_write_str(mb, " SIP/2.0\r\n");
-	err |= buf_printf(mb, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n",
-			  sip_transp_name(f->tp), f->via_host, f->via_port,
-			  f->branch);
+	/* written piece by piece: printf would cost more than the copy of
+	 * every other header together */
+	err |= buf_write(mb, "Via: SIP/2.0/", 13);
+	err |= buf_write_str(mb, sip_transp_name(f->tp));
+	err |= buf_write(mb, " ", 1);
+	err |= buf_write_str(mb, f->via_host);
+	err |= buf_write(mb, ":", 1);
+	err |= buf_write_u32(mb, f->via_port);
+	err |= buf_write(mb, ";branch=", 8);
+	err |= buf_write_str(mb, f->branch);
+	err |= buf_write(mb, ";rport\r\n", 8);
 	if (err)
 		return ENOMEM;
 
@@ -334,8 +368,9 @@ static int fwd_build(struct buf *mb, struct sip_msg *req, const struct fwd *f)
 			break;
 		case SIP_HDR_MAX_FORWARDS:
 			(void)sip_msg_maxfwd(req, &maxfwd);
-			err |= buf_printf(mb, "Max-Forwards: %u\r\n",
-					  maxfwd ? maxfwd - 1 : 0);
+			err |= buf_write(mb, "Max-Forwards: ", 14);
+			err |= buf_write_u32(mb, maxfwd ? maxfwd - 1 : 0);
+			err |= buf_write(mb, "\r\n", 2);
 			mf = true;
 			break;
 		case SIP_HDR_CONTENT_LENGTH:
@@ -351,7 +386,9 @@ static int fwd_build(struct buf *mb, struct sip_msg *req, const struct fwd *f)
 		err |= write_rr(mb, f);
 	if (!mf) /* 16.6 step 3: add one when absent */
 		err |= buf_write_str(mb, "Max-Forwards: 69\r\n");
-	err |= buf_printf(mb, "Content-Length: %zu\r\n\r\n", req->body.l);
+	err |= buf_write(mb, "Content-Length: ", 16);
+	err |= buf_write_u32(mb, (uint32_t)req->body.l);
+	err |= buf_write(mb, "\r\n\r\n", 4);
 	err |= buf_write_pl(mb, &req->body);
 	return err ? ENOMEM : 0;
 }
@@ -694,11 +731,17 @@ static void strans_event(int err, struct sip_msg *msg, void *arg)
 static void rr_value(char *out, size_t size, const char *host, uint16_t port,
 		     enum sip_transp tp)
 {
-	if (tp == SIP_TRANSP_UDP)
-		(void)snprintf(out, size, "<sip:%s:%u;lr>", host, port);
-	else
-		(void)snprintf(out, size, "<sip:%s:%u;transport=%s;lr>", host,
-			       port, tp == SIP_TRANSP_TLS ? "tls" : "tcp");
+	struct buf b = { (uint8_t *)out, size - 1, 0, 0, size - 1, true };
+	int err;
+
+	err = buf_write(&b, "<sip:", 5) | buf_write_str(&b, host) |
+	      buf_write(&b, ":", 1) | buf_write_u32(&b, port);
+	if (tp != SIP_TRANSP_UDP)
+		err |= buf_write_str(&b, tp == SIP_TRANSP_TLS
+						 ? ";transport=tls"
+						 : ";transport=tcp");
+	err |= buf_write(&b, ";lr>", 4);
+	out[err ? 0 : b.end] = '\0';
 }
 
 
@@ -1000,8 +1043,7 @@ static void forward_stateless(struct proxy *px, struct sip_msg *req,
 
 	if (!sip_msg_via(req, &via))
 		vh = hash_fast(via->branch.p, via->branch.l);
-	(void)snprintf(branch, sizeof(branch), "z9hG4bK-P%08x-s%08x", lh,
-		       vh ^ hash_fast(req->ruri.p, req->ruri.l));
+	branch_make(branch, lh, 's', vh ^ hash_fast(req->ruri.p, req->ruri.l));
 	/* a name to resolve outlives this call: work on a copy then */
 	err = sip_msg_dup(&keep, req);
 	if (!err)
@@ -1053,8 +1095,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 		char branch[SIP_BRANCH_LEN + 16];
 
 		b->ctx = ctx;
-		(void)snprintf(branch, sizeof(branch), "z9hG4bK-P%08x-%x", lh,
-			       ++px->seq);
+		branch_make(branch, lh, 'x', ++px->seq);
 		err = forward_one(px, ctx, b, ctx->req, base, &ts->v[i],
 				  branch,
 				  px->conf.record_route &&
