@@ -245,11 +245,16 @@ static int locate(struct sip_msg *req, const struct sip_uri *ruri,
 		n = PROXY_FORK_MAX;
 	for (i = 0; i < n; i++) {
 		struct proxy_target *t = &ts->v[ts->n];
-		if (snprintf(t->uri, sizeof(t->uri), "%s", c[i].uri) >=
-		    (int)sizeof(t->uri))
+		size_t ul = strlen(c[i].uri);
+		size_t pl = c[i].path ? strlen(c[i].path) : 0;
+
+		if (ul >= sizeof(t->uri) || pl >= sizeof(t->path))
 			continue;
-		(void)snprintf(t->path, sizeof(t->path), "%s",
-			       c[i].path ? c[i].path : "");
+		memcpy(t->uri, c[i].uri, ul + 1);
+		if (pl)
+			memcpy(t->path, c[i].path, pl + 1);
+		else
+			t->path[0] = '\0';
 		t->q = c[i].q;
 		t->has_flow = true;
 		t->tp = (enum sip_transp)c[i].tp;

@@ -1415,9 +1415,12 @@ int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp)
 		return fail(errp, bad, "Missing Call-ID");
 	if (!sip_msg_hdr(msg, SIP_HDR_CSEQ))
 		return fail(errp, bad, "Missing CSeq");
-	if (sip_msg_from(msg, &a))
+	/* a response is matched by its top Via and CSeq (17.1.3); From
+	 * and To are decoded when someone reads them, not here (a proxy
+	 * forwards responses without looking at them) */
+	if (msg->req && sip_msg_from(msg, &a))
 		return fail(errp, bad, "Malformed From");
-	if (sip_msg_to(msg, &a))
+	if (msg->req && sip_msg_to(msg, &a))
 		return fail(errp, bad, "Malformed To");
 	if (!sip_msg_hdr(msg, SIP_HDR_CALL_ID)->val.l)
 		return fail(errp, bad, "Empty Call-ID");

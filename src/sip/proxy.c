@@ -999,7 +999,13 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 	pf->px = px;
 	pf->t = *t;
 	pf->f = *base;
-	(void)snprintf(pf->branch, sizeof(pf->branch), "%s", branch);
+	{
+		size_t bl = strlen(branch);
+		if (bl >= sizeof(pf->branch))
+			bl = sizeof(pf->branch) - 1;
+		memcpy(pf->branch, branch, bl);
+		pf->branch[bl] = '\0';
+	}
 	pf->f.branch = pf->branch;
 	if (pf->t.path[0])
 		pf->f.route_pre = pf->t.path;
