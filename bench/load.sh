@@ -25,6 +25,7 @@
 #   BENCH_AUTH_RATE      authenticated registrations/s [500]
 #   BENCH_CALL_RATE      calls/s [200]
 #   BENCH_SIPP_INSTANCES sipp load generators (rates are split) [2]
+#   BENCH_REPEAT         rounds per operation, median reported [3]
 #   BENCH_USERS          users provisioned on both servers [1000]
 #   BENCH_NO_BUILD       set: do not (re)build build-release
 #   ENTIMS, KAMAILIO     binaries [build-release/entims, /usr/sbin/kamailio]
@@ -40,6 +41,7 @@ REG_RATE=${BENCH_REG_RATE:-1000}
 AUTH_RATE=${BENCH_AUTH_RATE:-500}
 CALL_RATE=${BENCH_CALL_RATE:-200}
 INSTANCES=${BENCH_SIPP_INSTANCES:-2}
+REPEAT=${BENCH_REPEAT:-3}
 USERS=${BENCH_USERS:-1000}
 ENTIMS=${ENTIMS:-$ROOT/build-release/entims}
 KAMAILIO=${KAMAILIO:-/usr/sbin/kamailio}
@@ -361,24 +363,42 @@ fi
 
 make_users
 declare -A RESULT
-for server in $SERVERS; do
-	for op in $OPS; do
-		rate=$(rate_of "$op")
-		log "$server: $op at $rate/s for $DURATION s"
-		"start_$server" "$op"
-		run_op "$server" "$op" "$rate"
-		ok=$OP_OK failed=$OP_FAILED ticks=$OP_TICKS
-		kill -0 "$SERVER_PID" 2>/dev/null || failed=$((failed + 1))
-		stop_server
-		if [ "$failed" -eq 0 ] && [ "$ok" -gt 0 ]; then
-			RESULT[$server,$op]=$(awk -v t="$ticks" -v hz="$HZ" -v n="$ok" \
-				'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
-			log "$server $op: $ok ok, $((ticks * 1000 / HZ)) ms CPU, ${RESULT[$server,$op]} us/op"
-		else
-			RESULT[$server,$op]=FAILED
-			log "$server $op: $ok ok, $failed FAILED (logs: BENCH_KEEP_TMP=1)"
-		fi
+# Each operation runs REPEAT rounds, the servers alternating within a round
+# (so that a slow minute of the machine hits both), and the median of the
+# rounds is reported: one sample varies by 10-20 % on a shared VM.
+for op in $OPS; do
+	rate=$(rate_of "$op")
+	declare -A SAMPLES=()
+	for round in $(seq 1 "$REPEAT"); do
+		for server in $SERVERS; do
+			log "$server: $op at $rate/s for $DURATION s (round $round/$REPEAT)"
+			"start_$server" "$op"
+			run_op "$server" "$op" "$rate"
+			ok=$OP_OK failed=$OP_FAILED ticks=$OP_TICKS
+			kill -0 "$SERVER_PID" 2>/dev/null || failed=$((failed + 1))
+			stop_server
+			if [ "$failed" -eq 0 ] && [ "$ok" -gt 0 ]; then
+				v=$(awk -v t="$ticks" -v hz="$HZ" -v n="$ok" \
+					'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+				SAMPLES[$server]+="$v "
+				log "$server $op: $ok ok, $((ticks * 1000 / HZ)) ms CPU, $v us/op"
+			else
+				SAMPLES[$server]+="FAILED "
+				log "$server $op: $ok ok, $failed FAILED (logs: BENCH_KEEP_TMP=1)"
+			fi
+		done
 	done
+	for server in $SERVERS; do
+		# any failed round fails the operation; else the median
+		if [[ ${SAMPLES[$server]} == *FAILED* ]]; then
+			RESULT[$server,$op]=FAILED
+		else
+			RESULT[$server,$op]=$(printf '%s\n' ${SAMPLES[$server]} | sort -n |
+				awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		fi
+		log "$server $op rounds: ${SAMPLES[$server]}-> ${RESULT[$server,$op]}"
+	done
+	unset SAMPLES
 done
 
 printf '\n%-15s %8s %14s %16s %8s\n' operation rate/s "entims us/op" "kamailio us/op" ratio
@@ -391,6 +411,7 @@ for op in $OPS; do
 	fi
 	printf '%-15s %8s %14s %16s %8s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio"
 done
-printf '\nus/op: server CPU time (user+system, all processes) per completed operation;\n'
+printf '\nus/op: server CPU time (user+system, all processes) per completed operation,\n'
+printf 'median of %s rounds;\n' "$REPEAT"
 printf 'ratio < 1: entims used less CPU.  Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
 printf 'entims also writes bindings to SQLite; Kamailio keeps them in memory.\n' 
