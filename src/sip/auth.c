@@ -47,8 +47,8 @@
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -87,6 +87,15 @@ struct auth {
 	struct list fail_lru;
 
 	struct auth_stats st;
+
+	/* HMAC-SHA256 under key, with the key's inner and outer pads
+	 * absorbed once (RFC 2104): a MAC is then two context copies and two
+	 * short hashes, where OpenSSL's one-shot HMAC() looks the algorithm
+	 * up by name every time (most of a challenge's cost) */
+	EVP_MD_CTX *hm_in, *hm_out, *hm_tmp;
+	/* the opaque of the last realm asked for (it never changes) */
+	char op_realm[AUTH_REALM_MAX + 1];
+	char op_val[OPAQUE_B64 + 1];
 };
 
 struct authuser {
@@ -117,9 +126,67 @@ struct fail {
 static const char *const alg_names[AUTH_ALG_NUM] = { "MD5", "SHA-256" };
 
 
+/* The digests, fetched once per process: EVP_md5() and EVP_sha256() are
+ * looked up by name at every EVP_DigestInit_ex() in OpenSSL 3. */
+static EVP_MD *md_fetched[AUTH_ALG_NUM];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_fetch(void)
+{
+	md_fetched[AUTH_ALG_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+	md_fetched[AUTH_ALG_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+
 static const EVP_MD *alg_md(enum auth_algo alg)
 {
+	(void)pthread_once(&md_once, md_fetch);
+	if (md_fetched[alg])
+		return md_fetched[alg];
 	return alg == AUTH_ALG_SHA256 ? EVP_sha256() : EVP_md5();
+}
+
+
+/* HMAC-SHA256(key, msg) into out[32] with the precomputed pads. */
+static int hmac256(const struct auth *auth, const uint8_t *msg, size_t len,
+		   uint8_t *out)
+{
+	uint8_t ih[32];
+	unsigned int n = 0;
+
+	if (!EVP_MD_CTX_copy_ex(auth->hm_tmp, auth->hm_in) ||
+	    !EVP_DigestUpdate(auth->hm_tmp, msg, len) ||
+	    !EVP_DigestFinal_ex(auth->hm_tmp, ih, &n) || n != sizeof(ih) ||
+	    !EVP_MD_CTX_copy_ex(auth->hm_tmp, auth->hm_out) ||
+	    !EVP_DigestUpdate(auth->hm_tmp, ih, sizeof(ih)) ||
+	    !EVP_DigestFinal_ex(auth->hm_tmp, out, &n) || n != 32)
+		return EIO;
+	return 0;
+}
+
+
+static int hmac_init(struct auth *auth)
+{
+	uint8_t ipad[64], opad[64];
+	const EVP_MD *sha = alg_md(AUTH_ALG_SHA256);
+	size_t i;
+
+	auth->hm_in = EVP_MD_CTX_new();
+	auth->hm_out = EVP_MD_CTX_new();
+	auth->hm_tmp = EVP_MD_CTX_new();
+	if (!auth->hm_in || !auth->hm_out || !auth->hm_tmp)
+		return ENOMEM;
+	for (i = 0; i < 64; i++) {
+		uint8_t k = i < auth->keylen ? auth->key[i] : 0;
+		ipad[i] = k ^ 0x36;
+		opad[i] = k ^ 0x5c;
+	}
+	if (!EVP_DigestInit_ex(auth->hm_in, sha, NULL) ||
+	    !EVP_DigestUpdate(auth->hm_in, ipad, sizeof(ipad)) ||
+	    !EVP_DigestInit_ex(auth->hm_out, sha, NULL) ||
+	    !EVP_DigestUpdate(auth->hm_out, opad, sizeof(opad)))
+		return EIO;
+	return 0;
 }
 
 
@@ -139,6 +206,9 @@ static void destructor(void *arg)
 {
 	struct auth *auth = arg;
 
+	EVP_MD_CTX_free(auth->hm_in);
+	EVP_MD_CTX_free(auth->hm_out);
+	EVP_MD_CTX_free(auth->hm_tmp);
 	if (auth->users)
 		hash_flush(auth->users);
 	mem_deref(auth->users);
@@ -242,6 +312,9 @@ int auth_alloc(struct auth **authp, const struct auth_conf *conf)
 		err = EIO;
 		goto out;
 	}
+	err = hmac_init(auth);
+	if (err)
+		goto out;
 
 	err = hash_alloc(&auth->users, 64);
 	if (err)
@@ -546,16 +619,13 @@ static int nonce_mac(const struct auth *auth, const uint8_t *id,
 {
 	uint8_t buf[NONCE_ID + 1 + AUTH_REALM_MAX];
 	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 
 	if (realm_len > AUTH_REALM_MAX)
 		return EINVAL;
 	memcpy(buf, id, NONCE_ID);
 	buf[NONCE_ID] = (uint8_t)alg;
 	memcpy(buf + NONCE_ID + 1, realm, realm_len);
-	if (!HMAC(EVP_sha256(), auth->key, (int)auth->keylen, buf,
-		  NONCE_ID + 1 + realm_len, md, &mdlen) ||
-	    mdlen < NONCE_MAC)
+	if (hmac256(auth, buf, NONCE_ID + 1 + realm_len, md))
 		return EIO;
 	memcpy(mac, md, NONCE_MAC);
 	return 0;
@@ -579,23 +649,32 @@ static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
 
 
 /* The opaque of a realm: HMAC(K, "opaque" realm), stable for the boot. */
-static int opaque_make(const struct auth *auth, const char *realm,
+static int opaque_make(struct auth *auth, const char *realm,
 		       size_t realm_len, char *out)
 {
 	static const uint8_t label[6] = { 'o', 'p', 'a', 'q', 'u', 'e' };
 	uint8_t buf[6 + AUTH_REALM_MAX];
 	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 
 	if (realm_len > AUTH_REALM_MAX)
 		return EINVAL;
 	memcpy(buf, label, sizeof(label));
 	memcpy(buf + 6, realm, realm_len);
-	if (!HMAC(EVP_sha256(), auth->key, (int)auth->keylen, buf,
-		  6 + realm_len, md, &mdlen) ||
-	    mdlen < OPAQUE_RAW)
+	if (realm_len < sizeof(auth->op_realm) && auth->op_val[0] &&
+	    !strncmp(auth->op_realm, realm, realm_len) &&
+	    !auth->op_realm[realm_len]) {
+		/* the same realm as last time: the same opaque */
+		memcpy(out, auth->op_val, OPAQUE_B64 + 1);
+		return 0;
+	}
+	if (hmac256(auth, buf, 6 + realm_len, md))
 		return EIO;
 	b64u_encode(md, OPAQUE_RAW, out);
+	if (realm_len < sizeof(auth->op_realm)) {
+		memcpy(auth->op_realm, realm, realm_len);
+		auth->op_realm[realm_len] = '\0';
+		memcpy(auth->op_val, out, OPAQUE_B64 + 1);
+	}
 	return 0;
 }
 
