@@ -540,6 +540,51 @@ static void test_stray_response(void **state)
 }
 
 
+/* RFC 3261 16.11: stateless forwarding: no 100 Trying, no transaction, a
+ * branch derived from the request (a retransmission is forwarded with the
+ * same one), responses relayed by their Via. */
+static void test_stateless(void **state)
+{
+	struct proxy_conf pc;
+	char branch1[64], branch2[64];
+	const char *b;
+
+	(void)state;
+	px = mem_deref(px);
+	memset(&pc, 0, sizeof(pc));
+	pc.stateless = true;
+	(void)snprintf(pc.domains[0], sizeof(pc.domains[0]), "example.com");
+	pc.ndomains = 1;
+	(void)snprintf(pc.advertise, sizeof(pc.advertise),
+		       "proxy.example.com");
+	assert_int_equal(proxy_alloc(&px, sip, &pc, locate, NULL, NULL), 0);
+	add_target("sip:bob@127.0.0.2:5070", "127.0.0.2:5070");
+
+	feed(invite, "127.0.0.1:5060");
+	assert_int_equal(nsent, 1); /* no 100 Trying */
+	assert_true(dst_is(&sent[0], "127.0.0.2:5070"));
+	assert_null(strstr(sent[0].data, "Record-Route"));
+	b = strstr(sent[0].data, "branch=");
+	assert_non_null(b);
+	(void)snprintf(branch1, sizeof(branch1), "%.26s", b);
+
+	/* the retransmission goes out again, with the same branch */
+	feed(invite, "127.0.0.1:5060");
+	assert_int_equal(nsent, 2);
+	b = strstr(sent[1].data, "branch=");
+	assert_non_null(b);
+	(void)snprintf(branch2, sizeof(branch2), "%.26s", b);
+	assert_string_equal(branch1, branch2);
+
+	/* the 180 is relayed by the Via below ours */
+	answer(&sent[0], 180, "b1");
+	assert_int_equal(nsent, 3);
+	assert_int_equal(code_of(&sent[2]), 180);
+	assert_true(dst_is(&sent[2], "127.0.0.1:5060"));
+	assert_null(strstr(sent[2].data, "proxy.example.com:5060;branch"));
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,6 +602,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_response, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stateless, setup,
 						teardown),
 	};
 
