@@ -43,6 +43,18 @@ int pl_u32(const struct pl *pl, uint32_t *v) IMS_MUST_CHECK;
 int pl_u64(const struct pl *pl, uint64_t *v) IMS_MUST_CHECK;
 
 void pl_trim(struct pl *pl);
+
+/* The value of a hex digit, or -1. */
+static inline int pl_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 const char *pl_chr(const struct pl *pl, char c);
 const char *pl_find_ci(const struct pl *hay, const char *needle);
 

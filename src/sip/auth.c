@@ -353,18 +353,6 @@ static void hex_encode(const uint8_t *p, size_t n, char *out)
 }
 
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-
 /* Decode exactly n octets of hex (either case); false when malformed. */
 static bool hex_decode(const struct pl *pl, uint8_t *out, size_t n)
 {
@@ -373,7 +361,7 @@ static bool hex_decode(const struct pl *pl, uint8_t *out, size_t n)
 	if (pl->l != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		int h = hexval(pl->p[2 * i]), l = hexval(pl->p[2 * i + 1]);
+		int h = pl_hexval(pl->p[2 * i]), l = pl_hexval(pl->p[2 * i + 1]);
 		if (h < 0 || l < 0)
 			return false;
 		out[i] = (uint8_t)(h << 4 | l);
@@ -785,7 +773,7 @@ static bool hex_ok(const char *s, size_t n)
 	if (strlen(s) != n)
 		return false;
 	for (i = 0; i < n; i++)
-		if (hexval(s[i]) < 0)
+		if (pl_hexval(s[i]) < 0)
 			return false;
 	return true;
 }

@@ -86,40 +86,6 @@ struct ctrans {
 };
 
 
-static uint32_t t1(const struct sip *sip)
-{
-	return sip->timers.t1 ? sip->timers.t1 : 500;
-}
-
-
-static uint32_t t2(const struct sip *sip)
-{
-	return sip->timers.t2 ? sip->timers.t2 : 4000;
-}
-
-
-static uint32_t t4(const struct sip *sip)
-{
-	return sip->timers.t4 ? sip->timers.t4 : 5000;
-}
-
-
-/* 64*T1: Timers B, F, M and the wait after a CANCEL */
-static uint64_t t1x64(const struct sip *sip)
-{
-	return 64ull * t1(sip);
-}
-
-
-/* strerror() without its static buffer (concurrency-mt-unsafe) */
-static const char *errstr(int err)
-{
-	const char *s = strerrordesc_np(err);
-
-	return s ? s : "unknown error";
-}
-
-
 static void ct_branch(const struct ctrans *ct, struct pl *pl)
 {
 	pl_set(pl, ct->key, ct->branch_len);
@@ -208,7 +174,7 @@ static void tmr_rt_h(void *arg)
 	err = send_bytes(ct, ct->req, ct->reqlen);
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "retransmission failed: %s", errstr(err));
+		LOG_WARN(&lctx, "retransmission failed: %s", log_strerror(err));
 		fail(ct, err);
 		return;
 	}
@@ -218,10 +184,10 @@ static void tmr_rt_h(void *arg)
 		ct->rtx_ms *= 2;
 	} else if (ct->state == CT_PROCEEDING) {
 		/* 17.1.2.2: in Proceeding, E is reset to T2 */
-		ct->rtx_ms = t2(ct->sip);
+		ct->rtx_ms = sip_t2(ct->sip);
 	} else {
-		ct->rtx_ms = ct->rtx_ms * 2 < t2(ct->sip) ? ct->rtx_ms * 2
-							  : t2(ct->sip);
+		ct->rtx_ms = ct->rtx_ms * 2 < sip_t2(ct->sip) ? ct->rtx_ms * 2
+							  : sip_t2(ct->sip);
 	}
 	tmr_start(&ct->tmr_rt, ct->rtx_ms, tmr_rt_h, ct);
 }
@@ -453,10 +419,10 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 
 	/* 17.1.1.2 Timers A and B; 17.1.2.2 Timers E and F */
 	if (!ct->reliable) {
-		ct->rtx_ms = t1(sip);
+		ct->rtx_ms = sip_t1(sip);
 		tmr_start(&ct->tmr_rt, ct->rtx_ms, tmr_rt_h, ct);
 	}
-	tmr_start(&ct->tmr_end, t1x64(sip), tmr_end_h, ct);
+	tmr_start(&ct->tmr_end, sip_t1x64(sip), tmr_end_h, ct);
 
 	*ctp = ct;
 	ct = NULL;
@@ -495,11 +461,11 @@ static int send_cancel(struct ctrans *ct)
 		goto out;
 
 	ct->cancel_sent = true;
-	tmr_start(&ct->tmr_end, t1x64(ct->sip), tmr_end_h, ct);
+	tmr_start(&ct->tmr_end, sip_t1x64(ct->sip), tmr_end_h, ct);
 out:
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "CANCEL not sent: %s", errstr(err));
+		LOG_WARN(&lctx, "CANCEL not sent: %s", log_strerror(err));
 	}
 	mem_deref(cancel);
 	return err;
@@ -622,7 +588,7 @@ static void send_ack(struct ctrans *ct)
 	err = send_bytes(ct, ct->ack, ct->acklen);
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "ACK not sent: %s", errstr(err));
+		LOG_WARN(&lctx, "ACK not sent: %s", log_strerror(err));
 	}
 }
 
@@ -652,7 +618,7 @@ static void invite_accepted(struct ctrans *ct, struct sip_msg *msg)
 
 	ct->state = CT_ACCEPTED;
 	tmr_cancel(&ct->tmr_rt);
-	tmr_start(&ct->tmr_end, t1x64(ct->sip), tmr_end_h, ct);
+	tmr_start(&ct->tmr_end, sip_t1x64(ct->sip), tmr_end_h, ct);
 	if (!ct->h) {
 		ct_lctx(ct, &lctx);
 		LOG_WARN(&lctx, "2xx for an abandoned INVITE");
@@ -674,7 +640,7 @@ static void invite_completed(struct ctrans *ct, struct sip_msg *msg)
 		 : EBADMSG;
 	if (err) {
 		ct_lctx(ct, &lctx);
-		LOG_WARN(&lctx, "cannot build ACK: %s", errstr(err));
+		LOG_WARN(&lctx, "cannot build ACK: %s", log_strerror(err));
 	} else {
 		send_ack(ct);
 	}
@@ -683,7 +649,7 @@ static void invite_completed(struct ctrans *ct, struct sip_msg *msg)
 		terminate(ct); /* Timer D is zero */
 	} else {
 		ct->state = CT_COMPLETED;
-		d = t1x64(ct->sip);
+		d = sip_t1x64(ct->sip);
 		tmr_start(&ct->tmr_end,
 			  d > SIP_TIMER_D_MIN ? d : SIP_TIMER_D_MIN, tmr_end_h,
 			  ct);
@@ -746,7 +712,7 @@ static void noninvite_response(struct ctrans *ct, struct sip_msg *msg)
 				terminate(ct); /* Timer K is zero */
 			} else {
 				ct->state = CT_COMPLETED;
-				tmr_start(&ct->tmr_end, t4(ct->sip), tmr_end_h,
+				tmr_start(&ct->tmr_end, sip_t4(ct->sip), tmr_end_h,
 					  ct);
 			}
 		}

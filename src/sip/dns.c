@@ -162,15 +162,6 @@ static void dns_tmr_update(struct sip_dns *d);
 
 /* ---- helpers ---- */
 
-/* strerror() without its static buffer (concurrency-mt-unsafe) */
-static const char *errstr(int err)
-{
-	const char *s = strerrordesc_np(err);
-
-	return s ? s : "unknown error";
-}
-
-
 static uint16_t default_port(enum sip_transp tp)
 {
 	return tp == SIP_TRANSP_TLS ? 5061 : 5060; /* RFC 3261 19.1.2 */
@@ -436,7 +427,7 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable,
 	err = fd_listen(fd, flags, dns_fd_h, df);
 	if (err)
 		LOG_ERR(NULL, "cannot watch DNS socket %d: %s", fd,
-			errstr(err));
+			log_strerror(err));
 }
 
 
@@ -619,7 +610,7 @@ static void complete(struct sip_dns_query *q, int err)
 	if (!err && !q->tc)
 		err = ENOENT;
 	LOG_DEBUG(NULL, "%s: %zu targets (%s)", q->target, err ? 0 : q->tc,
-		  err ? errstr(err) : "ok");
+		  err ? log_strerror(err) : "ok");
 	if (h)
 		h(err, q->tv, err ? 0 : q->tc, q->arg);
 	mem_deref(q);

@@ -128,15 +128,6 @@ struct reply {
 static void binding_remove(struct registrar *reg, struct reg_binding *b);
 
 
-/* strerror() without its static buffer (concurrency-mt-unsafe) */
-static const char *errstr(int err)
-{
-	const char *s = strerrordesc_np(err);
-
-	return s ? s : "Unknown error";
-}
-
-
 static void binding_destructor(void *arg)
 {
 	struct reg_binding *b = arg;
@@ -221,18 +212,6 @@ static void destructor(void *arg)
 
 /* ---- canonical AOR ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-
 /* RFC 3261 25.1 unreserved = alphanum / mark */
 static bool is_unreserved(unsigned char c)
 {
@@ -306,8 +285,8 @@ static int wr_user(struct wr *w, const struct pl *user)
 		}
 		if (i + 2 >= user->l)
 			return EBADMSG;
-		h = hexval(p[1]);
-		l = hexval(p[2]);
+		h = pl_hexval(p[1]);
+		l = pl_hexval(p[2]);
 		if (h < 0 || l < 0)
 			return EBADMSG;
 		c = (unsigned char)(h << 4 | l);
@@ -723,11 +702,11 @@ static int commit_batch(struct registrar *reg)
 			LOG_ERR(NULL,
 				"storing %zu binding changes failed (%s): "
 				"back to the stored state",
-				n, errstr(err));
+				n, log_strerror(err));
 			e2 = reload(reg);
 			if (e2)
 				LOG_ERR(NULL, "reloading bindings failed: %s",
-					errstr(e2));
+					log_strerror(e2));
 		}
 	}
 	while ((le = reg->pending.head)) {
@@ -1656,7 +1635,7 @@ static int process(struct regctx *x)
 	if (err) {
 		/* applied already: answer 200, without the listing */
 		LOG_WARN(NULL, "200 for %s without its Contact list: %s",
-			 x->aor, errstr(err));
+			 x->aor, log_strerror(err));
 		x->rp->hdrs->pos = x->rp->hdrs->end = 0;
 		err = 0;
 	}

@@ -64,6 +64,28 @@ struct sip {
 		     struct sip_conn *conn, const void *p, size_t len);
 };
 
+/* The timer values in force (0 in struct sip_timers: the RFC default). */
+static inline uint32_t sip_t1(const struct sip *sip)
+{
+	return sip->timers.t1 ? sip->timers.t1 : 500;
+}
+
+static inline uint32_t sip_t2(const struct sip *sip)
+{
+	return sip->timers.t2 ? sip->timers.t2 : 4000;
+}
+
+static inline uint32_t sip_t4(const struct sip *sip)
+{
+	return sip->timers.t4 ? sip->timers.t4 : 5000;
+}
+
+/* 64*T1: Timers B, F, H, J, L, M */
+static inline uint64_t sip_t1x64(const struct sip *sip)
+{
+	return 64ull * sip_t1(sip);
+}
+
 int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
 	      sip_req_h *reqh, sip_resp_h *resph, void *arg) IMS_MUST_CHECK;
 void sip_close(struct sip *sip);

@@ -120,40 +120,6 @@ struct strans {
 };
 
 
-static uint32_t t1(const struct sip *sip)
-{
-	return sip->timers.t1 ? sip->timers.t1 : 500;
-}
-
-
-static uint32_t t2(const struct sip *sip)
-{
-	return sip->timers.t2 ? sip->timers.t2 : 4000;
-}
-
-
-static uint32_t t4(const struct sip *sip)
-{
-	return sip->timers.t4 ? sip->timers.t4 : 5000;
-}
-
-
-/* 64*T1: Timers H, J and L */
-static uint64_t t1x64(const struct sip *sip)
-{
-	return 64ull * t1(sip);
-}
-
-
-/* strerror() without its static buffer (concurrency-mt-unsafe) */
-static const char *errstr(int err)
-{
-	const char *s = strerrordesc_np(err);
-
-	return s ? s : "unknown error";
-}
-
-
 static void st_branch(const struct strans *st, struct pl *pl)
 {
 	pl_set(pl, st->key, st->branch_len);
@@ -268,7 +234,7 @@ static int resend(struct strans *st)
 	if (err) {
 		st_lctx(st, &lctx);
 		LOG_WARN(&lctx, "response retransmission failed: %s",
-			 errstr(err));
+			 log_strerror(err));
 		fail(st, err);
 	}
 	return err;
@@ -329,8 +295,8 @@ static void tmr_rt_h(void *arg)
 		/* 17.2.1 Timer G: T1 doubling up to T2, until the ACK */
 		if (resend(st))
 			return;
-		st->rtx_ms = st->rtx_ms * 2 < t2(st->sip) ? st->rtx_ms * 2
-							  : t2(st->sip);
+		st->rtx_ms = st->rtx_ms * 2 < sip_t2(st->sip) ? st->rtx_ms * 2
+							  : sip_t2(st->sip);
 		tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
 		return;
 	}
@@ -349,7 +315,7 @@ static void tmr_rt_h(void *arg)
 	buf_reset(&mb);
 	if (err) {
 		st_lctx(st, &lctx);
-		LOG_WARN(&lctx, "100 Trying not sent: %s", errstr(err));
+		LOG_WARN(&lctx, "100 Trying not sent: %s", log_strerror(err));
 		/* 17.2.4: a transport error ended the transaction */
 		if (st->state == ST_TERMINATED)
 			report(st, err, NULL);
@@ -437,21 +403,21 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 			terminate(st); /* Timer J is zero */
 		} else {
 			st->state = ST_COMPLETED;
-			tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h,
+			tmr_start(&st->tmr_end, sip_t1x64(st->sip), tmr_end_h,
 				  st); /* Timer J */
 		}
 	} else if (scode < 300) {
 		/* RFC 6026 7.1: Accepted; the TU retransmits the 2xx */
 		st->state = ST_ACCEPTED;
-		tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h, st);
+		tmr_start(&st->tmr_end, sip_t1x64(st->sip), tmr_end_h, st);
 	} else {
 		st->state = ST_COMPLETED;
 		keep_resp_totag(st);
 		if (!st->reliable) {
-			st->rtx_ms = t1(st->sip); /* Timer G */
+			st->rtx_ms = sip_t1(st->sip); /* Timer G */
 			tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
 		}
-		tmr_start(&st->tmr_end, t1x64(st->sip), tmr_end_h,
+		tmr_start(&st->tmr_end, sip_t1x64(st->sip), tmr_end_h,
 			  st); /* Timer H */
 	}
 	return 0;
@@ -877,7 +843,7 @@ static bool ack_received(struct strans *st)
 			terminate(st); /* Timer I is zero */
 		} else {
 			st->state = ST_CONFIRMED;
-			tmr_start(&st->tmr_end, t4(st->sip), tmr_end_h, st);
+			tmr_start(&st->tmr_end, sip_t4(st->sip), tmr_end_h, st);
 		}
 		return true;
 
@@ -918,7 +884,7 @@ static void cancel_received(struct sip *sip, struct strans *inv,
 	buf_reset(&mb);
 	if (err) {
 		st_lctx(inv, &lctx);
-		LOG_WARN(&lctx, "200 for CANCEL not sent: %s", errstr(err));
+		LOG_WARN(&lctx, "200 for CANCEL not sent: %s", log_strerror(err));
 	}
 
 	if (inv->invite && inv->state == ST_PROCEEDING && !inv->cancelled) {

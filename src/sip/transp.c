@@ -162,15 +162,6 @@ static int errno_nz(void)
 }
 
 
-/* strerror() without its static buffer (concurrency-mt-unsafe) */
-static const char *errstr(int err)
-{
-	const char *s = strerrordesc_np(err);
-
-	return s ? s : "unknown error";
-}
-
-
 static void log_ssl_errors(const char *what, const struct sa *peer)
 {
 	char pbuf[SA_STRLEN + 1] = "";
@@ -185,7 +176,7 @@ static void log_ssl_errors(const char *what, const struct sa *peer)
 	if (e)
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
 	else
-		(void)snprintf(ebuf, sizeof(ebuf), "%s", errstr(errno));
+		(void)snprintf(ebuf, sizeof(ebuf), "%s", log_strerror(errno));
 	LOG_WARN(NULL, "%s%s: %s", what, pbuf, ebuf);
 	ERR_clear_error();
 }
@@ -433,7 +424,7 @@ static void conn_fail(struct sip_conn *c, const char *what, int err)
 	if (log_level_cur >= LOG_LVL_DEBUG || log_trace_enabled(LOG_MODULE)) {
 		sa_fmt(&c->peer, pbuf, sizeof(pbuf));
 		LOG_DEBUG(NULL, "%s %s: %s", sip_transp_name(c->tp), pbuf,
-			  err ? errstr(err) : what);
+			  err ? log_strerror(err) : what);
 	}
 	if (c->outgoing && c->state != CONN_OPEN && c->tps)
 		c->tps->st.tx_errors++;
@@ -1289,7 +1280,7 @@ static void listen_h(int flags, void *arg)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
 			/* out of descriptors: pause instead of spinning */
-			LOG_WARN(NULL, "accept: %s", errstr(errno));
+			LOG_WARN(NULL, "accept: %s", log_strerror(errno));
 			fd_close(s->fd);
 			tmr_start(&s->tmr, EMFILE_PAUSE_MS, listen_resume, s);
 		}
