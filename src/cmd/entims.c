@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,6 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/rand.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -89,8 +88,8 @@ static const struct conf_item conf_items[] = {
 	{ "registrar.commit_delay_ms", CONF_U32,
 	  offsetof(struct econf, commit_delay_ms), 100 },
 	{ "proxy.stateless", CONF_BOOL, offsetof(struct econf, stateless), 0 },
-	{ "proxy.record_route", CONF_BOOL,
-	  offsetof(struct econf, record_route), 0 },
+	{ "proxy.record_route", CONF_BOOL, offsetof(struct econf, record_route),
+	  0 },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -180,8 +179,7 @@ static void handle_register(struct app *app, struct sip_msg *msg)
 	mem_deref(req);
 	if (err)
 		goto fail;
-	err = registrar_handle(app->reg, sip_strans_req(w->st), reg_replied,
-			       w);
+	err = registrar_handle(app->reg, sip_strans_req(w->st), reg_replied, w);
 	if (err) {
 		err = sip_strans_reply(w->st, 500, NULL);
 		(void)err;
@@ -594,12 +592,12 @@ static int app_start(struct app *app)
 				return EINVAL;
 			}
 		}
-		err = sip_dns_alloc(&app->dns,
-				    app->conf.dns.n ? srv : NULL,
+		err = sip_dns_alloc(&app->dns, app->conf.dns.n ? srv : NULL,
 				    app->conf.dns.n, NULL);
 		if (err)
-			LOG_WARN(NULL, "no DNS resolver (%s): next hops given "
-				       "by name are unreachable",
+			LOG_WARN(NULL,
+				 "no DNS resolver (%s): next hops given "
+				 "by name are unreachable",
 				 log_strerror(err));
 		else
 			proxy_set_dns(app->px, app->dns);
@@ -707,7 +705,8 @@ static void usage(FILE *f)
 		"(sip,proxy,registrar,...)\n"
 		"\n"
 		"Configuration file (ini):\n"
-		"  [sip]       listen, domain, advertise, dns, max_connections, "
+		"  [sip]       listen, domain, advertise, dns, "
+		"max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      data_dir, demo\n"
 		"  [auth]      enabled, algorithms (md5, sha-256: offered in "
@@ -787,11 +786,9 @@ static int load_conf(struct econf *c, const struct cli *cl)
 	if (cl->data_dir)
 		(void)snprintf(c->data_dir, CONF_STR_MAX, "%s", cl->data_dir);
 	if (cl->advertise)
-		(void)snprintf(c->advertise, CONF_STR_MAX, "%s",
-			       cl->advertise);
+		(void)snprintf(c->advertise, CONF_STR_MAX, "%s", cl->advertise);
 	if (cl->log_level)
-		(void)snprintf(c->log_level, CONF_STR_MAX, "%s",
-			       cl->log_level);
+		(void)snprintf(c->log_level, CONF_STR_MAX, "%s", cl->log_level);
 	if (cl->trace)
 		(void)snprintf(c->log_trace, CONF_STR_MAX, "%s", cl->trace);
 	if (cl->no_auth)
@@ -859,8 +856,7 @@ static int cmd_run(const struct cli *cl)
 		       app.conf.domains.v[0], app.conf.data_dir);
 		(void)fflush(stdout);
 		err = loop_run();
-	}
-	else {
+	} else {
 		(void)fprintf(stderr, "entims: start failed: %s\n",
 			      log_strerror(err));
 	}
@@ -914,24 +910,21 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 		return 1;
 	if (!strcmp(sub, "list")) {
 		rc = userdb_list(db, print_user, NULL) ? 1 : 0;
-	}
-	else if (!strcmp(sub, "add") || !strcmp(sub, "delete")) {
-		if (argc < 2 || split_uri(argv[1], user, sizeof(user), dom,
-					  sizeof(dom))) {
+	} else if (!strcmp(sub, "add") || !strcmp(sub, "delete")) {
+		if (argc < 2 ||
+		    split_uri(argv[1], user, sizeof(user), dom, sizeof(dom))) {
 			(void)fprintf(stderr,
 				      "entims user %s: give the user as "
 				      "sip:name@domain\n",
 				      sub);
 			rc = 2;
-		}
-		else if (!strcmp(sub, "add")) {
+		} else if (!strcmp(sub, "add")) {
 			if (!cl->password || !cl->password[0]) {
 				(void)fprintf(stderr,
 					      "entims user add: give the "
 					      "password with --password\n");
 				rc = 2;
-			}
-			else {
+			} else {
 				err = userdb_add(db, user, dom, cl->password,
 						 cl->replace);
 				if (err == EEXIST) {
@@ -942,29 +935,27 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 						      "its password\n",
 						      user, dom);
 					rc = 1;
-				}
-				else if (err) {
+				} else if (err) {
 					(void)fprintf(stderr,
 						      "entims user add: %s\n",
 						      log_strerror(err));
 					rc = 1;
 				}
 			}
-		}
-		else {
+		} else {
 			err = userdb_del(db, user, dom);
 			if (err) {
 				(void)fprintf(stderr,
 					      "entims user delete: sip:%s@%s: "
 					      "%s\n",
 					      user, dom,
-					      err == ENOENT ? "no such user"
-							    : log_strerror(err));
+					      err == ENOENT
+						      ? "no such user"
+						      : log_strerror(err));
 				rc = 1;
 			}
 		}
-	}
-	else {
+	} else {
 		(void)fprintf(stderr,
 			      "entims user: unknown action '%s' (add, list, "
 			      "delete)\n",
@@ -1047,8 +1038,8 @@ int main(int argc, char **argv)
 					      CONF_LIST_MAX);
 				return 2;
 			}
-			(void)snprintf(cl.listen.v[cl.listen.n++],
-				       CONF_STR_MAX, "%s", optarg);
+			(void)snprintf(cl.listen.v[cl.listen.n++], CONF_STR_MAX,
+				       "%s", optarg);
 			break;
 		case OPT_DOMAIN:
 			if (cl.domains.n >= CONF_LIST_MAX)
@@ -1095,7 +1086,8 @@ int main(int argc, char **argv)
 		return cmd_user(&cl, argc - optind, argv + optind);
 	if (!strcmp(cmd, "config"))
 		return cmd_config(&cl);
-	(void)fprintf(stderr, "entims: unknown command '%s' (see 'entims help')\n",
+	(void)fprintf(stderr,
+		      "entims: unknown command '%s' (see 'entims help')\n",
 		      cmd);
 	return 2;
 }

@@ -176,9 +176,10 @@ int conf_load(const char *path, const struct conf_item *items, void *base,
 		}
 		eq = strchr(s, '=');
 		if (!eq) {
-			(void)snprintf(errmsg, errsize,
-				       "%s:%u: expected 'name = value', got '%s'",
-				       path, lineno, s);
+			(void)snprintf(
+				errmsg, errsize,
+				"%s:%u: expected 'name = value', got '%s'",
+				path, lineno, s);
 			err = EINVAL;
 			break;
 		}

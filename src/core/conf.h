@@ -20,7 +20,7 @@
 #include "core/mem.h"
 
 enum conf_type {
-	CONF_STR,  /* char[CONF_STR_MAX] field */
+	CONF_STR, /* char[CONF_STR_MAX] field */
 	CONF_U32,
 	CONF_BOOL, /* yes/no, true/false, on/off, 1/0 */
 	CONF_LIST, /* repeated or comma-separated: struct conf_list */

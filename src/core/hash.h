@@ -24,7 +24,7 @@ void hash_unlink(struct hash *h, struct le *le);
 struct list *hash_list(const struct hash *h, uint32_t key);
 void hash_flush(struct hash *h); /* mem_deref every entry */
 
-uint32_t hash_fast(const char *p, size_t l);	/* FNV-1a */
+uint32_t hash_fast(const char *p, size_t l);    /* FNV-1a */
 uint32_t hash_fast_ci(const char *p, size_t l); /* FNV-1a, ASCII folded */
 uint32_t hash_pl(const struct pl *pl);
 

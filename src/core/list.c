@@ -42,8 +42,7 @@ void list_prepend(struct list *l, struct le *le, void *data)
 }
 
 
-void list_insert_after(struct list *l, struct le *at, struct le *le,
-		       void *data)
+void list_insert_after(struct list *l, struct le *at, struct le *le, void *data)
 {
 	if (!at) {
 		list_prepend(l, le, data);

@@ -26,7 +26,10 @@ struct list {
 	size_t n;
 };
 
-#define LIST_INIT { NULL, NULL, 0 }
+#define LIST_INIT             \
+	{                     \
+		NULL, NULL, 0 \
+	}
 
 #define LIST_FOREACH(lst, le) for ((le) = (lst)->head; (le); (le) = (le)->next)
 

@@ -38,7 +38,8 @@ int log_set_level_str(const char *s)
 
 void log_set_trace(const char *modules)
 {
-	snprintf(trace_mods, sizeof(trace_mods), ",%s,", modules ? modules : "");
+	snprintf(trace_mods, sizeof(trace_mods), ",%s,",
+		 modules ? modules : "");
 	trace_any = modules && *modules;
 }
 
@@ -54,8 +55,8 @@ bool log_trace_enabled(const char *module)
 }
 
 
-void log_emit(enum log_level lvl, const char *module,
-	      const struct log_ctx *ctx, const char *fmt, ...)
+void log_emit(enum log_level lvl, const char *module, const struct log_ctx *ctx,
+	      const char *fmt, ...)
 {
 	char ts[32], line[2048];
 	struct timespec now;

@@ -13,7 +13,12 @@
 #include <stdbool.h>
 #include <string.h>
 
-enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
 /* Correlation context: a Call-ID and a transaction branch, or empty. */
 struct log_ctx {
@@ -38,16 +43,14 @@ void log_set_level(enum log_level lvl);
 int log_set_level_str(const char *s);
 void log_set_trace(const char *modules); /* comma-separated */
 bool log_trace_enabled(const char *module);
-void log_emit(enum log_level lvl, const char *module,
-	      const struct log_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void log_emit(enum log_level lvl, const char *module, const struct log_ctx *ctx,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-#define LOG_AT(lvl, ctx, ...)                                          \
-	do {                                                           \
-		if ((lvl) <= log_level_cur ||                          \
-		    ((lvl) == LOG_LVL_DEBUG &&                         \
-		     log_trace_enabled(LOG_MODULE)))                   \
-			log_emit((lvl), LOG_MODULE, (ctx), __VA_ARGS__); \
+#define LOG_AT(lvl, ctx, ...)                                                  \
+	do {                                                                   \
+		if ((lvl) <= log_level_cur ||                                  \
+		    ((lvl) == LOG_LVL_DEBUG && log_trace_enabled(LOG_MODULE))) \
+			log_emit((lvl), LOG_MODULE, (ctx), __VA_ARGS__);       \
 	} while (0)
 
 #define LOG_ERR(ctx, ...)   LOG_AT(LOG_LVL_ERROR, ctx, __VA_ARGS__)

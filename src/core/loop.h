@@ -16,7 +16,11 @@
 #include "core/list.h"
 #include "core/mem.h"
 
-enum fd_flags { FD_READ = 1, FD_WRITE = 2, FD_EXCEPT = 4 };
+enum fd_flags {
+	FD_READ = 1,
+	FD_WRITE = 2,
+	FD_EXCEPT = 4
+};
 
 typedef void(fd_h)(int flags, void *arg);
 typedef void(tmr_h)(void *arg);

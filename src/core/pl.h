@@ -18,8 +18,14 @@ struct pl {
 };
 
 #define PL_FMT(pl) (int)(pl)->l, (pl)->p /* printf("%.*s", PL_FMT(&x)) */
-#define PL(s)	   { (s), sizeof(s) - 1 }
-#define PL_INIT	   { NULL, 0 }
+#define PL(s)                      \
+	{                          \
+		(s), sizeof(s) - 1 \
+	}
+#define PL_INIT         \
+	{               \
+		NULL, 0 \
+	}
 
 static inline void pl_set(struct pl *pl, const char *p, size_t l)
 {

@@ -77,8 +77,7 @@ int sa_decode(struct sa *sa, const char *str)
 		if (!rb || rb[1] != ':')
 			return EINVAL;
 		colon = rb + 1;
-	}
-	else {
+	} else {
 		colon = strrchr(str, ':');
 		if (!colon)
 			return EINVAL;
@@ -198,14 +197,12 @@ int sa_ntop(const struct sa *sa, char *buf, size_t size)
 
 	if (sa->u.sa.sa_family == AF_INET) {
 		n = ipv4_fmt(ntohl(sa->u.in.sin_addr.s_addr), tmp);
-	}
-	else if (sa->u.sa.sa_family == AF_INET6) {
+	} else if (sa->u.sa.sa_family == AF_INET6) {
 		if (!inet_ntop(AF_INET6, &sa->u.in6.sin6_addr, tmp,
 			       sizeof(tmp)))
 			return snprintf(buf, size, "?");
 		n = strlen(tmp);
-	}
-	else {
+	} else {
 		return snprintf(buf, size, "?");
 	}
 	if (!size)
@@ -228,8 +225,7 @@ int sa_host_fmt(const struct sa *sa, char *buf, size_t size)
 		n = 1 + (size_t)sa_ntop(sa, tmp + 1, sizeof(tmp) - 2);
 		tmp[n++] = ']';
 		tmp[n] = '\0';
-	}
-	else {
+	} else {
 		n = (size_t)sa_ntop(sa, tmp, sizeof(tmp));
 	}
 	if (!size)

@@ -34,7 +34,7 @@ int sa_af(const struct sa *sa);
 uint16_t sa_port(const struct sa *sa);
 void sa_set_port(struct sa *sa, uint16_t port);
 bool sa_isset(const struct sa *sa);
-bool sa_eq(const struct sa *a, const struct sa *b);	 /* addr and port */
+bool sa_eq(const struct sa *a, const struct sa *b);      /* addr and port */
 bool sa_eq_addr(const struct sa *a, const struct sa *b); /* addr only */
 bool sa_is_any(const struct sa *sa);
 bool sa_is_loopback(const struct sa *sa);

@@ -16,14 +16,14 @@
 #include "sip/uri.h"
 
 struct sip_addr {
-	struct pl val;	  /* the whole value */
-	struct pl dname;  /* display name, quotes included when quoted */
-	struct pl auri;	  /* the URI text (inside <> when angled) */
+	struct pl val;   /* the whole value */
+	struct pl dname; /* display name, quotes included when quoted */
+	struct pl auri;  /* the URI text (inside <> when angled) */
 	struct sip_uri uri;
 	struct pl params; /* header params after the URI, with leading ';' */
-	struct pl tag;	  /* the tag param, when present */
+	struct pl tag;    /* the tag param, when present */
 	bool angle;
-	bool star;	  /* Contact: * */
+	bool star; /* Contact: * */
 };
 
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl) IMS_MUST_CHECK;

@@ -361,7 +361,8 @@ static bool hex_decode(const struct pl *pl, uint8_t *out, size_t n)
 	if (pl->l != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		int h = pl_hexval(pl->p[2 * i]), l = pl_hexval(pl->p[2 * i + 1]);
+		int h = pl_hexval(pl->p[2 * i]),
+		    l = pl_hexval(pl->p[2 * i + 1]);
 		if (h < 0 || l < 0)
 			return false;
 		out[i] = (uint8_t)(h << 4 | l);
@@ -637,8 +638,8 @@ static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
 
 
 /* The opaque of a realm: HMAC(K, "opaque" realm), stable for the boot. */
-static int opaque_make(struct auth *auth, const char *realm,
-		       size_t realm_len, char *out)
+static int opaque_make(struct auth *auth, const char *realm, size_t realm_len,
+		       char *out)
 {
 	static const uint8_t label[6] = { 'o', 'p', 'a', 'q', 'u', 'e' };
 	uint8_t buf[6 + AUTH_REALM_MAX];

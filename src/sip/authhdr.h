@@ -11,13 +11,13 @@
 #include "core/pl.h"
 
 struct sip_authhdr {
-	struct pl scheme;     /* "Digest" or anything else */
-	struct pl realm;      /* values are unquoted (quotes stripped) */
+	struct pl scheme; /* "Digest" or anything else */
+	struct pl realm;  /* values are unquoted (quotes stripped) */
 	struct pl nonce;
 	struct pl username;
 	struct pl uri;
 	struct pl response;
-	struct pl algorithm;  /* MD5, SHA-256, AKAv1-MD5, ... */
+	struct pl algorithm; /* MD5, SHA-256, AKAv1-MD5, ... */
 	struct pl cnonce;
 	struct pl opaque;
 	struct pl qop;

@@ -27,7 +27,8 @@ static int copy_lines(struct buf *mb, const struct sip_msg *msg,
 	const struct sip_hdr *h;
 	int err = 0;
 
-	for (h = sip_msg_hdr(msg, id); h && !err; h = sip_msg_hdr_next(msg, h)) {
+	for (h = sip_msg_hdr(msg, id); h && !err;
+	     h = sip_msg_hdr_next(msg, h)) {
 		err = buf_write_str(mb, name);
 		err |= buf_write(mb, ": ", 2);
 		err |= buf_write_pl(mb, &h->val);
@@ -100,8 +101,7 @@ int sip_build_vias(struct buf *mb, struct sip_msg *req)
 			err |= buf_write_pl(mb, &val);
 			err |= buf_write(mb, ";rport=", 7);
 			err |= buf_write_u32(mb, sa_port(&req->src));
-		}
-		else {
+		} else {
 			n = (size_t)(at - val.p);
 			err |= buf_write(mb, val.p, n);
 			if (!has_eq)
@@ -109,8 +109,7 @@ int sip_build_vias(struct buf *mb, struct sip_msg *req)
 			err |= buf_write_u32(mb, sa_port(&req->src));
 			err |= buf_write(mb, at, val.l - n);
 		}
-	}
-	else {
+	} else {
 		err |= buf_write_pl(mb, &val);
 	}
 	if (add_recv || fill_rport) /* RFC 3581 4: received always with rport */
@@ -200,8 +199,8 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 	err = buf_write(mb, "SIP/2.0 ", 8);
 	err |= buf_write_u32(mb, scode);
 	err |= buf_write(mb, " ", 1);
-	err |= buf_write_str(mb, opts->reason ? opts->reason
-					     : sip_reason(scode));
+	err |= buf_write_str(mb,
+			     opts->reason ? opts->reason : sip_reason(scode));
 	err |= buf_write(mb, "\r\n", 2);
 	err |= sip_build_vias(mb, req);
 	err |= copy_lines(mb, req, SIP_HDR_FROM, "From");
@@ -215,8 +214,7 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 			if (opts->totag.l) {
 				err |= buf_write(mb, ";tag=", 5);
 				err |= buf_write_pl(mb, &opts->totag);
-			}
-			else {
+			} else {
 				sip_totag_make(req, tag, sizeof(tag));
 				err |= buf_write(mb, ";tag=", 5);
 				err |= buf_write_str(mb, tag);
@@ -278,8 +276,7 @@ int sip_reply(struct sip *sip, struct sip_msg *req, uint16_t scode,
 			err = sip_send(sip, tp, &dst, req->conn, big->b,
 				       big->end);
 		mem_deref(big);
-	}
-	else if (!err) {
+	} else if (!err) {
 		err = sip_send(sip, tp, &dst, req->conn, mb.b, mb.end);
 	}
 	if (!err)

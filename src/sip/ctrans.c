@@ -187,7 +187,7 @@ static void tmr_rt_h(void *arg)
 		ct->rtx_ms = sip_t2(ct->sip);
 	} else {
 		ct->rtx_ms = ct->rtx_ms * 2 < sip_t2(ct->sip) ? ct->rtx_ms * 2
-							  : sip_t2(ct->sip);
+							      : sip_t2(ct->sip);
 	}
 	tmr_start(&ct->tmr_rt, ct->rtx_ms, tmr_rt_h, ct);
 }
@@ -348,8 +348,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 		    met.l > UINT16_MAX)
 			return EINVAL;
 		invite = pl_eq_str(&met, "INVITE");
-	}
-	else {
+	} else {
 		/* Check what we are asked to send: our own request, with
 		 * our Via */
 		msg = mem_alloc(sizeof(*msg), NULL);
@@ -712,8 +711,8 @@ static void noninvite_response(struct ctrans *ct, struct sip_msg *msg)
 				terminate(ct); /* Timer K is zero */
 			} else {
 				ct->state = CT_COMPLETED;
-				tmr_start(&ct->tmr_end, sip_t4(ct->sip), tmr_end_h,
-					  ct);
+				tmr_start(&ct->tmr_end, sip_t4(ct->sip),
+					  tmr_end_h, ct);
 			}
 		}
 		report(ct, 0, msg);

@@ -54,8 +54,8 @@ typedef void(sip_ctrans_resp_h)(int err, struct sip_msg *msg, void *arg);
 struct sip_ctrans_opts {
 	const void *req; /* the encoded request (copied) */
 	size_t len;
-	struct pl met;      /* its method, PL_INIT: from the request line */
-	struct pl branch;   /* its top Via branch, PL_INIT: from the Via */
+	struct pl met;    /* its method, PL_INIT: from the request line */
+	struct pl branch; /* its top Via branch, PL_INIT: from the Via */
 	/* With both met and branch set the request is not parsed again: the
 	 * caller, which built it, vouches that they are its method and its
 	 * top Via branch (only the cookie and "not ACK" are checked). */

@@ -28,19 +28,17 @@
  *                          / "_" / "+" / "`" / "'" / "~" ) */
 static const uint8_t tokch[256] = {
 	['!'] = 1, ['%'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
-	['.'] = 1, ['_'] = 1, ['`'] = 1,  ['~'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1,  ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1,  ['9'] = 1,
-	['A'] = 1, ['B'] = 1, ['C'] = 1,  ['D'] = 1, ['E'] = 1, ['F'] = 1,
-	['G'] = 1, ['H'] = 1, ['I'] = 1,  ['J'] = 1, ['K'] = 1, ['L'] = 1,
-	['M'] = 1, ['N'] = 1, ['O'] = 1,  ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-	['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1, ['X'] = 1,
-	['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1,  ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1,  ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1,  ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
+	['.'] = 1, ['_'] = 1, ['`'] = 1,  ['~'] = 1, ['0'] = 1, ['1'] = 1,
+	['2'] = 1, ['3'] = 1, ['4'] = 1,  ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['A'] = 1,  ['B'] = 1, ['C'] = 1, ['D'] = 1,
+	['E'] = 1, ['F'] = 1, ['G'] = 1,  ['H'] = 1, ['I'] = 1, ['J'] = 1,
+	['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1,  ['T'] = 1, ['U'] = 1, ['V'] = 1,
+	['W'] = 1, ['X'] = 1, ['Y'] = 1,  ['Z'] = 1, ['a'] = 1, ['b'] = 1,
+	['c'] = 1, ['d'] = 1, ['e'] = 1,  ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1,  ['r'] = 1, ['s'] = 1, ['t'] = 1,
+	['u'] = 1, ['v'] = 1, ['w'] = 1,  ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 static inline bool is_token(char c)
@@ -133,22 +131,38 @@ const char *sip_hdr_name(enum sip_hdr_id id)
 static enum sip_hdr_id compact_id(int c)
 {
 	switch (lc(c)) {
-	case 'a': return SIP_HDR_ACCEPT_CONTACT;
-	case 'c': return SIP_HDR_CONTENT_TYPE;
-	case 'e': return SIP_HDR_CONTENT_ENCODING;
-	case 'f': return SIP_HDR_FROM;
-	case 'i': return SIP_HDR_CALL_ID;
-	case 'k': return SIP_HDR_SUPPORTED;
-	case 'l': return SIP_HDR_CONTENT_LENGTH;
-	case 'm': return SIP_HDR_CONTACT;
-	case 'o': return SIP_HDR_EVENT;
-	case 'r': return SIP_HDR_REFER_TO;
-	case 's': return SIP_HDR_SUBJECT;
-	case 't': return SIP_HDR_TO;
-	case 'u': return SIP_HDR_ALLOW_EVENTS;
-	case 'v': return SIP_HDR_VIA;
-	case 'x': return SIP_HDR_SESSION_EXPIRES;
-	default: return SIP_HDR_OTHER;
+	case 'a':
+		return SIP_HDR_ACCEPT_CONTACT;
+	case 'c':
+		return SIP_HDR_CONTENT_TYPE;
+	case 'e':
+		return SIP_HDR_CONTENT_ENCODING;
+	case 'f':
+		return SIP_HDR_FROM;
+	case 'i':
+		return SIP_HDR_CALL_ID;
+	case 'k':
+		return SIP_HDR_SUPPORTED;
+	case 'l':
+		return SIP_HDR_CONTENT_LENGTH;
+	case 'm':
+		return SIP_HDR_CONTACT;
+	case 'o':
+		return SIP_HDR_EVENT;
+	case 'r':
+		return SIP_HDR_REFER_TO;
+	case 's':
+		return SIP_HDR_SUBJECT;
+	case 't':
+		return SIP_HDR_TO;
+	case 'u':
+		return SIP_HDR_ALLOW_EVENTS;
+	case 'v':
+		return SIP_HDR_VIA;
+	case 'x':
+		return SIP_HDR_SESSION_EXPIRES;
+	default:
+		return SIP_HDR_OTHER;
 	}
 }
 
@@ -163,10 +177,10 @@ enum sip_hdr_id sip_hdr_id_of(const struct pl *name)
 {
 	const char *s = name->p;
 
-#define M(lit, id)                                          \
-	do {                                                \
-		if (eq_ci(s, lit, sizeof(lit) - 1))         \
-			return id;                          \
+#define M(lit, id)                                  \
+	do {                                        \
+		if (eq_ci(s, lit, sizeof(lit) - 1)) \
+			return id;                  \
 	} while (0)
 
 	switch (name->l) {
@@ -262,14 +276,21 @@ enum sip_hdr_id sip_hdr_id_of(const struct pl *name)
 
 
 static const char *const method_names[] = {
-	[SIP_METHOD_OTHER] = "",	  [SIP_METHOD_INVITE] = "INVITE",
-	[SIP_METHOD_ACK] = "ACK",	  [SIP_METHOD_BYE] = "BYE",
-	[SIP_METHOD_CANCEL] = "CANCEL",	  [SIP_METHOD_REGISTER] = "REGISTER",
-	[SIP_METHOD_OPTIONS] = "OPTIONS", [SIP_METHOD_INFO] = "INFO",
-	[SIP_METHOD_UPDATE] = "UPDATE",	  [SIP_METHOD_PRACK] = "PRACK",
+	[SIP_METHOD_OTHER] = "",
+	[SIP_METHOD_INVITE] = "INVITE",
+	[SIP_METHOD_ACK] = "ACK",
+	[SIP_METHOD_BYE] = "BYE",
+	[SIP_METHOD_CANCEL] = "CANCEL",
+	[SIP_METHOD_REGISTER] = "REGISTER",
+	[SIP_METHOD_OPTIONS] = "OPTIONS",
+	[SIP_METHOD_INFO] = "INFO",
+	[SIP_METHOD_UPDATE] = "UPDATE",
+	[SIP_METHOD_PRACK] = "PRACK",
 	[SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
-	[SIP_METHOD_NOTIFY] = "NOTIFY",	  [SIP_METHOD_PUBLISH] = "PUBLISH",
-	[SIP_METHOD_MESSAGE] = "MESSAGE", [SIP_METHOD_REFER] = "REFER",
+	[SIP_METHOD_NOTIFY] = "NOTIFY",
+	[SIP_METHOD_PUBLISH] = "PUBLISH",
+	[SIP_METHOD_MESSAGE] = "MESSAGE",
+	[SIP_METHOD_REFER] = "REFER",
 };
 
 
@@ -298,59 +319,112 @@ enum sip_method sip_method_id(const struct pl *met)
 const char *sip_reason(uint16_t scode)
 {
 	switch (scode) {
-	case 100: return "Trying";
-	case 180: return "Ringing";
-	case 181: return "Call Is Being Forwarded";
-	case 182: return "Queued";
-	case 183: return "Session Progress";
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 300: return "Multiple Choices";
-	case 301: return "Moved Permanently";
-	case 302: return "Moved Temporarily";
-	case 305: return "Use Proxy";
-	case 380: return "Alternative Service";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 410: return "Gone";
-	case 413: return "Request Entity Too Large";
-	case 414: return "Request-URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Unsupported URI Scheme";
-	case 420: return "Bad Extension";
-	case 421: return "Extension Required";
-	case 423: return "Interval Too Brief";
-	case 429: return "Provide Referrer Identity";
-	case 480: return "Temporarily Unavailable";
-	case 481: return "Call/Transaction Does Not Exist";
-	case 482: return "Loop Detected";
-	case 483: return "Too Many Hops";
-	case 484: return "Address Incomplete";
-	case 485: return "Ambiguous";
-	case 486: return "Busy Here";
-	case 487: return "Request Terminated";
-	case 488: return "Not Acceptable Here";
-	case 489: return "Bad Event";
-	case 491: return "Request Pending";
-	case 493: return "Undecipherable";
-	case 500: return "Server Internal Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Server Time-out";
-	case 505: return "Version Not Supported";
-	case 513: return "Message Too Large";
-	case 600: return "Busy Everywhere";
-	case 603: return "Decline";
-	case 604: return "Does Not Exist Anywhere";
-	case 606: return "Not Acceptable";
+	case 100:
+		return "Trying";
+	case 180:
+		return "Ringing";
+	case 181:
+		return "Call Is Being Forwarded";
+	case 182:
+		return "Queued";
+	case 183:
+		return "Session Progress";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 300:
+		return "Multiple Choices";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Moved Temporarily";
+	case 305:
+		return "Use Proxy";
+	case 380:
+		return "Alternative Service";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 407:
+		return "Proxy Authentication Required";
+	case 408:
+		return "Request Timeout";
+	case 410:
+		return "Gone";
+	case 413:
+		return "Request Entity Too Large";
+	case 414:
+		return "Request-URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Unsupported URI Scheme";
+	case 420:
+		return "Bad Extension";
+	case 421:
+		return "Extension Required";
+	case 423:
+		return "Interval Too Brief";
+	case 429:
+		return "Provide Referrer Identity";
+	case 480:
+		return "Temporarily Unavailable";
+	case 481:
+		return "Call/Transaction Does Not Exist";
+	case 482:
+		return "Loop Detected";
+	case 483:
+		return "Too Many Hops";
+	case 484:
+		return "Address Incomplete";
+	case 485:
+		return "Ambiguous";
+	case 486:
+		return "Busy Here";
+	case 487:
+		return "Request Terminated";
+	case 488:
+		return "Not Acceptable Here";
+	case 489:
+		return "Bad Event";
+	case 491:
+		return "Request Pending";
+	case 493:
+		return "Undecipherable";
+	case 500:
+		return "Server Internal Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Server Time-out";
+	case 505:
+		return "Version Not Supported";
+	case 513:
+		return "Message Too Large";
+	case 600:
+		return "Busy Everywhere";
+	case 603:
+		return "Decline";
+	case 604:
+		return "Does Not Exist Anywhere";
+	case 606:
+		return "Not Acceptable";
 	default:
 		if (scode < 200)
 			return "Session Progress";
@@ -504,9 +578,8 @@ static void hdr_link(struct sip_msg *msg, enum sip_hdr_id id)
 
 /* Index the header lines from cur up to the empty line; *bodyp is set to
  * what follows it. */
-static int decode_headers(struct sip_msg *msg, const char *cur,
-			  const char *end, struct sip_msg_err *errp,
-			  const char **bodyp)
+static int decode_headers(struct sip_msg *msg, const char *cur, const char *end,
+			  struct sip_msg_err *errp, const char **bodyp)
 {
 	struct sip_hdr *prev = NULL;
 	const char *lf, *eol;
@@ -517,15 +590,18 @@ static int decode_headers(struct sip_msg *msg, const char *cur,
 
 		lf = line_end(cur, end, &eol);
 		if (!lf)
-			return fail(errp, 400, "Missing Empty Line After Headers");
+			return fail(errp, 400,
+				    "Missing Empty Line After Headers");
 		if (eol == cur) { /* the empty line */
 			cur = lf + 1;
 			break;
 		}
 		if (is_wsp(*cur)) {
-			/* RFC 3261 7.3.1: a continuation of the header before */
+			/* RFC 3261 7.3.1: a continuation of the header before
+			 */
 			if (!prev)
-				return fail(errp, 400, "Leading Whitespace Line");
+				return fail(errp, 400,
+					    "Leading Whitespace Line");
 			prev->val.l = (size_t)(eol - prev->val.p);
 			pl_trim(&prev->val);
 			cur = lf + 1;
@@ -588,8 +664,8 @@ static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
 }
 
 
-static int msg_index(struct sip_msg *msg, const char *p, size_t len,
-		     bool dgram, struct sip_msg_err *errp)
+static int msg_index(struct sip_msg *msg, const char *p, size_t len, bool dgram,
+		     struct sip_msg_err *errp)
 {
 	const char *end = p + len, *lf, *eol, *cur;
 	size_t left;
@@ -599,8 +675,8 @@ static int msg_index(struct sip_msg *msg, const char *p, size_t len,
 	 * their parsed bit, so they need no clearing (this keeps the decode
 	 * of a small message from paying for a 6 KiB memset) */
 	memset(msg, 0, offsetof(struct sip_msg, hdrv));
-	memset(msg->first, 0, sizeof(msg->first) + sizeof(msg->last) +
-				      sizeof(msg->nlines));
+	memset(msg->first, 0,
+	       sizeof(msg->first) + sizeof(msg->last) + sizeof(msg->nlines));
 	msg->hdrc = 0;
 	msg->parsed = 0;
 	msg->p = p;
@@ -623,8 +699,7 @@ static int msg_index(struct sip_msg *msg, const char *p, size_t len,
 	err = start_line(msg, cur, eol, errp);
 	if (err && !(msg->req && errp && errp->scode)) {
 		return err;
-	}
-	else if (err) {
+	} else if (err) {
 		/* a request with a bad start line is still answered (400 or
 		 * 505): index its headers so that the answer can carry Via,
 		 * From, To, Call-ID and CSeq (RFC 4475 3.1.2.7-8) */
@@ -652,13 +727,11 @@ static int msg_index(struct sip_msg *msg, const char *p, size_t len,
 		 * (the framer has checked); in a datagram the body is the
 		 * rest (RFC 2543 senders, RFC 4475 3.4.1) */
 		msg->clen = (uint32_t)left;
-	}
-	else if (msg->clen > left) {
+	} else if (msg->clen > left) {
 		/* RFC 4475 3.1.2.2 */
 		return fail(errp, msg->req ? 400 : 0,
 			    "Content-Length Larger Than Message");
-	}
-	else if (dgram || msg->clen < left) {
+	} else if (dgram || msg->clen < left) {
 		/* RFC 3261 18.3: octets after the body are discarded
 		 * (RFC 4475 3.1.1.8) */
 		msg->len = (size_t)(cur - p) + msg->clen;
@@ -931,8 +1004,8 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 		 * (the decoder accepts a folded Content-Length, so must the
 		 * framer) */
 		while (lf + 1 < hend && is_wsp(lf[1])) {
-			const char *next = memchr(lf + 1, '\n',
-						  (size_t)(hend - lf - 1));
+			const char *next =
+				memchr(lf + 1, '\n', (size_t)(hend - lf - 1));
 			if (!next)
 				break;
 			lf = next;
@@ -949,8 +1022,8 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 				uint64_t v = 0;
 				bool dig = false;
 
-				while (d < lf && (is_wsp(*d) || *d == '\r' ||
-						  *d == '\n'))
+				while (d < lf &&
+				       (is_wsp(*d) || *d == '\r' || *d == '\n'))
 					d++;
 				while (d < lf && *d >= '0' && *d <= '9') {
 					v = v * 10 + (uint64_t)(*d - '0');
@@ -959,8 +1032,8 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 						return EMSGSIZE;
 					d++;
 				}
-				while (d < lf && (is_wsp(*d) || *d == '\r' ||
-						  *d == '\n'))
+				while (d < lf &&
+				       (is_wsp(*d) || *d == '\r' || *d == '\n'))
 					d++;
 				if (!dig || d != lf)
 					return EBADMSG;
@@ -985,8 +1058,7 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 
 /* ---- header access ---- */
 
-const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg,
-				  enum sip_hdr_id id)
+const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id)
 {
 	uint16_t i = msg->first[id];
 
@@ -1105,14 +1177,12 @@ bool sip_value_split(struct pl *rest, struct pl *val)
 					s++;
 			if (s < end)
 				s++;
-		}
-		else if (*s == '<') {
+		} else if (*s == '<') {
 			/* a URI in <> holds no quote and no '>': the first
 			 * '>' closes it (RFC 3261 25.1, name-addr) */
 			q = memchr(s, '>', (size_t)(end - s));
 			s = q ? q + 1 : end;
-		}
-		else {
+		} else {
 			s++; /* a stray '>' or '\\' */
 		}
 	}
@@ -1123,8 +1193,7 @@ bool sip_value_split(struct pl *rest, struct pl *val)
 		rest->l = (size_t)(end - s - 1);
 		if (rest->l == 0)
 			rest->p = end; /* trailing comma: one empty value */
-	}
-	else {
+	} else {
 		rest->p = NULL;
 		rest->l = 0;
 	}

@@ -32,7 +32,7 @@
 struct buf;
 struct sip_conn;
 
-#define SIP_HDR_MAX 128	  /* header lines in one message */
+#define SIP_HDR_MAX 128   /* header lines in one message */
 #define SIP_MSG_MAX 65535 /* bytes in one message, any transport */
 
 enum sip_hdr_id {
@@ -134,13 +134,13 @@ struct sip_msg {
 
 	/* start line */
 	bool req;
-	struct pl met;		  /* request: method token */
-	enum sip_method meth;	  /* request: known method, or OTHER */
-	struct pl ruri;		  /* request: Request-URI text */
-	struct pl ver;		  /* "SIP/2.0" */
-	uint16_t scode;		  /* response: status code */
-	struct pl reason;	  /* response: reason phrase, may be empty */
-	struct pl start;	  /* the start line without CRLF */
+	struct pl met;        /* request: method token */
+	enum sip_method meth; /* request: known method, or OTHER */
+	struct pl ruri;       /* request: Request-URI text */
+	struct pl ver;        /* "SIP/2.0" */
+	uint16_t scode;       /* response: status code */
+	struct pl reason;     /* response: reason phrase, may be empty */
+	struct pl start;      /* the start line without CRLF */
 
 	/* headers */
 	struct sip_hdr hdrv[SIP_HDR_MAX];
@@ -148,7 +148,7 @@ struct sip_msg {
 	uint16_t first[SIP_HDR_NUM]; /* index+1 of the first line, 0: none */
 	uint16_t last[SIP_HDR_NUM];
 	uint8_t nlines[SIP_HDR_NUM]; /* header lines seen per id (saturates) */
-	struct pl hdrs;		     /* all header lines, for copying */
+	struct pl hdrs;              /* all header lines, for copying */
 
 	struct pl body;
 
@@ -166,15 +166,15 @@ struct sip_msg {
 	/* where it came from (filled by the transport layer) */
 	struct sa src;
 	struct sa dst;
-	int tp; /* enum sip_transp */
+	int tp;                /* enum sip_transp */
 	struct sip_conn *conn; /* stream transports: a counted reference */
 	uint64_t rx_ms;
 };
 
 /* Decoding outcome for the caller that must answer a malformed request. */
 struct sip_msg_err {
-	uint16_t scode;	     /* 400, 505, 413, ... or 0 to drop */
-	const char *reason;  /* the reason phrase that names the problem */
+	uint16_t scode;     /* 400, 505, 413, ... or 0 to drop */
+	const char *reason; /* the reason phrase that names the problem */
 };
 
 /* Index a message held in [p, p+len).  With `dgram` the length is the
@@ -190,7 +190,8 @@ int sip_msg_alloc(struct sip_msg **msgp, struct buf *mb, bool dgram,
 
 /* A counted copy of msg that owns its bytes (and a reference to its
  * connection), for handlers that keep a message past their return. */
-int sip_msg_dup(struct sip_msg **dupp, const struct sip_msg *msg) IMS_MUST_CHECK;
+int sip_msg_dup(struct sip_msg **dupp,
+		const struct sip_msg *msg) IMS_MUST_CHECK;
 
 /* Stream framing: given the bytes received so far, find the length of the
  * first complete message.  ENODATA: need more; EBADMSG: framing lost (the

@@ -53,33 +53,33 @@ struct proxy {
 	void *arg;
 	struct proxy_stats stats;
 	uint32_t seq;
-	struct sip_dns *dns;	/* RFC 3263 resolver, or NULL */
-	struct list pending;	/* struct pfwd waiting for the resolver */
-	struct list ctxs;	/* live response contexts, for shutdown */
+	struct sip_dns *dns; /* RFC 3263 resolver, or NULL */
+	struct list pending; /* struct pfwd waiting for the resolver */
+	struct list ctxs;    /* live response contexts, for shutdown */
 };
 
 struct pctx;
 
 /* One client transaction of a response context. */
 struct pbranch {
-	struct pctx *ctx;	/* weak */
-	struct sip_ctrans *ct;	/* handle; NULL once done */
-	struct sip_msg *final;	/* its final response, kept for 16.7 */
-	uint16_t scode;		/* final status (408/503 for errors) */
+	struct pctx *ctx;      /* weak */
+	struct sip_ctrans *ct; /* handle; NULL once done */
+	struct sip_msg *final; /* its final response, kept for 16.7 */
+	uint16_t scode;        /* final status (408/503 for errors) */
 	bool done;
 };
 
 /* The response context of one proxied request (16.2). */
 struct pctx {
-	struct le le;		/* in proxy.ctxs (not counted) */
-	struct proxy *px;	/* weak */
+	struct le le;     /* in proxy.ctxs (not counted) */
+	struct proxy *px; /* weak */
 	struct sip_strans *st;
-	struct sip_msg *req;	/* counted copy */
+	struct sip_msg *req; /* counted copy */
 	struct pbranch b[PROXY_FORK_MAX];
 	size_t nb;
 	size_t pending;
-	bool released;		/* the branches' reference is gone */
-	bool final_sent;	/* a final response (or 2xx) went upstream */
+	bool released;   /* the branches' reference is gone */
+	bool final_sent; /* a final response (or 2xx) went upstream */
 	bool cancelling;
 	struct tmr tmr_c;
 	struct log_ctx lctx;
@@ -88,10 +88,10 @@ struct pctx {
 /* What changes between the received and the forwarded request. */
 struct fwd {
 	struct pl ruri;
-	unsigned pop_routes;	  /* Route values dropped from the top */
-	bool drop_last_route;	  /* 16.4: strict router before us */
-	const char *route_pre;	  /* Route values inserted at the top */
-	struct pl route_app;	  /* Route value appended (strict next hop) */
+	unsigned pop_routes;   /* Route values dropped from the top */
+	bool drop_last_route;  /* 16.4: strict router before us */
+	const char *route_pre; /* Route values inserted at the top */
+	struct pl route_app;   /* Route value appended (strict next hop) */
 	const char *branch;
 	enum sip_transp tp;
 	char via_host[SA_STRLEN];
@@ -452,8 +452,7 @@ static int strip_top_via(struct buf *mb, struct sip_msg *resp)
 		if (!cut_to)
 			return EBADMSG;
 		cut_to++;
-	}
-	else {
+	} else {
 		cut_from = h->val.p;
 		cut_to = rest.p;
 	}
@@ -495,7 +494,9 @@ static void ctx_destructor(void *arg)
 static void send_up(struct pctx *ctx, struct sip_msg *resp)
 {
 	uint8_t storage[4096];
-	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage), true };
+	struct buf mb = {
+		storage, sizeof(storage), 0, 0, sizeof(storage), true
+	};
 	int err;
 
 	err = strip_top_via(&mb, resp);
@@ -579,8 +580,8 @@ static void send_best(struct pctx *ctx)
 		}
 		if (!err && extra->end) {
 			/* splice the extra challenges after the status line */
-			const char *sl = memchr(best->final->p, '\n',
-						best->final->len);
+			const char *sl =
+				memchr(best->final->p, '\n', best->final->len);
 			err = buf_alloc(&mb, best->final->len + extra->end,
 					SIP_MSG_MAX);
 			if (!err && sl) {
@@ -833,10 +834,10 @@ static void fwd_finish(struct proxy *px, struct sip_msg *req, struct fwd *f,
 	f->tp = tp;
 	f->rr = rr;
 	if (rr) {
-		enum sip_transp in = req->tp ? (enum sip_transp)req->tp
-					     : SIP_TRANSP_UDP;
-		rr_value(f->rr_top, sizeof(f->rr_top), f->via_host,
-			 f->via_port, tp);
+		enum sip_transp in =
+			req->tp ? (enum sip_transp)req->tp : SIP_TRANSP_UDP;
+		rr_value(f->rr_top, sizeof(f->rr_top), f->via_host, f->via_port,
+			 tp);
 		f->rr_in[0] = '\0';
 		if (in != tp) {
 			/* RFC 5658: one entry per side when they differ */
@@ -900,11 +901,11 @@ static bool dialog_creating(enum sip_method m)
  */
 struct pfwd {
 	struct le le;
-	struct proxy *px;	/* weak */
-	struct pctx *ctx;	/* counted; NULL when stateless */
-	struct pbranch *b;	/* in ctx */
-	struct sip_msg *req;	/* counted */
-	struct proxy_target t;	/* copy: f points into it */
+	struct proxy *px;      /* weak */
+	struct pctx *ctx;      /* counted; NULL when stateless */
+	struct pbranch *b;     /* in ctx */
+	struct sip_msg *req;   /* counted */
+	struct proxy_target t; /* copy: f points into it */
 	struct fwd f;
 	char branch[SIP_BRANCH_LEN + 16];
 	bool rr;
@@ -959,8 +960,7 @@ static void pfwd_resolved(int err, const struct sip_dns_target *tv, size_t tc,
 		goto out;
 	}
 	fwd_finish(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, pf->rr);
-	err = fwd_send(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, NULL,
-		       pf->b);
+	err = fwd_send(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, NULL, pf->b);
 	if (err) {
 		if (pf->ctx)
 			branch_failed(pf->b, err);
@@ -1080,8 +1080,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 	err = sip_msg_dup(&ctx->req, req);
 	if (err)
 		goto fail;
-	err = sip_strans_alloc(&ctx->st, px->sip, ctx->req, strans_event,
-			       ctx);
+	err = sip_strans_alloc(&ctx->st, px->sip, ctx->req, strans_event, ctx);
 	if (err)
 		goto fail;
 	if (!sip_msg_callid(ctx->req, &cid)) {
@@ -1102,8 +1101,7 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 
 		b->ctx = ctx;
 		branch_make(branch, lh, 'x', ++px->seq);
-		err = forward_one(px, ctx, b, ctx->req, base, &ts->v[i],
-				  branch,
+		err = forward_one(px, ctx, b, ctx->req, base, &ts->v[i], branch,
 				  px->conf.record_route &&
 					  dialog_creating(req->meth));
 		if (err) {
@@ -1196,7 +1194,8 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	/* 16.3 step 2: the Request-URI scheme */
 	if (sip_msg_ruri(req, &ruri))
 		return !sip_replyf(px->sip, req, 400,
-				   "Malformed Request-URI") || true;
+				   "Malformed Request-URI") ||
+		       true;
 	if (ruri->sch == SIP_SCHEME_OTHER) {
 		(void)sip_replyf(px->sip, req, 416, NULL);
 		return true;
@@ -1242,8 +1241,7 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v)) {
 		struct sip_addr a;
 		if (sip_addr_decode(&a, &v)) {
-			(void)sip_replyf(px->sip, req, 400,
-					 "Malformed Route");
+			(void)sip_replyf(px->sip, req, 400, "Malformed Route");
 			return true;
 		}
 		if (!proxy_uri_is_me(px, &a.uri))
@@ -1276,11 +1274,9 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	 * neither us in Route nor one of our domains would use us as an
 	 * open relay */
 	if (!sip_msg_to(req, &to) && to->tag.l && !f.pop_routes &&
-	    !f.drop_last_route && !to_us &&
-	    req->meth != SIP_METHOD_CANCEL) {
+	    !f.drop_last_route && !to_us && req->meth != SIP_METHOD_CANCEL) {
 		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 403,
-					 "Relaying Denied");
+			(void)sip_replyf(px->sip, req, 403, "Relaying Denied");
 		return true;
 	}
 
@@ -1341,8 +1337,7 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 				 "NOTIFY, REFER, MESSAGE\r\n"
 				 "Accept: application/sdp\r\n";
 			(void)sip_reply(px->sip, req, 200, &o);
-		}
-		else if (req->meth != SIP_METHOD_ACK) {
+		} else if (req->meth != SIP_METHOD_ACK) {
 			(void)sip_replyf(px->sip, req, 404, NULL);
 		}
 		goto out;
@@ -1394,7 +1389,9 @@ void proxy_response(struct proxy *px, struct sip_msg *resp)
 	struct sip_via top, next;
 	struct pl v;
 	uint8_t storage[4096];
-	struct buf mb = { storage, sizeof(storage), 0, 0, sizeof(storage), true };
+	struct buf mb = {
+		storage, sizeof(storage), 0, 0, sizeof(storage), true
+	};
 	enum sip_transp tp;
 	struct sa dst;
 	struct pl host;
@@ -1426,8 +1423,7 @@ void proxy_response(struct proxy *px, struct sip_msg *resp)
 		uint32_t a = ntohl(dst.u.in.sin_addr.s_addr);
 		if (a == 0xffffffffu || (a >> 28) == 0xe || (a & 0xff) == 0xff)
 			return;
-	}
-	else if (IN6_IS_ADDR_MULTICAST(&dst.u.in6.sin6_addr)) {
+	} else if (IN6_IS_ADDR_MULTICAST(&dst.u.in6.sin6_addr)) {
 		return;
 	}
 	tp = next.tp ? (enum sip_transp)next.tp : SIP_TRANSP_UDP;

@@ -28,20 +28,20 @@ struct sip_uri;
 struct sip_conn;
 struct proxy;
 
-#define PROXY_FORK_MAX	  16
-#define PROXY_URI_MAX	  512
+#define PROXY_FORK_MAX    16
+#define PROXY_URI_MAX     512
 #define PROXY_DOMAINS_MAX 8
 
 /* One target of the target set (RFC 3261 16.5). */
 struct proxy_target {
 	char uri[PROXY_URI_MAX]; /* the new Request-URI */
-	uint16_t q;		 /* 0..1000 */
+	uint16_t q;              /* 0..1000 */
 	/* the flow the target registered on (RFC 5626 / NAT): when set, the
 	 * request goes there whatever the URI says */
 	bool has_flow;
 	enum sip_transp tp;
 	struct sa flow;
-	struct sip_conn *conn; /* not counted: valid during the call */
+	struct sip_conn *conn;    /* not counted: valid during the call */
 	char path[PROXY_URI_MAX]; /* Path (RFC 3327) to use as Route */
 };
 
@@ -63,7 +63,7 @@ typedef int(proxy_policy_h)(struct sip_msg *req, bool to_us, bool from_us,
 			    void *arg);
 
 struct proxy_conf {
-	bool stateless;	    /* forward statelessly (16.11) */
+	bool stateless;     /* forward statelessly (16.11) */
 	bool record_route;  /* stay in the dialog path (default on) */
 	uint32_t timer_c_s; /* INVITE Timer C, > 180 s (default 181) */
 	char domains[PROXY_DOMAINS_MAX][256]; /* the domains we serve */

@@ -68,9 +68,9 @@ struct registrar {
 	struct hash *aors; /* struct reg_aor, counted */
 	size_t nbindings;
 	uint64_t next_id;
-	struct list dirty;   /* struct reg_binding, counted */
-	struct list pending; /* struct reg_pending, counted: await COMMIT */
-	struct list ready;   /* struct reg_pending, counted: to deliver */
+	struct list dirty;     /* struct reg_binding, counted */
+	struct list pending;   /* struct reg_pending, counted: await COMMIT */
+	struct list ready;     /* struct reg_pending, counted: to deliver */
 	struct tmr commit_tmr; /* group commit delay */
 	struct loop_hook hook;
 	bool closed;
@@ -1165,8 +1165,7 @@ static int prepare_binding(struct regctx *x, const struct sip_contact *c,
 		nb->uri = mem_ref(old->uri);
 		nb->curi = old->curi;
 		err = 0;
-	}
-	else {
+	} else {
 		err = binding_set_uri(nb, c->addr.auri.p, c->addr.auri.l);
 	}
 	if (!err)

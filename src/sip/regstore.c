@@ -44,24 +44,23 @@ struct regstore {
 	bool in_txn;
 };
 
-static const char schema_v1[] =
-	"CREATE TABLE binding ("
-	" id INTEGER PRIMARY KEY,"
-	" aor TEXT NOT NULL,"
-	" uri TEXT NOT NULL,"
-	" params TEXT,"
-	" callid TEXT NOT NULL,"
-	" cseq INTEGER NOT NULL,"
-	" q INTEGER NOT NULL,"
-	" expires_at INTEGER NOT NULL,"
-	" path TEXT,"
-	" instance TEXT,"
-	" reg_id INTEGER NOT NULL DEFAULT 0,"
-	" user_agent TEXT,"
-	" tp INTEGER NOT NULL DEFAULT 0,"
-	" src TEXT,"
-	" dst TEXT);"
-	"PRAGMA user_version = 1;";
+static const char schema_v1[] = "CREATE TABLE binding ("
+				" id INTEGER PRIMARY KEY,"
+				" aor TEXT NOT NULL,"
+				" uri TEXT NOT NULL,"
+				" params TEXT,"
+				" callid TEXT NOT NULL,"
+				" cseq INTEGER NOT NULL,"
+				" q INTEGER NOT NULL,"
+				" expires_at INTEGER NOT NULL,"
+				" path TEXT,"
+				" instance TEXT,"
+				" reg_id INTEGER NOT NULL DEFAULT 0,"
+				" user_agent TEXT,"
+				" tp INTEGER NOT NULL DEFAULT 0,"
+				" src TEXT,"
+				" dst TEXT);"
+				"PRAGMA user_version = 1;";
 
 static const char sql_put[] =
 	"INSERT OR REPLACE INTO binding (id, aor, uri, params, callid, cseq,"

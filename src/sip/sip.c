@@ -15,10 +15,9 @@
 #include "sip/sip.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <openssl/rand.h>
 
 #include "core/buf.h"
 #include "core/hash.h"
@@ -126,8 +125,7 @@ int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
  * source address, at the source port when the client asked for rport, at
  * the sent-by port (default 5060/5061) when it did not.
  */
-int sip_response_dest(struct sip_msg *req, enum sip_transp *tp,
-		      struct sa *dst)
+int sip_response_dest(struct sip_msg *req, enum sip_transp *tp, struct sa *dst)
 {
 	const struct sip_via *via;
 
@@ -141,8 +139,9 @@ int sip_response_dest(struct sip_msg *req, enum sip_transp *tp,
 	*tp = req->tp ? (enum sip_transp)req->tp : SIP_TRANSP_UDP;
 	*dst = req->src;
 	if (!sip_msg_via(req, &via) && !via->has_rport)
-		sa_set_port(dst, via->port ? via->port
-				  : (*tp == SIP_TRANSP_TLS ? 5061 : 5060));
+		sa_set_port(dst,
+			    via->port ? via->port
+				      : (*tp == SIP_TRANSP_TLS ? 5061 : 5060));
 	return 0;
 }
 
@@ -162,9 +161,9 @@ static void log_bad(const struct sip_rx *rx, const struct sip_msg_err *perr,
 	if (!log_trace_enabled(LOG_MODULE) && log_level_cur < LOG_LVL_DEBUG)
 		return;
 	sa_fmt(&rx->src, src, sizeof(src));
-	LOG_DEBUG(NULL, "%s message from %s/%s: %s", answered ? "rejected"
-							       : "dropped",
-		  src, sip_transp_name(rx->tp),
+	LOG_DEBUG(NULL, "%s message from %s/%s: %s",
+		  answered ? "rejected" : "dropped", src,
+		  sip_transp_name(rx->tp),
 		  perr->reason ? perr->reason : "malformed");
 }
 
@@ -191,8 +190,8 @@ void sip_recv(const struct sip_rx *rx, void *arg)
 		bool answered = false;
 
 		if (msg->req && perr.scode && msg->hdrc)
-			answered = !sip_replyf(sip, msg, perr.scode,
-					       perr.reason);
+			answered =
+				!sip_replyf(sip, msg, perr.scode, perr.reason);
 		if (answered)
 			sip->stats.rx_malformed++;
 		else
@@ -206,8 +205,7 @@ void sip_recv(const struct sip_rx *rx, void *arg)
 		sip->stats.rx_responses++;
 		if (!sip_ctrans_recv(sip, msg) && sip->resph)
 			sip->resph(sip, msg, sip->resph_arg);
-	}
-	else {
+	} else {
 		sip->stats.rx_requests++;
 		if (!sip_strans_recv(sip, msg)) {
 			if (!sip->reqh || !sip->reqh(sip, msg, sip->reqh_arg)) {

@@ -39,11 +39,11 @@ typedef void(sip_resp_h)(struct sip *sip, struct sip_msg *msg, void *arg);
 
 struct sip_stats {
 	uint64_t rx_requests, rx_responses;
-	uint64_t rx_malformed;	/* answered with 400/505/... */
-	uint64_t rx_dropped;	/* could not be answered */
+	uint64_t rx_malformed; /* answered with 400/505/... */
+	uint64_t rx_dropped;   /* could not be answered */
 	uint64_t tx_requests, tx_responses;
 	uint64_t retrans_absorbed;
-	uint64_t tx_errors;	/* responses that could not be sent */
+	uint64_t tx_errors; /* responses that could not be sent */
 };
 
 struct sip {

@@ -296,7 +296,7 @@ static void tmr_rt_h(void *arg)
 		if (resend(st))
 			return;
 		st->rtx_ms = st->rtx_ms * 2 < sip_t2(st->sip) ? st->rtx_ms * 2
-							  : sip_t2(st->sip);
+							      : sip_t2(st->sip);
 		tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
 		return;
 	}
@@ -884,7 +884,8 @@ static void cancel_received(struct sip *sip, struct strans *inv,
 	buf_reset(&mb);
 	if (err) {
 		st_lctx(inv, &lctx);
-		LOG_WARN(&lctx, "200 for CANCEL not sent: %s", log_strerror(err));
+		LOG_WARN(&lctx, "200 for CANCEL not sent: %s",
+			 log_strerror(err));
 	}
 
 	if (inv->invite && inv->state == ST_PROCEEDING && !inv->cancelled) {

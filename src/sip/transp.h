@@ -44,26 +44,26 @@ struct sip_rx {
 	size_t len;
 	enum sip_transp tp;
 	struct sa src;
-	struct sa dst;		/* the local address it arrived on */
-	struct sip_conn *conn;	/* streams only; take a mem_ref to keep it */
+	struct sa dst;         /* the local address it arrived on */
+	struct sip_conn *conn; /* streams only; take a mem_ref to keep it */
 	bool dgram;
 };
 
 typedef void(sip_transp_recv_h)(const struct sip_rx *rx, void *arg);
 
 struct sip_transp_conf {
-	size_t max_conns;	 /* open stream connections (default 4096) */
-	size_t max_msg;		 /* bytes per message (default SIP_MSG_MAX) */
+	size_t max_conns;        /* open stream connections (default 4096) */
+	size_t max_msg;          /* bytes per message (default SIP_MSG_MAX) */
 	uint32_t idle_timeout_s; /* close idle streams (default 600) */
-	const char *tls_cert;	 /* PEM paths; required for TLS listeners */
+	const char *tls_cert;    /* PEM paths; required for TLS listeners */
 	const char *tls_key;
-	const char *tls_ca;	 /* verify peers against this, optional */
+	const char *tls_ca; /* verify peers against this, optional */
 };
 
 struct sip_transp_stats {
 	uint64_t rx_msgs, tx_msgs, rx_bytes, tx_bytes;
-	uint64_t rx_dropped;	 /* framing errors, oversized, ... */
-	uint64_t conn_refused;	 /* over max_conns */
+	uint64_t rx_dropped;   /* framing errors, oversized, ... */
+	uint64_t conn_refused; /* over max_conns */
 	uint64_t tx_errors;
 	size_t conns;
 };
@@ -82,8 +82,8 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
  * connection to dst is reused or opened (the bytes are queued until it is
  * up).  UDP ignores conn. */
 int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
-		    const struct sa *dst, struct sip_conn *conn,
-		    const void *p, size_t len) IMS_MUST_CHECK;
+		    const struct sa *dst, struct sip_conn *conn, const void *p,
+		    size_t len) IMS_MUST_CHECK;
 
 /* The local address of the first listener of this transport and family. */
 const struct sa *sip_transp_laddr(const struct sip_transports *tps,

@@ -22,21 +22,25 @@ enum sip_scheme {
 	SIP_SCHEME_TEL,
 };
 
-enum sip_host_type { SIP_HOST_NAME, SIP_HOST_IPV4, SIP_HOST_IPV6 };
+enum sip_host_type {
+	SIP_HOST_NAME,
+	SIP_HOST_IPV4,
+	SIP_HOST_IPV6
+};
 
 struct sip_uri {
 	struct pl text; /* the whole URI */
 	struct pl scheme;
 	enum sip_scheme sch;
-	struct pl user;	    /* sip: userinfo user (escaped); tel: the number */
+	struct pl user; /* sip: userinfo user (escaped); tel: the number */
 	struct pl password;
-	struct pl host;	    /* IPv6 references keep their brackets */
+	struct pl host; /* IPv6 references keep their brackets */
 	enum sip_host_type host_type;
 	struct pl port_pl;
-	uint16_t port;	    /* 0 when absent */
-	struct pl params;   /* ";a=b;c" including the leading ';' */
-	struct pl headers;  /* "?h=v&..." without the '?' */
-	struct pl opaque;   /* other schemes: everything after "scheme:" */
+	uint16_t port;     /* 0 when absent */
+	struct pl params;  /* ";a=b;c" including the leading ';' */
+	struct pl headers; /* "?h=v&..." without the '?' */
+	struct pl opaque;  /* other schemes: everything after "scheme:" */
 };
 
 /* Decode a URI.  EBADMSG when it breaks the grammar (spaces, bad escapes,

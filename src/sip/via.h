@@ -11,16 +11,16 @@
 #include "core/pl.h"
 
 struct sip_via {
-	struct pl val;	    /* the whole value */
-	struct pl proto;    /* "SIP/2.0" */
-	struct pl transp;   /* "UDP", "TCP", "TLS", or any other token */
-	int tp;		    /* enum sip_transp, SIP_TRANSP_NONE if unknown */
-	struct pl host;	    /* sent-by host (IPv6 keeps its brackets) */
-	uint16_t port;	    /* sent-by port, 0 when absent */
-	struct pl params;   /* with the leading ';' */
+	struct pl val;    /* the whole value */
+	struct pl proto;  /* "SIP/2.0" */
+	struct pl transp; /* "UDP", "TCP", "TLS", or any other token */
+	int tp;           /* enum sip_transp, SIP_TRANSP_NONE if unknown */
+	struct pl host;   /* sent-by host (IPv6 keeps its brackets) */
+	uint16_t port;    /* sent-by port, 0 when absent */
+	struct pl params; /* with the leading ';' */
 	struct pl branch;
 	struct pl received;
-	struct pl rport;    /* value of rport, empty when a bare flag */
+	struct pl rport; /* value of rport, empty when a bare flag */
 	bool has_rport;
 	struct pl maddr;
 };

@@ -8,10 +8,9 @@
 #include "store/userdb.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "sip/auth.h"
 
@@ -29,11 +28,10 @@ static void destructor(void *arg)
 }
 
 
-static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS users ("
-	" user TEXT NOT NULL, realm TEXT NOT NULL,"
-	" ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL,"
-	" PRIMARY KEY (user, realm)) WITHOUT ROWID;";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS users ("
+			     " user TEXT NOT NULL, realm TEXT NOT NULL,"
+			     " ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL,"
+			     " PRIMARY KEY (user, realm)) WITHOUT ROWID;";
 
 
 int userdb_open(struct userdb **dbp, const char *dir)
@@ -122,8 +120,8 @@ int userdb_del(struct userdb *db, const char *user, const char *realm)
 }
 
 
-int userdb_ha1(struct userdb *db, const struct pl *user,
-	       const struct pl *realm, int alg, char *ha1, size_t size)
+int userdb_ha1(struct userdb *db, const struct pl *user, const struct pl *realm,
+	       int alg, char *ha1, size_t size)
 {
 	const unsigned char *v;
 	int rc, err = ENOENT;
@@ -134,9 +132,8 @@ int userdb_ha1(struct userdb *db, const struct pl *user,
 	if (rc == SQLITE_ROW) {
 		v = sqlite3_column_text(db->get, alg ? 1 : 0);
 		err = (v && snprintf(ha1, size, "%s", v) < (int)size) ? 0
-								    : ENOSPC;
-	}
-	else if (rc != SQLITE_DONE) {
+								      : ENOSPC;
+	} else if (rc != SQLITE_DONE) {
 		err = EIO;
 	}
 	sqlite3_reset(db->get);

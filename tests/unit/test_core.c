@@ -2,6 +2,7 @@
  * @file test_core.c  Core objects: refcounts, strings, buffers, lists,
  * hashes, the timer heap and the config reader.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 #include "core/buf.h"
 #include "core/conf.h"
@@ -168,7 +167,7 @@ static void test_list_hash(void **state)
 	list_unlink(&it[0].le);
 	list_unlink(&it[4].le);
 	assert_int_equal(list_count(&l), 2);
-	LIST_FOREACH(&l, le)
+	LIST_FOREACH (&l, le)
 		sum += ((struct item *)le->data)->v;
 	assert_int_equal(sum, 1 + 3);
 	list_prepend(&l, &it[0].le, &it[0]);

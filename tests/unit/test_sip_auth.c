@@ -758,8 +758,8 @@ static char *slurp(const char *name, size_t *len)
 	char *b;
 	long n;
 
-	(void)snprintf(path, sizeof(path), "%s/messages/%s",
-		       ENTIMS_RFC4475_DIR, name);
+	(void)snprintf(path, sizeof(path), "%s/messages/%s", ENTIMS_RFC4475_DIR,
+		       name);
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;

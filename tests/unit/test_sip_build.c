@@ -691,8 +691,7 @@ static void test_reply_torture(void **state)
 		FILE *f;
 		long n;
 
-		(void)snprintf(path, sizeof(path),
-			       "%s/messages/%s",
+		(void)snprintf(path, sizeof(path), "%s/messages/%s",
 			       ENTIMS_RFC4475_DIR, files[i]);
 		f = fopen(path, "rb");
 		if (!f)

@@ -3,6 +3,7 @@
  * through the stack (sip_recv) with a recording send hook instead of
  * sockets: what goes out, to where, and with which headers.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "core/loop.h"
 #include "core/mem.h"
@@ -111,8 +110,7 @@ static int setup(void **state)
 	pc.record_route = true;
 	(void)snprintf(pc.domains[0], sizeof(pc.domains[0]), "example.com");
 	pc.ndomains = 1;
-	(void)snprintf(pc.advertise, sizeof(pc.advertise),
-		       "proxy.example.com");
+	(void)snprintf(pc.advertise, sizeof(pc.advertise), "proxy.example.com");
 	if (proxy_alloc(&px, sip, &pc, locate, NULL, NULL))
 		return -1;
 	nsent = 0;
@@ -191,16 +189,14 @@ static void answer(const struct sent *req, int code, const char *totag)
 		if (h->id == SIP_HDR_VIA || h->id == SIP_HDR_FROM ||
 		    h->id == SIP_HDR_CALL_ID || h->id == SIP_HDR_CSEQ ||
 		    h->id == SIP_HDR_RECORD_ROUTE)
-			n += (size_t)snprintf(out + n, sizeof(out) - n,
-					      "%.*s: %.*s\r\n",
-					      PL_FMT(&h->name),
-					      PL_FMT(&h->val));
+			n += (size_t)snprintf(
+				out + n, sizeof(out) - n, "%.*s: %.*s\r\n",
+				PL_FMT(&h->name), PL_FMT(&h->val));
 		else if (h->id == SIP_HDR_TO)
-			n += (size_t)snprintf(out + n, sizeof(out) - n,
-					      "To: %.*s%s%s\r\n",
-					      PL_FMT(&h->val),
-					      totag ? ";tag=" : "",
-					      totag ? totag : "");
+			n += (size_t)snprintf(
+				out + n, sizeof(out) - n, "To: %.*s%s%s\r\n",
+				PL_FMT(&h->val), totag ? ";tag=" : "",
+				totag ? totag : "");
 	}
 	n += (size_t)snprintf(out + n, sizeof(out) - n,
 			      "Content-Length: 0\r\n\r\n");
@@ -323,10 +319,10 @@ static void test_checks(void **state)
 		assert_int_equal(nsent, 1);
 		assert_int_equal(code_of(&sent[0]), t[i].code);
 		if (t[i].code == 420) {
-			assert_non_null(strstr(sent[0].data,
-					       "Unsupported: foo\r\n"));
-			assert_non_null(strstr(sent[0].data,
-					       "Unsupported: bar\r\n"));
+			assert_non_null(
+				strstr(sent[0].data, "Unsupported: foo\r\n"));
+			assert_non_null(
+				strstr(sent[0].data, "Unsupported: bar\r\n"));
 		}
 	}
 }
@@ -407,8 +403,8 @@ static void test_routes(void **state)
 	assert_int_equal(nsent, 1);
 	assert_true(dst_is(&sent[0], "127.0.0.3:5090"));
 	assert_non_null(strstr(sent[0].data, "BYE sip:bob@127.0.0.2:5070 "));
-	assert_non_null(strstr(sent[0].data,
-			       "Route: <sip:127.0.0.3:5090;lr>\r\n"));
+	assert_non_null(
+		strstr(sent[0].data, "Route: <sip:127.0.0.3:5090;lr>\r\n"));
 	assert_null(strstr(sent[0].data, "proxy.example.com;lr"));
 
 	/* RFC 3261 16.4: a strict router put our URI in the Request-URI */
@@ -466,7 +462,8 @@ static void test_cancel(void **state)
 {
 	static const char cancel[] =
 		"CANCEL sip:bob@example.com SIP/2.0\r\n"
-		"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKcaller1;rport\r\n"
+		"Via: SIP/2.0/UDP "
+		"127.0.0.1:5060;branch=z9hG4bKcaller1;rport\r\n"
 		"Max-Forwards: 70\r\n"
 		"From: <sip:alice@example.com>;tag=a1\r\n"
 		"To: <sip:bob@example.com>\r\n"
@@ -555,8 +552,7 @@ static void test_stateless(void **state)
 	pc.stateless = true;
 	(void)snprintf(pc.domains[0], sizeof(pc.domains[0]), "example.com");
 	pc.ndomains = 1;
-	(void)snprintf(pc.advertise, sizeof(pc.advertise),
-		       "proxy.example.com");
+	(void)snprintf(pc.advertise, sizeof(pc.advertise), "proxy.example.com");
 	assert_int_equal(proxy_alloc(&px, sip, &pc, locate, NULL, NULL), 0);
 	add_target("sip:bob@127.0.0.2:5070", "127.0.0.2:5070");
 
@@ -590,16 +586,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_forward_and_responses,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_double_record_route,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_double_record_route, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_forwards_zero, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_loop_detected, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fork_best_response,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_best_response, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_response, setup,
 						teardown),

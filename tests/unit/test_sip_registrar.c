@@ -672,8 +672,8 @@ static bool load_vector(const char *name)
 	size_t n;
 	FILE *f;
 
-	(void)snprintf(path, sizeof(path), "%s/messages/%s",
-		       ENTIMS_RFC4475_DIR, name);
+	(void)snprintf(path, sizeof(path), "%s/messages/%s", ENTIMS_RFC4475_DIR,
+		       name);
 	f = fopen(path, "rb");
 	if (!f)
 		return false;
