@@ -2,6 +2,14 @@
  * @file test_core.c  Core objects: refcounts, strings, buffers, lists,
  * hashes, the timer heap and the config reader.
  */
+/* cmocka.h needs these first */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
 #include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>

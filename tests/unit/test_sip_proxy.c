@@ -3,12 +3,15 @@
  * through the stack (sip_recv) with a recording send hook instead of
  * sockets: what goes out, to where, and with which headers.
  */
-#include <cmocka.h>
-#include <errno.h>
+/* cmocka.h needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
