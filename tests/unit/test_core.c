@@ -10,12 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 /* clang-format on */
-#include <cmocka.h>
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
