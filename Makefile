@@ -44,7 +44,10 @@ fuzz: build-fuzz/build.ninja
 		echo "== $$f for $(FUZZ_TIME) s"; \
 		$$f -max_total_time=$(FUZZ_TIME) -max_len=65535 \
 			-artifact_prefix=tests/fuzz/ \
-			build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+			build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+			>build-fuzz/$$t.log 2>&1 || \
+			{ tail -60 build-fuzz/$$t.log; exit 1; }; \
+		tail -2 build-fuzz/$$t.log; \
 	done
 
 bench: release
