@@ -107,8 +107,6 @@ struct reg_binding {
 	struct sip_conn *conn; /* counted, may be NULL */
 	struct tmr tmr;
 	bool removed;
-	bool dirty_full; /* the stored row needs every column, not just a
-			    refresh of Call-ID, CSeq and expiry */
 };
 
 struct reg_pending {
@@ -648,9 +646,6 @@ static int store_commit(struct registrar *reg)
 
 		if (b->removed) {
 			err = regstore_del(rs, b->id);
-		} else if (!b->dirty_full) {
-			err = regstore_refresh(rs, b->id, b->callid, b->cseq,
-					       b->exp_wall);
 		} else {
 			row_of(b, &row, src, dst);
 			err = regstore_put(rs, &row);
@@ -665,11 +660,8 @@ static int store_commit(struct registrar *reg)
 		return err;
 	}
 	while ((le = reg->dirty.head)) {
-		struct reg_binding *b = le->data;
-
-		b->dirty_full = false;
 		list_unlink(le);
-		mem_deref(b);
+		mem_deref(le->data);
 	}
 	return 0;
 }
@@ -978,32 +970,10 @@ static struct reg_binding *binding_match(const struct reg_aor *a,
 	} while (0)
 
 /* Take nb's values into b (nb gets the old ones and is released). */
-static int strcmp_null(const char *a, const char *b)
-{
-	if (a == b)
-		return 0;
-	if (!a || !b)
-		return 1;
-	return strcmp(a, b);
-}
-
-
 static void binding_update(struct registrar *reg, struct reg_binding *b,
 			   struct reg_binding *nb)
 {
 	bool requeue = b->q != nb->q;
-
-	/* a refresh changes only Call-ID, CSeq and expiry: the store then
-	 * updates three columns instead of the row */
-	if (!b->dirty_full && !(strcmp_null(b->uri, nb->uri) == 0 &&
-				strcmp_null(b->params, nb->params) == 0 &&
-				strcmp_null(b->path, nb->path) == 0 &&
-				strcmp_null(b->instance, nb->instance) == 0 &&
-				strcmp_null(b->ua, nb->ua) == 0 &&
-				b->q == nb->q && b->reg_id == nb->reg_id &&
-				b->tp == nb->tp && sa_eq(&b->src, &nb->src) &&
-				sa_eq(&b->dst, &nb->dst)))
-		b->dirty_full = true;
 
 	SWAP(b->uri, nb->uri);
 	SWAP(b->curi, nb->curi);
@@ -1600,7 +1570,6 @@ static int apply_plan(struct regctx *x)
 			x->changed = true;
 		} else if (p->nb) {
 			p->nb->id = x->reg->next_id++;
-			p->nb->dirty_full = true;
 			binding_link(a, p->nb);
 			x->reg->nbindings++;
 			binding_timer(p->nb);

@@ -41,7 +41,6 @@ struct regstore {
 	sqlite3_stmt *st_rollback;
 	sqlite3_stmt *st_put;
 	sqlite3_stmt *st_del;
-	sqlite3_stmt *st_refresh;
 	bool in_txn;
 };
 
@@ -110,7 +109,6 @@ static void destructor(void *arg)
 	sqlite3_finalize(rs->st_rollback);
 	sqlite3_finalize(rs->st_put);
 	sqlite3_finalize(rs->st_del);
-	sqlite3_finalize(rs->st_refresh);
 	if (rs->db)
 		sqlite3_close(rs->db);
 }
@@ -236,11 +234,6 @@ int regstore_open(struct regstore **rsp, const char *dir)
 	if (!err)
 		err = prepare(rs, "DELETE FROM binding WHERE id = ?1",
 			      &rs->st_del);
-	if (!err)
-		err = prepare(rs,
-			      "UPDATE binding SET callid = ?2, cseq = ?3,"
-			      " expires_at = ?4 WHERE id = ?1",
-			      &rs->st_refresh);
 out:
 	if (err)
 		mem_deref(rs);
@@ -348,40 +341,6 @@ int regstore_put(struct regstore *rs, const struct regstore_row *row)
 		return sqlerr(rs, rc, "bind");
 	}
 	return step_done(rs, st, "INSERT binding");
-}
-
-
-/**
- * A refresh: only Call-ID, CSeq and expiry of a stored binding change
- * (the common re-registration); three columns instead of the whole row.
- *
- * @return 0, ENOENT when no row has that id, or the store's error
- */
-int regstore_refresh(struct regstore *rs, uint64_t id, const char *callid,
-		     uint32_t cseq, int64_t expires_at)
-{
-	sqlite3_stmt *st;
-	int rc, err;
-
-	if (!rs || !callid || id > INT64_MAX)
-		return EINVAL;
-	st = rs->st_refresh;
-	rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	if (rc == SQLITE_OK)
-		rc = bind_text(st, 2, callid);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 3, cseq);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 4, expires_at);
-	if (rc != SQLITE_OK) {
-		(void)sqlite3_reset(st);
-		(void)sqlite3_clear_bindings(st);
-		return sqlerr(rs, rc, "bind");
-	}
-	err = step_done(rs, st, "UPDATE binding");
-	if (!err && sqlite3_changes(rs->db) != 1)
-		err = ENOENT;
-	return err;
 }
 
 

@@ -60,9 +60,6 @@ int regstore_begin(struct regstore *rs) IMS_MUST_CHECK;
 int regstore_put(struct regstore *rs,
 		 const struct regstore_row *row) IMS_MUST_CHECK;
 int regstore_del(struct regstore *rs, uint64_t id) IMS_MUST_CHECK;
-/* Only Call-ID, CSeq and expiry changed (a re-registration). */
-int regstore_refresh(struct regstore *rs, uint64_t id, const char *callid,
-		     uint32_t cseq, int64_t expires_at) IMS_MUST_CHECK;
 int regstore_commit(struct regstore *rs) IMS_MUST_CHECK;
 void regstore_rollback(struct regstore *rs);
 
