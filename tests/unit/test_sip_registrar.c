@@ -906,6 +906,16 @@ static void test_persistence_reopen(void **state)
 	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
 	assert_int_equal(rx.n, 2);
 
+	/* a refresh (another Call-ID, CSeq and lifetime, all else the
+	 * same) is stored too: the reopened binding has the new lifetime */
+	mkreg("sip:hank@example.com", "cid-h2", 1,
+	      "Supported: path\r\nPath: <sip:edge.example.com;lr>\r\n"
+	      "Contact: <sip:h1@192.0.2.5:5062>;q=0.7;expires=900\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 3);
+	assert_int_equal(rx.scode, 200);
+
 	/* a removal and an addition in one batch */
 	assert_int_equal(reg1(reg, &rx, "sip:ivy@example.com", "cid-i", 1,
 			      "Contact: <sip:i@192.0.2.9>\r\n"),
@@ -950,14 +960,14 @@ static void test_persistence_reopen(void **state)
 	assert_true(c[0].expires > 3590 && c[0].expires <= 3600);
 	assert_string_equal(c[1].uri, "sip:h1@192.0.2.5:5062");
 	assert_int_equal(c[1].q, 700);
-	assert_true(c[1].expires > 1790 && c[1].expires <= 1800);
+	assert_true(c[1].expires > 890 && c[1].expires <= 900);
 	assert_string_equal(c[1].path, "<sip:edge.example.com;lr>");
 	assert_string_equal(c[1].user_agent, "test-ua/1.0");
 	assert_int_equal(c[1].tp, SIP_TRANSP_UDP);
 	assert_int_equal(sa_port(&c[1].src), 5060);
 
-	/* the Call-ID/CSeq history came back too */
-	assert_int_equal(reg1(reg, &rx, "sip:hank@example.com", "cid-h", 7,
+	/* the Call-ID/CSeq history came back too (h1's from its refresh) */
+	assert_int_equal(reg1(reg, &rx, "sip:hank@example.com", "cid-h2", 1,
 			      "Contact: <sip:h1@192.0.2.5:5062>\r\n"),
 			 500);
 	/* new ids do not collide with stored ones */
