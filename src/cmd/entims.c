@@ -813,8 +813,8 @@ static int load_conf(struct econf *c, const struct cli *cl)
 	{
 		size_t i;
 		for (i = 0; i < c->auth_algs.n; i++) {
-			if (strcasecmp(c->auth_algs.v[i], "md5") &&
-			    strcasecmp(c->auth_algs.v[i], "sha-256")) {
+			if (strcasecmp(c->auth_algs.v[i], "md5") != 0 &&
+			    strcasecmp(c->auth_algs.v[i], "sha-256") != 0) {
 				(void)fprintf(stderr,
 					      "entims: [auth] algorithms: '%s' "
 					      "is not md5 or sha-256\n",

@@ -1175,80 +1175,215 @@ static bool check_proxy_require(struct proxy *px, struct sip_msg *req)
 }
 
 
+/* Answer a request, unless it is an ACK (which is never answered). */
+static void reply_unless_ack(struct proxy *px, struct sip_msg *req,
+			     uint16_t scode, const char *reason)
+{
+	if (req->meth != SIP_METHOD_ACK)
+		(void)sip_replyf(px->sip, req, scode, reason);
+}
+
+
+/* 16.3: the checks before anything else.  Returns false when the request
+ * has been answered. */
+static bool request_checks(struct proxy *px, struct sip_msg *req,
+			   const struct sip_uri **rurip, uint32_t *lhp)
+{
+	uint32_t mf = 70;
+
+	/* step 2: the Request-URI scheme */
+	if (sip_msg_ruri(req, rurip)) {
+		(void)sip_replyf(px->sip, req, 400, "Malformed Request-URI");
+		return false;
+	}
+	if ((*rurip)->sch == SIP_SCHEME_OTHER) {
+		(void)sip_replyf(px->sip, req, 416, NULL);
+		return false;
+	}
+	/* step 3 */
+	if (!sip_msg_maxfwd(req, &mf) && mf == 0) {
+		px->stats.too_many_hops++;
+		reply_unless_ack(px, req, 483, NULL);
+		return false;
+	}
+	/* step 4 */
+	*lhp = loop_hash(req);
+	if (is_loop(px, req, *lhp)) {
+		px->stats.loops++;
+		reply_unless_ack(px, req, 482, NULL);
+		return false;
+	}
+	/* step 5 */
+	if (req->meth != SIP_METHOD_ACK && req->meth != SIP_METHOD_CANCEL &&
+	    !check_proxy_require(px, req))
+		return false;
+	return true;
+}
+
+
+/* 16.4: route information.  A strict router before us put our
+ * Record-Route URI in the Request-URI (the real one is the last Route
+ * value); our own entries at the top of Route are removed (two after a
+ * double Record-Route).  Returns false when the request was answered. */
+static bool route_preprocess(struct proxy *px, struct sip_msg *req,
+			     const struct sip_uri *ruri, struct fwd *f)
+{
+	struct sip_hdr_iter it = { 0 };
+	struct sip_addr a;
+	struct pl v;
+
+	if (proxy_uri_is_me(px, ruri) && ruri->user.l == 0 &&
+	    sip_msg_hdr(req, SIP_HDR_ROUTE) &&
+	    !proxy_domain_is_mine(px, &ruri->host)) {
+		struct pl last = PL_INIT;
+
+		while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v))
+			last = v;
+		if (last.l && !sip_addr_decode(&a, &last)) {
+			f->ruri = a.auri;
+			f->drop_last_route = true;
+		}
+		memset(&it, 0, sizeof(it));
+	}
+	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v)) {
+		if (sip_addr_decode(&a, &v)) {
+			(void)sip_replyf(px->sip, req, 400, "Malformed Route");
+			return false;
+		}
+		if (!proxy_uri_is_me(px, &a.uri))
+			break;
+		f->pop_routes++;
+	}
+	return true;
+}
+
+
+/* Who may use us: stateless challenges' ACKs end here, in-dialog requests
+ * must be on a route set through us, and the policy hook (authentication,
+ * relaying) sees the rest.  Returns false when the request is done. */
+static bool admit(struct proxy *px, struct sip_msg *req, const struct fwd *f,
+		  bool to_us)
+{
+	const struct sip_addr *to, *from;
+	bool routed = f->pop_routes || f->drop_last_route;
+	bool in_dialog = !sip_msg_to(req, &to) && to->tag.l;
+	bool from_us;
+	int sc;
+
+	/* an ACK that no transaction took and that is not routed through
+	 * us acknowledges a response we sent statelessly (a challenge, an
+	 * error): it ends here (RFC 3261 17.2.3, 16.11) */
+	if (req->meth == SIP_METHOD_ACK && !routed && to_us)
+		return false;
+
+	/* an in-dialog request comes to us only because we are on its route
+	 * set (we Record-Routed the dialog); one that names neither us in
+	 * Route nor one of our domains would use us as an open relay */
+	if (in_dialog && !routed && !to_us && req->meth != SIP_METHOD_CANCEL) {
+		reply_unless_ack(px, req, 403, "Relaying Denied");
+		return false;
+	}
+
+	/* in-dialog requests and ACK/CANCEL are routed, not authorised again
+	 * (RFC 3261 22.1: CANCEL and ACK cannot be challenged) */
+	if (!px->policyh || in_dialog || req->meth == SIP_METHOD_ACK ||
+	    req->meth == SIP_METHOD_CANCEL)
+		return true;
+	from_us = !sip_msg_from(req, &from) &&
+		  proxy_domain_is_mine(px, &from->uri.host);
+	sc = px->policyh(req, to_us, from_us, px->arg);
+	if (sc == 1)
+		return false;
+	if (sc) {
+		(void)sip_replyf(px->sip, req, (uint16_t)sc, NULL);
+		return false;
+	}
+	return true;
+}
+
+
+/* A request addressed to us rather than to a user: OPTIONS gets our
+ * capabilities (RFC 3261 11.2), the rest 404. */
+static void answer_locally(struct proxy *px, struct sip_msg *req)
+{
+	struct sip_reply_opts o = { 0 };
+
+	px->stats.answered_locally++;
+	if (req->meth == SIP_METHOD_OPTIONS) {
+		o.hdrs = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, "
+			 "REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, "
+			 "NOTIFY, REFER, MESSAGE\r\n"
+			 "Accept: application/sdp\r\n";
+		(void)sip_reply(px->sip, req, 200, &o);
+	} else {
+		reply_unless_ack(px, req, 404, NULL);
+	}
+}
+
+
+/* 16.5: the target set.  Returns false when the request was answered
+ * (no target). */
+static bool determine_targets(struct proxy *px, struct sip_msg *req,
+			      const struct sip_uri *ruri, bool to_us,
+			      struct fwd *f, struct proxy_targets *ts)
+{
+	struct sip_hdr_iter it = { 0 };
+	unsigned nroutes = 0;
+	struct pl v;
+	int err;
+
+	/* with Route values left to follow, or a Request-URI outside our
+	 * domains, the Request-URI is the single target */
+	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v))
+		nroutes++;
+	if (f->drop_last_route && nroutes)
+		nroutes--;
+	if (nroutes > f->pop_routes || !to_us) {
+		struct pl u = f->ruri.l ? f->ruri : req->ruri;
+
+		target_init(&ts->v[0]);
+		if (pl_strcpy(&u, ts->v[0].uri, sizeof(ts->v[0].uri))) {
+			(void)sip_replyf(px->sip, req, 414, NULL);
+			return false;
+		}
+		f->ruri.l = 0;
+		ts->n = 1;
+		return true;
+	}
+	if (proxy_uri_is_me(px, ruri) && !ruri->user.l) {
+		answer_locally(px, req);
+		return false;
+	}
+	err = px->locateh ? px->locateh(req, ruri, ts, px->arg) : ENOENT;
+	if (err == ENOENT) {
+		reply_unless_ack(px, req, 404, NULL);
+		return false;
+	}
+	if (err || !ts->n) {
+		reply_unless_ack(px, req, 480, NULL);
+		return false;
+	}
+	return true;
+}
+
+
 /**
  * Process a request as a proxy (RFC 3261 16.3-16.6).
  */
 bool proxy_request(struct proxy *px, struct sip_msg *req)
 {
 	struct proxy_targets *ts;
-	struct fwd f;
 	struct sip_uri rurifix;
 	const struct sip_uri *ruri;
-	const struct sip_addr *to, *from;
-	struct sip_hdr_iter it = { 0 };
-	struct pl v;
-	uint32_t mf = 70, lh;
-	bool to_us, from_us;
-	int err;
+	struct fwd f;
+	uint32_t lh = 0;
+	bool to_us;
 
-	/* 16.3 step 2: the Request-URI scheme */
-	if (sip_msg_ruri(req, &ruri))
-		return !sip_replyf(px->sip, req, 400,
-				   "Malformed Request-URI") ||
-		       true;
-	if (ruri->sch == SIP_SCHEME_OTHER) {
-		(void)sip_replyf(px->sip, req, 416, NULL);
+	if (!request_checks(px, req, &ruri, &lh))
 		return true;
-	}
-	/* 16.3 step 3 */
-	if (!sip_msg_maxfwd(req, &mf) && mf == 0) {
-		px->stats.too_many_hops++;
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 483, NULL);
-		return true;
-	}
-	/* 16.3 step 4 */
-	lh = loop_hash(req);
-	if (is_loop(px, req, lh)) {
-		px->stats.loops++;
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 482, NULL);
-		return true;
-	}
-	/* 16.3 step 5 */
-	if (req->meth != SIP_METHOD_ACK && req->meth != SIP_METHOD_CANCEL &&
-	    !check_proxy_require(px, req))
-		return true;
-
 	memset(&f, 0, sizeof(f));
-
-	/* 16.4: a strict router before us put our Record-Route URI in the
-	 * Request-URI; the real one is the last Route value */
-	if (proxy_uri_is_me(px, ruri) && ruri->user.l == 0 &&
-	    sip_msg_hdr(req, SIP_HDR_ROUTE) &&
-	    !proxy_domain_is_mine(px, &ruri->host)) {
-		struct pl last = PL_INIT;
-		struct sip_addr a;
-		while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v))
-			last = v;
-		if (last.l && !sip_addr_decode(&a, &last)) {
-			f.ruri = a.auri;
-			f.drop_last_route = true;
-		}
-		memset(&it, 0, sizeof(it));
-	}
-	/* our own entries at the top of Route (two after a double RR) */
-	while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v)) {
-		struct sip_addr a;
-		if (sip_addr_decode(&a, &v)) {
-			(void)sip_replyf(px->sip, req, 400, "Malformed Route");
-			return true;
-		}
-		if (!proxy_uri_is_me(px, &a.uri))
-			break;
-		f.pop_routes++;
-	}
-
+	if (!route_preprocess(px, req, ruri, &f))
+		return true;
 	if (f.ruri.l) {
 		/* the Request-URI restored from Route is what counts now */
 		if (sip_uri_decode(&rurifix, &f.ruri)) {
@@ -1259,120 +1394,27 @@ bool proxy_request(struct proxy *px, struct sip_msg *req)
 	}
 	to_us = proxy_domain_is_mine(px, &ruri->host) ||
 		proxy_uri_is_me(px, ruri);
-	from_us = !sip_msg_from(req, &from) &&
-		  proxy_domain_is_mine(px, &from->uri.host);
-
-	/* an ACK that no transaction took and that is not routed through
-	 * us acknowledges a response we sent statelessly (a challenge, an
-	 * error): it ends here (RFC 3261 17.2.3, 16.11) */
-	if (req->meth == SIP_METHOD_ACK && !f.pop_routes &&
-	    !f.drop_last_route && to_us)
+	if (!admit(px, req, &f, to_us))
 		return true;
-
-	/* an in-dialog request (To tag) comes to us only because we are on
-	 * its route set (we Record-Routed the dialog); one that names
-	 * neither us in Route nor one of our domains would use us as an
-	 * open relay */
-	if (!sip_msg_to(req, &to) && to->tag.l && !f.pop_routes &&
-	    !f.drop_last_route && !to_us && req->meth != SIP_METHOD_CANCEL) {
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 403, "Relaying Denied");
-		return true;
-	}
-
-	/* in-dialog requests (To tag) and ACK/CANCEL are routed, not
-	 * authorised again (RFC 3261 22.1: CANCEL and ACK cannot be
-	 * challenged) */
-	if (px->policyh && req->meth != SIP_METHOD_ACK &&
-	    req->meth != SIP_METHOD_CANCEL &&
-	    (sip_msg_to(req, &to) || !to->tag.l)) {
-		int sc = px->policyh(req, to_us, from_us, px->arg);
-		if (sc == 1)
-			return true;
-		if (sc) {
-			(void)sip_replyf(px->sip, req, (uint16_t)sc, NULL);
-			return true;
-		}
-	}
 
 	/* 16 targets of two URIs each: not zeroed, filled as needed */
 	ts = mem_alloc(sizeof(*ts), NULL);
-	if (ts)
-		ts->n = 0;
 	if (!ts) {
 		(void)sip_replyf(px->sip, req, 500, "Out Of Memory");
 		return true;
 	}
-
-	/* 16.5: with Route values left to follow, or a Request-URI outside
-	 * our domains, the Request-URI is the single target */
-	{
-		struct sip_hdr_iter it2 = { 0 };
-		unsigned nroutes = 0;
-
-		while (sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it2, &v))
-			nroutes++;
-		if (f.drop_last_route && nroutes)
-			nroutes--;
-		if (nroutes > f.pop_routes || !to_us) {
-			struct pl u = f.ruri.l ? f.ruri : req->ruri;
-
-			target_init(&ts->v[0]);
-			if (pl_strcpy(&u, ts->v[0].uri, sizeof(ts->v[0].uri))) {
-				(void)sip_replyf(px->sip, req, 414, NULL);
-				goto out;
-			}
-			f.ruri.l = 0;
-			ts->n = 1;
-			goto forward;
-		}
+	ts->n = 0;
+	if (determine_targets(px, req, ruri, to_us, &f, ts)) {
+		/* an ACK to a 2xx is its own transaction and goes statelessly
+		 * (16.11); so does a CANCEL that matched no response context
+		 * (16.10), to where the INVITE went; in stateless mode only
+		 * the first target is used */
+		if (req->meth == SIP_METHOD_ACK ||
+		    req->meth == SIP_METHOD_CANCEL || px->conf.stateless)
+			forward_stateless(px, req, &f, &ts->v[0], lh);
+		else
+			forward_stateful(px, req, &f, ts, lh);
 	}
-	if (proxy_uri_is_me(px, ruri) && !ruri->user.l) {
-		/* addressed to us, not to a user: answer it */
-		px->stats.answered_locally++;
-		if (req->meth == SIP_METHOD_OPTIONS) {
-			struct sip_reply_opts o = { 0 };
-			o.hdrs = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, "
-				 "REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, "
-				 "NOTIFY, REFER, MESSAGE\r\n"
-				 "Accept: application/sdp\r\n";
-			(void)sip_reply(px->sip, req, 200, &o);
-		} else if (req->meth != SIP_METHOD_ACK) {
-			(void)sip_replyf(px->sip, req, 404, NULL);
-		}
-		goto out;
-	}
-	if (!px->locateh) {
-		(void)sip_replyf(px->sip, req, 404, NULL);
-		goto out;
-	}
-	err = px->locateh(req, ruri, ts, px->arg);
-	if (err == ENOENT) {
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 404, NULL);
-		goto out;
-	}
-	if (err || !ts->n) {
-		if (req->meth != SIP_METHOD_ACK)
-			(void)sip_replyf(px->sip, req, 480, NULL);
-		goto out;
-	}
-
-forward:
-	if (req->meth == SIP_METHOD_ACK || px->conf.stateless) {
-		/* ACK to a 2xx is its own transaction and goes statelessly
-		 * (16.11); in stateless mode only the first target is used */
-		forward_stateless(px, req, &f, &ts->v[0], lh);
-		goto out;
-	}
-	if (req->meth == SIP_METHOD_CANCEL) {
-		/* 16.10: no response context matched it: forward it
-		 * statelessly to where the INVITE went (same target) */
-		forward_stateless(px, req, &f, &ts->v[0], lh);
-		goto out;
-	}
-	forward_stateful(px, req, &f, ts, lh);
-out:
 	mem_deref(ts);
 	return true;
 }

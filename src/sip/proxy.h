@@ -87,7 +87,7 @@ bool proxy_request(struct proxy *px, struct sip_msg *msg);
 
 /* A response no client transaction took: forward it statelessly to the
  * next Via (16.11, RFC 6026 stray 2xx). */
-void proxy_response(struct proxy *px, struct sip_msg *msg);
+void proxy_response(struct proxy *px, struct sip_msg *resp);
 
 /* Is this URI one of ours (our addresses, for Route / Record-Route)? */
 bool proxy_uri_is_me(const struct proxy *px, const struct sip_uri *uri);
