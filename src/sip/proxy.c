@@ -538,6 +538,60 @@ static int rank(uint16_t sc)
 }
 
 
+/*
+ * 16.7 step 7: a 401 or 407 going up carries the challenges of every
+ * branch that answered with the same code.  Returns true when the merged
+ * response was sent; false to send the best one as it is (no other
+ * challenge, or no memory to merge).
+ */
+static bool send_merged_challenges(struct pctx *ctx, struct pbranch *best)
+{
+	enum sip_hdr_id id = best->scode == 401 ? SIP_HDR_WWW_AUTHENTICATE
+						: SIP_HDR_PROXY_AUTHENTICATE;
+	const struct sip_msg *bf = best->final;
+	struct buf *mb = NULL, *extra = NULL;
+	struct sip_msg *m = NULL;
+	const char *sl;
+	bool sent;
+	size_t i, n;
+	int err;
+
+	err = buf_alloc(&extra, 512, SIP_MSG_MAX);
+	for (i = 0; !err && i < ctx->nb; i++) {
+		const struct sip_hdr *h;
+		struct pbranch *b = &ctx->b[i];
+
+		if (b == best || !b->final || b->scode != best->scode)
+			continue;
+		for (h = sip_msg_hdr(b->final, id); h && !err;
+		     h = sip_msg_hdr_next(b->final, h))
+			err = write_hdr(extra, &h->name, &h->val);
+	}
+	sl = memchr(bf->p, '\n', bf->len);
+	if (err || !extra->end || !sl)
+		goto out;
+	/* splice the other challenges in after the status line */
+	err = buf_alloc(&mb, bf->len + extra->end, SIP_MSG_MAX);
+	if (err)
+		goto out;
+	n = (size_t)(sl + 1 - bf->p);
+	err = buf_write(mb, bf->p, n);
+	err |= buf_write(mb, extra->b, extra->end);
+	err |= buf_write(mb, sl + 1, bf->len - n);
+	mb->pos = 0;
+	if (!err)
+		err = sip_msg_alloc(&m, mb, false, NULL);
+	if (!err)
+		send_up(ctx, m);
+out:
+	sent = !err && m;
+	mem_deref(m);
+	mem_deref(mb);
+	mem_deref(extra);
+	return sent;
+}
+
+
 static void send_best(struct pctx *ctx)
 {
 	struct pbranch *best = NULL;
@@ -560,53 +614,9 @@ static void send_best(struct pctx *ctx)
 		st_reply(ctx, 500);
 		return;
 	}
-	if (best->scode == 401 || best->scode == 407) {
-		/* 16.7 step 7: collect every challenge */
-		enum sip_hdr_id id = best->scode == 401
-					     ? SIP_HDR_WWW_AUTHENTICATE
-					     : SIP_HDR_PROXY_AUTHENTICATE;
-		struct buf *mb = NULL;
-		struct buf *extra = NULL;
-		int err = buf_alloc(&extra, 512, SIP_MSG_MAX);
-
-		for (i = 0; !err && i < ctx->nb; i++) {
-			const struct sip_hdr *h;
-			struct pbranch *b = &ctx->b[i];
-			if (b == best || !b->final || b->scode != best->scode)
-				continue;
-			for (h = sip_msg_hdr(b->final, id); h && !err;
-			     h = sip_msg_hdr_next(b->final, h))
-				err = write_hdr(extra, &h->name, &h->val);
-		}
-		if (!err && extra->end) {
-			/* splice the extra challenges after the status line */
-			const char *sl =
-				memchr(best->final->p, '\n', best->final->len);
-			err = buf_alloc(&mb, best->final->len + extra->end,
-					SIP_MSG_MAX);
-			if (!err && sl) {
-				size_t n = (size_t)(sl + 1 - best->final->p);
-				struct sip_msg *m = NULL;
-				err = buf_write(mb, best->final->p, n);
-				err |= buf_write(mb, extra->b, extra->end);
-				err |= buf_write(mb, sl + 1,
-						 best->final->len - n);
-				mb->pos = 0;
-				if (!err)
-					err = sip_msg_alloc(&m, mb, false,
-							    NULL);
-				if (!err) {
-					send_up(ctx, m);
-					mem_deref(m);
-					mem_deref(mb);
-					mem_deref(extra);
-					return;
-				}
-			}
-		}
-		mem_deref(mb);
-		mem_deref(extra);
-	}
+	if ((best->scode == 401 || best->scode == 407) &&
+	    send_merged_challenges(ctx, best))
+		return;
 	send_up(ctx, best->final);
 }
 

@@ -176,7 +176,18 @@ static bool dst_is(const struct sent *s, const char *addr)
 
 
 /* A response to a sent request, as the next hop would send it back. */
+static void answer_x(const struct sent *req, int code, const char *totag,
+		     const char *extra);
+
 static void answer(const struct sent *req, int code, const char *totag)
+{
+	answer_x(req, code, totag, "");
+}
+
+
+/* A response to a sent request with extra header lines. */
+static void answer_x(const struct sent *req, int code, const char *totag,
+		     const char *extra)
 {
 	struct sip_msg m;
 	struct sip_msg_err e;
@@ -202,7 +213,7 @@ static void answer(const struct sent *req, int code, const char *totag)
 				totag ? totag : "");
 	}
 	n += (size_t)snprintf(out + n, sizeof(out) - n,
-			      "Content-Length: 0\r\n\r\n");
+			      "%sContent-Length: 0\r\n\r\n", extra);
 	feed(out, "127.0.0.2:5070");
 }
 
@@ -461,6 +472,40 @@ static void test_fork_best_response(void **state)
 }
 
 
+/* 16.7 step 7: when a 407 goes up, it carries the challenges of every
+ * branch that answered 407. */
+static void test_fork_merged_challenges(void **state)
+{
+	const struct sent *a, *b;
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	add_target("sip:bob@127.0.0.2:5070", "127.0.0.2:5070");
+	add_target("sip:bob@127.0.0.4:5070", "127.0.0.4:5070");
+	feed(invite, "127.0.0.1:5060");
+	assert_int_equal(nsent, 3);
+	a = &sent[1];
+	b = &sent[2];
+	answer_x(a, 407, "x1",
+		 "Proxy-Authenticate: Digest realm=\"one.example\", "
+		 "nonce=\"n1\"\r\n");
+	answer_x(b, 407, "x2",
+		 "Proxy-Authenticate: Digest realm=\"two.example\", "
+		 "nonce=\"n2\"\r\n");
+	for (i = 3; i < nsent; i++) {
+		if (code_of(&sent[i]) != 407 ||
+		    !dst_is(&sent[i], "127.0.0.1:5060"))
+			continue;
+		found++;
+		assert_non_null(strstr(sent[i].data, "realm=\"one.example\""));
+		assert_non_null(strstr(sent[i].data, "realm=\"two.example\""));
+	}
+	assert_int_equal(found, 1);
+	advance(64 * 500 + 40000);
+}
+
+
 static void test_cancel(void **state)
 {
 	static const char cancel[] =
@@ -599,6 +644,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_best_response, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fork_merged_challenges,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stray_response, setup,
 						teardown),
