@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,6 +456,68 @@ static int tls_files(struct app *app, struct sip_transp_conf *tc)
 }
 
 
+/* Open every [sip] listen address (or --listen). */
+static int listen_all(struct app *app)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < app->conf.listen.n; i++) {
+		enum sip_transp tp;
+		struct sa sa;
+
+		if (parse_listen(app->conf.listen.v[i], &tp, &sa)) {
+			(void)fprintf(stderr,
+				      "entims: bad listen address '%s': write "
+				      "it as udp:IP:PORT, tcp:IP:PORT or "
+				      "tls:IP:PORT ([IPv6] in brackets)\n",
+				      app->conf.listen.v[i]);
+			return EINVAL;
+		}
+		err = sip_transp_listen(app->sip->transp, tp, &sa);
+		if (err) {
+			(void)fprintf(stderr,
+				      "entims: cannot listen on %s: %s\n",
+				      app->conf.listen.v[i], log_strerror(err));
+			return err;
+		}
+		LOG_INFO(NULL, "listening on %s", app->conf.listen.v[i]);
+	}
+	return 0;
+}
+
+
+/* RFC 3263 resolution for the proxy: the servers of [sip] dns, else
+ * resolv.conf.  Without a resolver, names are unreachable (not fatal). */
+static int dns_setup(struct app *app)
+{
+	struct sa srv[CONF_LIST_MAX];
+	size_t i;
+	int err;
+
+	for (i = 0; i < app->conf.dns.n; i++) {
+		if (sa_decode(&srv[i], app->conf.dns.v[i]) &&
+		    sa_set_str(&srv[i], app->conf.dns.v[i], 53)) {
+			(void)fprintf(stderr,
+				      "entims: bad DNS server '%s': "
+				      "write IP or IP:PORT\n",
+				      app->conf.dns.v[i]);
+			return EINVAL;
+		}
+	}
+	err = sip_dns_alloc(&app->dns, app->conf.dns.n ? srv : NULL,
+			    app->conf.dns.n, NULL);
+	if (err)
+		LOG_WARN(NULL,
+			 "no DNS resolver (%s): next hops given "
+			 "by name are unreachable",
+			 log_strerror(err));
+	else
+		proxy_set_dns(app->px, app->dns);
+	return 0;
+}
+
+
 static int app_start(struct app *app)
 {
 	struct sip_transp_conf tc = { 0 };
@@ -512,27 +575,9 @@ static int app_start(struct app *app)
 	err = sip_alloc(&app->sip, &tc, on_request, on_response, app);
 	if (err)
 		return err;
-	for (i = 0; i < app->conf.listen.n; i++) {
-		enum sip_transp tp;
-		struct sa sa;
-
-		if (parse_listen(app->conf.listen.v[i], &tp, &sa)) {
-			(void)fprintf(stderr,
-				      "entims: bad listen address '%s': write "
-				      "it as udp:IP:PORT, tcp:IP:PORT or "
-				      "tls:IP:PORT ([IPv6] in brackets)\n",
-				      app->conf.listen.v[i]);
-			return EINVAL;
-		}
-		err = sip_transp_listen(app->sip->transp, tp, &sa);
-		if (err) {
-			(void)fprintf(stderr,
-				      "entims: cannot listen on %s: %s\n",
-				      app->conf.listen.v[i], log_strerror(err));
-			return err;
-		}
-		LOG_INFO(NULL, "listening on %s", app->conf.listen.v[i]);
-	}
+	err = listen_all(app);
+	if (err)
+		return err;
 
 	if (app->conf.auth) {
 		bool md5 = false, sha = false;
@@ -579,35 +624,20 @@ static int app_start(struct app *app)
 	err = proxy_alloc(&app->px, app->sip, &pc, locate, policy, app);
 	if (err)
 		return err;
-	{
-		/* RFC 3263: the servers of [sip] dns, else resolv.conf */
-		struct sa srv[CONF_LIST_MAX];
-		for (i = 0; i < app->conf.dns.n; i++) {
-			if (sa_decode(&srv[i], app->conf.dns.v[i]) &&
-			    sa_set_str(&srv[i], app->conf.dns.v[i], 53)) {
-				(void)fprintf(stderr,
-					      "entims: bad DNS server '%s': "
-					      "write IP or IP:PORT\n",
-					      app->conf.dns.v[i]);
-				return EINVAL;
-			}
-		}
-		err = sip_dns_alloc(&app->dns, app->conf.dns.n ? srv : NULL,
-				    app->conf.dns.n, NULL);
-		if (err)
-			LOG_WARN(NULL,
-				 "no DNS resolver (%s): next hops given "
-				 "by name are unreachable",
-				 log_strerror(err));
-		else
-			proxy_set_dns(app->px, app->dns);
-	}
+	err = dns_setup(app);
+	if (err)
+		return err;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)sigemptyset(&mask);
+	(void)sigaddset(&mask, SIGINT);
+	(void)sigaddset(&mask, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL))
+		return errno;
+	/* writes to a closed stream give EPIPE, not a signal (set once,
+	 * before any thread) */
+	/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return errno;
 	app->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (app->sigfd < 0)
 		return errno;
@@ -1022,8 +1052,9 @@ int main(int argc, char **argv)
 	}
 
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "c:d:l:h", longopts, NULL)) !=
-	       -1) {
+	/* getopt's state is global: fine here, before any thread */
+	while ((ch = getopt_long(argc, argv, "c:d:l:h", longopts, /* NOLINT */
+				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			cl.config = optarg;

@@ -166,6 +166,8 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 
 	va_copy(aq, ap);
 	room = b->size - b->pos;
+	/* the analyzer misses the va_copy just above */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
 	n = vsnprintf(room ? (char *)b->b + b->pos : NULL, room, fmt, aq);
 	va_end(aq);
 	if (n < 0)

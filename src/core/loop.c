@@ -260,7 +260,7 @@ void tmr_start(struct tmr *t, uint64_t delay_ms, tmr_h *th, void *arg)
 	t->jfs = tmr_jiffies() + delay_ms;
 	if (l->nheap == l->heap_size) {
 		size_t n = l->heap_size ? l->heap_size * 2 : 256;
-		struct tmr **h = realloc(l->heap, n * sizeof(*h));
+		struct tmr **h = realloc(l->heap, n * sizeof(struct tmr *));
 		if (!h)
 			abort();
 		l->heap = h;

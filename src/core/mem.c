@@ -40,6 +40,8 @@ static size_t mark_blocks;
 static int fail_now(void)
 {
 	if (!fail_init) {
+		/* read once, at the first allocation (before any thread) */
+		/* NOLINTNEXTLINE(concurrency-mt-unsafe) */
 		const char *s = getenv("IMS_MEM_FAIL_AT");
 		fail_at = s ? strtol(s, NULL, 10) : -1;
 		fail_init = 1;
