@@ -343,7 +343,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 		 * as much as the rest of the transaction */
 		met = opts->met;
 		branch = opts->branch;
-		if (branch.l <= 7 || memcmp(branch.p, "z9hG4bK", 7) ||
+		if (branch.l <= 7 || memcmp(branch.p, "z9hG4bK", 7) != 0 ||
 		    pl_eq_str(&met, "ACK") || branch.l > UINT16_MAX ||
 		    met.l > UINT16_MAX)
 			return EINVAL;
