@@ -35,7 +35,8 @@ int buf_write_str(struct buf *b, const char *s) IMS_MUST_CHECK;
 int buf_write_pl(struct buf *b, const struct pl *pl) IMS_MUST_CHECK;
 int buf_printf(struct buf *b, const char *fmt, ...) IMS_MUST_CHECK
 	__attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) IMS_MUST_CHECK;
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) IMS_MUST_CHECK
+	__attribute__((format(printf, 2, 0)));
 int buf_write_u32(struct buf *b, uint32_t v) IMS_MUST_CHECK; /* decimal */
 
 static inline size_t buf_left(const struct buf *b)

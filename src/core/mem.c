@@ -54,7 +54,7 @@ static int fail_now(void)
 
 static inline struct mem *hdr(const void *data)
 {
-	return (struct mem *)((uint8_t *)data - sizeof(struct mem));
+	return (struct mem *)(void *)((uint8_t *)data - sizeof(struct mem));
 }
 
 
