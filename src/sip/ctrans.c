@@ -164,6 +164,35 @@ static void fail(struct ctrans *ct, int err)
 }
 
 
+/**
+ * The transport could not deliver a request this stack sent (17.1.4): the
+ * client transaction with that branch and method ends with err.
+ */
+void sip_ctrans_transport_error(struct sip *sip, const struct pl *branch,
+				const struct pl *met, int err)
+{
+	struct list *lst;
+	struct le *le;
+
+	if (!sip || !sip->ctrans || !branch || !met)
+		return;
+	lst = hash_list(sip->ctrans, hash_fast_ci(branch->p, branch->l));
+	LIST_FOREACH (lst, le) {
+		struct ctrans *c = le->data;
+		struct pl b, m;
+
+		ct_branch(c, &b);
+		ct_met(c, &m);
+		if (pl_eq_ci(&b, branch) && pl_eq(&m, met)) {
+			if (c->state == CT_CALLING || c->state == CT_TRYING ||
+			    c->state == CT_PROCEEDING)
+				fail(c, err);
+			return;
+		}
+	}
+}
+
+
 /* Timer A (17.1.1.2) or E (17.1.2.2) */
 static void tmr_rt_h(void *arg)
 {

@@ -78,6 +78,12 @@ int sip_ctrans_cancel(struct sip_ctrans *ct) IMS_MUST_CHECK;
  * response (RFC 3261 17.1.3). */
 bool sip_ctrans_recv(struct sip *sip, struct sip_msg *msg);
 
+/* The transport could not deliver a request we sent (RFC 3261 17.1.4):
+ * end the client transaction with this branch and method, telling its TU
+ * err.  Called by the stack for connections that failed asynchronously. */
+void sip_ctrans_transport_error(struct sip *sip, const struct pl *branch,
+				const struct pl *met, int err);
+
 /* For the TU and tests: is the transaction still running? */
 bool sip_ctrans_active(const struct sip_ctrans *ct);
 

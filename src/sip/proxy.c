@@ -61,11 +61,15 @@ struct proxy {
 struct pctx;
 
 /* One client transaction of a response context. */
+struct pfwd;
+
 struct pbranch {
 	struct pctx *ctx;      /* weak */
 	struct sip_ctrans *ct; /* handle; NULL once done */
 	struct sip_msg *final; /* its final response, kept for 16.7 */
+	struct pfwd *pf;       /* resolved next hops left to try, or NULL */
 	uint16_t scode;        /* final status (408/503 for errors) */
+	bool provisional;      /* a 1xx came: no failover any more */
 	bool done;
 };
 
@@ -485,6 +489,7 @@ static void ctx_destructor(void *arg)
 	for (i = 0; i < ctx->nb; i++) {
 		mem_deref(ctx->b[i].ct);
 		mem_deref(ctx->b[i].final);
+		mem_deref(ctx->b[i].pf);
 	}
 	mem_deref(ctx->st);
 	mem_deref(ctx->req);
@@ -639,6 +644,8 @@ static void ctx_maybe_release(struct pctx *ctx)
 }
 
 
+static bool branch_failover(struct pbranch *b);
+
 static void branch_resp(int err, struct sip_msg *msg, void *arg)
 {
 	struct pbranch *b = arg;
@@ -656,6 +663,8 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 			send_up(ctx, msg);
 		return;
 	}
+	if ((err || (msg && msg->scode == 503)) && branch_failover(b))
+		return;
 	if (err || !msg) {
 		/* a name with no records is a domain that does not exist
 		 * (404); a timeout 408; a transport or resolver failure 503,
@@ -667,6 +676,7 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 		goto final;
 	}
 	if (msg->scode < 200) {
+		b->provisional = true;
 		if (msg->scode > 100 && !ctx->final_sent)
 			send_up(ctx, msg);
 		return;
@@ -920,6 +930,10 @@ struct pfwd {
 	char branch[SIP_BRANCH_LEN + 16];
 	bool rr;
 	struct sip_dns_query *q;
+	/* RFC 3263 4.3: the resolved targets after the one in use */
+	struct sip_dns_target alt[SIP_DNS_TARGETS_MAX];
+	size_t nalt, next;
+	uint32_t lh; /* loop hash, for the branch of a retry */
 };
 
 static void pfwd_destructor(void *arg)
@@ -971,6 +985,19 @@ static void pfwd_resolved(int err, const struct sip_dns_target *tv, size_t tc,
 	}
 	fwd_finish(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, pf->rr);
 	err = fwd_send(px, pf->req, &pf->f, tv[0].tp, &tv[0].addr, NULL, pf->b);
+	if (!err && pf->ctx && tc > 1) {
+		/* keep the other targets for RFC 3263 4.3 failover: the
+		 * branch owns the forwarding state from now on (and it no
+		 * longer holds the context, which owns the branch) */
+		pf->nalt = tc - 1 < SIP_DNS_TARGETS_MAX ? tc - 1
+							: SIP_DNS_TARGETS_MAX;
+		memcpy(pf->alt, tv + 1, pf->nalt * sizeof(*tv));
+		pf->next = 0;
+		list_unlink(&pf->le);
+		pf->ctx = mem_deref(pf->ctx);
+		pf->b->pf = pf;
+		return;
+	}
 	if (err) {
 		if (pf->ctx)
 			branch_failed(pf->b, err);
@@ -983,6 +1010,39 @@ out:
 
 
 /*
+ * RFC 3263 4.3: the branch's next hop failed (transport error, timeout or
+ * 503) before any provisional response: send the same request, with a new
+ * branch, to the next target the resolver gave.  Returns true when a retry
+ * went out.
+ */
+static bool branch_failover(struct pbranch *b)
+{
+	struct pctx *ctx = b->ctx;
+	struct pfwd *pf = b->pf;
+	struct proxy *px = ctx->px;
+
+	while (pf && pf->next < pf->nalt && !ctx->cancelling &&
+	       !b->provisional) {
+		const struct sip_dns_target *t = &pf->alt[pf->next++];
+		int err;
+
+		branch_make(pf->branch, pf->lh, 'x', ++px->seq);
+		fwd_finish(px, pf->req, &pf->f, t->tp, &t->addr, pf->rr);
+		b->ct = mem_deref(b->ct);
+		err = fwd_send(px, pf->req, &pf->f, t->tp, &t->addr, NULL, b);
+		if (!err) {
+			LOG_INFO(&ctx->lctx,
+				 "next hop failed, trying the next "
+				 "one of %s (%zu/%zu)",
+				 pf->t.uri, pf->next, pf->nalt);
+			return true;
+		}
+	}
+	return false;
+}
+
+
+/*
  * Prepare and send one target, or start resolving its next hop.
  *
  * @return 0 when sent or pending, else the error
@@ -990,7 +1050,7 @@ out:
 static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 		       struct sip_msg *req, const struct fwd *base,
 		       const struct proxy_target *t, const char *branch,
-		       bool rr)
+		       bool rr, uint32_t lh)
 {
 	struct sip_uri hop;
 	struct pfwd *pf;
@@ -1021,6 +1081,8 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 		pf->f.route_pre = pf->t.path;
 	pf->rr = rr;
 	pf->b = b;
+	pf->lh = lh;
+	pf->nalt = pf->next = 0;
 	err = fwd_prepare(px, req, &pf->t, &pf->f, &tp, &dst, rr, &hop);
 	if (!err) {
 		err = fwd_send(px, req, &pf->f, tp, &dst,
@@ -1063,7 +1125,8 @@ static void forward_stateless(struct proxy *px, struct sip_msg *req,
 	/* a name to resolve outlives this call: work on a copy then */
 	err = sip_msg_dup(&keep, req);
 	if (!err)
-		err = forward_one(px, NULL, NULL, keep, f, t, branch, false);
+		err = forward_one(px, NULL, NULL, keep, f, t, branch, false,
+				  lh);
 	mem_deref(keep);
 	if (err) {
 		stateless_failed(px, req);
@@ -1113,7 +1176,8 @@ static void forward_stateful(struct proxy *px, struct sip_msg *req,
 		branch_make(branch, lh, 'x', ++px->seq);
 		err = forward_one(px, ctx, b, ctx->req, base, &ts->v[i], branch,
 				  px->conf.record_route &&
-					  dialog_creating(req->meth));
+					  dialog_creating(req->meth),
+				  lh);
 		if (err) {
 			LOG_INFO(&ctx->lctx, "target %s unreachable: %s",
 				 ts->v[i].uri, log_strerror(err));

@@ -41,6 +41,33 @@ static void sip_destructor(void *arg)
 }
 
 
+/* Requests that an outgoing connection could not deliver (17.1.4). */
+static void transp_failed(int err, enum sip_transp tp, const struct sa *dst,
+			  const void *p, size_t len, void *arg)
+{
+	struct sip *sip = arg;
+	const char *cur = p;
+	size_t left = len;
+
+	(void)tp;
+	(void)dst;
+	while (left) {
+		struct sip_msg *msg = &rxmsg;
+		const struct sip_via *via;
+		size_t mlen = 0, skip = 0;
+
+		if (sip_msg_frame(cur, left, &mlen, &skip))
+			return;
+		if (!sip_msg_decode(msg, cur + skip, mlen, false, NULL) &&
+		    msg->req && !sip_msg_via(msg, &via))
+			sip_ctrans_transport_error(sip, &via->branch, &msg->met,
+						   err);
+		cur += skip + mlen;
+		left -= skip + mlen;
+	}
+}
+
+
 /**
  * Create the stack.
  *
@@ -84,6 +111,7 @@ int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
 		err = sip_transp_alloc(&sip->transp, tconf, sip_recv, sip);
 		if (err)
 			goto out;
+		sip_transp_set_failh(sip->transp, transp_failed, sip);
 	}
 out:
 	if (err)

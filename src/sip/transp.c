@@ -144,6 +144,8 @@ struct sip_transports {
 	bool closed;
 	struct sip_transp_stats st;
 	struct sip_transp_io_stats io;
+	sip_transp_fail_h *failh;
+	void *fail_arg;
 };
 
 static void conn_fd_h(int flags, void *arg);
@@ -428,7 +430,38 @@ static void conn_fail(struct sip_conn *c, const char *what, int err)
 	}
 	if (c->outgoing && c->state != CONN_OPEN && c->tps)
 		c->tps->st.tx_errors++;
+	if (c->outgoing && c->state != CONN_OPEN && c->tps && c->tps->failh &&
+	    c->woff < c->wb.end) {
+		/* what never left: tell the sender once the connection is
+		 * gone (the handler may send elsewhere at once) */
+		struct sip_transports *tps = c->tps;
+		size_t n = c->wb.end - c->woff;
+		char *copy = mem_alloc(n, NULL);
+		enum sip_transp tp = c->tp;
+		struct sa dst = c->peer;
+
+		if (copy)
+			memcpy(copy, c->wb.b + c->woff, n);
+		mem_ref(tps);
+		conn_close(c);
+		if (copy && tps->failh)
+			tps->failh(err ? err : ECONNREFUSED, tp, &dst, copy, n,
+				   tps->fail_arg);
+		mem_deref(copy);
+		mem_deref(tps);
+		return;
+	}
 	conn_close(c);
+}
+
+
+void sip_transp_set_failh(struct sip_transports *tps, sip_transp_fail_h *h,
+			  void *arg)
+{
+	if (!tps)
+		return;
+	tps->failh = h;
+	tps->fail_arg = arg;
 }
 
 

@@ -129,6 +129,16 @@ void sip_conn_close(struct sip_conn *conn);
 /* The local address of a connection. */
 const struct sa *sip_conn_laddr(const struct sip_conn *conn);
 
+/* Bytes queued on an outgoing stream connection that failed before they
+ * could be written (connect refused, handshake failed, setup timed out):
+ * RFC 3261 17.1.4 wants the transaction that sent them told.  `p` holds
+ * one or more framed messages; valid during the call only. */
+typedef void(sip_transp_fail_h)(int err, enum sip_transp tp,
+				const struct sa *dst, const void *p, size_t len,
+				void *arg);
+void sip_transp_set_failh(struct sip_transports *tps, sip_transp_fail_h *h,
+			  void *arg);
+
 /* Write a self-signed certificate (EC P-256, SHA-256, 10 years) and its
  * private key (mode 0600) as PEM files.  `cn` is a comma-separated list of
  * host names and IP addresses: the first is the subject CN, all of them go

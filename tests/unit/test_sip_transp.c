@@ -828,9 +828,33 @@ static void test_tcp_outgoing(void **state)
 }
 
 
+/* What a refused connection could not deliver goes to the fail handler
+ * (RFC 3261 17.1.4: the transaction must learn of it). */
+struct failrec {
+	int calls;
+	int err;
+	size_t len;
+	char data[256];
+};
+
+static void on_fail(int err, enum sip_transp tp, const struct sa *dst,
+		    const void *p, size_t len, void *arg)
+{
+	struct failrec *f = arg;
+
+	(void)tp;
+	(void)dst;
+	f->calls++;
+	f->err = err;
+	f->len = len < sizeof(f->data) ? len : sizeof(f->data);
+	memcpy(f->data, p, f->len);
+}
+
+
 static void test_tcp_connect_refused(void **state)
 {
 	struct rec r = { 0 };
+	struct failrec fr = { 0 };
 	struct sip_transports *tps;
 	struct sip_transp_stats st;
 	struct sa dst;
@@ -839,6 +863,7 @@ static void test_tcp_connect_refused(void **state)
 	(void)state;
 	start();
 	tps = transp_new(&r, NULL);
+	sip_transp_set_failh(tps, on_fail, &fr);
 	/* a port nobody listens on: take one, then close it */
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(sa_set_str(&dst, "127.0.0.1", 0), 0);
@@ -853,6 +878,10 @@ static void test_tcp_connect_refused(void **state)
 	sip_transp_stats(tps, &st);
 	assert_int_equal(st.conns, 0);
 	assert_int_equal(st.tx_errors, 1);
+	assert_int_equal(fr.calls, 1);
+	assert_int_equal(fr.err, ECONNREFUSED);
+	assert_int_equal(fr.len, sizeof(MSG2) - 1);
+	assert_memory_equal(fr.data, MSG2, fr.len);
 	sip_transp_close(tps);
 	mem_deref(tps);
 	stop();

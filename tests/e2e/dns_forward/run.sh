@@ -9,6 +9,10 @@
 # entims' domain, calls sip:bob@far.test (no port in the URI): the INVITE
 # must reach the sipp UAS on <uas port>, a port only the SRV record names,
 # with the Request-URI unchanged, and the call must complete on both sides.
+# RFC 3263 4.3 failover: far2.test says SIP over TCP (NAPTR SIP+D2T) and
+# lists two SRV targets, the first on a port where nothing listens (the
+# TCP connect is refused) and the second a sipp UAS over TCP: the call
+# must reach the second.
 # Then the caller must get a final error (4xx/5xx) within a bounded time,
 # not silence, for sip:bob@nowhere.test (NXDOMAIN) and for
 # sip:bob@far.test once the DNS server is gone.
@@ -28,6 +32,12 @@ uas_port=$(free_port)
 while [ "$uas_port" -eq "$dns_port" ] || [ "$uas_port" -eq 5060 ]; do
 	uas_port=$(free_port)
 done
+FAR2=far2.test
+dead_port=$(free_port) # nothing will listen there
+uas2_port=$(free_port)
+while [ "$uas2_port" -eq "$dead_port" ] || [ "$uas2_port" -eq "$uas_port" ]; do
+	uas2_port=$(free_port)
+done
 
 # dnsmasq in the foreground of a background job (its PID is ours), only on
 # 127.0.0.1:<dns port>, no upstream servers, no /etc/hosts, no config file.
@@ -39,6 +49,9 @@ done
 	--naptr-record="$FAR,10,10,S,SIP+D2U,,_sip._udp.$FAR" \
 	--srv-host="_sip._udp.$FAR,target.$FAR,$uas_port,0,0" \
 	--host-record="target.$FAR,127.0.0.1" \
+	--naptr-record="$FAR2,10,10,S,SIP+D2T,,_sip._tcp.$FAR2" \
+	--srv-host="_sip._tcp.$FAR2,target.$FAR,$dead_port,0,0" \
+	--srv-host="_sip._tcp.$FAR2,target.$FAR,$uas2_port,10,0" \
 	>"$E2E_TMP/dnsmasq.out" 2>&1 </dev/null &
 dns_pid=$!
 E2E_PIDS+=("$dns_pid")
@@ -93,6 +106,30 @@ grep -qE "query\[(SRV\] _sip\._udp|NAPTR\] )${FAR//./\\.} from 127\.0\.0\.1" \
 log "ok: dnsmasq answered $(grep -cE 'query\[' "$E2E_TMP/dnsmasq.log") queries:" \
 	"$(grep -oE 'query\[[A-Z]+\] [^ ]+' "$E2E_TMP/dnsmasq.log" | sort -u |
 		tr '\n' ' ')"
+
+# ---- 1b. RFC 3263 4.3: the first SRV target refuses, the second answers ----
+sipp_bg uas2-bob -sf "$SIPPDIR/uas_call.xml" -t t1 -i 127.0.0.1 \
+	-p "$uas2_port" -m 1 -timeout 30 -timeout_error
+uas2_pid=$SIPP_PID
+for ((i = 0; i < 50; i++)); do
+	ss -ltnH "sport = :$uas2_port" 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+rc=0
+sipp_run uac-alice2 35 "127.0.0.1:$ENTIMS_PORT" \
+	-sf "$SIPPDIR/dns_uac_call.xml" \
+	-s bob -key user alice -key domain "$DOMAIN" -key target "$FAR2" \
+	-au alice -ap alice-secret -auth_uri "bob@$FAR2" \
+	-i 127.0.0.1 -p "$(free_port)" -m 1 -recv_timeout 10000 \
+	-timeout 30 -timeout_error || rc=$?
+expect_rc "alice -> sip:bob@$FAR2 (first SRV target dead): call completes" \
+	"$rc" 0
+rc=0
+wait_pid "$uas2_pid" 15 || rc=$?
+expect_rc "UAS on the second SRV target (TCP $uas2_port) answered" "$rc" 0
+grep -q "trying the next one" "$ENTIMS_LOG" ||
+	fail "entims did not log the failover (see ${ENTIMS_LOG##*/})"
+log "ok: failover from the refused target to the second SRV target"
 
 # call_fails <name> <target domain> <max seconds>: alice calls
 # sip:bob@<target>; a final 4xx/5xx must come back within <max seconds>.
