@@ -646,6 +646,29 @@ static void ctx_maybe_release(struct pctx *ctx)
 
 static bool branch_failover(struct pbranch *b);
 
+/* 16.7 step 5: every 2xx goes up at once, even after the first (RFC 6026:
+ * the branch stays Accepted and passes retransmissions). */
+static void branch_2xx(struct pctx *ctx, struct pbranch *b, struct sip_msg *msg)
+{
+	send_up(ctx, msg);
+	if (!ctx->final_sent) {
+		ctx->final_sent = true;
+		/* 16.7 step 10: cancel the other branches */
+		if (ctx->req->meth == SIP_METHOD_INVITE)
+			cancel_pending(ctx);
+	}
+	b->scode = msg->scode;
+	b->done = true;
+	ctx->pending--;
+	/* an INVITE branch keeps its handle: later 2xx arrive here */
+	if (ctx->req->meth != SIP_METHOD_INVITE)
+		b->ct = mem_deref(b->ct);
+	if (!ctx->pending)
+		tmr_cancel(&ctx->tmr_c);
+	ctx_maybe_release(ctx);
+}
+
+
 static void branch_resp(int err, struct sip_msg *msg, void *arg)
 {
 	struct pbranch *b = arg;
@@ -682,25 +705,7 @@ static void branch_resp(int err, struct sip_msg *msg, void *arg)
 		return;
 	}
 	if (msg->scode < 300) {
-		/* 16.7 step 5: every 2xx goes up at once, even after the
-		 * first (RFC 6026: the branch stays Accepted and passes
-		 * retransmissions) */
-		send_up(ctx, msg);
-		if (!ctx->final_sent) {
-			ctx->final_sent = true;
-			/* 16.7 step 10: cancel the other branches */
-			if (ctx->req->meth == SIP_METHOD_INVITE)
-				cancel_pending(ctx);
-		}
-		b->scode = msg->scode;
-		b->done = true;
-		ctx->pending--;
-		/* an INVITE branch keeps its handle: later 2xx arrive here */
-		if (ctx->req->meth != SIP_METHOD_INVITE)
-			b->ct = mem_deref(b->ct);
-		if (!ctx->pending)
-			tmr_cancel(&ctx->tmr_c);
-		ctx_maybe_release(ctx);
+		branch_2xx(ctx, b, msg);
 		return;
 	}
 	b->scode = msg->scode;
