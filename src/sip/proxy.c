@@ -1052,6 +1052,16 @@ static bool branch_failover(struct pbranch *b)
  *
  * @return 0 when sent or pending, else the error
  */
+/* The forwarding state of one target, from the common base. */
+static void pfwd_reset(struct pfwd *pf, const struct fwd *base)
+{
+	pf->f = *base;
+	pf->f.branch = pf->branch;
+	if (pf->t.path[0])
+		pf->f.route_pre = pf->t.path;
+}
+
+
 static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 		       struct sip_msg *req, const struct fwd *base,
 		       const struct proxy_target *t, const char *branch,
@@ -1061,6 +1071,7 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 	struct pfwd *pf;
 	enum sip_transp tp;
 	struct sa dst;
+	size_t bl;
 	int err;
 
 	/* the target and fwd copies are written whole: zero the rest */
@@ -1073,17 +1084,12 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 	pf->q = NULL;
 	pf->px = px;
 	pf->t = *t;
-	pf->f = *base;
-	{
-		size_t bl = strlen(branch);
-		if (bl >= sizeof(pf->branch))
-			bl = sizeof(pf->branch) - 1;
-		memcpy(pf->branch, branch, bl);
-		pf->branch[bl] = '\0';
-	}
-	pf->f.branch = pf->branch;
-	if (pf->t.path[0])
-		pf->f.route_pre = pf->t.path;
+	bl = strlen(branch);
+	if (bl >= sizeof(pf->branch))
+		bl = sizeof(pf->branch) - 1;
+	memcpy(pf->branch, branch, bl);
+	pf->branch[bl] = '\0';
+	pfwd_reset(pf, base);
 	pf->rr = rr;
 	pf->b = b;
 	pf->lh = lh;
@@ -1099,8 +1105,31 @@ static int forward_one(struct proxy *px, struct pctx *ctx, struct pbranch *b,
 		mem_deref(pf);
 		return err;
 	}
-	/* a name: RFC 3263 resolution, asynchronous */
-	pf->req = mem_ref(req);
+	if (list_count(&px->pending) >= PROXY_DNS_PENDING_MAX) {
+		/* a bound on the lookups in flight: requests for names that
+		 * never resolve must not pile up */
+		mem_deref(pf);
+		return EBUSY;
+	}
+	/* a name: RFC 3263 resolution, asynchronous, so the request must
+	 * outlive this call.  A stateful branch has the context's copy; a
+	 * stateless forward may have the receive buffer's message: copy it
+	 * now (only now: most next hops need no lookup) and prepare again
+	 * so that the forwarding state points into the copy */
+	if (ctx) {
+		pf->req = mem_ref(req);
+	} else {
+		err = sip_msg_dup(&pf->req, req);
+		if (!err) {
+			pfwd_reset(pf, base);
+			err = fwd_prepare(px, pf->req, &pf->t, &pf->f, &tp,
+					  &dst, rr, &hop);
+		}
+		if (err != EHOSTUNREACH) {
+			mem_deref(pf);
+			return err ? err : EINVAL;
+		}
+	}
 	pf->ctx = mem_ref(ctx);
 	list_append(&px->pending, &pf->le, pf);
 	err = sip_dns_locate(&pf->q, px->dns, &hop, pfwd_resolved, pf);
@@ -1120,19 +1149,13 @@ static void forward_stateless(struct proxy *px, struct sip_msg *req,
 {
 	const struct sip_via *via;
 	char branch[SIP_BRANCH_LEN + 16];
-	struct sip_msg *keep = NULL;
 	uint32_t vh = 0;
 	int err;
 
 	if (!sip_msg_via(req, &via))
 		vh = hash_fast(via->branch.p, via->branch.l);
 	branch_make(branch, lh, 's', vh ^ hash_fast(req->ruri.p, req->ruri.l));
-	/* a name to resolve outlives this call: work on a copy then */
-	err = sip_msg_dup(&keep, req);
-	if (!err)
-		err = forward_one(px, NULL, NULL, keep, f, t, branch, false,
-				  lh);
-	mem_deref(keep);
+	err = forward_one(px, NULL, NULL, req, f, t, branch, false, lh);
 	if (err) {
 		stateless_failed(px, req);
 		return;

@@ -28,9 +28,10 @@ struct sip_uri;
 struct sip_conn;
 struct proxy;
 
-#define PROXY_FORK_MAX    16
-#define PROXY_URI_MAX     512
-#define PROXY_DOMAINS_MAX 8
+#define PROXY_FORK_MAX        16
+#define PROXY_URI_MAX         512
+#define PROXY_DOMAINS_MAX     8
+#define PROXY_DNS_PENDING_MAX 4096 /* next-hop lookups in flight */
 
 /* One target of the target set (RFC 3261 16.5). */
 struct proxy_target {
