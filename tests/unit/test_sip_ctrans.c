@@ -27,42 +27,10 @@
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
+#include "util/fakesip.h"
 
-#define T0       1000000u /* the frozen clock starts here */
-#define MAXSENT  64
 #define BRANCH   "z9hG4bKct-test-1"
 #define BRANCH_2 "z9hG4bKct-test-2"
-
-struct sent {
-	char p[2048];
-	size_t len;
-	uint64_t t; /* ms since T0 */
-	enum sip_transp tp;
-};
-
-static struct sent sent[MAXSENT];
-static size_t nsent;
-static int send_err;
-
-static int fake_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
-		     struct sip_conn *conn, const void *p, size_t len)
-{
-	(void)sip;
-	(void)dst;
-	(void)conn;
-	if (send_err)
-		return send_err;
-	assert_true(nsent < MAXSENT);
-	assert_true(len < sizeof(sent[0].p));
-	memcpy(sent[nsent].p, p, len);
-	sent[nsent].p[len] = '\0';
-	sent[nsent].len = len;
-	sent[nsent].t = tmr_jiffies() - T0;
-	sent[nsent].tp = tp;
-	nsent++;
-	return 0;
-}
-
 
 /* What the TU saw. */
 struct rec {
@@ -85,53 +53,6 @@ static void resp_h(int err, struct sip_msg *msg, void *arg)
 		*r->drop = mem_deref(*r->drop);
 	if (r->close)
 		sip_trans_close_all(r->close);
-}
-
-
-static struct sip *env_open(void)
-{
-	struct sip *sip = NULL;
-
-	loop_close(); /* left over by a failed test, else nothing */
-	tmr_test_set_now(T0);
-	assert_int_equal(loop_init(1024), 0);
-	assert_int_equal(sip_alloc(&sip, NULL, NULL, NULL, NULL), 0);
-	sip->sendh = fake_send;
-	nsent = 0;
-	send_err = 0;
-	return sip;
-}
-
-
-static void env_close(struct sip *sip)
-{
-	sip_close(sip);
-	mem_deref(sip);
-	assert_int_equal(tmr_count(), 0);
-	loop_close();
-	tmr_test_set_now(0);
-}
-
-
-static uint64_t now(void)
-{
-	return tmr_jiffies() - T0;
-}
-
-
-/* Move the clock to T0 + t, firing each timer at its own time. */
-static void run_to(uint64_t t)
-{
-	for (;;) {
-		uint64_t d = tmr_next_delay();
-
-		if (d == UINT64_MAX || now() + d > t)
-			break;
-		tmr_test_set_now(tmr_jiffies() + d);
-		tmr_poll();
-	}
-	tmr_test_set_now(T0 + t);
-	tmr_poll();
 }
 
 
@@ -203,12 +124,6 @@ static bool feed(struct sip *sip, uint16_t scode, const char *met,
 }
 
 
-static bool sent_starts(size_t i, const char *prefix)
-{
-	return i < nsent && !strncmp(sent[i].p, prefix, strlen(prefix));
-}
-
-
 /* ---- INVITE ---- */
 
 /* 17.1.1.2: Timer A doubles from T1 with no ceiling; Timer B ends
@@ -217,20 +132,20 @@ static void test_invite_timer_a_b(void **state)
 {
 	static const uint64_t at[] = { 0, 500, 1500, 3500, 7500, 15500, 31500 };
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 	size_t i;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
-	run_to(31999);
+	fake_run_to(31999);
 	assert_int_equal(r.n, 0);
 	assert_true(sip_ctrans_active(ct));
-	run_to(32000);
-	assert_int_equal(nsent, 7);
+	fake_run_to(32000);
+	assert_int_equal(fake_nsent, 7);
 	for (i = 0; i < 7; i++) {
-		assert_int_equal(sent[i].t, at[i]);
-		assert_true(sent_starts(i, "INVITE sip:bob@example.com"));
+		assert_int_equal(fake_sent[i].t, at[i]);
+		assert_true(fake_sent_starts(i, "INVITE sip:bob@example.com"));
 	}
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.err[0], ETIMEDOUT);
@@ -238,7 +153,7 @@ static void test_invite_timer_a_b(void **state)
 	/* a late response matches nothing */
 	assert_false(feed(sip, 180, "INVITE", BRANCH, "b1"));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -246,18 +161,18 @@ static void test_invite_timer_a_b(void **state)
 static void test_invite_reliable_timer_b(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_TCP, &r);
-	run_to(32000);
-	assert_int_equal(nsent, 1);
-	assert_int_equal(sent[0].tp, SIP_TRANSP_TCP);
+	fake_run_to(32000);
+	assert_int_equal(fake_nsent, 1);
+	assert_int_equal(fake_sent[0].tp, SIP_TRANSP_TCP);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.err[0], ETIMEDOUT);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -266,28 +181,28 @@ static void test_invite_reliable_timer_b(void **state)
 static void test_invite_proceeding(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
-	run_to(600);
-	assert_int_equal(nsent, 2);
+	fake_run_to(600);
+	assert_int_equal(fake_nsent, 2);
 	assert_true(feed(sip, 100, "INVITE", BRANCH, NULL));
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.scode[0], 100);
 	assert_int_equal(r.scode[1], 180);
-	run_to(200000);
-	assert_int_equal(nsent, 2);
+	fake_run_to(200000);
+	assert_int_equal(fake_nsent, 2);
 	assert_int_equal(r.n, 2);
 	assert_true(sip_ctrans_active(ct));
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
 	assert_int_equal(r.n, 3);
 	mem_deref(ct); /* abandons: sends the CANCEL, RFC 3261 9.1 */
-	assert_int_equal(nsent, 3);
-	assert_true(sent_starts(2, "CANCEL "));
-	env_close(sip);
+	assert_int_equal(fake_nsent, 3);
+	assert_true(fake_sent_starts(2, "CANCEL "));
+	fake_env_close(sip);
 }
 
 
@@ -350,26 +265,26 @@ static void check_ack(const char *p, const char *totag)
 static void test_invite_non2xx_ack_timer_d(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
-	run_to(100);
+	fake_run_to(100);
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
-	run_to(200);
+	fake_run_to(200);
 	assert_true(feed(sip, 486, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 2);
-	assert_true(sent_starts(1, "ACK sip:bob@example.com SIP/2.0\r\n"));
-	check_ack(sent[1].p, "b1");
+	assert_int_equal(fake_nsent, 2);
+	assert_true(fake_sent_starts(1, "ACK sip:bob@example.com SIP/2.0\r\n"));
+	check_ack(fake_sent[1].p, "b1");
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.scode[1], 486);
 
 	/* a retransmitted final: ACK again, nothing to the TU */
-	run_to(1000);
+	fake_run_to(1000);
 	assert_true(feed(sip, 486, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 3);
-	assert_string_equal(sent[2].p, sent[1].p);
+	assert_int_equal(fake_nsent, 3);
+	assert_string_equal(fake_sent[2].p, fake_sent[1].p);
 	assert_int_equal(r.n, 2);
 	/* nor provisional responses */
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
@@ -377,15 +292,15 @@ static void test_invite_non2xx_ack_timer_d(void **state)
 	assert_true(sip_ctrans_active(ct));
 
 	/* Timer D: 32 s after the final */
-	run_to(200 + 31999);
+	fake_run_to(200 + 31999);
 	assert_true(sip_ctrans_active(ct));
-	run_to(200 + 32000);
+	fake_run_to(200 + 32000);
 	assert_false(sip_ctrans_active(ct));
 	assert_false(feed(sip, 486, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 3);
+	assert_int_equal(fake_nsent, 3);
 	assert_int_equal(r.n, 2);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -393,21 +308,21 @@ static void test_invite_non2xx_ack_timer_d(void **state)
 static void test_invite_non2xx_reliable(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_TLS, &r);
 	assert_true(feed(sip, 603, "INVITE", BRANCH, "b9"));
-	assert_int_equal(nsent, 2);
-	check_ack(sent[1].p, "b9");
-	assert_int_equal(sent[1].tp, SIP_TRANSP_TLS);
+	assert_int_equal(fake_nsent, 2);
+	check_ack(fake_sent[1].p, "b9");
+	assert_int_equal(fake_sent[1].tp, SIP_TRANSP_TLS);
 	assert_false(sip_ctrans_active(ct));
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.scode[0], 603);
 	assert_false(feed(sip, 603, "INVITE", BRANCH, "b9"));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -416,18 +331,18 @@ static void test_invite_non2xx_reliable(void **state)
 static void test_invite_2xx_accepted_timer_m(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
-	run_to(700); /* one retransmission at 500 */
+	fake_run_to(700); /* one retransmission at 500 */
 	assert_true(feed(sip, 200, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.scode[0], 200);
-	run_to(10000); /* no more Timer A */
-	assert_int_equal(nsent, 2);
+	fake_run_to(10000); /* no more Timer A */
+	assert_int_equal(fake_nsent, 2);
 	/* retransmission, and the 2xx of another fork */
 	assert_true(feed(sip, 200, "INVITE", BRANCH, "b1"));
 	assert_true(feed(sip, 200, "INVITE", BRANCH, "b2"));
@@ -436,14 +351,14 @@ static void test_invite_2xx_accepted_timer_m(void **state)
 	assert_true(feed(sip, 486, "INVITE", BRANCH, "b3"));
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b3"));
 	assert_int_equal(r.n, 3);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	/* a final came: CANCEL does nothing */
 	assert_int_equal(sip_ctrans_cancel(ct), 0);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 
-	run_to(700 + 31999);
+	fake_run_to(700 + 31999);
 	assert_true(sip_ctrans_active(ct));
-	run_to(700 + 32000);
+	fake_run_to(700 + 32000);
 	assert_false(sip_ctrans_active(ct));
 	/* the end of Accepted is reported: no response, no error */
 	assert_int_equal(r.n, 4);
@@ -452,7 +367,7 @@ static void test_invite_2xx_accepted_timer_m(void **state)
 	assert_false(feed(sip, 200, "INVITE", BRANCH, "b1"));
 	assert_int_equal(r.n, 4);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -464,25 +379,25 @@ static void test_noninvite_timer_e_f(void **state)
 	static const uint64_t at[] = { 0,     500,   1500,  3500,  7500, 11500,
 				       15500, 19500, 23500, 27500, 31500 };
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 	size_t i;
 
 	(void)state;
 	ct = start(sip, "OPTIONS", SIP_TRANSP_UDP, &r);
-	run_to(31999);
+	fake_run_to(31999);
 	assert_int_equal(r.n, 0);
-	run_to(32000);
-	assert_int_equal(nsent, 11);
+	fake_run_to(32000);
+	assert_int_equal(fake_nsent, 11);
 	for (i = 0; i < 11; i++) {
-		assert_int_equal(sent[i].t, at[i]);
-		assert_true(sent_starts(i, "OPTIONS "));
+		assert_int_equal(fake_sent[i].t, at[i]);
+		assert_true(fake_sent_starts(i, "OPTIONS "));
 	}
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.err[0], ETIMEDOUT);
 	assert_false(sip_ctrans_active(ct));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -492,24 +407,24 @@ static void test_noninvite_proceeding_t2(void **state)
 	static const uint64_t at[] = { 0,     500,   1500,  5500,  9500,
 				       13500, 17500, 21500, 25500, 29500 };
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 	size_t i;
 
 	(void)state;
 	ct = start(sip, "REGISTER", SIP_TRANSP_UDP, &r);
-	run_to(600);
+	fake_run_to(600);
 	assert_true(feed(sip, 100, "REGISTER", BRANCH, NULL));
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.scode[0], 100);
-	run_to(32000);
-	assert_int_equal(nsent, 10);
+	fake_run_to(32000);
+	assert_int_equal(fake_nsent, 10);
 	for (i = 0; i < 10; i++)
-		assert_int_equal(sent[i].t, at[i]);
+		assert_int_equal(fake_sent[i].t, at[i]);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.err[1], ETIMEDOUT);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -518,26 +433,26 @@ static void test_noninvite_proceeding_t2(void **state)
 static void test_noninvite_completed_timer_k(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "REGISTER", SIP_TRANSP_UDP, &r);
-	run_to(100);
+	fake_run_to(100);
 	assert_true(feed(sip, 401, "REGISTER", BRANCH, "r1"));
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.scode[0], 401);
 	assert_true(feed(sip, 401, "REGISTER", BRANCH, "r1"));
 	assert_true(feed(sip, 200, "REGISTER", BRANCH, "r1"));
 	assert_int_equal(r.n, 1);
-	run_to(100 + 4999);
+	fake_run_to(100 + 4999);
 	assert_true(sip_ctrans_active(ct));
-	assert_int_equal(nsent, 1); /* no retransmission after the final */
-	run_to(100 + 5000);
+	assert_int_equal(fake_nsent, 1); /* no retransmission after the final */
+	fake_run_to(100 + 5000);
 	assert_false(sip_ctrans_active(ct));
 	assert_false(feed(sip, 401, "REGISTER", BRANCH, "r1"));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -545,19 +460,19 @@ static void test_noninvite_completed_timer_k(void **state)
 static void test_noninvite_reliable(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "MESSAGE", SIP_TRANSP_TCP, &r);
-	run_to(20000);
-	assert_int_equal(nsent, 1);
+	fake_run_to(20000);
+	assert_int_equal(fake_nsent, 1);
 	assert_true(feed(sip, 202, "MESSAGE", BRANCH, "m1"));
 	assert_false(sip_ctrans_active(ct));
 	assert_int_equal(r.n, 1);
 	assert_false(feed(sip, 202, "MESSAGE", BRANCH, "m1"));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -565,7 +480,7 @@ static void test_noninvite_reliable(void **state)
 static void test_matching(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
@@ -578,7 +493,7 @@ static void test_matching(void **state)
 	assert_true(feed(sip, 200, "OPTIONS", "z9hG4bKCT-TEST-1", "x"));
 	assert_int_equal(r.n, 1);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -616,40 +531,40 @@ static void check_cancel(const char *p)
 static void test_cancel_before_provisional(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
 	assert_int_equal(sip_ctrans_cancel(ct), 0);
-	run_to(600);
-	assert_int_equal(nsent, 2); /* INVITE twice, no CANCEL yet */
-	assert_true(sent_starts(1, "INVITE "));
+	fake_run_to(600);
+	assert_int_equal(fake_nsent, 2); /* INVITE twice, no CANCEL yet */
+	assert_true(fake_sent_starts(1, "INVITE "));
 	assert_true(feed(sip, 100, "INVITE", BRANCH, NULL));
-	assert_int_equal(nsent, 3);
-	assert_true(sent_starts(2, "CANCEL sip:bob@example.com SIP/2.0"));
-	check_cancel(sent[2].p);
+	assert_int_equal(fake_nsent, 3);
+	assert_true(fake_sent_starts(2, "CANCEL sip:bob@example.com SIP/2.0"));
+	check_cancel(fake_sent[2].p);
 	/* asking again sends nothing */
 	assert_int_equal(sip_ctrans_cancel(ct), 0);
-	assert_int_equal(nsent, 3);
+	assert_int_equal(fake_nsent, 3);
 
 	/* the CANCEL has its own non-INVITE transaction (Timer E) */
-	run_to(600 + 500);
-	assert_int_equal(nsent, 4);
-	assert_true(sent_starts(3, "CANCEL "));
+	fake_run_to(600 + 500);
+	assert_int_equal(fake_nsent, 4);
+	assert_true(fake_sent_starts(3, "CANCEL "));
 	assert_true(feed(sip, 200, "CANCEL", BRANCH, "b1"));
 	assert_int_equal(r.n, 1); /* the 100 only */
 	/* the INVITE ends with its 487, ACKed */
 	assert_true(feed(sip, 487, "INVITE", BRANCH, "b1"));
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.scode[1], 487);
-	assert_int_equal(nsent, 5);
-	assert_true(sent_starts(4, "ACK "));
-	run_to(100000);
-	assert_int_equal(nsent, 5);
+	assert_int_equal(fake_nsent, 5);
+	assert_true(fake_sent_starts(4, "ACK "));
+	fake_run_to(100000);
+	assert_int_equal(fake_nsent, 5);
 	assert_false(sip_ctrans_active(ct));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -658,25 +573,25 @@ static void test_cancel_before_provisional(void **state)
 static void test_cancel_after_provisional(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
 	assert_true(feed(sip, 183, "INVITE", BRANCH, "b1"));
-	run_to(5000);
+	fake_run_to(5000);
 	assert_int_equal(sip_ctrans_cancel(ct), 0);
-	assert_int_equal(nsent, 2);
-	check_cancel(sent[1].p);
-	run_to(5000 + 31999);
+	assert_int_equal(fake_nsent, 2);
+	check_cancel(fake_sent[1].p);
+	fake_run_to(5000 + 31999);
 	assert_int_equal(r.n, 1);
 	assert_true(sip_ctrans_active(ct));
-	run_to(5000 + 32000);
+	fake_run_to(5000 + 32000);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.err[1], ETIMEDOUT);
 	assert_false(sip_ctrans_active(ct));
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -684,7 +599,7 @@ static void test_cancel_after_provisional(void **state)
 static void test_cancel_after_final(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct, *ct2;
 	struct sip_ctrans_opts o;
 
@@ -692,11 +607,11 @@ static void test_cancel_after_final(void **state)
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
 	assert_true(feed(sip, 404, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 2); /* INVITE, ACK */
+	assert_int_equal(fake_nsent, 2); /* INVITE, ACK */
 	assert_int_equal(sip_ctrans_cancel(ct), 0);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	mem_deref(ct);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 
 	memset(&o, 0, sizeof(o));
 	o.req = mkreq("OPTIONS", BRANCH_2);
@@ -706,7 +621,7 @@ static void test_cancel_after_final(void **state)
 	assert_int_equal(sip_ctrans_alloc(&ct2, sip, &o, resp_h, &r), 0);
 	assert_int_equal(sip_ctrans_cancel(ct2), EINVAL);
 	mem_deref(ct2);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -717,23 +632,23 @@ static void test_cancel_after_final(void **state)
 static void test_drop_invite_handle(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
 	mem_deref(ct); /* Calling: the CANCEL waits for a provisional */
-	assert_int_equal(nsent, 1);
+	assert_int_equal(fake_nsent, 1);
 	assert_true(feed(sip, 180, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 2);
-	assert_true(sent_starts(1, "CANCEL "));
+	assert_int_equal(fake_nsent, 2);
+	assert_true(fake_sent_starts(1, "CANCEL "));
 	assert_true(feed(sip, 200, "CANCEL", BRANCH, "b1"));
 	assert_true(feed(sip, 487, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 3);
-	assert_true(sent_starts(2, "ACK "));
+	assert_int_equal(fake_nsent, 3);
+	assert_true(fake_sent_starts(2, "ACK "));
 	assert_int_equal(r.n, 0);
-	run_to(100000);
-	env_close(sip);
+	fake_run_to(100000);
+	fake_env_close(sip);
 }
 
 
@@ -741,20 +656,20 @@ static void test_drop_invite_handle(void **state)
 static void test_drop_noninvite_handle(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
 	ct = start(sip, "OPTIONS", SIP_TRANSP_UDP, &r);
 	mem_deref(ct);
-	run_to(1600);
-	assert_int_equal(nsent, 3);
+	fake_run_to(1600);
+	assert_int_equal(fake_nsent, 3);
 	assert_true(feed(sip, 200, "OPTIONS", BRANCH, "o1"));
 	assert_true(feed(sip, 200, "OPTIONS", BRANCH, "o1"));
 	assert_int_equal(r.n, 0);
-	run_to(100000);
-	assert_int_equal(nsent, 3);
-	env_close(sip);
+	fake_run_to(100000);
+	assert_int_equal(fake_nsent, 3);
+	fake_env_close(sip);
 }
 
 
@@ -762,7 +677,7 @@ static void test_drop_noninvite_handle(void **state)
 static void test_drop_in_callback(void **state)
 {
 	struct rec r = { 0 }, r2 = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 
 	(void)state;
@@ -771,11 +686,11 @@ static void test_drop_in_callback(void **state)
 	assert_true(feed(sip, 500, "INVITE", BRANCH, "b1"));
 	assert_null(ct);
 	assert_int_equal(r.n, 1);
-	assert_true(sent_starts(1, "ACK "));
+	assert_true(fake_sent_starts(1, "ACK "));
 	/* Completed goes on without the handle */
 	assert_true(feed(sip, 500, "INVITE", BRANCH, "b1"));
-	assert_int_equal(nsent, 3);
-	run_to(40000);
+	assert_int_equal(fake_nsent, 3);
+	fake_run_to(40000);
 
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r2);
 	r2.close = sip;
@@ -784,7 +699,7 @@ static void test_drop_in_callback(void **state)
 	assert_false(sip_ctrans_active(ct));
 	assert_int_equal(tmr_count(), 0);
 	mem_deref(ct);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -792,7 +707,7 @@ static void test_drop_in_callback(void **state)
 static void test_close_all(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *a, *b;
 	struct sip_ctrans_opts o;
 
@@ -814,7 +729,7 @@ static void test_close_all(void **state)
 	assert_int_equal(r.n, 0);
 	mem_deref(a);
 	mem_deref(b);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -823,14 +738,14 @@ static void test_close_all(void **state)
 static void test_transport_error(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct = NULL;
 	struct sip_ctrans_opts o;
 
 	(void)state;
 	ct = start(sip, "INVITE", SIP_TRANSP_UDP, &r);
-	send_err = EHOSTUNREACH;
-	run_to(500);
+	fake_send_err = EHOSTUNREACH;
+	fake_run_to(500);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.err[0], EHOSTUNREACH);
 	assert_false(sip_ctrans_active(ct));
@@ -845,7 +760,7 @@ static void test_transport_error(void **state)
 			 EHOSTUNREACH);
 	assert_null(ct);
 	assert_int_equal(r.n, 1);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -853,7 +768,7 @@ static void test_transport_error(void **state)
 static void test_alloc_invalid(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct = NULL;
 	struct sip_ctrans_opts o;
 
@@ -896,8 +811,8 @@ static void test_alloc_invalid(void **state)
 	o.len = strlen(o.req);
 	assert_int_not_equal(sip_ctrans_alloc(&ct, sip, &o, resp_h, &r), 0);
 	assert_null(ct);
-	assert_int_equal(nsent, 0);
-	env_close(sip);
+	assert_int_equal(fake_nsent, 0);
+	fake_env_close(sip);
 }
 
 
@@ -905,7 +820,7 @@ static void test_alloc_invalid(void **state)
 static void test_via_sip_recv(void **state)
 {
 	struct rec r = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_ctrans *ct;
 	struct sip_rx rx;
 	int n;
@@ -931,8 +846,8 @@ static void test_via_sip_recv(void **state)
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.scode[0], 180);
 	mem_deref(ct); /* CANCEL */
-	assert_true(sent_starts(nsent - 1, "CANCEL "));
-	env_close(sip);
+	assert_true(fake_sent_starts(fake_nsent - 1, "CANCEL "));
+	fake_env_close(sip);
 }
 
 

@@ -29,42 +29,9 @@
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
+#include "util/fakesip.h"
 
-#define T0      1000000u /* the frozen clock starts here */
-#define MAXSENT 64
-#define BRANCH  "z9hG4bKst-test-1"
-
-struct sent {
-	char p[2048];
-	size_t len;
-	uint64_t t; /* ms since T0 */
-	enum sip_transp tp;
-	struct sa dst;
-};
-
-static struct sent sent[MAXSENT];
-static size_t nsent;
-static int send_err;
-
-static int fake_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
-		     struct sip_conn *conn, const void *p, size_t len)
-{
-	(void)sip;
-	(void)conn;
-	if (send_err)
-		return send_err;
-	assert_true(nsent < MAXSENT);
-	assert_true(len < sizeof(sent[0].p));
-	memcpy(sent[nsent].p, p, len);
-	sent[nsent].p[len] = '\0';
-	sent[nsent].len = len;
-	sent[nsent].t = tmr_jiffies() - T0;
-	sent[nsent].tp = tp;
-	sent[nsent].dst = *dst;
-	nsent++;
-	return 0;
-}
-
+#define BRANCH "z9hG4bKst-test-1"
 
 /* What the TU heard from its transaction. */
 struct ev {
@@ -87,53 +54,6 @@ static void ev_h(int err, struct sip_msg *msg, void *arg)
 		*e->drop = mem_deref(*e->drop);
 	if (e->close)
 		sip_trans_close_all(e->close);
-}
-
-
-static struct sip *env_open(void)
-{
-	struct sip *sip = NULL;
-
-	loop_close(); /* left over by a failed test, else nothing */
-	tmr_test_set_now(T0);
-	assert_int_equal(loop_init(1024), 0);
-	assert_int_equal(sip_alloc(&sip, NULL, NULL, NULL, NULL), 0);
-	sip->sendh = fake_send;
-	nsent = 0;
-	send_err = 0;
-	return sip;
-}
-
-
-static void env_close(struct sip *sip)
-{
-	sip_close(sip);
-	mem_deref(sip);
-	assert_int_equal(tmr_count(), 0);
-	loop_close();
-	tmr_test_set_now(0);
-}
-
-
-static uint64_t now(void)
-{
-	return tmr_jiffies() - T0;
-}
-
-
-/* Move the clock to T0 + t, firing each timer at its own time. */
-static void run_to(uint64_t t)
-{
-	for (;;) {
-		uint64_t d = tmr_next_delay();
-
-		if (d == UINT64_MAX || now() + d > t)
-			break;
-		tmr_test_set_now(tmr_jiffies() + d);
-		tmr_poll();
-	}
-	tmr_test_set_now(T0 + t);
-	tmr_poll();
 }
 
 
@@ -233,18 +153,6 @@ static int reply_tag(struct sip_strans *st, uint16_t scode, const char *tag)
 }
 
 
-static bool sent_starts(size_t i, const char *prefix)
-{
-	return i < nsent && !strncmp(sent[i].p, prefix, strlen(prefix));
-}
-
-
-static bool sent_has(size_t i, const char *s)
-{
-	return i < nsent && strstr(sent[i].p, s) != NULL;
-}
-
-
 #define INV(...) ((struct rq){ .met = "INVITE", __VA_ARGS__ })
 #define ACK(...) ((struct rq){ .met = "ACK", __VA_ARGS__ })
 #define CAN(...) ((struct rq){ .met = "CANCEL", __VA_ARGS__ })
@@ -258,37 +166,37 @@ static bool sent_has(size_t i, const char *s)
 static void test_invite_100_trying(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, INV(), &e);
 	assert_non_null(sip_strans_req(st));
-	run_to(100);
+	fake_run_to(100);
 	/* a retransmission before any response: absorbed, nothing sent */
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 0);
-	run_to(199);
-	assert_int_equal(nsent, 0);
-	run_to(200);
-	assert_int_equal(nsent, 1);
-	assert_int_equal(sent[0].t, 200);
-	assert_true(sent_starts(0, "SIP/2.0 100 "));
-	assert_true(sent_has(0, "\r\nTo: Bob <sip:bob@example.com>\r\n"));
-	assert_int_equal(sa_port(&sent[0].dst), 5070);
+	assert_int_equal(fake_nsent, 0);
+	fake_run_to(199);
+	assert_int_equal(fake_nsent, 0);
+	fake_run_to(200);
+	assert_int_equal(fake_nsent, 1);
+	assert_int_equal(fake_sent[0].t, 200);
+	assert_true(fake_sent_starts(0, "SIP/2.0 100 "));
+	assert_true(fake_sent_has(0, "\r\nTo: Bob <sip:bob@example.com>\r\n"));
+	assert_int_equal(sa_port(&fake_sent[0].dst), 5070);
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 2);
-	assert_string_equal(sent[1].p, sent[0].p);
+	assert_int_equal(fake_nsent, 2);
+	assert_string_equal(fake_sent[1].p, fake_sent[0].p);
 
 	assert_int_equal(reply_tag(st, 180, "s1"), 0);
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 4);
-	assert_true(sent_starts(3, "SIP/2.0 180 "));
-	assert_string_equal(sent[3].p, sent[2].p);
+	assert_int_equal(fake_nsent, 4);
+	assert_true(fake_sent_starts(3, "SIP/2.0 180 "));
+	assert_string_equal(fake_sent[3].p, fake_sent[2].p);
 	assert_int_equal(sip->stats.retrans_absorbed, 3);
 	assert_int_equal(sip->stats.tx_responses, 4);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -296,25 +204,25 @@ static void test_invite_100_trying(void **state)
 static void test_invite_tu_answers(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, INV(), &e);
-	run_to(50);
+	fake_run_to(50);
 	assert_int_equal(reply_tag(st, 183, "s1"), 0);
-	run_to(10000);
-	assert_int_equal(nsent, 1);
-	assert_true(sent_starts(0, "SIP/2.0 183 "));
-	assert_true(sent_has(0, ";tag=s1\r\n"));
+	fake_run_to(10000);
+	assert_int_equal(fake_nsent, 1);
+	assert_true(fake_sent_starts(0, "SIP/2.0 183 "));
+	assert_true(fake_sent_has(0, ";tag=s1\r\n"));
 	/* and a TU may send the 100 itself */
 	mem_deref(st);
 	st = start(sip, INV(.branch = "z9hG4bKother"), &e);
 	assert_int_equal(sip_strans_reply(st, 100, NULL), 0);
-	run_to(20000);
-	assert_int_equal(nsent, 2);
+	fake_run_to(20000);
+	assert_int_equal(fake_nsent, 2);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -325,7 +233,7 @@ static void test_invite_timer_g_h(void **state)
 	static const uint64_t at[] = { 0,     500,   1500,  3500,  7500, 11500,
 				       15500, 19500, 23500, 27500, 31500 };
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 	size_t i;
 
@@ -335,24 +243,24 @@ static void test_invite_timer_g_h(void **state)
 	assert_null(sip_strans_req(st)); /* only key and bytes are kept */
 	assert_int_equal(sip_strans_reply(st, 500, NULL), EPROTO);
 	assert_int_equal(sip_strans_send_raw(st, 500, "x", 1), EPROTO);
-	run_to(31999);
-	assert_int_equal(nsent, 11);
+	fake_run_to(31999);
+	assert_int_equal(fake_nsent, 11);
 	for (i = 0; i < 11; i++) {
-		assert_int_equal(sent[i].t, at[i]);
-		assert_true(sent_starts(i, "SIP/2.0 486 "));
+		assert_int_equal(fake_sent[i].t, at[i]);
+		assert_true(fake_sent_starts(i, "SIP/2.0 486 "));
 	}
 	/* an INVITE retransmission gets the final again */
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 12);
+	assert_int_equal(fake_nsent, 12);
 	assert_int_equal(e.n, 0);
-	run_to(32000);
+	fake_run_to(32000);
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.err[0], ETIMEDOUT);
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, INV()));
 	assert_int_equal(sip_strans_reply(st, 500, NULL), ESRCH);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -361,31 +269,31 @@ static void test_invite_timer_g_h(void **state)
 static void test_invite_ack_timer_i(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, INV(), &e);
 	assert_int_equal(reply_tag(st, 404, "s1"), 0);
-	run_to(600);
-	assert_int_equal(nsent, 2); /* Timer G once */
+	fake_run_to(600);
+	assert_int_equal(fake_nsent, 2); /* Timer G once */
 	/* an ACK from elsewhere (sent-by) is not ours */
 	assert_false(feed(sip, ACK(.totag = "s1", .sentby = "127.0.0.9")));
 	assert_true(feed(sip, ACK(.totag = "s1")));
-	run_to(5000);
-	assert_int_equal(nsent, 2);
+	fake_run_to(5000);
+	assert_int_equal(fake_nsent, 2);
 	assert_true(feed(sip, ACK(.totag = "s1")));
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	assert_true(sip_strans_active(st));
-	run_to(600 + 4999);
+	fake_run_to(600 + 4999);
 	assert_true(sip_strans_active(st));
-	run_to(600 + 5000);
+	fake_run_to(600 + 5000);
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, ACK(.totag = "s1")));
 	assert_int_equal(e.n, 0);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -393,15 +301,15 @@ static void test_invite_ack_timer_i(void **state)
 static void test_invite_reliable(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, INV(.tp = SIP_TRANSP_TCP), &e);
 	assert_int_equal(reply_tag(st, 480, "s1"), 0);
-	run_to(20000);
-	assert_int_equal(nsent, 1);
-	assert_int_equal(sent[0].tp, SIP_TRANSP_TCP);
+	fake_run_to(20000);
+	assert_int_equal(fake_nsent, 1);
+	assert_int_equal(fake_sent[0].tp, SIP_TRANSP_TCP);
 	assert_true(feed(sip, ACK(.totag = "s1", .tp = SIP_TRANSP_TCP)));
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, ACK(.totag = "s1", .tp = SIP_TRANSP_TCP)));
@@ -409,12 +317,12 @@ static void test_invite_reliable(void **state)
 
 	st = start(sip, INV(.tp = SIP_TRANSP_TCP), &e);
 	assert_int_equal(reply_tag(st, 480, "s1"), 0);
-	run_to(20000 + 32000);
+	fake_run_to(20000 + 32000);
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.err[0], ETIMEDOUT);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -423,41 +331,41 @@ static void test_invite_reliable(void **state)
 static void test_invite_accepted_timer_l(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 	char ok[2048];
 
 	(void)state;
 	st = start(sip, INV(), &e);
 	assert_int_equal(reply_tag(st, 200, "s1"), 0);
-	assert_int_equal(nsent, 1);
-	assert_true(sent_starts(0, "SIP/2.0 200 "));
+	assert_int_equal(fake_nsent, 1);
+	assert_true(fake_sent_starts(0, "SIP/2.0 200 "));
 	assert_null(sip_strans_req(st));
-	(void)snprintf(ok, sizeof(ok), "%s", sent[0].p);
-	run_to(10000);
-	assert_int_equal(nsent, 1); /* no Timer G for a 2xx */
+	(void)snprintf(ok, sizeof(ok), "%s", fake_sent[0].p);
+	fake_run_to(10000);
+	assert_int_equal(fake_nsent, 1); /* no Timer G for a 2xx */
 	assert_true(feed(sip, INV()));
-	assert_int_equal(nsent, 1);
+	assert_int_equal(fake_nsent, 1);
 	/* the ACK for a 2xx is the TU's, whatever its branch */
 	assert_false(feed(sip, ACK(.totag = "s1")));
 	assert_false(feed(sip, ACK(.totag = "s1", .branch = "z9hG4bKack2")));
 	/* the TU (or proxy) retransmits its 2xx, or forwards another */
 	assert_int_equal(sip_strans_retransmit(st), 0);
 	assert_int_equal(sip_strans_send_raw(st, 200, ok, strlen(ok)), 0);
-	assert_int_equal(nsent, 3);
-	assert_string_equal(sent[1].p, ok);
-	assert_string_equal(sent[2].p, ok);
+	assert_int_equal(fake_nsent, 3);
+	assert_string_equal(fake_sent[1].p, ok);
+	assert_string_equal(fake_sent[2].p, ok);
 	assert_int_equal(sip_strans_send_raw(st, 486, ok, strlen(ok)), EPROTO);
 	assert_int_equal(sip_strans_reply(st, 200, NULL), EPROTO);
-	run_to(31999);
+	fake_run_to(31999);
 	assert_true(sip_strans_active(st));
-	run_to(32000);
+	fake_run_to(32000);
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, INV()));
 	assert_int_equal(sip_strans_retransmit(st), ESRCH);
 	assert_int_equal(e.n, 0);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -469,34 +377,34 @@ static void test_invite_accepted_timer_l(void **state)
 static void test_noninvite_timer_j(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, REG(), &e);
-	run_to(1000);
+	fake_run_to(1000);
 	assert_true(feed(sip, REG()));
-	assert_int_equal(nsent, 0); /* no 100 Trying for non-INVITE */
+	assert_int_equal(fake_nsent, 0); /* no 100 Trying for non-INVITE */
 	assert_int_equal(sip_strans_reply(st, 100, NULL), 0);
 	assert_true(feed(sip, REG()));
-	assert_int_equal(nsent, 2);
-	assert_string_equal(sent[1].p, sent[0].p);
+	assert_int_equal(fake_nsent, 2);
+	assert_string_equal(fake_sent[1].p, fake_sent[0].p);
 	assert_int_equal(reply_tag(st, 200, "r1"), 0);
 	assert_null(sip_strans_req(st));
 	assert_int_equal(sip_strans_reply(st, 200, NULL), EPROTO);
 	assert_true(feed(sip, REG()));
-	assert_int_equal(nsent, 4);
-	assert_true(sent_starts(3, "SIP/2.0 200 "));
-	assert_string_equal(sent[3].p, sent[2].p);
-	run_to(1000 + 31999);
-	assert_int_equal(nsent, 4); /* no retransmission on its own */
+	assert_int_equal(fake_nsent, 4);
+	assert_true(fake_sent_starts(3, "SIP/2.0 200 "));
+	assert_string_equal(fake_sent[3].p, fake_sent[2].p);
+	fake_run_to(1000 + 31999);
+	assert_int_equal(fake_nsent, 4); /* no retransmission on its own */
 	assert_true(sip_strans_active(st));
-	run_to(1000 + 32000);
+	fake_run_to(1000 + 32000);
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, REG()));
 	assert_int_equal(e.n, 0);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -504,7 +412,7 @@ static void test_noninvite_timer_j(void **state)
 static void test_noninvite_reliable(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
@@ -512,10 +420,10 @@ static void test_noninvite_reliable(void **state)
 	assert_int_equal(reply_tag(st, 401, "r1"), 0);
 	assert_false(sip_strans_active(st));
 	assert_false(feed(sip, REG(.tp = SIP_TRANSP_TLS)));
-	assert_int_equal(nsent, 1);
-	assert_int_equal(sent[0].tp, SIP_TRANSP_TLS);
+	assert_int_equal(fake_nsent, 1);
+	assert_int_equal(fake_sent[0].tp, SIP_TRANSP_TLS);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -525,7 +433,7 @@ static void test_noninvite_reliable(void **state)
 static void test_match_3261(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
@@ -541,7 +449,7 @@ static void test_match_3261(void **state)
 	/* the other fields do not matter with a magic cookie */
 	assert_true(feed(sip, REG(.callid = "other", .cseq = 99)));
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -550,7 +458,7 @@ static void test_match_3261(void **state)
 static void test_match_2543(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st, *st2;
 
 	(void)state;
@@ -571,13 +479,13 @@ static void test_match_2543(void **state)
 
 	assert_int_equal(reply_tag(st, 486, "t2543"), 0);
 	assert_true(feed(sip, INV(.branch = "-")));
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	assert_false(feed(sip, ACK(.branch = "-", .totag = "other")));
 	assert_false(feed(
 		sip, ACK(.branch = "-", .totag = "t2543", .callid = "c2@h")));
 	assert_true(feed(sip, ACK(.branch = "-", .totag = "t2543")));
-	run_to(100000);
-	assert_int_equal(nsent, 2); /* Confirmed: no more Timer G */
+	fake_run_to(100000);
+	assert_int_equal(fake_nsent, 2); /* Confirmed: no more Timer G */
 	assert_int_equal(e.n, 0);
 	mem_deref(st);
 
@@ -591,10 +499,10 @@ static void test_match_2543(void **state)
 	/* and its retransmission is the CANCEL's own transaction */
 	assert_true(feed(sip, CAN(.branch = "1234", .cseq = 20)));
 	assert_int_equal(e.n, 1);
-	assert_int_equal(nsent, 4);
-	assert_string_equal(sent[3].p, sent[2].p);
+	assert_int_equal(fake_nsent, 4);
+	assert_string_equal(fake_sent[3].p, fake_sent[2].p);
 	mem_deref(st2);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -604,11 +512,11 @@ static void check_cancel_200(size_t i, const char *tag)
 {
 	char want[64];
 
-	assert_true(sent_starts(i, "SIP/2.0 200 "));
-	assert_true(sent_has(i, "CSeq: 7 CANCEL\r\n"));
+	assert_true(fake_sent_starts(i, "SIP/2.0 200 "));
+	assert_true(fake_sent_has(i, "CSeq: 7 CANCEL\r\n"));
 	(void)snprintf(want, sizeof(want),
 		       "To: Bob <sip:bob@example.com>;tag=%s\r\n", tag);
-	assert_true(sent_has(i, want));
+	assert_true(fake_sent_has(i, want));
 }
 
 
@@ -617,7 +525,7 @@ static void check_cancel_200(size_t i, const char *tag)
 static void test_cancel_pending(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
@@ -625,7 +533,7 @@ static void test_cancel_pending(void **state)
 	assert_int_equal(reply_tag(st, 180, "s180"), 0);
 	assert_false(feed(sip, CAN(.branch = "z9hG4bKnone")));
 	assert_true(feed(sip, CAN()));
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	check_cancel_200(1, "s180");
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.err[0], 0);
@@ -634,20 +542,20 @@ static void test_cancel_pending(void **state)
 
 	/* a retransmitted CANCEL gets its 200 again, the TU hears nothing */
 	assert_true(feed(sip, CAN()));
-	assert_int_equal(nsent, 3);
-	assert_string_equal(sent[2].p, sent[1].p);
+	assert_int_equal(fake_nsent, 3);
+	assert_string_equal(fake_sent[2].p, fake_sent[1].p);
 	assert_int_equal(e.n, 1);
 
 	assert_int_equal(reply_tag(st, 487, "s180"), 0);
-	assert_true(sent_starts(3, "SIP/2.0 487 "));
+	assert_true(fake_sent_starts(3, "SIP/2.0 487 "));
 	assert_true(feed(sip, ACK(.totag = "s180")));
-	run_to(100000);
-	assert_int_equal(nsent, 4);
+	fake_run_to(100000);
+	assert_int_equal(fake_nsent, 4);
 	assert_false(sip_strans_active(st));
 	/* both transactions are gone: a late CANCEL matches nothing */
 	assert_false(feed(sip, CAN()));
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -656,7 +564,7 @@ static void test_cancel_pending(void **state)
 static void test_cancel_before_response(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 	const char *p, *q;
 
@@ -665,18 +573,18 @@ static void test_cancel_before_response(void **state)
 	assert_true(feed(sip, CAN()));
 	assert_int_equal(e.n, 1);
 	assert_int_equal(sip_strans_reply(st, 487, NULL), 0);
-	assert_int_equal(nsent, 2);
-	p = strstr(sent[0].p, "\r\nTo: ");
-	q = strstr(sent[1].p, "\r\nTo: ");
+	assert_int_equal(fake_nsent, 2);
+	p = strstr(fake_sent[0].p, "\r\nTo: ");
+	q = strstr(fake_sent[1].p, "\r\nTo: ");
 	assert_non_null(p);
 	assert_non_null(q);
 	assert_non_null(strstr(p, ";tag="));
 	assert_int_equal(strcspn(p + 2, "\r"), strcspn(q + 2, "\r"));
 	assert_memory_equal(p, q, strcspn(p + 2, "\r"));
-	run_to(200); /* no 100 Trying after the final */
-	assert_int_equal(nsent, 2);
+	fake_run_to(200); /* no 100 Trying after the final */
+	assert_int_equal(fake_nsent, 2);
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -685,14 +593,14 @@ static void test_cancel_before_response(void **state)
 static void test_cancel_after_final(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st, *st2;
 
 	(void)state;
 	st = start(sip, INV(), &e);
 	assert_int_equal(reply_tag(st, 486, "s1"), 0);
 	assert_true(feed(sip, CAN()));
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	check_cancel_200(1, "s1");
 	assert_int_equal(e.n, 0);
 	mem_deref(st);
@@ -701,12 +609,12 @@ static void test_cancel_after_final(void **state)
 		    ((struct rq){ .met = "OPTIONS", .branch = "z9hG4bKopt" }),
 		    &e);
 	assert_true(feed(sip, CAN(.branch = "z9hG4bKopt")));
-	assert_int_equal(nsent, 3);
-	assert_true(sent_starts(2, "SIP/2.0 200 "));
+	assert_int_equal(fake_nsent, 3);
+	assert_true(fake_sent_starts(2, "SIP/2.0 200 "));
 	assert_int_equal(e.n, 0);
 	assert_true(sip_strans_active(st2));
 	mem_deref(st2);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -717,7 +625,7 @@ static void test_cancel_after_final(void **state)
 static void test_drop_handle(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
@@ -730,8 +638,8 @@ static void test_drop_handle(void **state)
 	assert_int_equal(reply_tag(st, 200, "r1"), 0);
 	mem_deref(st);
 	assert_true(feed(sip, REG()));
-	assert_int_equal(nsent, 2);
-	env_close(sip);
+	assert_int_equal(fake_nsent, 2);
+	fake_env_close(sip);
 }
 
 
@@ -739,14 +647,14 @@ static void test_drop_handle(void **state)
 static void test_reentrant_callbacks(void **state)
 {
 	struct ev e = { 0 }, e2 = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st, *st2;
 
 	(void)state;
 	st = start(sip, INV(), &e);
 	e.drop = &st;
 	assert_int_equal(reply_tag(st, 500, "s1"), 0);
-	run_to(32000); /* Timer H, the handle goes in the callback */
+	fake_run_to(32000); /* Timer H, the handle goes in the callback */
 	assert_int_equal(e.n, 1);
 	assert_null(st);
 
@@ -760,7 +668,7 @@ static void test_reentrant_callbacks(void **state)
 	assert_int_equal(tmr_count(), 0);
 	mem_deref(st);
 	mem_deref(st2);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -769,33 +677,33 @@ static void test_reentrant_callbacks(void **state)
 static void test_transport_error(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st;
 
 	(void)state;
 	st = start(sip, REG(), &e);
-	send_err = ECONNREFUSED;
+	fake_send_err = ECONNREFUSED;
 	assert_int_equal(sip_strans_reply(st, 200, NULL), ECONNREFUSED);
 	assert_false(sip_strans_active(st));
 	mem_deref(st);
 
-	send_err = 0;
+	fake_send_err = 0;
 	st = start(sip, INV(), &e);
 	assert_int_equal(reply_tag(st, 486, "s1"), 0);
-	send_err = ENETUNREACH;
-	run_to(500); /* Timer G */
+	fake_send_err = ENETUNREACH;
+	fake_run_to(500); /* Timer G */
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.err[0], ENETUNREACH);
 	assert_false(sip_strans_active(st));
 	mem_deref(st);
 
 	st = start(sip, INV(), &e);
-	run_to(700); /* the 100 Trying fails */
+	fake_run_to(700); /* the 100 Trying fails */
 	assert_int_equal(e.n, 2);
 	assert_int_equal(e.err[1], ENETUNREACH);
 	assert_false(sip_strans_active(st));
 	mem_deref(st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -803,7 +711,7 @@ static void test_transport_error(void **state)
 static void test_alloc_invalid(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *st = NULL, *st2 = NULL;
 	struct sip_msg *m;
 
@@ -822,8 +730,8 @@ static void test_alloc_invalid(void **state)
 	assert_int_equal(sip_strans_send_raw(st, 200, NULL, 0), EINVAL);
 	mem_deref(m);
 	mem_deref(st);
-	assert_int_equal(nsent, 0);
-	env_close(sip);
+	assert_int_equal(fake_nsent, 0);
+	fake_env_close(sip);
 }
 
 
@@ -831,7 +739,7 @@ static void test_alloc_invalid(void **state)
 static void test_close_all(void **state)
 {
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_strans *a, *b, *c;
 
 	(void)state;
@@ -850,7 +758,7 @@ static void test_close_all(void **state)
 	mem_deref(a);
 	mem_deref(b);
 	mem_deref(c);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -862,7 +770,7 @@ static void test_completed_is_small(void **state)
 		N = 200
 	};
 	struct ev e = { 0 };
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	size_t before, per, resp_len = 0;
 	char br[32];
 	int i;
@@ -876,15 +784,15 @@ static void test_completed_is_small(void **state)
 		st = start(sip, REG(.branch = br), &e);
 		assert_int_equal(reply_tag(st, 200, "r1"), 0);
 		mem_deref(st);
-		resp_len = sent[0].len;
-		nsent = 0;
+		resp_len = fake_sent[0].len;
+		fake_nsent = 0;
 	}
 	per = (mem_live_bytes() - before) / N;
 	print_message("completed transaction: %zu bytes (response %zu)\n", per,
 		      resp_len);
 	assert_true(per < resp_len + 512);
 	assert_true(per < sizeof(struct sip_msg) / 8);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
@@ -910,7 +818,7 @@ static bool core_req_h(struct sip *sip, struct sip_msg *msg, void *arg)
 
 static void test_via_sip_recv(void **state)
 {
-	struct sip *sip = env_open();
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
 	struct sip_msg *m = mkreq(INV());
 	struct sip_rx rx;
 
@@ -926,14 +834,14 @@ static void test_via_sip_recv(void **state)
 	rx.dst = m->dst;
 	sip_recv(&rx, sip);
 	assert_int_equal(core_calls, 1);
-	assert_int_equal(nsent, 1);
-	assert_true(sent_starts(0, "SIP/2.0 404 "));
+	assert_int_equal(fake_nsent, 1);
+	assert_true(fake_sent_starts(0, "SIP/2.0 404 "));
 	sip_recv(&rx, sip);
 	assert_int_equal(core_calls, 1);
-	assert_int_equal(nsent, 2);
+	assert_int_equal(fake_nsent, 2);
 	mem_deref(m);
 	core_st = mem_deref(core_st);
-	env_close(sip);
+	fake_env_close(sip);
 }
 
 
