@@ -146,36 +146,16 @@ entims_user_add() {
 # background job on a fresh free port (UDP and TCP), wait for "entims ready".
 # Sets ENTIMS_PID, ENTIMS_PORT, ENTIMS_LOG.
 entims_start() {
-	local i
-	ENTIMS_N=$((ENTIMS_N + 1))
-	ENTIMS_PORT=$(free_port)
-	ENTIMS_LOG=$E2E_TMP/entims.$ENTIMS_N.log
+	local port
+	port=$(free_port)
 	# Name resolution stays on loopback: the DNS server is a port where
 	# nothing listens, so a lookup fails at once instead of leaving.
-	ENTIMS_CONF=$E2E_TMP/entims.conf
-	printf '[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" >"$ENTIMS_CONF"
+	printf '[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" >"$E2E_TMP/entims.conf"
 	# a scenario may add settings (whole sections) in ENTIMS_CONF_EXTRA
 	if [ -n "${ENTIMS_CONF_EXTRA:-}" ]; then
-		printf '%s\n' "$ENTIMS_CONF_EXTRA" >>"$ENTIMS_CONF"
+		printf '%s\n' "$ENTIMS_CONF_EXTRA" >>"$E2E_TMP/entims.conf"
 	fi
-	# cd to the temp dir: no entims.conf of the caller is picked up.
-	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$ENTIMS_CONF" \
-		--data-dir "$ENTIMS_DATA" \
-		--listen "udp:127.0.0.1:$ENTIMS_PORT" \
-		--listen "tcp:127.0.0.1:$ENTIMS_PORT" \
-		--log-level debug "$@") >"$ENTIMS_LOG" 2>&1 </dev/null &
-	ENTIMS_PID=$!
-	E2E_PIDS+=("$ENTIMS_PID")
-	for ((i = 0; i < 300; i++)); do
-		if grep -q '^entims ready' "$ENTIMS_LOG" 2>/dev/null; then
-			log "entims pid $ENTIMS_PID ready on 127.0.0.1:$ENTIMS_PORT"
-			return 0
-		fi
-		kill -0 "$ENTIMS_PID" 2>/dev/null ||
-			fail "entims exited before it was ready"
-		sleep 0.1
-	done
-	fail "entims not ready after 30 s"
+	entims_launch "$port" "$E2E_TMP/entims.conf" "$@"
 }
 
 entims_alive() {
@@ -293,4 +273,41 @@ entims_kill9() {
 	wait "$ENTIMS_PID" 2>/dev/null || true
 	log "entims pid $ENTIMS_PID killed with SIGKILL"
 	ENTIMS_PID=
+}
+
+# ---- a registered callee and a call to it ----
+
+# register_bob <domain> <port>: sip:bob@<domain> (password bob-secret)
+# registers with digest from 127.0.0.1:<port>; fails the scenario unless
+# the 200 comes.
+register_bob() {
+	local domain=$1 port=$2 rc=0
+	sipp_run reg-bob 30 "127.0.0.1:$ENTIMS_PORT" \
+		-sf "$E2E_SCENARIO/../sipp/register.xml" \
+		-key user bob -key domain "$domain" -au bob -ap bob-secret \
+		-auth_uri "$domain" \
+		-i 127.0.0.1 -p "$port" -m 1 -recv_timeout 5000 || rc=$?
+	expect_rc "bob registers sip:bob@127.0.0.1:$port" "$rc" 0
+}
+
+# call_bob <domain> <bob port> <uas.xml> <uac.xml> <what alice sees>
+#          <what bob sees>: a sipp UAS answers on bob's registered port
+# with <uas.xml>; alice (password alice-secret) calls sip:bob@<domain>
+# through entims with <uac.xml>; both must finish their one call.
+call_bob() {
+	local domain=$1 port=$2 uas=$3 uac=$4 rc=0 uas_pid
+	sipp_bg uas-bob -sf "$E2E_SCENARIO/../sipp/$uas" -i 127.0.0.1 \
+		-p "$port" -m 1 -timeout 40 -timeout_error
+	uas_pid=$SIPP_PID
+	wait_udp_bound "$port"
+	sipp_run uac-alice 45 "127.0.0.1:$ENTIMS_PORT" \
+		-sf "$E2E_SCENARIO/../sipp/$uac" \
+		-s bob -key user alice -key domain "$domain" -au alice \
+		-ap alice-secret -auth_uri "bob@$domain" \
+		-i 127.0.0.1 -p "$(free_port)" -m 1 -recv_timeout 10000 \
+		-timeout 40 -timeout_error || rc=$?
+	expect_rc "alice: $5" "$rc" 0
+	rc=0
+	wait_pid "$uas_pid" 20 || rc=$?
+	expect_rc "bob: $6" "$rc" 0
 }

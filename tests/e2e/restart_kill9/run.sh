@@ -9,7 +9,6 @@
 . "$(dirname "$0")/../lib.sh"
 e2e_init "$@"
 
-SIPPDIR=$E2E_SCENARIO/../sipp
 DOMAIN=example.test
 
 entims_user_add "sip:alice@$DOMAIN" alice-secret
@@ -20,12 +19,7 @@ grep -q ' 0 bindings loaded' "$first_log" ||
 	fail "a fresh data directory should load 0 bindings (see ${first_log##*/})"
 
 bob_port=$(free_port)
-rc=0
-sipp_run reg-bob 30 "127.0.0.1:$ENTIMS_PORT" -sf "$SIPPDIR/register.xml" \
-	-key user bob -key domain "$DOMAIN" -au bob -ap bob-secret \
-	-auth_uri "$DOMAIN" \
-	-i 127.0.0.1 -p "$bob_port" -m 1 -recv_timeout 5000 || rc=$?
-expect_rc "bob registers sip:bob@127.0.0.1:$bob_port" "$rc" 0
+register_bob "$DOMAIN" "$bob_port"
 
 # The 200 has left: the binding must already be stored.  No pause, no
 # SIGTERM: a crash right after the answer.
@@ -39,24 +33,9 @@ loaded=$(grep -oE '[0-9]+ bindings loaded' "$ENTIMS_LOG" | head -n 1 || true)
 	fail "after the restart entims reports '${loaded:-nothing}', expected '1 bindings loaded' (see ${ENTIMS_LOG##*/})"
 log "ok: after SIGKILL and restart: $loaded"
 
-sipp_bg uas-bob -sf "$SIPPDIR/uas_call.xml" -i 127.0.0.1 -p "$bob_port" \
-	-m 1 -timeout 30 -timeout_error
-uas_pid=$SIPP_PID
-wait_udp_bound "$bob_port"
-
-rc=0
-sipp_run uac-alice 35 "127.0.0.1:$ENTIMS_PORT" -sf "$SIPPDIR/uac_call.xml" \
-	-s bob -key user alice -key domain "$DOMAIN" -au alice -ap alice-secret \
-	-auth_uri "bob@$DOMAIN" \
-	-i 127.0.0.1 -p "$(free_port)" -m 1 -recv_timeout 10000 \
-	-timeout 30 -timeout_error || rc=$?
-expect_rc "alice -> sip:bob@$DOMAIN after the restart: INVITE, 180, 200, ACK, BYE, 200" \
-	"$rc" 0
-
-rc=0
-wait_pid "$uas_pid" 15 || rc=$?
-expect_rc "bob's UAS on 127.0.0.1:$bob_port: INVITE, 180, 200, ACK, BYE answered" \
-	"$rc" 0
+call_bob "$DOMAIN" "$bob_port" uas_call.xml uac_call.xml \
+	"sip:bob@$DOMAIN after the restart: INVITE, 180, 200, ACK, BYE, 200" \
+	"the UAS on 127.0.0.1:$bob_port answered INVITE, 180, 200, ACK, BYE"
 
 # The restored binding is bob's contact: the INVITE went to it as
 # Request-URI (RFC 3261 16.5, 16.6 step 2).
