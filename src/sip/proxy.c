@@ -246,7 +246,10 @@ static bool is_loop(struct proxy *px, struct sip_msg *req, uint32_t lh)
 		struct sip_via via;
 		uint16_t port;
 
-		if (sip_via_decode(&via, &v))
+		/* only a Via carrying this hash can make a loop: look for it
+		 * in the text before decoding anything (most requests have
+		 * none, and this runs for every one) */
+		if (!memmem(v.p, v.l, want, 11) || sip_via_decode(&via, &v))
 			continue;
 		port = via.port ? via.port
 				: (via.tp == SIP_TRANSP_TLS ? 5061 : 5060);
