@@ -936,8 +936,16 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 				      "(see entims help)\n");
 		return 2;
 	}
-	if (mkdir_p(c.data_dir) || userdb_open(&db, c.data_dir))
+	err = mkdir_p(c.data_dir);
+	if (err) {
+		(void)fprintf(stderr,
+			      "entims user: cannot create the data directory "
+			      "'%s': %s (give another with --data-dir)\n",
+			      c.data_dir, log_strerror(err));
 		return 1;
+	}
+	if (userdb_open(&db, c.data_dir))
+		return 1; /* userdb_open said why */
 	if (!strcmp(sub, "list")) {
 		rc = userdb_list(db, print_user, NULL) ? 1 : 0;
 	} else if (!strcmp(sub, "add") || !strcmp(sub, "delete")) {
