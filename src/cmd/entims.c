@@ -63,6 +63,7 @@ struct econf {
 	uint32_t min_expires;
 	uint32_t max_expires;
 	uint32_t commit_delay_ms;
+	int reg_fsync;
 	uint32_t max_conns;
 };
 
@@ -88,6 +89,7 @@ static const struct conf_item conf_items[] = {
 	  offsetof(struct econf, max_expires), 86400 * 7 },
 	{ "registrar.commit_delay_ms", CONF_U32,
 	  offsetof(struct econf, commit_delay_ms), 100 },
+	{ "registrar.fsync", CONF_BOOL, offsetof(struct econf, reg_fsync), 0 },
 	{ "proxy.stateless", CONF_BOOL, offsetof(struct econf, stateless), 0 },
 	{ "proxy.record_route", CONF_BOOL, offsetof(struct econf, record_route),
 	  0 },
@@ -606,6 +608,7 @@ static int app_start(struct app *app)
 			      app->conf.data_dir, log_strerror(err));
 		return err;
 	}
+	regstore_set_sync(app->store, app->conf.reg_fsync);
 	rc.domains = app->domains;
 	rc.min_expires = app->conf.min_expires;
 	rc.max_expires = app->conf.max_expires;
@@ -742,7 +745,9 @@ static void usage(FILE *f)
 		"  [auth]      enabled, algorithms (md5, sha-256: offered in "
 		"this order)\n"
 		"  [registrar] min_expires, max_expires, commit_delay_ms "
-		"(group commit, default 2)\n"
+		"(group commit, default 2),\n"
+		"              fsync (flush each commit to disk: survives a "
+		"power loss; default no)\n"
 		"  [proxy]     stateless, record_route\n"
 		"  [log]       level, trace\n",
 		DEMO_DOMAIN);

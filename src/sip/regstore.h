@@ -1,20 +1,20 @@
 /**
- * @file regstore.h  Durable registrar bindings in SQLite.
+ * @file regstore.h  Durable registrar bindings: an append-only journal
+ *                    folded into an SQLite table in the background.
  *
- * One file (registrar.sqlite) in a data directory, WAL journal with
- * synchronous=NORMAL: a COMMIT that returned survives the process being
- * killed (the WAL frames are in the OS page cache); only a power loss or
- * kernel crash may lose the last commits (SQLite syncs the WAL at
- * checkpoints).  The schema is versioned with PRAGMA user_version and the
- * statements are prepared once.
+ * A commit that returned survives the process being killed (its records
+ * are in the OS page cache); with regstore_set_sync() it also survives a
+ * power loss.  See regstore.c for the design and the file formats.
  *
  * The registrar writes in batches: regstore_begin(), any number of
- * regstore_put()/regstore_del(), regstore_commit().  Nothing else touches
- * the database while the registrar runs.
+ * regstore_put()/regstore_del(), regstore_commit().  Nothing else writes
+ * the store while the registrar runs.
  */
 #ifndef IMS_SIP_REGSTORE_H
 #define IMS_SIP_REGSTORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/mem.h"
@@ -22,7 +22,11 @@
 struct regstore;
 
 #define REGSTORE_SCHEMA_VERSION 1
-#define REGSTORE_FILE           "registrar.sqlite"
+#define REGSTORE_FILE_BASE      "registrar"
+#define REGSTORE_FILE           REGSTORE_FILE_BASE ".sqlite"
+#define REGSTORE_NSTR           9 /* strings in a row */
+/* The journal is handed to the folder past this size. */
+#define REGSTORE_JOURNAL_MAX (4u << 20)
 
 /* One binding as stored.  Strings are NUL-terminated; optional ones may
  * be NULL (written as SQL NULL) and come back from a load as "". */
@@ -62,6 +66,12 @@ int regstore_put(struct regstore *rs,
 int regstore_del(struct regstore *rs, uint64_t id) IMS_MUST_CHECK;
 int regstore_commit(struct regstore *rs) IMS_MUST_CHECK;
 void regstore_rollback(struct regstore *rs);
+/* fdatasync() the journal at every commit (survives a power loss). */
+void regstore_set_sync(struct regstore *rs, bool fsync_each);
+/* Rotation threshold (tests use a small one to exercise folding). */
+void regstore_set_journal_max(struct regstore *rs, size_t bytes);
+/* Fold every journal into the table now. */
+int regstore_sync(struct regstore *rs) IMS_MUST_CHECK;
 
 /* Bindings stored (a COUNT, for tests and statistics). */
 int regstore_count(struct regstore *rs, uint64_t *n) IMS_MUST_CHECK;

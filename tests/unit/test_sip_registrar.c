@@ -14,11 +14,14 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,13 +81,16 @@ static int teardown(void **state)
 	loop_close();
 	tmr_test_set_now(0);
 	if (g_dir[0]) {
-		static const char *const files[] = { "", "-wal", "-shm" };
+		static const char *const files[] = {
+			".sqlite", ".sqlite-wal", ".sqlite-shm", ".journal",
+			".journal.1"
+		};
 		char path[128];
 		size_t i;
 
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 5; i++) {
 			(void)snprintf(path, sizeof(path), "%s/%s%s", g_dir,
-				       REGSTORE_FILE, files[i]);
+				       REGSTORE_FILE_BASE, files[i]);
 			(void)unlink(path);
 		}
 		if (rmdir(g_dir) != 0)
@@ -990,15 +996,17 @@ static void test_persistence_reopen(void **state)
 
 
 /* RFC 3261 10.3 step 7: when the store cannot commit, the requests of the
- * batch get 500 and their tentative changes are gone. */
+ * batch get 500 and their tentative changes are gone.  The journal write
+ * is made to fail for real: the file-size limit is set to its size. */
 static void test_commit_failure(void **state)
 {
 	struct regstore *rs = mkstore();
 	struct registrar *reg = mkreg_obj(rs, NULL);
 	struct reg_contact c[4];
 	struct rx rx = { 0 };
+	struct rlimit old, lim;
+	struct stat st;
 	char path[256];
-	sqlite3 *db = NULL;
 	uint64_t n = 0;
 
 	(void)state;
@@ -1006,11 +1014,14 @@ static void test_commit_failure(void **state)
 			      "Contact: <sip:l1@192.0.2.1>\r\n"),
 			 200);
 
-	/* another process holds the write lock past the busy timeout */
-	(void)snprintf(path, sizeof(path), "%s/%s", g_dir, REGSTORE_FILE);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-			 SQLITE_OK);
+	(void)snprintf(path, sizeof(path), "%s/%s.journal", g_dir,
+		       REGSTORE_FILE_BASE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	(void)signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 
 	mkreg("sip:lou@example.com", "cid-l", 2,
 	      "Contact: <sip:l1@192.0.2.1>;expires=0, <sip:l2@192.0.2.1>\r\n");
@@ -1018,24 +1029,78 @@ static void test_commit_failure(void **state)
 	/* applied in memory, not yet answered */
 	assert_int_equal(lookup(reg, "sip:lou@example.com", c, 4), 1);
 	assert_string_equal(c[0].uri, "sip:l2@192.0.2.1");
-	assert_int_equal(registrar_flush(reg), EBUSY);
+	assert_int_equal(registrar_flush(reg), EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	assert_int_equal(rx.n, 2);
 	assert_int_equal(rx.scode, 500);
 	assert_non_null(strstr(rx.hdrs, "Retry-After:"));
-	/* back to what is stored: l1 only */
+	/* back to what is stored: l1 only, and the journal is whole */
 	assert_int_equal(lookup(reg, "sip:lou@example.com", c, 4), 1);
 	assert_string_equal(c[0].uri, "sip:l1@192.0.2.1");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, (off_t)lim.rlim_cur);
 
-	/* once the lock is gone the same request goes through */
-	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	/* once there is room the same request goes through */
 	assert_int_equal(reg1(reg, &rx, "sip:lou@example.com", "cid-l", 2,
 			      "Contact: <sip:l1@192.0.2.1>;expires=0, "
 			      "<sip:l2@192.0.2.1>\r\n"),
 			 200);
 	assert_int_equal(regstore_count(rs, &n), 0);
 	assert_int_equal(n, 1);
+	registrar_close(reg);
+	mem_deref(reg);
+	mem_deref(rs);
+}
+
+
+/* The journal is folded into the table in the background past its size
+ * limit; a reopen sees the same bindings whether a record was folded or
+ * not, and a torn record at the end (a write cut short) is ignored. */
+static void test_journal_fold(void **state)
+{
+	struct regstore *rs = mkstore();
+	struct registrar *reg;
+	struct reg_contact c[4];
+	struct rx rx = { 0 };
+	char path[256], aor[64], uri[64];
+	uint64_t n = 0;
+	int i, fd;
+
+	(void)state;
+	regstore_set_journal_max(rs, 4096);
+	reg = mkreg_obj(rs, NULL);
+	for (i = 0; i < 200; i++) {
+		(void)snprintf(aor, sizeof(aor), "sip:f%d@example.com", i % 50);
+		(void)snprintf(uri, sizeof(uri),
+			       "Contact: <sip:f%d@192.0.2.%d>\r\n", i % 50,
+			       1 + i / 50);
+		assert_int_equal(
+			reg1(reg, &rx, aor, "cid-f", (uint32_t)(i + 1), uri),
+			200);
+	}
+	registrar_close(reg);
+	mem_deref(reg);
+	mem_deref(rs);
+
+	/* a torn record: half a record's bytes appended */
+	(void)snprintf(path, sizeof(path), "%s/%s.journal", g_dir,
+		       REGSTORE_FILE_BASE);
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0) { /* a clean stop folded it all: make one */
+		rs = mkstore();
+		mem_deref(rs);
+		fd = open(path, O_WRONLY | O_APPEND);
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\x40\0\0\0P\0\0\0garbage", 16), 16);
+	close(fd);
+
+	rs = mkstore();
+	reg = mkreg_obj(rs, NULL);
+	assert_int_equal(registrar_count(reg), 4 * 50);
+	assert_int_equal(lookup(reg, "sip:f7@example.com", c, 4), 4);
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 200);
 	registrar_close(reg);
 	mem_deref(reg);
 	mem_deref(rs);
@@ -1151,6 +1216,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_persistence_reopen, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_journal_fold, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_200, setup,
 						teardown),
