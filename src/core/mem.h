@@ -23,6 +23,9 @@ void *mem_deref(void *data);
 unsigned mem_nrefs(const void *data);
 char *mem_strdup(const char *s, size_t len);
 
+/* Free the calling thread's cache of freed blocks (see mem.c). */
+void mem_cache_flush(void);
+
 /* Accounting, used by the tests' leak checks and the memory benchmarks. */
 size_t mem_live_blocks(void);
 size_t mem_live_bytes(void);
