@@ -19,7 +19,8 @@ SIPPDIR=$ROOT/bench/sipp
 OPS=${*:-register register-auth call}
 TMP=$(mktemp -d /tmp/entims-cg.XXXXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+# KEEP=1 leaves the callgrind files in $TMP for callgrind_annotate.
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"' EXIT
 
 command -v valgrind >/dev/null || { echo "valgrind not found" >&2; exit 1; }
 command -v sipp >/dev/null || { echo "sipp not found" >&2; exit 1; }
@@ -43,7 +44,8 @@ run() {
 		"$ENTIMS" user add --data-dir "$data" sip:u0@bench.test \
 			--password pw0 >/dev/null
 	fi
-	valgrind --tool=callgrind --callgrind-out-file="$TMP/$op.out" \
+	valgrind --tool=callgrind --toggle-collect=loop_poll \
+		--callgrind-out-file="$TMP/$op.out" \
 		"$ENTIMS" run -c "$TMP/cg.conf" -d "$data" \
 		-l "udp:127.0.0.1:$port" --domain bench.test --no-demo \
 		--log-level warn "${args[@]}" >"$TMP/$op.log" 2>&1 &
