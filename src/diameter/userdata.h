@@ -7,6 +7,10 @@
  * Sh IMSUserState/InitialFilterCriteria data); the S-CSCF decodes the same
  * XML back into it and evaluates the Initial Filter Criteria from it.
  *
+ * Schema: TS 29.228 Rel-9 annex E (CxDataType_Rel9.xsd, transcribed in
+ * tests/data/diameter/); the encoder writes exactly that, the decoder also
+ * takes the shapes Kamailio/OpenIMSCore FHoSS and Clearwater produce.
+ *
  * Ownership: a cx_subscription owns everything below it.  Arrays are plain
  * arrays allocated with mem_zalloc and grown by the add functions; strings
  * are NUL-terminated mem_strdup copies.  Destroy with mem_deref() on the
@@ -22,7 +26,13 @@
 
 struct buf;
 
-/* TS 29.228 annex E, tIdentityType. */
+/* Largest User-Data document cx_userdata_decode() parses (EMSGSIZE above).
+ * A profile with a hundred iFCs is about 60 KiB. */
+#define CX_USERDATA_MAX (512u * 1024u)
+
+/* TS 29.228 annex E, tIdentityType (Rel-9 values; a later release's 4,
+ * WILDCARDED_IMPU after NON_DISTINCT_IMPU took 3, is decoded as
+ * CX_ID_WILDCARDED_IMPU too). */
 enum cx_identity_type {
 	CX_ID_PUBLIC_USER = 0,
 	CX_ID_DISTINCT_PSI = 1,
@@ -72,11 +82,12 @@ enum cx_spt_kind {
  * Request-URI, header Content and SDP Content are regular expressions
  * (POSIX extended) as TS 29.228 B.2.2 defines them. */
 struct cx_spt {
-	int group;        /* the Group elements; the first one only */
-	bool negated;     /* ConditionNegated */
+	int group;    /* Group; an SPT listed in several Groups is decoded
+			 as one cx_spt per Group (same truth value) */
+	bool negated; /* ConditionNegated */
 	enum cx_spt_kind kind;
-	char *a;          /* RequestURI, Method, Header name, SDP Line */
-	char *b;          /* Header Content, SDP Content; NULL when absent */
+	char *a; /* RequestURI, Method, Header name, SDP Line */
+	char *b; /* Header Content, SDP Content; NULL when absent */
 	enum cx_session_case session_case;
 	unsigned reg_type; /* cx_reg_type bits; 0 = any (Method REGISTER) */
 };
@@ -92,29 +103,29 @@ struct cx_ifc {
 	struct cx_trigger_point *tp; /* NULL: no TriggerPoint, always true */
 	char *as_uri;                /* ApplicationServer/ServerName */
 	enum cx_default_handling default_handling;
-	char *service_info;          /* NULL when absent */
+	char *service_info; /* NULL when absent */
 	bool include_register_request;
 	bool include_register_response;
 	enum cx_profile_part ppi;
 };
 
 struct cx_public_id {
-	char *identity;           /* sip:, tel: URI, or a wildcarded one */
-	bool barred;              /* BarringIndication */
+	char *identity; /* sip:, tel: URI, or a wildcarded one */
+	bool barred;    /* BarringIndication */
 	enum cx_identity_type type;
-	char *wildcarded;         /* WildcardedPSI / WildcardedIMPU, or NULL */
-	char *display_name;       /* DisplayName, or NULL */
-	char *alias_group;        /* AliasIdentityGroupID (Rel-9), or NULL */
+	char *wildcarded;   /* WildcardedPSI / WildcardedIMPU, or NULL */
+	char *display_name; /* DisplayName, or NULL */
+	char *alias_group;  /* AliasIdentityGroupID (Rel-9), or NULL */
 };
 
 struct cx_service_profile {
 	struct cx_public_id *pub;
 	size_t pub_n;
-	struct cx_ifc *ifc;       /* sorted by priority on encode/decode */
+	struct cx_ifc *ifc; /* sorted by priority on encode/decode */
 	size_t ifc_n;
-	unsigned *shared_ifc;     /* SharedIFCSetID values */
+	unsigned *shared_ifc; /* SharedIFCSetID values */
 	size_t shared_ifc_n;
-	int media_profile;        /* SubscribedMediaProfileId, -1 absent */
+	int media_profile; /* SubscribedMediaProfileId, -1 absent */
 };
 
 struct cx_subscription {
@@ -138,11 +149,13 @@ struct cx_spt *cx_spt_add(struct cx_subscription *sub, struct cx_ifc *ifc,
 /* A copy of s owned by sub (for the string members). */
 char *cx_strdup(struct cx_subscription *sub, const char *s);
 
-/* XML (annex E, IMSSubscription), UTF-8, appended to mb. */
+/* XML (annex E, IMSSubscription), UTF-8, appended to mb.  EINVAL when a
+ * mandatory member is NULL or a string is not UTF-8 XML text. */
 int cx_userdata_encode(struct buf *mb,
 		       const struct cx_subscription *sub) IMS_MUST_CHECK;
 /* EBADMSG with a sentence in err (when err is not NULL) if the XML is not
- * an IMSSubscription this model can hold. */
+ * an IMSSubscription this model can hold; EMSGSIZE above CX_USERDATA_MAX.
+ * The iFCs of each service profile come back sorted by Priority. */
 int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 		       size_t len, char *err, size_t errsz) IMS_MUST_CHECK;
 
