@@ -1381,6 +1381,13 @@ static int dec_root(struct dec *d, const xmlNode *root)
 }
 
 
+static void xml_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+
 /* SAX internalSubset: a DOCTYPE.  User-Data never needs one, and without
  * it no entity can be declared; stop before the subset is read. */
 static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
@@ -1412,7 +1419,9 @@ int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 {
 	struct dec d = { .err = err, .errsz = errsz };
 	xmlParserCtxtPtr ctxt = NULL;
+	xmlGenericErrorFunc gen_h;
 	xmlDocPtr doc = NULL;
+	void *gen_ctx;
 	xmlNodePtr root;
 	int e;
 
@@ -1430,9 +1439,18 @@ int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 	}
 	(void)pthread_once(&xml_once, xml_init_once);
 
+	/* encoding conversion errors bypass XML_PARSE_NOERROR and go to the
+	 * thread's generic handler (stderr): a peer's bytes must not write
+	 * there, the reason goes into err instead */
+	gen_h = xmlGenericError;
+	gen_ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, xml_silent);
+
 	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return ENOMEM;
+	if (!ctxt) {
+		e = ENOMEM;
+		goto out;
+	}
 	ctxt->sax->internalSubset = refuse_dtd;
 	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
 	 * no network; NOCDATA folds CDATA sections into text */
@@ -1484,5 +1502,6 @@ out:
 	if (doc)
 		xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctxt);
+	xmlSetGenericErrorFunc(gen_ctx, gen_h);
 	return e;
 }
