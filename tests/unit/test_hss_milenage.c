@@ -25,10 +25,10 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/pl.h"
 #include "hss/milenage.h"
 
 struct mil_set {
@@ -236,10 +236,11 @@ static void hex2bin(const char *hex, uint8_t *out, size_t n)
 {
 	assert_int_equal(strlen(hex), 2 * n);
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+		const int hi = pl_hexval(hex[2 * i]);
+		const int lo = pl_hexval(hex[2 * i + 1]);
 
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
+		assert_true(hi >= 0 && lo >= 0);
+		out[i] = (uint8_t)(((unsigned)hi << 4) | (unsigned)lo);
 	}
 }
 
@@ -253,7 +254,7 @@ static void expect_hex(const struct mil_set *t, const char *doc,
 	uint8_t want[16];
 
 	hex2bin(hex, want, n);
-	if (memcmp(got, want, n)) {
+	if (memcmp(got, want, n) != 0) {
 		print_error("TS %s set %d: %s differs\n", doc, t->n, what);
 		fail();
 	}
