@@ -1,0 +1,483 @@
+/**
+ * @file dict.h  The Diameter dictionary: base protocol (RFC 6733), Cx/Dx
+ *               (TS 29.229), Sh (TS 29.329) and the RFC 4740 Digest AVPs
+ *               they carry; result codes; validation; the printer.
+ *
+ * The tables are static and sorted (vendor, code), searched by bisection.
+ * Each AVP entry has its name, type and flag rules (the bits that must be
+ * set and those that must not; any other bit is "may"); a Grouped AVP and
+ * each command (request and answer) have a grammar: for each AVP its
+ * minimum and maximum count, and whether other AVPs (`*[ AVP ]`) may come.
+ *
+ * The dictionary drives the decoder (which AVPs are Grouped), the builder
+ * (default flags), dia_msg_validate() (which Result-Code a request earns)
+ * and dia_msg_print() (names and typed values for logs and traces).
+ */
+#ifndef IMS_DIAMETER_DICT_H
+#define IMS_DIAMETER_DICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/mem.h"
+#include "diameter/avp.h"
+
+struct buf;
+struct dia_msg;
+struct dia_err;
+
+/* Application ids (RFC 6733 2.4, TS 29.230 7) */
+#define DIA_APP_COMMON 0u /* base protocol: CER, DWR, DPR */
+#define DIA_APP_RELAY  0xffffffffu
+#define DIA_APP_CX     16777216u /* Cx and Dx (TS 29.229 6, 29.228 6) */
+#define DIA_APP_SH     16777217u /* Sh (TS 29.329 6) */
+
+/* Command codes */
+enum dia_cmd_code {
+	DIA_CMD_CE = 257, /* Capabilities-Exchange */
+	DIA_CMD_DW = 280, /* Device-Watchdog */
+	DIA_CMD_DP = 282, /* Disconnect-Peer */
+	DIA_CMD_UA = 300, /* User-Authorization (Cx) */
+	DIA_CMD_SA = 301, /* Server-Assignment */
+	DIA_CMD_LI = 302, /* Location-Info */
+	DIA_CMD_MA = 303, /* Multimedia-Auth */
+	DIA_CMD_RT = 304, /* Registration-Termination */
+	DIA_CMD_PP = 305, /* Push-Profile */
+	DIA_CMD_UD = 306, /* User-Data (Sh) */
+	DIA_CMD_PU = 307, /* Profile-Update */
+	DIA_CMD_SN = 308, /* Subscribe-Notifications */
+	DIA_CMD_PN = 309, /* Push-Notification */
+};
+
+/* AVP codes.  Vendor 0 unless noted. */
+enum dia_avp_code {
+	/* RFC 6733 4.5 and the RADIUS-range AVPs it uses */
+	DIA_AVP_USER_NAME = 1,
+	DIA_AVP_CLASS = 25,
+	DIA_AVP_SESSION_TIMEOUT = 27,
+	DIA_AVP_PROXY_STATE = 33,
+	DIA_AVP_ACCT_SESSION_ID = 44,
+	DIA_AVP_ACCT_MULTI_SESSION_ID = 50,
+	DIA_AVP_EVENT_TIMESTAMP = 55,
+	DIA_AVP_ACCT_INTERIM_INTERVAL = 85,
+	DIA_AVP_HOST_IP_ADDRESS = 257,
+	DIA_AVP_AUTH_APPLICATION_ID = 258,
+	DIA_AVP_ACCT_APPLICATION_ID = 259,
+	DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID = 260,
+	DIA_AVP_REDIRECT_HOST_USAGE = 261,
+	DIA_AVP_REDIRECT_MAX_CACHE_TIME = 262,
+	DIA_AVP_SESSION_ID = 263,
+	DIA_AVP_ORIGIN_HOST = 264,
+	DIA_AVP_SUPPORTED_VENDOR_ID = 265,
+	DIA_AVP_VENDOR_ID = 266,
+	DIA_AVP_FIRMWARE_REVISION = 267,
+	DIA_AVP_RESULT_CODE = 268,
+	DIA_AVP_PRODUCT_NAME = 269,
+	DIA_AVP_SESSION_BINDING = 270,
+	DIA_AVP_SESSION_SERVER_FAILOVER = 271,
+	DIA_AVP_MULTI_ROUND_TIME_OUT = 272,
+	DIA_AVP_DISCONNECT_CAUSE = 273,
+	DIA_AVP_AUTH_REQUEST_TYPE = 274,
+	DIA_AVP_AUTH_GRACE_PERIOD = 276,
+	DIA_AVP_AUTH_SESSION_STATE = 277,
+	DIA_AVP_ORIGIN_STATE_ID = 278,
+	DIA_AVP_FAILED_AVP = 279,
+	DIA_AVP_PROXY_HOST = 280,
+	DIA_AVP_ERROR_MESSAGE = 281,
+	DIA_AVP_ROUTE_RECORD = 282,
+	DIA_AVP_DESTINATION_REALM = 283,
+	DIA_AVP_PROXY_INFO = 284,
+	DIA_AVP_RE_AUTH_REQUEST_TYPE = 285,
+	DIA_AVP_ACCOUNTING_SUB_SESSION_ID = 287,
+	DIA_AVP_AUTHORIZATION_LIFETIME = 291,
+	DIA_AVP_REDIRECT_HOST = 292,
+	DIA_AVP_DESTINATION_HOST = 293,
+	DIA_AVP_ERROR_REPORTING_HOST = 294,
+	DIA_AVP_TERMINATION_CAUSE = 295,
+	DIA_AVP_ORIGIN_REALM = 296,
+	DIA_AVP_EXPERIMENTAL_RESULT = 297,
+	DIA_AVP_EXPERIMENTAL_RESULT_CODE = 298,
+	DIA_AVP_INBAND_SECURITY_ID = 299,
+	DIA_AVP_DRMP = 301, /* RFC 7944 */
+	DIA_AVP_ACCOUNTING_RECORD_TYPE = 480,
+	DIA_AVP_ACCOUNTING_REALTIME_REQUIRED = 483,
+	DIA_AVP_ACCOUNTING_RECORD_NUMBER = 485,
+	/* RFC 7683 overload control, carried by Cx and Sh since Rel-12 */
+	DIA_AVP_OC_SUPPORTED_FEATURES = 621,
+	DIA_AVP_OC_FEATURE_VECTOR = 622,
+	DIA_AVP_OC_OLR = 623,
+	DIA_AVP_OC_SEQUENCE_NUMBER = 624,
+	DIA_AVP_OC_VALIDITY_DURATION = 625,
+	DIA_AVP_OC_REPORT_TYPE = 626,
+	DIA_AVP_OC_REDUCTION_PERCENTAGE = 627,
+	/* RFC 8583 load information */
+	DIA_AVP_SOURCEID = 649,
+	DIA_AVP_LOAD = 650,
+	DIA_AVP_LOAD_TYPE = 651,
+	DIA_AVP_LOAD_VALUE = 652,
+	/* RFC 4740 9.5 Digest AVPs, inside SIP-Digest-Authenticate */
+	DIA_AVP_DIGEST_REALM = 104,
+	DIA_AVP_DIGEST_QOP = 110,
+	DIA_AVP_DIGEST_ALGORITHM = 111,
+	DIA_AVP_DIGEST_HA1 = 121,
+};
+
+/* TS 29.229 6.3 (vendor 10415) */
+enum dia_cx_avp_code {
+	DIA_AVP_VISITED_NETWORK_IDENTIFIER = 600,
+	DIA_AVP_PUBLIC_IDENTITY = 601,
+	DIA_AVP_SERVER_NAME = 602,
+	DIA_AVP_SERVER_CAPABILITIES = 603,
+	DIA_AVP_MANDATORY_CAPABILITY = 604,
+	DIA_AVP_OPTIONAL_CAPABILITY = 605,
+	DIA_AVP_USER_DATA = 606,
+	DIA_AVP_SIP_NUMBER_AUTH_ITEMS = 607,
+	DIA_AVP_SIP_AUTHENTICATION_SCHEME = 608,
+	DIA_AVP_SIP_AUTHENTICATE = 609,
+	DIA_AVP_SIP_AUTHORIZATION = 610,
+	DIA_AVP_SIP_AUTHENTICATION_CONTEXT = 611,
+	DIA_AVP_SIP_AUTH_DATA_ITEM = 612,
+	DIA_AVP_SIP_ITEM_NUMBER = 613,
+	DIA_AVP_SERVER_ASSIGNMENT_TYPE = 614,
+	DIA_AVP_DEREGISTRATION_REASON = 615,
+	DIA_AVP_REASON_CODE = 616,
+	DIA_AVP_REASON_INFO = 617,
+	DIA_AVP_CHARGING_INFORMATION = 618,
+	DIA_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME = 619,
+	DIA_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME = 620,
+	DIA_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME = 621,
+	DIA_AVP_SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME = 622,
+	DIA_AVP_USER_AUTHORIZATION_TYPE = 623,
+	DIA_AVP_USER_DATA_ALREADY_AVAILABLE = 624,
+	DIA_AVP_CONFIDENTIALITY_KEY = 625,
+	DIA_AVP_INTEGRITY_KEY = 626,
+	DIA_AVP_SUPPORTED_FEATURES = 628,
+	DIA_AVP_FEATURE_LIST_ID = 629,
+	DIA_AVP_FEATURE_LIST = 630,
+	DIA_AVP_SUPPORTED_APPLICATIONS = 631,
+	DIA_AVP_ASSOCIATED_IDENTITIES = 632,
+	DIA_AVP_ORIGINATING_REQUEST = 633,
+	DIA_AVP_WILDCARDED_PUBLIC_IDENTITY = 634,
+	DIA_AVP_SIP_DIGEST_AUTHENTICATE = 635,
+	DIA_AVP_WILDCARDED_IMPU = 636, /* TS 29.329 */
+	DIA_AVP_UAR_FLAGS = 637,
+	DIA_AVP_LOOSE_ROUTE_INDICATION = 638,
+	DIA_AVP_SCSCF_RESTORATION_INFO = 639,
+	DIA_AVP_PATH = 640,
+	DIA_AVP_CONTACT = 641,
+	DIA_AVP_SUBSCRIPTION_INFO = 642,
+	DIA_AVP_CALL_ID_SIP_HEADER = 643,
+	DIA_AVP_FROM_SIP_HEADER = 644,
+	DIA_AVP_TO_SIP_HEADER = 645,
+	DIA_AVP_RECORD_ROUTE = 646,
+	DIA_AVP_ASSOCIATED_REGISTERED_IDENTITIES = 647,
+	DIA_AVP_MULTIPLE_REGISTRATION_INDICATION = 648,
+	DIA_AVP_RESTORATION_INFO = 649,
+	DIA_AVP_SESSION_PRIORITY = 650,
+	DIA_AVP_IDENTITY_WITH_EMERGENCY_REGISTRATION = 651,
+	DIA_AVP_PRIVILEDGED_SENDER_INDICATION = 652,
+	DIA_AVP_LIA_FLAGS = 653,
+	DIA_AVP_INITIAL_CSEQ_SEQUENCE_NUMBER = 654,
+	DIA_AVP_SAR_FLAGS = 655,
+	DIA_AVP_ALLOWED_WAF_WWSF_IDENTITIES = 656,
+	DIA_AVP_WEBRTC_AUTHENTICATION_FUNCTION_NAME = 657,
+	DIA_AVP_WEBRTC_WEB_SERVER_FUNCTION_NAME = 658,
+	DIA_AVP_RTR_FLAGS = 659,
+	DIA_AVP_P_CSCF_SUBSCRIPTION_INFO = 660,
+	DIA_AVP_REGISTRATION_TIME_OUT = 661,
+	DIA_AVP_FAILED_PCSCF = 662,
+};
+
+/* TS 29.329 6.3 (vendor 10415) */
+enum dia_sh_avp_code {
+	DIA_AVP_USER_IDENTITY = 700,
+	DIA_AVP_MSISDN = 701,
+	DIA_AVP_SH_USER_DATA = 702,
+	DIA_AVP_DATA_REFERENCE = 703,
+	DIA_AVP_SERVICE_INDICATION = 704,
+	DIA_AVP_SUBS_REQ_TYPE = 705,
+	DIA_AVP_REQUESTED_DOMAIN = 706,
+	DIA_AVP_CURRENT_LOCATION = 707,
+	DIA_AVP_IDENTITY_SET = 708,
+	DIA_AVP_EXPIRY_TIME = 709,
+	DIA_AVP_SEND_DATA_INDICATION = 710,
+	DIA_AVP_DSAI_TAG = 711,
+	DIA_AVP_ONE_TIME_NOTIFICATION = 712,
+	DIA_AVP_REQUESTED_NODES = 713,
+	DIA_AVP_SERVING_NODE_INDICATION = 714,
+	DIA_AVP_REPOSITORY_DATA_ID = 715,
+	DIA_AVP_SEQUENCE_NUMBER = 716,
+	DIA_AVP_PRE_PAGING_SUPPORTED = 717,
+	DIA_AVP_LOCAL_TIME_ZONE_INDICATION = 718,
+	DIA_AVP_UDR_FLAGS = 719,
+	DIA_AVP_CALL_REFERENCE_INFO = 720,
+	DIA_AVP_CALL_REFERENCE_NUMBER = 721,
+	DIA_AVP_AS_NUMBER = 722,
+};
+
+/* Result-Code values, RFC 6733 7.1 */
+enum dia_rcode {
+	DIA_MULTI_ROUND_AUTH = 1001,
+	DIA_SUCCESS = 2001,
+	DIA_LIMITED_SUCCESS = 2002,
+	DIA_COMMAND_UNSUPPORTED = 3001,
+	DIA_UNABLE_TO_DELIVER = 3002,
+	DIA_REALM_NOT_SERVED = 3003,
+	DIA_TOO_BUSY = 3004,
+	DIA_LOOP_DETECTED = 3005,
+	DIA_REDIRECT_INDICATION = 3006,
+	DIA_APPLICATION_UNSUPPORTED = 3007,
+	DIA_INVALID_HDR_BITS = 3008,
+	DIA_INVALID_AVP_BITS = 3009,
+	DIA_UNKNOWN_PEER = 3010,
+	DIA_AUTHENTICATION_REJECTED = 4001,
+	DIA_OUT_OF_SPACE = 4002,
+	DIA_ELECTION_LOST = 4003,
+	DIA_AVP_UNSUPPORTED = 5001,
+	DIA_UNKNOWN_SESSION_ID = 5002,
+	DIA_AUTHORIZATION_REJECTED = 5003,
+	DIA_INVALID_AVP_VALUE = 5004,
+	DIA_MISSING_AVP = 5005,
+	DIA_RESOURCES_EXCEEDED = 5006,
+	DIA_CONTRADICTING_AVPS = 5007,
+	DIA_AVP_NOT_ALLOWED = 5008,
+	DIA_AVP_OCCURS_TOO_MANY_TIMES = 5009,
+	DIA_NO_COMMON_APPLICATION = 5010,
+	DIA_UNSUPPORTED_VERSION = 5011,
+	DIA_UNABLE_TO_COMPLY = 5012,
+	DIA_INVALID_BIT_IN_HEADER = 5013,
+	DIA_INVALID_AVP_LENGTH = 5014,
+	DIA_INVALID_MESSAGE_LENGTH = 5015,
+	DIA_INVALID_AVP_BIT_COMBO = 5016,
+	DIA_NO_COMMON_SECURITY = 5017,
+};
+
+/* Experimental-Result-Code values (vendor 10415): TS 29.229 6.2 (Cx/Dx)
+ * and TS 29.329 6.2 (Sh) */
+enum dia_3gpp_rcode {
+	DIA_FIRST_REGISTRATION = 2001,
+	DIA_SUBSEQUENT_REGISTRATION = 2002,
+	DIA_UNREGISTERED_SERVICE = 2003,
+	DIA_SUCCESS_SERVER_NAME_NOT_STORED = 2004,
+	DIA_USER_DATA_NOT_AVAILABLE = 4100,
+	DIA_PRIOR_UPDATE_IN_PROGRESS = 4101,
+	DIA_ERROR_USER_UNKNOWN = 5001,
+	DIA_ERROR_IDENTITIES_DONT_MATCH = 5002,
+	DIA_ERROR_IDENTITY_NOT_REGISTERED = 5003,
+	DIA_ERROR_ROAMING_NOT_ALLOWED = 5004,
+	DIA_ERROR_IDENTITY_ALREADY_REGISTERED = 5005,
+	DIA_ERROR_AUTH_SCHEME_NOT_SUPPORTED = 5006,
+	DIA_ERROR_IN_ASSIGNMENT_TYPE = 5007,
+	DIA_ERROR_TOO_MUCH_DATA = 5008,
+	DIA_ERROR_NOT_SUPPORTED_USER_DATA = 5009,
+	DIA_ERROR_FEATURE_UNSUPPORTED = 5011,
+	DIA_ERROR_SERVING_NODE_FEATURE_UNSUPPORTED = 5012,
+	DIA_ERROR_USER_DATA_NOT_RECOGNIZED = 5100,
+	DIA_ERROR_OPERATION_NOT_ALLOWED = 5101,
+	DIA_ERROR_USER_DATA_CANNOT_BE_READ = 5102,
+	DIA_ERROR_USER_DATA_CANNOT_BE_MODIFIED = 5103,
+	DIA_ERROR_USER_DATA_CANNOT_BE_NOTIFIED = 5104,
+	DIA_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC = 5105,
+	DIA_ERROR_SUBS_DATA_ABSENT = 5106,
+	DIA_ERROR_NO_SUBSCRIPTION_TO_DATA = 5107,
+	DIA_ERROR_DSAI_NOT_AVAILABLE = 5108,
+};
+
+/* Enumerated values */
+enum dia_auth_session_state { /* RFC 6733 8.11 */
+	DIA_STATE_MAINTAINED = 0,
+	DIA_NO_STATE_MAINTAINED = 1,
+};
+
+enum dia_disconnect_cause { /* RFC 6733 5.4.3 */
+	DIA_DISCONNECT_REBOOTING = 0,
+	DIA_DISCONNECT_BUSY = 1,
+	DIA_DISCONNECT_DO_NOT_WANT_TO_TALK_TO_YOU = 2,
+};
+
+enum dia_server_assignment_type { /* TS 29.229 6.3.15 */
+	DIA_SAT_NO_ASSIGNMENT = 0,
+	DIA_SAT_REGISTRATION = 1,
+	DIA_SAT_RE_REGISTRATION = 2,
+	DIA_SAT_UNREGISTERED_USER = 3,
+	DIA_SAT_TIMEOUT_DEREGISTRATION = 4,
+	DIA_SAT_USER_DEREGISTRATION = 5,
+	DIA_SAT_TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME = 6,
+	DIA_SAT_USER_DEREGISTRATION_STORE_SERVER_NAME = 7,
+	DIA_SAT_ADMINISTRATIVE_DEREGISTRATION = 8,
+	DIA_SAT_AUTHENTICATION_FAILURE = 9,
+	DIA_SAT_AUTHENTICATION_TIMEOUT = 10,
+	DIA_SAT_DEREGISTRATION_TOO_MUCH_DATA = 11,
+	DIA_SAT_AAA_USER_DATA_REQUEST = 12,
+	DIA_SAT_PGW_UPDATE = 13,
+	DIA_SAT_RESTORATION = 14,
+};
+
+enum dia_user_authorization_type { /* TS 29.229 6.3.24 */
+	DIA_UAT_REGISTRATION = 0,
+	DIA_UAT_DE_REGISTRATION = 1,
+	DIA_UAT_REGISTRATION_AND_CAPABILITIES = 2,
+};
+
+enum dia_user_data_already_available { /* TS 29.229 6.3.26 */
+	DIA_USER_DATA_NOT_AVAILABLE_IN_SCSCF = 0,
+	DIA_USER_DATA_ALREADY_AVAILABLE_IN_SCSCF = 1,
+};
+
+enum dia_reason_code { /* TS 29.229 6.3.17 */
+	DIA_REASON_PERMANENT_TERMINATION = 0,
+	DIA_REASON_NEW_SERVER_ASSIGNED = 1,
+	DIA_REASON_SERVER_CHANGE = 2,
+	DIA_REASON_REMOVE_SCSCF = 3,
+};
+
+enum dia_originating_request { /* TS 29.229 6.3.32 */
+	DIA_ORIGINATING = 0,
+};
+
+enum dia_loose_route_indication { /* TS 29.229 6.3.45 */
+	DIA_LOOSE_ROUTE_NOT_REQUIRED = 0,
+	DIA_LOOSE_ROUTE_REQUIRED = 1,
+};
+
+enum dia_multiple_registration_indication { /* TS 29.229 6.3.51 */
+	DIA_NOT_MULTIPLE_REGISTRATION = 0,
+	DIA_MULTIPLE_REGISTRATION = 1,
+};
+
+enum dia_session_priority { /* TS 29.229 6.3.56 */
+	DIA_PRIORITY_0 = 0,
+	DIA_PRIORITY_1 = 1,
+	DIA_PRIORITY_2 = 2,
+	DIA_PRIORITY_3 = 3,
+	DIA_PRIORITY_4 = 4,
+};
+
+enum dia_data_reference { /* TS 29.329 6.3.4 */
+	DIA_DR_REPOSITORY_DATA = 0,
+	DIA_DR_IMS_PUBLIC_IDENTITY = 10,
+	DIA_DR_IMS_USER_STATE = 11,
+	DIA_DR_SCSCF_NAME = 12,
+	DIA_DR_INITIAL_FILTER_CRITERIA = 13,
+	DIA_DR_LOCATION_INFORMATION = 14,
+	DIA_DR_USER_STATE = 15,
+	DIA_DR_CHARGING_INFORMATION = 16,
+	DIA_DR_MSISDN = 17,
+	DIA_DR_PSI_ACTIVATION = 18,
+	DIA_DR_DSAI = 19,
+	DIA_DR_SERVICE_LEVEL_TRACE_INFO = 21,
+	DIA_DR_IP_ADDRESS_SECURE_BINDING_INFO = 22,
+	DIA_DR_SERVICE_PRIORITY_LEVEL = 23,
+	DIA_DR_SMS_REGISTRATION_INFO = 24,
+	DIA_DR_UE_REACHABILITY_FOR_IP = 25,
+	DIA_DR_TADS_INFORMATION = 26,
+	DIA_DR_STN_SR = 27,
+	DIA_DR_UE_SRVCC_CAPABILITY = 28,
+	DIA_DR_EXTENDED_PRIORITY = 29,
+	DIA_DR_CSRN = 30,
+	DIA_DR_REFERENCE_LOCATION_INFORMATION = 31,
+	DIA_DR_IMSI = 32,
+	DIA_DR_IMS_PRIVATE_USER_IDENTITY = 33,
+};
+
+enum dia_subs_req_type { /* TS 29.329 6.3.6 */
+	DIA_SUBS_SUBSCRIBE = 0,
+	DIA_SUBS_UNSUBSCRIBE = 1,
+};
+
+enum dia_requested_domain { /* TS 29.329 6.3.7 */
+	DIA_DOMAIN_CS = 0,
+	DIA_DOMAIN_PS = 1,
+};
+
+enum dia_current_location { /* TS 29.329 6.3.8 */
+	DIA_DO_NOT_NEED_INITIATE_ACTIVE_LOCATION_RETRIEVAL = 0,
+	DIA_INITIATE_ACTIVE_LOCATION_RETRIEVAL = 1,
+};
+
+enum dia_identity_set { /* TS 29.329 6.3.10 */
+	DIA_ALL_IDENTITIES = 0,
+	DIA_REGISTERED_IDENTITIES = 1,
+	DIA_IMPLICIT_IDENTITIES = 2,
+	DIA_ALIAS_IDENTITIES = 3,
+};
+
+enum dia_send_data_indication { /* TS 29.329 6.3.17 */
+	DIA_USER_DATA_NOT_REQUESTED = 0,
+	DIA_USER_DATA_REQUESTED = 1,
+};
+
+/* Dictionary entries */
+enum dia_rule_m {
+	DIA_M_MAY = 0,
+	DIA_M_MUST,
+	DIA_M_MUST_NOT,
+};
+
+struct dia_rule {
+	uint32_t code;
+	uint32_t vendor;
+	uint16_t min;
+	uint16_t max; /* DIA_UNBOUNDED for '*' */
+};
+
+#define DIA_UNBOUNDED 0xffffu
+
+struct dia_grammar {
+	const struct dia_rule *v;
+	size_t n;
+	bool any; /* "*[ AVP ]": AVPs not listed are allowed */
+};
+
+struct dia_avp_def {
+	uint32_t code;
+	uint32_t vendor;
+	const char *name;
+	enum dia_type type;
+	enum dia_rule_m m;               /* the M bit rule; V follows vendor */
+	const struct dia_grammar *group; /* Grouped: its grammar, or NULL */
+};
+
+struct dia_cmd_def {
+	uint32_t code;
+	uint32_t app;
+	const char *req_abbr; /* "MAR" */
+	const char *ans_abbr; /* "MAA" */
+	const char *name;     /* "Multimedia-Auth" */
+	bool pxy;             /* the P bit is allowed (RFC 6733 3.2 "PXY") */
+	const struct dia_grammar *req;
+	const struct dia_grammar *ans;
+};
+
+const struct dia_avp_def *dia_dict_avp(uint32_t code, uint32_t vendor);
+const struct dia_avp_def *dia_dict_avp_by_name(const char *name);
+const struct dia_cmd_def *dia_dict_cmd(uint32_t code, uint32_t app);
+/* The name of an Enumerated value, or NULL. */
+const char *dia_dict_enum_name(uint32_t code, uint32_t vendor, int32_t val);
+/* The name of a Result-Code (vendor 0) or Experimental-Result-Code. */
+const char *dia_dict_rcode_name(uint32_t rcode, uint32_t vendor);
+const char *dia_dict_app_name(uint32_t app);
+const char *dia_type_name(enum dia_type type);
+/* Smallest data length a value of that type has (for Failed-AVP). */
+size_t dia_type_min_len(enum dia_type type);
+/* Self-check of the static tables (sorted, grammars name known AVPs):
+ * 0 or EINVAL, used by the unit tests. */
+int dia_dict_check(void) IMS_MUST_CHECK;
+
+/* Check a message against the dictionary (RFC 6733 6.1.x, 7.1, 7.2).
+ * 0: sound.  EPROTO: errp says which Result-Code to answer (3008 header
+ * bits, 3001/3007 unknown command or application, 3009 AVP bits, 5001
+ * unknown AVP with M, 5004 bad value, 5005 missing AVP, 5008 AVP not
+ * allowed, 5009 too many, 5014 bad length) and which Failed-AVP. */
+int dia_msg_validate(const struct dia_msg *msg,
+		     struct dia_err *errp) IMS_MUST_CHECK;
+
+/* A readable dump: header line, then one line per AVP with its name,
+ * flags and typed value, members indented.  EMSGSIZE at mb's ceiling. */
+int dia_msg_print(struct buf *mb, const struct dia_msg *msg) IMS_MUST_CHECK;
+/* One AVP (and its members) at an indentation depth. */
+int dia_avp_print(struct buf *mb, const struct dia_avp *avp,
+		  unsigned indent) IMS_MUST_CHECK;
+
+#endif
