@@ -1346,6 +1346,46 @@ static void test_print(void **state)
 }
 
 
+/* The seed corpus of the fuzzer holds real messages of every command
+ * entims speaks: each must decode, validate and survive a round trip. */
+static void test_corpus_valid(void **state)
+{
+	static const char *const names[] = {
+		"cer.bin", "cea.bin",        "dwr.bin",     "dpr.bin",
+		"uar.bin", "uaa.bin",        "mar_aka.bin", "maa_aka.bin",
+		"sar.bin", "saa.bin",        "lir.bin",     "udr.bin",
+		"pnr.bin", "err_answer.bin",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		static uint8_t b[4096];
+		struct dia_msg *msg;
+		struct dia_err e;
+		struct buf *mb;
+		char path[512];
+		size_t n;
+		FILE *f;
+
+		(void)snprintf(path, sizeof(path),
+			       "%s/tests/fuzz/corpus/dia_msg/%s",
+			       ENTIMS_SOURCE_DIR, names[i]);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		n = fread(b, 1, sizeof(b), f);
+		(void)fclose(f);
+		print_message("seed: %s\n", names[i]);
+		msg = decode_ok(b, n);
+		assert_int_equal(dia_msg_validate(msg, &e), 0);
+		mb = encode(msg);
+		assert_int_equal(mb->end, n);
+		assert_memory_equal(mb->b, b, n);
+		mem_deref(mb);
+		mem_deref(msg);
+	}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1372,6 +1412,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_answer, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_print, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_corpus_valid, mem_mark,
 						mem_expect_no_leaks),
 	};
 
