@@ -29,6 +29,9 @@
 struct dec {
 	struct dia_avp *avpv; /* NULL in the counting pass */
 	size_t n;             /* AVPs counted or filled */
+	size_t cap;           /* slots in avpv (fill pass) */
+	size_t peak; /* slots used at most: a broken Failed-AVP's members
+			are counted, then given back (n drops) */
 	struct dia_err *err;
 	unsigned quiet; /* inside a Failed-AVP: errors are not reported */
 };
@@ -149,6 +152,9 @@ static int dec_avps(struct dec *d, const uint8_t *p, size_t len, unsigned depth,
 
 		def = dia_dict_avp(code, vendor);
 		if (d->avpv) {
+			if (d->n >= d->cap)
+				return EBADMSG; /* cannot happen: pass one
+						   counted every slot */
 			avp = &d->avpv[d->n];
 			/* a slot may be reused after a broken Failed-AVP */
 			memset(avp, 0, sizeof(*avp));
@@ -160,7 +166,8 @@ static int dec_avps(struct dec *d, const uint8_t *p, size_t len, unsigned depth,
 			pl_set(&avp->val, (const char *)a + hlen, alen - hlen);
 			list_append(&parent->avps, &avp->le, avp);
 		}
-		d->n++;
+		if (++d->n > d->peak)
+			d->peak = d->n;
 
 		if (def && def->type == DIA_TYPE_GROUPED) {
 			bool lax = def->code == DIA_AVP_FAILED_AVP &&
@@ -269,7 +276,7 @@ static void peek_session_id(const uint8_t *p, size_t len, struct dia_err *err)
 static int decode(struct dia_msg **msgp, const uint8_t *p, size_t len,
 		  struct buf *mb, struct dia_err *errp)
 {
-	struct dec d = { NULL, 0, errp, 0 };
+	struct dec d = { NULL, 0, 0, 0, errp, 0 };
 	struct dia_msg *msg = NULL;
 	const uint8_t *bytes;
 	int err;
@@ -310,8 +317,8 @@ static int decode(struct dia_msg **msgp, const uint8_t *p, size_t len,
 	msg->hbh = dia_rd32(bytes + 12);
 	msg->e2e = dia_rd32(bytes + 16);
 
-	if (d.n) {
-		msg->avpv = mem_zalloc(d.n * sizeof(*msg->avpv), NULL);
+	if (d.peak) {
+		msg->avpv = mem_zalloc(d.peak * sizeof(*msg->avpv), NULL);
 		if (!msg->avpv) {
 			mem_deref(msg);
 			return ENOMEM;
@@ -321,6 +328,7 @@ static int decode(struct dia_msg **msgp, const uint8_t *p, size_t len,
 
 	/* pass 2: fill (the same walk over the same bytes cannot fail) */
 	d.avpv = msg->avpv;
+	d.cap = d.peak;
 	d.n = 0;
 	d.err = NULL;
 	err = dec_avps(&d, bytes + DIA_HDR_LEN, len - DIA_HDR_LEN, 0,

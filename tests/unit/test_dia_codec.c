@@ -809,6 +809,27 @@ static void test_depth_bomb(void **state)
 	assert_int_equal(msg->avpc, 1);
 	assert_false(dia_avp_first(&msg->root)->grouped);
 	assert_int_equal(dia_avp_first(&msg->root)->val.l, 8);
+	msg = mem_deref(msg);
+
+	/* ... also when sound members come before the broken one: their
+	 * slots are given back (found by the fuzzer: the fill pass wrote
+	 * past the AVP array) */
+	len = DIA_HDR_LEN + 8 + 12 + 8;
+	memset(b, 0, sizeof(b));
+	b[0] = 1;
+	dia_wr24(b + 1, (uint32_t)len);
+	dia_wr24(b + 5, DIA_CMD_DW);
+	dia_wr32(b + 20, DIA_AVP_FAILED_AVP);
+	b[24] = DIA_AVP_FLAG_M;
+	dia_wr24(b + 25, 28);
+	dia_wr32(b + 28, DIA_AVP_ORIGIN_STATE_ID);
+	b[32] = DIA_AVP_FLAG_M;
+	dia_wr24(b + 33, 12);
+	dia_wr32(b + 40, DIA_AVP_ORIGIN_HOST); /* length 0: broken */
+	assert_int_equal(dia_msg_decode(&msg, b, len, &e), 0);
+	assert_int_equal(msg->avpc, 1);
+	assert_false(dia_avp_first(&msg->root)->grouped);
+	assert_int_equal(dia_avp_first(&msg->root)->val.l, 20);
 	mem_deref(msg);
 }
 
