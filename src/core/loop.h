@@ -2,7 +2,8 @@
  * @file loop.h  The event loop: file descriptors, timers, end-of-batch hooks.
  *
  * One loop per thread (thread-local), redis ae.c in spirit: epoll for the
- * descriptors, a binary min-heap for the timers (libre tmr), and hooks that
+ * descriptors, timers (a binary min-heap, plus FIFO lanes for the delays
+ * that recur: see loop.c), and hooks that
  * run once after every batch of events so that work can be grouped (one
  * sendmmsg for all replies, one SQL commit for all registrations).
  */
@@ -27,8 +28,10 @@ typedef void(tmr_h)(void *arg);
 typedef void(loop_hook_h)(void *arg);
 
 struct tmr {
-	uint64_t jfs; /* expiry, ms on the monotonic clock */
-	size_t idx;   /* heap position + 1; 0 when not running */
+	uint64_t jfs;              /* expiry, ms on the monotonic clock */
+	size_t idx;                /* heap position + 1, or 0 */
+	struct tmr *lprev, *lnext; /* in a lane */
+	unsigned lane;             /* lane + 1, or 0 */
 	tmr_h *th;
 	void *arg;
 };
@@ -58,7 +61,7 @@ void tmr_start(struct tmr *t, uint64_t delay_ms, tmr_h *th, void *arg);
 void tmr_cancel(struct tmr *t);
 static inline bool tmr_isrunning(const struct tmr *t)
 {
-	return t->idx != 0;
+	return t->idx != 0 || t->lane != 0;
 }
 uint64_t tmr_next_delay(void); /* ms to the next timer, UINT64_MAX if none */
 size_t tmr_count(void);
