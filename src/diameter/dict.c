@@ -1359,11 +1359,9 @@ static int check_value(const struct dia_avp *avp, struct dia_err *e)
 				    "DiameterURI not aaa:// or aaas://", avp);
 		return 0;
 
-	case DIA_TYPE_GROUPED:
-		/* an opaque Grouped: only Failed-AVP is left so (msg.c) */
-		return 0;
-
 	default:
+		/* OctetString; an opaque Grouped (only Failed-AVP is left
+		 * so, msg.c) */
 		return 0;
 	}
 }
@@ -1574,10 +1572,76 @@ static int print_octets(struct buf *mb, const struct pl *v)
 }
 
 
-static int print_value(struct buf *mb, const struct dia_avp *avp)
+/* Unsigned32, with the name of a Result-Code or Experimental-Result-Code */
+static int print_u32(struct buf *mb, const struct dia_avp *avp, uint32_t u32)
 {
-	const struct dia_avp_def *def = avp->def;
+	const char *name = NULL;
+	uint32_t vid = 0;
+
+	if (avp->code == DIA_AVP_RESULT_CODE && !avp->vendor)
+		name = dia_dict_rcode_name(u32, 0);
+	else if (avp->code == DIA_AVP_EXPERIMENTAL_RESULT_CODE &&
+		 !avp->vendor && avp->parent &&
+		 !dia_get_u32(avp->parent, DIA_AVP_VENDOR_ID, 0, &vid))
+		name = dia_dict_rcode_name(u32, vid);
+	return name ? buf_printf(mb, "%u (%s)", u32, name)
+		    : buf_printf(mb, "%u", u32);
+}
+
+
+static int print_time(struct buf *mb, const struct dia_avp *avp)
+{
+	uint64_t secs;
+	struct tm tm;
+	time_t t;
+
+	if (dia_avp_time(avp, &secs))
+		return EBADMSG;
+	t = (time_t)secs;
+	if (!gmtime_r(&t, &tm))
+		return EBADMSG;
+	return buf_printf(mb, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+			  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			  tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+
+static int print_addr(struct buf *mb, const struct dia_avp *avp)
+{
+	char txt[INET6_ADDRSTRLEN];
+	struct pl a;
+	uint16_t fam;
+	int err;
+
+	if (dia_avp_addr(avp, &fam, &a))
+		return EBADMSG;
+	if (fam == DIA_ADDR_IPV4 || fam == DIA_ADDR_IPV6) {
+		if (!inet_ntop(fam == DIA_ADDR_IPV4 ? AF_INET : AF_INET6, a.p,
+			       txt, sizeof(txt)))
+			return EBADMSG;
+		return buf_printf(mb, "%s", txt);
+	}
+	err = buf_printf(mb, "family %u ", fam);
+	return err ? err : print_hex(mb, &a);
+}
+
+
+static int print_enum(struct buf *mb, const struct dia_avp *avp)
+{
 	const char *name;
+	int32_t i32;
+
+	if (dia_avp_i32(avp, &i32))
+		return EBADMSG;
+	name = dia_dict_enum_name(avp->code, avp->vendor, i32);
+	return name ? buf_printf(mb, "%d (%s)", i32, name)
+		    : buf_printf(mb, "%d", i32);
+}
+
+
+/* The value by its type; EBADMSG when the data does not fit the type. */
+static int print_typed(struct buf *mb, const struct dia_avp *avp)
+{
 	uint64_t u64;
 	uint32_t u32;
 	int32_t i32;
@@ -1585,112 +1649,64 @@ static int print_value(struct buf *mb, const struct dia_avp *avp)
 	double f64;
 	float f32;
 
-	if (!def)
-		return print_octets(mb, &avp->val);
-
-	switch (def->type) {
+	switch (avp->def->type) {
 
 	case DIA_TYPE_U32:
 		if (dia_avp_u32(avp, &u32))
-			break;
-		name = NULL;
-		if (avp->code == DIA_AVP_RESULT_CODE && !avp->vendor)
-			name = dia_dict_rcode_name(u32, 0);
-		else if (avp->code == DIA_AVP_EXPERIMENTAL_RESULT_CODE &&
-			 !avp->vendor && avp->parent) {
-			uint32_t vid = 0;
-
-			if (!dia_get_u32(avp->parent, DIA_AVP_VENDOR_ID, 0,
-					 &vid))
-				name = dia_dict_rcode_name(u32, vid);
-		}
-		return name ? buf_printf(mb, "%u (%s)", u32, name)
-			    : buf_printf(mb, "%u", u32);
-
+			return EBADMSG;
+		return print_u32(mb, avp, u32);
 	case DIA_TYPE_I32:
 		if (dia_avp_i32(avp, &i32))
-			break;
+			return EBADMSG;
 		return buf_printf(mb, "%d", i32);
-
 	case DIA_TYPE_ENUM:
-		if (dia_avp_i32(avp, &i32))
-			break;
-		name = dia_dict_enum_name(avp->code, avp->vendor, i32);
-		return name ? buf_printf(mb, "%d (%s)", i32, name)
-			    : buf_printf(mb, "%d", i32);
-
+		return print_enum(mb, avp);
 	case DIA_TYPE_U64:
 		if (dia_avp_u64(avp, &u64))
-			break;
+			return EBADMSG;
 		return buf_printf(mb, "%llu", (unsigned long long)u64);
-
 	case DIA_TYPE_I64:
 		if (dia_avp_i64(avp, &i64))
-			break;
+			return EBADMSG;
 		return buf_printf(mb, "%lld", (long long)i64);
-
 	case DIA_TYPE_F32:
 		if (dia_avp_f32(avp, &f32))
-			break;
+			return EBADMSG;
 		return buf_printf(mb, "%g", (double)f32);
-
 	case DIA_TYPE_F64:
 		if (dia_avp_f64(avp, &f64))
-			break;
+			return EBADMSG;
 		return buf_printf(mb, "%g", f64);
-
-	case DIA_TYPE_TIME: {
-		struct tm tm;
-		time_t t;
-
-		if (dia_avp_time(avp, &u64))
-			break;
-		t = (time_t)u64;
-		if (!gmtime_r(&t, &tm))
-			break;
-		return buf_printf(mb, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-				  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-				  tm.tm_hour, tm.tm_min, tm.tm_sec);
-	}
-
-	case DIA_TYPE_ADDRESS: {
-		char txt[INET6_ADDRSTRLEN];
-		struct pl a;
-		uint16_t fam;
-
-		if (dia_avp_addr(avp, &fam, &a))
-			break;
-		if (fam == DIA_ADDR_IPV4 || fam == DIA_ADDR_IPV6) {
-			if (!inet_ntop(fam == DIA_ADDR_IPV4 ? AF_INET
-							    : AF_INET6,
-				       a.p, txt, sizeof(txt)))
-				break;
-			return buf_printf(mb, "%s", txt);
-		}
-		{
-			int err = buf_printf(mb, "family %u ", fam);
-
-			return err ? err : print_hex(mb, &a);
-		}
-	}
-
+	case DIA_TYPE_TIME:
+		return print_time(mb, avp);
+	case DIA_TYPE_ADDRESS:
+		return print_addr(mb, avp);
 	case DIA_TYPE_UTF8:
 	case DIA_TYPE_IDENTITY:
 	case DIA_TYPE_URI:
 		return print_str(mb, &avp->val);
-
-	case DIA_TYPE_GROUPED:
-	case DIA_TYPE_OCTETS:
 	default:
 		return print_octets(mb, &avp->val);
 	}
+}
 
-	/* the data does not fit the type */
-	{
-		int err = buf_printf(mb, "<bad length %zu> ", avp->val.l);
 
-		return err ? err : print_hex(mb, &avp->val);
-	}
+static int print_value(struct buf *mb, const struct dia_avp *avp)
+{
+	size_t mark = mb->pos, mark_end = mb->end;
+	int err;
+
+	if (!avp->def)
+		return print_octets(mb, &avp->val);
+	err = print_typed(mb, avp);
+	if (err != EBADMSG)
+		return err;
+
+	/* the data does not fit the type: say so, and show the octets */
+	mb->pos = mark;
+	mb->end = mark_end;
+	err = buf_printf(mb, "<bad length %zu> ", avp->val.l);
+	return err ? err : print_hex(mb, &avp->val);
 }
 
 

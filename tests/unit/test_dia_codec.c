@@ -652,7 +652,7 @@ static void test_cx_mar_maa_vectors(void **state)
 				     "c2f774ef59736ab117a74fec34a5a99f"),
 			 0);
 	/* the answer outlives the request it copied from */
-	mar = mem_deref(mar);
+	mem_deref(mar);
 	assert_int_equal(dia_msg_validate(ans, &e), 0);
 	mb = encode(ans);
 	assert_bytes(mb, &va);
@@ -776,7 +776,7 @@ static void test_depth_bomb(void **state)
 		b[4] = DIA_FLAG_R;
 		dia_wr24(b + 5, DIA_CMD_CE);
 		for (unsigned i = 0; i < depth; i++) {
-			uint8_t *a = b + DIA_HDR_LEN + i * 8;
+			uint8_t *a = b + DIA_HDR_LEN + (size_t)i * 8;
 
 			dia_wr32(a, DIA_AVP_FAILED_AVP);
 			a[4] = DIA_AVP_FLAG_M;
@@ -857,7 +857,7 @@ static void test_size_limits(void **state)
 	assert_int_equal(dia_add_octets(&msg->root, DIA_AVP_USER_DATA, V3, big,
 					DIA_MSG_MAX),
 			 0);
-	assert_int_equal(buf_alloc(&mb, 64, 4 * DIA_MSG_MAX), 0);
+	assert_int_equal(buf_alloc(&mb, 64, (size_t)4 * DIA_MSG_MAX), 0);
 	assert_int_equal(dia_msg_encode(mb, msg), EMSGSIZE);
 	assert_int_equal(mb->end, 0);
 	msg = mem_deref(msg);
