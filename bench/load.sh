@@ -5,7 +5,8 @@
 #   register        REGISTER -> 200, no authentication (Kamailio keeps
 #                   its location in memory only)
 #   register-db     the same with Kamailio writing its location through to
-#                   SQLite (usrloc db_mode 1), as entims always does
+#                   SQLite (usrloc db_mode 1); entims always persists
+#                   (journal + SQLite)
 #   register-auth   REGISTER -> 401 -> REGISTER with MD5 digest -> 200
 #   call            INVITE -> 180 -> 200 -> ACK -> BYE -> 200 through the
 #                   stateful proxy (Record-Route) to a registered sipp UAS
@@ -433,6 +434,6 @@ done
 printf '\nus/op: server CPU time (user+system, all processes) per completed operation,\n'
 printf 'median of %s rounds;\n' "$REPEAT"
 printf 'ratio < 1: entims used less CPU.  Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
-printf 'entims writes bindings to SQLite (WAL, synchronous=NORMAL, one COMMIT per 2 ms);\n'
+printf 'entims appends bindings to its journal (one write() per 2 ms batch, folded into SQLite by a thread);\n'
 printf 'Kamailio keeps them in memory, except in register-db (write-through, WAL,\n'
 printf 'synchronous=FULL: a COMMIT and an fsync per REGISTER).\n' 
