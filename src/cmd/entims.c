@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/prov_cli.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -49,6 +50,7 @@ struct econf {
 	struct conf_list domains;
 	struct conf_list dns;
 	char data_dir[CONF_STR_MAX];
+	char store_url[CONF_STR_MAX];
 	char advertise[CONF_STR_MAX];
 	char log_level[CONF_STR_MAX];
 	char log_trace[CONF_STR_MAX];
@@ -79,6 +81,7 @@ static const struct conf_item conf_items[] = {
 	{ "sip.tls_ca", CONF_STR, offsetof(struct econf, tls_ca), 0 },
 	{ "core.data_dir", CONF_STR, offsetof(struct econf, data_dir), 0 },
 	{ "core.demo", CONF_BOOL, offsetof(struct econf, demo), 0 },
+	{ "store.url", CONF_STR, offsetof(struct econf, store_url), 0 },
 	{ "log.level", CONF_STR, offsetof(struct econf, log_level), 0 },
 	{ "log.trace", CONF_STR, offsetof(struct econf, log_trace), 0 },
 	{ "auth.enabled", CONF_BOOL, offsetof(struct econf, auth), 0 },
@@ -708,6 +711,15 @@ static void usage(FILE *f)
 		"change) a user\n"
 		"  user list           list the users\n"
 		"  user delete URI     delete a user\n"
+		"  subscriber ...      HSS subscriptions: add, list, show, "
+		"set, "
+		"delete,\n"
+		"                      import, export (entims subscriber "
+		"--help)\n"
+		"  ifc ...             initial filter criteria (entims ifc "
+		"--help)\n"
+		"  profile ...         service profiles (entims profile "
+		"--help)\n"
 		"  config check        read the configuration and print it\n"
 		"  version             print the version\n"
 		"  help                this text\n"
@@ -742,6 +754,10 @@ static void usage(FILE *f)
 		"max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      data_dir, demo\n"
+		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
+		"or "
+		"a\n"
+		"              PostgreSQL URL/conninfo)\n"
 		"  [auth]      enabled, algorithms (md5, sha-256: offered in "
 		"this order)\n"
 		"  [registrar] min_expires, max_expires, commit_delay_ms "
@@ -871,6 +887,25 @@ static int load_conf(struct econf *c, const struct cli *cl)
 			      c->min_expires, c->max_expires);
 		return EINVAL;
 	}
+	return 0;
+}
+
+
+/* The configuration the provisioning commands need (cmd/prov_cli.c). */
+static int prov_conf(const char *config, const char *data_dir,
+		     struct prov_cli_conf *out)
+{
+	struct econf c;
+	struct cli cl;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.config = config;
+	cl.data_dir = data_dir;
+	if (load_conf(&c, &cl))
+		return 2;
+	(void)snprintf(out->data_dir, sizeof(out->data_dir), "%s", c.data_dir);
+	(void)snprintf(out->store_url, sizeof(out->store_url), "%s",
+		       c.store_url);
 	return 0;
 }
 
@@ -1063,6 +1098,9 @@ int main(int argc, char **argv)
 		printf("entims 0.1.0\n");
 		return 0;
 	}
+
+	if (prov_cli_is_command(cmd))
+		return prov_cli_main(argc, argv, prov_conf);
 
 	optind = 2;
 	/* getopt's state is global: fine here, before any thread */

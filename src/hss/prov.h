@@ -1,0 +1,84 @@
+/**
+ * @file prov.h  Provisioning of the HSS: subscriptions with their
+ * private and public identities, iFCs, service profiles and shared iFC
+ * sets, in and out as JSON (docs/internals/provisioning.md).
+ *
+ * The CLI (src/cmd/prov_cli.c) and, later, the REST API are thin shells
+ * over these functions: every input is a JSON value, every refusal comes
+ * back as an errno and one sentence in msg that says what is wrong and
+ * how to fix it, fit to show to the operator as it is.
+ *
+ * Errors: EINVAL invalid input, EEXIST an identity or name already in
+ * use, ENOENT an unknown subscription/identity/iFC/profile, EBUSY still
+ * in use, others from the store (EIO ...).
+ */
+#ifndef IMS_HSS_PROV_H
+#define IMS_HSS_PROV_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/mem.h"
+
+struct store;
+
+#define PROV_MSG_MAX 512
+
+/* One subscription document, or an array of them; each subscription is
+ * written whole or not at all.  *countp: how many were imported (those
+ * before a failing one stay). */
+int prov_import(struct store *st, const json_t *doc, size_t *countp, char *msg,
+		size_t msgsz) IMS_MUST_CHECK;
+int prov_sub_add(struct store *st, const json_t *sub, char *msg,
+		 size_t msgsz) IMS_MUST_CHECK;
+/* key: a subscription name, an IMPI or an IMPU.  *docp: the document
+ * prov_sub_add() takes back (HA1 and OPc instead of password and OP). */
+int prov_sub_export(struct store *st, const char *key, json_t **docp, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+/* Every subscription, as an array. */
+int prov_export_all(struct store *st, json_t **docp, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+/* [{"name", "impi": [...], "impu": [...]}] */
+int prov_sub_list(struct store *st, json_t **docp, char *msg,
+		  size_t msgsz) IMS_MUST_CHECK;
+/* Change a subscription: the members given in changes replace the
+ * stored ones; entries of "impi"/"impu" update the identity of that
+ * name (only the members given) or add it when new. */
+int prov_sub_set(struct store *st, const char *key, const json_t *changes,
+		 char *msg, size_t msgsz) IMS_MUST_CHECK;
+int prov_sub_delete(struct store *st, const char *key, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+
+/* iFCs: {"name", "priority", "as_uri", "default_handling",
+ * "service_info", "include_register_request",
+ * "include_register_response", "profile_part", "trigger"}; an array of
+ * them is taken too. */
+int prov_ifc_add(struct store *st, const json_t *doc, char *msg,
+		 size_t msgsz) IMS_MUST_CHECK;
+/* name NULL: all, as an array */
+int prov_ifc_export(struct store *st, const char *name, json_t **docp,
+		    char *msg, size_t msgsz) IMS_MUST_CHECK;
+int prov_ifc_delete(struct store *st, const char *name, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+
+/* Service profiles: {"name", "ifc": [names], "shared_ifc_sets": [ids],
+ * "media_profile"}; add replaces when replace is set. */
+int prov_sp_add(struct store *st, const json_t *doc, int replace, char *msg,
+		size_t msgsz) IMS_MUST_CHECK;
+int prov_sp_export(struct store *st, const char *name, json_t **docp, char *msg,
+		   size_t msgsz) IMS_MUST_CHECK;
+int prov_sp_delete(struct store *st, const char *name, char *msg,
+		   size_t msgsz) IMS_MUST_CHECK;
+
+/* Shared iFC sets: {"id", "name", "ifc": [names]} */
+int prov_ifc_set_add(struct store *st, const json_t *doc, char *msg,
+		     size_t msgsz) IMS_MUST_CHECK;
+
+/* Checks shared with the CLI: a public identity of a type ("sip:..."),
+ * a private identity (NAI). */
+int prov_check_impu(const char *identity, const char *type, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+int prov_check_impi(const char *identity, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+
+#endif
