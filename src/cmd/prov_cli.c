@@ -952,6 +952,21 @@ static int cmd_profile(struct store *st, const struct opts *o, const char *act,
 }
 
 
+static bool action_known(const char *cmd, const char *act)
+{
+	static const char *const sub[] = { "add",    "list",   "show",   "set",
+					   "delete", "import", "export", NULL };
+	static const char *const other[] = { "add", "list", "show", "delete",
+					     NULL };
+	const char *const *v = strcmp(cmd, "subscriber") ? other : sub;
+
+	for (; *v; v++)
+		if (!strcmp(*v, act))
+			return true;
+	return false;
+}
+
+
 /**
  * Run `entims subscriber|ifc|profile ...`.
  *
@@ -982,6 +997,13 @@ int prov_cli_main(int argc, char **argv, prov_cli_conf_h *confh)
 		else
 			help_profile(f);
 		return (o.help || act) ? 0 : 2;
+	}
+	if (!action_known(cmd, act)) {
+		(void)fprintf(stderr,
+			      "entims %s: unknown action '%s' (see entims %s "
+			      "--help)\n",
+			      cmd, act, cmd);
+		return 2;
 	}
 	rc = open_store(&o, confh, &st);
 	if (rc)
