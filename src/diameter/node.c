@@ -104,6 +104,7 @@ struct pend {
 	bool done;
 	bool waiting;
 	bool inproc;
+	bool sent; /* has left once towards this destination */
 	unsigned redirects;
 	uint32_t hbh;
 	char dest_host[DIA_IDENTITY_MAX + 1];
@@ -1490,6 +1491,11 @@ static int pend_route_send(struct pend *p, bool first)
 	}
 	p->peer = peer;
 	p->inproc = false;
+	/* RFC 6733 5.5.4: sent again (failover, or the same peer after a
+	 * reconnection), it may be a duplicate: T flag */
+	if (p->sent)
+		p->req->flags |= DIA_FLAG_T;
+	p->sent = true;
 	p->hbh = dia_peer_hbh(peer);
 	p->req->hbh = p->hbh;
 	hash_append(node->by_hbh, p->hbh, &p->hle, p);
@@ -1527,7 +1533,6 @@ static void pend_failover(struct pend *p, struct dia_peer *from, bool down)
 		return;
 	}
 	pend_unhash(p);
-	p->req->flags |= DIA_FLAG_T;
 	p->node->st.failovers++;
 	LOG_INFO(NULL, "request %u e2e %08x: failover from %s", p->req->code,
 		 p->req->e2e, dia_peer_identity(from));
@@ -1786,7 +1791,9 @@ static bool redirect_follow(struct pend *p, const struct dia_msg *ans)
 		pend_fail(p, ENOMEM);
 		return true;
 	}
+	/* a new destination: not a retransmission */
 	p->req->flags &= (uint8_t)~DIA_FLAG_T;
+	p->sent = false;
 	(void)pend_route_send(p, false);
 	return true;
 }
