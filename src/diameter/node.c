@@ -191,11 +191,13 @@ static int errf(char *errmsg, size_t errsize, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (errmsg && errsize) {
-		va_start(ap, fmt);
-		(void)vsnprintf(errmsg, errsize, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	/* ap is started above: clang-analyzer 14 loses track of it across
+	 * the format attribute's forward declaration */
+	if (errmsg && errsize)
+		(void)vsnprintf(errmsg, errsize, fmt, // NOLINT
+				ap);
+	va_end(ap);
 	return err;
 }
 
@@ -686,8 +688,10 @@ int dia_node_alloc(struct dia_node **nodep, const struct dia_node_conf *conf,
 			    log_strerror(err));
 	}
 	for (i = 0; !err && i < conf->listen.n; i++) {
-		bool tls;
+		bool tls = false;
 		struct sa sa;
+
+		memset(&sa, 0, sizeof(sa));
 		err = parse_listen(node, conf->listen.v[i], &tls, &sa, errmsg,
 				   errsize);
 		if (!err && tls && !pc.tls_cert)
@@ -727,8 +731,10 @@ int dia_node_start(struct dia_node *node, char *errmsg, size_t errsize)
 	if (node->started)
 		return 0;
 	for (i = 0; i < node->conf.listen.n; i++) {
-		bool tls;
+		bool tls = false;
 		struct sa sa;
+
+		memset(&sa, 0, sizeof(sa));
 		err = parse_listen(node, node->conf.listen.v[i], &tls, &sa,
 				   errmsg, errsize);
 		if (!err)
@@ -1344,6 +1350,8 @@ static struct dia_peer *route_pick(struct dia_node *node, struct route *r,
 		if (!chosen || r->rp[i].cw > chosen->cw)
 			chosen = &r->rp[i];
 	}
+	if (!chosen)
+		return NULL;
 	chosen->cw -= total;
 	return dia_node_peer(node, chosen->id);
 }
@@ -2045,10 +2053,10 @@ int dia_uri_decode(const struct pl *uri, struct pl *host, uint16_t *port,
 		return EINVAL;
 	p = uri->p;
 	end = uri->p + uri->l;
-	if (uri->l > 7 && !strncasecmp(p, "aaas://", 7)) {
+	if (uri->l > 7 && strncasecmp(p, "aaas://", 7) == 0) {
 		*tls = true;
 		skip = 7;
-	} else if (uri->l > 6 && !strncasecmp(p, "aaa://", 6)) {
+	} else if (uri->l > 6 && strncasecmp(p, "aaa://", 6) == 0) {
 		*tls = false;
 		skip = 6;
 	} else {
@@ -2090,14 +2098,15 @@ int dia_uri_decode(const struct pl *uri, struct pl *host, uint16_t *port,
 		while (p < end && *p != ';')
 			p++;
 		e = p;
-		if ((size_t)(e - s) > 10 && !strncasecmp(s, "transport=", 10)) {
+		if ((size_t)(e - s) > 10 &&
+		    strncasecmp(s, "transport=", 10) == 0) {
 			if ((size_t)(e - s) != 13 ||
-			    strncasecmp(s + 10, "tcp", 3))
+			    strncasecmp(s + 10, "tcp", 3) != 0)
 				return EPROTONOSUPPORT;
 		} else if ((size_t)(e - s) > 9 &&
-			   !strncasecmp(s, "protocol=", 9)) {
+			   strncasecmp(s, "protocol=", 9) == 0) {
 			if ((size_t)(e - s) != 17 ||
-			    strncasecmp(s + 9, "diameter", 8))
+			    strncasecmp(s + 9, "diameter", 8) != 0)
 				return EPROTONOSUPPORT;
 		} else {
 			return EBADMSG;

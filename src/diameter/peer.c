@@ -821,8 +821,9 @@ static void conn_refuse(struct conn *c, const struct dia_msg *req,
 	struct dia_msg *a = NULL;
 	int err;
 
-	if (c->ps)
-		c->ps->st.rx_malformed++;
+	if (!c->ps)
+		return;
+	c->ps->st.rx_malformed++;
 	if (req && dia_msg_is_request(req))
 		err = dia_msg_answer_alloc(&a, req);
 	else

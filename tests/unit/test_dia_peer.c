@@ -203,7 +203,9 @@ static void conf_peer(struct dia_node_conf *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(c->peers.v[c->peers.n++], CONF_STR_MAX, fmt, ap);
+	/* clang-analyzer 14 loses ap across the format attribute */
+	(void)vsnprintf(c->peers.v[c->peers.n++], CONF_STR_MAX, fmt, // NOLINT
+			ap);
 	va_end(ap);
 }
 
@@ -455,6 +457,8 @@ static uint32_t raw_cer_exchange(int fd, const char *origin, uint32_t app)
 	raw_send(fd, cer);
 	mem_deref(cer);
 	assert_int_equal(raw_recv(fd, &cea), 0);
+	if (!cea)
+		return 0;
 	assert_int_equal(cea->code, DIA_CMD_CE);
 	assert_false(dia_msg_is_request(cea));
 	assert_int_equal(dia_msg_validate(cea, &de), 0);
@@ -1281,6 +1285,8 @@ static void test_malformed(void **state)
 	assert_int_equal(send(fd, mb->b, mb->end, MSG_NOSIGNAL),
 			 (ssize_t)mb->end);
 	assert_int_equal(raw_recv(fd, &a), 0);
+	if (!a)
+		return;
 	assert_int_equal(dia_msg_result(a, &rcode, &vendor), 0);
 	assert_int_equal(rcode, DIA_INVALID_AVP_LENGTH);
 	assert_int_equal(a->hbh, 21);
@@ -1470,8 +1476,26 @@ static void test_conf_errors(void **state)
 }
 
 
+/* "<prefix><hi>;<lo>[;...]" */
+static int sid_parts(const char *sid, const char *prefix, uint32_t *hi,
+		     uint32_t *lo)
+{
+	size_t pl = strlen(prefix);
+	char *end;
+
+	if (strncmp(sid, prefix, pl) != 0)
+		return EINVAL;
+	*hi = (uint32_t)strtoul(sid + pl, &end, 10);
+	if (*end != ';')
+		return EINVAL;
+	*lo = (uint32_t)strtoul(end + 1, &end, 10);
+	return *end == '\0' || *end == ';' ? 0 : EINVAL;
+}
+
+
 static void test_ids_and_uri(void **state)
 {
+	// NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding)
 	static const struct {
 		const char *uri;
 		int err;
@@ -1521,10 +1545,9 @@ static void test_ids_and_uri(void **state)
 	assert_int_equal(dia_node_alloc(&n, &c, msg, sizeof(msg)), 0);
 	/* RFC 6733 8.8 */
 	assert_int_equal(dia_node_session_id(n, NULL, sid, sizeof(sid)), 0);
-	assert_int_equal(sscanf(sid, "icscf." REALM ";%u;%u", &hi, &lo), 2);
+	assert_int_equal(sid_parts(sid, "icscf." REALM ";", &hi, &lo), 0);
 	assert_int_equal(dia_node_session_id(n, "uar", sid2, sizeof(sid2)), 0);
-	assert_int_equal(sscanf(sid2, "icscf." REALM ";%u;%u;uar", &hi2, &lo2),
-			 2);
+	assert_int_equal(sid_parts(sid2, "icscf." REALM ";", &hi2, &lo2), 0);
 	assert_int_equal(hi, hi2);
 	assert_int_equal(lo + 1, lo2);
 	assert_non_null(strstr(sid2, ";uar"));
