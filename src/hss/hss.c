@@ -562,6 +562,8 @@ static int uar(struct hss *hss, const struct dia_msg *req,
 				      ansp);
 	features_answer(&uar.feat, &uaa.feat);
 	err = who_get(hss, &uar.impu, &uar.impi, &w, &uaa.res);
+	if (!err && !uaa.res.code && !w.u)
+		uaa.res = hss_base(DIA_UNABLE_TO_COMPLY); /* cannot happen */
 	if (err || uaa.res.code)
 		goto out;
 	type = uar.auth_type < 0 ? DIA_UAT_REGISTRATION : uar.auth_type;
@@ -695,6 +697,8 @@ static int lir(struct hss *hss, const struct dia_msg *req,
 				      ansp);
 	features_answer(&lir.feat, &lia.feat);
 	err = who_get(hss, &lir.impu, NULL, &w, &lia.res);
+	if (!err && !lia.res.code && !w.u)
+		lia.res = hss_base(DIA_UNABLE_TO_COMPLY); /* cannot happen */
 	if (err || lia.res.code)
 		goto out;
 	/* TS 29.229 6.1.6: the wildcarded identity that matched */
@@ -1059,6 +1063,8 @@ static int sar(struct hss *hss, const struct dia_msg *req,
 	features_answer(&c.sar.feat, &c.saa.feat);
 	err = who_get(hss, c.sar.impu_n ? &c.sar.impu[0] : NULL, &c.sar.impi,
 		      &c.w, &c.saa.res);
+	if (!err && !c.saa.res.code && !c.w.u && !c.w.i)
+		c.saa.res = hss_base(DIA_UNABLE_TO_COMPLY); /* cannot happen */
 	if (err || c.saa.res.code)
 		goto out;
 	/* profile download and (un)registration need a public identity */
@@ -1114,7 +1120,7 @@ static int sar(struct hss *hss, const struct dia_msg *req,
 		c.saa.impi = cx_pl(c.w.i->identity);
 	else if (c.w.u && c.w.u->impi.n)
 		c.saa.impi = cx_pl(c.w.u->impi.v[0]);
-	if (c.w.wildcard)
+	if (c.w.wildcard && c.w.u)
 		c.saa.wildcarded = cx_pl(c.w.u->identity);
 out:
 	if (!err)

@@ -144,7 +144,7 @@ static int mar_scscf(struct mar_ctx *c, const char *server)
 		return err;
 	if (!sub->scscf_assigned || c->u->reg_state == STORE_REG_NOT_REGISTERED)
 		err = store_scscf_set(c->hss->st, sub->name, server);
-	else if (strcmp(sub->scscf_assigned, server))
+	else if (strcmp(sub->scscf_assigned, server) != 0)
 		err = store_scscf_pending_set(c->hss->st, sub->name, server);
 	mem_deref(sub);
 	return err;

@@ -95,7 +95,7 @@ static xmlDocPtr xml_parse(const char *p, size_t len)
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 
-	if (len > CX_USERDATA_MAX)
+	if (len > (size_t)CX_USERDATA_MAX)
 		return NULL;
 	(void)pthread_once(&xml_once, xml_init_once);
 	xmlSetGenericErrorFunc(NULL, xml_silent);
@@ -274,7 +274,7 @@ static int w_ifcs(struct shd *d)
 	if (err == ENOENT)
 		goto end;
 	if (!err)
-		err = buf_alloc(&mb, 4096, CX_USERDATA_MAX);
+		err = buf_alloc(&mb, 4096, (size_t)CX_USERDATA_MAX);
 	if (!err)
 		err = cx_userdata_encode(mb, cx);
 	if (err)
@@ -992,7 +992,7 @@ void hss_sh_notify(struct hss *hss, const char *impu, uint32_t dref,
 			continue;
 		if (dref == DIA_DR_REPOSITORY_DATA &&
 		    (!si || !s->service_indication ||
-		     strcmp(si, s->service_indication)))
+		     strcmp(si, s->service_indication) != 0))
 			continue;
 		err = pnr_one(hss, u, s);
 	}
