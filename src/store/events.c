@@ -28,7 +28,7 @@ enum evq {
 	EVQ_MAX
 };
 
-#define EVQ_BASE (STORE_QID_MAX - 8)
+#define EVQ_BASE STORE_QID_EVENTS
 _Static_assert(EVQ_BASE + EVQ_MAX <= STORE_QID_MAX, "EVQ range");
 
 static const char *const evsql[EVQ_MAX] = {

@@ -123,7 +123,8 @@ enum q {
 	Q_SLF_LIST,
 	Q_MAX
 };
-_Static_assert(Q_MAX <= STORE_QID_MAX, "raise STORE_QID_MAX in store.h");
+_Static_assert(Q_MAX <= STORE_QID_EVENTS,
+	       "raise STORE_QID_EVENTS and STORE_QID_MAX in store.h");
 
 #define SUB_COLS                                                             \
 	"s.id, s.name, s.cap_mandatory, s.cap_optional, s.scscf_preferred, " \

@@ -53,8 +53,10 @@ enum sarg_type {
 	SARG_INT,
 };
 
-/* Statements are numbered below this (store.c); drivers cache by it. */
-#define STORE_QID_MAX 96
+/* Statements are numbered below this; drivers cache by it.  store.c takes
+ * 0 .. STORE_QID_EVENTS - 1, events.c the numbers from STORE_QID_EVENTS. */
+#define STORE_QID_MAX    96
+#define STORE_QID_EVENTS 88
 
 /* One statement parameter. */
 struct sarg {
