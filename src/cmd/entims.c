@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include "cmd/prov_cli.h"
+#include "cmd/role_hss.h"
 #include "core/conf.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "diameter/node.h"
 #include "sip/auth.h"
 #include "sip/build.h"
 #include "sip/dns.h"
@@ -45,7 +47,15 @@
 
 #define DEMO_DOMAIN "demo.entims.test"
 
+/* The functions one process runs ([core] roles). */
+enum role {
+	ROLE_SIP = 1 << 0, /* the plain RFC 3261 registrar and proxy */
+	ROLE_HSS = 1 << 1, /* HSS: Cx, Sh (and Dx with [hss] slf) */
+	ROLE_SLF = 1 << 2, /* a pure SLF (Dx redirects) */
+};
+
 struct econf {
+	struct conf_list roles;
 	struct conf_list listen;
 	struct conf_list domains;
 	struct conf_list dns;
@@ -67,9 +77,15 @@ struct econf {
 	uint32_t commit_delay_ms;
 	int reg_fsync;
 	uint32_t max_conns;
+	struct dia_node_conf diameter;
+	struct conf_list hss_scscf;
+	struct conf_list hss_networks;
+	char hss_slf[CONF_STR_MAX];
+	uint32_t hss_vectors_max;
 };
 
 static const struct conf_item conf_items[] = {
+	{ "core.roles", CONF_LIST, offsetof(struct econf, roles), 0 },
 	{ "sip.listen", CONF_LIST, offsetof(struct econf, listen), 0 },
 	{ "sip.domain", CONF_LIST, offsetof(struct econf, domains), 0 },
 	{ "sip.dns", CONF_LIST, offsetof(struct econf, dns), 0 },
@@ -96,12 +112,20 @@ static const struct conf_item conf_items[] = {
 	{ "proxy.stateless", CONF_BOOL, offsetof(struct econf, stateless), 0 },
 	{ "proxy.record_route", CONF_BOOL, offsetof(struct econf, record_route),
 	  0 },
+	DIA_NODE_CONF_ITEMS(struct econf, diameter),
+	{ "hss.scscf", CONF_LIST, offsetof(struct econf, hss_scscf), 0 },
+	{ "hss.networks", CONF_LIST, offsetof(struct econf, hss_networks), 0 },
+	{ "hss.slf", CONF_STR, offsetof(struct econf, hss_slf), 0 },
+	{ "hss.vectors_max", CONF_U32, offsetof(struct econf, hss_vectors_max),
+	  32 },
 	{ NULL, 0, 0, 0 },
 };
 
 static void conf_defaults(struct econf *c)
 {
 	memset(c, 0, sizeof(*c));
+	(void)snprintf(c->roles.v[0], CONF_STR_MAX, "sip");
+	c->roles.n = 1;
 	(void)snprintf(c->listen.v[0], CONF_STR_MAX, "udp:127.0.0.1:5060");
 	(void)snprintf(c->listen.v[1], CONF_STR_MAX, "tcp:127.0.0.1:5060");
 	(void)snprintf(c->listen.v[2], CONF_STR_MAX, "tls:127.0.0.1:5061");
@@ -127,6 +151,8 @@ static void conf_defaults(struct econf *c)
 
 struct app {
 	struct econf conf;
+	unsigned roles; /* enum role bits */
+	struct hss_role *hss;
 	struct sip *sip;
 	struct registrar *reg;
 	struct regstore *store;
@@ -523,25 +549,17 @@ static int dns_setup(struct app *app)
 }
 
 
-static int app_start(struct app *app)
+/* The plain SIP registrar and proxy (role "sip"). */
+static int sip_role_start(struct app *app)
 {
 	struct sip_transp_conf tc = { 0 };
 	struct registrar_conf rc = { 0 };
 	struct proxy_conf pc = { 0 };
 	struct auth_conf ac = { 0 };
 	bool need_tls = false;
-	sigset_t mask;
 	size_t i;
 	int err;
 
-	err = mkdir_p(app->conf.data_dir);
-	if (err) {
-		(void)fprintf(stderr,
-			      "entims: cannot create the data directory "
-			      "'%s': %s\n",
-			      app->conf.data_dir, log_strerror(err));
-		return err;
-	}
 	err = userdb_open(&app->users, app->conf.data_dir);
 	if (err)
 		return err;
@@ -574,9 +592,6 @@ static int app_start(struct app *app)
 			return err;
 	}
 
-	err = loop_init(0);
-	if (err)
-		return err;
 	err = sip_alloc(&app->sip, &tc, on_request, on_response, app);
 	if (err)
 		return err;
@@ -633,6 +648,58 @@ static int app_start(struct app *app)
 	err = dns_setup(app);
 	if (err)
 		return err;
+	return 0;
+}
+
+
+static int hss_start(struct app *app)
+{
+	struct hss_role_conf hc = { 0 };
+	char msg[512] = "";
+	int err;
+
+	hc.data_dir = app->conf.data_dir;
+	hc.store_url = app->conf.store_url;
+	hc.node = &app->conf.diameter;
+	hc.scscf = &app->conf.hss_scscf;
+	hc.networks = &app->conf.hss_networks;
+	hc.slf = app->conf.hss_slf[0]    ? app->conf.hss_slf
+		 : app->roles & ROLE_HSS ? "off"
+					 : "only";
+	hc.vectors_max = app->conf.hss_vectors_max;
+	err = hss_role_start(&app->hss, &hc, msg, sizeof(msg));
+	if (err && msg[0])
+		(void)fprintf(stderr, "entims: %s\n", msg);
+	return err;
+}
+
+
+static int app_start(struct app *app)
+{
+	sigset_t mask;
+	int err;
+
+	err = mkdir_p(app->conf.data_dir);
+	if (err) {
+		(void)fprintf(stderr,
+			      "entims: cannot create the data directory "
+			      "'%s': %s\n",
+			      app->conf.data_dir, log_strerror(err));
+		return err;
+	}
+	err = loop_init(0);
+	if (err)
+		return err;
+	if (app->roles & ROLE_SIP) {
+		err = sip_role_start(app);
+		if (err)
+			return err;
+	}
+	if (app->roles & (ROLE_HSS | ROLE_SLF)) {
+		err = hss_start(app);
+		if (err)
+			return err;
+	}
 
 	(void)sigemptyset(&mask);
 	(void)sigaddset(&mask, SIGINT);
@@ -679,6 +746,7 @@ static void app_stop(struct app *app)
 		fd_close(app->sigfd);
 		close(app->sigfd);
 	}
+	hss_role_stop(app->hss);
 	if (app->reg)
 		registrar_close(app->reg);
 	if (app->px)
@@ -692,6 +760,7 @@ static void app_stop(struct app *app)
 	app->sip = mem_deref(app->sip);
 	app->auth = mem_deref(app->auth);
 	app->users = mem_deref(app->users);
+	app->hss = mem_deref(app->hss);
 	loop_close();
 }
 
@@ -753,7 +822,27 @@ static void usage(FILE *f)
 		"  [sip]       listen, domain, advertise, dns, "
 		"max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
-		"  [core]      data_dir, demo\n"
+		"  [core]      roles (sip: the registrar and proxy; hss; "
+		"slf),\n"
+		"              data_dir, demo\n"
+		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
+		"or a "
+		"PostgreSQL\n"
+		"              URL or conninfo) for the HSS subscribers\n"
+		"  [diameter]  identity, realm, listen (tcp:ADDR:PORT, "
+		"tls:ADDR:PORT),\n"
+		"              peers (identity[@addr:port[;tls]]: only these "
+		"may "
+		"connect),\n"
+		"              routes (realm=peer), applications, tls_cert, "
+		"tls_key, tls_ca,\n"
+		"              watchdog_s, reconnect_s, request_timeout_ms, "
+		"in_process\n"
+		"  [hss]       scscf (sip:host:port;cap=N...: offered to the "
+		"I-CSCF),\n"
+		"              networks (visited networks allowed), slf (off, "
+		"only, with-hss),\n"
+		"              vectors_max\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or "
 		"a\n"
@@ -910,6 +999,38 @@ static int prov_conf(const char *config, const char *data_dir,
 }
 
 
+/* [core] roles -> enum role bits */
+static int parse_roles(const struct conf_list *l, unsigned *roles)
+{
+	size_t i;
+
+	*roles = 0;
+	for (i = 0; i < l->n; i++) {
+		if (!strcasecmp(l->v[i], "sip")) {
+			*roles |= ROLE_SIP;
+		} else if (!strcasecmp(l->v[i], "hss")) {
+			*roles |= ROLE_HSS;
+		} else if (!strcasecmp(l->v[i], "slf")) {
+			*roles |= ROLE_SLF;
+		} else {
+			(void)fprintf(stderr,
+				      "entims: [core] roles: '%s' is not a "
+				      "role; list sip (the registrar and "
+				      "proxy), hss, slf\n",
+				      l->v[i]);
+			return EINVAL;
+		}
+	}
+	if (!*roles) {
+		(void)fprintf(stderr,
+			      "entims: [core] roles is empty: list sip, "
+			      "hss or slf\n");
+		return EINVAL;
+	}
+	return 0;
+}
+
+
 static int cmd_run(const struct cli *cl)
 {
 	struct app app;
@@ -918,12 +1039,20 @@ static int cmd_run(const struct cli *cl)
 	memset(&app, 0, sizeof(app));
 	app.sigfd = -1;
 	err = load_conf(&app.conf, cl);
+	if (!err)
+		err = parse_roles(&app.conf.roles, &app.roles);
 	if (err)
 		return 2;
 	err = app_start(&app);
 	if (!err) {
-		printf("entims ready (domain %s, data in %s)\n",
-		       app.conf.domains.v[0], app.conf.data_dir);
+		if (app.roles & ROLE_SIP)
+			printf("entims ready (domain %s, data in %s)\n",
+			       app.conf.domains.v[0], app.conf.data_dir);
+		else
+			printf("entims ready (%s %s, realm %s, data in %s)\n",
+			       app.roles & ROLE_HSS ? "HSS" : "SLF",
+			       app.conf.diameter.identity,
+			       app.conf.diameter.realm, app.conf.data_dir);
 		(void)fflush(stdout);
 		err = loop_run();
 	} else {
