@@ -59,6 +59,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -699,7 +700,12 @@ out:
 static void *fold_thread(void *arg)
 {
 	struct regstore *rs = arg;
+	sigset_t all;
 
+	/* the loop thread takes SIGINT/SIGTERM through a signalfd: no
+	 * signal may be delivered here instead */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&rs->mtx);
 	for (;;) {
 		while (!rs->stop && !rs->folding)
