@@ -11,6 +11,7 @@
  *   entims subscriber list | show KEY | export [KEY] | import FILE|-
  *   entims subscriber set KEY [--impi ID ...] [--impu URI ...]
  *   entims subscriber delete KEY
+ *   entims subscriber deregister IDENTITY [--reason R] [--info TEXT]
  *   entims ifc add FILE|- | add NAME --priority N --as URI [--method M]
  *   entims ifc list | show NAME | delete NAME
  *   entims profile add NAME [--ifc NAME]... | list | show | delete
@@ -40,7 +41,7 @@ struct opts {
 	const char *profile, *display_name, *barred, *type, *scscf;
 	const char *priority, *as, *default_handling, *service_info;
 	const char *profile_part, *session_case, *ruri, *irs, *media_profile;
-	const char *default_scheme;
+	const char *default_scheme, *reason, *info;
 	const char *impu[MULTI_MAX], *realm[MULTI_MAX], *scheme[MULTI_MAX];
 	const char *ifc[MULTI_MAX], *method[MULTI_MAX], *header[MULTI_MAX];
 	const char *shared[MULTI_MAX];
@@ -80,6 +81,8 @@ enum {
 	O_SHARED_SET,
 	O_MEDIA_PROFILE,
 	O_REPLACE,
+	O_REASON,
+	O_INFO,
 };
 
 static const struct option longopts[] = {
@@ -117,6 +120,8 @@ static const struct option longopts[] = {
 	{ "shared-set", required_argument, NULL, O_SHARED_SET },
 	{ "media-profile", required_argument, NULL, O_MEDIA_PROFILE },
 	{ "replace", no_argument, NULL, O_REPLACE },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "info", required_argument, NULL, O_INFO },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -156,12 +161,25 @@ static void help_subscriber(FILE *f)
 		"      --display-name, --profile, --irs N, --type\n"
 		"  delete KEY                    the subscription and all its "
 		"identities\n"
+		"                                (a registered user is "
+		"deregistered first)\n"
+		"  deregister IDENTITY [--reason R] [--info TEXT]\n"
+		"      administrative deregistration: the HSS sends its "
+		"S-CSCF an RTR\n"
+		"      for an IMPI (all its public identities) or an IMPU "
+		"(its implicit\n"
+		"      set); R: permanent (default), new-server, "
+		"server-change,\n"
+		"      remove-scscf (TS 29.229 6.3.17 Reason-Code)\n"
 		"  import FILE|-                 JSON: one subscription or a "
 		"list\n"
 		"  export [KEY]                  JSON to stdout (all without "
 		"KEY)\n"
 		"\n"
 		"KEY: a subscription name, a private or a public identity.\n"
+		"A change to what a registered user's S-CSCF holds (barring, "
+		"identities,\n"
+		"profile, iFCs, charging) is pushed to it by the HSS (PPR).\n"
 		"Options:\n%s"
 		"Exit status: 0 done, 1 refused (the reason on stderr), 2 "
 		"bad usage.\n"
@@ -340,6 +358,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_REPLACE:
 			o->replace = 1;
+			break;
+		case O_REASON:
+			o->reason = optarg;
+			break;
+		case O_INFO:
+			o->info = optarg;
 			break;
 		default:
 			(void)fprintf(stderr,
@@ -663,6 +687,28 @@ static int sub_list(struct store *st, char *msg)
 }
 
 
+/* `subscriber deregister`: not registered is no failure (the user is
+ * where the operator wants it), but it says that nothing is sent. */
+static int sub_dereg(struct store *st, const struct opts *o, const char *id,
+		     char *msg)
+{
+	uint32_t reason = 0;
+	int err;
+
+	if (o->reason &&
+	    prov_reason_parse(o->reason, &reason, msg, PROV_MSG_MAX)) {
+		(void)fprintf(stderr, "entims subscriber deregister: %s\n",
+			      msg);
+		return 2;
+	}
+	err = prov_deregister(st, id, reason, o->info, msg, PROV_MSG_MAX);
+	if (err && err != EALREADY)
+		return refused("subscriber", "deregister", msg);
+	printf("%s\n", msg);
+	return 0;
+}
+
+
 static int cmd_subscriber(struct store *st, const struct opts *o,
 			  const char *act, int argc, char **argv, char *msg)
 {
@@ -688,16 +734,20 @@ static int cmd_subscriber(struct store *st, const struct opts *o,
 			      act,
 			      !strcmp(act, "add")      ? "subscription name"
 			      : !strcmp(act, "import") ? "file, or - for stdin"
-						       : "subscription, IMPI "
-							 "or IMPU");
+			      : !strcmp(act, "deregister")
+				      ? "private or public identity"
+				      : "subscription, IMPI "
+					"or IMPU");
 		return 2;
 	}
 	if (!strcmp(act, "add"))
 		return sub_add(st, o, arg, msg);
 	if (!strcmp(act, "set"))
 		return sub_set(st, o, arg, msg);
+	if (!strcmp(act, "deregister"))
+		return sub_dereg(st, o, arg, msg);
 	if (!strcmp(act, "show")) {
-		if (prov_sub_export(st, arg, &doc, msg, PROV_MSG_MAX))
+		if (prov_sub_show(st, arg, &doc, msg, PROV_MSG_MAX))
 			return refused("subscriber", act, msg);
 		rc = print_json(doc);
 		json_decref(doc);
@@ -721,7 +771,7 @@ static int cmd_subscriber(struct store *st, const struct opts *o,
 	}
 	(void)fprintf(stderr,
 		      "entims subscriber: unknown action '%s' (add, list, "
-		      "show, set, delete, import, export)\n",
+		      "show, set, delete, deregister, import, export)\n",
 		      act);
 	return 2;
 }
@@ -954,8 +1004,9 @@ static int cmd_profile(struct store *st, const struct opts *o, const char *act,
 
 static bool action_known(const char *cmd, const char *act)
 {
-	static const char *const sub[] = { "add",    "list",   "show",   "set",
-					   "delete", "import", "export", NULL };
+	static const char *const sub[] = { "add",    "list",   "show",
+					   "set",    "delete", "deregister",
+					   "import", "export", NULL };
 	static const char *const other[] = { "add", "list", "show", "delete",
 					     NULL };
 	const char *const *v = strcmp(cmd, "subscriber") ? other : sub;

@@ -26,10 +26,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/pl.h"
+#include "diameter/dict.h"
 #include "hss/milenage.h"
 #include "sip/auth.h"
 #include "sip/uri.h"
+#include "store/events.h"
 #include "store/store.h"
 
 __attribute__((format(printf, 4, 5))) static int
@@ -1162,6 +1165,386 @@ int prov_import(struct store *st, const json_t *doc, size_t *countp, char *msg,
 }
 
 
+/* ---- what the S-CSCF holds: the HSS outbox (store/events.h) ----
+ *
+ * The S-CSCF that serves a user keeps the User-Data and the
+ * Charging-Information the SAA gave it; when provisioning changes them
+ * the HSS must push the new ones (TS 29.228 6.2.2, PPR), and when it
+ * removes the user it must deregister it (6.1.3, RTR).  Provisioning
+ * runs in another process than the HSS, so it leaves an event in the
+ * store and the HSS process sends the request (hss_poll_events).
+ *
+ * Which changes matter is decided by comparing, before and after a
+ * change, what the HSS would push now: for every private identity of the
+ * subscription and every served (not NOT_REGISTERED) public identity it
+ * may register, the IMSSubscription XML, plus the charging names.  A
+ * password, K/OP, SQN or S-CSCF capability change leaves that view as it
+ * was and queues nothing; a barring, display name, implicit set,
+ * service profile or identity change alters it and queues one
+ * STORE_EV_PROFILE for the subscription.  A service profile replaced
+ * with other iFCs, shared iFC sets or media profile queues one for every
+ * served subscription that has an identity on it.
+ *
+ * Every store call is its own transaction (store.h), so the event is
+ * written right after the change, not in its transaction: a crash in
+ * between loses the push (the S-CSCF gets the profile at the next
+ * registration).  When the view cannot be computed the event is queued
+ * anyway: a PPR too many is harmless, one too few leaves the S-CSCF
+ * with a stale profile.
+ */
+
+#define VIEW_MAX (1024u * 1024u)
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+
+static bool reg_served(enum store_reg_state s)
+{
+	return s != STORE_REG_NOT_REGISTERED;
+}
+
+
+/* The view of subscription sub (above); *viewp NULL when no S-CSCF
+ * serves it (nothing to push). */
+static int sub_view(struct store *st, const char *sub, struct buf **viewp)
+{
+	struct store_subscription *s = NULL;
+	struct cx_subscription *cx = NULL;
+	struct list li = LIST_INIT;
+	struct buf *mb = NULL;
+	bool served = false;
+	struct le *le;
+	size_t k;
+	int err;
+
+	*viewp = NULL;
+	err = store_sub_get(st, sub, &s);
+	if (err == ENOENT)
+		return 0;
+	if (err || !s->scscf_assigned)
+		goto out;
+	err = buf_alloc(&mb, 1024, VIEW_MAX);
+	if (!err)
+		err = buf_printf(mb, "charging %s %s %s %s\n",
+				 nz(s->ccf_primary), nz(s->ccf_secondary),
+				 nz(s->ecf_primary), nz(s->ecf_secondary));
+	if (!err)
+		err = store_impi_list(st, sub, &li);
+	LIST_FOREACH (&li, le) {
+		const struct store_impi *i = le->data;
+
+		for (k = 0; !err && k < i->impu.n; k++) {
+			struct store_impu *u = NULL;
+
+			err = store_impu_get(st, i->impu.v[k], &u);
+			if (!err && reg_served(u->reg_state)) {
+				served = true;
+				err = buf_printf(mb, "%s %s\n", i->identity,
+						 u->identity);
+				if (!err)
+					err = store_cx_build(st, i->identity,
+							     u->identity, &cx);
+				if (!err)
+					err = cx_userdata_encode(mb, cx);
+				cx = mem_deref(cx);
+			}
+			mem_deref(u);
+			if (err == ENOENT)
+				err = 0;
+		}
+		if (err)
+			break;
+	}
+	if (!err && served) {
+		*viewp = mb;
+		mb = NULL;
+	}
+out:
+	list_flush(&li);
+	mem_deref(mb);
+	mem_deref(s);
+	return err;
+}
+
+
+/* A subscription watched across a change. */
+struct watch {
+	char *sub;
+	struct buf *before;
+	int err; /* the view before could not be computed */
+};
+
+
+static void watch_reset(struct watch *w)
+{
+	w->sub = mem_deref(w->sub);
+	w->before = mem_deref(w->before);
+	w->err = 0;
+}
+
+
+static int watch_begin(struct store *st, struct watch *w, const char *sub)
+{
+	memset(w, 0, sizeof(*w));
+	if (store_strset(&w->sub, sub))
+		return ENOMEM;
+	w->err = sub_view(st, sub, &w->before);
+	return 0;
+}
+
+
+static int queue_profile(struct store *st, const char *sub, char *msg,
+			 size_t sz)
+{
+	int err = store_event_add(st, STORE_EV_PROFILE, sub, 0);
+
+	if (err)
+		return say(msg, sz, err,
+			   "subscription '%s' was changed, but the profile "
+			   "push to its S-CSCF could not be queued (%s): "
+			   "repeat the change, or the S-CSCF keeps the old "
+			   "profile until the user registers again",
+			   sub, strerrordesc_np(err));
+	return 0;
+}
+
+
+/* After the change: queue a push when the served view changed.  msg is
+ * only written when queuing fails (the change itself is done). */
+static int watch_end(struct store *st, struct watch *w, char *msg, size_t sz)
+{
+	struct buf *after = NULL;
+	bool changed;
+	int err;
+
+	err = sub_view(st, w->sub, &after);
+	if (!err && !after) {
+		changed = false; /* nothing served (any more) */
+	} else if (err || w->err || !w->before) {
+		changed = true; /* unknown: push rather than miss one */
+	} else {
+		changed = after->end != w->before->end ||
+			  memcmp(after->b, w->before->b, after->end) != 0;
+	}
+	mem_deref(after);
+	err = changed ? queue_profile(st, w->sub, msg, sz) : 0;
+	watch_reset(w);
+	return err;
+}
+
+
+/* Is any public identity i may register served by an S-CSCF? */
+static int impi_served(struct store *st, const struct store_impi *i,
+		       bool *servedp)
+{
+	size_t k;
+	int err = 0;
+
+	*servedp = false;
+	for (k = 0; !err && !*servedp && k < i->impu.n; k++) {
+		struct store_impu *u = NULL;
+
+		err = store_impu_get(st, i->impu.v[k], &u);
+		if (!err)
+			*servedp = reg_served(u->reg_state);
+		mem_deref(u);
+		if (err == ENOENT)
+			err = 0;
+	}
+	return err;
+}
+
+
+/* Before a subscription is deleted: one RTR per private identity that
+ * has a served public identity (TS 29.228 6.1.3: without a
+ * Public-Identity the S-CSCF deregisters all of the IMPI's).
+ * PERMANENT_TERMINATION: the subscription is gone for good. */
+static int dereg_before_delete(struct store *st,
+			       const struct store_subscription *s, char *msg,
+			       size_t sz)
+{
+	struct list li = LIST_INIT;
+	struct le *le;
+	bool served;
+	int err;
+
+	if (!s->scscf_assigned)
+		return 0;
+	err = store_impi_list(st, s->name, &li);
+	LIST_FOREACH (&li, le) {
+		const struct store_impi *i = le->data;
+
+		if (err)
+			break;
+		err = impi_served(st, i, &served);
+		if (!err && served)
+			err = store_event_add(st, STORE_EV_DEREG, i->identity,
+					      DIA_REASON_PERMANENT_TERMINATION);
+	}
+	list_flush(&li);
+	if (err)
+		return say(msg, sz, err,
+			   "subscription '%s' is registered and its "
+			   "deregistration could not be queued (%s): nothing "
+			   "was deleted; try again",
+			   s->name, strerrordesc_np(err));
+	return 0;
+}
+
+
+static const struct {
+	const char *name;
+	const char *cx; /* the TS 29.229 6.3.17 name */
+	uint32_t code;
+} reasons[] = {
+	{ "permanent", "PERMANENT_TERMINATION",
+	  DIA_REASON_PERMANENT_TERMINATION },
+	{ "new-server", "NEW_SERVER_ASSIGNED", DIA_REASON_NEW_SERVER_ASSIGNED },
+	{ "server-change", "SERVER_CHANGE", DIA_REASON_SERVER_CHANGE },
+	{ "remove-scscf", "REMOVE_S-CSCF", DIA_REASON_REMOVE_SCSCF },
+};
+
+
+/**
+ * The Reason-Code (TS 29.229 6.3.17) of its name: permanent, new-server,
+ * server-change, remove-scscf, or the Cx name (PERMANENT_TERMINATION ...).
+ *
+ * @return 0 or EINVAL with the sentence in msg
+ */
+int prov_reason_parse(const char *name, uint32_t *reasonp, char *msg,
+		      size_t msgsz)
+{
+	size_t k;
+
+	for (k = 0; name && k < sizeof(reasons) / sizeof(reasons[0]); k++) {
+		if (!strcasecmp(name, reasons[k].name) ||
+		    !strcasecmp(name, reasons[k].cx)) {
+			*reasonp = reasons[k].code;
+			return 0;
+		}
+	}
+	return say(msg, msgsz, EINVAL,
+		   "deregistration reason '%s' is unknown: use permanent, "
+		   "new-server, server-change or remove-scscf (TS 29.229 "
+		   "6.3.17)",
+		   nz(name));
+}
+
+
+/* The Cx name of a Reason-Code. */
+static const char *reason_name(uint32_t code)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++)
+		if (reasons[k].code == code)
+			return reasons[k].cx;
+	return "?";
+}
+
+
+/**
+ * Deregister a user administratively (TS 29.228 6.1.3): queue the RTR
+ * that the HSS process sends to the serving S-CSCF.
+ *
+ * @param st        the store
+ * @param identity  an IMPI (all its public identities) or an IMPU (its
+ *                  implicit registration set; a wildcarded one matches)
+ * @param reason    Reason-Code (enum dia_reason_code, 0..3)
+ * @param info      Reason-Info, or NULL
+ * @param msg       on 0: what was queued; on an error: why not
+ * @return 0 queued, ENOENT unknown identity, EALREADY not registered
+ *         (nothing will be sent), EINVAL, or a store error
+ */
+int prov_deregister(struct store *st, const char *identity, uint32_t reason,
+		    const char *info, char *msg, size_t msgsz)
+{
+	struct store_subscription *s = NULL;
+	struct store_impi *i = NULL;
+	struct store_impu *u = NULL;
+	char *pending = NULL, *host = NULL, *realm = NULL;
+	bool served = false;
+	const char *what;
+	int err;
+
+	if (!st || !identity || !*identity)
+		return say(msg, msgsz, EINVAL,
+			   "give the private or public identity to "
+			   "deregister");
+	if (reason > DIA_REASON_REMOVE_SCSCF)
+		return say(msg, msgsz, EINVAL,
+			   "Reason-Code %u is not one of TS 29.229 6.3.17 "
+			   "(0 to 3)",
+			   reason);
+	if (info && (strlen(info) > 256 || strpbrk(info, "\r\n\t")))
+		return say(msg, msgsz, EINVAL,
+			   "the Reason-Info must be one line of at most 256 "
+			   "characters");
+	err = store_impi_get(st, identity, &i);
+	if (!err) {
+		what = "private identity";
+		err = impi_served(st, i, &served);
+		if (!err)
+			err = store_sub_get(st, i->subscription, &s);
+	} else if (err == ENOENT) {
+		what = "public identity";
+		err = store_impu_resolve(st, identity, &u);
+		if (err == ENOENT) {
+			(void)say(msg, msgsz, err,
+				  "no private or public identity '%s': see "
+				  "'entims subscriber list'",
+				  identity);
+			goto out;
+		}
+		/* the implicit set registers as one (TS 29.228 6.1.2) */
+		if (!err && u->impi.n)
+			served = reg_served(u->reg_state);
+		if (!err)
+			err = store_sub_get(st, u->subscription, &s);
+	}
+	if (!err)
+		err = store_scscf_peer_get(st, s->name, &pending, &host,
+					   &realm);
+	if (err) {
+		(void)say(msg, msgsz, err, "cannot read the store: %s",
+			  strerrordesc_np(err));
+		goto out;
+	}
+	if (!served || !s->scscf_assigned || !host) {
+		err = say(msg, msgsz, EALREADY,
+			  "%s '%s' is not registered: no S-CSCF serves it, "
+			  "so no deregistration (RTR) will be sent",
+			  what, identity);
+		goto out;
+	}
+	err = store_event_add(st, STORE_EV_DEREG, identity, reason);
+	if (err) {
+		(void)say(msg, msgsz, err,
+			  "cannot queue the deregistration of '%s': %s",
+			  identity, strerrordesc_np(err));
+		goto out;
+	}
+	(void)say(msg, msgsz, 0,
+		  "deregistration of %s '%s' queued: the HSS sends an RTR "
+		  "(Reason-Code %s) to %s%s",
+		  what, identity, reason_name(reason), host,
+		  info && *info ? "; the Reason-Info is not carried by the "
+				  "HSS outbox and is left out"
+				: "");
+out:
+	mem_deref(pending);
+	mem_deref(host);
+	mem_deref(realm);
+	mem_deref(s);
+	mem_deref(i);
+	mem_deref(u);
+	return err;
+}
+
+
 /* ---- export ---- */
 
 static int jset(json_t *o, const char *k, json_t *v)
@@ -1395,6 +1778,99 @@ int prov_sub_export(struct store *st, const char *key, json_t **docp, char *msg,
 }
 
 
+static const char *reg_name(enum store_reg_state s)
+{
+	switch (s) {
+	case STORE_REG_REGISTERED:
+		return "registered";
+	case STORE_REG_UNREGISTERED:
+		return "unregistered";
+	default:
+		return "not_registered";
+	}
+}
+
+
+/* {"scscf": name|null, "scscf_host": host|null, "impu": {URI: state}} */
+static int reg_json(struct store *st, const struct store_subscription *s,
+		    json_t **out)
+{
+	struct list lu = LIST_INIT;
+	char *pending = NULL, *host = NULL, *realm = NULL;
+	json_t *o = json_object(), *m = json_object();
+	struct le *le;
+	int err;
+
+	err = (!o || !m) ? ENOMEM : store_impu_list(st, s->name, &lu);
+	if (!err)
+		err = store_scscf_peer_get(st, s->name, &pending, &host,
+					   &realm);
+	LIST_FOREACH (&lu, le) {
+		const struct store_impu *u = le->data;
+
+		if (!err)
+			err = jset(m, u->identity,
+				   json_string(reg_name(u->reg_state)));
+	}
+	if (!err)
+		err = jset(o, "scscf",
+			   s->scscf_assigned ? json_string(s->scscf_assigned)
+					     : json_null());
+	if (!err)
+		err = jset(o, "scscf_host",
+			   host ? json_string(host) : json_null());
+	if (!err) {
+		err = jset(o, "impu", m);
+		m = NULL;
+	}
+	list_flush(&lu);
+	mem_deref(pending);
+	mem_deref(host);
+	mem_deref(realm);
+	json_decref(m);
+	if (err)
+		json_decref(o);
+	else
+		*out = o;
+	return err;
+}
+
+
+/**
+ * The document of prov_sub_export() and, as "registration", the state
+ * the HSS keeps (not part of the document: import refuses it): the
+ * assigned S-CSCF, its Diameter host, and each public identity's state
+ * (registered, unregistered, not_registered; TS 29.228 6.1.2).
+ */
+int prov_sub_show(struct store *st, const char *key, json_t **docp, char *msg,
+		  size_t msgsz)
+{
+	struct store_subscription *s = NULL;
+	json_t *doc = NULL, *reg = NULL;
+	int err;
+
+	err = sub_find(st, key, &s, msg, msgsz);
+	if (!err)
+		err = sub_export(st, s, &doc, msg, msgsz);
+	if (!err) {
+		err = reg_json(st, s, &reg);
+		if (!err)
+			err = jset(doc, "registration", reg);
+		if (err)
+			(void)say(msg, msgsz, err,
+				  "cannot read the registration state of "
+				  "'%s': %s",
+				  s->name, strerrordesc_np(err));
+	}
+	mem_deref(s);
+	if (err)
+		json_decref(doc);
+	else
+		*docp = doc;
+	return err;
+}
+
+
 int prov_export_all(struct store *st, json_t **docp, char *msg, size_t msgsz)
 {
 	struct list l = LIST_INIT;
@@ -1472,6 +1948,10 @@ int prov_sub_delete(struct store *st, const char *key, char *msg, size_t msgsz)
 	int err;
 
 	err = sub_find(st, key, &s, msg, msgsz);
+	/* the RTR goes first: the S-CSCF must not go on serving a user
+	 * the HSS no longer has */
+	if (!err)
+		err = dereg_before_delete(st, s, msg, msgsz);
 	if (!err) {
 		err = store_sub_delete(st, s->name);
 		if (err)
@@ -1636,10 +2116,12 @@ int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 	static const char *const keys[] = { "scscf", "charging", "impi", "impu",
 					    NULL };
 	struct store_subscription *s = NULL;
+	struct watch w;
 	json_t *a, *e;
 	size_t k;
-	int err;
+	int err, qerr;
 
+	memset(&w, 0, sizeof(w));
 	msg[0] = '\0';
 	if (!json_is_object(changes))
 		return say(msg, msgsz, EINVAL, "the changes must be an object");
@@ -1650,6 +2132,8 @@ int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 	err = keys_check(changes, keys, "the changes", msg, msgsz);
 	if (!err)
 		err = sub_find(st, key, &s, msg, msgsz);
+	if (!err)
+		err = watch_begin(st, &w, s->name);
 	if (err)
 		goto out;
 	if (json_object_get(changes, "scscf") ||
@@ -1685,6 +2169,12 @@ int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 			goto out;
 	}
 out:
+	/* what was written before a refusal stays, and is pushed too */
+	if (w.sub) {
+		qerr = watch_end(st, &w, err ? NULL : msg, err ? 0 : msgsz);
+		if (!err)
+			err = qerr;
+	}
 	mem_deref(s);
 	return err;
 }
@@ -2009,6 +2499,87 @@ static int ifcs_exist(struct store *st, const struct store_strv *sv,
 }
 
 
+static bool names_same(const struct store_strv *a, const struct store_strv *b)
+{
+	size_t i, j;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < b->n; j++)
+			if (!strcmp(a->v[i], b->v[j]))
+				break;
+		if (j == b->n)
+			return false;
+	}
+	return true;
+}
+
+
+/* Would the S-CSCF see the same profile?  The order of the iFC names
+ * does not matter (the XML orders iFCs by priority, TS 29.228 B.2.2),
+ * nor does that of the shared iFC set ids. */
+static bool sp_same(const struct store_sp *a, const struct store_sp *b)
+{
+	size_t i, j;
+
+	if (a->media_profile != b->media_profile ||
+	    a->shared_n != b->shared_n || !names_same(&a->ifc, &b->ifc))
+		return false;
+	for (i = 0; i < a->shared_n; i++) {
+		for (j = 0; j < b->shared_n; j++)
+			if (a->shared[i] == b->shared[j])
+				break;
+		if (j == b->shared_n)
+			return false;
+	}
+	return true;
+}
+
+
+/* A profile changed: one push for every subscription served by an
+ * S-CSCF with a served public identity on it.  Walks every subscription
+ * (the store has no index by profile; fine for provisioning, which is
+ * rare next to registrations). */
+static int sp_push(struct store *st, const char *name, char *msg, size_t sz)
+{
+	struct list ls = LIST_INIT, lu = LIST_INIT;
+	struct le *le, *ue;
+	int err;
+
+	err = store_sub_list(st, &ls);
+	LIST_FOREACH (&ls, le) {
+		const struct store_subscription *s = le->data;
+		bool hit = false;
+
+		if (err)
+			break;
+		if (!s->scscf_assigned)
+			continue;
+		err = store_impu_list(st, s->name, &lu);
+		LIST_FOREACH (&lu, ue) {
+			const struct store_impu *u = ue->data;
+
+			if (u->service_profile &&
+			    !strcmp(u->service_profile, name) &&
+			    reg_served(u->reg_state) && u->impi.n)
+				hit = true;
+		}
+		list_flush(&lu);
+		if (!err && hit)
+			err = store_event_add(st, STORE_EV_PROFILE, s->name, 0);
+	}
+	list_flush(&ls);
+	if (err)
+		return say(msg, sz, err,
+			   "service profile '%s' was written, but the profile "
+			   "push to the S-CSCFs of its users could not be "
+			   "queued (%s): write it again",
+			   name, strerrordesc_np(err));
+	return 0;
+}
+
+
 int prov_sp_add(struct store *st, const json_t *doc, int replace, char *msg,
 		size_t msgsz)
 {
@@ -2093,6 +2664,8 @@ int prov_sp_add(struct store *st, const json_t *doc, int replace, char *msg,
 		(void)say(msg, msgsz, err,
 			  "cannot write service profile '%s': %s", name,
 			  strerrordesc_np(err));
+	else if (old && !sp_same(old, sp))
+		err = sp_push(st, name, msg, msgsz);
 out:
 	mem_deref(old);
 	mem_deref(sp);

@@ -8,6 +8,11 @@
  * back as an errno and one sentence in msg that says what is wrong and
  * how to fix it, fit to show to the operator as it is.
  *
+ * Changes an S-CSCF must hear about (a served user's profile, barring,
+ * identities, charging; a served user deleted or deregistered) leave an
+ * event in the store's outbox (store/events.h) for the HSS process,
+ * which sends the PPR or RTR (docs/internals/provisioning.md).
+ *
  * Errors: EINVAL invalid input, EEXIST an identity or name already in
  * use, ENOENT an unknown subscription/identity/iFC/profile, EBUSY still
  * in use, others from the store (EIO ...).
@@ -17,6 +22,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/mem.h"
 
@@ -46,8 +52,27 @@ int prov_sub_list(struct store *st, json_t **docp, char *msg,
  * name (only the members given) or add it when new. */
 int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 		 char *msg, size_t msgsz) IMS_MUST_CHECK;
+/* A subscription with a registered user queues its deregistration
+ * (STORE_EV_DEREG, PERMANENT_TERMINATION, per IMPI) before it goes. */
 int prov_sub_delete(struct store *st, const char *key, char *msg,
 		    size_t msgsz) IMS_MUST_CHECK;
+/* prov_sub_export() plus "registration": {"scscf", "scscf_host",
+ * "impu": {URI: "registered" | "unregistered" | "not_registered"}}. */
+int prov_sub_show(struct store *st, const char *key, json_t **docp, char *msg,
+		  size_t msgsz) IMS_MUST_CHECK;
+
+/* Administrative deregistration (TS 29.228 6.1.3): queue the RTR the HSS
+ * process sends.  identity: an IMPI (all its IMPUs) or an IMPU (its
+ * implicit set); reason: the Reason-Code (TS 29.229 6.3.17, 0..3).
+ * 0: queued, msg says to which S-CSCF; ENOENT unknown identity;
+ * EALREADY not registered, msg says nothing will be sent.  The outbox
+ * has no room for info (Reason-Info) yet: msg says it is left out. */
+int prov_deregister(struct store *st, const char *identity, uint32_t reason,
+		    const char *info, char *msg, size_t msgsz) IMS_MUST_CHECK;
+/* "permanent", "new-server", "server-change", "remove-scscf" (or the Cx
+ * names) -> Reason-Code; EINVAL with the sentence. */
+int prov_reason_parse(const char *name, uint32_t *reasonp, char *msg,
+		      size_t msgsz) IMS_MUST_CHECK;
 
 /* iFCs: {"name", "priority", "as_uri", "default_handling",
  * "service_info", "include_register_request",
