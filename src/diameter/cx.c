@@ -314,6 +314,12 @@ int cx_features_get(const struct dia_avp *parent, struct cx_features *f)
 }
 
 
+bool cx_caps_empty(const struct cx_caps *caps)
+{
+	return !caps->mand_n && !caps->opt_n && !caps->name_n;
+}
+
+
 int cx_add_caps(struct dia_avp *parent, const struct cx_caps *caps)
 {
 	struct dia_avp *g;
@@ -551,7 +557,11 @@ int cx_uaa_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	if (!err)
 		err = add_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
 			     &uaa->server_name);
-	if (!err && uaa->has_caps)
+	/* an empty Server-Capabilities is legal (TS 29.229 6.3.4: every member
+	 * optional) but Kamailio's cdp drops a message with a zero-length AVP
+	 * and the connection with it: leave it out, the I-CSCF then picks any
+	 * S-CSCF */
+	if (!err && uaa->has_caps && !cx_caps_empty(&uaa->caps))
 		err = cx_add_caps(&ans->root, &uaa->caps);
 	return finish(ansp, ans, err);
 }
@@ -775,7 +785,7 @@ int cx_lia_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	if (!err)
 		err = add_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
 			     &lia->server_name);
-	if (!err && lia->has_caps)
+	if (!err && lia->has_caps && !cx_caps_empty(&lia->caps))
 		err = cx_add_caps(&ans->root, &lia->caps);
 	if (!err)
 		err = add_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,

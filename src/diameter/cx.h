@@ -262,6 +262,8 @@ int cx_add_features(struct dia_avp *parent,
 /* The first Supported-Features of parent (f->present false if none). */
 int cx_features_get(const struct dia_avp *parent,
 		    struct cx_features *f) IMS_MUST_CHECK;
+/* No capability and no name: nothing for an I-CSCF to choose by. */
+bool cx_caps_empty(const struct cx_caps *caps);
 int cx_add_caps(struct dia_avp *parent,
 		const struct cx_caps *caps) IMS_MUST_CHECK;
 int cx_add_charging(struct dia_avp *parent,
