@@ -1948,8 +1948,11 @@ int prov_sub_delete(struct store *st, const char *key, char *msg, size_t msgsz)
 	int err;
 
 	err = sub_find(st, key, &s, msg, msgsz);
-	/* the RTR goes first: the S-CSCF must not go on serving a user
-	 * the HSS no longer has */
+	/* the RTR is queued first: the S-CSCF must not go on serving a
+	 * user the HSS no longer has.  The HSS can only send it while the
+	 * identities are still stored, so a caller that can wait
+	 * deregisters first (prov_deregister) and waits for the RTA, as
+	 * `entims subscriber delete` does; otherwise the HSS drops it. */
 	if (!err)
 		err = dereg_before_delete(st, s, msg, msgsz);
 	if (!err) {

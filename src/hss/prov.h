@@ -53,7 +53,10 @@ int prov_sub_list(struct store *st, json_t **docp, char *msg,
 int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 		 char *msg, size_t msgsz) IMS_MUST_CHECK;
 /* A subscription with a registered user queues its deregistration
- * (STORE_EV_DEREG, PERMANENT_TERMINATION, per IMPI) before it goes. */
+ * (STORE_EV_DEREG, PERMANENT_TERMINATION, per IMPI) before it goes; the
+ * HSS sends an RTR only for identities still stored when it polls, so a
+ * caller that can wait calls prov_deregister() first and waits until
+ * prov_sub_show() says not_registered (the CLI waits up to 5 s). */
 int prov_sub_delete(struct store *st, const char *key, char *msg,
 		    size_t msgsz) IMS_MUST_CHECK;
 /* prov_sub_export() plus "registration": {"scscf", "scscf_host",
