@@ -1193,7 +1193,7 @@ int prov_import(struct store *st, const json_t *doc, size_t *countp, char *msg,
  * with a stale profile.
  */
 
-#define VIEW_MAX (1024u * 1024u)
+#define VIEW_MAX ((size_t)1 << 20) /* bytes of one view */
 
 static const char *nz(const char *s)
 {
@@ -2550,6 +2550,8 @@ static int sp_push(struct store *st, const char *name, char *msg, size_t sz)
 	struct le *le, *ue;
 	int err;
 
+	if (!name)
+		return EINVAL;
 	err = store_sub_list(st, &ls);
 	LIST_FOREACH (&ls, le) {
 		const struct store_subscription *s = le->data;

@@ -93,7 +93,7 @@ static void expect_events(const char *want, const char *what)
 		assert_int_equal(store_event_delete(T.st, ev->id), 0);
 	}
 	list_flush(&l);
-	if (strcmp(got, want))
+	if (strcmp(got, want) != 0)
 		fail_msg("%s: outbox '%s', expected '%s'", what, got, want);
 }
 
