@@ -81,10 +81,9 @@ static int teardown(void **state)
 	loop_close();
 	tmr_test_set_now(0);
 	if (g_dir[0]) {
-		static const char *const files[] = {
-			".sqlite", ".sqlite-wal", ".sqlite-shm", ".journal",
-			".journal.1"
-		};
+		static const char *const files[] = { ".sqlite", ".sqlite-wal",
+						     ".sqlite-shm", ".journal",
+						     ".journal.1" };
 		char path[128];
 		size_t i;
 
