@@ -33,6 +33,7 @@
 #include "core/list.h"
 #include "core/mem.h"
 #include "diameter/userdata.h"
+#include "store/events.h"
 #include "store/store.h"
 #include "util/pgtest.h"
 
@@ -1138,6 +1139,164 @@ static void test_slf(void **state)
 }
 
 
+/*
+ * Migration 003 on both backends: which IMPI registered an implicit set
+ * (set for the whole set, cleared, gone with the IMPI), and the RTR
+ * snapshot of a deregistration event, which outlives the subscription.
+ */
+static void test_rtr_snapshot(void **state)
+{
+	BACKEND(b);
+	struct store_event *ev = NULL;
+	struct list l = LIST_INIT;
+	struct store *st = open_store(b);
+	const struct store_event *g;
+	char long_info[STORE_REASON_INFO_MAX + 2];
+	char *reg = NULL;
+
+	(void)state;
+	add_sub(st, "acme-alice");
+	add_impi(st, "acme-alice", "alice@acme.example");
+	add_impi(st, "acme-alice", "alice-tab@acme.example");
+	add_impu(st, "acme-alice", "sip:alice@acme.example", CX_ID_PUBLIC_USER,
+		 7, NULL);
+	add_impu(st, "acme-alice", "tel:+15145550101", CX_ID_PUBLIC_USER, 7,
+		 NULL);
+	add_impu(st, "acme-alice", "sip:alice.private@acme.example",
+		 CX_ID_PUBLIC_USER, 0, NULL);
+	assert_int_equal(
+		store_link(st, "alice@acme.example", "sip:alice@acme.example"),
+		0);
+	assert_int_equal(
+		store_link(st, "alice@acme.example", "tel:+15145550101"), 0);
+	assert_int_equal(store_link(st, "alice-tab@acme.example",
+				    "sip:alice@acme.example"),
+			 0);
+
+	/* the registering IMPI: the whole set, not the other set */
+	assert_int_equal(store_reg_impi_get(st, "sip:alice@acme.example", &reg),
+			 0);
+	assert_null(reg);
+	assert_int_equal(store_reg_impi_set(st, "sip:alice@acme.example",
+					    "alice-tab@acme.example"),
+			 0);
+	assert_int_equal(store_reg_impi_get(st, "tel:+15145550101", &reg), 0);
+	assert_string_equal(reg, "alice-tab@acme.example");
+	reg = mem_deref(reg);
+	assert_int_equal(
+		store_reg_impi_get(st, "sip:alice.private@acme.example", &reg),
+		0);
+	assert_null(reg);
+	assert_int_equal(store_reg_impi_set(st, "sip:alice@acme.example",
+					    "ghost@acme.example"),
+			 ENOENT);
+	assert_int_equal(store_reg_impi_set(st, "sip:nobody@acme.example",
+					    "alice@acme.example"),
+			 ENOENT);
+	assert_int_equal(
+		store_reg_impi_get(st, "sip:nobody@acme.example", &reg),
+		ENOENT);
+	/* an unknown IMPI changed nothing */
+	assert_int_equal(store_reg_impi_get(st, "sip:alice@acme.example", &reg),
+			 0);
+	assert_string_equal(reg, "alice-tab@acme.example");
+	reg = mem_deref(reg);
+	/* deleting the IMPI forgets it (ON DELETE SET NULL) */
+	assert_int_equal(store_impi_delete(st, "alice-tab@acme.example"), 0);
+	assert_int_equal(store_reg_impi_get(st, "tel:+15145550101", &reg), 0);
+	assert_null(reg);
+	assert_int_equal(store_reg_impi_set(st, "tel:+15145550101",
+					    "alice@acme.example"),
+			 0);
+	assert_int_equal(store_reg_impi_set(st, "sip:alice@acme.example", NULL),
+			 0);
+	assert_int_equal(store_reg_impi_get(st, "tel:+15145550101", &reg), 0);
+	assert_null(reg);
+
+	/* nothing served: no snapshot */
+	assert_int_equal(store_event_dereg_snapshot(st, "alice@acme.example", 0,
+						    NULL, &ev),
+			 EALREADY);
+	assert_int_equal(store_event_dereg_snapshot(st, "nobody@acme.example",
+						    0, NULL, &ev),
+			 ENOENT);
+	/* registered by alice@ at scscf1 */
+	assert_int_equal(store_reg_set(st, "sip:alice@acme.example",
+				       STORE_REG_REGISTERED),
+			 0);
+	assert_int_equal(store_reg_impi_set(st, "sip:alice@acme.example",
+					    "alice@acme.example"),
+			 0);
+	assert_int_equal(
+		store_scscf_set(st, "acme-alice", "sip:scscf1.acme.example"),
+		0);
+	assert_int_equal(store_event_dereg_snapshot(st, "alice@acme.example", 0,
+						    NULL, &ev),
+			 EALREADY); /* no Diameter host to send it to */
+	assert_int_equal(store_scscf_peer_set(st, "acme-alice",
+					      "scscf1.acme.example",
+					      "acme.example"),
+			 0);
+	memset(long_info, 'x', sizeof(long_info) - 1);
+	long_info[sizeof(long_info) - 1] = '\0';
+	assert_int_equal(store_event_dereg_snapshot(st, "alice@acme.example", 0,
+						    long_info, &ev),
+			 EINVAL);
+	assert_int_equal(store_event_dereg_snapshot(st, "alice@acme.example", 0,
+						    "a\nb", &ev),
+			 EINVAL);
+	assert_int_equal(store_event_dereg_snapshot(st, "tel:+15145550101", 2,
+						    "moved to the Paris office",
+						    &ev),
+			 0);
+	assert_int_equal(ev->kind, STORE_EV_DEREG);
+	assert_string_equal(ev->impi, "alice@acme.example");
+	assert_false(ev->whole_impi);
+	assert_int_equal(ev->impus.n, 1);
+	assert_int_equal(store_event_dereg_add(st, ev), 0);
+	ev = mem_deref(ev);
+	assert_int_equal(store_event_dereg_snapshot(st, "alice@acme.example", 0,
+						    NULL, &ev),
+			 0);
+	assert_true(ev->whole_impi);
+	assert_int_equal(ev->impus.n, 2); /* sip: and tel:, set 7 */
+	assert_int_equal(store_event_dereg_add(st, ev), 0);
+	ev = mem_deref(ev);
+	assert_int_equal(store_event_add(st, STORE_EV_PROFILE, "acme-alice", 0),
+			 0);
+
+	/* the snapshots outlive the subscription */
+	assert_int_equal(store_sub_delete(st, "acme-alice"), 0);
+	st = mem_deref(st);
+	st = open_store(b);
+	assert_int_equal(store_event_list(st, 10, &l), 0);
+	assert_int_equal(list_count(&l), 3);
+	g = list_head_data(&l);
+	assert_string_equal(g->subject, "tel:+15145550101");
+	assert_int_equal(g->reason, 2);
+	assert_string_equal(g->info, "moved to the Paris office");
+	assert_string_equal(g->sub, "acme-alice");
+	assert_string_equal(g->host, "scscf1.acme.example");
+	assert_string_equal(g->realm, "acme.example");
+	assert_string_equal(g->impi, "alice@acme.example");
+	assert_false(g->whole_impi);
+	assert_int_equal(g->impus.n, 1);
+	assert_string_equal(g->impus.v[0], "tel:+15145550101");
+	g = l.head->next->data;
+	assert_true(g->whole_impi);
+	assert_null(g->info);
+	assert_int_equal(g->impus.n, 2);
+	assert_string_equal(g->impus.v[0], "sip:alice@acme.example");
+	assert_string_equal(g->impus.v[1], "tel:+15145550101");
+	g = l.head->next->next->data;
+	assert_int_equal(g->kind, STORE_EV_PROFILE);
+	assert_null(g->host); /* no snapshot */
+	assert_int_equal(g->impus.n, 0);
+	list_flush(&l);
+	mem_deref(st);
+}
+
+
 static void test_migrations_once(void **state)
 {
 	BACKEND(b);
@@ -1194,6 +1353,7 @@ int main(void)
 		T(test_cx_implicit_set),
 		T(test_sh_data_and_subscriptions),
 		T(test_slf),
+		T(test_rtr_snapshot),
 		T(test_migrations_once),
 		T(test_open_bad_url),
 	};
