@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/mem.h"
@@ -164,18 +163,20 @@ static void help_subscriber(FILE *f)
 		"      --display-name, --profile, --irs N, --type\n"
 		"  delete KEY                    the subscription and all its "
 		"identities\n"
-		"                                (a registered user is "
-		"deregistered first:\n"
-		"                                RTR, waiting up to 5 s for "
-		"the HSS)\n"
+		"                                (a registered user gets "
+		"an RTR from\n"
+		"                                the HSS, sent even after "
+		"the delete)\n"
 		"  deregister IDENTITY [--reason R] [--info TEXT]\n"
 		"      administrative deregistration: the HSS sends its "
 		"S-CSCF an RTR\n"
-		"      for an IMPI (all its public identities) or an IMPU "
+		"      for an IMPI (the sets it registered) or an IMPU "
 		"(its implicit\n"
 		"      set); R: permanent (default), new-server, "
 		"server-change,\n"
-		"      remove-scscf (TS 29.229 6.3.17 Reason-Code)\n"
+		"      remove-scscf (TS 29.229 6.3.17 Reason-Code); TEXT: "
+		"the\n"
+		"      Reason-Info (one line, at most 256 characters)\n"
 		"  import FILE|-                 JSON: one subscription or a "
 		"list\n"
 		"  export [KEY]                  JSON to stdout (all without "
@@ -714,83 +715,19 @@ static int sub_dereg(struct store *st, const struct opts *o, const char *id,
 }
 
 
-/* Is any public identity of a `show` document served by an S-CSCF? */
-static bool registered(const json_t *doc)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(
-		json_object_get(json_object_get(doc, "registration"), "impu"),
-		k, v)
-	{
-		(void)k;
-		if (strcmp(json_string_value(v), "not_registered") != 0)
-			return true;
-	}
-	return false;
-}
-
-
 /*
- * `subscriber delete` of a registered user: deregister it first and wait,
- * at most DELETE_WAIT_MS, for the HSS process to apply the RTA 2001.
- * The HSS sends the RTR from the store (hss_poll_events), so the
- * identities must still be there when it does; prov_sub_delete() alone
- * would queue the RTR and delete them at once.
+ * `subscriber delete`: prov_sub_delete() queues the RTR of a registered
+ * user as a snapshot (destination, User-Name, Reason-Code) and deletes at
+ * once; the HSS process sends the RTR at its next poll whether or not the
+ * rows still exist, so there is nothing to wait for here.
  */
-#define DELETE_WAIT_MS 5000
-#define DELETE_POLL_MS 100
-
 static int sub_delete(struct store *st, const char *key, char *msg)
 {
-	const struct timespec pause = { 0, DELETE_POLL_MS * 1000000L };
-	json_t *doc = NULL, *e;
-	bool reg;
-	size_t k;
-	int waited, err;
-
-	if (prov_sub_show(st, key, &doc, msg, PROV_MSG_MAX))
-		return refused("subscriber", "delete", msg);
-	reg = registered(doc);
-	if (reg) {
-		json_array_foreach(json_object_get(doc, "impi"), k, e)
-		{
-			err = prov_deregister(st,
-					      json_string_value(json_object_get(
-						      e, "identity")),
-					      0 /* PERMANENT_TERMINATION */,
-					      NULL, msg, PROV_MSG_MAX);
-			if (err && err != EALREADY) {
-				json_decref(doc);
-				return refused("subscriber", "delete", msg);
-			}
-		}
-		printf("%s is registered: the HSS deregisters it first (RTR "
-		       "PERMANENT_TERMINATION)\n",
-		       key);
-		(void)fflush(stdout);
-	}
-	for (waited = 0; reg && waited < DELETE_WAIT_MS;
-	     waited += DELETE_POLL_MS) {
-		(void)nanosleep(&pause, NULL);
-		json_decref(doc);
-		doc = NULL;
-		if (prov_sub_show(st, key, &doc, msg, PROV_MSG_MAX))
-			return refused("subscriber", "delete", msg);
-		reg = registered(doc);
-	}
-	json_decref(doc);
-	if (reg)
-		(void)fprintf(stderr,
-			      "entims subscriber delete: the HSS did not "
-			      "confirm the deregistration of %s within %d s "
-			      "(is 'entims run' with the hss role running?): "
-			      "deleting it anyway; its S-CSCF keeps the "
-			      "registration until it expires\n",
-			      key, DELETE_WAIT_MS / 1000);
+	msg[0] = '\0';
 	if (prov_sub_delete(st, key, msg, PROV_MSG_MAX))
 		return refused("subscriber", "delete", msg);
+	if (*msg)
+		printf("%s was registered: %s\n", key, msg);
 	printf("deleted %s\n", key);
 	return 0;
 }

@@ -801,16 +801,25 @@ static int sar_impus(struct sar_ctx *c)
 }
 
 
+/* The state of the request's implicit sets, and which private identity
+ * registered them: the SAR's User-Name on REGISTERED, none otherwise.
+ * RTR and PPR name that IMPI (TS 29.228 6.1.3, 6.2.2), which matters
+ * when several IMPIs share a public identity. */
 static int sar_set_state(struct sar_ctx *c, enum store_reg_state st)
 {
+	const char *impi = NULL;
 	struct le *le;
 	int err = 0;
 
+	if (st == STORE_REG_REGISTERED && c->w.i)
+		impi = c->w.i->identity;
 	LIST_FOREACH (&c->impus, le) {
 		const struct store_impu *u = le->data;
 
 		if (!err)
 			err = store_reg_set(c->hss->st, u->identity, st);
+		if (!err)
+			err = store_reg_impi_set(c->hss->st, u->identity, impi);
 	}
 	return err;
 }

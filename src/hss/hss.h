@@ -99,21 +99,24 @@ int hss_handle(struct hss *hss, const struct dia_msg *req,
 	       struct dia_msg **ansp) IMS_MUST_CHECK;
 
 /* Network-initiated deregistration (TS 29.228 6.1.3): an RTR to the
- * S-CSCF serving identity (an IMPI: all its IMPUs; an IMPU: its implicit
- * set) with the Reason-Code (enum dia_reason_code).  ENOENT unknown
+ * S-CSCF serving identity (an IMPI: the sets it registered; an IMPU: its
+ * implicit set, User-Name the IMPI that registered it) with the
+ * Reason-Code (enum dia_reason_code) and Reason-Info.  ENOENT unknown
  * identity, EALREADY not registered (nothing to send), ENOTCONN no send
  * callback. */
 int hss_rtr(struct hss *hss, const char *identity, uint32_t reason,
 	    const char *reason_info) IMS_MUST_CHECK;
 /* Push the current profile (TS 29.228 6.2.2) of every registered
- * implicit set of the IMPI to its S-CSCF; *np: PPRs sent. */
+ * implicit set of the IMPI to its S-CSCF, each PPR naming the IMPI that
+ * registered the set; *np: PPRs sent. */
 int hss_ppr(struct hss *hss, const char *impi, unsigned *np) IMS_MUST_CHECK;
 /* The same for every IMPI of a subscription. */
 int hss_ppr_subscription(struct hss *hss, const char *sub,
 			 unsigned *np) IMS_MUST_CHECK;
 
 /* Handle the outbox (store_event_*): send the PPR/RTR each event asks
- * for, delete it, and expire Sh subscriptions.  *np: events handled. */
+ * for (an RTR from the event's snapshot, even when the subscription is
+ * gone), delete it, and expire Sh subscriptions.  *np: events handled. */
 int hss_poll_events(struct hss *hss, unsigned *np) IMS_MUST_CHECK;
 
 /* Requests sent and not yet answered (tests, shutdown). */

@@ -14,7 +14,17 @@
  *
  * The outbox (store/events.h) is read by hss_poll_events(), which the
  * integrator calls every second: at-least-once delivery (an event is
- * deleted after its requests were handed to the node).
+ * deleted after its requests were handed to the node).  A deregistration
+ * event is a snapshot of its RTR, taken when it was queued (destination,
+ * User-Name, public identities, Reason-Code and Reason-Info), so it is
+ * sent as it is even if the subscription was deleted since; its RTA then
+ * changes state only if the rows are still there and the same S-CSCF
+ * still serves them.  hss_rtr() takes the same snapshot and sends it at
+ * once, so the two paths build one RTR.
+ *
+ * User-Name (TS 29.228 6.1.3, 6.2.2): the private identity that
+ * registered the implicit set (recorded from the SAR, store_reg_impi_*),
+ * which matters when several private identities share a public one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,6 +136,7 @@ static void route_to(const struct hss *hss, const struct peer *p,
 
 struct rtr_ctx {
 	char *sub;
+	char *host;              /* where the RTR went */
 	struct store_strv impus; /* to set NOT_REGISTERED on success */
 };
 
@@ -135,7 +146,80 @@ static void rtr_ctx_destructor(void *arg)
 	struct rtr_ctx *r = arg;
 
 	mem_deref(r->sub);
+	mem_deref(r->host);
 	store_strv_reset(&r->impus);
+}
+
+
+/* The RTA's DIAMETER_SUCCESS applied to what the RTR named: the sets
+ * NOT_REGISTERED with no registering IMPI, and the S-CSCF forgotten when
+ * nothing of the subscription is served.  The RTR may have been queued
+ * as a snapshot: the subscription can be gone by now (deleted), or served
+ * by another S-CSCF (registered again elsewhere), and then nothing is
+ * changed. */
+/* The named sets NOT_REGISTERED with no registering IMPI, then the
+ * S-CSCF forgotten if nothing of the subscription is served. */
+static int rta_unregister(struct hss *hss, const struct rtr_ctx *r)
+{
+	struct list l = LIST_INIT;
+	bool any = false;
+	struct le *le;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < r->impus.n; i++) {
+		err = store_reg_set(hss->st, r->impus.v[i],
+				    STORE_REG_NOT_REGISTERED);
+		if (!err)
+			err = store_reg_impi_set(hss->st, r->impus.v[i], NULL);
+		if (err == ENOENT)
+			err = 0; /* deleted meanwhile */
+	}
+	if (!err)
+		err = store_impu_list(hss->st, r->sub, &l);
+	LIST_FOREACH (&l, le) {
+		const struct store_impu *u = le->data;
+
+		if (u->reg_state != STORE_REG_NOT_REGISTERED)
+			any = true;
+	}
+	list_flush(&l);
+	if (err || any)
+		return err;
+	err = store_scscf_set(hss->st, r->sub, NULL);
+	if (!err)
+		err = store_scscf_pending_set(hss->st, r->sub, NULL);
+	if (!err)
+		err = store_scscf_peer_set(hss->st, r->sub, NULL, NULL);
+	return err;
+}
+
+
+static int rta_apply(struct hss *hss, const struct rtr_ctx *r)
+{
+	struct store_subscription *sub = NULL;
+	char *pending = NULL, *host = NULL, *realm = NULL;
+	int err;
+
+	err = store_sub_get(hss->st, r->sub, &sub);
+	if (!err)
+		err = store_scscf_peer_get(hss->st, r->sub, &pending, &host,
+					   &realm);
+	if (err == ENOENT) {
+		LOG_INFO(NULL, "RTA for %s: the subscription is gone", r->sub);
+		err = 0;
+	} else if (!err && (!host || strcmp(host, r->host) != 0)) {
+		LOG_INFO(NULL,
+			 "RTA for %s from %s: now served by %s, state kept",
+			 r->sub, r->host, host ? host : "no S-CSCF");
+	} else if (!err) {
+		err = rta_unregister(hss, r);
+	}
+	mem_deref(pending);
+	mem_deref(host);
+	mem_deref(realm);
+	mem_deref(sub);
+	return err;
 }
 
 
@@ -143,12 +227,9 @@ static void rta_handler(struct hss *hss, int err, const struct dia_msg *ans,
 			void *arg)
 {
 	struct rtr_ctx *r = arg;
-	struct list l = LIST_INIT;
 	struct hss_snap snap;
 	struct cx_rta rta;
-	bool any = false, have_snap;
-	struct le *le;
-	size_t i;
+	bool have_snap;
 
 	if (err || cx_rta_decode(ans, &rta)) {
 		LOG_WARN(NULL, "RTR for %s: no usable RTA (%s)", r->sub,
@@ -161,25 +242,7 @@ static void rta_handler(struct hss *hss, int err, const struct dia_msg *ans,
 		return;
 	}
 	have_snap = hss_snap_take(hss, r->sub, &snap) == 0;
-	for (i = 0; !err && i < r->impus.n; i++)
-		err = store_reg_set(hss->st, r->impus.v[i],
-				    STORE_REG_NOT_REGISTERED);
-	if (!err)
-		err = store_impu_list(hss->st, r->sub, &l);
-	LIST_FOREACH (&l, le) {
-		const struct store_impu *u = le->data;
-
-		if (u->reg_state != STORE_REG_NOT_REGISTERED)
-			any = true;
-	}
-	list_flush(&l);
-	if (!err && !any) {
-		err = store_scscf_set(hss->st, r->sub, NULL);
-		if (!err)
-			err = store_scscf_pending_set(hss->st, r->sub, NULL);
-		if (!err)
-			err = store_scscf_peer_set(hss->st, r->sub, NULL, NULL);
-	}
+	err = rta_apply(hss, r);
 	if (err)
 		LOG_ERR(NULL, "RTA for %s: store failed: %s", r->sub,
 			log_strerror(err));
@@ -190,98 +253,89 @@ static void rta_handler(struct hss *hss, int err, const struct dia_msg *ans,
 }
 
 
-/**
- * Deregister a user administratively (TS 29.228 6.1.3): an RTR to the
- * S-CSCF that serves the identity.
- *
- * @param hss          the HSS
- * @param identity     an IMPI (all its public identities) or an IMPU
- *                     (its implicit registration set)
- * @param reason       Reason-Code (PERMANENT_TERMINATION ...)
- * @param reason_info  Reason-Info text, or NULL
- * @return 0 (sent), ENOENT, EALREADY (not registered), ENOTCONN, EIO
+/*
+ * Send the RTR an event describes (TS 29.229 6.1.9): User-Name the IMPI
+ * that registered, Public-Identity the IMPUs unless the whole IMPI ends,
+ * Deregistration-Reason with the Reason-Info, to the S-CSCF's Diameter
+ * identity as it was when the event was taken.
  */
-int hss_rtr(struct hss *hss, const char *identity, uint32_t reason,
-	    const char *reason_info)
+static int rtr_send(struct hss *hss, const struct store_event *ev)
 {
-	struct store_subscription *sub = NULL;
-	struct store_impi *impi = NULL;
-	struct store_impu *u = NULL;
-	struct peer p = { NULL, NULL, NULL };
 	struct dia_msg *req = NULL;
 	struct rtr_ctx *r = NULL;
 	struct cx_route rt;
 	struct cx_rtr rtr;
-	const char *sname;
-	bool served = false;
 	size_t k;
+	int err = 0;
+
+	if (!ev->host || !ev->impi || !ev->sub || !ev->impus.n)
+		return EINVAL;
+	if (!ev->whole_impi && ev->impus.n > CX_IMPU_MAX)
+		return EINVAL;
+	r = mem_zalloc(sizeof(*r), rtr_ctx_destructor);
+	if (!r)
+		return ENOMEM;
+	memset(&rtr, 0, sizeof(rtr));
+	rtr.impi = cx_pl(ev->impi);
+	rtr.reason = ev->reason;
+	rtr.reason_info = cx_pl(ev->info);
+	for (k = 0; !err && k < ev->impus.n; k++) {
+		if (!ev->whole_impi)
+			rtr.impu[rtr.impu_n++] = cx_pl(ev->impus.v[k]);
+		err = store_strv_add(&r->impus, ev->impus.v[k]);
+	}
+	if (!err)
+		err = store_strset(&r->sub, ev->sub);
+	if (!err)
+		err = store_strset(&r->host, ev->host);
+	if (err)
+		goto out;
+	memset(&rt, 0, sizeof(rt));
+	rt.origin_host = hss->o.host;
+	rt.origin_realm = hss->o.realm;
+	rt.dest_host = cx_pl(ev->host);
+	rt.dest_realm = cx_pl(ev->realm ? ev->realm : hss->conf.realm);
+	err = cx_rtr_encode(&req, &rt, &rtr);
+	if (!err)
+		err = hss_send(hss, req, rta_handler, r);
+	if (!err)
+		LOG_INFO(NULL, "RTR for %s (User-Name %s) sent to %s",
+			 ev->subject, ev->impi, ev->host);
+out:
+	mem_deref(req);
+	mem_deref(r);
+	return err;
+}
+
+
+/**
+ * Deregister a user administratively (TS 29.228 6.1.3): an RTR to the
+ * S-CSCF that serves the identity, naming the private identity that
+ * registered it.
+ *
+ * @param hss          the HSS
+ * @param identity     an IMPI (the sets it registered) or an IMPU (its
+ *                     implicit registration set)
+ * @param reason       Reason-Code (PERMANENT_TERMINATION ...)
+ * @param reason_info  Reason-Info text, or NULL
+ * @return 0 (sent), ENOENT, EALREADY (not registered), ENOTCONN, EINVAL,
+ *         EIO
+ */
+int hss_rtr(struct hss *hss, const char *identity, uint32_t reason,
+	    const char *reason_info)
+{
+	struct store_event *ev = NULL;
 	int err;
 
 	if (!hss || !identity)
 		return EINVAL;
 	if (!hss->sendh)
 		return ENOTCONN;
-	r = mem_zalloc(sizeof(*r), rtr_ctx_destructor);
-	if (!r)
-		return ENOMEM;
-	memset(&rtr, 0, sizeof(rtr));
-	rtr.reason = reason;
-	rtr.reason_info = cx_pl(reason_info);
-
-	err = store_impi_get(hss->st, identity, &impi);
-	if (!err) {
-		/* the whole private identity: no Public-Identity, the
-		 * S-CSCF deregisters every IMPU of it */
-		sname = impi->subscription;
-		rtr.impi = cx_pl(impi->identity);
-		for (k = 0; !err && k < impi->impu.n; k++)
-			err = store_strv_add(&r->impus, impi->impu.v[k]);
-	} else if (err == ENOENT) {
-		err = store_impu_resolve(hss->st, identity, &u);
-		if (!err && !u->impi.n)
-			err = ENOENT; /* a PSI is never registered */
-		if (err)
-			goto out;
-		sname = u->subscription;
-		rtr.impi = cx_pl(u->impi.v[0]);
-		rtr.impu[rtr.impu_n++] = cx_pl(u->identity);
-		err = store_strv_add(&r->impus, u->identity);
-	}
+	err = store_event_dereg_snapshot(hss->st, identity, reason, reason_info,
+					 &ev);
 	if (!err)
-		err = store_strset(&r->sub, sname);
-	if (!err)
-		err = store_sub_get(hss->st, r->sub, &sub);
-	if (!err)
-		err = store_scscf_peer_get(hss->st, r->sub, &p.pending, &p.host,
-					   &p.realm);
-	if (err)
-		goto out;
-
-	for (k = 0; k < r->impus.n; k++) {
-		struct store_impu *m = NULL;
-
-		if (!store_impu_get(hss->st, r->impus.v[k], &m) &&
-		    m->reg_state != STORE_REG_NOT_REGISTERED)
-			served = true;
-		mem_deref(m);
-	}
-	if (!served || !sub->scscf_assigned || !p.host) {
-		err = EALREADY;
-		goto out;
-	}
-	route_to(hss, &p, &rt);
-	err = cx_rtr_encode(&req, &rt, &rtr);
-	if (!err)
-		err = hss_send(hss, req, rta_handler, r);
-	if (!err)
-		LOG_INFO(NULL, "RTR for %s sent to %s", identity, p.host);
-out:
-	peer_reset(&p);
-	mem_deref(req);
-	mem_deref(sub);
-	mem_deref(impi);
-	mem_deref(u);
-	mem_deref(r);
+		err = rtr_send(hss, ev);
+	mem_deref(ev);
 	return err;
 }
 
@@ -305,9 +359,8 @@ static void ppa_handler(struct hss *hss, int err, const struct dia_msg *ans,
 }
 
 
-static int ppr_one(struct hss *hss, const struct store_impi *impi,
-		   const char *impu, const struct store_subscription *sub,
-		   const struct peer *p)
+static int ppr_one(struct hss *hss, const char *impi, const char *impu,
+		   const struct store_subscription *sub, const struct peer *p)
 {
 	struct cx_subscription *cx = NULL;
 	struct dia_msg *req = NULL;
@@ -321,14 +374,14 @@ static int ppr_one(struct hss *hss, const struct store_impi *impi,
 	int err, n;
 
 	memset(&ppr, 0, sizeof(ppr));
-	err = store_cx_build(hss->st, impi->identity, impu, &cx);
+	err = store_cx_build(hss->st, impi, impu, &cx);
 	if (!err)
 		err = buf_alloc(&ud, 4096, DIA_MSG_MAX);
 	if (!err)
 		err = cx_userdata_encode(ud, cx);
 	if (err)
 		goto out;
-	ppr.impi = cx_pl(impi->identity);
+	ppr.impi = cx_pl(impi);
 	pl_set(&ppr.user_data, (const char *)ud->b, ud->end);
 
 	/* TS 29.229 6.3.19: the names are DiameterURIs */
@@ -361,7 +414,7 @@ static int ppr_one(struct hss *hss, const struct store_impi *impi,
 	route_to(hss, p, &rt);
 	err = cx_ppr_encode(&req, &rt, &ppr);
 	if (!err)
-		err = store_strset(&arg, impi->identity);
+		err = store_strset(&arg, impi);
 	if (!err)
 		err = hss_send(hss, req, ppa_handler, arg);
 out:
@@ -393,10 +446,25 @@ static bool pushed_has(const struct pushed *d, const struct store_impu *u)
 }
 
 
+/* Is s one of the IMPIs linked to u? */
+static bool impu_links(const struct store_impu *u, const char *s)
+{
+	size_t k;
+
+	for (k = 0; s && k < u->impi.n; k++)
+		if (strcmp(u->impi.v[k], s) == 0)
+			return true;
+	return false;
+}
+
+
 /*
  * One PPR per registered implicit set of the IMPI not pushed yet.  The
  * S-CSCF keeps the profile per implicit set, so a set that several
- * private identities share is pushed once (TS 29.228 6.2.2, 6.5.2.1).
+ * private identities share is pushed once (TS 29.228 6.2.2, 6.5.2.1),
+ * and its User-Name is the private identity that registered the set (the
+ * S-CSCF finds the registration by it), not the IMPI the push started
+ * from; impi itself when that is not known.
  */
 static int ppr_impi(struct hss *hss, const char *impi, struct pushed *d,
 		    struct list *keep, unsigned *np)
@@ -428,13 +496,21 @@ static int ppr_impi(struct hss *hss, const char *impi, struct pushed *d,
 			break;
 		if (u->reg_state != STORE_REG_NOT_REGISTERED &&
 		    !pushed_has(d, u) && d->n < 64) {
+			char *reg = NULL;
+
 			d->irs[d->n] = u->irs;
 			d->own[d->n] = u->identity;
 			d->n++;
 			list_append(keep, &u->le, mem_ref(u));
-			err = ppr_one(hss, i, u->identity, sub, &p);
+			err = store_reg_impi_get(hss->st, u->identity, &reg);
+			if (!err)
+				err = ppr_one(hss,
+					      impu_links(u, reg) ? reg
+								 : i->identity,
+					      u->identity, sub, &p);
 			if (!err)
 				n++;
+			mem_deref(reg);
 		}
 		mem_deref(u);
 	}
@@ -523,9 +599,12 @@ int hss_ppr_subscription(struct hss *hss, const char *sub, unsigned *np)
 /* ---- the outbox ---- */
 
 /**
- * Send what the outbox asks for and expire Sh subscriptions.  Events
- * whose subject is gone or not registered are dropped; with no send
- * callback, or when the store fails, they stay for the next poll.
+ * Send what the outbox asks for and expire Sh subscriptions.  A
+ * deregistration with a snapshot is sent from it; the other events
+ * (profile pushes, and deregistrations queued without a snapshot) are
+ * built from the store, and dropped when their subject is gone or not
+ * registered.  With no send callback, or when the store fails, events
+ * stay for the next poll.
  *
  * @param hss  the HSS
  * @param np   events handled (may be NULL)
@@ -556,8 +635,10 @@ int hss_poll_events(struct hss *hss, unsigned *np)
 			break;
 		if (ev->kind == STORE_EV_PROFILE)
 			err = hss_ppr_subscription(hss, ev->subject, &sent);
+		else if (ev->kind == STORE_EV_DEREG && ev->host)
+			err = rtr_send(hss, ev); /* the snapshot */
 		else if (ev->kind == STORE_EV_DEREG)
-			err = hss_rtr(hss, ev->subject, ev->reason, NULL);
+			err = hss_rtr(hss, ev->subject, ev->reason, ev->info);
 		else
 			err = EINVAL;
 		if (err == ENOENT || err == EALREADY || err == EINVAL) {

@@ -1336,41 +1336,30 @@ static int watch_end(struct store *st, struct watch *w, char *msg, size_t sz)
 }
 
 
-/* Is any public identity i may register served by an S-CSCF? */
-static int impi_served(struct store *st, const struct store_impi *i,
-		       bool *servedp)
-{
-	size_t k;
-	int err = 0;
-
-	*servedp = false;
-	for (k = 0; !err && !*servedp && k < i->impu.n; k++) {
-		struct store_impu *u = NULL;
-
-		err = store_impu_get(st, i->impu.v[k], &u);
-		if (!err)
-			*servedp = reg_served(u->reg_state);
-		mem_deref(u);
-		if (err == ENOENT)
-			err = 0;
-	}
-	return err;
-}
+/* The Cx name of a Reason-Code (below). */
+static const char *reason_name(uint32_t code);
 
 
-/* Before a subscription is deleted: one RTR per private identity that
- * has a served public identity (TS 29.228 6.1.3: without a
- * Public-Identity the S-CSCF deregisters all of the IMPI's).
- * PERMANENT_TERMINATION: the subscription is gone for good. */
+/*
+ * Before a subscription is deleted: one RTR per private identity that
+ * registered a served set (TS 29.228 6.1.3: without a Public-Identity the
+ * S-CSCF ends all of the IMPI's registrations), PERMANENT_TERMINATION as
+ * the subscription is gone for good.  Each event is a snapshot of its RTR
+ * (store_event_dereg_snapshot), so the HSS sends it after the rows are
+ * deleted.  msg says what was queued ("" when nothing).
+ */
 static int dereg_before_delete(struct store *st,
 			       const struct store_subscription *s, char *msg,
 			       size_t sz)
 {
 	struct list li = LIST_INIT;
+	struct store_event *ev = NULL;
 	struct le *le;
-	bool served;
-	int err;
+	size_t o = 0;
+	int err, n;
 
+	if (sz)
+		msg[0] = '\0';
 	if (!s->scscf_assigned)
 		return 0;
 	err = store_impi_list(st, s->name, &li);
@@ -1379,10 +1368,26 @@ static int dereg_before_delete(struct store *st,
 
 		if (err)
 			break;
-		err = impi_served(st, i, &served);
-		if (!err && served)
-			err = store_event_add(st, STORE_EV_DEREG, i->identity,
-					      DIA_REASON_PERMANENT_TERMINATION);
+		err = store_event_dereg_snapshot(
+			st, i->identity, DIA_REASON_PERMANENT_TERMINATION, NULL,
+			&ev);
+		if (err == EALREADY) {
+			err = 0; /* registered nothing itself */
+			continue;
+		}
+		if (!err)
+			err = store_event_dereg_add(st, ev);
+		if (!err && o + 1 < sz) {
+			n = snprintf(msg + o, sz - o, "%sto %s for %s",
+				     o ? " and "
+				       : "the HSS sends an RTR "
+					 "(Reason-Code "
+					 "PERMANENT_TERMINATION) ",
+				     ev->host, ev->impi);
+			if (n > 0)
+				o = o + (size_t)n < sz ? o + (size_t)n : sz - 1;
+		}
+		ev = mem_deref(ev);
 	}
 	list_flush(&li);
 	if (err)
@@ -1448,10 +1453,13 @@ static const char *reason_name(uint32_t code)
 
 /**
  * Deregister a user administratively (TS 29.228 6.1.3): queue the RTR
- * that the HSS process sends to the serving S-CSCF.
+ * that the HSS process sends to the serving S-CSCF, as a snapshot taken
+ * now (store_event_dereg_snapshot), so that it is sent as asked even if
+ * the subscription is deleted before the HSS polls.
  *
  * @param st        the store
- * @param identity  an IMPI (all its public identities) or an IMPU (its
+ * @param identity  an IMPI (the sets it registered, and served ones
+ *                  whose registering IMPI is not known) or an IMPU (its
  *                  implicit registration set; a wildcarded one matches)
  * @param reason    Reason-Code (enum dia_reason_code, 0..3)
  * @param info      Reason-Info, or NULL
@@ -1462,11 +1470,8 @@ static const char *reason_name(uint32_t code)
 int prov_deregister(struct store *st, const char *identity, uint32_t reason,
 		    const char *info, char *msg, size_t msgsz)
 {
-	struct store_subscription *s = NULL;
+	struct store_event *ev = NULL;
 	struct store_impi *i = NULL;
-	struct store_impu *u = NULL;
-	char *pending = NULL, *host = NULL, *realm = NULL;
-	bool served = false;
 	const char *what;
 	int err;
 
@@ -1479,48 +1484,39 @@ int prov_deregister(struct store *st, const char *identity, uint32_t reason,
 			   "Reason-Code %u is not one of TS 29.229 6.3.17 "
 			   "(0 to 3)",
 			   reason);
-	if (info && (strlen(info) > 256 || strpbrk(info, "\r\n\t")))
+	if (info &&
+	    (strlen(info) > STORE_REASON_INFO_MAX || strpbrk(info, "\r\n\t")))
 		return say(msg, msgsz, EINVAL,
-			   "the Reason-Info must be one line of at most 256 "
-			   "characters");
+			   "the Reason-Info must be one line of at most %d "
+			   "characters",
+			   STORE_REASON_INFO_MAX);
 	err = store_impi_get(st, identity, &i);
-	if (!err) {
-		what = "private identity";
-		err = impi_served(st, i, &served);
-		if (!err)
-			err = store_sub_get(st, i->subscription, &s);
-	} else if (err == ENOENT) {
-		what = "public identity";
-		err = store_impu_resolve(st, identity, &u);
-		if (err == ENOENT) {
-			(void)say(msg, msgsz, err,
-				  "no private or public identity '%s': see "
-				  "'entims subscriber list'",
-				  identity);
-			goto out;
-		}
-		/* the implicit set registers as one (TS 29.228 6.1.2) */
-		if (!err && u->impi.n)
-			served = reg_served(u->reg_state);
-		if (!err)
-			err = store_sub_get(st, u->subscription, &s);
+	what = err ? "public identity" : "private identity";
+	mem_deref(i);
+	if (err && err != ENOENT) {
+		(void)say(msg, msgsz, err, "cannot read the store: %s",
+			  strerrordesc_np(err));
+		return err;
 	}
-	if (!err)
-		err = store_scscf_peer_get(st, s->name, &pending, &host,
-					   &realm);
+	/* what the RTR needs is taken now, so the HSS can send it even if
+	 * the subscription is deleted before it polls */
+	err = store_event_dereg_snapshot(st, identity, reason, info, &ev);
+	if (err == ENOENT)
+		return say(msg, msgsz, err,
+			   "no private or public identity '%s': see "
+			   "'entims subscriber list'",
+			   identity);
+	if (err == EALREADY)
+		return say(msg, msgsz, err,
+			   "%s '%s' is not registered: no S-CSCF serves it, "
+			   "so no deregistration (RTR) will be sent",
+			   what, identity);
 	if (err) {
 		(void)say(msg, msgsz, err, "cannot read the store: %s",
 			  strerrordesc_np(err));
 		goto out;
 	}
-	if (!served || !s->scscf_assigned || !host) {
-		err = say(msg, msgsz, EALREADY,
-			  "%s '%s' is not registered: no S-CSCF serves it, "
-			  "so no deregistration (RTR) will be sent",
-			  what, identity);
-		goto out;
-	}
-	err = store_event_add(st, STORE_EV_DEREG, identity, reason);
+	err = store_event_dereg_add(st, ev);
 	if (err) {
 		(void)say(msg, msgsz, err,
 			  "cannot queue the deregistration of '%s': %s",
@@ -1529,18 +1525,12 @@ int prov_deregister(struct store *st, const char *identity, uint32_t reason,
 	}
 	(void)say(msg, msgsz, 0,
 		  "deregistration of %s '%s' queued: the HSS sends an RTR "
-		  "(Reason-Code %s) to %s%s",
-		  what, identity, reason_name(reason), host,
-		  info && *info ? "; the Reason-Info is not carried by the "
-				  "HSS outbox and is left out"
-				: "");
+		  "(Reason-Code %s) to %s, User-Name %s%s%s%s",
+		  what, identity, reason_name(reason), ev->host, ev->impi,
+		  ev->info ? ", Reason-Info \"" : "", ev->info ? ev->info : "",
+		  ev->info ? "\"" : "");
 out:
-	mem_deref(pending);
-	mem_deref(host);
-	mem_deref(realm);
-	mem_deref(s);
-	mem_deref(i);
-	mem_deref(u);
+	mem_deref(ev);
 	return err;
 }
 
@@ -1949,10 +1939,8 @@ int prov_sub_delete(struct store *st, const char *key, char *msg, size_t msgsz)
 
 	err = sub_find(st, key, &s, msg, msgsz);
 	/* the RTR is queued first: the S-CSCF must not go on serving a
-	 * user the HSS no longer has.  The HSS can only send it while the
-	 * identities are still stored, so a caller that can wait
-	 * deregisters first (prov_deregister) and waits for the RTA, as
-	 * `entims subscriber delete` does; otherwise the HSS drops it. */
+	 * user the HSS no longer has.  The event carries the whole RTR, so
+	 * the HSS sends it after the rows below are gone. */
 	if (!err)
 		err = dereg_before_delete(st, s, msg, msgsz);
 	if (!err) {

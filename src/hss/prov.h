@@ -53,10 +53,10 @@ int prov_sub_list(struct store *st, json_t **docp, char *msg,
 int prov_sub_set(struct store *st, const char *key, const json_t *changes,
 		 char *msg, size_t msgsz) IMS_MUST_CHECK;
 /* A subscription with a registered user queues its deregistration
- * (STORE_EV_DEREG, PERMANENT_TERMINATION, per IMPI) before it goes; the
- * HSS sends an RTR only for identities still stored when it polls, so a
- * caller that can wait calls prov_deregister() first and waits until
- * prov_sub_show() says not_registered (the CLI waits up to 5 s). */
+ * (STORE_EV_DEREG, PERMANENT_TERMINATION, per IMPI that registered a
+ * served set) before it goes, each event a snapshot of its RTR, so the
+ * HSS sends it after the rows are deleted.  On 0, msg says which RTRs
+ * were queued ("" when none). */
 int prov_sub_delete(struct store *st, const char *key, char *msg,
 		    size_t msgsz) IMS_MUST_CHECK;
 /* prov_sub_export() plus "registration": {"scscf", "scscf_host",
@@ -65,11 +65,12 @@ int prov_sub_show(struct store *st, const char *key, json_t **docp, char *msg,
 		  size_t msgsz) IMS_MUST_CHECK;
 
 /* Administrative deregistration (TS 29.228 6.1.3): queue the RTR the HSS
- * process sends.  identity: an IMPI (all its IMPUs) or an IMPU (its
- * implicit set); reason: the Reason-Code (TS 29.229 6.3.17, 0..3).
- * 0: queued, msg says to which S-CSCF; ENOENT unknown identity;
- * EALREADY not registered, msg says nothing will be sent.  The outbox
- * has no room for info (Reason-Info) yet: msg says it is left out. */
+ * process sends, as a snapshot taken now.  identity: an IMPI (the sets
+ * it registered) or an IMPU (its implicit set); reason: the Reason-Code
+ * (TS 29.229 6.3.17, 0..3); info: the Reason-Info (one line, at most
+ * STORE_REASON_INFO_MAX characters) or NULL.  0: queued, msg says to
+ * which S-CSCF and with which User-Name; ENOENT unknown identity;
+ * EALREADY not registered, msg says nothing will be sent. */
 int prov_deregister(struct store *st, const char *identity, uint32_t reason,
 		    const char *info, char *msg, size_t msgsz) IMS_MUST_CHECK;
 /* "permanent", "new-server", "server-change", "remove-scscf" (or the Cx

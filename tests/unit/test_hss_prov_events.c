@@ -299,10 +299,12 @@ static void test_delete_deregisters_first(void **state)
 	(void)state;
 	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF1);
 	assert_int_equal(prov_sub_delete(T.st, HT_ATEL, msg, sizeof(msg)), 0);
-	/* one RTR per IMPI with a served IMPU (alice-tab may register
-	 * sip:alice, which is registered), PERMANENT_TERMINATION */
-	expect_events("D alice-tab@ims.test 0; D alice@ims.test 0",
-		      "registered subscription deleted");
+	/* one RTR per IMPI that registered a served set, PERMANENT_
+	 * TERMINATION; alice-tab may register sip:alice too, but alice@
+	 * registered it, so alice-tab has nothing of its own to end */
+	assert_non_null(strstr(msg, "to scscf1.ims.test for alice@ims.test"));
+	assert_null(strstr(msg, HT_TAB));
+	expect_events("D alice@ims.test 0", "registered subscription deleted");
 	assert_int_equal(store_sub_get(T.st, "acme-alice", &s), ENOENT);
 	assert_int_equal(prov_sub_delete(T.st, "acme-bob", msg, sizeof(msg)),
 			 0);
@@ -378,8 +380,16 @@ static void test_deregister(void **state)
 					 DIA_REASON_PERMANENT_TERMINATION,
 					 "contract ended", msg, sizeof(msg)),
 			 0);
-	assert_non_null(strstr(msg, "Reason-Info is not carried"));
+	assert_non_null(strstr(msg, "Reason-Info \"contract ended\""));
+	assert_non_null(strstr(msg, "User-Name alice@ims.test"));
 	expect_events("D alice@ims.test 0", "IMPI deregistered");
+	/* alice-tab may register sip:alice, but did not: no RTR of its own
+	 * (it would end alice@'s registration) */
+	assert_int_equal(
+		prov_deregister(T.st, HT_TAB, 0, NULL, msg, sizeof(msg)),
+		EALREADY);
+	assert_non_null(strstr(msg, "private identity 'alice-tab@ims.test' "
+				    "is not registered"));
 	/* the barred sip:alice-old is in a set of its own, not registered */
 	assert_int_equal(
 		prov_deregister(T.st, HT_AOLD, 0, NULL, msg, sizeof(msg)),
@@ -477,6 +487,191 @@ static void test_outbox_to_the_scscf(void **state)
 }
 
 
+/* The n-th request the HSS sent, as an RTR off the wire (its views
+ * point into *reqp, which the caller frees). */
+static void sent_rtr(size_t n, struct dia_msg **reqp, struct cx_rtr *rtr)
+{
+	assert_true(n < T.sent_n);
+	*reqp = ht_wire(T.sent[n]);
+	assert_int_equal((*reqp)->code, DIA_CMD_RT);
+	assert_int_equal(cx_rtr_decode(*reqp, rtr), 0);
+}
+
+
+/* `entims subscriber deregister --info`: the Reason-Info is carried by
+ * the outbox to the RTR's Deregistration-Reason (TS 29.229 6.3.16). */
+static void test_rtr_carries_reason_info(void **state)
+{
+	struct dia_msg *req = NULL;
+	char msg[PROV_MSG_MAX];
+	struct cx_rtr rtr;
+	unsigned n = 0;
+
+	(void)state;
+	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF1);
+	assert_int_equal(prov_deregister(T.st, HT_AU, DIA_REASON_SERVER_CHANGE,
+					 "moved to the Paris office", msg,
+					 sizeof(msg)),
+			 0);
+	assert_int_equal(hss_poll_events(T.hss, &n), 0);
+	assert_int_equal(n, 1);
+	sent_rtr(0, &req, &rtr);
+	assert_int_equal(rtr.reason, DIA_REASON_SERVER_CHANGE);
+	assert_true(pl_eq_str(&rtr.reason_info, "moved to the Paris office"));
+	assert_true(pl_eq_str(&rtr.impi, HT_ALICE));
+	assert_int_equal(rtr.impu_n, 1);
+	assert_true(pl_eq_str(&rtr.impu[0], HT_AU));
+	mem_deref(req);
+	ht_answer_sent(&T, 0, DIA_SUCCESS, 0);
+	expect_events("", "RTR sent");
+
+	/* without --info: no Reason-Info AVP at all */
+	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF1);
+	assert_int_equal(
+		prov_deregister(T.st, HT_ALICE, 0, NULL, msg, sizeof(msg)), 0);
+	assert_null(strstr(msg, "Reason-Info"));
+	assert_int_equal(hss_poll_events(T.hss, &n), 0);
+	sent_rtr(1, &req, &rtr);
+	assert_false(pl_isset(&rtr.reason_info));
+	mem_deref(req);
+	ht_answer_sent(&T, 1, DIA_SUCCESS, 0);
+}
+
+
+/* prov_sub_delete on its own (the REST path): the HSS polls after the
+ * rows are gone and still sends the RTR, from the event's snapshot. */
+static void test_rtr_after_delete(void **state)
+{
+	struct store_subscription *s = NULL;
+	struct dia_msg *req = NULL;
+	char msg[PROV_MSG_MAX];
+	struct cx_rtr rtr;
+	struct pl dh;
+	unsigned n = 0;
+
+	(void)state;
+	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF1);
+	assert_int_equal(prov_sub_delete(T.st, "acme-alice", msg, sizeof(msg)),
+			 0);
+	assert_int_equal(store_sub_get(T.st, "acme-alice", &s), ENOENT);
+	assert_int_equal(hss_poll_events(T.hss, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(T.sent_n, 1);
+	sent_rtr(0, &req, &rtr);
+	assert_true(pl_eq_str(&rtr.impi, HT_ALICE));
+	assert_int_equal(rtr.impu_n, 0); /* all of alice@ */
+	assert_int_equal(rtr.reason, DIA_REASON_PERMANENT_TERMINATION);
+	/* to the S-CSCF's Diameter identity, from the SAR */
+	assert_int_equal(
+		dia_get_pl(&req->root, DIA_AVP_DESTINATION_HOST, 0, &dh), 0);
+	assert_true(pl_eq_str(&dh, "scscf1.ims.test"));
+	mem_deref(req);
+	expect_events("", "the snapshot was sent and removed");
+	/* the RTA finds nothing to update: no error, nothing recreated */
+	ht_answer_sent(&T, 0, DIA_SUCCESS, 0);
+	assert_int_equal(store_sub_get(T.st, "acme-alice", &s), ENOENT);
+	assert_int_equal(hss_pending(T.hss), 0);
+}
+
+
+/*
+ * An IMPU shared by two IMPIs (sip:alice: alice@ and alice-tab@): the
+ * RTR and the PPR name the IMPI whose SAR REGISTRATION registered the set
+ * (TS 29.228 6.1.3, 6.2.2), whichever it is; a deregistration clears it.
+ */
+static void test_shared_impu_names_the_registered_impi(void **state)
+{
+	static const char *const who[] = { HT_TAB, HT_ALICE };
+	static const char *const change[] = {
+		"{\"impu\": [{\"identity\": \"" HT_AU
+		"\", \"display_name\": \"Alice T\"}]}",
+		"{\"impu\": [{\"identity\": \"" HT_AU
+		"\", \"display_name\": \"Alice A\"}]}",
+	};
+	struct dia_msg *req = NULL;
+	struct store_impu *u = NULL;
+	char msg[PROV_MSG_MAX];
+	char *reg = NULL;
+	struct cx_rtr rtr;
+	struct cx_ppr ppr;
+	size_t k, sent;
+	unsigned n = 0;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		ht_register(&T, who[k], HT_AU, HT_SCSCF1);
+		assert_int_equal(store_reg_impi_get(T.st, HT_ATEL, &reg), 0);
+		assert_string_equal(reg, who[k]); /* the whole set */
+		reg = mem_deref(reg);
+
+		/* a profile change: one PPR for the set, User-Name who[k] */
+		sent = T.sent_n;
+		set(HT_AU, change[k]);
+		assert_int_equal(hss_poll_events(T.hss, &n), 0);
+		assert_int_equal(T.sent_n, sent + 1);
+		req = ht_wire(T.sent[sent]);
+		assert_int_equal(req->code, DIA_CMD_PP);
+		assert_int_equal(cx_ppr_decode(req, &ppr), 0);
+		if (!pl_eq_str(&ppr.impi, who[k]))
+			fail_msg("PPR User-Name %.*s, registered by %s",
+				 PL_FMT(&ppr.impi), who[k]);
+		mem_deref(req);
+		ht_answer_sent(&T, sent, DIA_SUCCESS, 0);
+
+		/* deregister the IMPU: the RTR names who[k] */
+		assert_int_equal(
+			prov_deregister(T.st, HT_AU, 0, NULL, msg, sizeof(msg)),
+			0);
+		assert_int_equal(hss_poll_events(T.hss, &n), 0);
+		sent_rtr(sent + 1, &req, &rtr);
+		if (!pl_eq_str(&rtr.impi, who[k]))
+			fail_msg("RTR User-Name %.*s, registered by %s",
+				 PL_FMT(&rtr.impi), who[k]);
+		mem_deref(req);
+		ht_answer_sent(&T, sent + 1, DIA_SUCCESS, 0);
+		assert_int_equal(store_impu_get(T.st, HT_AU, &u), 0);
+		assert_int_equal(u->reg_state, STORE_REG_NOT_REGISTERED);
+		u = mem_deref(u);
+		assert_int_equal(store_reg_impi_get(T.st, HT_AU, &reg), 0);
+		assert_null(reg); /* cleared with the registration */
+	}
+
+	/* the S-CSCF's own deregistration (SAR) clears it too */
+	ht_register(&T, HT_TAB, HT_AU, HT_SCSCF1);
+	req = ht_sar(&T, HT_TAB, HT_AU, HT_SCSCF1, DIA_SAT_USER_DEREGISTRATION,
+		     DIA_USER_DATA_ALREADY_AVAILABLE_IN_SCSCF);
+	ht_expect(req, DIA_SUCCESS, 0);
+	mem_deref(req);
+	assert_int_equal(store_reg_impi_get(T.st, HT_ATEL, &reg), 0);
+	assert_null(reg);
+}
+
+
+/* A snapshot whose S-CSCF no longer serves the user when the RTA comes
+ * (registered again at another one): the RTA changes nothing. */
+static void test_rta_from_a_former_scscf(void **state)
+{
+	struct store_impu *u = NULL;
+	char msg[PROV_MSG_MAX];
+	unsigned n = 0;
+
+	(void)state;
+	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF1);
+	assert_int_equal(
+		prov_deregister(T.st, HT_AU, 0, NULL, msg, sizeof(msg)), 0);
+	ht_register(&T, HT_ALICE, HT_AU, HT_SCSCF2);
+	assert_int_equal(hss_poll_events(T.hss, &n), 0);
+	assert_int_equal(T.sent_n, 1);
+	ht_answer_sent(&T, 0, DIA_SUCCESS, 0);
+	assert_int_equal(store_impu_get(T.st, HT_AU, &u), 0);
+	assert_int_equal(u->reg_state, STORE_REG_REGISTERED);
+	mem_deref(u);
+	assert_int_equal(
+		prov_deregister(T.st, HT_AU, 0, NULL, msg, sizeof(msg)), 0);
+	assert_non_null(strstr(msg, "to scscf2.ims.test"));
+}
+
+
 static void test_show_registered(void **state)
 {
 	json_t *doc = NULL, *reg, *m;
@@ -516,6 +711,10 @@ int main(void)
 		TT(test_delete_deregisters_first),
 		TT(test_deregister),
 		TT(test_outbox_to_the_scscf),
+		TT(test_rtr_carries_reason_info),
+		TT(test_rtr_after_delete),
+		TT(test_shared_impu_names_the_registered_impi),
+		TT(test_rta_from_a_former_scscf),
 		TT(test_show_registered),
 	};
 

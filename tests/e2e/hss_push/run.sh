@@ -10,12 +10,16 @@
 #   - `entims subscriber set --barred yes` on tel:: a PPR whose User-Data
 #     has the tel: URI barred and sip: not, answered PPA 2001;
 #   - an iFC added to the user's service profile: a PPR with its AS;
-#   - `entims subscriber deregister alice@ims.test --reason server-change`:
-#     an RTR with Reason-Code 2 (SERVER_CHANGE), answered RTA 2001, after
-#     which `entims subscriber show` says not_registered and a second
-#     deregister says nothing will be sent;
-#   - registered again, `entims subscriber delete alice`: an RTR with
-#     Reason-Code 0 (PERMANENT_TERMINATION) before the rows go.
+#   - `entims subscriber deregister alice@ims.test --reason server-change
+#     --info TEXT`: an RTR with Reason-Code 2 (SERVER_CHANGE) and the
+#     Reason-Info TEXT, answered RTA 2001, after which `entims subscriber
+#     show` says not_registered and a second deregister says nothing will
+#     be sent;
+#   - registered again, `entims subscriber delete alice`: the rows go at
+#     once (prov_sub_delete, the library path the REST API uses) and the
+#     RTR with Reason-Code 0 (PERMANENT_TERMINATION) still reaches the
+#     S-CSCF, sent by the HSS from the event's snapshot; the HSS logs that
+#     the RTA found the subscription gone.
 . "$(dirname "$0")/../lib.sh"
 e2e_init "$@"
 
@@ -107,11 +111,14 @@ cli 1 "deregister unknown" subscriber deregister sip:nobody@$REALM
 says "$ERR" "no private or public identity 'sip:nobody@$REALM'"
 cli 2 "deregister bad reason" subscriber deregister "$IMPI" --reason later
 says "$ERR" "deregistration reason 'later' is unknown"
-cli 0 "deregister" subscriber deregister "$IMPI" --reason server-change
-says "$OUT" "RTR (Reason-Code SERVER_CHANGE) to scscf.$REALM"
+INFO="moved to the Paris office"
+cli 0 "deregister" subscriber deregister "$IMPI" --reason server-change \
+	--info "$INFO"
+says "$OUT" "RTR (Reason-Code SERVER_CHANGE) to scscf.$REALM, User-Name $IMPI"
+says "$OUT" "Reason-Info \"$INFO\""
 wait_line '^RTR ' 1 5
-says "$SCSCF_OUT" "RTR user=$IMPI reason=2"
-log "ok: RTR with Reason-Code SERVER_CHANGE"
+says "$SCSCF_OUT" "RTR user=$IMPI reason=2 impu= info=$INFO"
+log "ok: RTR with Reason-Code SERVER_CHANGE and the Reason-Info"
 rc=0
 wait_pid "$SCSCF_PID" 10 || rc=$?
 expect_rc "the S-CSCF answered RTA 2001 and left" "$rc" 0
@@ -128,22 +135,29 @@ says "$OUT" '"scscf": null'
 cli 0 "deregister again" subscriber deregister "$TEL"
 says "$OUT" "public identity '$TEL' is not registered"
 
-# registered again, then deleted: the RTR (PERMANENT_TERMINATION) comes
-# first, while the HSS still has the identities
+# registered again, then deleted: the rows go at once and the RTR
+# (PERMANENT_TERMINATION) follows, built from the queued snapshot
 python3 "$E2E_SCENARIO/scscf.py" "$HSS_PORT" "scscf.$REALM" "$REALM" \
 	"$IMPI" "$IMPU" 60 >"$SCSCF_OUT" 2>&1 </dev/null &
 SCSCF_PID=$!
 E2E_PIDS+=("$SCSCF_PID")
 wait_line '^REGISTERED$' 1 10
 cli 0 "delete a registered subscriber" subscriber delete alice
-says "$OUT" "alice is registered: the HSS deregisters it first"
+says "$OUT" "alice was registered: the HSS sends an RTR (Reason-Code PERMANENT_TERMINATION) to scscf.$REALM for $IMPI"
 says "$OUT" "deleted alice"
-[ ! -s "$ERR" ] || fail "delete did not see the RTA: $(cat "$ERR")"
-says "$SCSCF_OUT" "RTR user=$IMPI reason=0"
+[ ! -s "$ERR" ] || fail "delete wrote to stderr: $(cat "$ERR")"
+cli 1 "show deleted" subscriber show alice
+wait_line '^RTR ' 1 5
+says "$SCSCF_OUT" "RTR user=$IMPI reason=0 impu= info=-"
 rc=0
 wait_pid "$SCSCF_PID" 10 || rc=$?
 expect_rc "the S-CSCF answered RTA 2001 and left" "$rc" 0
-cli 1 "show deleted" subscriber show alice
+for ((i = 0; i < 50; i++)); do
+	grep -qF "RTA for alice: the subscription is gone" "$ENTIMS_LOG" && break
+	sleep 0.1
+done
+says "$ENTIMS_LOG" "RTA for alice: the subscription is gone"
+log "ok: RTR of a deleted subscription, from the snapshot"
 
 entims_stop
 pass

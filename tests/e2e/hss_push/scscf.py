@@ -16,7 +16,8 @@ usage: scscf.py <hss port> <origin-host> <realm> <impi> <impu> <seconds>
      "PPR user=<User-Name> pub=<identity>:<barred 0|1>,... as=<AS URIs>"
      from the IMSSubscription XML of its User-Data (TS 29.228 annex E);
    - an RTR (6.1.9) with RTA 2001, printing
-     "RTR user=<User-Name> reason=<Reason-Code> impu=<Public-Identity,...>"
+     "RTR user=<User-Name> reason=<Reason-Code> impu=<Public-Identity,...>
+     info=<Reason-Info or ->"
      and then stops (exit 0).
 Exit 1 when registration fails, the connection closes, or the time runs
 out before an RTR.
@@ -168,11 +169,13 @@ def describe_ppr(req):
 def describe_rtr(req):
     dr = req.find("Deregistration-Reason")
     rc = dr.find("Reason-Code") if dr is not None else None
+    ri = dr.find("Reason-Info") if dr is not None else None
     impus = [a.text() for a in req.avps
              if (a.code, a.vendor) == diam.NAMES["Public-Identity"]]
     return (f"user={text(req, 'User-Name')} "
             f"reason={rc.u32() if rc is not None else '-'} "
-            f"impu={','.join(impus)}")
+            f"impu={','.join(impus)} "
+            f"info={ri.text() if ri is not None else '-'}")
 
 
 def main():
