@@ -31,6 +31,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "diameter/node.h"
+#include "net/tls.h"
 #include "sip/auth.h"
 #include "sip/build.h"
 #include "sip/dns.h"
@@ -470,7 +471,7 @@ static int tls_files(struct app *app, struct sip_transp_conf *tc)
 		char cn[600];
 		(void)snprintf(cn, sizeof(cn), "%s,127.0.0.1,::1,localhost",
 			       app->conf.domains.v[0]);
-		err = sip_tls_selfsigned(cert, key, cn);
+		err = tls_selfsigned(cert, key, cn);
 		if (err) {
 			(void)fprintf(stderr,
 				      "entims: cannot create a TLS "

@@ -5,14 +5,14 @@
  * Design (see docs/internals/diameter-peer.md):
  *
  * Connections.  A `struct conn` is a TCP or TLS/TCP stream on the event
- * loop (the same shape as src/sip/transp.c: non-blocking sockets, OpenSSL
- * over a socket BIO that sends with MSG_NOSIGNAL, a receive buffer with a
- * ceiling of DIA_MSG_MAX framed by dia_msg_frame(), a write queue with a
- * ceiling).  The table `ps->conns` holds one reference per connection; a
- * peer holds its own references to its initiator (icon) and responder
- * (rcon) connections, the two of RFC 6733 5.6.  One timer per connection
- * covers the setup: connect, TLS handshake and, for accepted connections,
- * the wait for the first CER.
+ * loop: the struct tcp_stream of src/net/tcp.c that src/sip/transp.c uses
+ * too (non-blocking sockets, OpenSSL over a socket BIO that sends with
+ * MSG_NOSIGNAL, a write queue with a ceiling), with a receive buffer of
+ * at most DIA_MSG_MAX framed here by dia_msg_frame().  The table `ps->conns`
+ * holds one reference per connection; a peer holds its own references to its
+ * initiator (icon) and responder (rcon) connections, the two of RFC 6733 5.6.
+ * One timer per connection covers the setup: connect, TLS handshake and, for
+ * accepted connections, the wait for the first CER.
  *
  * Peers.  A `struct dia_peer` is an entry of the allow-list with the state
  * machine of RFC 6733 5.6; its events are functions named after the
@@ -36,11 +36,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -56,42 +52,28 @@
 #include "diameter/avp.h"
 #include "diameter/dict.h"
 #include "diameter/msg.h"
+#include "net/tcp.h"
+#include "net/tls.h"
 
 #define LOG_MODULE "diameter"
 
 enum {
 	CONN_WBUF_MAX = 4 * DIA_MSG_MAX, /* queued output per connection */
-	CONN_RBUF_INIT = 4096,
 	READS_PER_EVENT = 8,
 	BACKOFF_START_MS = 1000,
 	VENDOR_ID = 0, /* Vendor-Id of entims: none assigned (RFC 6733 5.3.3) */
-};
-
-enum conn_state {
-	CONN_CONNECTING,
-	CONN_HANDSHAKE,
-	CONN_OPEN,
-	CONN_CLOSED
 };
 
 struct conn {
 	struct le le;          /* ps->conns (counted) */
 	struct dia_peers *ps;  /* weak; NULL once closed */
 	struct dia_peer *peer; /* weak: the peer it serves, or NULL */
-	enum conn_state state;
+	struct tcp_stream ts;  /* socket, TLS, receive and write buffers */
 	bool outgoing;
 	bool tls;
-	bool ssl_want_write;
 	bool close_after_flush;
-	int fd;
-	int fdflags;
 	struct sa paddr;
 	struct sa laddr;
-	SSL *ssl;
-	struct buf rb; /* received bytes [roff, rb.end) */
-	size_t roff;
-	struct buf wb; /* queued output [woff, wb.end) */
-	size_t woff;
 	struct tmr tmr; /* setup deadline */
 	uint32_t hbh;
 };
@@ -188,24 +170,6 @@ static socklen_t sa_socklen(const struct sa *sa)
 }
 
 
-static void log_ssl_errors(const char *what, const struct sa *peer)
-{
-	char pbuf[SA_STRLEN] = "-";
-	unsigned long e;
-	char ebuf[256];
-
-	if (peer)
-		sa_fmt(peer, pbuf, sizeof(pbuf));
-	e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-	else
-		(void)snprintf(ebuf, sizeof(ebuf), "%s", log_strerror(errno));
-	LOG_WARN(NULL, "%s %s: %s", what, pbuf, ebuf);
-	ERR_clear_error();
-}
-
-
 /* Trace one message (log.trace = diameter). */
 static void trace_msg(const char *dir, const struct dia_peer *p,
 		      const struct conn *c, const struct dia_msg *msg)
@@ -228,141 +192,35 @@ static void trace_msg(const char *dir, const struct dia_peer *p,
 }
 
 
-/* ---- a socket BIO that never raises SIGPIPE ---- */
-
-static BIO_METHOD *bio_meth;
-static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
-
-static int bio_sock_write(BIO *b, const char *p, int n)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t r;
-
-	BIO_clear_retry_flags(b);
-	r = send(fd, p, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (r < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_write(b);
-	return (int)r;
-}
-
-
-static int bio_sock_read(BIO *b, char *p, int n)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t r;
-
-	BIO_clear_retry_flags(b);
-	r = recv(fd, p, (size_t)n, MSG_DONTWAIT);
-	if (r < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_read(b);
-	return (int)r;
-}
-
-
-static long bio_sock_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-
-static int bio_sock_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-
-static void bio_meth_init(void)
-{
-	BIO_METHOD *m;
-
-	m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-			 "entims diameter socket");
-	if (!m)
-		return;
-	if (!BIO_meth_set_write(m, bio_sock_write) ||
-	    !BIO_meth_set_read(m, bio_sock_read) ||
-	    !BIO_meth_set_ctrl(m, bio_sock_ctrl) ||
-	    !BIO_meth_set_create(m, bio_sock_create)) {
-		BIO_meth_free(m);
-		return;
-	}
-	bio_meth = m;
-}
-
-
-static int conn_ssl_new(struct conn *c, SSL_CTX *ctx)
-{
-	BIO *bio;
-
-	(void)pthread_once(&bio_once, bio_meth_init);
-	if (!bio_meth)
-		return ENOMEM;
-	c->ssl = SSL_new(ctx);
-	if (!c->ssl)
-		return ENOMEM;
-	bio = BIO_new(bio_meth);
-	if (!bio)
-		return ENOMEM;
-	BIO_set_data(bio, (void *)(intptr_t)c->fd);
-	SSL_set_bio(c->ssl, bio, bio);
-	return 0;
-}
-
-
 /* ---- TLS contexts (RFC 6733 13: TLS 1.2 at least, mutual auth) ---- */
 
-static SSL_CTX *tls_ctx_new(const struct dia_peers *ps, const SSL_METHOD *m,
-			    bool server)
+static int tls_ctx_new(SSL_CTX **ctxp, const struct dia_peers *ps, bool server)
 {
-	SSL_CTX *ctx = SSL_CTX_new(m);
+	SSL_CTX *ctx = NULL;
+	int err;
 
-	if (!ctx)
-		return NULL;
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-		goto fail;
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				      SSL_MODE_RELEASE_BUFFERS);
+	err = tls_ctx_alloc(&ctx, server);
+	if (err)
+		return err;
 	/* RFC 6733 13.1: both sides present a certificate, so the client
 	 * loads ours too when configured */
 	if (ps->tls_cert && ps->tls_key) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, ps->tls_cert) !=
-			    1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, ps->tls_key,
-						SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			log_ssl_errors("TLS certificate/key unusable", NULL);
-			goto fail;
-		}
+		err = tls_ctx_use_cert(ctx, ps->tls_cert, ps->tls_key);
+		if (err)
+			goto out;
 	} else if (server) {
 		LOG_ERR(NULL, "a Diameter TLS listener needs tls_cert and "
 			      "tls_key");
-		goto fail;
+		err = EINVAL;
+		goto out;
 	}
-	if (ps->tls_ca) {
-		if (SSL_CTX_load_verify_locations(ctx, ps->tls_ca, NULL) != 1) {
-			log_ssl_errors("cannot load tls_ca", NULL);
-			goto fail;
-		}
-		SSL_CTX_set_verify(
-			ctx,
-			server ? SSL_VERIFY_PEER |
-					 SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-			       : SSL_VERIFY_PEER,
-			NULL);
-	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	}
-	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
+	err = tls_ctx_use_ca(ctx, ps->tls_ca, server);
+out:
+	if (err)
+		SSL_CTX_free(ctx);
+	else
+		*ctxp = ctx;
+	return err;
 }
 
 
@@ -372,9 +230,7 @@ static int tls_init(struct dia_peers *ps, bool server)
 
 	if (*ctxp)
 		return 0;
-	*ctxp = tls_ctx_new(
-		ps, server ? TLS_server_method() : TLS_client_method(), server);
-	if (!*ctxp)
+	if (tls_ctx_new(ctxp, ps, server))
 		return EINVAL;
 	if (!ps->tls_ca)
 		LOG_WARN(NULL, "diameter: no tls_ca, TLS peers are NOT "
@@ -387,12 +243,9 @@ static int tls_init(struct dia_peers *ps, bool server)
  * DiameterIdentity. */
 static bool conn_cert_names(const struct conn *c, const char *identity)
 {
-	X509 *x;
-
-	if (!c->ssl || !c->ps || !c->ps->tls_ca)
+	if (!c->ts.ssl || !c->ps || !c->ps->tls_ca)
 		return true;
-	x = SSL_get0_peer_certificate(c->ssl);
-	return x && X509_check_host(x, identity, 0, 0, NULL) == 1;
+	return tls_ssl_names(c->ts.ssl, identity);
 }
 
 
@@ -403,14 +256,7 @@ static void conn_destructor(void *arg)
 	struct conn *c = arg;
 
 	tmr_cancel(&c->tmr);
-	if (c->ssl)
-		SSL_free(c->ssl);
-	if (c->fd >= 0) {
-		fd_close(c->fd);
-		(void)close(c->fd);
-	}
-	buf_reset(&c->rb);
-	buf_reset(&c->wb);
+	tcp_stream_reset(&c->ts);
 }
 
 
@@ -422,23 +268,11 @@ static void conn_close(struct conn *c)
 	struct dia_peers *ps = c->ps;
 	struct dia_peer *p = c->peer;
 
-	if (c->state == CONN_CLOSED || !ps)
+	if (c->ts.state == TCP_CLOSED || !ps)
 		return;
 	mem_ref(c);
-	c->state = CONN_CLOSED;
 	tmr_cancel(&c->tmr);
-	if (c->ssl) {
-		if (SSL_is_init_finished(c->ssl)) {
-			ERR_clear_error();
-			(void)SSL_shutdown(c->ssl); /* best effort */
-		}
-		ERR_clear_error();
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	fd_close(c->fd);
-	(void)close(c->fd);
-	c->fd = -1;
+	tcp_stream_close(&c->ts); /* best effort close_notify */
 	c->ps = NULL;
 	list_unlink(&c->le);
 	mem_deref(c); /* the table's reference */
@@ -463,27 +297,12 @@ static void conn_tmr_h(void *arg)
 
 static int conn_update_fd(struct conn *c)
 {
-	int flags, err;
+	int err;
 
-	if (c->state == CONN_CLOSED)
-		return 0;
-	if (c->state == CONN_CONNECTING)
-		flags = FD_WRITE;
-	else {
-		flags = FD_READ;
-		if (c->ssl_want_write ||
-		    (c->state == CONN_OPEN && c->woff < c->wb.end))
-			flags |= FD_WRITE;
-	}
-	if (flags == c->fdflags)
-		return 0;
-	err = fd_listen(c->fd, flags, conn_fd_h, c);
-	if (err) {
+	err = tcp_stream_listen(&c->ts, conn_fd_h, c);
+	if (err)
 		conn_close(c);
-		return err;
-	}
-	c->fdflags = flags;
-	return 0;
+	return err;
 }
 
 
@@ -498,16 +317,13 @@ static int conn_alloc(struct conn **cp, struct dia_peers *ps, int fd,
 		(void)close(fd);
 		return ENOMEM;
 	}
-	c->fd = fd;
+	err = tcp_stream_init(&c->ts, fd, DIA_MSG_MAX, CONN_WBUF_MAX);
 	c->ps = ps;
 	c->tls = tls;
 	c->paddr = *paddr;
 	c->paddr.len = sa_socklen(paddr);
 	c->hbh = rand32();
 	tmr_init(&c->tmr);
-	err = buf_init(&c->rb, 0, DIA_MSG_MAX);
-	if (!err)
-		err = buf_init(&c->wb, 0, CONN_WBUF_MAX);
 	if (err) {
 		mem_deref(c);
 		return err;
@@ -519,90 +335,18 @@ static int conn_alloc(struct conn **cp, struct dia_peers *ps, int fd,
 }
 
 
-/* @return bytes (> 0), 0 at EOF, -1 would block, -2 error */
-static ssize_t conn_raw_read(struct conn *c, uint8_t *p, size_t n)
-{
-	ssize_t r;
-	int e;
-
-	if (!c->ssl) {
-		do {
-			r = recv(c->fd, p, n, MSG_DONTWAIT);
-		} while (r < 0 && errno == EINTR);
-		if (r >= 0)
-			return r;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
-	}
-	ERR_clear_error();
-	r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-	if (r > 0)
-		return r;
-	e = SSL_get_error(c->ssl, (int)r);
-	switch (e) {
-	case SSL_ERROR_WANT_READ:
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_want_write = true;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		if (!ERR_peek_error() && errno == 0)
-			return 0;
-		return -2;
-	default:
-		return -2;
-	}
-}
-
-
-/* @return bytes (>= 0), -1 would block, -2 error */
-static ssize_t conn_raw_write(struct conn *c, const uint8_t *p, size_t n)
-{
-	ssize_t r;
-	int e;
-
-	if (!c->ssl) {
-		do {
-			r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		} while (r < 0 && errno == EINTR);
-		if (r >= 0)
-			return r;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
-	}
-	ERR_clear_error();
-	r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-	if (r > 0)
-		return r;
-	e = SSL_get_error(c->ssl, (int)r);
-	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-		return -1;
-	return -2;
-}
-
-
 static void conn_flush(struct conn *c)
 {
-	while (c->state == CONN_OPEN && c->woff < c->wb.end) {
-		ssize_t n = conn_raw_write(c, c->wb.b + c->woff,
-					   c->wb.end - c->woff);
-		if (n > 0) {
-			c->woff += (size_t)n;
-			continue;
-		}
-		if (n == -2 || n == 0) {
-			conn_close(c);
-			return;
-		}
-		break;
+	size_t sent;
+
+	if (tcp_stream_flush(&c->ts, &sent)) {
+		conn_close(c);
+		return;
 	}
-	if (c->woff == c->wb.end) {
-		c->woff = 0;
-		c->wb.pos = c->wb.end = 0;
-		if (c->close_after_flush && c->state == CONN_OPEN) {
-			conn_close(c);
-			return;
-		}
+	if (!tcp_stream_pending(&c->ts) && c->close_after_flush &&
+	    c->ts.state == TCP_OPEN) {
+		conn_close(c);
+		return;
 	}
 	(void)conn_update_fd(c);
 }
@@ -611,34 +355,17 @@ static void conn_flush(struct conn *c)
 /* Queue the bytes (any state but closed) and write what can be. */
 static int conn_write(struct conn *c, const uint8_t *p, size_t len)
 {
-	size_t pending = c->wb.end - c->woff;
+	size_t sent;
+	bool broken;
 	int err;
 
-	if (c->state == CONN_OPEN && !pending) {
-		ssize_t n = conn_raw_write(c, p, len);
-		if (n == -2) {
-			err = errno_nz();
-			conn_close(c);
-			return err;
-		}
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		}
-		if (!len)
-			return 0;
+	err = tcp_stream_send(&c->ts, p, len, &sent, &broken);
+	if (broken) {
+		conn_close(c);
+		return err;
 	}
-	if (len > CONN_WBUF_MAX - pending)
-		return ENOBUFS;
-	if (c->woff && c->wb.end + len > c->wb.size) {
-		memmove(c->wb.b, c->wb.b + c->woff, pending);
-		c->wb.end = pending;
-		c->woff = 0;
-	}
-	c->wb.pos = c->wb.end;
-	err = buf_write(&c->wb, p, len);
 	if (err)
-		return err == EMSGSIZE ? ENOBUFS : err;
+		return err;
 	return conn_update_fd(c);
 }
 
@@ -646,9 +373,9 @@ static int conn_write(struct conn *c, const uint8_t *p, size_t len)
 /* Close once every queued byte has left (after an answer). */
 static void conn_close_flushed(struct conn *c)
 {
-	if (c->state == CONN_CLOSED)
+	if (c->ts.state == TCP_CLOSED)
 		return;
-	if (c->state == CONN_OPEN && c->woff == c->wb.end) {
+	if (c->ts.state == TCP_OPEN && !tcp_stream_pending(&c->ts)) {
 		conn_close(c);
 		return;
 	}
@@ -662,7 +389,7 @@ static int conn_send(struct conn *c, const struct dia_msg *msg)
 	struct buf *mb = NULL;
 	int err;
 
-	if (!c || c->state == CONN_CLOSED || c->close_after_flush)
+	if (!c || c->ts.state == TCP_CLOSED || c->close_after_flush)
 		return ENOTCONN;
 	err = buf_alloc(&mb, dia_msg_wire_len(msg), DIA_MSG_MAX);
 	if (err)
@@ -707,7 +434,7 @@ static int add_caps(struct dia_peers *ps, struct conn *c, struct dia_msg *msg)
 	la = c->laddr;
 	if (!sa_isset(&la)) {
 		la.len = sizeof(la.u);
-		if (getsockname(c->fd, &la.u.sa, &la.len) != 0)
+		if (getsockname(c->ts.fd, &la.u.sa, &la.len) != 0)
 			return errno_nz();
 		c->laddr = la;
 	}
@@ -844,9 +571,9 @@ static void conn_refuse(struct conn *c, const struct dia_msg *req,
 /* @return false when the connection went away */
 static bool conn_process(struct conn *c)
 {
-	while (c->state == CONN_OPEN && !c->close_after_flush) {
-		const uint8_t *p = c->rb.b + c->roff;
-		size_t len = c->rb.end - c->roff, msglen = 0;
+	while (c->ts.state == TCP_OPEN && !c->close_after_flush) {
+		const uint8_t *p = c->ts.rb.b + c->ts.roff;
+		size_t len = c->ts.rb.end - c->ts.roff, msglen = 0;
 		struct dia_msg *msg = NULL;
 		struct dia_err de;
 		char pbuf[SA_STRLEN];
@@ -869,7 +596,7 @@ static bool conn_process(struct conn *c)
 		}
 		memset(&de, 0, sizeof(de));
 		err = dia_msg_decode(&msg, p, msglen, &de);
-		c->roff += msglen;
+		c->ts.roff += msglen;
 		if (err) {
 			sa_fmt(&c->paddr, pbuf, sizeof(pbuf));
 			LOG_WARN(NULL,
@@ -884,32 +611,11 @@ static bool conn_process(struct conn *c)
 		conn_msg(c, msg);
 		mem_deref(msg);
 	}
-	if (c->state == CONN_CLOSED)
+	if (c->ts.state == TCP_CLOSED)
 		return false;
-	if (c->roff == c->rb.end)
-		c->roff = c->rb.end = c->rb.pos = 0;
+	if (c->ts.roff == c->ts.rb.end)
+		c->ts.roff = c->ts.rb.end = c->ts.rb.pos = 0;
 	return true;
-}
-
-
-static int conn_rbuf_room(struct conn *c)
-{
-	size_t sz;
-
-	if (c->rb.end < c->rb.size)
-		return 0;
-	if (c->roff) {
-		memmove(c->rb.b, c->rb.b + c->roff, c->rb.end - c->roff);
-		c->rb.end -= c->roff;
-		c->roff = 0;
-		return 0;
-	}
-	if (c->rb.size >= c->rb.max)
-		return EMSGSIZE;
-	sz = c->rb.size ? c->rb.size * 2 : CONN_RBUF_INIT;
-	if (sz > c->rb.max)
-		sz = c->rb.max;
-	return buf_resize(&c->rb, sz);
 }
 
 
@@ -917,14 +623,14 @@ static void conn_read(struct conn *c)
 {
 	int reads = 0;
 
-	while (c->state == CONN_OPEN) {
+	while (c->ts.state == TCP_OPEN) {
 		ssize_t n;
 
 		if (c->close_after_flush) {
 			/* nothing more is read from a connection we are
 			 * closing; its bytes are dropped */
 			uint8_t junk[4096];
-			n = conn_raw_read(c, junk, sizeof(junk));
+			n = tcp_stream_read(&c->ts, junk, sizeof(junk));
 			if (n > 0)
 				continue;
 			if (n == -1)
@@ -932,18 +638,18 @@ static void conn_read(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		if (conn_rbuf_room(c)) {
+		if (tcp_stream_rbuf_room(&c->ts)) {
 			c->ps->st.rx_malformed++;
 			conn_close(c);
 			return;
 		}
-		n = conn_raw_read(c, c->rb.b + c->rb.end,
-				  c->rb.size - c->rb.end);
+		n = tcp_stream_read(&c->ts, c->ts.rb.b + c->ts.rb.end,
+				    c->ts.rb.size - c->ts.rb.end);
 		if (n > 0) {
-			c->rb.end += (size_t)n;
+			c->ts.rb.end += (size_t)n;
 			if (!conn_process(c))
 				return;
-			if (!c->ssl && ++reads >= READS_PER_EVENT)
+			if (!c->ts.ssl && ++reads >= READS_PER_EVENT)
 				break;
 			continue;
 		}
@@ -959,13 +665,9 @@ static void conn_read(struct conn *c)
 /* Transport (and TLS) up. */
 static void conn_opened(struct conn *c)
 {
-	struct sa la;
-
-	c->state = CONN_OPEN;
-	c->ssl_want_write = false;
-	la.len = sizeof(la.u);
-	if (getsockname(c->fd, &la.u.sa, &la.len) == 0)
-		c->laddr = la;
+	c->ts.state = TCP_OPEN;
+	c->ts.want_write = false;
+	tcp_local_addr(c->ts.fd, &c->laddr);
 	if (c->outgoing) {
 		/* the peer's state timer takes over the deadline */
 		tmr_cancel(&c->tmr);
@@ -973,7 +675,7 @@ static void conn_opened(struct conn *c)
 			struct dia_peer *p = c->peer;
 			mem_ref(c);
 			psm_conn_ack(p);
-			if (c->state == CONN_OPEN)
+			if (c->ts.state == TCP_OPEN)
 				conn_flush(c);
 			mem_deref(c);
 		}
@@ -985,39 +687,34 @@ static void conn_opened(struct conn *c)
 
 static void tls_handshake(struct conn *c)
 {
-	int r, e;
+	int err;
 
-	ERR_clear_error();
-	r = SSL_do_handshake(c->ssl);
-	if (r == 1) {
+	err = tcp_stream_handshake(&c->ts);
+	if (!err) {
 		mem_ref(c);
 		conn_opened(c);
-		if (c->state == CONN_OPEN)
+		if (c->ts.state == TCP_OPEN)
 			conn_read(c); /* data may be buffered in OpenSSL */
 		(void)conn_update_fd(c);
 		mem_deref(c);
 		return;
 	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+	if (err == EAGAIN) {
 		(void)conn_update_fd(c);
 		return;
 	}
 	c->ps->st.tls_failed++;
-	log_ssl_errors("diameter TLS handshake failed with", &c->paddr);
-	if (SSL_get_verify_result(c->ssl) != X509_V_OK)
-		LOG_WARN(NULL, "certificate verification: %s",
-			 X509_verify_cert_error_string(
-				 SSL_get_verify_result(c->ssl)));
+	tls_log_handshake_failure(c->ts.ssl,
+				  "diameter TLS handshake failed with",
+				  &c->paddr, true);
 	conn_close(c);
 }
 
 
 static void conn_connected(struct conn *c)
 {
-	if (c->ssl) {
-		c->state = CONN_HANDSHAKE;
+	if (c->ts.ssl) {
+		c->ts.state = TCP_HANDSHAKE;
 		tls_handshake(c);
 		return;
 	}
@@ -1029,13 +726,10 @@ static void conn_fd_h(int flags, void *arg)
 {
 	struct conn *c = mem_ref(arg);
 
-	switch (c->state) {
-	case CONN_CONNECTING: {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
+	switch (c->ts.state) {
+	case TCP_CONNECTING: {
+		int soerr = tcp_stream_soerror(&c->ts);
 
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno_nz();
 		if (soerr) {
 			char pbuf[SA_STRLEN];
 			sa_fmt(&c->paddr, pbuf, sizeof(pbuf));
@@ -1047,26 +741,27 @@ static void conn_fd_h(int flags, void *arg)
 		}
 		break;
 	}
-	case CONN_HANDSHAKE:
+	case TCP_HANDSHAKE:
 		tls_handshake(c);
 		break;
-	case CONN_OPEN:
+	case TCP_OPEN:
 		if (flags & FD_WRITE) {
-			if (c->ssl_want_write) {
-				c->ssl_want_write = false;
+			if (c->ts.want_write) {
+				c->ts.want_write = false;
 				conn_read(c);
 			}
-			if (c->state == CONN_OPEN)
+			if (c->ts.state == TCP_OPEN)
 				conn_flush(c);
 		}
-		if ((flags & (FD_READ | FD_EXCEPT)) && c->state == CONN_OPEN) {
+		if ((flags & (FD_READ | FD_EXCEPT)) &&
+		    c->ts.state == TCP_OPEN) {
 			conn_read(c);
-			if (c->state == CONN_OPEN && c->ssl &&
-			    c->woff < c->wb.end)
+			if (c->ts.state == TCP_OPEN && c->ts.ssl &&
+			    tcp_stream_pending(&c->ts))
 				conn_flush(c);
 		}
 		break;
-	case CONN_CLOSED:
+	case TCP_CLOSED:
 		break;
 	}
 	mem_deref(c);
@@ -1078,7 +773,8 @@ static int conn_connect(struct conn **cp, struct dia_peer *p)
 	struct dia_peers *ps = p->ps;
 	bool tls = (p->flags & DIA_PEER_TLS) != 0;
 	struct conn *c = NULL;
-	int fd, err, one = 1;
+	bool done;
+	int fd, err;
 
 	if (list_count(&ps->conns) >= ps->conf.max_conns)
 		return EMFILE;
@@ -1087,44 +783,33 @@ static int conn_connect(struct conn **cp, struct dia_peer *p)
 		if (err)
 			return err;
 	}
-	fd = socket(sa_af(&p->addr), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return errno_nz();
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	err = tcp_connect(&fd, &p->addr, NULL, &done);
+	if (err)
+		return err;
 	err = conn_alloc(&c, ps, fd, &p->addr, tls);
 	if (err)
 		return err;
 	mem_ref(c);
 	c->outgoing = true;
-	c->state = CONN_CONNECTING;
 	c->peer = p;
 	if (tls) {
-		err = conn_ssl_new(c, ps->ssl_cli);
+		err = tls_ssl_alloc(&c->ts.ssl, ps->ssl_cli, fd);
+		if (!err)
+			err = tls_ssl_set_host(c->ts.ssl, p->identity, NULL,
+					       ps->tls_ca != NULL);
 		if (err)
 			goto fail;
-		SSL_set_connect_state(c->ssl);
-		if (sa_set_str(&(struct sa){ 0 }, p->identity, 0) != 0 &&
-		    SSL_set_tlsext_host_name(c->ssl, p->identity) != 1) {
-			err = EINVAL;
-			goto fail;
-		}
-		if (ps->tls_ca && SSL_set1_host(c->ssl, p->identity) != 1) {
-			err = EINVAL;
-			goto fail;
-		}
+		SSL_set_connect_state(c->ts.ssl);
 	}
 	*cp = c; /* the caller's reference */
-	if (connect(fd, &c->paddr.u.sa, c->paddr.len) == 0) {
+	if (done) {
 		/* loopback may connect at once: report it from the loop,
 		 * as for EINPROGRESS, never from inside the caller */
-		c->fdflags = 0;
+		c->ts.fdflags = 0;
 		err = fd_listen(fd, FD_WRITE, conn_fd_h, c);
-		c->fdflags = FD_WRITE;
-	} else if (errno == EINPROGRESS) {
-		err = conn_update_fd(c);
+		c->ts.fdflags = FD_WRITE;
 	} else {
-		err = errno_nz();
+		err = conn_update_fd(c);
 	}
 	if (err) {
 		*cp = NULL;
@@ -1156,7 +841,6 @@ static void accept_one(struct listener *l, int fd, const struct sa *paddr)
 {
 	struct dia_peers *ps = l->ps;
 	struct conn *c;
-	int one = 1;
 
 	if (list_count(&ps->conns) >= ps->conf.max_conns) {
 		(void)close(fd);
@@ -1165,19 +849,18 @@ static void accept_one(struct listener *l, int fd, const struct sa *paddr)
 			 ps->conf.max_conns);
 		return;
 	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (conn_alloc(&c, ps, fd, paddr, l->tls))
 		return;
 	ps->st.conn_accepted++;
 	if (l->tls) {
-		if (conn_ssl_new(c, ps->ssl_srv)) {
+		if (tls_ssl_alloc(&c->ts.ssl, ps->ssl_srv, fd)) {
 			conn_close(c);
 			return;
 		}
-		SSL_set_accept_state(c->ssl);
-		c->state = CONN_HANDSHAKE;
+		SSL_set_accept_state(c->ts.ssl);
+		c->ts.state = TCP_HANDSHAKE;
 	} else {
-		c->state = CONN_OPEN;
+		c->ts.state = TCP_OPEN;
 	}
 	(void)conn_update_fd(c);
 }
@@ -1191,20 +874,18 @@ static void listen_h(int flags, void *arg)
 	(void)flags;
 	for (i = 0; i < 64 && l->fd >= 0; i++) {
 		struct sa peer;
-		int fd;
+		int fd, err;
 
-		peer.len = sizeof(peer.u);
-		fd = accept4(l->fd, &peer.u.sa, &peer.len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
+		err = tcp_accept(l->fd, &fd, &peer);
+		if (!err) {
 			accept_one(l, fd, &peer);
 			continue;
 		}
-		if (errno == EINTR || errno == ECONNABORTED)
+		if (err == EINTR || err == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (err != EAGAIN)
 			LOG_WARN(NULL, "diameter accept: %s",
-				 log_strerror(errno));
+				 log_strerror(err));
 		break;
 	}
 }
@@ -2123,8 +1804,7 @@ int dia_peers_set_apps(struct dia_peers *ps, const struct dia_app *apps,
 int dia_peers_listen(struct dia_peers *ps, bool tls, const struct sa *laddr)
 {
 	struct listener *l;
-	struct sa la;
-	int one = 1, err;
+	int err;
 
 	if (!ps || !laddr || !sa_isset(laddr) || ps->closed)
 		return EINVAL;
@@ -2138,27 +1818,10 @@ int dia_peers_listen(struct dia_peers *ps, bool tls, const struct sa *laddr)
 		return ENOMEM;
 	l->ps = ps;
 	l->tls = tls;
-	l->fd = socket(sa_af(laddr), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
-	if (l->fd < 0) {
-		err = errno_nz();
+	l->fd = -1;
+	err = tcp_listen(&l->fd, laddr, &l->laddr);
+	if (err)
 		goto out;
-	}
-	(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (sa_af(laddr) == AF_INET6)
-		(void)setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-				 sizeof(one));
-	if (bind(l->fd, &laddr->u.sa, sa_socklen(laddr)) < 0 ||
-	    listen(l->fd, SOMAXCONN) < 0) {
-		err = errno_nz();
-		goto out;
-	}
-	la.len = sizeof(la.u);
-	if (getsockname(l->fd, &la.u.sa, &la.len) < 0) {
-		err = errno_nz();
-		goto out;
-	}
-	l->laddr = la;
 	err = fd_listen(l->fd, FD_READ, listen_h, l);
 	if (err)
 		goto out;

@@ -25,8 +25,10 @@
  * deadline and the idle timeout; activity only stores a timestamp, the
  * timer re-arms itself for the remaining time when it fires.
  *
- * TLS uses OpenSSL 3 (TLS 1.2 minimum) over a small socket BIO that sends
- * with MSG_NOSIGNAL, so a peer that resets never raises SIGPIPE.
+ * The stream plumbing (socket, OpenSSL over a socket BIO that never raises
+ * SIGPIPE, receive buffer and write queue) is src/net/tcp.c and
+ * src/net/tls.c, shared with the Diameter peers; this file keeps SIP's
+ * framing, keep-alives, counters and the connection table.
  */
 #include "sip/transp.h"
 
@@ -35,14 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/bn.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +51,8 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/pl.h"
+#include "net/tcp.h"
+#include "net/tls.h"
 #include "sip/msg.h"
 
 #define LOG_MODULE "transp"
@@ -66,8 +63,7 @@ enum {
 	UDP_MAX_PAYLOAD = 65507,      /* IPv4: 65535 - 20 - 8 */
 	SOCK_BUFSZ = 4 * 1024 * 1024, /* SO_RCVBUF / SO_SNDBUF wish */
 	CONN_WBUF_MAX = 1024 * 1024,  /* queued output per connection */
-	CONN_RBUF_INIT = 4096,
-	CONN_SETUP_MS = 10000, /* connect + TLS handshake deadline */
+	CONN_SETUP_MS = 10000,        /* connect + TLS handshake deadline */
 	ACCEPT_BATCH = 64,
 	TCP_READS_PER_EVENT = 8,
 	EMFILE_PAUSE_MS = 100,
@@ -101,29 +97,14 @@ struct sock {
 	struct tmr tmr;    /* listener paused after EMFILE */
 };
 
-enum conn_state {
-	CONN_CONNECTING,
-	CONN_HANDSHAKE,
-	CONN_OPEN,
-	CONN_CLOSED
-};
-
 struct sip_conn {
 	struct le le;               /* tps->conns (counted) */
 	struct sip_transports *tps; /* weak; NULL once closed */
 	enum sip_transp tp;
-	enum conn_state state;
+	struct tcp_stream ts; /* socket, TLS, receive and write buffers */
 	bool outgoing;
-	bool ssl_want_write; /* OpenSSL needs the socket writable */
-	int fd;
-	int fdflags;
 	struct sa peer;
 	struct sa laddr;
-	SSL *ssl;
-	struct buf rb; /* received bytes [roff, rb.end) */
-	size_t roff;
-	struct buf wb; /* queued output [woff, wb.end) */
-	size_t woff;
 	struct tmr tmr; /* setup deadline, then idle timeout */
 	uint64_t last_ms;
 };
@@ -164,26 +145,6 @@ static int errno_nz(void)
 }
 
 
-static void log_ssl_errors(const char *what, const struct sa *peer)
-{
-	char pbuf[SA_STRLEN + 1] = "";
-	unsigned long e;
-	char ebuf[256];
-
-	if (peer) {
-		pbuf[0] = ' ';
-		sa_fmt(peer, pbuf + 1, sizeof(pbuf) - 1);
-	}
-	e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, ebuf, sizeof(ebuf));
-	else
-		(void)snprintf(ebuf, sizeof(ebuf), "%s", log_strerror(errno));
-	LOG_WARN(NULL, "%s%s: %s", what, pbuf, ebuf);
-	ERR_clear_error();
-}
-
-
 static void sock_bufsize(int fd)
 {
 	int sz = SOCK_BUFSZ;
@@ -210,115 +171,12 @@ static socklen_t sa_socklen(const struct sa *sa)
 }
 
 
-/* ---- a socket BIO that never raises SIGPIPE ---- */
-
-static BIO_METHOD *bio_meth;
-static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
-
-static int bio_sock_write(BIO *b, const char *p, int n)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t r;
-
-	BIO_clear_retry_flags(b);
-	r = send(fd, p, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (r < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_write(b);
-	return (int)r;
-}
-
-
-static int bio_sock_read(BIO *b, char *p, int n)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t r;
-
-	BIO_clear_retry_flags(b);
-	r = recv(fd, p, (size_t)n, MSG_DONTWAIT);
-	if (r < 0 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		BIO_set_retry_read(b);
-	return (int)r;
-}
-
-
-static long bio_sock_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-
-static int bio_sock_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-
-static void bio_meth_init(void)
-{
-	BIO_METHOD *m;
-
-	m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-			 "entims socket");
-	if (!m)
-		return;
-	if (!BIO_meth_set_write(m, bio_sock_write) ||
-	    !BIO_meth_set_read(m, bio_sock_read) ||
-	    !BIO_meth_set_ctrl(m, bio_sock_ctrl) ||
-	    !BIO_meth_set_create(m, bio_sock_create)) {
-		BIO_meth_free(m);
-		return;
-	}
-	bio_meth = m;
-}
-
-
-static int conn_ssl_new(struct sip_conn *c, SSL_CTX *ctx)
-{
-	BIO *bio;
-
-	(void)pthread_once(&bio_once, bio_meth_init);
-	if (!bio_meth)
-		return ENOMEM;
-	c->ssl = SSL_new(ctx);
-	if (!c->ssl)
-		return ENOMEM;
-	bio = BIO_new(bio_meth);
-	if (!bio)
-		return ENOMEM;
-	BIO_set_data(bio, (void *)(intptr_t)c->fd);
-	SSL_set_bio(c->ssl, bio, bio); /* one reference, owned by c->ssl */
-	return 0;
-}
-
-
 /* ---- TLS contexts ---- */
-
-static SSL_CTX *tls_ctx_new(const SSL_METHOD *meth)
-{
-	SSL_CTX *ctx = SSL_CTX_new(meth);
-
-	if (!ctx)
-		return NULL;
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-				      SSL_MODE_RELEASE_BUFFERS);
-	return ctx;
-}
-
 
 static int tls_srv_init(struct sip_transports *tps)
 {
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = NULL;
+	int err;
 
 	if (tps->ssl_srv)
 		return 0;
@@ -326,16 +184,13 @@ static int tls_srv_init(struct sip_transports *tps)
 		LOG_ERR(NULL, "a TLS listener needs tls_cert and tls_key");
 		return EINVAL;
 	}
-	ctx = tls_ctx_new(TLS_server_method());
-	if (!ctx)
-		return ENOMEM;
-	if (SSL_CTX_use_certificate_chain_file(ctx, tps->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, tps->tls_key, SSL_FILETYPE_PEM) !=
-		    1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		log_ssl_errors("TLS certificate/key unusable", NULL);
+	err = tls_ctx_alloc(&ctx, true);
+	if (err)
+		return err;
+	err = tls_ctx_use_cert(ctx, tps->tls_cert, tps->tls_key);
+	if (err) {
 		SSL_CTX_free(ctx);
-		return EINVAL;
+		return err;
 	}
 	tps->ssl_srv = ctx;
 	return 0;
@@ -344,28 +199,22 @@ static int tls_srv_init(struct sip_transports *tps)
 
 static int tls_cli_init(struct sip_transports *tps)
 {
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = NULL;
+	int err;
 
 	if (tps->ssl_cli)
 		return 0;
-	ctx = tls_ctx_new(TLS_client_method());
-	if (!ctx)
-		return ENOMEM;
-	if (tps->tls_ca) {
-		if (SSL_CTX_load_verify_locations(ctx, tps->tls_ca, NULL) !=
-		    1) {
-			log_ssl_errors("cannot load tls_ca", NULL);
-			SSL_CTX_free(ctx);
-			return EINVAL;
-		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-		if (!tps->warned_noverify) {
-			LOG_WARN(NULL, "no tls_ca: TLS servers are NOT "
-				       "verified");
-			tps->warned_noverify = true;
-		}
+	err = tls_ctx_alloc(&ctx, false);
+	if (err)
+		return err;
+	err = tls_ctx_use_ca(ctx, tps->tls_ca, false);
+	if (err) {
+		SSL_CTX_free(ctx);
+		return err;
+	}
+	if (!tps->tls_ca && !tps->warned_noverify) {
+		LOG_WARN(NULL, "no tls_ca: TLS servers are NOT verified");
+		tps->warned_noverify = true;
 	}
 	tps->ssl_cli = ctx;
 	return 0;
@@ -379,14 +228,7 @@ static void conn_destructor(void *arg)
 	struct sip_conn *c = arg;
 
 	tmr_cancel(&c->tmr);
-	if (c->ssl)
-		SSL_free(c->ssl);
-	if (c->fd >= 0) {
-		fd_close(c->fd);
-		(void)close(c->fd);
-	}
-	buf_reset(&c->rb);
-	buf_reset(&c->wb);
+	tcp_stream_reset(&c->ts);
 }
 
 
@@ -395,23 +237,10 @@ static void conn_close(struct sip_conn *c)
 {
 	struct sip_transports *tps = c->tps;
 
-	if (c->state == CONN_CLOSED || !tps)
+	if (c->ts.state == TCP_CLOSED || !tps)
 		return;
-	c->state = CONN_CLOSED;
 	tmr_cancel(&c->tmr);
-	if (c->ssl) {
-		/* best effort close_notify, RFC 8446 6.1; never blocks */
-		if (SSL_is_init_finished(c->ssl)) {
-			ERR_clear_error();
-			(void)SSL_shutdown(c->ssl);
-		}
-		ERR_clear_error();
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	fd_close(c->fd);
-	(void)close(c->fd);
-	c->fd = -1;
+	tcp_stream_close(&c->ts); /* best effort close_notify */
 	c->tps = NULL;
 	tps->io.conn_closed++;
 	hash_unlink(tps->conns, &c->le);
@@ -428,20 +257,20 @@ static void conn_fail(struct sip_conn *c, const char *what, int err)
 		LOG_DEBUG(NULL, "%s %s: %s", sip_transp_name(c->tp), pbuf,
 			  err ? log_strerror(err) : what);
 	}
-	if (c->outgoing && c->state != CONN_OPEN && c->tps)
+	if (c->outgoing && c->ts.state != TCP_OPEN && c->tps)
 		c->tps->st.tx_errors++;
-	if (c->outgoing && c->state != CONN_OPEN && c->tps && c->tps->failh &&
-	    c->woff < c->wb.end) {
+	if (c->outgoing && c->ts.state != TCP_OPEN && c->tps && c->tps->failh &&
+	    tcp_stream_pending(&c->ts)) {
 		/* what never left: tell the sender once the connection is
 		 * gone (the handler may send elsewhere at once) */
 		struct sip_transports *tps = c->tps;
-		size_t n = c->wb.end - c->woff;
+		size_t n = c->ts.wb.end - c->ts.woff;
 		char *copy = mem_alloc(n, NULL);
 		enum sip_transp tp = c->tp;
 		struct sa dst = c->peer;
 
 		if (copy)
-			memcpy(copy, c->wb.b + c->woff, n);
+			memcpy(copy, c->ts.wb.b + c->ts.woff, n);
 		mem_ref(tps);
 		conn_close(c);
 		if (copy && tps->failh)
@@ -467,27 +296,12 @@ void sip_transp_set_failh(struct sip_transports *tps, sip_transp_fail_h *h,
 
 static int conn_update_fd(struct sip_conn *c)
 {
-	int flags, err;
+	int err;
 
-	if (c->state == CONN_CLOSED)
-		return 0;
-	if (c->state == CONN_CONNECTING)
-		flags = FD_WRITE;
-	else {
-		flags = FD_READ;
-		if (c->ssl_want_write ||
-		    (c->state == CONN_OPEN && c->woff < c->wb.end))
-			flags |= FD_WRITE;
-	}
-	if (flags == c->fdflags)
-		return 0;
-	err = fd_listen(c->fd, flags, conn_fd_h, c);
-	if (err) {
+	err = tcp_stream_listen(&c->ts, conn_fd_h, c);
+	if (err)
 		conn_fail(c, "fd_listen", err);
-		return err;
-	}
-	c->fdflags = flags;
-	return 0;
+	return err;
 }
 
 
@@ -496,7 +310,7 @@ static void conn_tmr_h(void *arg)
 	struct sip_conn *c = arg;
 	uint64_t idle, now, elapsed;
 
-	if (c->state != CONN_OPEN) {
+	if (c->ts.state != TCP_OPEN) {
 		conn_fail(c, "connection setup timed out", ETIMEDOUT);
 		return;
 	}
@@ -514,8 +328,8 @@ static void conn_tmr_h(void *arg)
 
 static void conn_opened(struct sip_conn *c)
 {
-	c->state = CONN_OPEN;
-	c->ssl_want_write = false;
+	c->ts.state = TCP_OPEN;
+	c->ts.want_write = false;
 	c->last_ms = tmr_jiffies();
 	tmr_start(&c->tmr, (uint64_t)c->tps->conf.idle_timeout_s * 1000u,
 		  conn_tmr_h, c);
@@ -533,15 +347,12 @@ static int conn_alloc(struct sip_conn **cp, struct sip_transports *tps,
 		(void)close(fd);
 		return ENOMEM;
 	}
-	c->fd = fd;
+	err = tcp_stream_init(&c->ts, fd, tps->conf.max_msg, CONN_WBUF_MAX);
 	c->tp = tp;
 	c->peer = *peer;
 	c->peer.len = sa_socklen(peer);
 	c->tps = tps;
 	tmr_init(&c->tmr);
-	err = buf_init(&c->rb, 0, tps->conf.max_msg);
-	if (!err)
-		err = buf_init(&c->wb, 0, CONN_WBUF_MAX);
 	if (err) {
 		mem_deref(c);
 		return err;
@@ -553,127 +364,43 @@ static int conn_alloc(struct sip_conn **cp, struct sip_transports *tps,
 }
 
 
-/* @return bytes (> 0), 0 at EOF, -1 would block, -2 error */
-static ssize_t conn_raw_read(struct sip_conn *c, uint8_t *p, size_t n)
-{
-	ssize_t r;
-	int e;
-
-	if (!c->ssl) {
-		do {
-			r = recv(c->fd, p, n, MSG_DONTWAIT);
-		} while (r < 0 && errno == EINTR);
-		if (r >= 0)
-			return r;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
-	}
-	ERR_clear_error();
-	r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-	if (r > 0)
-		return r;
-	e = SSL_get_error(c->ssl, (int)r);
-	switch (e) {
-	case SSL_ERROR_WANT_READ:
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		c->ssl_want_write = true;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		return 0;
-	case SSL_ERROR_SYSCALL:
-		if (!ERR_peek_error() && errno == 0)
-			return 0; /* EOF without close_notify */
-		return -2;
-	default:
-		return -2;
-	}
-}
-
-
-/* @return bytes (>= 0), -1 would block, -2 error */
-static ssize_t conn_raw_write(struct sip_conn *c, const uint8_t *p, size_t n)
-{
-	ssize_t r;
-	int e;
-
-	if (!c->ssl) {
-		do {
-			r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		} while (r < 0 && errno == EINTR);
-		if (r >= 0)
-			return r;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
-	}
-	ERR_clear_error();
-	r = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-	if (r > 0)
-		return r;
-	e = SSL_get_error(c->ssl, (int)r);
-	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-		return -1;
-	return -2;
-}
-
-
 /* Queue or write bytes on a connection (any state but closed). */
 static int conn_write(struct sip_conn *c, const uint8_t *p, size_t len)
 {
-	size_t pending = c->wb.end - c->woff;
+	size_t sent;
+	bool broken;
 	int err;
 
-	if (c->state == CONN_OPEN && !pending) {
-		ssize_t n = conn_raw_write(c, p, len);
-		if (n == -2) {
-			err = errno ? errno : EPIPE;
-			c->tps->st.tx_errors++;
-			conn_fail(c, "write", err);
-			return err;
-		}
-		if (n > 0) {
-			c->tps->st.tx_bytes += (uint64_t)n;
-			c->last_ms = tmr_jiffies();
-			p += n;
-			len -= (size_t)n;
-		}
-		if (!len)
-			return 0;
+	err = tcp_stream_send(&c->ts, p, len, &sent, &broken);
+	if (sent) {
+		c->tps->st.tx_bytes += sent;
+		c->last_ms = tmr_jiffies();
 	}
-	if (len > CONN_WBUF_MAX - pending)
-		return ENOBUFS;
-	if (c->woff && c->wb.end + len > c->wb.size) {
-		memmove(c->wb.b, c->wb.b + c->woff, pending);
-		c->wb.end = pending;
-		c->woff = 0;
+	if (broken) {
+		c->tps->st.tx_errors++;
+		conn_fail(c, "write", err);
+		return err;
 	}
-	c->wb.pos = c->wb.end;
-	err = buf_write(&c->wb, p, len);
 	if (err)
-		return err == EMSGSIZE ? ENOBUFS : err;
+		return err;
 	return conn_update_fd(c);
 }
 
 
 static void conn_flush(struct sip_conn *c)
 {
-	while (c->state == CONN_OPEN && c->woff < c->wb.end) {
-		ssize_t n = conn_raw_write(c, c->wb.b + c->woff,
-					   c->wb.end - c->woff);
-		if (n > 0) {
-			c->woff += (size_t)n;
-			c->tps->st.tx_bytes += (uint64_t)n;
-			c->last_ms = tmr_jiffies();
-			continue;
-		}
-		if (n == -2 || n == 0) {
-			c->tps->st.tx_errors++;
-			conn_fail(c, "write", errno);
-			return;
-		}
-		break;
+	size_t sent;
+	int err;
+
+	err = tcp_stream_flush(&c->ts, &sent);
+	if (sent) {
+		c->tps->st.tx_bytes += sent;
+		c->last_ms = tmr_jiffies();
 	}
-	if (c->woff == c->wb.end) {
-		c->woff = 0;
-		c->wb.pos = c->wb.end = 0;
+	if (err) {
+		c->tps->st.tx_errors++;
+		conn_fail(c, "write", err);
+		return;
 	}
 	(void)conn_update_fd(c);
 }
@@ -681,30 +408,24 @@ static void conn_flush(struct sip_conn *c)
 
 static void tls_handshake(struct sip_conn *c)
 {
-	int r, e;
+	int err;
 
-	ERR_clear_error();
-	r = SSL_do_handshake(c->ssl);
-	if (r == 1) {
+	err = tcp_stream_handshake(&c->ts);
+	if (!err) {
 		conn_opened(c);
 		conn_flush(c);
-		if (c->state == CONN_OPEN)
+		if (c->ts.state == TCP_OPEN)
 			conn_read(c); /* application data may be buffered */
 		(void)conn_update_fd(c);
 		return;
 	}
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		c->ssl_want_write = e == SSL_ERROR_WANT_WRITE;
+	if (err == EAGAIN) {
 		(void)conn_update_fd(c);
 		return;
 	}
 	c->tps->io.tls_failed++;
-	log_ssl_errors("TLS handshake failed with", &c->peer);
-	if (c->outgoing && SSL_get_verify_result(c->ssl) != X509_V_OK)
-		LOG_WARN(NULL, "certificate verification: %s",
-			 X509_verify_cert_error_string(
-				 SSL_get_verify_result(c->ssl)));
+	tls_log_handshake_failure(c->ts.ssl, "TLS handshake failed with",
+				  &c->peer, c->outgoing);
 	conn_fail(c, "TLS handshake", EPROTO);
 }
 
@@ -726,8 +447,8 @@ static bool conn_process(struct sip_conn *c)
 	struct sip_transports *tps = c->tps;
 
 	for (;;) {
-		const char *p = (const char *)c->rb.b + c->roff;
-		size_t len = c->rb.end - c->roff, msglen = 0, skip = 0;
+		const char *p = (const char *)c->ts.rb.b + c->ts.roff;
+		size_t len = c->ts.rb.end - c->ts.roff, msglen = 0, skip = 0;
 		struct sip_rx rx;
 		int err;
 
@@ -738,16 +459,16 @@ static bool conn_process(struct sip_conn *c)
 				return true; /* wait: maybe a ping */
 			if (p[2] == '\r' && p[3] == '\n') {
 				conn_pong(c);
-				if (c->state == CONN_CLOSED)
+				if (c->ts.state == TCP_CLOSED)
 					return false;
 				p += 4;
 				len -= 4;
-				c->roff += 4;
+				c->ts.roff += 4;
 				continue;
 			}
 			p += 2;
 			len -= 2;
-			c->roff += 2;
+			c->ts.roff += 2;
 		}
 		if (!len)
 			break;
@@ -771,39 +492,16 @@ static bool conn_process(struct sip_conn *c)
 		rx.dst = c->laddr;
 		rx.conn = c;
 		rx.dgram = false;
-		c->roff += skip + msglen;
+		c->ts.roff += skip + msglen;
 		tps->st.rx_msgs++;
 		tps->st.rx_bytes += msglen;
 		tps->recvh(&rx, tps->arg);
-		if (c->state == CONN_CLOSED)
+		if (c->ts.state == TCP_CLOSED)
 			return false;
 	}
-	if (c->roff == c->rb.end)
-		c->roff = c->rb.end = c->rb.pos = 0;
+	if (c->ts.roff == c->ts.rb.end)
+		c->ts.roff = c->ts.rb.end = c->ts.rb.pos = 0;
 	return true;
-}
-
-
-/* Make room at the end of the receive buffer.
- * @return 0, or EMSGSIZE when max_msg bytes hold no complete message */
-static int conn_rbuf_room(struct sip_conn *c)
-{
-	size_t sz;
-
-	if (c->rb.end < c->rb.size)
-		return 0;
-	if (c->roff) {
-		memmove(c->rb.b, c->rb.b + c->roff, c->rb.end - c->roff);
-		c->rb.end -= c->roff;
-		c->roff = 0;
-		return 0;
-	}
-	if (c->rb.size >= c->rb.max)
-		return EMSGSIZE;
-	sz = c->rb.size ? c->rb.size * 2 : CONN_RBUF_INIT;
-	if (sz > c->rb.max)
-		sz = c->rb.max;
-	return buf_resize(&c->rb, sz);
 }
 
 
@@ -811,26 +509,26 @@ static void conn_read(struct sip_conn *c)
 {
 	int reads = 0, err;
 
-	while (c->state == CONN_OPEN) {
+	while (c->ts.state == TCP_OPEN) {
 		ssize_t n;
 
-		err = conn_rbuf_room(c);
+		err = tcp_stream_rbuf_room(&c->ts);
 		if (err) {
 			if (err == EMSGSIZE)
 				c->tps->st.rx_dropped++;
 			conn_fail(c, "receive buffer", err);
 			return;
 		}
-		n = conn_raw_read(c, c->rb.b + c->rb.end,
-				  c->rb.size - c->rb.end);
+		n = tcp_stream_read(&c->ts, c->ts.rb.b + c->ts.rb.end,
+				    c->ts.rb.size - c->ts.rb.end);
 		if (n > 0) {
-			c->rb.end += (size_t)n;
+			c->ts.rb.end += (size_t)n;
 			c->last_ms = tmr_jiffies();
 			if (!conn_process(c))
 				return;
 			/* TLS must be drained: epoll cannot see the bytes
 			 * OpenSSL already holds.  TCP is level-triggered. */
-			if (!c->ssl && ++reads >= TCP_READS_PER_EVENT)
+			if (!c->ts.ssl && ++reads >= TCP_READS_PER_EVENT)
 				break;
 			continue;
 		}
@@ -849,14 +547,10 @@ static void conn_read(struct sip_conn *c)
 
 static void conn_connected(struct sip_conn *c)
 {
-	struct sa la;
-
-	la.len = sizeof(la.u);
-	if (getsockname(c->fd, &la.u.sa, &la.len) == 0)
-		c->laddr = la;
+	tcp_local_addr(c->ts.fd, &c->laddr);
 	c->tps->io.conn_connected++;
-	if (c->ssl) {
-		c->state = CONN_HANDSHAKE;
+	if (c->ts.ssl) {
+		c->ts.state = TCP_HANDSHAKE;
 		tls_handshake(c);
 		return;
 	}
@@ -869,26 +563,23 @@ static void conn_fd_h(int flags, void *arg)
 {
 	struct sip_conn *c = mem_ref(arg);
 
-	switch (c->state) {
-	case CONN_CONNECTING: {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
+	switch (c->ts.state) {
+	case TCP_CONNECTING: {
+		int soerr = tcp_stream_soerror(&c->ts);
 
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno_nz();
 		if (soerr)
 			conn_fail(c, "connect", soerr);
 		else
 			conn_connected(c);
 		break;
 	}
-	case CONN_HANDSHAKE:
+	case TCP_HANDSHAKE:
 		tls_handshake(c);
 		break;
-	case CONN_OPEN:
+	case TCP_OPEN:
 		if (flags & FD_WRITE) {
-			if (c->ssl_want_write) {
-				c->ssl_want_write = false;
+			if (c->ts.want_write) {
+				c->ts.want_write = false;
 				conn_read(c);
 			}
 			conn_flush(c);
@@ -896,11 +587,11 @@ static void conn_fd_h(int flags, void *arg)
 		if (flags & (FD_READ | FD_EXCEPT)) {
 			conn_read(c);
 			/* a TLS read may have unblocked a queued write */
-			if (c->ssl && c->woff < c->wb.end)
+			if (c->ts.ssl && tcp_stream_pending(&c->ts))
 				conn_flush(c);
 		}
 		break;
-	case CONN_CLOSED:
+	case TCP_CLOSED:
 		break;
 	}
 	mem_deref(c);
@@ -914,7 +605,7 @@ static struct sip_conn *conn_find(const struct sip_transports *tps,
 
 	LIST_FOREACH (hash_list(tps->conns, conn_key(tp, dst)), le) {
 		struct sip_conn *c = le->data;
-		if (c->tp == tp && c->state != CONN_CLOSED &&
+		if (c->tp == tp && c->ts.state != TCP_CLOSED &&
 		    sa_eq(&c->peer, dst))
 			return c;
 	}
@@ -939,9 +630,9 @@ static int conn_connect(struct sip_conn **cp, struct sip_transports *tps,
 			enum sip_transp tp, const struct sa *dst,
 			const char *host)
 {
-	const struct sa *src;
 	struct sip_conn *c = NULL;
-	int fd, err, one = 1;
+	bool done;
+	int fd, err;
 
 	if (tps->conns->n >= tps->conf.max_conns)
 		return EMFILE;
@@ -950,73 +641,39 @@ static int conn_connect(struct sip_conn **cp, struct sip_transports *tps,
 		if (err)
 			return err;
 	}
-	fd = socket(sa_af(dst), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errno_nz();
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	src = conn_src(tps, tp, sa_af(dst));
-	if (src) {
-		struct sa s = *src;
-		sa_set_port(&s, 0);
-		if (bind(fd, &s.u.sa, sa_socklen(&s)) < 0) {
-			err = errno_nz();
-			(void)close(fd);
-			return err;
-		}
-	}
+	err = tcp_connect(&fd, dst, conn_src(tps, tp, sa_af(dst)), &done);
+	if (err)
+		return err;
 	err = conn_alloc(&c, tps, tp, fd, dst);
 	if (err)
 		return err;
 	mem_ref(c); /* closing below would drop the table's reference */
 	c->outgoing = true;
-	c->state = CONN_CONNECTING;
 	if (tp == SIP_TRANSP_TLS) {
-		X509_VERIFY_PARAM *vp;
-		err = conn_ssl_new(c, tps->ssl_cli);
+		err = tls_ssl_alloc(&c->ts.ssl, tps->ssl_cli, fd);
+		if (!err)
+			err = tls_ssl_set_host(c->ts.ssl, host, dst,
+					       tps->tls_ca != NULL);
 		if (err)
 			goto fail;
-		SSL_set_connect_state(c->ssl);
-		vp = SSL_get0_param(c->ssl);
-		if (host && *host) {
-			struct sa tmp;
-			/* RFC 6066 3: no SNI for literal addresses */
-			if (sa_set_str(&tmp, host, 0) != 0 &&
-			    SSL_set_tlsext_host_name(c->ssl, host) != 1) {
-				err = EINVAL;
-				goto fail;
-			}
-			if (tps->tls_ca && SSL_set1_host(c->ssl, host) != 1) {
-				err = EINVAL;
-				goto fail;
-			}
-		} else if (tps->tls_ca) {
-			char ip[SA_STRLEN];
-			sa_ntop(dst, ip, sizeof(ip));
-			if (X509_VERIFY_PARAM_set1_ip_asc(vp, ip) != 1) {
-				err = EINVAL;
-				goto fail;
-			}
-		}
+		SSL_set_connect_state(c->ts.ssl);
 	}
-	if (connect(fd, &c->peer.u.sa, c->peer.len) == 0) {
+	if (done) {
 		conn_connected(c);
-		if (c->state == CONN_CLOSED) {
+		if (c->ts.state == TCP_CLOSED) {
 			err = ECONNREFUSED;
 			goto fail;
 		}
-	} else if (errno == EINPROGRESS) {
+	} else {
 		err = conn_update_fd(c);
 		if (err)
 			goto fail;
-	} else {
-		err = errno_nz();
-		goto fail;
 	}
 	*cp = c; /* the table holds it */
 	mem_deref(c);
 	return 0;
 fail:
-	if (c->state != CONN_CLOSED)
+	if (c->ts.state != TCP_CLOSED)
 		conn_close(c);
 	mem_deref(c);
 	return err;
@@ -1263,27 +920,24 @@ static void accept_one(struct sock *s, int fd, const struct sa *peer)
 {
 	struct sip_transports *tps = s->tps;
 	struct sip_conn *c;
-	struct sa la;
-	int one = 1;
 
 	if (tps->conns->n >= tps->conf.max_conns) {
 		(void)close(fd);
 		tps->st.conn_refused++;
 		return;
 	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (conn_alloc(&c, tps, s->tp, fd, peer))
 		return;
-	la.len = sizeof(la.u);
-	c->laddr = getsockname(fd, &la.u.sa, &la.len) == 0 ? la : s->laddr;
+	c->laddr = s->laddr;
+	tcp_local_addr(fd, &c->laddr);
 	tps->io.conn_accepted++;
 	if (s->tp == SIP_TRANSP_TLS) {
-		if (conn_ssl_new(c, tps->ssl_srv)) {
+		if (tls_ssl_alloc(&c->ts.ssl, tps->ssl_srv, fd)) {
 			conn_close(c);
 			return;
 		}
-		SSL_set_accept_state(c->ssl);
-		c->state = CONN_HANDSHAKE;
+		SSL_set_accept_state(c->ts.ssl);
+		c->ts.state = TCP_HANDSHAKE;
 	} else {
 		conn_opened(c);
 	}
@@ -1299,21 +953,19 @@ static void listen_h(int flags, void *arg)
 	(void)flags;
 	for (i = 0; i < ACCEPT_BATCH && s->fd >= 0; i++) {
 		struct sa peer;
-		int fd;
+		int fd, err;
 
-		peer.len = sizeof(peer.u);
-		fd = accept4(s->fd, &peer.u.sa, &peer.len,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
+		err = tcp_accept(s->fd, &fd, &peer);
+		if (!err) {
 			accept_one(s, fd, &peer);
 			continue;
 		}
-		if (errno == EINTR || errno == ECONNABORTED)
+		if (err == EINTR || err == ECONNABORTED)
 			continue;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM) {
 			/* out of descriptors: pause instead of spinning */
-			LOG_WARN(NULL, "accept: %s", log_strerror(errno));
+			LOG_WARN(NULL, "accept: %s", log_strerror(err));
 			fd_close(s->fd);
 			tmr_start(&s->tmr, EMFILE_PAUSE_MS, listen_resume, s);
 		}
@@ -1438,6 +1090,30 @@ void sip_transp_close(struct sip_transports *tps)
 }
 
 
+/* A UDP socket bound to laddr (IPV6_V6ONLY as for the listeners). */
+static int udp_open(struct sock *s, const struct sa *laddr)
+{
+	struct sa la;
+	int one = 1;
+
+	s->fd = socket(sa_af(laddr), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (s->fd < 0)
+		return errno_nz();
+	if (sa_af(laddr) == AF_INET6 &&
+	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
+		return errno_nz();
+	sock_bufsize(s->fd);
+	if (bind(s->fd, &laddr->u.sa, sa_socklen(laddr)) < 0)
+		return errno_nz();
+	la.len = sizeof(la.u);
+	if (getsockname(s->fd, &la.u.sa, &la.len) < 0)
+		return errno_nz();
+	s->laddr = la;
+	return 0;
+}
+
+
 /**
  * Open a UDP socket or a TCP/TLS listener.
  *
@@ -1450,8 +1126,7 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 		      const struct sa *laddr)
 {
 	struct sock *s;
-	struct sa la;
-	int one = 1, err, af;
+	int err, af;
 
 	if (!tps || !laddr || !sa_isset(laddr) || tps->closed)
 		return EINVAL;
@@ -1475,37 +1150,15 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 	s->tps = tps;
 	s->tp = tp;
 	tmr_init(&s->tmr);
-	s->fd = socket(af,
-		       (tp == SIP_TRANSP_UDP ? SOCK_DGRAM : SOCK_STREAM) |
-			       SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
-	if (s->fd < 0) {
-		err = errno_nz();
-		goto out;
-	}
-	if (af == AF_INET6 &&
-	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
-		err = errno_nz();
-		goto out;
-	}
-	if (tp == SIP_TRANSP_UDP)
-		sock_bufsize(s->fd);
-	else
-		(void)setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
-				 sizeof(one));
-	if (bind(s->fd, &laddr->u.sa, sa_socklen(laddr)) < 0) {
-		err = errno_nz();
-		goto out;
-	}
-	la.len = sizeof(la.u);
-	if (getsockname(s->fd, &la.u.sa, &la.len) < 0) {
-		err = errno_nz();
-		goto out;
-	}
-	s->laddr = la;
-	if (tp != SIP_TRANSP_UDP && listen(s->fd, SOMAXCONN) < 0) {
-		err = errno_nz();
-		goto out;
+	s->fd = -1;
+	if (tp != SIP_TRANSP_UDP) {
+		err = tcp_listen(&s->fd, laddr, &s->laddr);
+		if (err)
+			goto out;
+	} else {
+		err = udp_open(s, laddr);
+		if (err)
+			goto out;
 	}
 	if (tp == SIP_TRANSP_UDP) {
 		unsigned i;
@@ -1570,7 +1223,7 @@ int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
 	default:
 		return EPROTONOSUPPORT;
 	}
-	if (conn && conn->state != CONN_CLOSED && conn->tps == tps)
+	if (conn && conn->ts.state != TCP_CLOSED && conn->tps == tps)
 		c = conn;
 	else if (!sa_isset(dst))
 		return conn ? ENOTCONN : EINVAL;
@@ -1700,7 +1353,7 @@ void sip_transp_io_stats(const struct sip_transports *tps,
 
 bool sip_conn_alive(const struct sip_conn *conn)
 {
-	return conn && conn->state != CONN_CLOSED;
+	return conn && conn->ts.state != TCP_CLOSED;
 }
 
 
@@ -1724,170 +1377,6 @@ enum sip_transp sip_conn_transp(const struct sip_conn *conn)
 
 void sip_conn_close(struct sip_conn *conn)
 {
-	if (conn && conn->state != CONN_CLOSED)
+	if (conn && conn->ts.state != TCP_CLOSED)
 		conn_close(conn);
-}
-
-
-/* ---- self-signed certificate ---- */
-
-static int san_append(char *san, size_t size, const char *name, size_t len)
-{
-	char tmp[256];
-	struct sa sa;
-	size_t i, n = strlen(san);
-	int r;
-
-	if (!len || len >= sizeof(tmp))
-		return EINVAL;
-	for (i = 0; i < len; i++) {
-		char ch = name[i];
-		bool ok = (ch >= 'a' && ch <= 'z') ||
-			  (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
-			  ch == ':' || ch == '*' || ch == '_';
-		if (!ok)
-			return EINVAL;
-	}
-	memcpy(tmp, name, len);
-	tmp[len] = '\0';
-	r = snprintf(san + n, size - n, "%s%s:%s", n ? "," : "",
-		     sa_set_str(&sa, tmp, 0) == 0 ? "IP" : "DNS", tmp);
-	return r < 0 || (size_t)r >= size - n ? EINVAL : 0;
-}
-
-
-static int x509_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ext)
-		return EINVAL;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : ENOMEM;
-}
-
-
-static int pem_write(const char *path, mode_t mode, EVP_PKEY *key, X509 *x)
-{
-	FILE *f;
-	int fd, ok;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return errno_nz();
-	(void)fchmod(fd, mode);
-	f = fdopen(fd, "w");
-	if (!f) {
-		int err = errno_nz();
-		(void)close(fd);
-		return err;
-	}
-	if (key)
-		ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	else
-		ok = PEM_write_X509(f, x);
-	if (fclose(f) != 0)
-		ok = 0;
-	return ok ? 0 : EIO;
-}
-
-
-/**
- * Create a self-signed certificate and key for a TLS listener.
- *
- * @param certpath  PEM certificate to write
- * @param keypath   PEM private key to write (mode 0600)
- * @param cn        "host[,host|ip...]": CN and subjectAltName entries
- * @return 0, EINVAL (bad name list), or an errno from writing the files
- */
-int sip_tls_selfsigned(const char *certpath, const char *keypath,
-		       const char *cn)
-{
-	char san[1024] = "", first[256];
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL;
-	BIGNUM *bn = NULL;
-	X509_NAME *name;
-	const char *p, *comma;
-	size_t flen;
-	int err = 0;
-
-	if (!certpath || !keypath || !cn || !*cn)
-		return EINVAL;
-	for (p = cn; *p; p = comma + 1) {
-		comma = strchr(p, ',');
-		if (!comma)
-			comma = p + strlen(p);
-		err = san_append(san, sizeof(san), p, (size_t)(comma - p));
-		if (err)
-			return err;
-		if (!*comma)
-			break;
-	}
-	comma = strchr(cn, ',');
-	flen = comma ? (size_t)(comma - cn) : strlen(cn);
-	memcpy(first, cn, flen); /* flen < 256: checked by san_append */
-	first[flen] = '\0';
-
-	ERR_clear_error();
-	key = EVP_EC_gen("P-256");
-	x = X509_new();
-	bn = BN_new();
-	if (!key || !x || !bn) {
-		err = ENOMEM;
-		goto out;
-	}
-	if (!X509_set_version(x, X509_VERSION_3) ||
-	    !BN_rand(bn, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
-	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400) ||
-	    !X509_set_pubkey(x, key)) {
-		err = ENOMEM;
-		goto out;
-	}
-	name = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-					(const unsigned char *)"entims", -1, -1,
-					0) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					(const unsigned char *)first, -1, -1,
-					0) ||
-	    !X509_set_issuer_name(x, name)) {
-		err = EINVAL;
-		goto out;
-	}
-	err = x509_ext(x, NID_subject_alt_name, san);
-	if (!err)
-		err = x509_ext(x, NID_basic_constraints, "critical,CA:FALSE");
-	if (!err)
-		err = x509_ext(x, NID_key_usage,
-			       "critical,digitalSignature,keyAgreement");
-	if (!err)
-		err = x509_ext(x, NID_ext_key_usage, "serverAuth,clientAuth");
-	if (!err)
-		err = x509_ext(x, NID_subject_key_identifier, "hash");
-	if (err)
-		goto out;
-	if (!X509_sign(x, key, EVP_sha256())) {
-		err = EINVAL;
-		goto out;
-	}
-	err = pem_write(keypath, 0600, key, NULL);
-	if (!err)
-		err = pem_write(certpath, 0644, NULL, x);
-out:
-	if (err)
-		log_ssl_errors("self-signed certificate", NULL);
-	BN_free(bn);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	return err;
 }

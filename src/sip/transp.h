@@ -139,11 +139,4 @@ typedef void(sip_transp_fail_h)(int err, enum sip_transp tp,
 void sip_transp_set_failh(struct sip_transports *tps, sip_transp_fail_h *h,
 			  void *arg);
 
-/* Write a self-signed certificate (EC P-256, SHA-256, 10 years) and its
- * private key (mode 0600) as PEM files.  `cn` is a comma-separated list of
- * host names and IP addresses: the first is the subject CN, all of them go
- * into subjectAltName (DNS: or IP:). */
-int sip_tls_selfsigned(const char *certpath, const char *keypath,
-		       const char *cn) IMS_MUST_CHECK;
-
 #endif

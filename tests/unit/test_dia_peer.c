@@ -35,7 +35,7 @@
 #include "diameter/node.h"
 #include "diameter/peer.h"
 #include "net/sa.h"
-#include "sip/transp.h"
+#include "net/tls.h"
 
 #define REALM "ims.test"
 
@@ -1348,9 +1348,9 @@ static void test_tls(void **state)
 	assert_non_null(mkdtemp(dir));
 	(void)snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	(void)snprintf(key, sizeof(key), "%s/key.pem", dir);
-	assert_int_equal(sip_tls_selfsigned(cert, key,
-					    "hss." REALM ",icscf." REALM
-					    ",127.0.0.1"),
+	assert_int_equal(tls_selfsigned(cert, key,
+					"hss." REALM ",icscf." REALM
+					",127.0.0.1"),
 			 0);
 	start();
 	conf_init(&c, "hss." REALM);

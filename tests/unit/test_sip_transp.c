@@ -33,6 +33,7 @@
 #include "core/mem.h"
 #include "core/pl.h"
 #include "net/sa.h"
+#include "net/tls.h"
 #include "sip/msg.h"
 #include "sip/transp.h"
 
@@ -957,8 +958,8 @@ static void tls_files(void)
 	assert_non_null(mkdtemp(tls_dir));
 	(void)snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tls_dir);
 	(void)snprintf(key_path, sizeof(key_path), "%s/key.pem", tls_dir);
-	assert_int_equal(sip_tls_selfsigned(cert_path, key_path,
-					    "entims.test,127.0.0.1,::1"),
+	assert_int_equal(tls_selfsigned(cert_path, key_path,
+					"entims.test,127.0.0.1,::1"),
 			 0);
 	assert_int_equal(stat(key_path, &stt), 0);
 	assert_int_equal(stt.st_mode & 0777, 0600);
@@ -998,12 +999,11 @@ static void test_tls_selfsigned(void **state)
 	X509_free(x);
 	tls_files_rm();
 
-	assert_int_equal(
-		sip_tls_selfsigned("/tmp/x.pem", "/tmp/y.pem", "bad name"),
-		EINVAL);
-	assert_int_equal(sip_tls_selfsigned("/nonexistent/dir/c.pem",
-					    "/nonexistent/dir/k.pem",
-					    "entims.test"),
+	assert_int_equal(tls_selfsigned("/tmp/x.pem", "/tmp/y.pem", "bad name"),
+			 EINVAL);
+	assert_int_equal(tls_selfsigned("/nonexistent/dir/c.pem",
+					"/nonexistent/dir/k.pem",
+					"entims.test"),
 			 ENOENT);
 }
 
