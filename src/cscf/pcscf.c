@@ -1,0 +1,1378 @@
+/**
+ * @file pcscf.c  The P-CSCF (TS 24.229 5.2): see pcscf.h for the rules.
+ *
+ * Design
+ *
+ * Each decision is a synchronous function of the message, its flow and
+ * the registrations kept: the P-CSCF never waits for anything, so
+ * pcscf_request() and pcscf_response() fill a struct pcscf_out before
+ * they return, and the caller (the role wiring) sends.  Rewrites go
+ * through cscf_edit_msg() (edit.h): removed header lines, added lines on
+ * top (Path, Route, Record-Route, P-Asserted-Identity, P-Charging-Vector).
+ *
+ * Registrations: one entry per (IMPU, contact), found by flow through a
+ * hash of (transport, source address) (the hot path: every request from
+ * a phone) and by identity or contact with a walk of the list (the reg
+ * event's NOTIFY, lookups from the wiring).  Each entry holds a counted
+ * reference to its stream connection and an expiry timer on the loop.
+ * A REGISTER of the same (IMPU, contact) from a new flow (the phone
+ * reconnected, or its NAT binding changed) moves the entry to the new
+ * flow: the old one can no longer reach the phone.
+ *
+ * Flow tokens (RFC 5626 5.2 in spirit): the user part of our Path and
+ * Record-Route URIs is hex(raw || HMAC-SHA256(key, raw)[0..9]) with
+ * raw = version, transport, address family, port, address.  A request
+ * from the core names the flow in its top Route; the HMAC stops anyone
+ * outside from steering requests to a flow of their choice (403), and
+ * a flow that has no registration any more gets 430 Flow Failed (RFC
+ * 5626 5.3).  The token holds no connection pointer: the connection
+ * comes from the registration, so a stale token cannot reach a freed
+ * object.
+ *
+ * icid-value (RFC 7315 4.6, TS 24.229 5.2.6.3.3): 8 random octets drawn
+ * at start and a 64-bit counter, in hex: unique per node without a
+ * clock, and icid-generated-at names the node.
+ */
+#include "cscf/pcscf.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "cscf/edit.h"
+#include "sip/addr.h"
+#include "sip/msg.h"
+#include "sip/registrar.h"
+#include "sip/uri.h"
+
+#define LOG_MODULE "pcscf"
+
+#define TOKEN_VER   1
+#define TOKEN_MAC   10 /* octets of HMAC-SHA256 kept */
+#define TOKEN_RAW   21 /* version, tp, af, port (2), address (16) */
+#define KEY_MAX     64
+#define ADD_MAX     8192 /* bytes of header lines added to one message */
+#define EXPIRES_DEF 3600 /* a 2xx without any expiry (RFC 3261 10.2.1.1) */
+
+struct phone {
+	struct le le;  /* in p->phones (counted) */
+	struct le lef; /* in p->byflow (not counted) */
+	struct pcscf *p;
+	struct pcscf_flow flow; /* conn counted */
+	char *impu;
+	char *contact;
+	char *ids[PCSCF_IDS_MAX];
+	size_t ids_n;
+	char *route[PCSCF_ROUTE_MAX];
+	size_t route_n;
+	uint64_t expires_at; /* ms */
+	struct tmr tmr;
+};
+
+struct pcscf {
+	char *uri;
+	struct sip_uri me;
+	char hostport[300]; /* our host[:port] for the token URIs */
+	const char *scheme; /* "sip" or "sips" */
+	char *icscf;        /* the next hop of REGISTER, or NULL */
+	char *icscf_route;  /* "<icscf;lr>" */
+	char *vnet;         /* P-Visited-Network-ID value as written */
+	char *ioi;
+	struct sa *core;
+	size_t core_n;
+	uint8_t key[KEY_MAX];
+	size_t key_len;
+	uint64_t icid_salt, icid_ctr;
+	uint32_t max_phones, reg_expires;
+	struct list phones;
+	struct hash *byflow;
+	struct pcscf_hooks hooks;
+	void *arg;
+};
+
+/* RFC 3325 9.1 and TS 24.229 5.2.6.3: headers that only the trust domain
+ * may set, removed from whatever a phone sends */
+static const char *const trusted_names[] = {
+	"P-Charging-Function-Addresses",
+	"P-Profile-Key",
+	"P-Asserted-Service",
+	NULL,
+};
+
+static const uint64_t trusted_ids = CSCF_DROP(SIP_HDR_P_ASSERTED_IDENTITY) |
+				    CSCF_DROP(SIP_HDR_P_PREFERRED_IDENTITY) |
+				    CSCF_DROP(SIP_HDR_P_CHARGING_VECTOR) |
+				    CSCF_DROP(SIP_HDR_P_SERVED_USER) |
+				    CSCF_DROP(SIP_HDR_P_VISITED_NETWORK_ID);
+
+/* towards a phone: the charging headers stay inside the network
+ * (TS 24.229 5.2.6.4.x), and so does the served user (RFC 5502) */
+static const char *const charging_names[] = {
+	"P-Charging-Function-Addresses",
+	NULL,
+};
+
+
+/* ---- small helpers ---- */
+
+static int reply(struct pcscf_out *out, uint16_t scode, const char *reason)
+{
+	out->act = PCSCF_REPLY;
+	out->scode = scode;
+	out->reason = reason;
+	return 0;
+}
+
+
+static bool is_core(const struct pcscf *p, const struct sa *src)
+{
+	size_t i;
+
+	for (i = 0; i < p->core_n; i++) {
+		if (!sa_eq_addr(&p->core[i], src))
+			continue;
+		if (sa_port(&p->core[i]) == 0 ||
+		    sa_port(&p->core[i]) == sa_port(src))
+			return true;
+	}
+	return false;
+}
+
+
+static uint32_t flow_key(enum sip_transp tp, const struct sa *src)
+{
+	return sa_hash(src) ^ ((uint32_t)tp * 0x9e3779b1u);
+}
+
+
+static bool flow_eq(const struct pcscf_flow *f, enum sip_transp tp,
+		    const struct sa *src)
+{
+	return f->tp == tp && sa_eq(&f->src, src);
+}
+
+
+static struct phone *flow_first(const struct pcscf *p, enum sip_transp tp,
+				const struct sa *src)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(p->byflow, flow_key(tp, src)), le) {
+		struct phone *ph = le->data;
+
+		if (flow_eq(&ph->flow, tp, src))
+			return ph;
+	}
+	return NULL;
+}
+
+
+/* The AOR of a URI as the registrar keys it (RFC 3261 10.3 step 5); tel
+ * URIs as "tel:" and the number. */
+static int aor_of(const struct sip_uri *u, char *buf, size_t size)
+{
+	size_t n;
+
+	if (u->sch == SIP_SCHEME_TEL) {
+		if (u->user.l + 5 > size)
+			return ENOSPC;
+		(void)snprintf(buf, size, "tel:%.*s", PL_FMT(&u->user));
+		return 0;
+	}
+	return registrar_aor(u, buf, size, &n);
+}
+
+
+static bool uri_text_eq(const char *a, const struct sip_uri *b)
+{
+	struct sip_uri ua;
+	struct pl pa;
+
+	pl_set_str(&pa, a);
+	if (sip_uri_decode(&ua, &pa))
+		return false;
+	return sip_uri_eq(&ua, b);
+}
+
+
+static bool uri_texts_eq(const char *a, const struct pl *b)
+{
+	struct sip_uri ub;
+
+	if (sip_uri_decode(&ub, b))
+		return false;
+	return uri_text_eq(a, &ub);
+}
+
+
+static bool phone_has_id(const struct phone *ph, const struct sip_uri *u)
+{
+	size_t i;
+
+	for (i = 0; i < ph->ids_n; i++) {
+		if (uri_text_eq(ph->ids[i], u))
+			return true;
+	}
+	return ph->ids_n == 0 && uri_text_eq(ph->impu, u);
+}
+
+
+static const char *phone_default_id(const struct phone *ph)
+{
+	return ph->ids_n ? ph->ids[0] : ph->impu;
+}
+
+
+/* "Privacy: id" (RFC 3323 4.2, RFC 3325 7) on any line. */
+static bool privacy_id(const struct sip_msg *msg)
+{
+	uint16_t i;
+
+	for (i = 0; i < msg->hdrc; i++) {
+		const struct sip_hdr *h = &msg->hdrv[i];
+		struct pl rest, v;
+
+		if (h->id != SIP_HDR_OTHER ||
+		    !pl_eq_str_ci(&h->name, "Privacy"))
+			continue;
+		rest = h->val;
+		while (rest.l) {
+			const char *sep = rest.p;
+			const char *end = rest.p + rest.l;
+
+			while (sep < end && *sep != ';' && *sep != ',')
+				sep++;
+			pl_set(&v, rest.p, (size_t)(sep - rest.p));
+			pl_trim(&v);
+			if (pl_eq_str_ci(&v, "id"))
+				return true;
+			if (sep == end)
+				break;
+			pl_set(&rest, sep + 1, (size_t)(end - sep - 1));
+		}
+	}
+	return false;
+}
+
+
+static bool dialog_creating(enum sip_method m)
+{
+	return m == SIP_METHOD_INVITE || m == SIP_METHOD_SUBSCRIBE ||
+	       m == SIP_METHOD_REFER;
+}
+
+
+static bool in_dialog(struct sip_msg *msg)
+{
+	const struct sip_addr *to;
+
+	return sip_msg_to(msg, &to) == 0 && pl_isset(&to->tag);
+}
+
+
+/* ---- flow tokens ---- */
+
+static void hex_put(char *out, const uint8_t *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+
+static int token_mac(const struct pcscf *p, const uint8_t *raw, size_t n,
+		     uint8_t mac[TOKEN_MAC])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (!HMAC(EVP_sha256(), p->key, (int)p->key_len, raw, n, md, &mdlen) ||
+	    mdlen < TOKEN_MAC)
+		return EINVAL;
+	memcpy(mac, md, TOKEN_MAC);
+	return 0;
+}
+
+
+static size_t token_raw(const struct pcscf_flow *flow, uint8_t *raw)
+{
+	uint16_t port = sa_port(&flow->src);
+	size_t n = 5;
+
+	raw[0] = TOKEN_VER;
+	raw[1] = (uint8_t)flow->tp;
+	raw[3] = (uint8_t)(port >> 8);
+	raw[4] = (uint8_t)port;
+	if (sa_af(&flow->src) == AF_INET6) {
+		raw[2] = 6;
+		memcpy(raw + n, &flow->src.u.in6.sin6_addr, 16);
+		n += 16;
+	} else {
+		raw[2] = 4;
+		memcpy(raw + n, &flow->src.u.in.sin_addr, 4);
+		n += 4;
+	}
+	return n;
+}
+
+
+/**
+ * The flow token of a flow.
+ *
+ * @param p     the P-CSCF (its key)
+ * @param flow  the phone's flow
+ * @param buf   receives the token text
+ * @param size  of buf (PCSCF_TOKEN_MAX is enough)
+ * @return 0, EINVAL (no address) or ENOSPC
+ */
+int pcscf_token_make(const struct pcscf *p, const struct pcscf_flow *flow,
+		     char *buf, size_t size)
+{
+	uint8_t raw[TOKEN_RAW + TOKEN_MAC];
+	size_t n;
+	int err;
+
+	if (!p || !flow || !buf || !sa_isset(&flow->src))
+		return EINVAL;
+	n = token_raw(flow, raw);
+	if (size < 2 * (n + TOKEN_MAC) + 1)
+		return ENOSPC;
+	err = token_mac(p, raw, n, raw + n);
+	if (err)
+		return err;
+	hex_put(buf, raw, n + TOKEN_MAC);
+	return 0;
+}
+
+
+/**
+ * Check a flow token and recover the flow it names.
+ *
+ * @param p      the P-CSCF
+ * @param token  the token text (user part of our URI)
+ * @param tp     receives the transport
+ * @param src    receives the phone's address
+ * @return 0, EBADMSG (not a token of ours) or EPERM (HMAC mismatch)
+ */
+int pcscf_token_check(const struct pcscf *p, const struct pl *token,
+		      enum sip_transp *tp, struct sa *src)
+{
+	uint8_t raw[TOKEN_RAW + TOKEN_MAC], mac[TOKEN_MAC];
+	size_t n, i, alen;
+	uint16_t port;
+	int err;
+
+	if (!p || !token || !tp || !src)
+		return EINVAL;
+	n = token->l / 2;
+	if (token->l % 2 || n < 9 + TOKEN_MAC || n > sizeof(raw))
+		return EBADMSG;
+	for (i = 0; i < n; i++) {
+		int hi = pl_hexval(token->p[2 * i]);
+		int lo = pl_hexval(token->p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return EBADMSG;
+		raw[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (raw[0] != TOKEN_VER || (raw[2] != 4 && raw[2] != 6) ||
+	    raw[1] <= SIP_TRANSP_NONE || raw[1] >= SIP_TRANSP_NUM)
+		return EBADMSG;
+	alen = raw[2] == 4 ? 4 : 16;
+	if (n != 5 + alen + TOKEN_MAC)
+		return EBADMSG;
+	err = token_mac(p, raw, 5 + alen, mac);
+	if (err)
+		return err;
+	if (CRYPTO_memcmp(mac, raw + 5 + alen, TOKEN_MAC) != 0)
+		return EPERM;
+	port = (uint16_t)(raw[3] << 8 | raw[4]);
+	sa_init(src, raw[2] == 4 ? AF_INET : AF_INET6);
+	if (raw[2] == 4)
+		memcpy(&src->u.in.sin_addr, raw + 5, 4);
+	else
+		memcpy(&src->u.in6.sin6_addr, raw + 5, 16);
+	sa_set_port(src, port);
+	*tp = (enum sip_transp)raw[1];
+	return 0;
+}
+
+
+/* "<sip:TOKEN@host:port;lr>" */
+static int token_uri(const struct pcscf *p, const struct pcscf_flow *flow,
+		     char *buf, size_t size)
+{
+	char tok[PCSCF_TOKEN_MAX];
+	int err = pcscf_token_make(p, flow, tok, sizeof(tok));
+	int n;
+
+	if (err)
+		return err;
+	n = snprintf(buf, size, "<%s:%s@%s;lr>", p->scheme, tok, p->hostport);
+	return n < 0 || (size_t)n >= size ? ENOSPC : 0;
+}
+
+
+/* RFC 7315 4.6 */
+static int charging_vector(struct pcscf *p, struct buf *mb)
+{
+	int err;
+
+	p->icid_ctr++;
+	err = buf_printf(mb,
+			 "P-Charging-Vector: icid-value=%016llx%016llx;"
+			 "icid-generated-at=%.*s",
+			 (unsigned long long)p->icid_salt,
+			 (unsigned long long)p->icid_ctr, PL_FMT(&p->me.host));
+	if (!err && p->ioi)
+		err = buf_printf(mb, ";orig-ioi=%s", p->ioi);
+	if (!err)
+		err = buf_write_str(mb, "\r\n");
+	return err;
+}
+
+
+/* ---- registrations ---- */
+
+static void phone_destructor(void *arg)
+{
+	struct phone *ph = arg;
+	size_t i;
+
+	tmr_cancel(&ph->tmr);
+	mem_deref(ph->flow.conn);
+	mem_deref(ph->impu);
+	mem_deref(ph->contact);
+	for (i = 0; i < ph->ids_n; i++)
+		mem_deref(ph->ids[i]);
+	for (i = 0; i < ph->route_n; i++)
+		mem_deref(ph->route[i]);
+}
+
+
+static void phone_remove(struct phone *ph, bool notify)
+{
+	struct pcscf *p = ph->p;
+
+	list_unlink(&ph->le);
+	hash_unlink(p->byflow, &ph->lef);
+	tmr_cancel(&ph->tmr);
+	if (notify && p->hooks.droph)
+		p->hooks.droph(ph->impu, ph->contact, p->arg);
+	mem_deref(ph);
+}
+
+
+static void phone_expired(void *arg)
+{
+	struct phone *ph = arg;
+
+	LOG_INFO(NULL, "registration of %s (%s) expired", ph->impu,
+		 ph->contact);
+	phone_remove(ph, true);
+}
+
+
+static void phone_set_flow(struct phone *ph, const struct sip_msg *req)
+{
+	struct pcscf *p = ph->p;
+
+	if (ph->lef.list)
+		hash_unlink(p->byflow, &ph->lef);
+	mem_deref(ph->flow.conn);
+	ph->flow.tp = (enum sip_transp)req->tp;
+	ph->flow.src = req->src;
+	ph->flow.dst = req->dst;
+	ph->flow.conn = req->conn ? mem_ref(req->conn) : NULL;
+	hash_append(p->byflow, flow_key(ph->flow.tp, &ph->flow.src), &ph->lef,
+		    ph);
+}
+
+
+static struct phone *phone_find(const struct pcscf *p, const char *impu,
+				const struct pl *contact)
+{
+	struct le *le;
+
+	LIST_FOREACH (&p->phones, le) {
+		struct phone *ph = le->data;
+
+		if (strcmp(ph->impu, impu) == 0 &&
+		    uri_texts_eq(ph->contact, contact))
+			return ph;
+	}
+	return NULL;
+}
+
+
+static void strs_free(char **v, size_t *n)
+{
+	while (*n) {
+		(*n)--;
+		v[*n] = mem_deref(v[*n]);
+	}
+}
+
+
+/* The Service-Route and P-Associated-URI values of a 2xx. */
+static int phone_set_sets(struct phone *ph, const struct sip_msg *resp)
+{
+	struct sip_hdr_iter it = { 0 };
+	struct pl v;
+	int err = 0;
+
+	strs_free(ph->ids, &ph->ids_n);
+	strs_free(ph->route, &ph->route_n);
+	while (!err && sip_msg_hdr_value_next(resp, SIP_HDR_P_ASSOCIATED_URI,
+					      &it, &v)) {
+		struct sip_addr a;
+
+		if (sip_addr_decode(&a, &v) || ph->ids_n == PCSCF_IDS_MAX)
+			continue;
+		err = pl_strdup(&ph->ids[ph->ids_n], &a.auri);
+		if (!err)
+			ph->ids_n++;
+	}
+	memset(&it, 0, sizeof(it));
+	while (!err &&
+	       sip_msg_hdr_value_next(resp, SIP_HDR_SERVICE_ROUTE, &it, &v)) {
+		if (ph->route_n == PCSCF_ROUTE_MAX) {
+			err = E2BIG;
+			break;
+		}
+		err = pl_strdup(&ph->route[ph->route_n], &v);
+		if (!err)
+			ph->route_n++;
+	}
+	return err;
+}
+
+
+static void subscribe(struct pcscf *p, const struct phone *ph)
+{
+	struct pcscf_subscribe s;
+
+	if (!p->hooks.subh)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.impu = ph->impu;
+	s.from = p->uri;
+	s.event = "reg";
+	s.expires = p->reg_expires;
+	s.route = (const char *const *)ph->route;
+	s.route_n = ph->route_n;
+	s.contact = ph->contact;
+	p->hooks.subh(&s, p->arg);
+}
+
+
+static int phone_upsert(struct pcscf *p, const char *impu,
+			const struct pl *contact, const struct sip_msg *req,
+			const struct sip_msg *resp, uint32_t expires)
+{
+	struct phone *ph = phone_find(p, impu, contact);
+	bool fresh = ph == NULL;
+	int err = 0;
+
+	if (fresh) {
+		if (list_count(&p->phones) >= p->max_phones)
+			return ENOSPC;
+		ph = mem_zalloc(sizeof(*ph), phone_destructor);
+		if (!ph)
+			return ENOMEM;
+		ph->p = p;
+		tmr_init(&ph->tmr);
+		err = pl_strdup(&ph->contact, contact);
+		if (!err)
+			err = pl_strdup(&ph->impu,
+					&(struct pl){ impu, strlen(impu) });
+		if (err) {
+			mem_deref(ph);
+			return err;
+		}
+		list_append(&p->phones, &ph->le, ph);
+	}
+	if (fresh || !flow_eq(&ph->flow, (enum sip_transp)req->tp, &req->src))
+		phone_set_flow(ph, req);
+	err = phone_set_sets(ph, resp);
+	if (err) {
+		phone_remove(ph, !fresh);
+		return err;
+	}
+	ph->expires_at = tmr_jiffies() + (uint64_t)expires * 1000;
+	tmr_start(&ph->tmr, (uint64_t)expires * 1000, phone_expired, ph);
+	if (fresh)
+		subscribe(p, ph);
+	return 0;
+}
+
+
+/* The expiry the 2xx grants to one contact of the REGISTER: its Contact
+ * value's expires, else the Expires header, else the default; 0 when
+ * the 2xx does not list it (RFC 3261 10.2.4: the list is the whole set
+ * of current bindings). */
+static uint32_t granted(struct sip_msg *resp, const struct sip_uri *cu)
+{
+	struct sip_hdr_iter it = { 0 };
+	uint32_t exp;
+	struct pl v;
+
+	while (sip_msg_hdr_value_next(resp, SIP_HDR_CONTACT, &it, &v)) {
+		struct sip_contact c;
+
+		if (sip_contact_decode(&c, &v) || c.addr.star ||
+		    !sip_uri_eq(&c.addr.uri, cu))
+			continue;
+		if (c.has_expires)
+			return c.expires;
+		if (sip_msg_expires(resp, &exp) == 0)
+			return exp;
+		return EXPIRES_DEF;
+	}
+	return 0;
+}
+
+
+static void drop_matching(struct pcscf *p, const char *impu,
+			  const struct pl *contact, bool notify, size_t *np)
+{
+	struct le *le = p->phones.head;
+
+	while (le) {
+		struct phone *ph = le->data;
+		struct sip_uri u;
+		bool match;
+
+		le = le->next;
+		if (sip_uri_decode(&u, &(struct pl){ impu, strlen(impu) }))
+			match = strcmp(ph->impu, impu) == 0;
+		else
+			match = strcmp(ph->impu, impu) == 0 ||
+				phone_has_id(ph, &u);
+		if (match && contact)
+			match = uri_texts_eq(ph->contact, contact);
+		if (!match)
+			continue;
+		phone_remove(ph, notify);
+		if (np)
+			(*np)++;
+	}
+}
+
+
+/* TS 24.229 5.2.2.2 (and 5.2.2.4 deregistration): keep what the 2xx
+ * says for each contact of the REGISTER. */
+static void reg_update(struct pcscf *p, struct sip_msg *req,
+		       struct sip_msg *resp)
+{
+	struct sip_hdr_iter it = { 0 };
+	const struct sip_addr *to;
+	char impu[PCSCF_URI_MAX];
+	struct pl v;
+	int err;
+
+	if (sip_msg_to(req, &to) || aor_of(&to->uri, impu, sizeof(impu)))
+		return;
+	while (sip_msg_hdr_value_next(req, SIP_HDR_CONTACT, &it, &v)) {
+		struct sip_contact c;
+		uint32_t exp;
+
+		if (sip_contact_decode(&c, &v))
+			continue;
+		if (c.addr.star) {
+			drop_matching(p, impu, NULL, true, NULL);
+			return;
+		}
+		exp = granted(resp, &c.addr.uri);
+		if (exp == 0) {
+			drop_matching(p, impu, &c.addr.auri, true, NULL);
+			continue;
+		}
+		err = phone_upsert(p, impu, &c.addr.auri, req, resp, exp);
+		if (err)
+			LOG_WARN(NULL, "registration of %s not kept: %s", impu,
+				 log_strerror(err));
+	}
+}
+
+
+/* ---- requests ---- */
+
+static int forward(struct pcscf_out *out, struct sip_msg *msg,
+		   const struct cscf_edit *e)
+{
+	int err = cscf_edit_msg(&out->msg, msg, e);
+
+	if (err == EBADMSG || err == EMSGSIZE)
+		return reply(out, 500, "Cannot rewrite request");
+	if (err)
+		return err;
+	out->act = PCSCF_FORWARD;
+	return 0;
+}
+
+
+/* TS 24.229 5.2.2.2: REGISTER from a phone */
+static int phone_register(struct pcscf *p, struct sip_msg *req,
+			  struct pcscf_out *out)
+{
+	const struct sip_addr *to;
+	const struct sip_uri *ru;
+	struct pcscf_flow flow;
+	struct cscf_edit e;
+	char path[PCSCF_URI_MAX];
+	struct buf *mb = NULL;
+	int err;
+
+	if (sip_msg_to(req, &to) || sip_msg_ruri(req, &ru))
+		return reply(out, 400, "Bad To or Request-URI");
+	if (ru->sch != SIP_SCHEME_SIP && ru->sch != SIP_SCHEME_SIPS)
+		return reply(out, 416, NULL);
+	if (list_count(&p->phones) >= p->max_phones &&
+	    !flow_first(p, (enum sip_transp)req->tp, &req->src))
+		return reply(out, 503, "Too many registrations");
+
+	memset(&flow, 0, sizeof(flow));
+	flow.tp = (enum sip_transp)req->tp;
+	flow.src = req->src;
+	err = token_uri(p, &flow, path, sizeof(path));
+	if (err)
+		return reply(out, 500, "No flow for the phone");
+
+	err = buf_alloc(&mb, 1024, ADD_MAX);
+	if (err)
+		return err;
+	if (p->icscf_route)
+		err = buf_printf(mb, "Route: %s\r\n", p->icscf_route);
+	/* RFC 3327 5.2: our Path value on top, and the registrar must
+	 * support Path or refuse (420) rather than drop the way back */
+	if (!err)
+		err = buf_printf(mb, "Path: %s\r\n", path);
+	if (!err && !sip_msg_has_tag(req, SIP_HDR_REQUIRE, "path"))
+		err = buf_write_str(mb, "Require: path\r\n");
+	if (!err && !sip_msg_has_tag(req, SIP_HDR_SUPPORTED, "path"))
+		err = buf_write_str(mb, "Supported: path\r\n");
+	if (!err && p->vnet)
+		err = buf_printf(mb, "P-Visited-Network-ID: %s\r\n", p->vnet);
+	if (!err)
+		err = charging_vector(p, mb);
+	if (!err)
+		err = buf_write(mb, "", 1);
+	if (err)
+		goto out;
+
+	memset(&e, 0, sizeof(e));
+	/* the phone's Route is us; a Path it made up has no place (only
+	 * proxies add Path, RFC 3327 5.1) */
+	e.drop = trusted_ids | CSCF_DROP(SIP_HDR_ROUTE) |
+		 CSCF_DROP(SIP_HDR_PATH);
+	e.drop_names = trusted_names;
+	e.add = (const char *)mb->b;
+	err = forward(out, req, &e);
+	if (err || out->act != PCSCF_FORWARD)
+		goto out;
+	if (p->icscf) {
+		(void)snprintf(out->next_hop, sizeof(out->next_hop), "%s",
+			       p->icscf);
+	} else {
+		/* RFC 3263 on the home domain (TS 24.229 5.2.2.2: the
+		 * Request-URI names it) */
+		(void)snprintf(out->next_hop, sizeof(out->next_hop), "%s:%.*s",
+			       ru->sch == SIP_SCHEME_SIPS ? "sips" : "sip",
+			       PL_FMT(&ru->host));
+		out->locate = true;
+	}
+out:
+	mem_deref(mb);
+	return err;
+}
+
+
+/* The registration a request from the phone's flow acts for, and the
+ * identity to assert (TS 24.229 5.2.6.3.1, RFC 3325 9.1). */
+static int pick_identity(struct pcscf *p, struct sip_msg *msg,
+			 const struct phone **php, struct buf *pai, bool strict)
+{
+	const struct phone *ph, *first;
+	struct sip_hdr_iter it = { 0 };
+	const struct sip_addr *from;
+	struct sip_addr a;
+	struct le *le;
+	struct pl v;
+
+	first = flow_first(p, (enum sip_transp)msg->tp, &msg->src);
+	if (!first)
+		return ENOENT;
+	if (sip_msg_hdr_value_next(msg, SIP_HDR_P_PREFERRED_IDENTITY, &it,
+				   &v)) {
+		if (sip_addr_decode(&a, &v))
+			return strict ? EPERM : 0;
+		LIST_FOREACH (hash_list(p->byflow, flow_key(first->flow.tp,
+							    &first->flow.src)),
+			      le) {
+			ph = le->data;
+			if (!flow_eq(&ph->flow, first->flow.tp,
+				     &first->flow.src) ||
+			    !phone_has_id(ph, &a.uri))
+				continue;
+			*php = ph;
+			if (pl_isset(&a.dname))
+				return buf_printf(pai, "%.*s <%.*s>",
+						  PL_FMT(&a.dname),
+						  PL_FMT(&a.auri));
+			return buf_printf(pai, "<%.*s>", PL_FMT(&a.auri));
+		}
+		if (strict)
+			return EPERM;
+	}
+	/* no (usable) preference: the registration of the From identity on
+	 * this flow, else the first; its default identity */
+	*php = first;
+	if (sip_msg_from(msg, &from) == 0) {
+		LIST_FOREACH (hash_list(p->byflow, flow_key(first->flow.tp,
+							    &first->flow.src)),
+			      le) {
+			ph = le->data;
+			if (flow_eq(&ph->flow, first->flow.tp,
+				    &first->flow.src) &&
+			    phone_has_id(ph, &from->uri)) {
+				*php = ph;
+				break;
+			}
+		}
+	}
+	return buf_printf(pai, "<%s>", phone_default_id(*php));
+}
+
+
+/* TS 24.229 5.2.6.3: a request from a phone */
+static int phone_request(struct pcscf *p, struct sip_msg *req,
+			 struct pcscf_out *out)
+{
+	const struct phone *ph = NULL;
+	bool dlg = in_dialog(req);
+	struct cscf_edit e;
+	struct buf *mb = NULL, *pai = NULL;
+	size_t i;
+	int err;
+
+	err = buf_alloc(&pai, 256, PCSCF_URI_MAX + 256);
+	if (err)
+		return err;
+	err = pick_identity(p, req, &ph, pai, true);
+	if (err == ENOENT) {
+		err = reply(out, 403, "Not registered");
+		goto out;
+	}
+	if (err == EPERM) {
+		err = reply(out, 403, "Identity not registered");
+		goto out;
+	}
+	if (!err)
+		err = buf_write(pai, "", 1);
+	if (!err)
+		err = buf_alloc(&mb, 1024, ADD_MAX);
+	if (err)
+		goto out;
+
+	memset(&e, 0, sizeof(e));
+	e.drop = trusted_ids;
+	e.drop_names = trusted_names;
+	if (dlg) {
+		/* the dialog's route set (RFC 3261 12.2.1.1): only our own
+		 * Record-Route entry on top goes (16.4) */
+		e.route_skip = cscf_edit_own_routes(req, &p->me);
+	} else if (ph->route_n) {
+		/* TS 24.229 5.2.6.3.3: the stored Service-Route, whatever
+		 * the phone preloaded */
+		e.drop |= CSCF_DROP(SIP_HDR_ROUTE);
+		err = buf_write_str(mb, "Route: ");
+		for (i = 0; !err && i < ph->route_n; i++)
+			err = buf_printf(mb, "%s%s", i ? ", " : "",
+					 ph->route[i]);
+		if (!err)
+			err = buf_write_str(mb, "\r\n");
+	} else {
+		e.route_skip = cscf_edit_own_routes(req, &p->me);
+	}
+	if (!err)
+		err = buf_printf(mb, "P-Asserted-Identity: %s\r\n",
+				 (const char *)pai->b);
+	if (!err && !dlg && req->meth != SIP_METHOD_ACK &&
+	    req->meth != SIP_METHOD_CANCEL)
+		err = charging_vector(p, mb);
+	if (!err && !dlg && dialog_creating(req->meth)) {
+		char rr[PCSCF_URI_MAX];
+
+		err = token_uri(p, &ph->flow, rr, sizeof(rr));
+		if (!err)
+			err = buf_printf(mb, "Record-Route: %s\r\n", rr);
+	}
+	if (!err)
+		err = buf_write(mb, "", 1);
+	if (err)
+		goto out;
+	e.add = (const char *)mb->b;
+	err = forward(out, req, &e);
+out:
+	mem_deref(pai);
+	mem_deref(mb);
+	return err;
+}
+
+
+/* TS 24.229 5.2.6.4: a request from the core towards a phone, with our
+ * flow token in the top Route. */
+static int core_request(struct pcscf *p, struct sip_msg *req,
+			struct pcscf_out *out)
+{
+	struct sip_hdr_iter it = { 0 };
+	const struct phone *ph;
+	struct cscf_edit e;
+	enum sip_transp tp;
+	struct sip_addr a;
+	struct buf *mb = NULL;
+	struct sa src;
+	struct pl v;
+	int err;
+
+	if (req->meth == SIP_METHOD_REGISTER)
+		return reply(out, 403, "REGISTER from the core");
+	if (!sip_msg_hdr_value_next(req, SIP_HDR_ROUTE, &it, &v) ||
+	    !cscf_edit_uri_is(&v, &p->me) || sip_addr_decode(&a, &v) ||
+	    !pl_isset(&a.uri.user)) {
+		/* not through a flow: for us (the NOTIFY of our reg event
+		 * subscription), or nowhere we can go */
+		struct pl ru = req->ruri;
+
+		if (cscf_edit_uri_is(&ru, &p->me)) {
+			out->act = PCSCF_LOCAL;
+			return 0;
+		}
+		return reply(out, 404, "No flow token");
+	}
+	err = pcscf_token_check(p, &a.uri.user, &tp, &src);
+	if (err == EPERM || err == EBADMSG)
+		return reply(out, 403, "Bad flow token");
+	if (err)
+		return err;
+	ph = flow_first(p, tp, &src);
+	/* RFC 5626 5.3: the flow is gone */
+	if (!ph || (sip_transp_reliable(tp) &&
+		    (!ph->flow.conn || !sip_conn_alive(ph->flow.conn))))
+		return reply(out, 430, "Flow Failed");
+
+	err = buf_alloc(&mb, 512, ADD_MAX);
+	if (err)
+		return err;
+	memset(&e, 0, sizeof(e));
+	e.route_skip = cscf_edit_own_routes(req, &p->me);
+	e.drop = CSCF_DROP(SIP_HDR_P_CHARGING_VECTOR) |
+		 CSCF_DROP(SIP_HDR_P_SERVED_USER) |
+		 CSCF_DROP(SIP_HDR_P_PREFERRED_IDENTITY);
+	e.drop_names = charging_names;
+	/* RFC 3325 7: the phone is outside the trust domain */
+	if (privacy_id(req))
+		e.drop |= CSCF_DROP(SIP_HDR_P_ASSERTED_IDENTITY);
+	if (!in_dialog(req) && dialog_creating(req->meth)) {
+		char rr[PCSCF_URI_MAX];
+
+		err = token_uri(p, &ph->flow, rr, sizeof(rr));
+		if (!err)
+			err = buf_printf(mb, "Record-Route: %s\r\n", rr);
+	}
+	if (!err)
+		err = buf_write(mb, "", 1);
+	if (err)
+		goto out;
+	e.add = (const char *)mb->b;
+	err = forward(out, req, &e);
+	if (!err && out->act == PCSCF_FORWARD) {
+		out->to_phone = true;
+		out->flow = ph->flow;
+	}
+out:
+	mem_deref(mb);
+	return err;
+}
+
+
+/**
+ * Decide on a request.
+ *
+ * @param p    the P-CSCF
+ * @param req  the request, with its flow (tp, src, dst, conn)
+ * @param out  receives the decision (pcscf_out_reset it after)
+ * @return 0, EINVAL or ENOMEM
+ */
+int pcscf_request(struct pcscf *p, struct sip_msg *req, struct pcscf_out *out)
+{
+	if (!out)
+		return EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!p || !req || !req->req)
+		return EINVAL;
+	if (is_core(p, &req->src))
+		return core_request(p, req, out);
+	if (req->meth == SIP_METHOD_REGISTER)
+		return phone_register(p, req, out);
+	return phone_request(p, req, out);
+}
+
+
+/**
+ * Decide on a response, and keep a registration from a REGISTER's 2xx.
+ *
+ * @param p     the P-CSCF
+ * @param req   the request it answers, as the P-CSCF received it
+ * @param resp  the response
+ * @param out   receives the rewritten response (FORWARD)
+ * @return 0, EINVAL or ENOMEM
+ */
+int pcscf_response(struct pcscf *p, const struct sip_msg *req,
+		   struct sip_msg *resp, struct pcscf_out *out)
+{
+	struct cscf_edit e;
+	struct buf *mb = NULL;
+	int err = 0;
+
+	if (!out)
+		return EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!p || !req || !resp || resp->req)
+		return EINVAL;
+	memset(&e, 0, sizeof(e));
+	if (!is_core(p, &req->src)) {
+		/* towards the phone */
+		if (req->meth == SIP_METHOD_REGISTER && resp->scode >= 200 &&
+		    resp->scode < 300)
+			reg_update(p, (struct sip_msg *)req, resp);
+		e.drop = CSCF_DROP(SIP_HDR_P_CHARGING_VECTOR) |
+			 CSCF_DROP(SIP_HDR_P_SERVED_USER);
+		e.drop_names = charging_names;
+		if (privacy_id(resp))
+			e.drop |= CSCF_DROP(SIP_HDR_P_ASSERTED_IDENTITY);
+		err = forward(out, resp, &e);
+		if (!err && out->act == PCSCF_FORWARD) {
+			out->to_phone = true;
+			out->flow.tp = (enum sip_transp)req->tp;
+			out->flow.src = req->src;
+			out->flow.dst = req->dst;
+			out->flow.conn = req->conn;
+		}
+		return err;
+	}
+	/* from the phone towards the core (TS 24.229 5.2.6.4.x): its
+	 * identity asserted as for its requests, but a response cannot be
+	 * refused, so a foreign preference falls back to the default */
+	e.drop = trusted_ids;
+	e.drop_names = trusted_names;
+	if (flow_first(p, (enum sip_transp)resp->tp, &resp->src)) {
+		const struct phone *ph = NULL;
+		struct buf *pai = NULL;
+
+		err = buf_alloc(&pai, 256, PCSCF_URI_MAX + 256);
+		if (!err)
+			err = pick_identity(p, resp, &ph, pai, false);
+		if (!err)
+			err = buf_alloc(&mb, 512, ADD_MAX);
+		if (!err)
+			err = buf_printf(mb, "P-Asserted-Identity: %.*s\r\n",
+					 (int)pai->end, (const char *)pai->b);
+		if (!err)
+			err = buf_write(mb, "", 1);
+		if (!err)
+			e.add = (const char *)mb->b;
+		mem_deref(pai);
+	}
+	if (!err)
+		err = forward(out, resp, &e);
+	mem_deref(mb);
+	return err;
+}
+
+
+/**
+ * Release what a decision holds (the rewritten message).
+ *
+ * @param out  the decision
+ */
+void pcscf_out_reset(struct pcscf_out *out)
+{
+	if (!out)
+		return;
+	out->msg = mem_deref(out->msg);
+}
+
+
+/* ---- lookups ---- */
+
+bool pcscf_flow_registered(const struct pcscf *p, enum sip_transp tp,
+			   const struct sa *src)
+{
+	return p && src && flow_first(p, tp, src) != NULL;
+}
+
+
+static const struct phone *find_impu(const struct pcscf *p,
+				     const struct pl *impu)
+{
+	struct sip_uri u;
+	struct le *le;
+
+	if (!p || !impu || sip_uri_decode(&u, impu))
+		return NULL;
+	LIST_FOREACH (&p->phones, le) {
+		const struct phone *ph = le->data;
+
+		if (uri_text_eq(ph->impu, &u) || phone_has_id(ph, &u))
+			return ph;
+	}
+	return NULL;
+}
+
+
+bool pcscf_impu_registered(const struct pcscf *p, const struct pl *impu)
+{
+	return find_impu(p, impu) != NULL;
+}
+
+
+bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
+{
+	struct le *le;
+
+	if (!p || !contact)
+		return false;
+	LIST_FOREACH (&p->phones, le) {
+		const struct phone *ph = le->data;
+
+		if (uri_texts_eq(ph->contact, contact))
+			return true;
+	}
+	return false;
+}
+
+
+/**
+ * The registration of an identity.
+ *
+ * @param p     the P-CSCF
+ * @param impu  the registered IMPU or one of its P-Associated-URIs
+ * @param ph    receives a view (valid until the P-CSCF changes)
+ * @return 0 or ENOENT
+ */
+int pcscf_phone_get(const struct pcscf *p, const struct pl *impu,
+		    struct pcscf_phone *ph)
+{
+	const struct phone *x = find_impu(p, impu);
+	uint64_t now = tmr_jiffies();
+
+	if (!x || !ph)
+		return ENOENT;
+	ph->impu = x->impu;
+	ph->contact = x->contact;
+	ph->ids = (const char *const *)x->ids;
+	ph->ids_n = x->ids_n;
+	ph->route = (const char *const *)x->route;
+	ph->route_n = x->route_n;
+	ph->flow = x->flow;
+	ph->expires = x->expires_at > now
+			      ? (uint32_t)((x->expires_at - now + 999) / 1000)
+			      : 0;
+	return 0;
+}
+
+
+size_t pcscf_count(const struct pcscf *p)
+{
+	return p ? list_count(&p->phones) : 0;
+}
+
+
+/**
+ * Drop a phone's registration (a "terminated" reg event NOTIFY).
+ *
+ * @param p        the P-CSCF
+ * @param impu     the identity
+ * @param contact  one contact, or NULL for all of them
+ * @return 0 or ENOENT
+ */
+int pcscf_phone_drop(struct pcscf *p, const struct pl *impu,
+		     const struct pl *contact)
+{
+	char id[PCSCF_URI_MAX];
+	size_t n = 0;
+
+	if (!p || !impu || pl_strcpy(impu, id, sizeof(id)))
+		return ENOENT;
+	drop_matching(p, id, contact, true, &n);
+	return n ? 0 : ENOENT;
+}
+
+
+/* ---- life cycle ---- */
+
+void pcscf_close(struct pcscf *p)
+{
+	if (!p)
+		return;
+	while (p->phones.head)
+		phone_remove(p->phones.head->data, false);
+}
+
+
+static void pcscf_destructor(void *arg)
+{
+	struct pcscf *p = arg;
+
+	pcscf_close(p);
+	mem_deref(p->byflow);
+	mem_deref(p->uri);
+	mem_deref(p->icscf);
+	mem_deref(p->icscf_route);
+	mem_deref(p->vnet);
+	mem_deref(p->ioi);
+	mem_deref(p->core);
+	OPENSSL_cleanse(p->key, sizeof(p->key));
+}
+
+
+static int strdup_opt(char **dst, const char *s)
+{
+	if (!s)
+		return 0;
+	*dst = mem_strdup(s, strlen(s));
+	return *dst ? 0 : ENOMEM;
+}
+
+
+static int conf_apply(struct pcscf *p, const struct pcscf_conf *conf)
+{
+	struct sip_uri u;
+	struct pl pl;
+	size_t i;
+	int n, err;
+
+	err = strdup_opt(&p->uri, conf->uri);
+	if (err)
+		return err;
+	pl_set_str(&pl, p->uri);
+	if (sip_uri_decode(&p->me, &pl) ||
+	    (p->me.sch != SIP_SCHEME_SIP && p->me.sch != SIP_SCHEME_SIPS))
+		return EINVAL;
+	p->scheme = p->me.sch == SIP_SCHEME_SIPS ? "sips" : "sip";
+	n = p->me.port ? snprintf(p->hostport, sizeof(p->hostport), "%.*s:%u",
+				  PL_FMT(&p->me.host), p->me.port)
+		       : snprintf(p->hostport, sizeof(p->hostport), "%.*s",
+				  PL_FMT(&p->me.host));
+	if (n < 0 || (size_t)n >= sizeof(p->hostport))
+		return EINVAL;
+	if (conf->icscf) {
+		size_t l = strlen(conf->icscf) + 8;
+
+		pl_set_str(&pl, conf->icscf);
+		if (sip_uri_decode(&u, &pl))
+			return EINVAL;
+		err = strdup_opt(&p->icscf, conf->icscf);
+		if (err)
+			return err;
+		p->icscf_route = mem_zalloc(l, NULL);
+		if (!p->icscf_route)
+			return ENOMEM;
+		/* a loose route (RFC 3261 16.12.1.1), or the I-CSCF would
+		 * take it as a strict one */
+		(void)snprintf(p->icscf_route, l, "<%s%s>", conf->icscf,
+			       sip_param_exists(&u.params, "lr") ? "" : ";lr");
+	}
+	if (conf->visited_network) {
+		size_t l = strlen(conf->visited_network);
+		bool token = l > 0;
+
+		for (i = 0; i < l; i++)
+			token = token && sip_cc_is(conf->visited_network[i],
+						   SIP_CC_TOKEN);
+		/* RFC 7315 4.3: token or quoted-string */
+		p->vnet = mem_zalloc(l + 3, NULL);
+		if (!p->vnet)
+			return ENOMEM;
+		(void)snprintf(p->vnet, l + 3, token ? "%s" : "\"%s\"",
+			       conf->visited_network);
+	}
+	err = strdup_opt(&p->ioi, conf->orig_ioi);
+	if (err)
+		return err;
+	if (conf->core_n) {
+		p->core = mem_zalloc(conf->core_n * sizeof(*p->core), NULL);
+		if (!p->core)
+			return ENOMEM;
+		memcpy(p->core, conf->core, conf->core_n * sizeof(*p->core));
+		p->core_n = conf->core_n;
+	}
+	if (conf->key && conf->key_len) {
+		if (conf->key_len > sizeof(p->key))
+			return EINVAL;
+		memcpy(p->key, conf->key, conf->key_len);
+		p->key_len = conf->key_len;
+	} else {
+		p->key_len = 32;
+		if (RAND_bytes(p->key, (int)p->key_len) != 1)
+			return EIO;
+	}
+	if (RAND_bytes((unsigned char *)&p->icid_salt, sizeof(p->icid_salt)) !=
+	    1)
+		return EIO;
+	p->max_phones = conf->max_phones ? conf->max_phones : 100000;
+	p->reg_expires = conf->reg_expires ? conf->reg_expires : 600000;
+	return 0;
+}
+
+
+/**
+ * Create a P-CSCF.
+ *
+ * @param pp     receives it
+ * @param conf   its configuration (copied); conf->uri is required
+ * @param hooks  reg event hooks, or NULL
+ * @param arg    for the hooks
+ * @return 0, EINVAL (no or bad URI, bad I-CSCF URI, key too long),
+ *         EIO (no randomness) or ENOMEM
+ */
+int pcscf_alloc(struct pcscf **pp, const struct pcscf_conf *conf,
+		const struct pcscf_hooks *hooks, void *arg)
+{
+	struct pcscf *p;
+	int err;
+
+	if (!pp || !conf || !conf->uri)
+		return EINVAL;
+	p = mem_zalloc(sizeof(*p), pcscf_destructor);
+	if (!p)
+		return ENOMEM;
+	list_init(&p->phones);
+	err = conf_apply(p, conf);
+	if (!err)
+		err = hash_alloc(&p->byflow, 1024);
+	if (err) {
+		mem_deref(p);
+		return err;
+	}
+	if (hooks)
+		p->hooks = *hooks;
+	p->arg = arg;
+	*pp = p;
+	return 0;
+}
