@@ -157,14 +157,52 @@ int cxc_send(struct dia_node *node, struct dia_msg *req,
 }
 
 
-/* The answer did not decode as its command's: EBADMSG to the handler. */
-static int decoded(int derr, uint32_t code)
+/**
+ * The answer did not decode as its command's: EBADMSG to the handler.
+ *
+ * @param derr  the decoder's error
+ * @param code  the command, for the log
+ * @return 0 or EBADMSG
+ */
+int cxc_decoded(int derr, uint32_t code)
 {
 	if (!derr)
 		return 0;
 	LOG_WARN(NULL, "answer %u does not decode: %s", code,
 		 log_strerror(derr));
 	return EBADMSG;
+}
+
+
+/**
+ * Route, encode and send one request of a command (cxc_route, the
+ * command's encoder, cxc_send).
+ *
+ * @param node  the client's node
+ * @param cmd   the command's encoder and deliver function
+ * @param body  the typed request
+ * @param opts  destination, Session-Id, timeout (may be NULL)
+ * @param h     the typed handler, called once and later on success
+ * @param arg   for h
+ * @return 0, or EINVAL, EHOSTUNREACH, ENOMEM (h will not be called)
+ */
+int cxc_call(struct dia_node *node, const struct cxc_cmd *cmd, const void *body,
+	     const struct cx_client_opts *opts, cxc_fn *h, void *arg)
+{
+	struct dia_msg *req = NULL;
+	struct cx_route rt;
+	char sid[SID_MAX];
+	int err;
+
+	if (!cmd || !body || !h)
+		return EINVAL;
+	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
+	if (!err)
+		err = cmd->encode(&req, &rt, body);
+	if (!err)
+		err = cxc_send(node, req, opts, cmd->deliver, h, arg);
+	mem_deref(req);
+	return err;
 }
 
 
@@ -175,7 +213,7 @@ static void uaa_deliver(int err, const struct dia_msg *ans,
 	struct cx_uaa uaa;
 
 	if (!err)
-		err = decoded(cx_uaa_decode(ans, &uaa), DIA_CMD_UA);
+		err = cxc_decoded(cx_uaa_decode(ans, &uaa), DIA_CMD_UA);
 	h(err, err ? NULL : &uaa, err ? NULL : from, arg);
 }
 
@@ -187,7 +225,7 @@ static void saa_deliver(int err, const struct dia_msg *ans,
 	struct cx_saa saa;
 
 	if (!err)
-		err = decoded(cx_saa_decode(ans, &saa), DIA_CMD_SA);
+		err = cxc_decoded(cx_saa_decode(ans, &saa), DIA_CMD_SA);
 	h(err, err ? NULL : &saa, err ? NULL : from, arg);
 }
 
@@ -199,7 +237,7 @@ static void lia_deliver(int err, const struct dia_msg *ans,
 	struct cx_lia lia;
 
 	if (!err)
-		err = decoded(cx_lia_decode(ans, &lia), DIA_CMD_LI);
+		err = cxc_decoded(cx_lia_decode(ans, &lia), DIA_CMD_LI);
 	h(err, err ? NULL : &lia, err ? NULL : from, arg);
 }
 
@@ -227,11 +265,20 @@ static void maa_deliver(int err, const struct dia_msg *ans,
 	if (!err) {
 		maa.item = items;
 		maa.item_max = n;
-		err = decoded(cx_maa_decode(ans, &maa), DIA_CMD_MA);
+		err = cxc_decoded(cx_maa_decode(ans, &maa), DIA_CMD_MA);
 	}
 	h(err, err ? NULL : &maa, err ? NULL : from, arg);
 	mem_deref(items);
 }
+
+
+static int uar_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return cx_uar_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd uar_cmd = { uar_encode, uaa_deliver };
 
 
 /**
@@ -247,21 +294,17 @@ static void maa_deliver(int err, const struct dia_msg *ans,
 int cx_client_uar(struct dia_node *node, const struct cx_uar *uar,
 		  const struct cx_client_opts *opts, cx_uaa_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!uar || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = cx_uar_encode(&req, &rt, uar);
-	if (!err)
-		err = cxc_send(node, req, opts, uaa_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &uar_cmd, uar, opts, (cxc_fn *)h, arg);
 }
+
+
+static int sar_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return cx_sar_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd sar_cmd = { sar_encode, saa_deliver };
 
 
 /**
@@ -274,21 +317,17 @@ int cx_client_uar(struct dia_node *node, const struct cx_uar *uar,
 int cx_client_sar(struct dia_node *node, const struct cx_sar *sar,
 		  const struct cx_client_opts *opts, cx_saa_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!sar || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = cx_sar_encode(&req, &rt, sar);
-	if (!err)
-		err = cxc_send(node, req, opts, saa_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &sar_cmd, sar, opts, (cxc_fn *)h, arg);
 }
+
+
+static int lir_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return cx_lir_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd lir_cmd = { lir_encode, lia_deliver };
 
 
 /**
@@ -299,21 +338,17 @@ int cx_client_sar(struct dia_node *node, const struct cx_sar *sar,
 int cx_client_lir(struct dia_node *node, const struct cx_lir *lir,
 		  const struct cx_client_opts *opts, cx_lia_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!lir || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = cx_lir_encode(&req, &rt, lir);
-	if (!err)
-		err = cxc_send(node, req, opts, lia_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &lir_cmd, lir, opts, (cxc_fn *)h, arg);
 }
+
+
+static int mar_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return cx_mar_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd mar_cmd = { mar_encode, maa_deliver };
 
 
 /**
@@ -325,20 +360,7 @@ int cx_client_lir(struct dia_node *node, const struct cx_lir *lir,
 int cx_client_mar(struct dia_node *node, const struct cx_mar *mar,
 		  const struct cx_client_opts *opts, cx_maa_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!mar || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = cx_mar_encode(&req, &rt, mar);
-	if (!err)
-		err = cxc_send(node, req, opts, maa_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &mar_cmd, mar, opts, (cxc_fn *)h, arg);
 }
 
 
@@ -477,6 +499,53 @@ const struct dia_msg *cxs_req(const struct cx_srv_req *sr, uint32_t app,
 }
 
 
+/**
+ * Encode the answer of a handler that returned 0 (nothing when it answered
+ * through sr already), from this node's Origin-Host/Realm.
+ *
+ * @return 0, or the encoder's error
+ */
+int cxs_encode(const struct cx_srv_req *sr, const struct dia_msg *req,
+	       cxs_encode_h *enc, const void *body, struct dia_msg **ansp)
+{
+	struct cx_origin o;
+
+	if (cxs_answered(sr))
+		return 0;
+	cxs_origin(sr, &o);
+	return enc(ansp, req, &o, body);
+}
+
+
+/**
+ * Answer sr later (its handler returned EINPROGRESS).
+ *
+ * @param sr    the request, still referenced by the caller
+ * @param app   the application it must be
+ * @param code  the command it must be
+ * @param enc   the answer's encoder
+ * @param body  the typed answer
+ * @return 0, EINVAL (sr is not that command), EALREADY, ENOMEM
+ */
+int cxs_answer_later(struct cx_srv_req *sr, uint32_t app, uint32_t code,
+		     cxs_encode_h *enc, const void *body)
+{
+	const struct dia_msg *req = cxs_req(sr, app, code);
+	struct dia_msg *ans = NULL;
+	int err;
+
+	if (!req || !body)
+		return EINVAL;
+	if (sr->answered)
+		return EALREADY;
+	err = cxs_encode(sr, req, enc, body, &ans);
+	if (!err)
+		err = cxs_answer(sr, ans);
+	mem_deref(ans);
+	return err;
+}
+
+
 const struct dia_msg *cx_srv_req_msg(const struct cx_srv_req *sr)
 {
 	return sr ? dia_srv_req_msg(sr->dsr) : NULL;
@@ -489,11 +558,17 @@ const char *cx_srv_req_peer(const struct cx_srv_req *sr)
 }
 
 
+static int rta_encode(struct dia_msg **ansp, const struct dia_msg *req,
+		      const struct cx_origin *o, const void *body)
+{
+	return cx_rta_encode(ansp, req, o, body);
+}
+
+
 static int rtr_call(const struct cx_serve *s, const struct dia_msg *req,
 		    struct cx_srv_req *sr, struct dia_msg **ansp)
 {
 	cx_rtr_h *h = (cx_rtr_h *)s->h;
-	struct cx_origin o;
 	struct cx_rtr rtr;
 	struct cx_rta rta;
 	int err;
@@ -503,10 +578,14 @@ static int rtr_call(const struct cx_serve *s, const struct dia_msg *req,
 	memset(&rta, 0, sizeof(rta));
 	rta.res.code = DIA_SUCCESS;
 	err = h(&rtr, &rta, sr, s->arg);
-	if (err || cxs_answered(sr))
-		return err;
-	cxs_origin(sr, &o);
-	return cx_rta_encode(ansp, req, &o, &rta);
+	return err ? err : cxs_encode(sr, req, rta_encode, &rta, ansp);
+}
+
+
+static int ppa_encode(struct dia_msg **ansp, const struct dia_msg *req,
+		      const struct cx_origin *o, const void *body)
+{
+	return cx_ppa_encode(ansp, req, o, body);
 }
 
 
@@ -514,7 +593,6 @@ static int ppr_call(const struct cx_serve *s, const struct dia_msg *req,
 		    struct cx_srv_req *sr, struct dia_msg **ansp)
 {
 	cx_ppr_h *h = (cx_ppr_h *)s->h;
-	struct cx_origin o;
 	struct cx_ppr ppr;
 	struct cx_ppa ppa;
 	int err;
@@ -524,10 +602,7 @@ static int ppr_call(const struct cx_serve *s, const struct dia_msg *req,
 	memset(&ppa, 0, sizeof(ppa));
 	ppa.res.code = DIA_SUCCESS;
 	err = h(&ppr, &ppa, sr, s->arg);
-	if (err || cxs_answered(sr))
-		return err;
-	cxs_origin(sr, &o);
-	return cx_ppa_encode(ansp, req, &o, &ppa);
+	return err ? err : cxs_encode(sr, req, ppa_encode, &ppa, ansp);
 }
 
 
@@ -570,21 +645,7 @@ int cx_client_serve_ppr(struct cx_serve **sp, struct dia_node *node,
  */
 int cx_srv_rta(struct cx_srv_req *sr, const struct cx_rta *rta)
 {
-	const struct dia_msg *req = cxs_req(sr, DIA_APP_CX, DIA_CMD_RT);
-	struct dia_msg *ans = NULL;
-	struct cx_origin o;
-	int err;
-
-	if (!req || !rta)
-		return EINVAL;
-	if (sr->answered)
-		return EALREADY;
-	cxs_origin(sr, &o);
-	err = cx_rta_encode(&ans, req, &o, rta);
-	if (!err)
-		err = cxs_answer(sr, ans);
-	mem_deref(ans);
-	return err;
+	return cxs_answer_later(sr, DIA_APP_CX, DIA_CMD_RT, rta_encode, rta);
 }
 
 
@@ -595,19 +656,5 @@ int cx_srv_rta(struct cx_srv_req *sr, const struct cx_rta *rta)
  */
 int cx_srv_ppa(struct cx_srv_req *sr, const struct cx_ppa *ppa)
 {
-	const struct dia_msg *req = cxs_req(sr, DIA_APP_CX, DIA_CMD_PP);
-	struct dia_msg *ans = NULL;
-	struct cx_origin o;
-	int err;
-
-	if (!req || !ppa)
-		return EINVAL;
-	if (sr->answered)
-		return EALREADY;
-	cxs_origin(sr, &o);
-	err = cx_ppa_encode(&ans, req, &o, ppa);
-	if (!err)
-		err = cxs_answer(sr, ans);
-	mem_deref(ans);
-	return err;
+	return cxs_answer_later(sr, DIA_APP_CX, DIA_CMD_PP, ppa_encode, ppa);
 }

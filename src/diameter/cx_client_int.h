@@ -39,6 +39,24 @@ int cxc_route(struct dia_node *node, const struct cx_client_opts *opts,
 int cxc_send(struct dia_node *node, struct dia_msg *req,
 	     const struct cx_client_opts *opts, cxc_deliver_h *deliver,
 	     cxc_fn *h, void *arg) IMS_MUST_CHECK;
+/* EBADMSG (logged) when an answer did not decode as its command's. */
+int cxc_decoded(int derr, uint32_t code);
+
+/* Encode the typed request body (a struct cx_uar, sh_udr, ...). */
+typedef int(cxc_encode_h)(struct dia_msg **reqp, const struct cx_route *rt,
+			  const void *body);
+
+/* One command of a client: how its request is encoded and its answer
+ * delivered. */
+struct cxc_cmd {
+	cxc_encode_h *encode;
+	cxc_deliver_h *deliver;
+};
+
+/* Route, encode and send body as cmd says (cxc_route + cxc_send). */
+int cxc_call(struct dia_node *node, const struct cxc_cmd *cmd, const void *body,
+	     const struct cx_client_opts *opts, cxc_fn *h,
+	     void *arg) IMS_MUST_CHECK;
 
 /* Decode req, call s->h, encode the answer into *ansp (left NULL when the
  * handler answered or will answer through sr).  EBADMSG when req does
@@ -65,5 +83,18 @@ bool cxs_answered(const struct cx_srv_req *sr);
 /* The request of sr when it is (app, code), else NULL. */
 const struct dia_msg *cxs_req(const struct cx_srv_req *sr, uint32_t app,
 			      uint32_t code);
+
+/* Encode the typed answer body (a struct cx_rta, sh_pna, ...) to req. */
+typedef int(cxs_encode_h)(struct dia_msg **ansp, const struct dia_msg *req,
+			  const struct cx_origin *o, const void *body);
+/* Encode the answer of a handler that returned 0: nothing when it
+ * answered through sr already. */
+int cxs_encode(const struct cx_srv_req *sr, const struct dia_msg *req,
+	       cxs_encode_h *enc, const void *body,
+	       struct dia_msg **ansp) IMS_MUST_CHECK;
+/* Answer sr later (after EINPROGRESS) with body when sr is (app, code):
+ * EINVAL when it is not, EALREADY when answered. */
+int cxs_answer_later(struct cx_srv_req *sr, uint32_t app, uint32_t code,
+		     cxs_encode_h *enc, const void *body) IMS_MUST_CHECK;
 
 #endif

@@ -23,19 +23,6 @@
 
 #define LOG_MODULE "sh"
 
-#define SID_MAX (DIA_IDENTITY_MAX + 64)
-
-
-static int decoded(int derr, uint32_t code)
-{
-	if (!derr)
-		return 0;
-	LOG_WARN(NULL, "answer %u does not decode: %s", code,
-		 log_strerror(derr));
-	return EBADMSG;
-}
-
-
 static void uda_deliver(int err, const struct dia_msg *ans,
 			const struct cx_origin *from, cxc_fn *fn, void *arg)
 {
@@ -43,7 +30,7 @@ static void uda_deliver(int err, const struct dia_msg *ans,
 	struct sh_uda uda;
 
 	if (!err)
-		err = decoded(sh_uda_decode(ans, &uda), DIA_CMD_UD);
+		err = cxc_decoded(sh_uda_decode(ans, &uda), DIA_CMD_UD);
 	h(err, err ? NULL : &uda, err ? NULL : from, arg);
 }
 
@@ -55,7 +42,7 @@ static void pua_deliver(int err, const struct dia_msg *ans,
 	struct sh_pua pua;
 
 	if (!err)
-		err = decoded(sh_pua_decode(ans, &pua), DIA_CMD_PU);
+		err = cxc_decoded(sh_pua_decode(ans, &pua), DIA_CMD_PU);
 	h(err, err ? NULL : &pua, err ? NULL : from, arg);
 }
 
@@ -67,9 +54,18 @@ static void sna_deliver(int err, const struct dia_msg *ans,
 	struct sh_sna sna;
 
 	if (!err)
-		err = decoded(sh_sna_decode(ans, &sna), DIA_CMD_SN);
+		err = cxc_decoded(sh_sna_decode(ans, &sna), DIA_CMD_SN);
 	h(err, err ? NULL : &sna, err ? NULL : from, arg);
 }
+
+
+static int udr_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return sh_udr_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd udr_cmd = { udr_encode, uda_deliver };
 
 
 /**
@@ -85,21 +81,17 @@ static void sna_deliver(int err, const struct dia_msg *ans,
 int sh_client_udr(struct dia_node *node, const struct sh_udr *udr,
 		  const struct cx_client_opts *opts, sh_uda_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!udr || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = sh_udr_encode(&req, &rt, udr);
-	if (!err)
-		err = cxc_send(node, req, opts, uda_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &udr_cmd, udr, opts, (cxc_fn *)h, arg);
 }
+
+
+static int pur_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return sh_pur_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd pur_cmd = { pur_encode, pua_deliver };
 
 
 /**
@@ -111,21 +103,17 @@ int sh_client_udr(struct dia_node *node, const struct sh_udr *udr,
 int sh_client_pur(struct dia_node *node, const struct sh_pur *pur,
 		  const struct cx_client_opts *opts, sh_pua_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
-
-	if (!pur || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = sh_pur_encode(&req, &rt, pur);
-	if (!err)
-		err = cxc_send(node, req, opts, pua_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+	return cxc_call(node, &pur_cmd, pur, opts, (cxc_fn *)h, arg);
 }
+
+
+static int snr_encode(struct dia_msg **reqp, const struct cx_route *rt,
+		      const void *body)
+{
+	return sh_snr_encode(reqp, rt, body);
+}
+
+static const struct cxc_cmd snr_cmd = { snr_encode, sna_deliver };
 
 
 /**
@@ -137,20 +125,14 @@ int sh_client_pur(struct dia_node *node, const struct sh_pur *pur,
 int sh_client_snr(struct dia_node *node, const struct sh_snr *snr,
 		  const struct cx_client_opts *opts, sh_sna_h *h, void *arg)
 {
-	struct dia_msg *req = NULL;
-	struct cx_route rt;
-	char sid[SID_MAX];
-	int err;
+	return cxc_call(node, &snr_cmd, snr, opts, (cxc_fn *)h, arg);
+}
 
-	if (!snr || !h)
-		return EINVAL;
-	err = cxc_route(node, opts, &rt, sid, sizeof(sid));
-	if (!err)
-		err = sh_snr_encode(&req, &rt, snr);
-	if (!err)
-		err = cxc_send(node, req, opts, sna_deliver, (cxc_fn *)h, arg);
-	mem_deref(req);
-	return err;
+
+static int pna_encode(struct dia_msg **ansp, const struct dia_msg *req,
+		      const struct cx_origin *o, const void *body)
+{
+	return sh_pna_encode(ansp, req, o, body);
 }
 
 
@@ -158,7 +140,6 @@ static int pnr_call(const struct cx_serve *s, const struct dia_msg *req,
 		    struct cx_srv_req *sr, struct dia_msg **ansp)
 {
 	sh_pnr_h *h = (sh_pnr_h *)s->h;
-	struct cx_origin o;
 	struct sh_pnr pnr;
 	struct sh_pna pna;
 	int err;
@@ -168,10 +149,7 @@ static int pnr_call(const struct cx_serve *s, const struct dia_msg *req,
 	memset(&pna, 0, sizeof(pna));
 	pna.res.code = DIA_SUCCESS;
 	err = h(&pnr, &pna, sr, s->arg);
-	if (err || cxs_answered(sr))
-		return err;
-	cxs_origin(sr, &o);
-	return sh_pna_encode(ansp, req, &o, &pna);
+	return err ? err : cxs_encode(sr, req, pna_encode, &pna, ansp);
 }
 
 
@@ -199,19 +177,5 @@ int sh_client_serve_pnr(struct cx_serve **sp, struct dia_node *node,
  */
 int sh_srv_pna(struct cx_srv_req *sr, const struct sh_pna *pna)
 {
-	const struct dia_msg *req = cxs_req(sr, DIA_APP_SH, DIA_CMD_PN);
-	struct dia_msg *ans = NULL;
-	struct cx_origin o;
-	int err;
-
-	if (!req || !pna)
-		return EINVAL;
-	if (cxs_answered(sr))
-		return EALREADY;
-	cxs_origin(sr, &o);
-	err = sh_pna_encode(&ans, req, &o, pna);
-	if (!err)
-		err = cxs_answer(sr, ans);
-	mem_deref(ans);
-	return err;
+	return cxs_answer_later(sr, DIA_APP_SH, DIA_CMD_PN, pna_encode, pna);
 }
