@@ -29,9 +29,14 @@
 #define V3 DIA_VENDOR_3GPP
 
 
-/* ---- small helpers ---- */
+/* ---- small helpers (shared with sh.c through cx.h) ---- */
 
-static int add_pl(struct dia_avp *parent, uint32_t code, uint32_t vendor,
+/**
+ * Add an optional AVP: nothing when pl is unset.
+ *
+ * @return 0 or ENOMEM
+ */
+int cx_add_opt_pl(struct dia_avp *parent, uint32_t code, uint32_t vendor,
 		  const struct pl *pl)
 {
 	if (!pl_isset(pl))
@@ -40,8 +45,12 @@ static int add_pl(struct dia_avp *parent, uint32_t code, uint32_t vendor,
 }
 
 
-/* An optional AVP as a pl: unset when absent. */
-static int get_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
+/**
+ * An optional AVP as a pl: unset when absent.
+ *
+ * @return 0, or EBADMSG when present but unusable
+ */
+int cx_get_opt_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
 		  struct pl *pl)
 {
 	int err = dia_get_pl(parent, code, vendor, pl);
@@ -51,6 +60,56 @@ static int get_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
 		pl->l = 0;
 		return 0;
 	}
+	return err;
+}
+
+
+/**
+ * Every AVP of that code into v (at most max).
+ *
+ * @return 0, or EBADMSG past max or for a grouped AVP
+ */
+int cx_get_all_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
+		  struct pl *v, size_t max, size_t *np)
+{
+	const struct dia_avp *a;
+	size_t n = 0;
+
+	for (a = dia_avp_find(parent, code, vendor); a; a = dia_avp_next(a)) {
+		if (n == max || a->grouped)
+			return EBADMSG;
+		v[n++] = a->val;
+	}
+	*np = n;
+	return 0;
+}
+
+
+/**
+ * Whether m is the request (req true) or the answer of (app, cmd).
+ *
+ * @return 0 or EINVAL
+ */
+int cx_msg_check(const struct dia_msg *m, uint32_t app, uint32_t cmd, bool req)
+{
+	if (!m || m->code != cmd || m->app != app ||
+	    dia_msg_is_request(m) != req)
+		return EINVAL;
+	return 0;
+}
+
+
+/**
+ * The end of a builder: msg goes out through msgp, or is freed on err.
+ *
+ * @return err
+ */
+int cx_msg_finish(struct dia_msg **msgp, struct dia_msg *msg, int err)
+{
+	if (err)
+		mem_deref(msg);
+	else
+		*msgp = msg;
 	return err;
 }
 
@@ -88,23 +147,6 @@ static int get_opt(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
 	if (err)
 		return EBADMSG;
 	*v = u > 0x7fffffffu ? 0x7fffffff : (int)u;
-	return 0;
-}
-
-
-/* Every AVP of that code into v (at most max): EBADMSG past max. */
-static int get_all(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
-		   struct pl *v, size_t max, size_t *np)
-{
-	const struct dia_avp *a;
-	size_t n = 0;
-
-	for (a = dia_avp_find(parent, code, vendor); a; a = dia_avp_next(a)) {
-		if (n == max || a->grouped)
-			return EBADMSG;
-		v[n++] = a->val;
-	}
-	*np = n;
 	return 0;
 }
 
@@ -196,8 +238,8 @@ int cx_request_alloc(struct dia_msg **reqp, uint32_t app, uint32_t cmd,
 		err = dia_add_pl(&req->root, DIA_AVP_ORIGIN_REALM, 0,
 				 &rt->origin_realm);
 	if (!err)
-		err = add_pl(&req->root, DIA_AVP_DESTINATION_HOST, 0,
-			     &rt->dest_host);
+		err = cx_add_opt_pl(&req->root, DIA_AVP_DESTINATION_HOST, 0,
+				    &rt->dest_host);
 	if (!err)
 		err = dia_add_pl(&req->root, DIA_AVP_DESTINATION_REALM, 0,
 				 &rt->dest_realm);
@@ -369,8 +411,8 @@ static int caps_get(const struct dia_avp *parent, bool *has,
 	    caps_u32(g, DIA_AVP_MANDATORY_CAPABILITY, caps->mand,
 		     &caps->mand_n) ||
 	    caps_u32(g, DIA_AVP_OPTIONAL_CAPABILITY, caps->opt, &caps->opt_n) ||
-	    get_all(g, DIA_AVP_SERVER_NAME, V3, caps->name, CX_CAP_MAX,
-		    &caps->name_n))
+	    cx_get_all_pl(g, DIA_AVP_SERVER_NAME, V3, caps->name, CX_CAP_MAX,
+			  &caps->name_n))
 		return EBADMSG;
 	return 0;
 }
@@ -383,17 +425,19 @@ int cx_add_charging(struct dia_avp *parent, const struct cx_charging *c)
 
 	err = dia_add_group(parent, DIA_AVP_CHARGING_INFORMATION, V3, &g);
 	if (!err)
-		err = add_pl(g, DIA_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME,
-			     V3, &c->ecf_primary);
+		err = cx_add_opt_pl(
+			g, DIA_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME, V3,
+			&c->ecf_primary);
 	if (!err)
-		err = add_pl(g, DIA_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME,
-			     V3, &c->ecf_secondary);
+		err = cx_add_opt_pl(
+			g, DIA_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME, V3,
+			&c->ecf_secondary);
 	if (!err)
-		err = add_pl(g,
-			     DIA_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME,
-			     V3, &c->ccf_primary);
+		err = cx_add_opt_pl(
+			g, DIA_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME,
+			V3, &c->ccf_primary);
 	if (!err)
-		err = add_pl(
+		err = cx_add_opt_pl(
 			g, DIA_AVP_SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME,
 			V3, &c->ccf_secondary);
 	return err;
@@ -411,14 +455,15 @@ static int charging_get(const struct dia_avp *parent, bool *has,
 	if (!g)
 		return 0;
 	if (!g->grouped ||
-	    get_pl(g, DIA_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME, V3,
-		   &c->ecf_primary) ||
-	    get_pl(g, DIA_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME, V3,
-		   &c->ecf_secondary) ||
-	    get_pl(g, DIA_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME, V3,
-		   &c->ccf_primary) ||
-	    get_pl(g, DIA_AVP_SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME, V3,
-		   &c->ccf_secondary))
+	    cx_get_opt_pl(g, DIA_AVP_PRIMARY_EVENT_CHARGING_FUNCTION_NAME, V3,
+			  &c->ecf_primary) ||
+	    cx_get_opt_pl(g, DIA_AVP_SECONDARY_EVENT_CHARGING_FUNCTION_NAME, V3,
+			  &c->ecf_secondary) ||
+	    cx_get_opt_pl(g, DIA_AVP_PRIMARY_CHARGING_COLLECTION_FUNCTION_NAME,
+			  V3, &c->ccf_primary) ||
+	    cx_get_opt_pl(g,
+			  DIA_AVP_SECONDARY_CHARGING_COLLECTION_FUNCTION_NAME,
+			  V3, &c->ccf_secondary))
 		return EBADMSG;
 	return 0;
 }
@@ -450,35 +495,7 @@ static int assoc_get(const struct dia_avp *parent, struct pl *v, size_t *np)
 		return 0;
 	if (!g->grouped)
 		return EBADMSG;
-	return get_all(g, DIA_AVP_USER_NAME, 0, v, CX_ASSOC_MAX, np);
-}
-
-
-static int check_req(const struct dia_msg *req, uint32_t cmd)
-{
-	if (!req || req->code != cmd || req->app != DIA_APP_CX ||
-	    !dia_msg_is_request(req))
-		return EINVAL;
-	return 0;
-}
-
-
-static int check_ans(const struct dia_msg *ans, uint32_t cmd)
-{
-	if (!ans || ans->code != cmd || ans->app != DIA_APP_CX ||
-	    dia_msg_is_request(ans))
-		return EINVAL;
-	return 0;
-}
-
-
-static int finish(struct dia_msg **msgp, struct dia_msg *msg, int err)
-{
-	if (err)
-		mem_deref(msg);
-	else
-		*msgp = msg;
-	return err;
+	return cx_get_all_pl(g, DIA_AVP_USER_NAME, 0, v, CX_ASSOC_MAX, np);
 }
 
 
@@ -512,13 +529,13 @@ int cx_uar_encode(struct dia_msg **reqp, const struct cx_route *rt,
 				  (uint32_t)uar->auth_type);
 	if (!err && uar->flags)
 		err = dia_add_u32(r, DIA_AVP_UAR_FLAGS, V3, uar->flags);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_uar_decode(const struct dia_msg *req, struct cx_uar *uar)
 {
-	int err = check_req(req, DIA_CMD_UA);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_UA, true);
 
 	if (err)
 		return err;
@@ -555,29 +572,29 @@ int cx_uaa_encode(struct dia_msg **ansp, const struct dia_msg *req,
 		return err;
 	err = cx_add_features(&ans->root, &uaa->feat);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
-			     &uaa->server_name);
+		err = cx_add_opt_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
+				    &uaa->server_name);
 	/* an empty Server-Capabilities is legal (TS 29.229 6.3.4: every member
 	 * optional) but Kamailio's cdp drops a message with a zero-length AVP
 	 * and the connection with it: leave it out, the I-CSCF then picks any
 	 * S-CSCF */
 	if (!err && uaa->has_caps && !cx_caps_empty(&uaa->caps))
 		err = cx_add_caps(&ans->root, &uaa->caps);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_uaa_decode(const struct dia_msg *ans, struct cx_uaa *uaa)
 {
-	int err = check_ans(ans, DIA_CMD_UA);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_UA, false);
 
 	if (err)
 		return err;
 	memset(uaa, 0, sizeof(*uaa));
 	err = cx_result_get(ans, &uaa->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
-			     &uaa->server_name);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
+				    &uaa->server_name);
 	if (!err)
 		err = caps_get(&ans->root, &uaa->has_caps, &uaa->caps);
 	if (!err)
@@ -605,12 +622,12 @@ int cx_sar_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	r = &req->root;
 	err = cx_add_features(r, &sar->feat);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &sar->impi);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &sar->impi);
 	for (i = 0; !err && i < sar->impu_n; i++)
 		err = dia_add_pl(r, DIA_AVP_PUBLIC_IDENTITY, V3, &sar->impu[i]);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &sar->wildcarded);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &sar->wildcarded);
 	if (!err)
 		err = dia_add_pl(r, DIA_AVP_SERVER_NAME, V3, &sar->server_name);
 	if (!err)
@@ -622,24 +639,25 @@ int cx_sar_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err && sar->multiple_reg >= 0)
 		err = dia_add_u32(r, DIA_AVP_MULTIPLE_REGISTRATION_INDICATION,
 				  V3, (uint32_t)sar->multiple_reg);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_sar_decode(const struct dia_msg *req, struct cx_sar *sar)
 {
-	int err = check_req(req, DIA_CMD_SA);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_SA, true);
 
 	if (err)
 		return err;
 	memset(sar, 0, sizeof(*sar));
-	err = get_pl(&req->root, DIA_AVP_USER_NAME, 0, &sar->impi);
+	err = cx_get_opt_pl(&req->root, DIA_AVP_USER_NAME, 0, &sar->impi);
 	if (!err)
-		err = get_all(&req->root, DIA_AVP_PUBLIC_IDENTITY, V3,
-			      sar->impu, CX_IMPU_MAX, &sar->impu_n);
+		err = cx_get_all_pl(&req->root, DIA_AVP_PUBLIC_IDENTITY, V3,
+				    sar->impu, CX_IMPU_MAX, &sar->impu_n);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &sar->wildcarded);
+		err = cx_get_opt_pl(&req->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &sar->wildcarded);
 	if (!err)
 		err = need_pl(&req->root, DIA_AVP_SERVER_NAME, V3,
 			      &sar->server_name);
@@ -677,46 +695,49 @@ int cx_saa_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	r = &ans->root;
 	err = cx_add_features(r, &saa->feat);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &saa->impi);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &saa->impi);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_DATA, V3, &saa->user_data);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_DATA, V3, &saa->user_data);
 	if (!err && saa->has_charging)
 		err = cx_add_charging(r, &saa->charging);
 	if (!err)
 		err = add_assoc(r, saa->assoc, saa->assoc_n);
 	if (!err)
-		err = add_pl(r, DIA_AVP_SERVER_NAME, V3, &saa->server_name);
+		err = cx_add_opt_pl(r, DIA_AVP_SERVER_NAME, V3,
+				    &saa->server_name);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &saa->wildcarded);
-	return finish(ansp, ans, err);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &saa->wildcarded);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_saa_decode(const struct dia_msg *ans, struct cx_saa *saa)
 {
-	int err = check_ans(ans, DIA_CMD_SA);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_SA, false);
 
 	if (err)
 		return err;
 	memset(saa, 0, sizeof(*saa));
 	err = cx_result_get(ans, &saa->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_USER_NAME, 0, &saa->impi);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_USER_NAME, 0,
+				    &saa->impi);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_USER_DATA, V3,
-			     &saa->user_data);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_USER_DATA, V3,
+				    &saa->user_data);
 	if (!err)
 		err = charging_get(&ans->root, &saa->has_charging,
 				   &saa->charging);
 	if (!err)
 		err = assoc_get(&ans->root, saa->assoc, &saa->assoc_n);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
-			     &saa->server_name);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
+				    &saa->server_name);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &saa->wildcarded);
+		err = cx_get_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &saa->wildcarded);
 	if (!err)
 		err = cx_features_get(&ans->root, &saa->feat);
 	return err;
@@ -747,13 +768,13 @@ int cx_lir_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err && lir->auth_type >= 0)
 		err = dia_add_u32(r, DIA_AVP_USER_AUTHORIZATION_TYPE, V3,
 				  (uint32_t)lir->auth_type);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_lir_decode(const struct dia_msg *req, struct cx_lir *lir)
 {
-	int err = check_req(req, DIA_CMD_LI);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_LI, true);
 
 	if (err)
 		return err;
@@ -783,33 +804,35 @@ int cx_lia_encode(struct dia_msg **ansp, const struct dia_msg *req,
 		return err;
 	err = cx_add_features(&ans->root, &lia->feat);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
-			     &lia->server_name);
+		err = cx_add_opt_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
+				    &lia->server_name);
 	if (!err && lia->has_caps && !cx_caps_empty(&lia->caps))
 		err = cx_add_caps(&ans->root, &lia->caps);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &lia->wildcarded);
-	return finish(ansp, ans, err);
+		err = cx_add_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &lia->wildcarded);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_lia_decode(const struct dia_msg *ans, struct cx_lia *lia)
 {
-	int err = check_ans(ans, DIA_CMD_LI);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_LI, false);
 
 	if (err)
 		return err;
 	memset(lia, 0, sizeof(*lia));
 	err = cx_result_get(ans, &lia->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
-			     &lia->server_name);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_SERVER_NAME, V3,
+				    &lia->server_name);
 	if (!err)
 		err = caps_get(&ans->root, &lia->has_caps, &lia->caps);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &lia->wildcarded);
+		err = cx_get_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &lia->wildcarded);
 	if (!err)
 		err = cx_features_get(&ans->root, &lia->feat);
 	return err;
@@ -828,18 +851,19 @@ static int add_item(struct dia_avp *parent, const struct cx_auth_item *it)
 		err = dia_add_u32(g, DIA_AVP_SIP_ITEM_NUMBER, V3,
 				  it->item_number);
 	if (!err)
-		err = add_pl(g, DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3,
-			     &it->scheme);
+		err = cx_add_opt_pl(g, DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3,
+				    &it->scheme);
 	if (!err)
-		err = add_pl(g, DIA_AVP_SIP_AUTHENTICATE, V3,
-			     &it->authenticate);
+		err = cx_add_opt_pl(g, DIA_AVP_SIP_AUTHENTICATE, V3,
+				    &it->authenticate);
 	if (!err)
-		err = add_pl(g, DIA_AVP_SIP_AUTHORIZATION, V3,
-			     &it->authorization);
+		err = cx_add_opt_pl(g, DIA_AVP_SIP_AUTHORIZATION, V3,
+				    &it->authorization);
 	if (!err)
-		err = add_pl(g, DIA_AVP_CONFIDENTIALITY_KEY, V3, &it->ck);
+		err = cx_add_opt_pl(g, DIA_AVP_CONFIDENTIALITY_KEY, V3,
+				    &it->ck);
 	if (!err)
-		err = add_pl(g, DIA_AVP_INTEGRITY_KEY, V3, &it->ik);
+		err = cx_add_opt_pl(g, DIA_AVP_INTEGRITY_KEY, V3, &it->ik);
 	if (err || !it->has_digest)
 		return err;
 	/* TS 29.229 6.3.36: the RFC 4740 Digest AVPs, vendor 0 */
@@ -847,8 +871,8 @@ static int add_item(struct dia_avp *parent, const struct cx_auth_item *it)
 	if (!err)
 		err = dia_add_pl(d, DIA_AVP_DIGEST_REALM, 0, &it->digest.realm);
 	if (!err)
-		err = add_pl(d, DIA_AVP_DIGEST_ALGORITHM, 0,
-			     &it->digest.algorithm);
+		err = cx_add_opt_pl(d, DIA_AVP_DIGEST_ALGORITHM, 0,
+				    &it->digest.algorithm);
 	if (!err)
 		err = dia_add_pl(d, DIA_AVP_DIGEST_QOP, 0, &it->digest.qop);
 	if (!err)
@@ -868,17 +892,19 @@ static int item_get(const struct dia_avp *g, struct cx_auth_item *it)
 	if (dia_get_u32(g, DIA_AVP_SIP_ITEM_NUMBER, V3, &it->item_number) ==
 	    EBADMSG)
 		return EBADMSG;
-	err = get_pl(g, DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3, &it->scheme);
+	err = cx_get_opt_pl(g, DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3,
+			    &it->scheme);
 	if (!err)
-		err = get_pl(g, DIA_AVP_SIP_AUTHENTICATE, V3,
-			     &it->authenticate);
+		err = cx_get_opt_pl(g, DIA_AVP_SIP_AUTHENTICATE, V3,
+				    &it->authenticate);
 	if (!err)
-		err = get_pl(g, DIA_AVP_SIP_AUTHORIZATION, V3,
-			     &it->authorization);
+		err = cx_get_opt_pl(g, DIA_AVP_SIP_AUTHORIZATION, V3,
+				    &it->authorization);
 	if (!err)
-		err = get_pl(g, DIA_AVP_CONFIDENTIALITY_KEY, V3, &it->ck);
+		err = cx_get_opt_pl(g, DIA_AVP_CONFIDENTIALITY_KEY, V3,
+				    &it->ck);
 	if (!err)
-		err = get_pl(g, DIA_AVP_INTEGRITY_KEY, V3, &it->ik);
+		err = cx_get_opt_pl(g, DIA_AVP_INTEGRITY_KEY, V3, &it->ik);
 	if (err)
 		return err;
 	d = dia_avp_find(g, DIA_AVP_SIP_DIGEST_AUTHENTICATE, V3);
@@ -887,14 +913,14 @@ static int item_get(const struct dia_avp *g, struct cx_auth_item *it)
 	if (!d->grouped)
 		return EBADMSG;
 	it->has_digest = true;
-	err = get_pl(d, DIA_AVP_DIGEST_REALM, 0, &it->digest.realm);
+	err = cx_get_opt_pl(d, DIA_AVP_DIGEST_REALM, 0, &it->digest.realm);
 	if (!err)
-		err = get_pl(d, DIA_AVP_DIGEST_ALGORITHM, 0,
-			     &it->digest.algorithm);
+		err = cx_get_opt_pl(d, DIA_AVP_DIGEST_ALGORITHM, 0,
+				    &it->digest.algorithm);
 	if (!err)
-		err = get_pl(d, DIA_AVP_DIGEST_QOP, 0, &it->digest.qop);
+		err = cx_get_opt_pl(d, DIA_AVP_DIGEST_QOP, 0, &it->digest.qop);
 	if (!err)
-		err = get_pl(d, DIA_AVP_DIGEST_HA1, 0, &it->digest.ha1);
+		err = cx_get_opt_pl(d, DIA_AVP_DIGEST_HA1, 0, &it->digest.ha1);
 	return err;
 }
 
@@ -925,14 +951,14 @@ int cx_mar_encode(struct dia_msg **reqp, const struct cx_route *rt,
 				  mar->n_items ? mar->n_items : 1);
 	if (!err)
 		err = dia_add_pl(r, DIA_AVP_SERVER_NAME, V3, &mar->server_name);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_mar_decode(const struct dia_msg *req, struct cx_mar *mar)
 {
 	const struct dia_avp *g;
-	int err = check_req(req, DIA_CMD_MA);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_MA, true);
 
 	if (err)
 		return err;
@@ -975,22 +1001,22 @@ int cx_maa_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	r = &ans->root;
 	err = cx_add_features(r, &maa->feat);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &maa->impi);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &maa->impi);
 	if (!err)
-		err = add_pl(r, DIA_AVP_PUBLIC_IDENTITY, V3, &maa->impu);
+		err = cx_add_opt_pl(r, DIA_AVP_PUBLIC_IDENTITY, V3, &maa->impu);
 	if (!err && maa->item_n)
 		err = dia_add_u32(r, DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3,
 				  (uint32_t)maa->item_n);
 	for (i = 0; !err && i < maa->item_n; i++)
 		err = add_item(r, &maa->item[i]);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_maa_decode(const struct dia_msg *ans, struct cx_maa *maa)
 {
 	const struct dia_avp *g;
-	int err = check_ans(ans, DIA_CMD_MA);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_MA, false);
 	size_t n = 0;
 
 	if (err)
@@ -1002,10 +1028,11 @@ int cx_maa_decode(const struct dia_msg *ans, struct cx_maa *maa)
 	maa->item_n = 0;
 	err = cx_result_get(ans, &maa->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_USER_NAME, 0, &maa->impi);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_USER_NAME, 0,
+				    &maa->impi);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_PUBLIC_IDENTITY, V3,
-			     &maa->impu);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_PUBLIC_IDENTITY, V3,
+				    &maa->impu);
 	if (!err && dia_get_u32(&ans->root, DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3,
 				&maa->n_items) == EBADMSG)
 		err = EBADMSG;
@@ -1050,23 +1077,24 @@ int cx_rtr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = dia_add_u32(g, DIA_AVP_REASON_CODE, V3, rtr->reason);
 	if (!err)
-		err = add_pl(g, DIA_AVP_REASON_INFO, V3, &rtr->reason_info);
-	return finish(reqp, req, err);
+		err = cx_add_opt_pl(g, DIA_AVP_REASON_INFO, V3,
+				    &rtr->reason_info);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_rtr_decode(const struct dia_msg *req, struct cx_rtr *rtr)
 {
 	const struct dia_avp *g;
-	int err = check_req(req, DIA_CMD_RT);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_RT, true);
 
 	if (err)
 		return err;
 	memset(rtr, 0, sizeof(*rtr));
 	err = need_pl(&req->root, DIA_AVP_USER_NAME, 0, &rtr->impi);
 	if (!err)
-		err = get_all(&req->root, DIA_AVP_PUBLIC_IDENTITY, V3,
-			      rtr->impu, CX_IMPU_MAX, &rtr->impu_n);
+		err = cx_get_all_pl(&req->root, DIA_AVP_PUBLIC_IDENTITY, V3,
+				    rtr->impu, CX_IMPU_MAX, &rtr->impu_n);
 	if (!err)
 		err = assoc_get(&req->root, rtr->assoc, &rtr->assoc_n);
 	if (err)
@@ -1076,7 +1104,8 @@ int cx_rtr_decode(const struct dia_msg *req, struct cx_rtr *rtr)
 		return EBADMSG;
 	err = need_u32(g, DIA_AVP_REASON_CODE, V3, &rtr->reason);
 	if (!err)
-		err = get_pl(g, DIA_AVP_REASON_INFO, V3, &rtr->reason_info);
+		err = cx_get_opt_pl(g, DIA_AVP_REASON_INFO, V3,
+				    &rtr->reason_info);
 	return err;
 }
 
@@ -1093,13 +1122,13 @@ int cx_rta_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	if (err)
 		return err;
 	err = add_assoc(&ans->root, rta->assoc, rta->assoc_n);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_rta_decode(const struct dia_msg *ans, struct cx_rta *rta)
 {
-	int err = check_ans(ans, DIA_CMD_RT);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_RT, false);
 
 	if (err)
 		return err;
@@ -1131,24 +1160,24 @@ int cx_ppr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = dia_add_pl(r, DIA_AVP_USER_NAME, 0, &ppr->impi);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_DATA, V3, &ppr->user_data);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_DATA, V3, &ppr->user_data);
 	if (!err && ppr->has_charging)
 		err = cx_add_charging(r, &ppr->charging);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int cx_ppr_decode(const struct dia_msg *req, struct cx_ppr *ppr)
 {
-	int err = check_req(req, DIA_CMD_PP);
+	int err = cx_msg_check(req, DIA_APP_CX, DIA_CMD_PP, true);
 
 	if (err)
 		return err;
 	memset(ppr, 0, sizeof(*ppr));
 	err = need_pl(&req->root, DIA_AVP_USER_NAME, 0, &ppr->impi);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_USER_DATA, V3,
-			     &ppr->user_data);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_USER_DATA, V3,
+				    &ppr->user_data);
 	if (!err)
 		err = charging_get(&req->root, &ppr->has_charging,
 				   &ppr->charging);
@@ -1170,13 +1199,13 @@ int cx_ppa_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	if (err)
 		return err;
 	err = cx_add_features(&ans->root, &ppa->feat);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int cx_ppa_decode(const struct dia_msg *ans, struct cx_ppa *ppa)
 {
-	int err = check_ans(ans, DIA_CMD_PP);
+	int err = cx_msg_check(ans, DIA_APP_CX, DIA_CMD_PP, false);
 
 	if (err)
 		return err;

@@ -271,6 +271,24 @@ int cx_add_charging(struct dia_avp *parent,
 /* A Session-Id "host;high;low" (RFC 6733 8.8) into buf. */
 int cx_session_id(char *buf, size_t size, const struct pl *host) IMS_MUST_CHECK;
 
+/* ---- helpers of the Cx and Sh codecs (cx.c, sh.c) ---- */
+
+/* Add pl as an AVP unless it is unset (an optional AVP). */
+int cx_add_opt_pl(struct dia_avp *parent, uint32_t code, uint32_t vendor,
+		  const struct pl *pl) IMS_MUST_CHECK;
+/* An optional AVP as a pl: unset when absent. */
+int cx_get_opt_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
+		  struct pl *pl) IMS_MUST_CHECK;
+/* Every AVP of that code into v (at most max): EBADMSG past max or for a
+ * grouped one. */
+int cx_get_all_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
+		  struct pl *v, size_t max, size_t *np) IMS_MUST_CHECK;
+/* EINVAL unless m is the request (req) or answer of (app, cmd). */
+int cx_msg_check(const struct dia_msg *m, uint32_t app, uint32_t cmd,
+		 bool req) IMS_MUST_CHECK;
+/* The end of a builder: hand msg out through msgp, or free it on err. */
+int cx_msg_finish(struct dia_msg **msgp, struct dia_msg *msg, int err);
+
 /* ---- the commands ---- */
 
 int cx_uar_encode(struct dia_msg **reqp, const struct cx_route *rt,

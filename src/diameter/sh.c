@@ -1,10 +1,11 @@
 /**
  * @file sh.c  Typed Sh messages (TS 29.329 6.1).
  *
- * The same scheme as cx.c: the common head from cx_request_alloc() and
- * cx_answer_alloc() (application 16777217), AVPs in the ABNF order of
- * TS 29.329 6.1.x, readers returning pl views and EBADMSG when a
- * mandatory AVP is missing or a repeated one exceeds the limits of sh.h.
+ * The same scheme as cx.c, with its helpers (cx.h): the common head from
+ * cx_request_alloc() and cx_answer_alloc() (application 16777217), AVPs
+ * in the ABNF order of TS 29.329 6.1.x, readers returning pl views and
+ * EBADMSG when a mandatory AVP is missing or a repeated one exceeds the
+ * limits of sh.h.
  */
 #include "diameter/sh.h"
 
@@ -16,45 +17,6 @@
 #include "diameter/msg.h"
 
 #define V3 DIA_VENDOR_3GPP
-
-
-static int add_pl(struct dia_avp *parent, uint32_t code, uint32_t vendor,
-		  const struct pl *pl)
-{
-	if (!pl_isset(pl))
-		return 0;
-	return dia_add_pl(parent, code, vendor, pl);
-}
-
-
-static int get_pl(const struct dia_avp *parent, uint32_t code, uint32_t vendor,
-		  struct pl *pl)
-{
-	int err = dia_get_pl(parent, code, vendor, pl);
-
-	if (err == ENOENT) {
-		pl->p = NULL;
-		pl->l = 0;
-		return 0;
-	}
-	return err;
-}
-
-
-static int get_all_pl(const struct dia_avp *parent, uint32_t code, struct pl *v,
-		      size_t max, size_t *np)
-{
-	const struct dia_avp *a;
-	size_t n = 0;
-
-	for (a = dia_avp_find(parent, code, V3); a; a = dia_avp_next(a)) {
-		if (n == max || a->grouped)
-			return EBADMSG;
-		v[n++] = a->val;
-	}
-	*np = n;
-	return 0;
-}
 
 
 static int get_all_u32(const struct dia_avp *parent, uint32_t code, uint32_t *v,
@@ -105,9 +67,9 @@ static int add_uid(struct dia_avp *parent, const struct sh_user_identity *u)
 
 	err = dia_add_group(parent, DIA_AVP_USER_IDENTITY, V3, &g);
 	if (!err)
-		err = add_pl(g, DIA_AVP_PUBLIC_IDENTITY, V3, &u->impu);
+		err = cx_add_opt_pl(g, DIA_AVP_PUBLIC_IDENTITY, V3, &u->impu);
 	if (!err)
-		err = add_pl(g, DIA_AVP_MSISDN, V3, &u->msisdn);
+		err = cx_add_opt_pl(g, DIA_AVP_MSISDN, V3, &u->msisdn);
 	return err;
 }
 
@@ -120,9 +82,9 @@ static int uid_get(const struct dia_avp *parent, struct sh_user_identity *u)
 	g = dia_avp_find(parent, DIA_AVP_USER_IDENTITY, V3);
 	if (!g || !g->grouped)
 		return EBADMSG;
-	err = get_pl(g, DIA_AVP_PUBLIC_IDENTITY, V3, &u->impu);
+	err = cx_get_opt_pl(g, DIA_AVP_PUBLIC_IDENTITY, V3, &u->impu);
 	if (!err)
-		err = get_pl(g, DIA_AVP_MSISDN, V3, &u->msisdn);
+		err = cx_get_opt_pl(g, DIA_AVP_MSISDN, V3, &u->msisdn);
 	if (err)
 		return EBADMSG;
 	/* one of the two must name the user */
@@ -133,25 +95,6 @@ static int uid_get(const struct dia_avp *parent, struct sh_user_identity *u)
 static bool uid_ok(const struct sh_user_identity *u)
 {
 	return pl_isset(&u->impu) || pl_isset(&u->msisdn);
-}
-
-
-static int check(const struct dia_msg *m, uint32_t cmd, bool req)
-{
-	if (!m || m->code != cmd || m->app != DIA_APP_SH ||
-	    dia_msg_is_request(m) != req)
-		return EINVAL;
-	return 0;
-}
-
-
-static int finish(struct dia_msg **msgp, struct dia_msg *msg, int err)
-{
-	if (err)
-		mem_deref(msg);
-	else
-		*msgp = msg;
-	return err;
 }
 
 
@@ -176,10 +119,11 @@ int sh_udr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = add_uid(r, &udr->uid);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &udr->wildcarded);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &udr->wildcarded);
 	if (!err)
-		err = add_pl(r, DIA_AVP_SERVER_NAME, V3, &udr->server_name);
+		err = cx_add_opt_pl(r, DIA_AVP_SERVER_NAME, V3,
+				    &udr->server_name);
 	if (!err)
 		err = add_all_pl(r, DIA_AVP_SERVICE_INDICATION, udr->si,
 				 udr->si_n);
@@ -190,28 +134,29 @@ int sh_udr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 		err = add_all_u32(r, DIA_AVP_IDENTITY_SET, udr->idset,
 				  udr->idset_n);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &udr->impi);
-	return finish(reqp, req, err);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &udr->impi);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int sh_udr_decode(const struct dia_msg *req, struct sh_udr *udr)
 {
-	int err = check(req, DIA_CMD_UD, true);
+	int err = cx_msg_check(req, DIA_APP_SH, DIA_CMD_UD, true);
 
 	if (err)
 		return err;
 	memset(udr, 0, sizeof(*udr));
 	err = uid_get(&req->root, &udr->uid);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &udr->wildcarded);
+		err = cx_get_opt_pl(&req->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &udr->wildcarded);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_SERVER_NAME, V3,
-			     &udr->server_name);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_SERVER_NAME, V3,
+				    &udr->server_name);
 	if (!err)
-		err = get_all_pl(&req->root, DIA_AVP_SERVICE_INDICATION,
-				 udr->si, SH_SI_MAX, &udr->si_n);
+		err = cx_get_all_pl(&req->root, DIA_AVP_SERVICE_INDICATION, V3,
+				    udr->si, SH_SI_MAX, &udr->si_n);
 	if (!err)
 		err = get_all_u32(&req->root, DIA_AVP_DATA_REFERENCE, udr->dref,
 				  SH_DREF_MAX, &udr->dref_n);
@@ -219,7 +164,8 @@ int sh_udr_decode(const struct dia_msg *req, struct sh_udr *udr)
 		err = get_all_u32(&req->root, DIA_AVP_IDENTITY_SET, udr->idset,
 				  SH_IDSET_MAX, &udr->idset_n);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_USER_NAME, 0, &udr->impi);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_USER_NAME, 0,
+				    &udr->impi);
 	if (!err)
 		err = cx_features_get(&req->root, &udr->feat);
 	if (!err && !udr->dref_n)
@@ -241,29 +187,31 @@ int sh_uda_encode(struct dia_msg **ansp, const struct dia_msg *req,
 		return err;
 	err = cx_add_features(&ans->root, &uda->feat);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &uda->wildcarded);
+		err = cx_add_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &uda->wildcarded);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
-			     &uda->user_data);
-	return finish(ansp, ans, err);
+		err = cx_add_opt_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
+				    &uda->user_data);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int sh_uda_decode(const struct dia_msg *ans, struct sh_uda *uda)
 {
-	int err = check(ans, DIA_CMD_UD, false);
+	int err = cx_msg_check(ans, DIA_APP_SH, DIA_CMD_UD, false);
 
 	if (err)
 		return err;
 	memset(uda, 0, sizeof(*uda));
 	err = cx_result_get(ans, &uda->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &uda->wildcarded);
+		err = cx_get_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &uda->wildcarded);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
-			     &uda->user_data);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
+				    &uda->user_data);
 	if (!err)
 		err = cx_features_get(&ans->root, &uda->feat);
 	return err ? EBADMSG : 0;
@@ -290,38 +238,40 @@ int sh_pur_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = add_uid(r, &pur->uid);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pur->wildcarded);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pur->wildcarded);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &pur->impi);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &pur->impi);
 	if (!err)
 		err = add_all_u32(r, DIA_AVP_DATA_REFERENCE, pur->dref,
 				  pur->dref_n);
 	if (!err)
 		err = dia_add_pl(r, DIA_AVP_SH_USER_DATA, V3, &pur->user_data);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int sh_pur_decode(const struct dia_msg *req, struct sh_pur *pur)
 {
-	int err = check(req, DIA_CMD_PU, true);
+	int err = cx_msg_check(req, DIA_APP_SH, DIA_CMD_PU, true);
 
 	if (err)
 		return err;
 	memset(pur, 0, sizeof(*pur));
 	err = uid_get(&req->root, &pur->uid);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pur->wildcarded);
+		err = cx_get_opt_pl(&req->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pur->wildcarded);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_USER_NAME, 0, &pur->impi);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_USER_NAME, 0,
+				    &pur->impi);
 	if (!err)
 		err = get_all_u32(&req->root, DIA_AVP_DATA_REFERENCE, pur->dref,
 				  SH_DREF_MAX, &pur->dref_n);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_SH_USER_DATA, V3,
-			     &pur->user_data);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_SH_USER_DATA, V3,
+				    &pur->user_data);
 	if (!err)
 		err = cx_features_get(&req->root, &pur->feat);
 	if (!err && (!pur->dref_n || !pl_isset(&pur->user_data)))
@@ -343,23 +293,25 @@ int sh_pua_encode(struct dia_msg **ansp, const struct dia_msg *req,
 		return err;
 	err = cx_add_features(&ans->root, &pua->feat);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pua->wildcarded);
-	return finish(ansp, ans, err);
+		err = cx_add_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pua->wildcarded);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int sh_pua_decode(const struct dia_msg *ans, struct sh_pua *pua)
 {
-	int err = check(ans, DIA_CMD_PU, false);
+	int err = cx_msg_check(ans, DIA_APP_SH, DIA_CMD_PU, false);
 
 	if (err)
 		return err;
 	memset(pua, 0, sizeof(*pua));
 	err = cx_result_get(ans, &pua->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pua->wildcarded);
+		err = cx_get_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pua->wildcarded);
 	if (!err)
 		err = cx_features_get(&ans->root, &pua->feat);
 	return err ? EBADMSG : 0;
@@ -387,8 +339,8 @@ int sh_snr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = add_uid(r, &snr->uid);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &snr->wildcarded);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &snr->wildcarded);
 	if (!err)
 		err = add_all_pl(r, DIA_AVP_SERVICE_INDICATION, snr->si,
 				 snr->si_n);
@@ -396,7 +348,8 @@ int sh_snr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 		err = dia_add_u32(r, DIA_AVP_SEND_DATA_INDICATION, V3,
 				  (uint32_t)snr->send_data);
 	if (!err)
-		err = add_pl(r, DIA_AVP_SERVER_NAME, V3, &snr->server_name);
+		err = cx_add_opt_pl(r, DIA_AVP_SERVER_NAME, V3,
+				    &snr->server_name);
 	if (!err)
 		err = dia_add_u32(r, DIA_AVP_SUBS_REQ_TYPE, V3,
 				  snr->subs_req_type);
@@ -409,8 +362,8 @@ int sh_snr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err && snr->has_expiry)
 		err = dia_add_time(r, DIA_AVP_EXPIRY_TIME, V3, snr->expiry);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &snr->impi);
-	return finish(reqp, req, err);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &snr->impi);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
@@ -418,7 +371,7 @@ int sh_snr_decode(const struct dia_msg *req, struct sh_snr *snr)
 {
 	const struct dia_avp *a;
 	uint32_t u;
-	int err = check(req, DIA_CMD_SN, true);
+	int err = cx_msg_check(req, DIA_APP_SH, DIA_CMD_SN, true);
 
 	if (err)
 		return err;
@@ -426,11 +379,12 @@ int sh_snr_decode(const struct dia_msg *req, struct sh_snr *snr)
 	snr->send_data = -1;
 	err = uid_get(&req->root, &snr->uid);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &snr->wildcarded);
+		err = cx_get_opt_pl(&req->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &snr->wildcarded);
 	if (!err)
-		err = get_all_pl(&req->root, DIA_AVP_SERVICE_INDICATION,
-				 snr->si, SH_SI_MAX, &snr->si_n);
+		err = cx_get_all_pl(&req->root, DIA_AVP_SERVICE_INDICATION, V3,
+				    snr->si, SH_SI_MAX, &snr->si_n);
 	if (!err) {
 		err = dia_get_u32(&req->root, DIA_AVP_SEND_DATA_INDICATION, V3,
 				  &u);
@@ -440,8 +394,8 @@ int sh_snr_decode(const struct dia_msg *req, struct sh_snr *snr)
 			err = 0;
 	}
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_SERVER_NAME, V3,
-			     &snr->server_name);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_SERVER_NAME, V3,
+				    &snr->server_name);
 	if (!err)
 		err = dia_get_u32(&req->root, DIA_AVP_SUBS_REQ_TYPE, V3,
 				  &snr->subs_req_type);
@@ -457,7 +411,8 @@ int sh_snr_decode(const struct dia_msg *req, struct sh_snr *snr)
 		snr->has_expiry = !err;
 	}
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_USER_NAME, 0, &snr->impi);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_USER_NAME, 0,
+				    &snr->impi);
 	if (!err)
 		err = cx_features_get(&req->root, &snr->feat);
 	if (!err && !snr->dref_n)
@@ -479,33 +434,35 @@ int sh_sna_encode(struct dia_msg **ansp, const struct dia_msg *req,
 		return err;
 	err = cx_add_features(&ans->root, &sna->feat);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &sna->wildcarded);
+		err = cx_add_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &sna->wildcarded);
 	if (!err)
-		err = add_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
-			     &sna->user_data);
+		err = cx_add_opt_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
+				    &sna->user_data);
 	if (!err && sna->has_expiry)
 		err = dia_add_time(&ans->root, DIA_AVP_EXPIRY_TIME, V3,
 				   sna->expiry);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int sh_sna_decode(const struct dia_msg *ans, struct sh_sna *sna)
 {
 	const struct dia_avp *a;
-	int err = check(ans, DIA_CMD_SN, false);
+	int err = cx_msg_check(ans, DIA_APP_SH, DIA_CMD_SN, false);
 
 	if (err)
 		return err;
 	memset(sna, 0, sizeof(*sna));
 	err = cx_result_get(ans, &sna->res);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &sna->wildcarded);
+		err = cx_get_opt_pl(&ans->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &sna->wildcarded);
 	if (!err)
-		err = get_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
-			     &sna->user_data);
+		err = cx_get_opt_pl(&ans->root, DIA_AVP_SH_USER_DATA, V3,
+				    &sna->user_data);
 	a = dia_avp_find(&ans->root, DIA_AVP_EXPIRY_TIME, V3);
 	if (!err && a) {
 		err = dia_avp_time(a, &sna->expiry);
@@ -539,32 +496,34 @@ int sh_pnr_encode(struct dia_msg **reqp, const struct cx_route *rt,
 	if (!err)
 		err = add_uid(r, &pnr->uid);
 	if (!err)
-		err = add_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pnr->wildcarded);
+		err = cx_add_opt_pl(r, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pnr->wildcarded);
 	if (!err)
-		err = add_pl(r, DIA_AVP_USER_NAME, 0, &pnr->impi);
+		err = cx_add_opt_pl(r, DIA_AVP_USER_NAME, 0, &pnr->impi);
 	if (!err)
 		err = dia_add_pl(r, DIA_AVP_SH_USER_DATA, V3, &pnr->user_data);
-	return finish(reqp, req, err);
+	return cx_msg_finish(reqp, req, err);
 }
 
 
 int sh_pnr_decode(const struct dia_msg *req, struct sh_pnr *pnr)
 {
-	int err = check(req, DIA_CMD_PN, true);
+	int err = cx_msg_check(req, DIA_APP_SH, DIA_CMD_PN, true);
 
 	if (err)
 		return err;
 	memset(pnr, 0, sizeof(*pnr));
 	err = uid_get(&req->root, &pnr->uid);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
-			     &pnr->wildcarded);
+		err = cx_get_opt_pl(&req->root,
+				    DIA_AVP_WILDCARDED_PUBLIC_IDENTITY, V3,
+				    &pnr->wildcarded);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_USER_NAME, 0, &pnr->impi);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_USER_NAME, 0,
+				    &pnr->impi);
 	if (!err)
-		err = get_pl(&req->root, DIA_AVP_SH_USER_DATA, V3,
-			     &pnr->user_data);
+		err = cx_get_opt_pl(&req->root, DIA_AVP_SH_USER_DATA, V3,
+				    &pnr->user_data);
 	if (!err)
 		err = cx_features_get(&req->root, &pnr->feat);
 	if (!err && !pl_isset(&pnr->user_data))
@@ -585,13 +544,13 @@ int sh_pna_encode(struct dia_msg **ansp, const struct dia_msg *req,
 	if (err)
 		return err;
 	err = cx_add_features(&ans->root, &pna->feat);
-	return finish(ansp, ans, err);
+	return cx_msg_finish(ansp, ans, err);
 }
 
 
 int sh_pna_decode(const struct dia_msg *ans, struct sh_pna *pna)
 {
-	int err = check(ans, DIA_CMD_PN, false);
+	int err = cx_msg_check(ans, DIA_APP_SH, DIA_CMD_PN, false);
 
 	if (err)
 		return err;
