@@ -27,6 +27,7 @@
 #include "cmd/prov_cli.h"
 #include "cmd/role_hss.h"
 #include "core/conf.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
@@ -363,26 +364,6 @@ static int parse_listen(const char *spec, enum sip_transp *tp, struct sa *sa)
 }
 
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[512], *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return ENAMETOOLONG;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) && errno != EEXIST)
-			return errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) && errno != EEXIST)
-		return errno;
-	return 0;
-}
-
-
 static void random_password(char *out, size_t len)
 {
 	static const char set[] = "abcdefghijkmnpqrstuvwxyz23456789";
@@ -462,7 +443,7 @@ static int tls_files(struct app *app, struct sip_transp_conf *tc)
 		return 0;
 	}
 	(void)snprintf(dir, sizeof(dir), "%s/tls", app->conf.data_dir);
-	err = mkdir_p(dir);
+	err = fs_mkdir_p(dir, 0750);
 	if (err)
 		return err;
 	(void)snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
@@ -680,7 +661,7 @@ static int app_start(struct app *app)
 	sigset_t mask;
 	int err;
 
-	err = mkdir_p(app->conf.data_dir);
+	err = fs_mkdir_p(app->conf.data_dir, 0750);
 	if (err) {
 		(void)fprintf(stderr,
 			      "entims: cannot create the data directory "
@@ -1106,7 +1087,7 @@ static int cmd_user(const struct cli *cl, int argc, char **argv)
 				      "(see entims help)\n");
 		return 2;
 	}
-	err = mkdir_p(c.data_dir);
+	err = fs_mkdir_p(c.data_dir, 0750);
 	if (err) {
 		(void)fprintf(stderr,
 			      "entims user: cannot create the data directory "

@@ -26,8 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "hss/prov.h"
@@ -385,26 +385,6 @@ static int parse(int argc, char **argv, struct opts *o)
 }
 
 
-static int mkdirs(const char *dir)
-{
-	char tmp[CONF_STR_MAX], *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return ENAMETOOLONG;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) && errno != EEXIST)
-			return errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) && errno != EEXIST)
-		return errno;
-	return 0;
-}
-
-
 static int open_store(const struct opts *o, prov_cli_conf_h *confh,
 		      struct store **stp)
 {
@@ -418,7 +398,7 @@ static int open_store(const struct opts *o, prov_cli_conf_h *confh,
 		return 2;
 	u = o->store ? o->store : c.store_url;
 	if (!u[0] || !strcmp(u, "sqlite")) {
-		err = mkdirs(c.data_dir);
+		err = fs_mkdir_p(c.data_dir, 0750);
 		if (err) {
 			(void)fprintf(stderr,
 				      "entims: cannot create the data "
