@@ -53,6 +53,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "hss/milenage.h"
 
 static const uint8_t amf_resync[AKA_AMF_LEN] = { 0x00, 0x00 };
@@ -440,82 +441,6 @@ out:
 }
 
 
-/* RFC 4648 4 base64 with padding; size includes the NUL. */
-static int b64_encode(char *buf, size_t size, const uint8_t *p, size_t n)
-{
-	const size_t need = ((n + 2) / 3) * 4 + 1;
-
-	if (!buf || (!p && n))
-		return EINVAL;
-	if (size < need || n > INT32_MAX / 2)
-		return ENOSPC;
-
-	(void)EVP_EncodeBlock((unsigned char *)buf, p, (int)n);
-	return 0;
-}
-
-
-static int b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-
-/* Decode RFC 4648 4 base64 into out (at most size octets).  Padding is
- * optional, but when present the input must be whole 4-character
- * groups; anything outside the alphabet is EBADMSG. */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t size,
-		      size_t *outlen)
-{
-	size_t pad = 0, m, len, o = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-
-	while (n > 0 && s[n - 1] == '=' && pad < 2) {
-		n--;
-		pad++;
-	}
-	if (pad && (n + pad) % 4)
-		return EBADMSG;
-
-	m = n;
-	if (m % 4 == 1)
-		return EBADMSG;
-
-	len = (m / 4) * 3 + (m % 4 ? m % 4 - 1 : 0);
-	if (len > size)
-		return EMSGSIZE;
-
-	for (size_t i = 0; i < m; i++) {
-		const int v = b64_val(s[i]);
-
-		if (v < 0)
-			return EBADMSG;
-
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-
-	*outlen = o;
-	return 0;
-}
-
-
 /* A parameter value without its surrounding quotes, if it has them. */
 static void unquote(const struct pl *in, const char **p, size_t *n)
 {
@@ -631,7 +556,7 @@ int aka_digest_password(enum aka_digest_alg alg, const uint8_t *res,
 		goto out;
 	}
 
-	err = b64_encode(b64, sizeof(b64), mac, maclen);
+	err = base64_encode(b64, sizeof(b64), mac, maclen, 0);
 	if (err)
 		goto out;
 
@@ -728,8 +653,8 @@ int aka_nonce_encode(char *buf, size_t size, const uint8_t rand[AKA_RAND_LEN],
 	if (sdata_len)
 		memcpy(raw + AKA_RAND_LEN + AKA_AUTN_LEN, sdata, sdata_len);
 
-	err = b64_encode(buf, size, raw,
-			 AKA_RAND_LEN + AKA_AUTN_LEN + sdata_len);
+	err = base64_encode(buf, size, raw,
+			    AKA_RAND_LEN + AKA_AUTN_LEN + sdata_len, 0);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return err;
 }
@@ -764,7 +689,7 @@ int aka_nonce_decode(const struct pl *nonce, uint8_t rand[AKA_RAND_LEN],
 
 	unquote(nonce, &s, &n);
 
-	err = b64_decode(s, n, raw, sizeof(raw), &len);
+	err = base64_decode(s, n, raw, sizeof(raw), &len, 0);
 	if (err == EMSGSIZE)
 		err = EBADMSG;
 	if (err)
@@ -808,7 +733,7 @@ int aka_auts_encode(char *buf, size_t size, const uint8_t auts[AKA_AUTS_LEN])
 {
 	if (!auts)
 		return EINVAL;
-	return b64_encode(buf, size, auts, AKA_AUTS_LEN);
+	return base64_encode(buf, size, auts, AKA_AUTS_LEN, 0);
 }
 
 
@@ -833,7 +758,7 @@ int aka_auts_decode(const struct pl *val, uint8_t auts[AKA_AUTS_LEN])
 
 	unquote(val, &s, &n);
 
-	err = b64_decode(s, n, raw, sizeof(raw), &len);
+	err = base64_decode(s, n, raw, sizeof(raw), &len, 0);
 	if (err == EMSGSIZE || (!err && len != AKA_AUTS_LEN))
 		err = EBADMSG;
 	if (!err)

@@ -51,6 +51,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "core/hash.h"
 #include "core/list.h"
 #include "core/log.h"
@@ -503,78 +504,18 @@ static bool alg_enabled(const struct auth *auth, enum auth_algo alg)
 }
 
 
-/* ---- base64url (RFC 4648 5), no padding ---- */
-
-static const char b64u[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t b64u_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-			     in[i + 2];
-		out[o++] = b64u[v >> 18];
-		out[o++] = b64u[(v >> 12) & 63];
-		out[o++] = b64u[(v >> 6) & 63];
-		out[o++] = b64u[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64u[v >> 18];
-		out[o++] = b64u[(v >> 12) & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64u[v >> 18];
-		out[o++] = b64u[(v >> 12) & 63];
-		out[o++] = b64u[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-
-static int b64u_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-
 /* Decode exactly NONCE_RAW octets from NONCE_B64 characters. */
 static bool nonce_decode(const struct pl *pl, uint8_t *out)
 {
-	uint32_t acc = 0;
-	size_t i, o = 0;
-	int bits = 0;
+	size_t len;
 
-	if (pl->l != NONCE_B64)
-		return false;
-	for (i = 0; i < pl->l; i++) {
-		int v = b64u_val(pl->p[i]);
-		if (v < 0)
-			return false;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o < NONCE_RAW)
-				out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* the unused low bits of the last character must be zero, so that
-	 * one nonce has one spelling */
-	return o == NONCE_RAW && (acc & ((1u << bits) - 1)) == 0;
+	/* base64url (RFC 4648 5) without padding, canonical: the unused low
+	 * bits of the last character must be zero, so that one nonce has
+	 * one spelling */
+	return pl->l == NONCE_B64 &&
+	       !base64_decode(pl->p, pl->l, out, NONCE_RAW, &len,
+			      BASE64_URL | BASE64_CANONICAL) &&
+	       len == NONCE_RAW;
 }
 
 
@@ -632,8 +573,7 @@ static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
 	err = nonce_mac(auth, raw, alg, realm, strlen(realm), raw + NONCE_ID);
 	if (err)
 		return err;
-	b64u_encode(raw, NONCE_RAW, out);
-	return 0;
+	return base64_encode(out, NONCE_B64 + 1, raw, NONCE_RAW, BASE64_URL);
 }
 
 
@@ -658,7 +598,8 @@ static int opaque_make(struct auth *auth, const char *realm, size_t realm_len,
 	}
 	if (hmac256(auth, buf, 6 + realm_len, md))
 		return EIO;
-	b64u_encode(md, OPAQUE_RAW, out);
+	if (base64_encode(out, OPAQUE_B64 + 1, md, OPAQUE_RAW, BASE64_URL))
+		return EIO;
 	if (realm_len < sizeof(auth->op_realm)) {
 		memcpy(auth->op_realm, realm, realm_len);
 		auth->op_realm[realm_len] = '\0';
