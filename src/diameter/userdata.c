@@ -287,9 +287,133 @@ static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
 static void xml_init_once(void)
 {
-	/* libxml2 has global tables; initialise them before any thread
-	 * (an async SQL worker, say) can race to do it */
 	xmlInitParser();
+}
+
+
+/**
+ * Initialise libxml2 once per process.  libxml2 has global tables;
+ * initialise them before any thread (an async SQL worker, say) can race
+ * to do it.  Every user of libxml2 (User-Data here, Sh-Data in the HSS)
+ * calls this first.
+ */
+void cx_xml_init(void)
+{
+	(void)pthread_once(&xml_once, xml_init_once);
+}
+
+
+static void xml_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+
+/* SAX internalSubset: a DOCTYPE.  User-Data and Sh-Data never need one,
+ * and without it no entity can be declared; stop before the subset is
+ * read. */
+static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
+		       const xmlChar *sid)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+
+	(void)name;
+	(void)eid;
+	(void)sid;
+	ctxt->wellFormed = 0;
+	xmlStopParser(ctxt);
+}
+
+
+static bool xml_space(char c);
+
+
+/**
+ * Parse an untrusted XML document (a peer's User-Data or Sh-Data): no
+ * DOCTYPE (so no entity can be declared, let alone expanded), no network,
+ * CDATA folded into text, and nothing written to stderr.
+ *
+ * @param docp   receives the document (xmlFreeDoc)
+ * @param p      the bytes (need not be NUL-terminated)
+ * @param len    their number, at most CX_USERDATA_MAX
+ * @param why    receives a sentence on EBADMSG, or NULL
+ * @param whysz  its size
+ * @return 0, EBADMSG (not well-formed, or a DOCTYPE), EMSGSIZE, EINVAL or
+ *         ENOMEM
+ */
+int cx_xml_parse(struct _xmlDoc **docp, const char *p, size_t len, char *why,
+		 size_t whysz)
+{
+	xmlParserCtxtPtr ctxt = NULL;
+	xmlGenericErrorFunc gen_h;
+	xmlDocPtr doc = NULL;
+	void *gen_ctx;
+	int err = 0;
+
+	if (why && whysz)
+		why[0] = '\0';
+	if (!docp || (!p && len))
+		return EINVAL;
+	if (len > CX_USERDATA_MAX)
+		return EMSGSIZE;
+	cx_xml_init();
+
+	/* encoding conversion errors bypass XML_PARSE_NOERROR and go to the
+	 * thread's generic handler (stderr): a peer's bytes must not write
+	 * there, the reason goes into why instead */
+	gen_h = xmlGenericError;
+	gen_ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, xml_silent);
+
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt) {
+		err = ENOMEM;
+		goto out;
+	}
+	ctxt->sax->internalSubset = refuse_dtd;
+	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
+	 * no network; NOCDATA folds CDATA sections into text */
+	doc = xmlCtxtReadMemory(ctxt, p ? p : "", (int)len, NULL, NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR |
+					XML_PARSE_NOWARNING |
+					XML_PARSE_NOCDATA);
+	if (ctxt->errNo == XML_ERR_USER_STOP ||
+	    (doc && (doc->intSubset || doc->extSubset))) {
+		if (why && whysz)
+			(void)snprintf(why, whysz, "a DOCTYPE is not allowed");
+		err = EBADMSG;
+		goto out;
+	}
+	if (!doc) {
+		const xmlError *xe = xmlCtxtGetLastError(ctxt);
+		char msg[96] = "no document";
+		size_t n;
+
+		if (xe && xe->code == XML_ERR_NO_MEMORY) {
+			err = ENOMEM;
+			goto out;
+		}
+		if (xe && xe->message)
+			(void)snprintf(msg, sizeof(msg), "%s", xe->message);
+		n = strlen(msg);
+		while (n && xml_space(msg[n - 1]))
+			msg[--n] = '\0'; /* libxml2 ends messages with \n */
+		if (why && whysz)
+			(void)snprintf(why, whysz,
+				       "not well-formed XML (line %d: %s)",
+				       xe ? xe->line : 0, msg);
+		err = EBADMSG;
+		goto out;
+	}
+	*docp = doc;
+	doc = NULL;
+out:
+	if (doc)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	xmlSetGenericErrorFunc(gen_ctx, gen_h);
+	return err;
 }
 
 
@@ -626,7 +750,7 @@ int cx_userdata_encode(struct buf *mb, const struct cx_subscription *sub)
 
 	if (!mb || !sub || !sub->private_id || !sub->sp_n)
 		return EINVAL;
-	(void)pthread_once(&xml_once, xml_init_once);
+	cx_xml_init();
 
 	xb = xmlBufferCreate();
 	if (!xb)
@@ -1381,28 +1505,6 @@ static int dec_root(struct dec *d, const xmlNode *root)
 }
 
 
-static void xml_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-
-/* SAX internalSubset: a DOCTYPE.  User-Data never needs one, and without
- * it no entity can be declared; stop before the subset is read. */
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
-		       const xmlChar *sid)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-
-	(void)name;
-	(void)eid;
-	(void)sid;
-	ctxt->wellFormed = 0;
-	xmlStopParser(ctxt);
-}
-
-
 /**
  * Decode the User-Data XML of a Cx SAA/PPA (or Sh) into a subscription.
  *
@@ -1418,11 +1520,9 @@ int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 		       size_t len, char *err, size_t errsz)
 {
 	struct dec d = { .err = err, .errsz = errsz };
-	xmlParserCtxtPtr ctxt = NULL;
-	xmlGenericErrorFunc gen_h;
 	xmlDocPtr doc = NULL;
-	void *gen_ctx;
 	xmlNodePtr root;
+	char why[160];
 	int e;
 
 	if (err && errsz)
@@ -1437,50 +1537,11 @@ int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 				       len, CX_USERDATA_MAX);
 		return EMSGSIZE;
 	}
-	(void)pthread_once(&xml_once, xml_init_once);
-
-	/* encoding conversion errors bypass XML_PARSE_NOERROR and go to the
-	 * thread's generic handler (stderr): a peer's bytes must not write
-	 * there, the reason goes into err instead */
-	gen_h = xmlGenericError;
-	gen_ctx = xmlGenericErrorContext;
-	xmlSetGenericErrorFunc(NULL, xml_silent);
-
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
-		e = ENOMEM;
+	e = cx_xml_parse(&doc, xml, len, why, sizeof(why));
+	if (e == EBADMSG)
+		e = bad(&d, "%s", why);
+	if (e)
 		goto out;
-	}
-	ctxt->sax->internalSubset = refuse_dtd;
-	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
-	 * no network; NOCDATA folds CDATA sections into text */
-	doc = xmlCtxtReadMemory(ctxt, xml ? xml : "", (int)len, NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING |
-					XML_PARSE_NOCDATA);
-	if (ctxt->errNo == XML_ERR_USER_STOP ||
-	    (doc && (doc->intSubset || doc->extSubset))) {
-		e = bad(&d, "a DOCTYPE is not allowed in User-Data");
-		goto out;
-	}
-	if (!doc) {
-		const xmlError *xe = xmlCtxtGetLastError(ctxt);
-		char why[96] = "no document";
-		size_t n;
-
-		if (xe && xe->code == XML_ERR_NO_MEMORY) {
-			e = ENOMEM;
-			goto out;
-		}
-		if (xe && xe->message)
-			(void)snprintf(why, sizeof(why), "%s", xe->message);
-		n = strlen(why);
-		while (n && xml_space(why[n - 1]))
-			why[--n] = '\0'; /* libxml2 ends messages with \n */
-		e = bad(&d, "not well-formed XML (line %d: %s)",
-			xe ? xe->line : 0, why);
-		goto out;
-	}
 	root = xmlDocGetRootElement(doc);
 	if (!root) {
 		e = bad(&d, "the document has no root element");
@@ -1501,7 +1562,5 @@ out:
 	mem_deref(d.sub);
 	if (doc)
 		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
-	xmlSetGenericErrorFunc(gen_ctx, gen_h);
 	return e;
 }

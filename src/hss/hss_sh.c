@@ -31,7 +31,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,64 +56,13 @@ enum sh_ims_user_state {
 	SH_REGISTERED_UNREG_SERVICES = 3,
 };
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-
-static void xml_init_once(void)
-{
-	xmlInitParser();
-}
-
-
-static void xml_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
-		       const xmlChar *sid)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-
-	(void)name;
-	(void)eid;
-	(void)sid;
-	ctxt->wellFormed = 0;
-	xmlStopParser(ctxt);
-}
-
-
 /* Parse untrusted XML: NULL when it is not a well-formed document
  * without a DOCTYPE. */
 static xmlDocPtr xml_parse(const char *p, size_t len)
 {
-	xmlGenericErrorFunc gen_h = xmlGenericError;
-	void *gen_ctx = xmlGenericErrorContext;
-	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 
-	if (len > (size_t)CX_USERDATA_MAX)
-		return NULL;
-	(void)pthread_once(&xml_once, xml_init_once);
-	xmlSetGenericErrorFunc(NULL, xml_silent);
-	ctxt = xmlNewParserCtxt();
-	if (ctxt) {
-		ctxt->sax->internalSubset = refuse_dtd;
-		doc = xmlCtxtReadMemory(ctxt, p, (int)len, NULL, NULL,
-					XML_PARSE_NONET | XML_PARSE_NOERROR |
-						XML_PARSE_NOWARNING |
-						XML_PARSE_NOCDATA);
-		if (doc && (ctxt->errNo == XML_ERR_USER_STOP ||
-			    doc->intSubset || doc->extSubset)) {
-			xmlFreeDoc(doc);
-			doc = NULL;
-		}
-		xmlFreeParserCtxt(ctxt);
-	}
-	xmlSetGenericErrorFunc(gen_ctx, gen_h);
-	return doc;
+	return cx_xml_parse(&doc, p, len, NULL, 0) ? NULL : doc;
 }
 
 
@@ -389,7 +337,7 @@ static int shdata_build(struct hss *hss, const struct store_impu *u,
 	size_t k;
 	int err;
 
-	(void)pthread_once(&xml_once, xml_init_once);
+	cx_xml_init();
 	memset(&d, 0, sizeof(d));
 	d.hss = hss;
 	d.u = u;
