@@ -193,6 +193,8 @@ struct sreg_tx {
 	void *arg;
 	char *impi, *impu;
 	uint32_t sat;
+	struct tmr later; /* an answer known at once, delivered from the
+			     loop; holds a reference while running */
 };
 
 /* A parsed REGISTER, views into msg. */
@@ -651,6 +653,7 @@ static void tx_destructor(void *arg)
 {
 	struct sreg_tx *tx = arg;
 
+	tmr_cancel(&tx->later);
 	if (tx->reg)
 		list_unlink(&tx->le);
 	mem_deref(tx->msg);
@@ -667,6 +670,7 @@ static int tx_alloc(struct scscf_reg *reg, struct sreg_tx **txp,
 
 	if (!tx)
 		return ENOMEM;
+	tmr_init(&tx->later);
 	tx->kind = kind;
 	err = dupstr(&tx->impi, impi);
 	if (!err)
@@ -2202,28 +2206,13 @@ out:
 }
 
 
-/* A tx whose answer is already known, delivered from the loop. */
-struct prof_later {
-	struct tmr tmr;
-	struct sreg_tx *tx;
-};
-
-
-static void later_destructor(void *arg)
-{
-	struct prof_later *l = arg;
-
-	tmr_cancel(&l->tmr);
-	mem_deref(l->tx);
-}
-
-
+/* An answer known at once, still delivered from the loop. */
 static void later_h(void *arg)
 {
-	struct prof_later *l = arg;
+	struct sreg_tx *tx = arg;
 
-	prof_deliver(l->tx, l->tx->reg ? 0 : ECANCELED);
-	mem_deref(l);
+	prof_deliver(tx, tx->reg ? 0 : ECANCELED);
+	mem_deref(tx); /* the timer's reference */
 }
 
 
@@ -2251,15 +2240,7 @@ int scscf_reg_unregistered_profile(struct scscf_reg *reg, const char *impu,
 	tx->profh = h;
 	tx->arg = arg;
 	if (idx_find(reg, canon, NULL)) {
-		struct prof_later *l = mem_zalloc(sizeof(*l), later_destructor);
-
-		if (!l) {
-			mem_deref(tx);
-			return ENOMEM;
-		}
-		tmr_init(&l->tmr);
-		l->tx = tx;
-		tmr_start(&l->tmr, 0, later_h, l);
+		tmr_start(&tx->later, 0, later_h, tx);
 		return 0;
 	}
 	err = sar_send(reg, tx, DIA_SAT_UNREGISTERED_USER, false, NULL,
@@ -2710,11 +2691,13 @@ void scscf_reg_close(struct scscf_reg *reg)
 		struct sreg_tx *tx = le->data;
 		scscf_reply_h *h = tx->replyh;
 		scscf_profile_h *ph = tx->profh;
+		bool later = tmr_isrunning(&tx->later);
 
 		list_unlink(le);
 		tx->reg = NULL;
 		tx->replyh = NULL;
 		tx->profh = NULL;
+		tmr_cancel(&tx->later);
 		if (h) {
 			struct scscf_reply r = { .err = ECANCELED,
 						 .scode = 500,
@@ -2726,6 +2709,8 @@ void scscf_reg_close(struct scscf_reg *reg)
 		}
 		if (ph)
 			ph(ECANCELED, NULL, tx->arg);
+		if (later)
+			mem_deref(tx); /* the timer's reference */
 	}
 	while ((le = reg->sets.head)) {
 		struct sreg_set *s = le->data;

@@ -1022,6 +1022,63 @@ static void test_restart(void **state)
 }
 
 
+/* Closing with a REGISTER waiting for its MAA and a profile answer
+ * waiting for the loop: both get ECANCELED, once; nothing leaks. */
+static void test_close_pending(void **state)
+{
+	static const char text[] =
+		"REGISTER sip:" HT_REALM " SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP pcscf.ims.test;branch=z9hG4bKclose\r\n"
+		"From: <" HT_AU ">;tag=c1\r\n"
+		"To: <" HT_AU ">\r\n"
+		"Call-ID: close@ue\r\n"
+		"CSeq: 1 REGISTER\r\n"
+		"Contact: <" CT1 ">\r\n"
+		"Content-Length: 0\r\n\r\n";
+	struct sip_msg *msg = mem_zalloc(sizeof(*msg), NULL);
+	struct sip_msg_err e;
+	struct pgot p;
+	struct got g;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(sip_msg_decode(msg, text, sizeof(text) - 1, true, &e),
+			 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(scscf_reg_handle(F.reg, msg, reply_h, &g), 0);
+	mem_deref(msg);
+	assert_int_equal(g.n, 0);
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(
+		scscf_reg_unregistered_profile(F.reg, HT_BU, prof_h, &p), 0);
+	pump();
+	assert_int_equal(p.n, 1);
+	memset(&p, 0, sizeof(p));
+	/* the second is answered from memory, from a 0-delay timer */
+	assert_int_equal(
+		scscf_reg_unregistered_profile(F.reg, HT_BU, prof_h, &p), 0);
+	assert_int_equal(g.n, 1); /* the 401 came meanwhile */
+	memset(&g, 0, sizeof(g));
+	msg = mem_zalloc(sizeof(*msg), NULL);
+	assert_non_null(msg);
+	assert_int_equal(sip_msg_decode(msg, text, sizeof(text) - 1, true, &e),
+			 0);
+	assert_int_equal(scscf_reg_handle(F.reg, msg, reply_h, &g), 0);
+
+	scscf_reg_close(F.reg);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.err, ECANCELED);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.err, ECANCELED);
+	assert_int_equal(scscf_reg_handle(F.reg, msg, reply_h, &g), EINVAL);
+	mem_deref(msg);
+	pump();
+	assert_int_equal(g.n, 1);
+	assert_int_equal(p.n, 1);
+}
+
+
 /* The store on its own: batches, rollback, reload. */
 static void test_store_mem(void **state)
 {
@@ -1081,6 +1138,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unregistered, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup_sqlite,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_close_pending, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_mem, mem_mark,
 						mem_expect_no_leaks),
