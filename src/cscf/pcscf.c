@@ -891,11 +891,7 @@ static int phone_request(struct pcscf *p, struct sip_msg *req,
 	memset(&e, 0, sizeof(e));
 	e.drop = trusted_ids;
 	e.drop_names = trusted_names;
-	if (dlg) {
-		/* the dialog's route set (RFC 3261 12.2.1.1): only our own
-		 * Record-Route entry on top goes (16.4) */
-		e.route_skip = cscf_edit_own_routes(req, &p->me);
-	} else if (ph->route_n) {
+	if (!dlg && ph->route_n) {
 		/* TS 24.229 5.2.6.3.3: the stored Service-Route, whatever
 		 * the phone preloaded */
 		e.drop |= CSCF_DROP(SIP_HDR_ROUTE);
@@ -906,6 +902,8 @@ static int phone_request(struct pcscf *p, struct sip_msg *req,
 		if (!err)
 			err = buf_write_str(mb, "\r\n");
 	} else {
+		/* a dialog's route set (RFC 3261 12.2.1.1), or no
+		 * Service-Route: only our own entries on top go (16.4) */
 		e.route_skip = cscf_edit_own_routes(req, &p->me);
 	}
 	if (!err)
