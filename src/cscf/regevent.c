@@ -1,0 +1,1687 @@
+/**
+ * @file regevent.c  The S-CSCF's reg event notifier (RFC 3680, RFC 6665,
+ *                   TS 24.229 5.4.2.1).
+ *
+ * State, all on the loop's thread:
+ *
+ *  - one `aor` record per IMPU the registrar reported (re->aors, keyed by
+ *    the canonical IMPU): its registration as a one-registration reginfo
+ *    (active contacts only, with the expires as reported and the time of
+ *    the report, so later documents carry the seconds left), and a
+ *    counted reference to the `rset` of its implicit registration set:
+ *    the set's IMPUs, the hosts of the P-CSCFs in the Path of its
+ *    contacts and the hosts of its application servers.  A NOTIFY for a
+ *    subscription to IMPU X carries one <registration> per IMPU of X's
+ *    set (TS 24.229 5.4.2.1.2), and the rset says who may subscribe.
+ *  - one `sub` per subscription: the dialog (RFC 3261 12.1.1 UAS side:
+ *    Call-ID, both tags, both URIs, remote target, route set, both
+ *    CSeqs), the Event id, the next reginfo version, the expiry timer.
+ *    Subscriptions are in two hashes: by subscribed IMPU (holding the
+ *    notifier's one reference) and by Call-ID (for in-dialog requests;
+ *    not counted).  A subscription outlives the aor record it watches: a
+ *    restart restores subscriptions from the store before the registrar
+ *    reports its registrations again.
+ *
+ * Versions (RFC 3680 5.2): every document sent in a subscription carries
+ * the next version of that subscription, starting at 0, so a partial
+ * notification built once for a change is encoded per subscription with
+ * its own version.
+ *
+ * Callbacks into the caller (reply, notify) may re-enter the notifier
+ * (a transport that fails at once reports 408 through
+ * regevent_notify_result()): subscriptions are taken with mem_ref and
+ * marked `gone` when removed, and loops work on a snapshot array.
+ */
+#include "cscf/regevent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/mem.h"
+#include "core/pl.h"
+#include "sip/addr.h"
+#include "sip/build.h"
+#include "sip/msg.h"
+#include "sip/registrar.h"
+#include "sip/uri.h"
+
+#define LOG_MODULE "regevent"
+
+#define IMPU_MAX    256 /* canonical IMPU, NUL included */
+#define HOSTP_MAX   280 /* "host:port" */
+#define NOTIFY_MAXF "70"
+
+struct rset {
+	char **impu; /* canonical */
+	size_t impu_n;
+	char **pcscf; /* "host:port" of the Path entries */
+	size_t pcscf_n;
+	char **as; /* "host:port" of the iFCs' application servers */
+	size_t as_n;
+};
+
+struct aor {
+	struct le he;
+	char *impu;          /* canonical, the key */
+	struct reginfo *ri;  /* ri->reg[0]: its registration */
+	uint64_t updated_ms; /* tmr_jiffies() when reported */
+	struct rset *set;
+};
+
+struct sub {
+	struct le he_impu;   /* re->subs_impu: the notifier's reference */
+	struct le he_cid;    /* re->subs_cid: not counted */
+	struct regevent *re; /* weak */
+	uint64_t id;
+	char *impu;
+	char *subscriber;
+	char *callid;
+	char *ltag;
+	char *rtag;
+	char *luri;
+	char *ruri;
+	char *target;
+	char **route;
+	size_t route_n;
+	char *event_id;
+	uint32_t lcseq;
+	uint32_t rcseq;
+	uint32_t version;  /* of the next document */
+	uint64_t deadline; /* tmr_jiffies() at expiry */
+	struct tmr tmr;
+	bool gone;
+};
+
+struct regevent {
+	struct regevent_conf conf;
+	char *contact;
+	struct hash *aors;
+	struct hash *subs_impu;
+	struct hash *subs_cid;
+	size_t nsubs;
+	uint64_t next_id;
+	bool closed;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mem_deref(v[i]);
+	mem_deref(v);
+}
+
+
+/* Append a copy of s[0..len) to *v unless it is there already. */
+static int strv_add(char ***v, size_t *n, const char *s, size_t len)
+{
+	char **nv, *c;
+
+	for (size_t i = 0; i < *n; i++)
+		if (strlen((*v)[i]) == len && !memcmp((*v)[i], s, len))
+			return 0;
+	c = mem_strdup(s, len);
+	if (!c)
+		return ENOMEM;
+	nv = mem_realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv) {
+		mem_deref(c);
+		return ENOMEM;
+	}
+	nv[(*n)++] = c;
+	*v = nv;
+	return 0;
+}
+
+
+static bool strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+
+static char *sdup(const char *s)
+{
+	return mem_strdup(s ? s : "", s ? strlen(s) : 0);
+}
+
+
+static char *pldup(const struct pl *pl)
+{
+	return mem_strdup(pl->p ? pl->p : "", pl->p ? pl->l : 0);
+}
+
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* Stable ids: a registration's from its IMPU (the same across restarts),
+ * a contact's from its URI when the registrar gave none. */
+static void hash_id(char *out, size_t size, char pfx, const char *s)
+{
+	(void)snprintf(out, size, "%c%08x", pfx, hash_fast(s, strlen(s)));
+}
+
+
+/* "host:port" of a SIP URI, host lowercased; ENOENT for other schemes. */
+static int hostport(const struct sip_uri *u, char *out, size_t size)
+{
+	size_t n;
+
+	if (u->sch != SIP_SCHEME_SIP && u->sch != SIP_SCHEME_SIPS)
+		return ENOENT;
+	if (u->host.l + 8 > size)
+		return ENOSPC;
+	for (n = 0; n < u->host.l; n++) {
+		char c = u->host.p[n];
+
+		out[n] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	(void)snprintf(out + n, size - n, ":%u", sip_uri_port(u));
+	return 0;
+}
+
+
+/**
+ * The canonical form of an IMPU, the key of registrations and
+ * subscriptions.
+ *
+ * @param uri   the URI text (a bare URI, no name-addr)
+ * @param len   its length
+ * @param out   where the canonical form is written, NUL-terminated
+ * @param size  size of out
+ * @return 0, EBADMSG (not a URI), EPROTO (neither sip, sips nor tel),
+ *         ENOSPC
+ */
+int regevent_impu_canon(const char *uri, size_t len, char *out, size_t size)
+{
+	struct sip_uri u;
+	struct pl pl;
+	size_t n = 0;
+	int err;
+
+	if (!uri || !out || !size)
+		return EINVAL;
+	pl_set(&pl, uri, len);
+	if (sip_uri_decode(&u, &pl))
+		return EBADMSG;
+	if (u.sch == SIP_SCHEME_SIP || u.sch == SIP_SCHEME_SIPS) {
+		err = registrar_aor(&u, out, size - 1, &n);
+		if (err)
+			return err;
+		out[n] = '\0';
+		return 0;
+	}
+	if (u.sch != SIP_SCHEME_TEL)
+		return EPROTO;
+	/* RFC 3966 4: visual separators do not count; parameters dropped
+	 * (an IMPU is a global number) */
+	if (size < 5)
+		return ENOSPC;
+	memcpy(out, "tel:", 4);
+	n = 4;
+	for (size_t i = 0; i < u.user.l; i++) {
+		char c = u.user.p[i];
+
+		if (c == '-' || c == '.' || c == '(' || c == ')')
+			continue;
+		if (n + 1 >= size)
+			return ENOSPC;
+		out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+
+static int canon_str(const char *s, char *out, size_t size)
+{
+	return regevent_impu_canon(s, strlen(s), out, size);
+}
+
+
+/* ---- records ---------------------------------------------------------- */
+
+static void rset_destructor(void *data)
+{
+	struct rset *rs = data;
+
+	strv_free(rs->impu, rs->impu_n);
+	strv_free(rs->pcscf, rs->pcscf_n);
+	strv_free(rs->as, rs->as_n);
+}
+
+
+static void aor_destructor(void *data)
+{
+	struct aor *a = data;
+
+	mem_deref(a->impu);
+	mem_deref(a->ri);
+	mem_deref(a->set);
+}
+
+
+static struct aor *aor_find(const struct regevent *re, const char *impu)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(re->aors, hash_fast(impu, strlen(impu))), le) {
+		struct aor *a = le->data;
+
+		if (strcmp(a->impu, impu) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+
+static void aor_remove(struct regevent *re, struct aor *a)
+{
+	hash_unlink(re->aors, &a->he);
+	mem_deref(a);
+}
+
+
+static void sub_destructor(void *data)
+{
+	struct sub *s = data;
+
+	tmr_cancel(&s->tmr);
+	mem_deref(s->impu);
+	mem_deref(s->subscriber);
+	mem_deref(s->callid);
+	mem_deref(s->ltag);
+	mem_deref(s->rtag);
+	mem_deref(s->luri);
+	mem_deref(s->ruri);
+	mem_deref(s->target);
+	strv_free(s->route, s->route_n);
+	mem_deref(s->event_id);
+}
+
+
+static struct sub *sub_find_dlg(const struct regevent *re,
+				const struct pl *callid, const struct pl *ltag,
+				const struct pl *rtag)
+{
+	struct le *le;
+
+	LIST_FOREACH (hash_list(re->subs_cid, hash_pl(callid)), le) {
+		struct sub *s = le->data;
+
+		if (pl_eq_str(callid, s->callid) && pl_eq_str(ltag, s->ltag) &&
+		    pl_eq_str(rtag, s->rtag))
+			return s;
+	}
+	return NULL;
+}
+
+
+static struct sub *sub_find_id(const struct regevent *re, uint64_t id)
+{
+	for (uint32_t b = 0; b <= re->subs_cid->mask; b++) {
+		struct le *le;
+
+		LIST_FOREACH (&re->subs_cid->bucket[b], le) {
+			struct sub *s = le->data;
+
+			if (s->id == id)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+
+static void sub_row(const struct sub *s, struct regevent_row *row, char *route,
+		    size_t routesz)
+{
+	size_t off = 0;
+
+	route[0] = '\0';
+	for (size_t i = 0; i < s->route_n; i++) {
+		int n = snprintf(route + off, routesz - off, "%s%s",
+				 i ? ", " : "", s->route[i]);
+
+		if (n < 0 || (size_t)n >= routesz - off)
+			break;
+		off += (size_t)n;
+	}
+	memset(row, 0, sizeof(*row));
+	row->id = s->id;
+	row->impu = s->impu;
+	row->subscriber = s->subscriber;
+	row->callid = s->callid;
+	row->ltag = s->ltag;
+	row->rtag = s->rtag;
+	row->luri = s->luri;
+	row->ruri = s->ruri;
+	row->target = s->target;
+	row->route = route;
+	row->event_id = s->event_id;
+	row->lcseq = s->lcseq;
+	row->rcseq = s->rcseq;
+	row->version = s->version;
+	{
+		uint64_t now = tmr_jiffies();
+		uint64_t left = s->deadline > now ? s->deadline - now : 0;
+
+		row->expires_at = wall_ms() + (int64_t)left;
+	}
+}
+
+
+static void sub_save(struct regevent *re, const struct sub *s)
+{
+	struct regevent_row row;
+	char route[2048];
+	int err;
+
+	if (!re->conf.store)
+		return;
+	sub_row(s, &row, route, sizeof(route));
+	err = re->conf.store->ops->put(re->conf.store, &row);
+	if (err)
+		LOG_WARN(NULL, "subscription %llu to %s not stored: %s",
+			 (unsigned long long)s->id, s->impu, log_strerror(err));
+}
+
+
+/* Remove a subscription (idempotent). */
+static void sub_remove(struct regevent *re, struct sub *s)
+{
+	if (s->gone)
+		return;
+	s->gone = true;
+	tmr_cancel(&s->tmr);
+	hash_unlink(re->subs_cid, &s->he_cid);
+	hash_unlink(re->subs_impu, &s->he_impu);
+	re->nsubs--;
+	if (re->conf.store) {
+		int err = re->conf.store->ops->del(re->conf.store, s->id);
+
+		if (err)
+			LOG_WARN(NULL, "subscription %llu not deleted: %s",
+				 (unsigned long long)s->id, log_strerror(err));
+	}
+	mem_deref(s);
+}
+
+
+static void sub_insert(struct regevent *re, struct sub *s)
+{
+	hash_append(re->subs_impu, hash_fast(s->impu, strlen(s->impu)),
+		    &s->he_impu, s);
+	hash_append(re->subs_cid, hash_fast(s->callid, strlen(s->callid)),
+		    &s->he_cid, s);
+	re->nsubs++;
+}
+
+
+/* The subscriptions to an IMPU, each with a reference (a snapshot that
+ * callbacks cannot invalidate).  *vp NULL when there are none. */
+static int subs_of(const struct regevent *re, const char *impu,
+		   struct sub ***vp, size_t *np)
+{
+	struct list *l =
+		hash_list(re->subs_impu, hash_fast(impu, strlen(impu)));
+	struct sub **v;
+	struct le *le;
+	size_t n = 0;
+
+	*vp = NULL;
+	*np = 0;
+	if (!list_count(l))
+		return 0;
+	v = mem_zalloc(list_count(l) * sizeof(*v), NULL);
+	if (!v)
+		return ENOMEM;
+	LIST_FOREACH (l, le) {
+		struct sub *s = le->data;
+
+		if (strcmp(s->impu, impu) == 0)
+			v[n++] = mem_ref(s);
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+
+static void subv_free(struct sub **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mem_deref(v[i]);
+	mem_deref(v);
+}
+
+
+/* ---- documents -------------------------------------------------------- */
+
+/* Append the current registration of impu (or an "init" one when the
+ * registrar reported nothing) to doc, expires counted down. */
+static int doc_add_current(const struct regevent *re, struct reginfo *doc,
+			   const char *impu)
+{
+	const struct aor *a = aor_find(re, impu);
+	struct reginfo_reg *reg;
+	uint64_t elapsed;
+	char id[16];
+
+	if (!a) {
+		hash_id(id, sizeof(id), 'r', impu);
+		return reginfo_reg_add(doc, impu, id, REGINFO_REG_INIT)
+			       ? 0
+			       : ENOMEM;
+	}
+	reg = reginfo_reg_copy(doc, &a->ri->reg[0], true);
+	if (!reg)
+		return ENOMEM;
+	elapsed = (tmr_jiffies() - a->updated_ms) / 1000;
+	for (size_t i = 0; i < reg->ct_n; i++) {
+		struct reginfo_contact *ct = &reg->ct[i];
+
+		if (ct->has_expires)
+			ct->expires = ct->expires > elapsed
+					      ? ct->expires - elapsed
+					      : 0;
+	}
+	return 0;
+}
+
+
+/* Full state for a subscription to impu: every IMPU of its set. */
+static int doc_full(const struct regevent *re, const char *impu,
+		    struct reginfo **docp)
+{
+	const struct aor *a = aor_find(re, impu);
+	struct reginfo *doc = reginfo_alloc(0, REGINFO_FULL);
+	int err = 0;
+
+	if (!doc)
+		return ENOMEM;
+	if (!a || !a->set) {
+		err = doc_add_current(re, doc, impu);
+	} else {
+		/* the subscribed IMPU first, then the rest of its set */
+		err = doc_add_current(re, doc, impu);
+		for (size_t i = 0; !err && i < a->set->impu_n; i++) {
+			if (strcmp(a->set->impu[i], impu) == 0)
+				continue;
+			err = doc_add_current(re, doc, a->set->impu[i]);
+		}
+	}
+	if (err) {
+		mem_deref(doc);
+		return err;
+	}
+	*docp = doc;
+	return 0;
+}
+
+
+/* ---- NOTIFY ----------------------------------------------------------- */
+
+/* RFC 3261 12.2.1.1: with a strict router first in the route set, it
+ * becomes the Request-URI and the remote target goes last. */
+static bool loose(const char *route)
+{
+	struct sip_addr a;
+	struct pl pl;
+
+	pl_set_str(&pl, route);
+	if (sip_addr_decode(&a, &pl))
+		return true; /* not ours to judge: treat as loose */
+	return sip_param_exists(&a.uri.params, "lr");
+}
+
+
+static int route_uri(const char *route, char *out, size_t size)
+{
+	struct sip_addr a;
+	struct pl pl;
+
+	pl_set_str(&pl, route);
+	if (sip_addr_decode(&a, &pl))
+		return EBADMSG;
+	return pl_strcpy(&a.auri, out, size);
+}
+
+
+/**
+ * Send one NOTIFY in a subscription's dialog.
+ *
+ * @param doc     the document (its version is set here), or NULL for
+ *                the subscription's full state
+ * @param reason  NULL: Subscription-State active; else terminated with
+ *                this reason
+ */
+static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
+		       const char *reason, uint32_t retry_after)
+{
+	struct regevent_notify n;
+	struct reginfo *full = NULL;
+	struct buf *hb = NULL, *bb = NULL;
+	char ruri[1024];
+	uint64_t now = tmr_jiffies();
+	size_t first = 0;
+	int err;
+
+	if (!doc) {
+		err = doc_full(re, s->impu, &full);
+		if (err)
+			return err;
+		doc = full;
+	}
+	doc->version = s->version;
+
+	err = buf_alloc(&hb, 1024, SIP_MSG_MAX);
+	if (!err)
+		err = buf_alloc(&bb, 2048, SIP_MSG_MAX);
+	if (!err)
+		err = reginfo_encode(bb, doc);
+	if (err)
+		goto out;
+
+	/* Request-URI and Route (RFC 3261 12.2.1.1) */
+	if (s->route_n && !loose(s->route[0])) {
+		err = route_uri(s->route[0], ruri, sizeof(ruri));
+		first = 1;
+	} else {
+		err = snprintf(ruri, sizeof(ruri), "%s", s->target) >=
+				      (int)sizeof(ruri)
+			      ? ENOSPC
+			      : 0;
+	}
+	for (size_t i = first; !err && i < s->route_n; i++)
+		err = buf_printf(hb, "Route: %s\r\n", s->route[i]);
+	if (!err && first)
+		err = buf_printf(hb, "Route: <%s>\r\n", s->target);
+	if (err)
+		goto out;
+
+	s->lcseq++;
+	err = buf_printf(hb,
+			 "Max-Forwards: " NOTIFY_MAXF "\r\n"
+			 "From: <%s>;tag=%s\r\n"
+			 "To: <%s>;tag=%s\r\n"
+			 "Call-ID: %s\r\n"
+			 "CSeq: %u NOTIFY\r\n"
+			 "Contact: <%s>\r\n"
+			 "Event: reg%s%s\r\n",
+			 s->luri, s->ltag, s->ruri, s->rtag, s->callid,
+			 s->lcseq, re->contact, *s->event_id ? ";id=" : "",
+			 s->event_id);
+	if (!err && !reason)
+		err = buf_printf(
+			hb, "Subscription-State: active;expires=%llu\r\n",
+			(unsigned long long)((s->deadline > now
+						      ? s->deadline - now
+						      : 0) /
+					     1000));
+	else if (!err && retry_after)
+		err = buf_printf(hb,
+				 "Subscription-State: terminated;reason=%s;"
+				 "retry-after=%u\r\n",
+				 reason, retry_after);
+	else if (!err)
+		err = buf_printf(hb,
+				 "Subscription-State: terminated;reason=%s\r\n",
+				 reason);
+	if (!err)
+		err = buf_write_str(hb, "Content-Type: " REGINFO_CTYPE "\r\n");
+	if (!err)
+		err = buf_write(hb, "", 1); /* NUL: hdrs is a C string */
+	if (err)
+		goto out;
+
+	memset(&n, 0, sizeof(n));
+	n.sub_id = s->id;
+	n.impu = s->impu;
+	n.ruri = ruri;
+	n.hdrs = (const char *)hb->b;
+	pl_set(&n.body, (const char *)bb->b, bb->end);
+	n.cseq = s->lcseq;
+	n.version = s->version;
+	n.full = doc->state == REGINFO_FULL;
+	n.terminated = reason != NULL;
+	n.reason = reason;
+	s->version++;
+	if (!reason)
+		sub_save(re, s);
+	if (re->conf.notifyh)
+		re->conf.notifyh(&n, re->conf.arg);
+out:
+	if (err)
+		LOG_WARN(NULL,
+			 "NOTIFY for subscription %llu to %s not built: %s",
+			 (unsigned long long)s->id, s->impu, log_strerror(err));
+	mem_deref(hb);
+	mem_deref(bb);
+	mem_deref(full);
+	return err;
+}
+
+
+static void sub_expired(void *arg)
+{
+	struct sub *s = arg;
+	struct regevent *re = s->re;
+
+	/* RFC 6665 4.2.2: the subscription is over, say so with its state */
+	mem_ref(s);
+	(void)send_notify(re, s, NULL, "timeout", 0);
+	sub_remove(re, s);
+	mem_deref(s);
+}
+
+
+static void sub_timer(struct sub *s)
+{
+	uint64_t now = tmr_jiffies();
+
+	tmr_start(&s->tmr, s->deadline > now ? s->deadline - now : 0,
+		  sub_expired, s);
+}
+
+
+/* ---- allocation and restore ------------------------------------------- */
+
+static void destructor(void *data)
+{
+	struct regevent *re = data;
+
+	regevent_close(re);
+	/* each sub is in both hashes with one reference: unlink the
+	 * uncounted side first */
+	if (re->subs_cid) {
+		for (uint32_t b = 0; b <= re->subs_cid->mask; b++)
+			while (re->subs_cid->bucket[b].head)
+				hash_unlink(re->subs_cid,
+					    re->subs_cid->bucket[b].head);
+	}
+	if (re->subs_impu)
+		hash_flush(re->subs_impu);
+	if (re->aors)
+		hash_flush(re->aors);
+	mem_deref(re->subs_cid);
+	mem_deref(re->subs_impu);
+	mem_deref(re->aors);
+	mem_deref(re->contact);
+}
+
+
+/* Split a comma-joined route set back into its values. */
+static int route_split(struct sub *s, const char *route)
+{
+	struct pl rest, v;
+
+	pl_set_str(&rest, route);
+	while (sip_value_split(&rest, &v)) {
+		int err = strv_add(&s->route, &s->route_n, v.p, v.l);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+
+static int restore_row(const struct regevent_row *row, void *arg)
+{
+	struct regevent *re = arg;
+	int64_t now = wall_ms();
+	struct sub *s;
+	int err = 0;
+
+	if (row->expires_at <= now) {
+		/* expired while we were down: nothing can be sent without
+		 * a registration state; forget it */
+		(void)re->conf.store->ops->del(re->conf.store, row->id);
+		return 0;
+	}
+	s = mem_zalloc(sizeof(*s), sub_destructor);
+	if (!s)
+		return ENOMEM;
+	tmr_init(&s->tmr);
+	s->re = re;
+	s->id = row->id;
+	s->impu = sdup(row->impu);
+	s->subscriber = sdup(row->subscriber);
+	s->callid = sdup(row->callid);
+	s->ltag = sdup(row->ltag);
+	s->rtag = sdup(row->rtag);
+	s->luri = sdup(row->luri);
+	s->ruri = sdup(row->ruri);
+	s->target = sdup(row->target);
+	s->event_id = sdup(row->event_id);
+	s->lcseq = row->lcseq;
+	s->rcseq = row->rcseq;
+	s->version = row->version;
+	s->deadline = tmr_jiffies() + (uint64_t)(row->expires_at - now);
+	if (!s->impu || !s->subscriber || !s->callid || !s->ltag || !s->rtag ||
+	    !s->luri || !s->ruri || !s->target || !s->event_id)
+		err = ENOMEM;
+	if (!err)
+		err = route_split(s, row->route ? row->route : "");
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+	if (row->id >= re->next_id)
+		re->next_id = row->id + 1;
+	sub_insert(re, s);
+	sub_timer(s);
+	return 0;
+}
+
+
+/**
+ * Create the notifier; with a store, restore its subscriptions (the ones
+ * that expired meanwhile are deleted) and restart their timers.
+ *
+ * @param rep   the notifier (mem_deref it after regevent_close)
+ * @param conf  settings; contact is required, zeros take the defaults
+ * @return 0, EINVAL, ENOMEM, or the store's error
+ */
+int regevent_alloc(struct regevent **rep, const struct regevent_conf *conf)
+{
+	struct regevent *re;
+	int err;
+
+	if (!rep || !conf || !conf->contact || !*conf->contact)
+		return EINVAL;
+	re = mem_zalloc(sizeof(*re), destructor);
+	if (!re)
+		return ENOMEM;
+	re->conf = *conf;
+	if (!re->conf.min_expires)
+		re->conf.min_expires = 60;
+	if (!re->conf.max_expires)
+		re->conf.max_expires = 600000;
+	if (!re->conf.default_expires)
+		re->conf.default_expires = 3761;
+	if (!re->conf.max_subs)
+		re->conf.max_subs = 100000;
+	if (!re->conf.max_subs_per_impu)
+		re->conf.max_subs_per_impu = 16;
+	if (re->conf.max_expires < re->conf.min_expires) {
+		err = EINVAL;
+		goto out;
+	}
+	re->next_id = 1;
+	re->contact = sdup(conf->contact);
+	if (!re->contact) {
+		err = ENOMEM;
+		goto out;
+	}
+	re->conf.contact = re->contact;
+	err = hash_alloc(&re->aors, 1024);
+	if (!err)
+		err = hash_alloc(&re->subs_impu, 1024);
+	if (!err)
+		err = hash_alloc(&re->subs_cid, 1024);
+	if (!err && re->conf.store)
+		err = re->conf.store->ops->load(re->conf.store, restore_row,
+						re);
+out:
+	if (err)
+		mem_deref(re);
+	else
+		*rep = re;
+	return err;
+}
+
+
+/**
+ * Stop every subscription timer; nothing is sent and the store is left
+ * as it is, for the next start.
+ */
+void regevent_close(struct regevent *re)
+{
+	if (!re || re->closed || !re->subs_cid)
+		return;
+	re->closed = true;
+	for (uint32_t b = 0; b <= re->subs_cid->mask; b++) {
+		struct le *le;
+
+		LIST_FOREACH (&re->subs_cid->bucket[b], le) {
+			struct sub *s = le->data;
+
+			tmr_cancel(&s->tmr);
+		}
+	}
+}
+
+
+size_t regevent_count(const struct regevent *re)
+{
+	return re ? re->nsubs : 0;
+}
+
+
+size_t regevent_count_impu(const struct regevent *re, const char *impu)
+{
+	char canon[IMPU_MAX];
+	struct le *le;
+	size_t n = 0;
+
+	if (!re || !impu || canon_str(impu, canon, sizeof(canon)))
+		return 0;
+	LIST_FOREACH (hash_list(re->subs_impu, hash_fast(canon, strlen(canon))),
+		      le) {
+		const struct sub *s = le->data;
+
+		n += strcmp(s->impu, canon) == 0;
+	}
+	return n;
+}
+
+
+/* ---- SUBSCRIBE -------------------------------------------------------- */
+
+struct sreq {
+	struct regevent *re;
+	struct sip_msg *req;
+	regevent_reply_h *replyh;
+	void *arg;
+	char hdrs[512];
+	char totag[32];
+	uint64_t sub_id;
+};
+
+
+static void reply(struct sreq *x, uint16_t scode, const char *reason)
+{
+	struct regevent_reply rep;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.scode = scode;
+	rep.reason = reason ? reason : sip_reason(scode);
+	rep.hdrs = x->hdrs;
+	if (scode >= 200 && scode < 300 && x->totag[0])
+		pl_set_str(&rep.totag, x->totag);
+	rep.sub_id = x->sub_id;
+	x->replyh(&rep, x->arg);
+}
+
+
+/* Event: reg[;id=...] (RFC 6665 8.2.1; event types compare exactly). */
+static bool event_reg(const struct sip_msg *req, struct pl *id)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EVENT);
+	struct pl type, params;
+	const char *semi;
+
+	if (!h || sip_msg_hdr_next(req, h))
+		return false;
+	type = h->val;
+	semi = pl_chr(&type, ';');
+	pl_set(&params, NULL, 0);
+	if (semi) {
+		params.p = semi;
+		params.l = (size_t)(type.p + type.l - semi);
+		type.l = (size_t)(semi - type.p);
+	}
+	pl_trim(&type);
+	if (!pl_eq_str(&type, "reg"))
+		return false;
+	pl_set(id, NULL, 0);
+	if (params.l && sip_param_get(&params, "id", id))
+		pl_set(id, NULL, 0);
+	return true;
+}
+
+
+/* RFC 6665 4.2.1.1 / RFC 3680 4.3: without Accept, reginfo is assumed. */
+static bool accept_ok(const struct sip_msg *req)
+{
+	struct sip_hdr_iter it = { 0 };
+	bool any = false;
+	struct pl v;
+
+	while (sip_msg_hdr_value_next(req, SIP_HDR_ACCEPT, &it, &v)) {
+		const char *semi = pl_chr(&v, ';');
+
+		if (semi)
+			v.l = (size_t)(semi - v.p);
+		pl_trim(&v);
+		if (!v.l)
+			continue;
+		any = true;
+		if (pl_eq_str_ci(&v, REGINFO_CTYPE) ||
+		    pl_eq_str_ci(&v, "application/*") ||
+		    pl_eq_str_ci(&v, "*/*"))
+			return true;
+	}
+	return !any;
+}
+
+
+/* TS 24.229 5.4.2.1.1: the subscriber is the user (an IMPU of the
+ * implicit set), a P-CSCF in the Path of the registration, or an AS of
+ * the iFCs; the P-Asserted-Identity says who it is. */
+static bool authorised(const struct aor *a, struct sip_msg *req, char *who,
+		       size_t whosz)
+{
+	struct sip_hdr_iter it = { 0 };
+	struct pl v;
+
+	if (!a->set)
+		return false;
+	while (sip_msg_hdr_value_next(req, SIP_HDR_P_ASSERTED_IDENTITY, &it,
+				      &v)) {
+		char canon[IMPU_MAX], hp[HOSTP_MAX];
+		struct sip_addr addr;
+
+		if (sip_addr_decode(&addr, &v))
+			continue;
+		(void)snprintf(who, whosz, "%.*s", PL_FMT(&addr.auri));
+		if (!regevent_impu_canon(addr.auri.p, addr.auri.l, canon,
+					 sizeof(canon)) &&
+		    strv_has(a->set->impu, a->set->impu_n, canon))
+			return true;
+		if (hostport(&addr.uri, hp, sizeof(hp)))
+			continue;
+		if (strv_has(a->set->pcscf, a->set->pcscf_n, hp) ||
+		    strv_has(a->set->as, a->set->as_n, hp))
+			return true;
+	}
+	return false;
+}
+
+
+static int contact_target(struct sip_msg *req, char **targetp)
+{
+	struct sip_hdr_iter it = { 0 };
+	struct sip_contact c;
+	struct pl v;
+
+	if (!sip_msg_hdr_value_next(req, SIP_HDR_CONTACT, &it, &v))
+		return ENOENT;
+	if (sip_contact_decode(&c, &v) || c.addr.star)
+		return EBADMSG;
+	*targetp = pldup(&c.addr.auri);
+	return *targetp ? 0 : ENOMEM;
+}
+
+
+static void set_expires_hdrs(struct sreq *x, uint32_t exp)
+{
+	(void)snprintf(x->hdrs, sizeof(x->hdrs),
+		       "Expires: %u\r\nContact: <%s>\r\n", exp, x->re->contact);
+}
+
+
+/* Answer and notify an accepted SUBSCRIBE (new, refresh or end). */
+static void accept_sub(struct sreq *x, struct sub *s, uint32_t exp)
+{
+	struct regevent *re = x->re;
+
+	x->sub_id = s->id;
+	set_expires_hdrs(x, exp);
+	mem_ref(s);
+	reply(x, 200, NULL);
+	if (!s->gone) {
+		/* RFC 6665 4.2.1.2: a NOTIFY with the current state at once;
+		 * Expires 0 ends (or fetches) the subscription with it */
+		if (exp == 0) {
+			(void)send_notify(re, s, NULL, "timeout", 0);
+			sub_remove(re, s);
+		} else {
+			(void)send_notify(re, s, NULL, NULL, 0);
+		}
+	}
+	mem_deref(s);
+}
+
+
+static int in_dialog(struct sreq *x, const struct pl *callid,
+		     const struct sip_addr *from, const struct sip_addr *to,
+		     const struct pl *evid, uint32_t cseq, bool has_exp,
+		     uint32_t exp)
+{
+	struct regevent *re = x->re;
+	struct sub *s;
+	char *target = NULL;
+	int err;
+
+	s = sub_find_dlg(re, callid, &to->tag, &from->tag);
+	if (!s || !pl_eq_str(evid, s->event_id)) {
+		reply(x, 481, "Subscription Does Not Exist");
+		return 0;
+	}
+	if (cseq <= s->rcseq) {
+		/* RFC 3261 12.2.2: a lower CSeq is out of order */
+		reply(x, 500, "Server Internal Error (CSeq out of order)");
+		return 0;
+	}
+	if (!has_exp)
+		exp = re->conf.default_expires;
+	if (exp && exp < re->conf.min_expires) {
+		(void)snprintf(x->hdrs, sizeof(x->hdrs), "Min-Expires: %u\r\n",
+			       re->conf.min_expires);
+		reply(x, 423, NULL);
+		return 0;
+	}
+	if (exp > re->conf.max_expires)
+		exp = re->conf.max_expires;
+	s->rcseq = cseq;
+	/* a refresh is a target refresh request (RFC 6665 4.1.2.2) */
+	err = contact_target(x->req, &target);
+	if (!err) {
+		mem_deref(s->target);
+		s->target = target;
+	} else if (err == ENOMEM) {
+		return err;
+	}
+	s->deadline = tmr_jiffies() + (uint64_t)exp * 1000;
+	if (exp)
+		sub_timer(s);
+	accept_sub(x, s, exp);
+	return 0;
+}
+
+
+static int new_sub(struct sreq *x, const struct pl *callid,
+		   const struct sip_addr *from, const struct sip_addr *to,
+		   const struct pl *evid, uint32_t cseq, bool has_exp,
+		   uint32_t exp)
+{
+	struct regevent *re = x->re;
+	const struct sip_uri *ruri;
+	struct sip_hdr_iter it = { 0 };
+	char impu[IMPU_MAX], who[IMPU_MAX] = "";
+	const struct aor *a;
+	struct sub *s = NULL;
+	struct pl v;
+	int err;
+
+	if (!has_exp)
+		exp = re->conf.default_expires;
+	if (exp && exp < re->conf.min_expires) {
+		(void)snprintf(x->hdrs, sizeof(x->hdrs), "Min-Expires: %u\r\n",
+			       re->conf.min_expires);
+		reply(x, 423, NULL);
+		return 0;
+	}
+	if (exp > re->conf.max_expires)
+		exp = re->conf.max_expires;
+
+	if (sip_msg_ruri(x->req, &ruri)) {
+		reply(x, 400, "Bad Request-URI");
+		return 0;
+	}
+	err = regevent_impu_canon(ruri->text.p, ruri->text.l, impu,
+				  sizeof(impu));
+	if (err == EPROTO) {
+		reply(x, 416, NULL);
+		return 0;
+	}
+	if (err) {
+		reply(x, 400, "Bad Request-URI");
+		return 0;
+	}
+	a = aor_find(re, impu);
+	if (!a) {
+		reply(x, 404, "Not Found (no registration of this IMPU here)");
+		return 0;
+	}
+	if (!authorised(a, x->req, who, sizeof(who))) {
+		LOG_INFO(NULL, "reg event SUBSCRIBE to %s from '%s' refused",
+			 impu, who);
+		reply(x, 403,
+		      who[0] ? "Forbidden (not authorised for this IMPU)"
+			     : "Forbidden (no P-Asserted-Identity)");
+		return 0;
+	}
+	if (re->nsubs >= re->conf.max_subs ||
+	    regevent_count_impu(re, impu) >= re->conf.max_subs_per_impu) {
+		reply(x, 503, "Service Unavailable (too many subscriptions)");
+		return 0;
+	}
+
+	sip_totag_make(x->req, x->totag, sizeof(x->totag));
+	if (sub_find_dlg(re, callid, &(struct pl){ x->totag, strlen(x->totag) },
+			 &from->tag)) {
+		/* the same initial SUBSCRIBE again (no transaction layer
+		 * absorbed it): the dialog exists, answer as before */
+		set_expires_hdrs(x, exp);
+		reply(x, 200, NULL);
+		return 0;
+	}
+
+	s = mem_zalloc(sizeof(*s), sub_destructor);
+	if (!s)
+		return ENOMEM;
+	tmr_init(&s->tmr);
+	s->re = re;
+	s->id = re->next_id++;
+	s->impu = sdup(impu);
+	s->subscriber = sdup(who);
+	s->callid = pldup(callid);
+	s->ltag = sdup(x->totag);
+	s->rtag = pldup(&from->tag);
+	s->luri = pldup(&to->auri);
+	s->ruri = pldup(&from->auri);
+	s->event_id = pldup(evid);
+	s->rcseq = cseq;
+	err = (!s->impu || !s->subscriber || !s->callid || !s->ltag ||
+	       !s->rtag || !s->luri || !s->ruri || !s->event_id)
+		      ? ENOMEM
+		      : 0;
+	if (!err)
+		err = contact_target(x->req, &s->target);
+	if (err == ENOENT || err == EBADMSG) {
+		mem_deref(s);
+		x->totag[0] = '\0';
+		reply(x, 400,
+		      err == ENOENT ? "Bad Request (no Contact)"
+				    : "Bad Request (bad Contact)");
+		return 0;
+	}
+	/* RFC 3261 12.1.1: the route set is the Record-Route, in order */
+	while (!err &&
+	       sip_msg_hdr_value_next(x->req, SIP_HDR_RECORD_ROUTE, &it, &v))
+		err = strv_add(&s->route, &s->route_n, v.p, v.l);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+	s->deadline = tmr_jiffies() + (uint64_t)exp * 1000;
+	LOG_DEBUG(NULL, "reg event subscription %llu to %s by %s, %u s",
+		  (unsigned long long)s->id, impu, who, exp);
+	if (exp) {
+		sub_insert(re, s);
+		sub_timer(s);
+		accept_sub(x, s, exp);
+	} else {
+		/* RFC 6665 4.4.3: a fetch; one NOTIFY, no subscription */
+		x->sub_id = s->id;
+		set_expires_hdrs(x, 0);
+		reply(x, 200, NULL);
+		s->gone = true; /* never inserted */
+		(void)send_notify(re, s, NULL, "timeout", 0);
+		mem_deref(s);
+	}
+	return 0;
+}
+
+
+/**
+ * Handle a SUBSCRIBE for the reg event package: initial (authorised per
+ * TS 24.229 5.4.2.1.1), refresh, unsubscribe (Expires 0) or fetch.
+ *
+ * replyh runs exactly once, before any NOTIFY: 200 (Expires, Contact, the
+ * To tag of a new dialog), 400, 403, 404, 406, 416, 423 (Min-Expires),
+ * 481, 489 (Allow-Events), 500 (CSeq out of order), 503.  A 200 is
+ * followed by the NOTIFY with full state through the conf's notifyh.
+ *
+ * @param re      the notifier
+ * @param req     the decoded SUBSCRIBE
+ * @param replyh  answer handler
+ * @param arg     its argument
+ * @return 0 when replyh has run; EINVAL or ENOMEM when it has not
+ *         (answer 500)
+ */
+int regevent_subscribe(struct regevent *re, struct sip_msg *req,
+		       regevent_reply_h *replyh, void *arg)
+{
+	struct sreq x;
+	const struct sip_addr *from, *to;
+	const struct sip_cseq *cseq;
+	struct pl callid, evid;
+	uint32_t exp = 0;
+	bool has_exp;
+	int err;
+
+	if (!re || !req || !replyh || !req->req ||
+	    req->meth != SIP_METHOD_SUBSCRIBE)
+		return EINVAL;
+	memset(&x, 0, sizeof(x));
+	x.re = re;
+	x.req = req;
+	x.replyh = replyh;
+	x.arg = arg;
+
+	if (sip_msg_callid(req, &callid) || sip_msg_from(req, &from) ||
+	    sip_msg_to(req, &to) || sip_msg_cseq(req, &cseq) || !from->tag.l) {
+		reply(&x, 400, "Bad Request (Call-ID, From tag, To or CSeq)");
+		return 0;
+	}
+	if (!event_reg(req, &evid)) {
+		/* RFC 6665 8.3.2 */
+		(void)snprintf(x.hdrs, sizeof(x.hdrs), "Allow-Events: reg\r\n");
+		reply(&x, 489, NULL);
+		return 0;
+	}
+	if (!accept_ok(req)) {
+		(void)snprintf(x.hdrs, sizeof(x.hdrs),
+			       "Accept: " REGINFO_CTYPE "\r\n");
+		reply(&x, 406, NULL);
+		return 0;
+	}
+	err = sip_msg_expires(req, &exp);
+	if (err && err != ENOENT) {
+		reply(&x, 400, "Bad Request (Expires)");
+		return 0;
+	}
+	has_exp = !err;
+	if (to->tag.l)
+		return in_dialog(&x, &callid, from, to, &evid, cseq->num,
+				 has_exp, exp);
+	return new_sub(&x, &callid, from, to, &evid, cseq->num, has_exp, exp);
+}
+
+
+/* ---- input from the registrar ---------------------------------------- */
+
+static int check_set(const struct regevent_set *set)
+{
+	if (!set || !set->reg || !set->reg_n || set->reg_n > REGINFO_REG_MAX)
+		return EINVAL;
+	for (size_t i = 0; i < set->reg_n; i++) {
+		const struct regevent_reg *r = &set->reg[i];
+
+		if (!r->aor || (unsigned)r->state > REGINFO_REG_TERMINATED ||
+		    r->ct_n > REGINFO_CT_MAX || (r->ct_n && !r->ct))
+			return EINVAL;
+		for (size_t j = 0; j < r->ct_n; j++) {
+			const struct regevent_contact *c = &r->ct[j];
+
+			if (!c->uri ||
+			    (unsigned)c->state > REGINFO_CT_TERMINATED ||
+			    (unsigned)c->event >= REGINFO_EV_NUM ||
+			    c->q > 1000 || (c->param_n && !c->params))
+				return EINVAL;
+			for (size_t k = 0; k < c->param_n; k++)
+				if (!c->params[k].name)
+					return EINVAL;
+		}
+	}
+	return 0;
+}
+
+
+/* Add a registrar contact to a document's registration. */
+static int contact_put(struct reginfo_reg *reg,
+		       const struct regevent_contact *c)
+{
+	struct reginfo_contact *ct;
+	char idbuf[16];
+	const char *id = c->id;
+	int err = 0;
+
+	if (!id) {
+		hash_id(idbuf, sizeof(idbuf), 'c', c->uri);
+		id = idbuf;
+	}
+	ct = reginfo_contact_add(reg, id, c->uri, c->state, c->event);
+	if (!ct)
+		return ENOMEM;
+	if (c->state == REGINFO_CT_ACTIVE || c->event == REGINFO_EV_SHORTENED) {
+		ct->has_expires = true;
+		ct->expires = c->state == REGINFO_CT_ACTIVE ? c->expires : 0;
+	} else {
+		ct->has_expires = true;
+		ct->expires = 0;
+	}
+	if (c->retry_after) {
+		ct->has_retry_after = true;
+		ct->retry_after = c->retry_after;
+	}
+	if (c->q >= 0) {
+		ct->has_q = true;
+		ct->q = (uint16_t)c->q;
+	}
+	if (c->callid) {
+		err |= reginfo_str_set(&ct->callid, c->callid);
+		ct->has_cseq = true;
+		ct->cseq = c->cseq;
+	}
+	err |= reginfo_str_set(&ct->display_name, c->display_name);
+	err |= reginfo_str_set(&ct->pub_gruu, c->pub_gruu);
+	err |= reginfo_str_set(&ct->temp_gruu, c->temp_gruu);
+	ct->temp_gruu_cseq = c->temp_gruu_cseq;
+	/* TS 24.229 5.4.2.1.2: the +sip.instance as an unknown-param */
+	if (!err && c->instance &&
+	    !reginfo_param_add(ct, "+sip.instance", c->instance))
+		err = ENOMEM;
+	for (size_t i = 0; !err && c->params && i < c->param_n; i++) {
+		if (!reginfo_param_add(ct, c->params[i].name,
+				       c->params[i].value))
+			err = ENOMEM;
+	}
+	return err ? ENOMEM : 0;
+}
+
+
+/* The P-CSCF hosts in a Path value list. */
+static int path_hosts(struct rset *rs, const char *path)
+{
+	struct pl rest, v;
+
+	pl_set_str(&rest, path);
+	while (sip_value_split(&rest, &v)) {
+		struct sip_addr a;
+		char hp[HOSTP_MAX];
+		int err;
+
+		if (sip_addr_decode(&a, &v) || hostport(&a.uri, hp, sizeof(hp)))
+			continue;
+		err = strv_add(&rs->pcscf, &rs->pcscf_n, hp, strlen(hp));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+
+static int rset_build(const struct regevent_set *set, char (*canon)[IMPU_MAX],
+		      struct rset **rsp)
+{
+	struct rset *rs = mem_zalloc(sizeof(*rs), rset_destructor);
+	int err = 0;
+
+	if (!rs)
+		return ENOMEM;
+	for (size_t i = 0; !err && i < set->reg_n; i++) {
+		const struct regevent_reg *r = &set->reg[i];
+
+		err = strv_add(&rs->impu, &rs->impu_n, canon[i],
+			       strlen(canon[i]));
+		for (size_t j = 0; !err && j < r->ct_n; j++) {
+			if (r->ct[j].path &&
+			    r->ct[j].state == REGINFO_CT_ACTIVE)
+				err = path_hosts(rs, r->ct[j].path);
+		}
+	}
+	for (size_t i = 0; !err && set->as_uri && set->as_uri[i]; i++) {
+		struct sip_uri u;
+		char hp[HOSTP_MAX];
+		struct pl pl;
+
+		pl_set_str(&pl, set->as_uri[i]);
+		if (sip_uri_decode(&u, &pl) || hostport(&u, hp, sizeof(hp)))
+			continue;
+		err = strv_add(&rs->as, &rs->as_n, hp, strlen(hp));
+	}
+	if (err) {
+		mem_deref(rs);
+		return err;
+	}
+	*rsp = rs;
+	return 0;
+}
+
+
+/* Why a subscription to a registration that ended ends (RFC 6665 4.1.3):
+ * "rejected" (do not retry) for an administrative removal, "probation"
+ * (retry later) for probation, otherwise "noresource": the registration
+ * watched is gone, a new one needs a new subscription. */
+static const char *end_reason(const struct regevent_reg *r,
+			      uint32_t *retry_after)
+{
+	const char *reason = "noresource";
+
+	*retry_after = 0;
+	for (size_t i = 0; i < r->ct_n; i++) {
+		const struct regevent_contact *c = &r->ct[i];
+
+		if (!c->changed)
+			continue;
+		if (c->event == REGINFO_EV_REJECTED)
+			return "rejected";
+		if (c->event == REGINFO_EV_PROBATION) {
+			reason = "probation";
+			*retry_after = c->retry_after;
+		}
+	}
+	return reason;
+}
+
+
+/* Build the new state of one IMPU and its part of the partial document. */
+static int update_one(struct regevent *re, const struct regevent_reg *r,
+		      const char *impu, struct rset *rs,
+		      struct reginfo *partial)
+{
+	struct aor *a = aor_find(re, impu);
+	struct reginfo *ri = NULL;
+	struct reginfo_reg *nreg, *preg = NULL;
+	char id[16];
+	bool changed;
+	int err = 0;
+
+	hash_id(id, sizeof(id), 'r', impu);
+	/* a registration new to us is news only through its contacts: a
+	 * registrar that reports its state again after a restart marks
+	 * none, and no subscriber must hear of it */
+	changed = a && a->ri->reg[0].state != r->state;
+	for (size_t j = 0; j < r->ct_n; j++)
+		changed |= r->ct[j].changed;
+
+	if (changed) {
+		preg = reginfo_reg_add(partial, r->aor, id, r->state);
+		if (!preg)
+			return ENOMEM;
+		for (size_t j = 0; !err && j < r->ct_n; j++)
+			if (r->ct[j].changed)
+				err = contact_put(preg, &r->ct[j]);
+		if (err)
+			return err;
+	}
+	if (r->state == REGINFO_REG_TERMINATED)
+		return 0; /* the record goes after the notifications */
+
+	ri = reginfo_alloc(0, REGINFO_FULL);
+	nreg = ri ? reginfo_reg_add(ri, r->aor, id, r->state) : NULL;
+	if (!nreg)
+		err = ENOMEM;
+	for (size_t j = 0; !err && j < r->ct_n; j++)
+		if (r->ct[j].state == REGINFO_CT_ACTIVE)
+			err = contact_put(nreg, &r->ct[j]);
+	if (!err && !a) {
+		a = mem_zalloc(sizeof(*a), aor_destructor);
+		if (a)
+			a->impu = sdup(impu);
+		if (!a || !a->impu) {
+			mem_deref(a);
+			err = ENOMEM;
+		} else {
+			hash_append(re->aors, hash_fast(impu, strlen(impu)),
+				    &a->he, a);
+		}
+	}
+	if (err) {
+		mem_deref(ri);
+		return err;
+	}
+	mem_deref(a->ri);
+	a->ri = ri;
+	a->updated_ms = tmr_jiffies();
+	mem_deref(a->set);
+	a->set = mem_ref(rs);
+	return 0;
+}
+
+
+/**
+ * The registrar's report of an implicit registration set after a change
+ * (or, with nothing marked changed, its state after a restart).
+ *
+ * The notifier keeps each IMPU's registration (active contacts) and its
+ * set.  When something changed (a contact marked changed, or a
+ * registration state other than the last one reported), every
+ * subscription to an IMPU of the set gets a partial NOTIFY with the
+ * changed registrations and, in them, the changed contacts, with the
+ * events given (RFC 3680 5.1.2, TS 24.229 5.4.2.1.2).  A registration
+ * reported terminated is forgotten, and the subscriptions to it end with
+ * that NOTIFY (Subscription-State: terminated; reason noresource,
+ * rejected or probation).
+ *
+ * @param re   the notifier
+ * @param set  the set's snapshot: every IMPU with all its contacts
+ *             (active ones, and the ones that just ended with their
+ *             terminating event), the ASes that may subscribe
+ * @return 0, EINVAL (a NULL string, a value out of range, an IMPU that
+ *         is not a sip/sips/tel URI), ENOMEM (nothing was changed)
+ */
+int regevent_update(struct regevent *re, const struct regevent_set *set)
+{
+	char(*canon)[IMPU_MAX] = NULL;
+	struct reginfo *partial = NULL;
+	struct rset *rs = NULL;
+	int err;
+
+	if (!re)
+		return EINVAL;
+	err = check_set(set);
+	if (err)
+		return err;
+	canon = mem_zalloc(set->reg_n * sizeof(*canon), NULL);
+	if (!canon)
+		return ENOMEM;
+	for (size_t i = 0; !err && i < set->reg_n; i++)
+		if (canon_str(set->reg[i].aor, canon[i], IMPU_MAX))
+			err = EINVAL;
+	if (!err)
+		err = rset_build(set, canon, &rs);
+	if (!err) {
+		partial = reginfo_alloc(0, REGINFO_PARTIAL);
+		if (!partial)
+			err = ENOMEM;
+	}
+	for (size_t i = 0; !err && i < set->reg_n; i++)
+		err = update_one(re, &set->reg[i], canon[i], rs, partial);
+	if (err)
+		goto out;
+
+	for (size_t i = 0; partial->reg_n && i < set->reg_n; i++) {
+		const struct regevent_reg *r = &set->reg[i];
+		bool ends = r->state == REGINFO_REG_TERMINATED;
+		uint32_t retry = 0;
+		const char *reason = ends ? end_reason(r, &retry) : NULL;
+		struct sub **v;
+		size_t n;
+
+		if (subs_of(re, canon[i], &v, &n)) {
+			LOG_WARN(NULL, "reg event for %s: out of memory",
+				 canon[i]);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (v[k]->gone)
+				continue;
+			(void)send_notify(re, v[k], partial, reason, retry);
+			if (ends)
+				sub_remove(re, v[k]);
+		}
+		subv_free(v, n);
+	}
+	for (size_t i = 0; i < set->reg_n; i++) {
+		struct aor *a;
+
+		if (set->reg[i].state != REGINFO_REG_TERMINATED)
+			continue;
+		a = aor_find(re, canon[i]);
+		if (a)
+			aor_remove(re, a);
+	}
+out:
+	mem_deref(partial);
+	mem_deref(rs);
+	mem_deref(canon);
+	return err;
+}
+
+
+/**
+ * How a NOTIFY ended.  RFC 6665 4.2.2: a 481 (the subscriber has no such
+ * subscription), 408 or a transport failure ends the subscription without
+ * another NOTIFY; other failures are logged and the subscription stays.
+ *
+ * @param sub_id  regevent_notify.sub_id
+ * @param cseq    regevent_notify.cseq
+ * @param scode   the final status, or 408 for a timeout
+ */
+void regevent_notify_result(struct regevent *re, uint64_t sub_id, uint32_t cseq,
+			    uint16_t scode)
+{
+	struct sub *s;
+
+	if (!re || scode < 200)
+		return;
+	s = sub_find_id(re, sub_id);
+	if (!s)
+		return;
+	if (scode < 300)
+		return;
+	LOG_INFO(NULL, "NOTIFY %u of subscription %llu to %s: %u", cseq,
+		 (unsigned long long)sub_id, s->impu, scode);
+	if (scode == 481 || scode == 408 || scode == 410 || scode == 404)
+		sub_remove(re, s);
+}
+
+
+/**
+ * End a subscription from our side (administrative): a last NOTIFY with
+ * full state and Subscription-State: terminated;reason=<reason>.
+ *
+ * @param reason  an RFC 6665 reason ("rejected", "deactivated", ...)
+ * @return 0, ENOENT (no such subscription), EINVAL
+ */
+int regevent_terminate(struct regevent *re, uint64_t sub_id, const char *reason)
+{
+	struct sub *s;
+
+	if (!re || !reason || !*reason)
+		return EINVAL;
+	s = sub_find_id(re, sub_id);
+	if (!s)
+		return ENOENT;
+	mem_ref(s);
+	(void)send_notify(re, s, NULL, reason, 0);
+	sub_remove(re, s);
+	mem_deref(s);
+	return 0;
+}
+
+
+/**
+ * Print a NOTIFY as a whole request.
+ *
+ * @param mb   buffer the request is appended to
+ * @param n    the NOTIFY the notifier gave
+ * @param via  the Via header line, without CRLF ("Via: SIP/2.0/UDP ...")
+ * @return 0, EINVAL, ENOMEM or EMSGSIZE
+ */
+int regevent_notify_print(struct buf *mb, const struct regevent_notify *n,
+			  const char *via)
+{
+	if (!mb || !n || !n->ruri || !n->hdrs || !via)
+		return EINVAL;
+	return buf_printf(mb,
+			  "NOTIFY %s SIP/2.0\r\n%s\r\n%s"
+			  "Content-Length: %zu\r\n\r\n%.*s",
+			  n->ruri, via, n->hdrs, n->body.l, PL_FMT(&n->body));
+}

@@ -1,0 +1,1215 @@
+/**
+ * @file reginfo.c  application/reginfo+xml (RFC 3680 section 5, RFC 5628
+ *                  section 5): model, encoder, decoder.
+ *
+ * Model: like diameter/userdata.c, one reginfo owns plain arrays grown one
+ * element at a time with mem_realloc and mem_strdup strings; its
+ * destructor walks the tree.
+ *
+ * Encoding uses libxml2's xmlTextWriter (every attribute and text node
+ * escaped) in the element order of the RFC 3680 5.3 schema, which the
+ * unit tests validate against (tests/data/sip/reginfo.xsd): <reginfo
+ * version state> holds <registration aor id state> elements, each holding
+ * <contact state event [duration-registered] [expires] [retry-after] id
+ * [q] [callid] [cseq]> with <uri>, [<display-name>], <unknown-param
+ * name>*, then the RFC 5628 <gr:pub-gruu uri> and <gr:temp-gruu uri
+ * first-cseq> in the xs:any slot.  Strings are checked first: control
+ * characters or invalid UTF-8 cannot be carried by XML 1.0, so they are
+ * EINVAL rather than a broken NOTIFY.
+ *
+ * Decoding parses into a libxml2 tree and walks it.  Elements must be in
+ * the reginfo namespace (RFC 3680 5.3: elementFormDefault qualified);
+ * elements of other namespaces are the schema's xs:any extension points
+ * and are skipped, except the two GRUU elements.  What a subscriber acts
+ * on is strict: a missing or invalid version, state, aor, id, event or
+ * uri is EBADMSG with a sentence naming it, and so is an enumeration value
+ * outside the schema.  The counts are capped (REGINFO_REG_MAX, ...).
+ *
+ * Untrusted input, as in userdata.c: no network, no entity substitution,
+ * no DTD loading, and a document with a DOCTYPE at all is refused when the
+ * parser sees it (the SAX internalSubset callback stops the parser), so no
+ * entity is ever declared; the size is capped at REGINFO_MAX.
+ */
+#include "cscf/reginfo.h"
+
+#include <errno.h>
+#include <libxml/chvalid.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlstring.h>
+#include <libxml/xmlwriter.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+/* ---- model ------------------------------------------------------------ */
+
+static void contact_release(struct reginfo_contact *ct)
+{
+	for (size_t i = 0; i < ct->param_n; i++) {
+		mem_deref(ct->param[i].name);
+		mem_deref(ct->param[i].value);
+	}
+	mem_deref(ct->param);
+	mem_deref(ct->id);
+	mem_deref(ct->uri);
+	mem_deref(ct->display_name);
+	mem_deref(ct->callid);
+	mem_deref(ct->pub_gruu);
+	mem_deref(ct->temp_gruu);
+	memset(ct, 0, sizeof(*ct));
+}
+
+
+static void reg_release(struct reginfo_reg *reg)
+{
+	for (size_t i = 0; i < reg->ct_n; i++)
+		contact_release(&reg->ct[i]);
+	mem_deref(reg->ct);
+	mem_deref(reg->aor);
+	mem_deref(reg->id);
+	memset(reg, 0, sizeof(*reg));
+}
+
+
+static void destructor(void *data)
+{
+	struct reginfo *ri = data;
+
+	for (size_t i = 0; i < ri->reg_n; i++)
+		reg_release(&ri->reg[i]);
+	mem_deref(ri->reg);
+}
+
+
+/* One more zeroed element at the end of arr (n elements of elsz bytes);
+ * the new array, or NULL with arr untouched. */
+static void *grow(void *arr, size_t n, size_t elsz)
+{
+	uint8_t *p;
+
+	if (n >= SIZE_MAX / elsz - 1)
+		return NULL;
+	p = mem_realloc(arr, (n + 1) * elsz);
+	if (!p)
+		return NULL;
+	memset(p + n * elsz, 0, elsz);
+	return p;
+}
+
+
+static char *dup(const char *s)
+{
+	return s ? mem_strdup(s, strlen(s)) : NULL;
+}
+
+
+/**
+ * Allocate an empty document.
+ *
+ * @param version  the version attribute (RFC 3680 5.2)
+ * @param state    full or partial
+ * @return the document (mem_deref it), or NULL when out of memory
+ */
+struct reginfo *reginfo_alloc(uint32_t version, enum reginfo_doc_state state)
+{
+	struct reginfo *ri = mem_zalloc(sizeof(*ri), destructor);
+
+	if (!ri)
+		return NULL;
+	ri->version = version;
+	ri->state = state;
+	return ri;
+}
+
+
+/**
+ * Append a registration element.
+ *
+ * @param aor    the address-of-record, copied
+ * @param id     its id attribute, copied
+ * @return the registration, valid until the next add on ri, or NULL
+ */
+struct reginfo_reg *reginfo_reg_add(struct reginfo *ri, const char *aor,
+				    const char *id,
+				    enum reginfo_reg_state state)
+{
+	struct reginfo_reg *arr, *reg;
+	char *a, *i;
+
+	if (!ri || !aor || !id)
+		return NULL;
+	a = dup(aor);
+	i = dup(id);
+	arr = (a && i) ? grow(ri->reg, ri->reg_n, sizeof(*ri->reg)) : NULL;
+	if (!arr) {
+		mem_deref(a);
+		mem_deref(i);
+		return NULL;
+	}
+	ri->reg = arr;
+	reg = &ri->reg[ri->reg_n++];
+	reg->aor = a;
+	reg->id = i;
+	reg->state = state;
+	return reg;
+}
+
+
+/**
+ * Append a contact element to a registration.
+ *
+ * @param id     its id attribute, copied
+ * @param uri    the contact URI, copied
+ * @return the contact, valid until the next add on reg, or NULL
+ */
+struct reginfo_contact *reginfo_contact_add(struct reginfo_reg *reg,
+					    const char *id, const char *uri,
+					    enum reginfo_ct_state state,
+					    enum reginfo_event event)
+{
+	struct reginfo_contact *arr, *ct;
+	char *i, *u;
+
+	if (!reg || !id || !uri)
+		return NULL;
+	i = dup(id);
+	u = dup(uri);
+	arr = (i && u) ? grow(reg->ct, reg->ct_n, sizeof(*reg->ct)) : NULL;
+	if (!arr) {
+		mem_deref(i);
+		mem_deref(u);
+		return NULL;
+	}
+	reg->ct = arr;
+	ct = &reg->ct[reg->ct_n++];
+	ct->id = i;
+	ct->uri = u;
+	ct->state = state;
+	ct->event = event;
+	return ct;
+}
+
+
+/**
+ * Append an unknown-param to a contact.
+ *
+ * @param name   the parameter name, copied
+ * @param value  its value, copied; NULL for a parameter without value
+ * @return the parameter, or NULL when out of memory
+ */
+struct reginfo_param *reginfo_param_add(struct reginfo_contact *ct,
+					const char *name, const char *value)
+{
+	struct reginfo_param *arr, *p;
+	char *n, *v = NULL;
+
+	if (!ct || !name)
+		return NULL;
+	n = dup(name);
+	if (value)
+		v = dup(value);
+	arr = (n && (v || !value))
+		      ? grow(ct->param, ct->param_n, sizeof(*ct->param))
+		      : NULL;
+	if (!arr) {
+		mem_deref(n);
+		mem_deref(v);
+		return NULL;
+	}
+	ct->param = arr;
+	p = &ct->param[ct->param_n++];
+	p->name = n;
+	p->value = v;
+	return p;
+}
+
+
+/**
+ * Replace an optional string member with a copy of s.
+ *
+ * @param member  e.g. &ct->callid
+ * @param s       the new value, NULL to clear
+ * @return 0 or ENOMEM (the member is then unchanged)
+ */
+int reginfo_str_set(char **member, const char *s)
+{
+	char *c = NULL;
+
+	if (!member)
+		return EINVAL;
+	if (s) {
+		c = dup(s);
+		if (!c)
+			return ENOMEM;
+	}
+	mem_deref(*member);
+	*member = c;
+	return 0;
+}
+
+
+/**
+ * Append a deep copy of a contact (from another document).
+ *
+ * @return the copy, valid until the next add on dst, or NULL (ENOMEM;
+ *         dst is then left as it was)
+ */
+struct reginfo_contact *reginfo_contact_copy(struct reginfo_reg *dst,
+					     const struct reginfo_contact *s)
+{
+	struct reginfo_contact *ct;
+	int err = 0;
+
+	if (!dst || !s)
+		return NULL;
+	ct = reginfo_contact_add(dst, s->id, s->uri, s->state, s->event);
+	if (!ct)
+		return NULL;
+	ct->has_expires = s->has_expires;
+	ct->expires = s->expires;
+	ct->has_duration = s->has_duration;
+	ct->duration = s->duration;
+	ct->has_retry_after = s->has_retry_after;
+	ct->retry_after = s->retry_after;
+	ct->has_q = s->has_q;
+	ct->q = s->q;
+	ct->has_cseq = s->has_cseq;
+	ct->cseq = s->cseq;
+	ct->temp_gruu_cseq = s->temp_gruu_cseq;
+	err |= reginfo_str_set(&ct->display_name, s->display_name);
+	err |= reginfo_str_set(&ct->callid, s->callid);
+	err |= reginfo_str_set(&ct->pub_gruu, s->pub_gruu);
+	err |= reginfo_str_set(&ct->temp_gruu, s->temp_gruu);
+	for (size_t i = 0; !err && i < s->param_n; i++) {
+		if (!reginfo_param_add(ct, s->param[i].name, s->param[i].value))
+			err = ENOMEM;
+	}
+	if (err) {
+		reginfo_contact_remove(dst, dst->ct_n - 1);
+		return NULL;
+	}
+	return ct;
+}
+
+
+/**
+ * Append a deep copy of a registration (from another document).
+ *
+ * @param active_only  leave the terminated contacts out
+ * @return the copy, valid until the next add on ri, or NULL (ENOMEM; ri
+ *         is then left without the partial copy)
+ */
+struct reginfo_reg *reginfo_reg_copy(struct reginfo *ri,
+				     const struct reginfo_reg *src,
+				     bool active_only)
+{
+	struct reginfo_reg *reg;
+
+	if (!ri || !src)
+		return NULL;
+	reg = reginfo_reg_add(ri, src->aor, src->id, src->state);
+	if (!reg)
+		return NULL;
+	for (size_t i = 0; i < src->ct_n; i++) {
+		if (active_only && src->ct[i].state != REGINFO_CT_ACTIVE)
+			continue;
+		if (!reginfo_contact_copy(reg, &src->ct[i])) {
+			reginfo_reg_remove(ri, ri->reg_n - 1);
+			return NULL;
+		}
+	}
+	return reg;
+}
+
+
+/**
+ * Remove registration i from a document (the later ones move down).
+ */
+void reginfo_reg_remove(struct reginfo *ri, size_t i)
+{
+	if (!ri || i >= ri->reg_n)
+		return;
+	reg_release(&ri->reg[i]);
+	memmove(&ri->reg[i], &ri->reg[i + 1],
+		(ri->reg_n - i - 1) * sizeof(*ri->reg));
+	ri->reg_n--;
+}
+
+
+/**
+ * Remove contact i from a registration (the later ones move down).
+ */
+void reginfo_contact_remove(struct reginfo_reg *reg, size_t i)
+{
+	if (!reg || i >= reg->ct_n)
+		return;
+	contact_release(&reg->ct[i]);
+	memmove(&reg->ct[i], &reg->ct[i + 1],
+		(reg->ct_n - i - 1) * sizeof(*reg->ct));
+	reg->ct_n--;
+}
+
+
+/* ---- enumerations ----------------------------------------------------- */
+
+static const char *const reg_states[] = { "init", "active", "terminated" };
+static const char *const ct_states[] = { "active", "terminated" };
+static const char *const events[REGINFO_EV_NUM] = {
+	"registered",  "created",   "refreshed",    "shortened", "expired",
+	"deactivated", "probation", "unregistered", "rejected",
+};
+
+
+const char *reginfo_reg_state_str(enum reginfo_reg_state s)
+{
+	return (unsigned)s < 3 ? reg_states[s] : "?";
+}
+
+
+const char *reginfo_ct_state_str(enum reginfo_ct_state s)
+{
+	return (unsigned)s < 2 ? ct_states[s] : "?";
+}
+
+
+const char *reginfo_event_str(enum reginfo_event ev)
+{
+	return (unsigned)ev < REGINFO_EV_NUM ? events[ev] : "?";
+}
+
+
+/* ---- libxml2 ---------------------------------------------------------- */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init_once(void)
+{
+	/* libxml2 has global tables; initialise them before any thread can
+	 * race to do it */
+	xmlInitParser();
+}
+
+
+/* ---- encoder ---------------------------------------------------------- */
+
+/* Text an XML 1.0 document can carry (XML 1.0 section 2.2 Char). */
+static bool xml_text_ok(const char *s)
+{
+	const xmlChar *p = (const xmlChar *)s;
+
+	if (!s)
+		return false;
+	while (*p) {
+		int len = 4;
+		int c = xmlGetUTF8Char(p, &len);
+
+		if (c < 0 || len <= 0 || !xmlIsCharQ(c))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+
+static int w_start(xmlTextWriterPtr w, const char *name)
+{
+	return xmlTextWriterStartElement(w, BAD_CAST name) < 0 ? ENOMEM : 0;
+}
+
+
+static int w_end(xmlTextWriterPtr w)
+{
+	return xmlTextWriterEndElement(w) < 0 ? ENOMEM : 0;
+}
+
+
+static int w_attr(xmlTextWriterPtr w, const char *name, const char *v)
+{
+	if (!xml_text_ok(v))
+		return EINVAL;
+	return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v) < 0
+		       ? ENOMEM
+		       : 0;
+}
+
+
+static int w_attr_u64(xmlTextWriterPtr w, const char *name, uint64_t v)
+{
+	char num[24];
+
+	(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	return w_attr(w, name, num);
+}
+
+
+/* A qvalue (RFC 3261 25.1) for q in 0..1000: "1.0", "0.5", "0.125". */
+static void q_print(char *out, size_t size, uint16_t q)
+{
+	unsigned frac = q % 1000u;
+	size_t n;
+
+	if (q >= 1000) {
+		(void)snprintf(out, size, "1.0");
+		return;
+	}
+	(void)snprintf(out, size, "0.%03u", frac);
+	n = strlen(out);
+	while (n > 3 && out[n - 1] == '0')
+		out[--n] = '\0';
+}
+
+
+static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
+{
+	char q[8];
+	int err;
+
+	if ((unsigned)ct->state > REGINFO_CT_TERMINATED ||
+	    (unsigned)ct->event >= REGINFO_EV_NUM || !ct->id || !ct->uri)
+		return EINVAL;
+	err = w_start(w, "contact");
+	if (!err)
+		err = w_attr(w, "state", ct_states[ct->state]);
+	if (!err)
+		err = w_attr(w, "event", events[ct->event]);
+	if (!err && ct->has_duration)
+		err = w_attr_u64(w, "duration-registered", ct->duration);
+	if (!err && ct->has_expires)
+		err = w_attr_u64(w, "expires", ct->expires);
+	if (!err && ct->has_retry_after)
+		err = w_attr_u64(w, "retry-after", ct->retry_after);
+	if (!err)
+		err = w_attr(w, "id", ct->id);
+	if (!err && ct->has_q) {
+		if (ct->q > 1000)
+			return EINVAL;
+		q_print(q, sizeof(q), ct->q);
+		err = w_attr(w, "q", q);
+	}
+	if (!err && ct->callid)
+		err = w_attr(w, "callid", ct->callid);
+	if (!err && ct->has_cseq)
+		err = w_attr_u64(w, "cseq", ct->cseq);
+
+	if (!err && !xml_text_ok(ct->uri))
+		err = EINVAL;
+	if (!err &&
+	    xmlTextWriterWriteElement(w, BAD_CAST "uri", BAD_CAST ct->uri) < 0)
+		err = ENOMEM;
+	if (!err && ct->display_name) {
+		if (!xml_text_ok(ct->display_name))
+			err = EINVAL;
+		else if (xmlTextWriterWriteElement(w, BAD_CAST "display-name",
+						   BAD_CAST ct->display_name) <
+			 0)
+			err = ENOMEM;
+	}
+	for (size_t i = 0; !err && i < ct->param_n; i++) {
+		const struct reginfo_param *p = &ct->param[i];
+
+		if (!p->name || !*p->name ||
+		    (p->value && !xml_text_ok(p->value))) {
+			err = EINVAL;
+			break;
+		}
+		err = w_start(w, "unknown-param");
+		if (!err)
+			err = w_attr(w, "name", p->name);
+		if (!err && p->value && *p->value)
+			err = xmlTextWriterWriteString(w, BAD_CAST p->value) < 0
+				      ? ENOMEM
+				      : 0;
+		if (!err)
+			err = w_end(w);
+	}
+	/* RFC 5628 5: the GRUU elements sit in the xs:any slot; the prefix
+	 * gr is declared on the root */
+	if (!err && ct->pub_gruu) {
+		err = w_start(w, "gr:pub-gruu");
+		if (!err)
+			err = w_attr(w, "uri", ct->pub_gruu);
+		if (!err)
+			err = w_end(w);
+	}
+	if (!err && ct->temp_gruu) {
+		err = w_start(w, "gr:temp-gruu");
+		if (!err)
+			err = w_attr(w, "uri", ct->temp_gruu);
+		if (!err)
+			err = w_attr_u64(w, "first-cseq", ct->temp_gruu_cseq);
+		if (!err)
+			err = w_end(w);
+	}
+	if (!err)
+		err = w_end(w);
+	return err;
+}
+
+
+static int enc_reg(xmlTextWriterPtr w, const struct reginfo_reg *reg)
+{
+	int err;
+
+	if ((unsigned)reg->state > REGINFO_REG_TERMINATED || !reg->aor ||
+	    !reg->id)
+		return EINVAL;
+	err = w_start(w, "registration");
+	if (!err)
+		err = w_attr(w, "aor", reg->aor);
+	if (!err)
+		err = w_attr(w, "id", reg->id);
+	if (!err)
+		err = w_attr(w, "state", reg_states[reg->state]);
+	for (size_t i = 0; !err && i < reg->ct_n; i++)
+		err = enc_contact(w, &reg->ct[i]);
+	if (!err)
+		err = w_end(w);
+	return err;
+}
+
+
+static bool has_gruu(const struct reginfo *ri)
+{
+	for (size_t i = 0; i < ri->reg_n; i++)
+		for (size_t j = 0; j < ri->reg[i].ct_n; j++)
+			if (ri->reg[i].ct[j].pub_gruu ||
+			    ri->reg[i].ct[j].temp_gruu)
+				return true;
+	return false;
+}
+
+
+/**
+ * Encode a reginfo document (RFC 3680 5.3) and append it to mb.
+ *
+ * @param mb  buffer the document is appended to
+ * @param ri  the document
+ * @return 0, EINVAL (a missing mandatory member, a value out of range, a
+ *         string XML cannot carry), ENOMEM, or EMSGSIZE at mb's ceiling
+ */
+int reginfo_encode(struct buf *mb, const struct reginfo *ri)
+{
+	xmlTextWriterPtr w = NULL;
+	xmlBufferPtr xb = NULL;
+	int err;
+
+	if (!mb || !ri || (unsigned)ri->state > REGINFO_PARTIAL)
+		return EINVAL;
+	(void)pthread_once(&xml_once, xml_init_once);
+
+	xb = xmlBufferCreate();
+	if (!xb)
+		return ENOMEM;
+	w = xmlNewTextWriterMemory(xb, 0);
+	if (!w) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0 ? ENOMEM
+								      : 0;
+	if (!err)
+		err = w_start(w, "reginfo");
+	if (!err)
+		err = w_attr(w, "xmlns", REGINFO_NS);
+	if (!err && has_gruu(ri))
+		err = w_attr(w, "xmlns:gr", REGINFO_GRUU_NS);
+	if (!err)
+		err = w_attr_u64(w, "version", ri->version);
+	if (!err)
+		err = w_attr(w, "state",
+			     ri->state == REGINFO_FULL ? "full" : "partial");
+	for (size_t i = 0; !err && i < ri->reg_n; i++)
+		err = enc_reg(w, &ri->reg[i]);
+	if (!err)
+		err = xmlTextWriterEndDocument(w) < 0 ? ENOMEM : 0;
+	xmlFreeTextWriter(w); /* flushes into xb */
+	w = NULL;
+	if (!err)
+		err = buf_write(mb, xmlBufferContent(xb),
+				(size_t)xmlBufferLength(xb));
+out:
+	if (w)
+		xmlFreeTextWriter(w);
+	xmlBufferFree(xb);
+	return err;
+}
+
+
+/* ---- decoder ---------------------------------------------------------- */
+
+struct dec {
+	char *err;
+	size_t errsz;
+};
+
+static int bad(struct dec *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Record why the document is refused; always EBADMSG. */
+static int bad(struct dec *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->err && d->errsz) {
+		va_start(ap, fmt);
+		(void)vsnprintf(d->err, d->errsz, fmt, ap);
+		va_end(ap);
+	}
+	return EBADMSG;
+}
+
+
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+
+/* An element of namespace ns with this local name. */
+static bool is_ns(const xmlNode *n, const char *ns, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       xmlStrEqual(n->ns->href, BAD_CAST ns) &&
+	       xmlStrEqual(n->name, BAD_CAST name);
+}
+
+
+static bool is(const xmlNode *n, const char *name)
+{
+	return is_ns(n, REGINFO_NS, name);
+}
+
+
+/* An attribute without namespace, or NULL (free with xmlFree). */
+static xmlChar *attr(const xmlNode *n, const char *name)
+{
+	return xmlGetNoNsProp(n, BAD_CAST name);
+}
+
+
+/* A copy of an attribute's value; trim removes XML white space around it
+ * (xs:anyURI and numbers are whitespace-collapsed by the schema). */
+static int attr_str(struct dec *d, const xmlNode *n, const char *name,
+		    bool required, bool trim, char **outp)
+{
+	xmlChar *v = attr(n, name);
+	const char *b, *e;
+	int err = 0;
+
+	*outp = NULL;
+	if (!v) {
+		if (required)
+			return bad(d, "<%s> has no %s attribute",
+				   (const char *)n->name, name);
+		return 0;
+	}
+	b = (const char *)v;
+	e = b + strlen(b);
+	if (trim) {
+		while (b < e && xml_space(*b))
+			b++;
+		while (e > b && xml_space(e[-1]))
+			e--;
+	}
+	if (required && b == e) {
+		err = bad(d, "<%s> has an empty %s attribute",
+			  (const char *)n->name, name);
+	} else {
+		*outp = mem_strdup(b, (size_t)(e - b));
+		if (!*outp)
+			err = ENOMEM;
+	}
+	xmlFree(v);
+	return err;
+}
+
+
+/* xs:unsignedLong: digits only, at most UINT64_MAX. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned dgt;
+
+		if (*s < '0' || *s > '9')
+			return false;
+		dgt = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - dgt) / 10)
+			return false;
+		v = v * 10 + dgt;
+	}
+	*out = v;
+	return true;
+}
+
+
+static int attr_u64(struct dec *d, const xmlNode *n, const char *name,
+		    bool required, bool *has, uint64_t *out)
+{
+	char *s = NULL;
+	int err = attr_str(d, n, name, required, true, &s);
+
+	if (err || !s)
+		return err;
+	if (!parse_u64(s, out))
+		err = bad(d, "<%s %s=\"%.32s\"> is not an unsigned number",
+			  (const char *)n->name, name, s);
+	else if (has)
+		*has = true;
+	mem_deref(s);
+	return err;
+}
+
+
+/* RFC 3261 25.1 qvalue: ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ),
+ * scaled to 0..1000. */
+static bool parse_q(const char *s, uint16_t *q)
+{
+	unsigned v, scale = 100;
+
+	if (s[0] != '0' && s[0] != '1')
+		return false;
+	v = (unsigned)(s[0] - '0') * 1000u;
+	s++;
+	if (*s == '.') {
+		int n = 0;
+
+		for (s++; *s && n < 3; s++, n++) {
+			if (*s < '0' || *s > '9')
+				return false;
+			v += (unsigned)(*s - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*s || v > 1000)
+		return false;
+	*q = (uint16_t)v;
+	return true;
+}
+
+
+/* Index of s in tab[n], or -1. */
+static int lookup(const char *const *tab, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tab[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+
+static int attr_enum(struct dec *d, const xmlNode *n, const char *name,
+		     const char *const *tab, size_t tabn, int *out)
+{
+	char *s = NULL;
+	int err = attr_str(d, n, name, true, true, &s);
+
+	if (err)
+		return err;
+	*out = lookup(tab, tabn, s);
+	if (*out < 0)
+		err = bad(d, "<%s %s=\"%.32s\"> is not a value of RFC 3680",
+			  (const char *)n->name, name, s);
+	mem_deref(s);
+	return err;
+}
+
+
+/* The text of a simple-content element as a new string; trimmed of XML
+ * white space when trim is set.  An element child is refused. */
+static int text(struct dec *d, const xmlNode *n, bool trim, char **outp)
+{
+	const xmlNode *c;
+	size_t len = 0, off = 0, b, e;
+	char *s;
+
+	for (c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE ||
+		    c->type == XML_CDATA_SECTION_NODE)
+			len += (size_t)xmlStrlen(c->content);
+		else if (c->type == XML_ELEMENT_NODE)
+			return bad(d,
+				   "<%s> holds an element where text belongs",
+				   (const char *)n->name);
+		else if (c->type == XML_ENTITY_REF_NODE)
+			return bad(d, "<%s> holds an entity reference",
+				   (const char *)n->name);
+	}
+	s = mem_zalloc(len + 1, NULL);
+	if (!s)
+		return ENOMEM;
+	for (c = n->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE ||
+		    c->type == XML_CDATA_SECTION_NODE) {
+			size_t l = (size_t)xmlStrlen(c->content);
+
+			memcpy(s + off, c->content, l);
+			off += l;
+		}
+	}
+	b = 0;
+	e = len;
+	if (trim) {
+		while (b < e && xml_space(s[b]))
+			b++;
+		while (e > b && xml_space(s[e - 1]))
+			e--;
+		memmove(s, s + b, e - b);
+		s[e - b] = '\0';
+	}
+	*outp = s;
+	return 0;
+}
+
+
+static int dec_gruu(struct dec *d, const xmlNode *n, struct reginfo_contact *ct)
+{
+	char *uri = NULL;
+	int err;
+
+	if (is_ns(n, REGINFO_GRUU_NS, "pub-gruu")) {
+		if (ct->pub_gruu)
+			return bad(d, "a contact has two <pub-gruu>");
+		err = attr_str(d, n, "uri", true, true, &uri);
+		if (!err)
+			ct->pub_gruu = uri;
+		return err;
+	}
+	if (ct->temp_gruu)
+		return bad(d, "a contact has two <temp-gruu>");
+	err = attr_str(d, n, "uri", true, true, &uri);
+	if (!err)
+		err = attr_u64(d, n, "first-cseq", true, NULL,
+			       &ct->temp_gruu_cseq);
+	if (err)
+		mem_deref(uri);
+	else
+		ct->temp_gruu = uri;
+	return err;
+}
+
+
+static int dec_param(struct dec *d, const xmlNode *n,
+		     struct reginfo_contact *ct)
+{
+	char *name = NULL, *val = NULL;
+	int err;
+
+	if (ct->param_n >= REGINFO_PARAM_MAX)
+		return bad(d, "a contact has more than %u <unknown-param>",
+			   REGINFO_PARAM_MAX);
+	err = attr_str(d, n, "name", true, true, &name);
+	if (!err)
+		err = text(d, n, false, &val);
+	if (!err && !reginfo_param_add(ct, name, *val ? val : NULL))
+		err = ENOMEM;
+	mem_deref(name);
+	mem_deref(val);
+	return err;
+}
+
+
+static int dec_contact(struct dec *d, const xmlNode *n, struct reginfo_reg *reg)
+{
+	struct reginfo_contact *ct;
+	char *id = NULL, *q = NULL;
+	const xmlNode *c;
+	int state, event, err;
+	bool have_uri = false;
+
+	if (reg->ct_n >= REGINFO_CT_MAX)
+		return bad(d, "registration %s has more than %u contacts",
+			   reg->aor, REGINFO_CT_MAX);
+	err = attr_enum(d, n, "state", ct_states, 2, &state);
+	if (!err)
+		err = attr_enum(d, n, "event", events, REGINFO_EV_NUM, &event);
+	if (!err)
+		err = attr_str(d, n, "id", true, false, &id);
+	if (err)
+		return err;
+	/* the uri comes later; a placeholder keeps the add all-or-nothing */
+	ct = reginfo_contact_add(reg, id, "", (enum reginfo_ct_state)state,
+				 (enum reginfo_event)event);
+	mem_deref(id);
+	if (!ct)
+		return ENOMEM;
+
+	err = attr_u64(d, n, "duration-registered", false, &ct->has_duration,
+		       &ct->duration);
+	if (!err)
+		err = attr_u64(d, n, "expires", false, &ct->has_expires,
+			       &ct->expires);
+	if (!err)
+		err = attr_u64(d, n, "retry-after", false, &ct->has_retry_after,
+			       &ct->retry_after);
+	if (!err)
+		err = attr_u64(d, n, "cseq", false, &ct->has_cseq, &ct->cseq);
+	if (!err)
+		err = attr_str(d, n, "callid", false, false, &ct->callid);
+	if (!err)
+		err = attr_str(d, n, "q", false, true, &q);
+	if (!err && q) {
+		if (!parse_q(q, &ct->q))
+			err = bad(d, "contact %s: q=\"%.16s\" is not a qvalue",
+				  ct->id, q);
+		ct->has_q = true;
+	}
+	mem_deref(q);
+
+	for (c = n->children; !err && c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(c, "uri")) {
+			char *u = NULL;
+
+			if (have_uri)
+				return bad(d, "contact %s has two <uri>",
+					   ct->id);
+			err = text(d, c, true, &u);
+			if (!err && !*u)
+				err = bad(d, "contact %s has an empty <uri>",
+					  ct->id);
+			if (err) {
+				mem_deref(u);
+				break;
+			}
+			mem_deref(ct->uri);
+			ct->uri = u;
+			have_uri = true;
+		} else if (is(c, "display-name")) {
+			if (ct->display_name)
+				return bad(d,
+					   "contact %s has two "
+					   "<display-name>",
+					   ct->id);
+			err = text(d, c, false, &ct->display_name);
+		} else if (is(c, "unknown-param")) {
+			err = dec_param(d, c, ct);
+		} else if (is_ns(c, REGINFO_GRUU_NS, "pub-gruu") ||
+			   is_ns(c, REGINFO_GRUU_NS, "temp-gruu")) {
+			err = dec_gruu(d, c, ct);
+		} else if (c->ns && c->ns->href &&
+			   !xmlStrEqual(c->ns->href, BAD_CAST REGINFO_NS)) {
+			continue; /* xs:any namespace="##other" */
+		} else {
+			err = bad(d, "contact %s has an unknown element <%s>",
+				  ct->id, (const char *)c->name);
+		}
+	}
+	if (!err && !have_uri)
+		err = bad(d, "contact %s has no <uri>", ct->id);
+	return err;
+}
+
+
+static int dec_reg(struct dec *d, const xmlNode *n, struct reginfo *ri)
+{
+	struct reginfo_reg *reg;
+	char *aor = NULL, *id = NULL;
+	const xmlNode *c;
+	int state, err;
+
+	if (ri->reg_n >= REGINFO_REG_MAX)
+		return bad(d, "more than %u registrations", REGINFO_REG_MAX);
+	err = attr_str(d, n, "aor", true, true, &aor);
+	if (!err)
+		err = attr_str(d, n, "id", true, false, &id);
+	if (!err)
+		err = attr_enum(d, n, "state", reg_states, 3, &state);
+	if (!err) {
+		reg = reginfo_reg_add(ri, aor, id,
+				      (enum reginfo_reg_state)state);
+		if (!reg)
+			err = ENOMEM;
+	}
+	mem_deref(aor);
+	mem_deref(id);
+	if (err)
+		return err;
+
+	for (c = n->children; !err && c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(c, "contact"))
+			err = dec_contact(d, c, reg);
+		else if (!c->ns || !c->ns->href ||
+			 xmlStrEqual(c->ns->href, BAD_CAST REGINFO_NS))
+			err = bad(d,
+				  "registration %s has an unknown "
+				  "element <%s>",
+				  reg->aor, (const char *)c->name);
+		/* else xs:any namespace="##other": skipped */
+	}
+	return err;
+}
+
+
+static int dec_root(struct dec *d, const xmlNode *root, struct reginfo *ri)
+{
+	uint64_t version = 0;
+	const xmlNode *c;
+	int state, err;
+
+	if (!is(root, "reginfo"))
+		return bad(d, "the root element is <%s>, not <reginfo> of %s",
+			   (const char *)root->name, REGINFO_NS);
+	err = attr_u64(d, root, "version", true, NULL, &version);
+	if (!err && version > UINT32_MAX)
+		err = bad(d, "version %llu is above 2^32-1",
+			  (unsigned long long)version);
+	if (!err)
+		err = attr_enum(d, root, "state",
+				(const char *const[]){ "full", "partial" }, 2,
+				&state);
+	if (err)
+		return err;
+	ri->version = (uint32_t)version;
+	ri->state = (enum reginfo_doc_state)state;
+
+	for (c = root->children; !err && c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(c, "registration"))
+			err = dec_reg(d, c, ri);
+		else if (!c->ns || !c->ns->href ||
+			 xmlStrEqual(c->ns->href, BAD_CAST REGINFO_NS))
+			err = bad(d, "<reginfo> has an unknown element <%s>",
+				  (const char *)c->name);
+	}
+	return err;
+}
+
+
+static void xml_silent(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+
+/* SAX internalSubset: a DOCTYPE.  reginfo never needs one, and without it
+ * no entity can be declared; stop before the subset is read. */
+static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
+		       const xmlChar *sid)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+
+	(void)name;
+	(void)eid;
+	(void)sid;
+	ctxt->wellFormed = 0;
+	xmlStopParser(ctxt);
+}
+
+
+/**
+ * Decode an application/reginfo+xml document.
+ *
+ * @param rip    the document on success (mem_deref it)
+ * @param xml    the bytes (need not be NUL-terminated)
+ * @param len    their length, at most REGINFO_MAX
+ * @param err    where to put a sentence saying what is wrong, or NULL
+ * @param errsz  size of err
+ * @return 0, EBADMSG, EMSGSIZE, EINVAL or ENOMEM
+ */
+int reginfo_decode(struct reginfo **rip, const char *xml, size_t len, char *err,
+		   size_t errsz)
+{
+	struct dec d = { .err = err, .errsz = errsz };
+	xmlParserCtxtPtr ctxt = NULL;
+	struct reginfo *ri = NULL;
+	xmlGenericErrorFunc gen_h;
+	xmlDocPtr doc = NULL;
+	void *gen_ctx;
+	xmlNodePtr root;
+	int e;
+
+	if (err && errsz)
+		err[0] = '\0';
+	if (!rip || (!xml && len))
+		return EINVAL;
+	if (len > REGINFO_MAX) {
+		if (err && errsz)
+			(void)snprintf(err, errsz,
+				       "reginfo of %zu bytes is larger than "
+				       "the %u accepted",
+				       len, REGINFO_MAX);
+		return EMSGSIZE;
+	}
+	(void)pthread_once(&xml_once, xml_init_once);
+
+	/* encoding errors bypass XML_PARSE_NOERROR and reach the generic
+	 * handler (stderr): a peer's bytes must not write there */
+	gen_h = xmlGenericError;
+	gen_ctx = xmlGenericErrorContext;
+	xmlSetGenericErrorFunc(NULL, xml_silent);
+
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt) {
+		e = ENOMEM;
+		goto out;
+	}
+	ctxt->sax->internalSubset = refuse_dtd;
+	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
+	 * no network; NOCDATA folds CDATA sections into text */
+	doc = xmlCtxtReadMemory(ctxt, xml ? xml : "", (int)len, NULL, NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR |
+					XML_PARSE_NOWARNING |
+					XML_PARSE_NOCDATA);
+	if (ctxt->errNo == XML_ERR_USER_STOP ||
+	    (doc && (doc->intSubset || doc->extSubset))) {
+		e = bad(&d, "a DOCTYPE is not allowed in reginfo");
+		goto out;
+	}
+	if (!doc) {
+		const xmlError *xe = xmlCtxtGetLastError(ctxt);
+		char why[96] = "no document";
+		size_t n;
+
+		if (xe && xe->code == XML_ERR_NO_MEMORY) {
+			e = ENOMEM;
+			goto out;
+		}
+		if (xe && xe->message)
+			(void)snprintf(why, sizeof(why), "%s", xe->message);
+		n = strlen(why);
+		while (n && xml_space(why[n - 1]))
+			why[--n] = '\0'; /* libxml2 ends messages with \n */
+		e = bad(&d, "not well-formed XML (line %d: %s)",
+			xe ? xe->line : 0, why);
+		goto out;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (!root) {
+		e = bad(&d, "the document has no root element");
+		goto out;
+	}
+	ri = reginfo_alloc(0, REGINFO_FULL);
+	if (!ri) {
+		e = ENOMEM;
+		goto out;
+	}
+	e = dec_root(&d, root, ri);
+	if (!e) {
+		*rip = ri;
+		ri = NULL;
+	}
+out:
+	mem_deref(ri);
+	if (doc)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	xmlSetGenericErrorFunc(gen_ctx, gen_h);
+	return e;
+}
