@@ -1243,9 +1243,13 @@ static enum verdict verify(const struct sip_authhdr *ah, struct sreg_vec *v,
 	if (expected(v, ah, method, exp, sizeof(exp)))
 		return V_FAIL;
 	for (i = 0; i < ah->response.l; i++) {
-		char c = ah->response.p[i];
+		int d = pl_hexval(ah->response.p[i]);
 
-		got[i] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+		/* hex digits compare case-insensitively */
+		if (d < 0)
+			got[i] = ah->response.p[i];
+		else
+			got[i] = "0123456789abcdef"[d];
 	}
 	got[i] = '\0';
 	if (strlen(exp) != ah->response.l ||
@@ -1333,6 +1337,8 @@ static struct sreg_binding *binding_find(const struct sreg_set *s,
 	LIST_FOREACH (&s->bindings, le) {
 		struct sreg_binding *b = le->data;
 
+		if (!b)
+			continue;
 		if (pl_isset(&inst) && rid) {
 			if (b->reg_id == rid && pl_eq_str(&inst, b->instance))
 				return b;
@@ -1640,116 +1646,153 @@ static bool keeps_any(const struct sreg_set *s, const struct req_ctx *c)
 }
 
 
+/* What every binding of one REGISTER shares. */
+struct apply_ctx {
+	struct sip_msg *msg;
+	const struct sip_cseq *cs;
+	struct pl cid;
+	const struct sip_hdr *uah;
+	char path[PATH_MAX_LEN];
+	uint64_t now;
+	int64_t wall;
+	uint64_t *gone; /* ids of removed bindings */
+	size_t gone_n;
+};
+
+
+static void apply_drop(struct scscf_reg *reg, struct sreg_set *s,
+		       struct sreg_binding *b, struct apply_ctx *a)
+{
+	event_contact(reg, s, b, SCSCF_EV_UNREGISTERED,
+		      s->bindings.n > 1 ? SCSCF_REGISTERED
+					: SCSCF_NOT_REGISTERED,
+		      NULL);
+	if (a->gone_n < REQ_CONTACTS) /* max_contacts is capped to it */
+		a->gone[a->gone_n++] = b->id;
+	binding_drop(reg, b);
+}
+
+
+/* Write what the REGISTER says about one binding into b. */
+static int binding_fill(struct sreg_binding *b, const struct sip_contact *ct,
+			uint32_t expires, const struct apply_ctx *a)
+{
+	struct pl inst;
+	uint32_t rid;
+	int err;
+
+	b->params = mem_deref(b->params);
+	b->callid = mem_deref(b->callid);
+	b->path = mem_deref(b->path);
+	b->instance = mem_deref(b->instance);
+	b->ua = mem_deref(b->ua);
+	contact_key(ct, &inst, &rid);
+	err = params_keep(&ct->addr.params, &b->params);
+	if (!err)
+		err = pl_strdup(&b->callid, &a->cid);
+	if (!err)
+		err = dupstr(&b->path, a->path);
+	if (!err && pl_isset(&inst))
+		err = pl_strdup(&b->instance, &inst);
+	if (!err && a->uah) {
+		struct pl ua = a->uah->val;
+
+		if (ua.l > UA_MAX)
+			ua.l = UA_MAX;
+		err = pl_strdup(&b->ua, &ua);
+	}
+	b->reg_id = pl_isset(&inst) ? rid : 0;
+	b->cseq = a->cs ? a->cs->num : 0;
+	b->q = ct->q;
+	b->exp_ms = a->now + (uint64_t)expires * 1000;
+	b->exp_wall = a->wall + (int64_t)expires * 1000;
+	b->tp = a->msg->tp;
+	b->src = a->msg->src;
+	return err;
+}
+
+
+/* One Contact with a non-zero expiry: a new binding or an update. */
+static int apply_one(struct scscf_reg *reg, struct sreg_set *s,
+		     const struct sip_contact *ct, uint32_t expires,
+		     struct apply_ctx *a)
+{
+	struct sreg_binding *b = binding_find(s, ct), *nb = NULL;
+	uint64_t old_exp = b ? b->exp_ms : 0;
+	bool first = s->bindings.n == 0;
+	enum scscf_reg_ev ev;
+	char uri[1024];
+	int err;
+
+	if (!b) {
+		if (s->bindings.n >= reg->conf.max_contacts)
+			return 0; /* refused before: cannot happen */
+		if (pl_strcpy(&ct->addr.uri.text, uri, sizeof(uri)))
+			return ENOSPC;
+		err = binding_alloc(&nb, uri);
+		if (err)
+			return err;
+		nb->id = reg->next_id++;
+		nb->set = s;
+		b = nb;
+	} else {
+		list_unlink(&b->le); /* relinked by q below */
+	}
+	err = binding_fill(b, ct, expires, a);
+	binding_link(s, b);
+	if (nb)
+		reg->nbindings++;
+	binding_start(b);
+	if (err)
+		return err;
+	if (nb)
+		ev = first ? SCSCF_EV_REGISTERED : SCSCF_EV_CREATED;
+	else
+		ev = b->exp_ms < old_exp ? SCSCF_EV_SHORTENED
+					 : SCSCF_EV_REFRESHED;
+	event_contact(reg, s, b, ev, SCSCF_REGISTERED, NULL);
+	return 0;
+}
+
+
 /* Apply the Contacts to the set (cannot refuse: checked before); the ids
  * of removed bindings go to gone[]. */
 static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 		 uint64_t *gone, size_t *gone_n)
 {
-	struct sip_msg *msg = c->msg;
-	const struct sip_cseq *cs = NULL;
-	const struct sip_hdr *uah;
-	char path[PATH_MAX_LEN];
-	uint64_t now = tmr_jiffies();
-	int64_t wall = wall_ms();
-	struct pl cid = PL_INIT;
+	struct apply_ctx *a = mem_zalloc(sizeof(*a), NULL);
+	struct le *le;
 	size_t i;
 	int err;
 
 	*gone_n = 0;
-	(void)sip_msg_cseq(msg, &cs);
-	(void)sip_msg_callid(msg, &cid);
-	err = path_collect(msg, path, sizeof(path));
-	if (err)
-		return err;
-	uah = sip_msg_hdr(msg, SIP_HDR_USER_AGENT);
+	if (!a)
+		return ENOMEM;
+	a->msg = c->msg;
+	a->now = tmr_jiffies();
+	a->wall = wall_ms();
+	a->gone = gone;
+	(void)sip_msg_cseq(c->msg, &a->cs);
+	(void)sip_msg_callid(c->msg, &a->cid);
+	a->uah = sip_msg_hdr(c->msg, SIP_HDR_USER_AGENT);
+	err = path_collect(c->msg, a->path, sizeof(a->path));
 
-	if (c->star) {
-		struct le *le;
+	while (!err && c->star && (le = s->bindings.head))
+		apply_drop(reg, s, le->data, a);
+	for (i = 0; !err && !c->star && i < c->nct; i++) {
+		struct sreg_binding *b;
 
-		while ((le = s->bindings.head)) {
-			event_contact(reg, s, le->data, SCSCF_EV_UNREGISTERED,
-				      SCSCF_NOT_REGISTERED, NULL);
-			gone[(*gone_n)++] =
-				((struct sreg_binding *)le->data)->id;
-			binding_drop(reg, le->data);
-		}
-		return 0;
-	}
-	for (i = 0; i < c->nct; i++) {
-		const struct sip_contact *ct = &c->ct[i];
-		struct sreg_binding *b = binding_find(s, ct), *nb = NULL;
-		uint64_t old_exp = b ? b->exp_ms : 0;
-		bool first = s->bindings.n == 0;
-		struct pl inst;
-		uint32_t rid;
-		char uri[1024];
-
-		if (!c->cexp[i]) {
-			if (!b)
-				continue;
-			event_contact(reg, s, b, SCSCF_EV_UNREGISTERED,
-				      s->bindings.n > 1 ? SCSCF_REGISTERED
-							: SCSCF_NOT_REGISTERED,
-				      NULL);
-			gone[(*gone_n)++] = b->id;
-			binding_drop(reg, b);
+		if (c->cexp[i]) {
+			err = apply_one(reg, s, &c->ct[i], c->cexp[i], a);
 			continue;
 		}
-		if (!b) {
-			if (s->bindings.n >= reg->conf.max_contacts)
-				continue; /* refused before: cannot happen */
-			if (pl_strcpy(&ct->addr.uri.text, uri, sizeof(uri)))
-				return ENOSPC;
-			err = binding_alloc(&nb, uri);
-			if (err)
-				return err;
-			nb->id = reg->next_id++;
-			nb->set = s;
-			b = nb;
-		} else {
-			list_unlink(&b->le); /* relinked by q below */
-			b->params = mem_deref(b->params);
-			b->callid = mem_deref(b->callid);
-			b->path = mem_deref(b->path);
-			b->instance = mem_deref(b->instance);
-			b->ua = mem_deref(b->ua);
-		}
-		contact_key(ct, &inst, &rid);
-		err = params_keep(&ct->addr.params, &b->params);
-		if (!err)
-			err = pl_strdup(&b->callid, &cid);
-		if (!err)
-			err = dupstr(&b->path, path);
-		if (!err && pl_isset(&inst))
-			err = pl_strdup(&b->instance, &inst);
-		if (!err && uah) {
-			struct pl ua = uah->val;
-
-			if (ua.l > UA_MAX)
-				ua.l = UA_MAX;
-			err = pl_strdup(&b->ua, &ua);
-		}
-		b->reg_id = pl_isset(&inst) ? rid : 0;
-		b->cseq = cs ? cs->num : 0;
-		b->q = ct->q;
-		b->exp_ms = now + (uint64_t)c->cexp[i] * 1000;
-		b->exp_wall = wall + (int64_t)c->cexp[i] * 1000;
-		b->tp = msg->tp;
-		b->src = msg->src;
-		binding_link(s, b);
-		if (nb)
-			reg->nbindings++;
-		binding_start(b);
-		if (err)
-			return err;
-		event_contact(
-			reg, s, b,
-			nb ? (first ? SCSCF_EV_REGISTERED : SCSCF_EV_CREATED)
-			   : (b->exp_ms < old_exp ? SCSCF_EV_SHORTENED
-						  : SCSCF_EV_REFRESHED),
-			SCSCF_REGISTERED, NULL);
+		b = binding_find(s, &c->ct[i]);
+		if (b)
+			apply_drop(reg, s, b, a);
 	}
-	return 0;
+	*gone_n = a->gone_n;
+	mem_deref(a);
+	return err;
 }
 
 
@@ -1837,6 +1880,89 @@ static int tx_ctx(struct scscf_reg *reg, struct sreg_tx *tx, struct req_ctx *c)
 }
 
 
+/* The set of a first registration, from the SAA's profile; NULL when
+ * refused (answered). */
+static struct sreg_set *saa_new_set(struct scscf_reg *reg, struct sreg_tx *tx,
+				    const struct cx_saa *saa,
+				    const struct cx_origin *from,
+				    struct sreg_set *old)
+{
+	char h[256] = "", r[256] = "";
+	struct sreg_set *s = NULL;
+	int err;
+
+	if (!pl_isset(&saa->user_data)) {
+		LOG_WARN(NULL, "SAA for %s carries no User-Data", tx->impu);
+		tx_reply(tx, 500, "Server Internal Error (no profile)", NULL);
+		return NULL;
+	}
+	if (from) {
+		plcpy(&from->host, h, sizeof(h));
+		plcpy(&from->realm, r, sizeof(r));
+	}
+	err = set_alloc(reg, &s, reg->next_id++, tx->impi, tx->impu, h, r,
+			saa->user_data.p, saa->user_data.l, SCSCF_REGISTERED);
+	if (err) {
+		if (err == ENOMEM)
+			tx_reply(tx, 500, NULL, NULL);
+		else
+			tx_reply(tx, 403, "Forbidden (unusable profile)", NULL);
+		sar_quiet(reg, tx->impi, tx->impu, DIA_SAT_USER_DEREGISTRATION,
+			  h);
+		return NULL;
+	}
+	/* an unregistered-user profile is superseded by the registration */
+	if (old && old != s && old->state == SCSCF_UNREGISTERED)
+		set_remove(reg, old, SCSCF_EV_REGISTERED);
+	return s;
+}
+
+
+/* Bindings, store and the 200 of a registration or re-registration. */
+static void saa_register(struct scscf_reg *reg, struct sreg_tx *tx,
+			 struct sreg_set *s, struct req_ctx *c)
+{
+	uint64_t gone[REQ_CONTACTS];
+	size_t gone_n = 0;
+	struct sreg_idx *x;
+	int err;
+
+	/* TS 24.229 5.4.1.2.2: a barred IMPU is not registered */
+	x = set_has(s, tx->impu);
+	if (!x || x->barred) {
+		tx_reply(tx, 403, "Forbidden (public identity barred)", NULL);
+		if (!s->bindings.n) {
+			sar_quiet(reg, tx->impi, tx->impu,
+				  DIA_SAT_USER_DEREGISTRATION, s->hss_host);
+			set_remove(reg, s, SCSCF_EV_REJECTED);
+		}
+		return;
+	}
+	err = apply(reg, s, c, gone, &gone_n);
+	if (err) {
+		LOG_WARN(NULL, "bindings of %s: %s", tx->impu,
+			 log_strerror(err));
+		tx_reply(tx, 500, NULL, NULL);
+		return;
+	}
+	if (!s->bindings.n) {
+		/* nothing left (every contact expires 0 on a first
+		 * registration): not registered */
+		sar_quiet(reg, tx->impi, tx->impu, DIA_SAT_USER_DEREGISTRATION,
+			  s->hss_host);
+		(void)reply_200(reg, tx, NULL, false);
+		set_remove(reg, s, SCSCF_EV_UNREGISTERED);
+		return;
+	}
+	if (persist(reg, s, false, gone, gone_n)) {
+		tx_reply(tx, 500, "Server Internal Error (store)",
+			 "Retry-After: 5\r\n");
+		return;
+	}
+	(void)reply_200(reg, tx, s, true);
+}
+
+
 /* The SAA of a registration, re-registration or de-registration. */
 static void saa_h(int err, const struct cx_saa *saa,
 		  const struct cx_origin *from, void *arg)
@@ -1845,8 +1971,8 @@ static void saa_h(int err, const struct cx_saa *saa,
 	struct scscf_reg *reg = tx->reg;
 	struct req_ctx *c = NULL;
 	struct sreg_idx *x;
-	struct sreg_set *s = NULL;
-	uint64_t gone[REQ_CONTACTS + 64];
+	struct sreg_set *s;
+	uint64_t gone[REQ_CONTACTS];
 	size_t gone_n = 0;
 
 	if (!reg)
@@ -1873,74 +1999,10 @@ static void saa_h(int err, const struct cx_saa *saa,
 		(void)reply_200(reg, tx, NULL, false);
 		goto out;
 	}
-
-	if (!s) {
-		char h[256] = "", r[256] = "";
-		struct sreg_set *old = x ? x->set : NULL;
-
-		if (!pl_isset(&saa->user_data)) {
-			LOG_WARN(NULL, "SAA for %s carries no User-Data",
-				 tx->impu);
-			tx_reply(tx, 500, "Server Internal Error (no profile)",
-				 NULL);
-			goto out;
-		}
-		if (from) {
-			plcpy(&from->host, h, sizeof(h));
-			plcpy(&from->realm, r, sizeof(r));
-		}
-		err = set_alloc(reg, &s, reg->next_id++, tx->impi, tx->impu, h,
-				r, saa->user_data.p, saa->user_data.l,
-				SCSCF_REGISTERED);
-		if (err) {
-			tx_reply(tx, err == ENOMEM ? 500 : 403,
-				 err == ENOMEM ? NULL
-					       : "Forbidden (unusable profile)",
-				 NULL);
-			sar_quiet(reg, tx->impi, tx->impu,
-				  DIA_SAT_USER_DEREGISTRATION, h);
-			goto out;
-		}
-		/* an unregistered-user profile of the same IMPI is
-		 * superseded by the registration */
-		if (old && old != s && old->state == SCSCF_UNREGISTERED)
-			set_remove(reg, old, SCSCF_EV_REGISTERED);
-	}
-
-	/* TS 24.229 5.4.1.2.2: a barred IMPU is not registered */
-	x = set_has(s, tx->impu);
-	if (!x || x->barred) {
-		tx_reply(tx, 403, "Forbidden (public identity barred)", NULL);
-		if (!s->bindings.n) {
-			sar_quiet(reg, tx->impi, tx->impu,
-				  DIA_SAT_USER_DEREGISTRATION, s->hss_host);
-			set_remove(reg, s, SCSCF_EV_REJECTED);
-		}
-		goto out;
-	}
-
-	err = apply(reg, s, c, gone, &gone_n);
-	if (err) {
-		LOG_WARN(NULL, "bindings of %s: %s", tx->impu,
-			 log_strerror(err));
-		tx_reply(tx, 500, NULL, NULL);
-		goto out;
-	}
-	if (!s->bindings.n) {
-		/* nothing left (e.g. every contact expires 0 on a first
-		 * registration): not registered */
-		sar_quiet(reg, tx->impi, tx->impu, DIA_SAT_USER_DEREGISTRATION,
-			  s->hss_host);
-		(void)reply_200(reg, tx, NULL, false);
-		set_remove(reg, s, SCSCF_EV_UNREGISTERED);
-		goto out;
-	}
-	if (persist(reg, s, false, gone, gone_n)) {
-		tx_reply(tx, 500, "Server Internal Error (store)",
-			 "Retry-After: 5\r\n");
-		goto out;
-	}
-	(void)reply_200(reg, tx, s, true);
+	if (!s)
+		s = saa_new_set(reg, tx, saa, from, x ? x->set : NULL);
+	if (s)
+		saa_register(reg, tx, s, c);
 out:
 	mem_deref(c);
 	mem_deref(tx);
@@ -2308,6 +2370,79 @@ static int rtr_h(const struct cx_rtr *rtr, struct cx_rta *rta,
 }
 
 
+/* Does the profile name an IMPU of s? */
+static bool ppr_overlaps(const struct sreg_set *s,
+			 const struct cx_subscription *sub)
+{
+	char c[IMPU_MAX];
+	size_t k, j;
+
+	for (k = 0; k < sub->sp_n; k++)
+		for (j = 0; j < sub->sp[k].pub_n; j++)
+			if (!impu_canon_str(sub->sp[k].pub[j].identity, c,
+					    sizeof(c)) &&
+			    set_has(s, c))
+				return true;
+	return false;
+}
+
+
+/* RFC 3680 events for the IMPUs a new profile added or barred. */
+static void ppr_events(struct scscf_reg *reg, struct sreg_set *s,
+		       const struct sreg_idx *old, size_t old_n)
+{
+	struct le *le;
+	size_t i, j;
+
+	if (s->state != SCSCF_REGISTERED)
+		return;
+	for (i = 0; i < s->idx_n; i++) {
+		const struct sreg_idx *x = &s->idxv[i];
+		bool was = false;
+
+		for (j = 0; j < old_n; j++)
+			if (!strcmp(old[j].impu, x->impu) && !old[j].barred)
+				was = true;
+		if (was == !x->barred)
+			continue;
+		LIST_FOREACH (&s->bindings, le)
+			event_contact(reg, s, le->data,
+				      x->barred ? SCSCF_EV_REJECTED
+						: SCSCF_EV_CREATED,
+				      x->barred ? SCSCF_NOT_REGISTERED
+						: SCSCF_REGISTERED,
+				      x->impu);
+	}
+}
+
+
+/* Replace the profile of one set. */
+static int ppr_set(struct scscf_reg *reg, struct sreg_set *s,
+		   const struct cx_ppr *ppr)
+{
+	struct sreg_idx *old = NULL;
+	size_t old_n = s->idx_n;
+	int err;
+
+	/* the old list, for the events */
+	if (old_n) {
+		old = mem_alloc(old_n * sizeof(*old), NULL);
+		if (!old)
+			return ENOMEM;
+		memcpy(old, s->idxv, old_n * sizeof(*old));
+	}
+	err = set_profile(s, ppr->user_data.p, ppr->user_data.l);
+	if (!err)
+		err = set_index(reg, s);
+	if (!err) {
+		(void)persist(reg, s, false, NULL, 0);
+		ppr_events(reg, s, old, old_n);
+	}
+	mem_deref(old);
+	return err;
+}
+
+
 /* TS 29.228 6.2.2: a new profile for the sets of the IMPI it overlaps. */
 static int ppr_h(const struct cx_ppr *ppr, struct cx_ppa *ppa,
 		 struct cx_srv_req *sr, void *arg)
@@ -2335,61 +2470,13 @@ static int ppr_h(const struct cx_ppr *ppr, struct cx_ppa *ppa,
 	}
 	LIST_FOREACH (&reg->sets, le) {
 		struct sreg_set *s = le->data;
-		struct sreg_idx *old = NULL;
-		struct le *ble;
-		size_t old_n = 0, i, k, j;
-		bool overlap = false;
 
-		if (!pl_eq_str_ci(&ppr->impi, s->impi))
+		if (!pl_eq_str_ci(&ppr->impi, s->impi) || !ppr_overlaps(s, sub))
 			continue;
-		for (k = 0; k < sub->sp_n && !overlap; k++)
-			for (j = 0; j < sub->sp[k].pub_n && !overlap; j++) {
-				char c[IMPU_MAX];
-
-				overlap = !impu_canon_str(
-						  sub->sp[k].pub[j].identity, c,
-						  sizeof(c)) &&
-					  set_has(s, c);
-			}
-		if (!overlap)
-			continue;
-		/* the old list, for the events */
-		if (s->idx_n) {
-			old = mem_alloc(s->idx_n * sizeof(*old), NULL);
-			if (old) {
-				memcpy(old, s->idxv, s->idx_n * sizeof(*old));
-				old_n = s->idx_n;
-			}
-		}
-		err = set_profile(s, ppr->user_data.p, ppr->user_data.l);
-		if (!err)
-			err = set_index(reg, s);
-		if (err) {
-			mem_deref(old);
+		err = ppr_set(reg, s, ppr);
+		if (err)
 			break;
-		}
 		n++;
-		(void)persist(reg, s, false, NULL, 0);
-		/* RFC 3680 for the identities that came or went */
-		for (i = 0; i < s->idx_n && s->state == SCSCF_REGISTERED; i++) {
-			const struct sreg_idx *x = &s->idxv[i];
-			bool was = false;
-
-			for (j = 0; j < old_n; j++)
-				if (!strcmp(old[j].impu, x->impu) &&
-				    !old[j].barred)
-					was = true;
-			if (was == !x->barred)
-				continue;
-			LIST_FOREACH (&s->bindings, ble)
-				event_contact(reg, s, ble->data,
-					      x->barred ? SCSCF_EV_REJECTED
-							: SCSCF_EV_CREATED,
-					      x->barred ? SCSCF_NOT_REGISTERED
-							: SCSCF_REGISTERED,
-					      x->impu);
-		}
-		mem_deref(old);
 	}
 	mem_deref(sub);
 	if (err) {
@@ -2405,6 +2492,7 @@ static int ppr_h(const struct cx_ppr *ppr, struct cx_ppa *ppa,
 		 n);
 	return 0;
 }
+
 
 /* ---- lookups ---- */
 
@@ -2636,6 +2724,8 @@ int scscf_reg_alloc(struct scscf_reg **regp, struct dia_node *node,
 		reg->conf.default_expires = reg->conf.max_expires;
 	if (!reg->conf.max_contacts)
 		reg->conf.max_contacts = 16;
+	if (reg->conf.max_contacts > REQ_CONTACTS)
+		reg->conf.max_contacts = REQ_CONTACTS;
 	if (!reg->conf.auth_timeout_s)
 		reg->conf.auth_timeout_s = 60;
 	if (!reg->conf.vectors_max)
