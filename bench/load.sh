@@ -31,6 +31,10 @@
 #   BENCH_CALL_RATE      calls/s [200]
 #   BENCH_SIPP_INSTANCES sipp load generators (rates are split) [2]
 #   BENCH_REPEAT         rounds per operation, median reported [3]
+#   BENCH_WARMUP         seconds of the same load before each measured run,
+#                        not measured [0]; 35 or more measures the steady
+#                        state (completed non-INVITE transactions are held
+#                        for Timer J, 32 s, RFC 3261 17.2.2)
 #   BENCH_USERS          users provisioned on both servers [1000]
 #   BENCH_NO_BUILD       set: do not (re)build build-release
 #   ENTIMS, KAMAILIO     binaries [build-release/entims, /usr/sbin/kamailio]
@@ -48,6 +52,7 @@ AUTH_RATE=${BENCH_AUTH_RATE:-500}
 CALL_RATE=${BENCH_CALL_RATE:-200}
 INSTANCES=${BENCH_SIPP_INSTANCES:-2}
 REPEAT=${BENCH_REPEAT:-3}
+WARMUP=${BENCH_WARMUP:-0}
 USERS=${BENCH_USERS:-1000}
 ENTIMS=${ENTIMS:-$ROOT/build-release/entims}
 KAMAILIO=${KAMAILIO:-/usr/sbin/kamailio}
@@ -393,6 +398,16 @@ for op in $OPS; do
 		for server in $SERVERS; do
 			log "$server: $op at $rate/s for $DURATION s (round $round/$REPEAT)"
 			"start_$server" "$op"
+			if [ "$WARMUP" -gt 0 ]; then
+				# the same load, not measured: the measured run
+				# starts in the steady state (transactions held
+				# for Timer J, caches and heap at their size)
+				local_d=$DURATION
+				DURATION=$WARMUP
+				run_op "$server" "$op" "$rate"
+				DURATION=$local_d
+				log "$server $op: warm-up $WARMUP s, $OP_OK ok, $OP_FAILED failed"
+			fi
 			run_op "$server" "$op" "$rate"
 			ok=$OP_OK failed=$OP_FAILED ticks=$OP_TICKS
 			kill -0 "$SERVER_PID" 2>/dev/null || failed=$((failed + 1))
@@ -432,7 +447,7 @@ for op in $OPS; do
 	printf '%-15s %8s %14s %16s %8s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio"
 done
 printf '\nus/op: server CPU time (user+system, all processes) per completed operation,\n'
-printf 'median of %s rounds;\n' "$REPEAT"
+printf 'median of %s rounds, after %s s of unmeasured warm-up load;\n' "$REPEAT" "$WARMUP"
 printf 'ratio < 1: entims used less CPU.  Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
 printf 'entims appends bindings to its journal (one write() per 2 ms batch, folded into SQLite by a thread);\n'
 printf 'Kamailio keeps them in memory, except in register-db (write-through, WAL,\n'
