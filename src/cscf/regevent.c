@@ -181,6 +181,14 @@ static void hash_id(char *out, size_t size, char pfx, const char *s)
 }
 
 
+static char lower(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c - 'A' + 'a');
+	return c;
+}
+
+
 /* "host:port" of a SIP URI, host lowercased; ENOENT for other schemes. */
 static int hostport(const struct sip_uri *u, char *out, size_t size)
 {
@@ -190,11 +198,8 @@ static int hostport(const struct sip_uri *u, char *out, size_t size)
 		return ENOENT;
 	if (u->host.l + 8 > size)
 		return ENOSPC;
-	for (n = 0; n < u->host.l; n++) {
-		char c = u->host.p[n];
-
-		out[n] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-	}
+	for (n = 0; n < u->host.l; n++)
+		out[n] = lower(u->host.p[n]);
 	(void)snprintf(out + n, size - n, ":%u", sip_uri_port(u));
 	return 0;
 }
@@ -245,7 +250,7 @@ int regevent_impu_canon(const char *uri, size_t len, char *out, size_t size)
 			continue;
 		if (n + 1 >= size)
 			return ENOSPC;
-		out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		out[n++] = lower(c);
 	}
 	out[n] = '\0';
 	return 0;
@@ -452,6 +457,7 @@ static int subs_of(const struct regevent *re, const char *impu,
 	*np = 0;
 	if (!list_count(l))
 		return 0;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
 	v = mem_zalloc(list_count(l) * sizeof(*v), NULL);
 	if (!v)
 		return ENOMEM;
@@ -1525,6 +1531,32 @@ static int update_one(struct regevent *re, const struct regevent_reg *r,
 }
 
 
+/* The partial NOTIFY to every subscription to one IMPU of the set; the
+ * last one when its registration ended. */
+static void notify_impu(struct regevent *re, const struct regevent_reg *r,
+			const char *impu, struct reginfo *partial)
+{
+	bool ends = r->state == REGINFO_REG_TERMINATED;
+	uint32_t retry = 0;
+	const char *reason = ends ? end_reason(r, &retry) : NULL;
+	struct sub **v;
+	size_t n;
+
+	if (subs_of(re, impu, &v, &n)) {
+		LOG_WARN(NULL, "reg event for %s: out of memory", impu);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (v[k]->gone)
+			continue;
+		(void)send_notify(re, v[k], partial, reason, retry);
+		if (ends)
+			sub_remove(re, v[k]);
+	}
+	subv_free(v, n);
+}
+
+
 /**
  * The registrar's report of an implicit registration set after a change
  * (or, with nothing marked changed, its state after a restart).
@@ -1576,28 +1608,8 @@ int regevent_update(struct regevent *re, const struct regevent_set *set)
 	if (err)
 		goto out;
 
-	for (size_t i = 0; partial->reg_n && i < set->reg_n; i++) {
-		const struct regevent_reg *r = &set->reg[i];
-		bool ends = r->state == REGINFO_REG_TERMINATED;
-		uint32_t retry = 0;
-		const char *reason = ends ? end_reason(r, &retry) : NULL;
-		struct sub **v;
-		size_t n;
-
-		if (subs_of(re, canon[i], &v, &n)) {
-			LOG_WARN(NULL, "reg event for %s: out of memory",
-				 canon[i]);
-			continue;
-		}
-		for (size_t k = 0; k < n; k++) {
-			if (v[k]->gone)
-				continue;
-			(void)send_notify(re, v[k], partial, reason, retry);
-			if (ends)
-				sub_remove(re, v[k]);
-		}
-		subv_free(v, n);
-	}
+	for (size_t i = 0; partial->reg_n && i < set->reg_n; i++)
+		notify_impu(re, &set->reg[i], canon[i], partial);
 	for (size_t i = 0; i < set->reg_n; i++) {
 		struct aor *a;
 

@@ -333,6 +333,7 @@ static int sql_load(struct regevent_store *st, regevent_row_h *rowh, void *arg)
 		struct mem_row *r, **nv;
 
 		r = mem_zalloc(sizeof(*r), mem_row_destructor);
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 		nv = r ? mem_realloc(rows, (n + 1) * sizeof(*rows)) : NULL;
 		if (!nv) {
 			mem_deref(r);

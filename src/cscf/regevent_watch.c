@@ -144,8 +144,9 @@ static void report_reg_end(regevent_term_h *termh, void *arg,
 
 	for (size_t i = 0; i < old->ct_n; i++) {
 		int j = ct_find(nreg, old->ct[i].id);
-		enum reginfo_event ev =
-			j >= 0 ? nreg->ct[j].event : REGINFO_EV_UNREGISTERED;
+		enum reginfo_event ev = (nreg && j >= 0)
+						? nreg->ct[j].event
+						: REGINFO_EV_UNREGISTERED;
 
 		report(termh, arg, old, &old->ct[i], ev);
 		last = ev;

@@ -467,17 +467,14 @@ static void q_print(char *out, size_t size, uint16_t q)
 }
 
 
-static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
+/* The attributes of <contact>, in the schema's order. */
+static int enc_contact_attrs(xmlTextWriterPtr w,
+			     const struct reginfo_contact *ct)
 {
 	char q[8];
 	int err;
 
-	if ((unsigned)ct->state > REGINFO_CT_TERMINATED ||
-	    (unsigned)ct->event >= REGINFO_EV_NUM || !ct->id || !ct->uri)
-		return EINVAL;
-	err = w_start(w, "contact");
-	if (!err)
-		err = w_attr(w, "state", ct_states[ct->state]);
+	err = w_attr(w, "state", ct_states[ct->state]);
 	if (!err)
 		err = w_attr(w, "event", events[ct->event]);
 	if (!err && ct->has_duration)
@@ -489,8 +486,6 @@ static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
 	if (!err)
 		err = w_attr(w, "id", ct->id);
 	if (!err && ct->has_q) {
-		if (ct->q > 1000)
-			return EINVAL;
 		q_print(q, sizeof(q), ct->q);
 		err = w_attr(w, "q", q);
 	}
@@ -498,41 +493,46 @@ static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
 		err = w_attr(w, "callid", ct->callid);
 	if (!err && ct->has_cseq)
 		err = w_attr_u64(w, "cseq", ct->cseq);
+	return err;
+}
 
-	if (!err && !xml_text_ok(ct->uri))
-		err = EINVAL;
-	if (!err &&
-	    xmlTextWriterWriteElement(w, BAD_CAST "uri", BAD_CAST ct->uri) < 0)
-		err = ENOMEM;
-	if (!err && ct->display_name) {
-		if (!xml_text_ok(ct->display_name))
-			err = EINVAL;
-		else if (xmlTextWriterWriteElement(w, BAD_CAST "display-name",
-						   BAD_CAST ct->display_name) <
-			 0)
-			err = ENOMEM;
-	}
-	for (size_t i = 0; !err && i < ct->param_n; i++) {
-		const struct reginfo_param *p = &ct->param[i];
 
-		if (!p->name || !*p->name ||
-		    (p->value && !xml_text_ok(p->value))) {
-			err = EINVAL;
-			break;
-		}
-		err = w_start(w, "unknown-param");
-		if (!err)
-			err = w_attr(w, "name", p->name);
-		if (!err && p->value && *p->value)
-			err = xmlTextWriterWriteString(w, BAD_CAST p->value) < 0
-				      ? ENOMEM
-				      : 0;
-		if (!err)
-			err = w_end(w);
-	}
-	/* RFC 5628 5: the GRUU elements sit in the xs:any slot; the prefix
-	 * gr is declared on the root */
-	if (!err && ct->pub_gruu) {
+static int w_text(xmlTextWriterPtr w, const char *name, const char *text)
+{
+	if (!xml_text_ok(text))
+		return EINVAL;
+	return xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST text) < 0
+		       ? ENOMEM
+		       : 0;
+}
+
+
+static int enc_param(xmlTextWriterPtr w, const struct reginfo_param *p)
+{
+	int err;
+
+	if (!p->name || !*p->name || (p->value && !xml_text_ok(p->value)))
+		return EINVAL;
+	err = w_start(w, "unknown-param");
+	if (!err)
+		err = w_attr(w, "name", p->name);
+	if (!err && p->value && *p->value)
+		err = xmlTextWriterWriteString(w, BAD_CAST p->value) < 0
+			      ? ENOMEM
+			      : 0;
+	if (!err)
+		err = w_end(w);
+	return err;
+}
+
+
+/* RFC 5628 5: the GRUU elements sit in the xs:any slot of <contact>; the
+ * prefix gr is declared on the root. */
+static int enc_gruu(xmlTextWriterPtr w, const struct reginfo_contact *ct)
+{
+	int err = 0;
+
+	if (ct->pub_gruu) {
 		err = w_start(w, "gr:pub-gruu");
 		if (!err)
 			err = w_attr(w, "uri", ct->pub_gruu);
@@ -548,6 +548,29 @@ static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
 		if (!err)
 			err = w_end(w);
 	}
+	return err;
+}
+
+
+static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
+{
+	int err;
+
+	if ((unsigned)ct->state > REGINFO_CT_TERMINATED ||
+	    (unsigned)ct->event >= REGINFO_EV_NUM || !ct->id || !ct->uri ||
+	    (ct->has_q && ct->q > 1000))
+		return EINVAL;
+	err = w_start(w, "contact");
+	if (!err)
+		err = enc_contact_attrs(w, ct);
+	if (!err)
+		err = w_text(w, "uri", ct->uri);
+	if (!err && ct->display_name)
+		err = w_text(w, "display-name", ct->display_name);
+	for (size_t i = 0; !err && i < ct->param_n; i++)
+		err = enc_param(w, &ct->param[i]);
+	if (!err)
+		err = enc_gruu(w, ct);
 	if (!err)
 		err = w_end(w);
 	return err;
@@ -813,10 +836,15 @@ static int attr_enum(struct dec *d, const xmlNode *n, const char *name,
 		     const char *const *tab, size_t tabn, int *out)
 {
 	char *s = NULL;
-	int err = attr_str(d, n, name, true, true, &s);
+	int err;
 
+	*out = -1;
+	err = attr_str(d, n, name, true, true, &s);
 	if (err)
 		return err;
+	if (!s)
+		return bad(d, "<%s> has no %s attribute", (const char *)n->name,
+			   name);
 	*out = lookup(tab, tabn, s);
 	if (*out < 0)
 		err = bad(d, "<%s %s=\"%.32s\"> is not a value of RFC 3680",
@@ -912,11 +940,54 @@ static int dec_param(struct dec *d, const xmlNode *n,
 	err = attr_str(d, n, "name", true, true, &name);
 	if (!err)
 		err = text(d, n, false, &val);
-	if (!err && !reginfo_param_add(ct, name, *val ? val : NULL))
+	if (!err && !reginfo_param_add(ct, name, (val && *val) ? val : NULL))
 		err = ENOMEM;
 	mem_deref(name);
 	mem_deref(val);
 	return err;
+}
+
+
+/* One child of <contact>. */
+static int dec_contact_child(struct dec *d, const xmlNode *c,
+			     struct reginfo_contact *ct, bool *have_uri)
+{
+	char *u = NULL;
+	int err;
+
+	if (c->type != XML_ELEMENT_NODE)
+		return 0;
+	if (is(c, "uri")) {
+		if (*have_uri)
+			return bad(d, "contact %s has two <uri>", ct->id);
+		err = text(d, c, true, &u);
+		if (!err && (!u || !*u))
+			err = bad(d, "contact %s has an empty <uri>", ct->id);
+		if (err) {
+			mem_deref(u);
+			return err;
+		}
+		mem_deref(ct->uri);
+		ct->uri = u;
+		*have_uri = true;
+		return 0;
+	}
+	if (is(c, "display-name")) {
+		if (ct->display_name)
+			return bad(d, "contact %s has two <display-name>",
+				   ct->id);
+		return text(d, c, false, &ct->display_name);
+	}
+	if (is(c, "unknown-param"))
+		return dec_param(d, c, ct);
+	if (is_ns(c, REGINFO_GRUU_NS, "pub-gruu") ||
+	    is_ns(c, REGINFO_GRUU_NS, "temp-gruu"))
+		return dec_gruu(d, c, ct);
+	if (c->ns && c->ns->href &&
+	    !xmlStrEqual(c->ns->href, BAD_CAST REGINFO_NS))
+		return 0; /* xs:any namespace="##other" */
+	return bad(d, "contact %s has an unknown element <%s>", ct->id,
+		   (const char *)c->name);
 }
 
 
@@ -925,7 +996,7 @@ static int dec_contact(struct dec *d, const xmlNode *n, struct reginfo_reg *reg)
 	struct reginfo_contact *ct;
 	char *id = NULL, *q = NULL;
 	const xmlNode *c;
-	int state, event, err;
+	int state = 0, event = 0, err;
 	bool have_uri = false;
 
 	if (reg->ct_n >= REGINFO_CT_MAX)
@@ -967,46 +1038,8 @@ static int dec_contact(struct dec *d, const xmlNode *n, struct reginfo_reg *reg)
 	}
 	mem_deref(q);
 
-	for (c = n->children; !err && c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE)
-			continue;
-		if (is(c, "uri")) {
-			char *u = NULL;
-
-			if (have_uri)
-				return bad(d, "contact %s has two <uri>",
-					   ct->id);
-			err = text(d, c, true, &u);
-			if (!err && !*u)
-				err = bad(d, "contact %s has an empty <uri>",
-					  ct->id);
-			if (err) {
-				mem_deref(u);
-				break;
-			}
-			mem_deref(ct->uri);
-			ct->uri = u;
-			have_uri = true;
-		} else if (is(c, "display-name")) {
-			if (ct->display_name)
-				return bad(d,
-					   "contact %s has two "
-					   "<display-name>",
-					   ct->id);
-			err = text(d, c, false, &ct->display_name);
-		} else if (is(c, "unknown-param")) {
-			err = dec_param(d, c, ct);
-		} else if (is_ns(c, REGINFO_GRUU_NS, "pub-gruu") ||
-			   is_ns(c, REGINFO_GRUU_NS, "temp-gruu")) {
-			err = dec_gruu(d, c, ct);
-		} else if (c->ns && c->ns->href &&
-			   !xmlStrEqual(c->ns->href, BAD_CAST REGINFO_NS)) {
-			continue; /* xs:any namespace="##other" */
-		} else {
-			err = bad(d, "contact %s has an unknown element <%s>",
-				  ct->id, (const char *)c->name);
-		}
-	}
+	for (c = n->children; !err && c; c = c->next)
+		err = dec_contact_child(d, c, ct, &have_uri);
 	if (!err && !have_uri)
 		err = bad(d, "contact %s has no <uri>", ct->id);
 	return err;
@@ -1018,7 +1051,7 @@ static int dec_reg(struct dec *d, const xmlNode *n, struct reginfo *ri)
 	struct reginfo_reg *reg;
 	char *aor = NULL, *id = NULL;
 	const xmlNode *c;
-	int state, err;
+	int state = 0, err;
 
 	if (ri->reg_n >= REGINFO_REG_MAX)
 		return bad(d, "more than %u registrations", REGINFO_REG_MAX);
@@ -1059,7 +1092,7 @@ static int dec_root(struct dec *d, const xmlNode *root, struct reginfo *ri)
 {
 	uint64_t version = 0;
 	const xmlNode *c;
-	int state, err;
+	int state = 0, err;
 
 	if (!is(root, "reginfo"))
 		return bad(d, "the root element is <%s>, not <reginfo> of %s",
@@ -1143,7 +1176,7 @@ int reginfo_decode(struct reginfo **rip, const char *xml, size_t len, char *err,
 		if (err && errsz)
 			(void)snprintf(err, errsz,
 				       "reginfo of %zu bytes is larger than "
-				       "the %u accepted",
+				       "the %zu accepted",
 				       len, REGINFO_MAX);
 		return EMSGSIZE;
 	}

@@ -33,10 +33,10 @@ struct buf;
  * an IMS implicit registration set rarely has more than a handful of
  * IMPUs, each with a few contacts; these bound the memory a peer's NOTIFY
  * can make us allocate. */
-#define REGINFO_MAX       (128u * 1024u) /* bytes of one document */
-#define REGINFO_REG_MAX   64u            /* registrations per document */
-#define REGINFO_CT_MAX    64u            /* contacts per registration */
-#define REGINFO_PARAM_MAX 32u            /* unknown-params per contact */
+#define REGINFO_MAX       ((size_t)128 * 1024) /* bytes of a document */
+#define REGINFO_REG_MAX   64u                  /* registrations per document */
+#define REGINFO_CT_MAX    64u                  /* contacts per registration */
+#define REGINFO_PARAM_MAX 32u                  /* unknown-params per contact */
 
 /* RFC 3680 5.3: the state attribute of <reginfo>. */
 enum reginfo_doc_state {
