@@ -16,11 +16,11 @@
  *  - one `sub` per subscription: the dialog (RFC 3261 12.1.1 UAS side:
  *    Call-ID, both tags, both URIs, remote target, route set, both
  *    CSeqs), the Event id, the next reginfo version, the expiry timer.
- *    Subscriptions are in two hashes: by subscribed IMPU (holding the
- *    notifier's one reference) and by Call-ID (for in-dialog requests;
- *    not counted).  A subscription outlives the aor record it watches: a
- *    restart restores subscriptions from the store before the registrar
- *    reports its registrations again.
+ *    Subscriptions are in three hashes: by subscribed IMPU (holding the
+ *    notifier's one reference), by Call-ID (for in-dialog requests) and
+ *    by id (for NOTIFY results); the last two are not counted.  A subscription
+ * outlives the aor record it watches: a restart restores subscriptions from the
+ * store before the registrar reports its registrations again.
  *
  * Versions (RFC 3680 5.2): every document sent in a subscription carries
  * the next version of that subscription, starting at 0, so a partial
@@ -79,6 +79,7 @@ struct aor {
 struct sub {
 	struct le he_impu;   /* re->subs_impu: the notifier's reference */
 	struct le he_cid;    /* re->subs_cid: not counted */
+	struct le he_id;     /* re->subs_id: not counted */
 	struct regevent *re; /* weak */
 	uint64_t id;
 	char *impu;
@@ -106,6 +107,7 @@ struct regevent {
 	struct hash *aors;
 	struct hash *subs_impu;
 	struct hash *subs_cid;
+	struct hash *subs_id;
 	size_t nsubs;
 	uint64_t next_id;
 	bool closed;
@@ -341,17 +343,21 @@ static struct sub *sub_find_dlg(const struct regevent *re,
 }
 
 
+static uint32_t id_key(uint64_t id)
+{
+	return (uint32_t)(id ^ (id >> 32));
+}
+
+
 static struct sub *sub_find_id(const struct regevent *re, uint64_t id)
 {
-	for (uint32_t b = 0; b <= re->subs_cid->mask; b++) {
-		struct le *le;
+	struct le *le;
 
-		LIST_FOREACH (&re->subs_cid->bucket[b], le) {
-			struct sub *s = le->data;
+	LIST_FOREACH (hash_list(re->subs_id, id_key(id)), le) {
+		struct sub *s = le->data;
 
-			if (s->id == id)
-				return s;
-		}
+		if (s->id == id)
+			return s;
 	}
 	return NULL;
 }
@@ -419,6 +425,7 @@ static void sub_remove(struct regevent *re, struct sub *s)
 	s->gone = true;
 	tmr_cancel(&s->tmr);
 	hash_unlink(re->subs_cid, &s->he_cid);
+	hash_unlink(re->subs_id, &s->he_id);
 	hash_unlink(re->subs_impu, &s->he_impu);
 	re->nsubs--;
 	if (re->conf.store) {
@@ -438,6 +445,7 @@ static void sub_insert(struct regevent *re, struct sub *s)
 		    &s->he_impu, s);
 	hash_append(re->subs_cid, hash_fast(s->callid, strlen(s->callid)),
 		    &s->he_cid, s);
+	hash_append(re->subs_id, id_key(s->id), &s->he_id, s);
 	re->nsubs++;
 }
 
@@ -712,24 +720,31 @@ static void sub_timer(struct sub *s)
 
 /* ---- allocation and restore ------------------------------------------- */
 
+static void unlink_all(struct hash *h)
+{
+	if (!h)
+		return;
+	for (uint32_t b = 0; b <= h->mask; b++)
+		while (h->bucket[b].head)
+			hash_unlink(h, h->bucket[b].head);
+}
+
+
 static void destructor(void *data)
 {
 	struct regevent *re = data;
 
 	regevent_close(re);
-	/* each sub is in both hashes with one reference: unlink the
-	 * uncounted side first */
-	if (re->subs_cid) {
-		for (uint32_t b = 0; b <= re->subs_cid->mask; b++)
-			while (re->subs_cid->bucket[b].head)
-				hash_unlink(re->subs_cid,
-					    re->subs_cid->bucket[b].head);
-	}
+	/* each sub is in three hashes with one reference: unlink the
+	 * uncounted sides first */
+	unlink_all(re->subs_cid);
+	unlink_all(re->subs_id);
 	if (re->subs_impu)
 		hash_flush(re->subs_impu);
 	if (re->aors)
 		hash_flush(re->aors);
 	mem_deref(re->subs_cid);
+	mem_deref(re->subs_id);
 	mem_deref(re->subs_impu);
 	mem_deref(re->aors);
 	mem_deref(re->contact);
@@ -846,6 +861,8 @@ int regevent_alloc(struct regevent **rep, const struct regevent_conf *conf)
 		err = hash_alloc(&re->subs_impu, 1024);
 	if (!err)
 		err = hash_alloc(&re->subs_cid, 1024);
+	if (!err)
+		err = hash_alloc(&re->subs_id, 1024);
 	if (!err && re->conf.store)
 		err = re->conf.store->ops->load(re->conf.store, restore_row,
 						re);
