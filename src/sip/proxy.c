@@ -98,7 +98,7 @@ struct fwd {
 	struct pl route_app;   /* Route value appended (strict next hop) */
 	const char *branch;
 	enum sip_transp tp;
-	char via_host[SA_STRLEN];
+	char via_host[sizeof(((struct proxy_conf *)0)->advertise)];
 	uint16_t via_port;
 	bool rr;
 	char rr_top[SA_STRLEN + 64]; /* towards the target */
@@ -869,7 +869,7 @@ static void fwd_finish(struct proxy *px, struct sip_msg *req, struct fwd *f,
 		f->rr_in[0] = '\0';
 		if (in != tp) {
 			/* RFC 5658: one entry per side when they differ */
-			char host[SA_STRLEN];
+			char host[sizeof(px->conf.advertise)];
 			uint16_t port;
 			local_hostport(px, in, &req->src, host, sizeof(host),
 				       &port);
