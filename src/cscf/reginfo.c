@@ -25,21 +25,18 @@
  * uri is EBADMSG with a sentence naming it, and so is an enumeration value
  * outside the schema.  The counts are capped (REGINFO_REG_MAX, ...).
  *
- * Untrusted input, as in userdata.c: no network, no entity substitution,
- * no DTD loading, and a document with a DOCTYPE at all is refused when the
- * parser sees it (the SAX internalSubset callback stops the parser), so no
- * entity is ever declared; the size is capped at REGINFO_MAX.
+ * Untrusted input goes through xmlu_parse() (core/xml.c), as User-Data
+ * does: no network, no entity substitution, no DTD loading, and a
+ * document with a DOCTYPE at all is refused when the parser sees it, so
+ * no entity is ever declared; the size is capped at REGINFO_MAX.
  */
 #include "cscf/reginfo.h"
 
 #include <errno.h>
-#include <libxml/chvalid.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 #include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +45,8 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/pl.h"
+#include "core/xml.h"
 
 /* ---- model ------------------------------------------------------------ */
 
@@ -386,69 +385,7 @@ const char *reginfo_event_str(enum reginfo_event ev)
 }
 
 
-/* ---- libxml2 ---------------------------------------------------------- */
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init_once(void)
-{
-	/* libxml2 has global tables; initialise them before any thread can
-	 * race to do it */
-	xmlInitParser();
-}
-
-
 /* ---- encoder ---------------------------------------------------------- */
-
-/* Text an XML 1.0 document can carry (XML 1.0 section 2.2 Char). */
-static bool xml_text_ok(const char *s)
-{
-	const xmlChar *p = (const xmlChar *)s;
-
-	if (!s)
-		return false;
-	while (*p) {
-		int len = 4;
-		int c = xmlGetUTF8Char(p, &len);
-
-		if (c < 0 || len <= 0 || !xmlIsCharQ(c))
-			return false;
-		p += len;
-	}
-	return true;
-}
-
-
-static int w_start(xmlTextWriterPtr w, const char *name)
-{
-	return xmlTextWriterStartElement(w, BAD_CAST name) < 0 ? ENOMEM : 0;
-}
-
-
-static int w_end(xmlTextWriterPtr w)
-{
-	return xmlTextWriterEndElement(w) < 0 ? ENOMEM : 0;
-}
-
-
-static int w_attr(xmlTextWriterPtr w, const char *name, const char *v)
-{
-	if (!xml_text_ok(v))
-		return EINVAL;
-	return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v) < 0
-		       ? ENOMEM
-		       : 0;
-}
-
-
-static int w_attr_u64(xmlTextWriterPtr w, const char *name, uint64_t v)
-{
-	char num[24];
-
-	(void)snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-	return w_attr(w, name, num);
-}
-
 
 /* A qvalue (RFC 3261 25.1) for q in 0..1000: "1.0", "0.5", "0.125". */
 static void q_print(char *out, size_t size, uint16_t q)
@@ -474,36 +411,26 @@ static int enc_contact_attrs(xmlTextWriterPtr w,
 	char q[8];
 	int err;
 
-	err = w_attr(w, "state", ct_states[ct->state]);
+	err = xmlu_attr(w, "state", ct_states[ct->state]);
 	if (!err)
-		err = w_attr(w, "event", events[ct->event]);
+		err = xmlu_attr(w, "event", events[ct->event]);
 	if (!err && ct->has_duration)
-		err = w_attr_u64(w, "duration-registered", ct->duration);
+		err = xmlu_attr_u64(w, "duration-registered", ct->duration);
 	if (!err && ct->has_expires)
-		err = w_attr_u64(w, "expires", ct->expires);
+		err = xmlu_attr_u64(w, "expires", ct->expires);
 	if (!err && ct->has_retry_after)
-		err = w_attr_u64(w, "retry-after", ct->retry_after);
+		err = xmlu_attr_u64(w, "retry-after", ct->retry_after);
 	if (!err)
-		err = w_attr(w, "id", ct->id);
+		err = xmlu_attr(w, "id", ct->id);
 	if (!err && ct->has_q) {
 		q_print(q, sizeof(q), ct->q);
-		err = w_attr(w, "q", q);
+		err = xmlu_attr(w, "q", q);
 	}
 	if (!err && ct->callid)
-		err = w_attr(w, "callid", ct->callid);
+		err = xmlu_attr(w, "callid", ct->callid);
 	if (!err && ct->has_cseq)
-		err = w_attr_u64(w, "cseq", ct->cseq);
+		err = xmlu_attr_u64(w, "cseq", ct->cseq);
 	return err;
-}
-
-
-static int w_text(xmlTextWriterPtr w, const char *name, const char *text)
-{
-	if (!xml_text_ok(text))
-		return EINVAL;
-	return xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST text) < 0
-		       ? ENOMEM
-		       : 0;
 }
 
 
@@ -511,17 +438,15 @@ static int enc_param(xmlTextWriterPtr w, const struct reginfo_param *p)
 {
 	int err;
 
-	if (!p->name || !*p->name || (p->value && !xml_text_ok(p->value)))
+	if (!p->name || !*p->name || (p->value && !xmlu_text_ok(p->value)))
 		return EINVAL;
-	err = w_start(w, "unknown-param");
+	err = xmlu_start(w, "unknown-param");
 	if (!err)
-		err = w_attr(w, "name", p->name);
+		err = xmlu_attr(w, "name", p->name);
 	if (!err && p->value && *p->value)
-		err = xmlTextWriterWriteString(w, BAD_CAST p->value) < 0
-			      ? ENOMEM
-			      : 0;
+		err = xmlu_text(w, p->value);
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -533,20 +458,21 @@ static int enc_gruu(xmlTextWriterPtr w, const struct reginfo_contact *ct)
 	int err = 0;
 
 	if (ct->pub_gruu) {
-		err = w_start(w, "gr:pub-gruu");
+		err = xmlu_start(w, "gr:pub-gruu");
 		if (!err)
-			err = w_attr(w, "uri", ct->pub_gruu);
+			err = xmlu_attr(w, "uri", ct->pub_gruu);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err && ct->temp_gruu) {
-		err = w_start(w, "gr:temp-gruu");
+		err = xmlu_start(w, "gr:temp-gruu");
 		if (!err)
-			err = w_attr(w, "uri", ct->temp_gruu);
+			err = xmlu_attr(w, "uri", ct->temp_gruu);
 		if (!err)
-			err = w_attr_u64(w, "first-cseq", ct->temp_gruu_cseq);
+			err = xmlu_attr_u64(w, "first-cseq",
+					    ct->temp_gruu_cseq);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	return err;
 }
@@ -560,19 +486,19 @@ static int enc_contact(xmlTextWriterPtr w, const struct reginfo_contact *ct)
 	    (unsigned)ct->event >= REGINFO_EV_NUM || !ct->id || !ct->uri ||
 	    (ct->has_q && ct->q > 1000))
 		return EINVAL;
-	err = w_start(w, "contact");
+	err = xmlu_start(w, "contact");
 	if (!err)
 		err = enc_contact_attrs(w, ct);
 	if (!err)
-		err = w_text(w, "uri", ct->uri);
+		err = xmlu_elem(w, "uri", ct->uri);
 	if (!err && ct->display_name)
-		err = w_text(w, "display-name", ct->display_name);
+		err = xmlu_elem(w, "display-name", ct->display_name);
 	for (size_t i = 0; !err && i < ct->param_n; i++)
 		err = enc_param(w, &ct->param[i]);
 	if (!err)
 		err = enc_gruu(w, ct);
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -584,17 +510,17 @@ static int enc_reg(xmlTextWriterPtr w, const struct reginfo_reg *reg)
 	if ((unsigned)reg->state > REGINFO_REG_TERMINATED || !reg->aor ||
 	    !reg->id)
 		return EINVAL;
-	err = w_start(w, "registration");
+	err = xmlu_start(w, "registration");
 	if (!err)
-		err = w_attr(w, "aor", reg->aor);
+		err = xmlu_attr(w, "aor", reg->aor);
 	if (!err)
-		err = w_attr(w, "id", reg->id);
+		err = xmlu_attr(w, "id", reg->id);
 	if (!err)
-		err = w_attr(w, "state", reg_states[reg->state]);
+		err = xmlu_attr(w, "state", reg_states[reg->state]);
 	for (size_t i = 0; !err && i < reg->ct_n; i++)
 		err = enc_contact(w, &reg->ct[i]);
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -620,48 +546,31 @@ static bool has_gruu(const struct reginfo *ri)
  */
 int reginfo_encode(struct buf *mb, const struct reginfo *ri)
 {
-	xmlTextWriterPtr w = NULL;
-	xmlBufferPtr xb = NULL;
+	struct xmlu_writer *xw = NULL;
+	xmlTextWriterPtr w;
 	int err;
 
 	if (!mb || !ri || (unsigned)ri->state > REGINFO_PARTIAL)
 		return EINVAL;
-	(void)pthread_once(&xml_once, xml_init_once);
-
-	xb = xmlBufferCreate();
-	if (!xb)
-		return ENOMEM;
-	w = xmlNewTextWriterMemory(xb, 0);
-	if (!w) {
-		err = ENOMEM;
-		goto out;
-	}
-	err = xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0 ? ENOMEM
-								      : 0;
+	err = xmlu_writer_alloc(&xw);
+	if (err)
+		return err;
+	w = xw->w;
+	err = xmlu_start(w, "reginfo");
 	if (!err)
-		err = w_start(w, "reginfo");
-	if (!err)
-		err = w_attr(w, "xmlns", REGINFO_NS);
+		err = xmlu_attr(w, "xmlns", REGINFO_NS);
 	if (!err && has_gruu(ri))
-		err = w_attr(w, "xmlns:gr", REGINFO_GRUU_NS);
+		err = xmlu_attr(w, "xmlns:gr", REGINFO_GRUU_NS);
 	if (!err)
-		err = w_attr_u64(w, "version", ri->version);
+		err = xmlu_attr_u64(w, "version", ri->version);
 	if (!err)
-		err = w_attr(w, "state",
-			     ri->state == REGINFO_FULL ? "full" : "partial");
+		err = xmlu_attr(w, "state",
+				ri->state == REGINFO_FULL ? "full" : "partial");
 	for (size_t i = 0; !err && i < ri->reg_n; i++)
 		err = enc_reg(w, &ri->reg[i]);
 	if (!err)
-		err = xmlTextWriterEndDocument(w) < 0 ? ENOMEM : 0;
-	xmlFreeTextWriter(w); /* flushes into xb */
-	w = NULL;
-	if (!err)
-		err = buf_write(mb, xmlBufferContent(xb),
-				(size_t)xmlBufferLength(xb));
-out:
-	if (w)
-		xmlFreeTextWriter(w);
-	xmlBufferFree(xb);
+		err = xmlu_writer_finish(xw, mb);
+	mem_deref(xw);
 	return err;
 }
 
@@ -687,12 +596,6 @@ static int bad(struct dec *d, const char *fmt, ...)
 		va_end(ap);
 	}
 	return EBADMSG;
-}
-
-
-static bool xml_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 
@@ -724,7 +627,7 @@ static int attr_str(struct dec *d, const xmlNode *n, const char *name,
 		    bool required, bool trim, char **outp)
 {
 	xmlChar *v = attr(n, name);
-	const char *b, *e;
+	struct pl pl;
 	int err = 0;
 
 	*outp = NULL;
@@ -734,19 +637,15 @@ static int attr_str(struct dec *d, const xmlNode *n, const char *name,
 				   (const char *)n->name, name);
 		return 0;
 	}
-	b = (const char *)v;
-	e = b + strlen(b);
-	if (trim) {
-		while (b < e && xml_space(*b))
-			b++;
-		while (e > b && xml_space(e[-1]))
-			e--;
-	}
-	if (required && b == e) {
+	pl.p = (const char *)v;
+	pl.l = strlen(pl.p);
+	if (trim)
+		pl_trim(&pl); /* space, tab, CR, LF: XML's S */
+	if (required && !pl.l) {
 		err = bad(d, "<%s> has an empty %s attribute",
 			  (const char *)n->name, name);
 	} else {
-		*outp = mem_strdup(b, (size_t)(e - b));
+		*outp = mem_strdup(pl.p, pl.l);
 		if (!*outp)
 			err = ENOMEM;
 	}
@@ -858,46 +757,15 @@ static int attr_enum(struct dec *d, const xmlNode *n, const char *name,
  * white space when trim is set.  An element child is refused. */
 static int text(struct dec *d, const xmlNode *n, bool trim, char **outp)
 {
-	const xmlNode *c;
-	size_t len = 0, off = 0, b, e;
-	char *s;
+	const xmlNode *c = NULL;
+	int err = xmlu_node_text(n, trim, outp, &c);
 
-	for (c = n->children; c; c = c->next) {
-		if (c->type == XML_TEXT_NODE ||
-		    c->type == XML_CDATA_SECTION_NODE)
-			len += (size_t)xmlStrlen(c->content);
-		else if (c->type == XML_ELEMENT_NODE)
-			return bad(d,
-				   "<%s> holds an element where text belongs",
-				   (const char *)n->name);
-		else if (c->type == XML_ENTITY_REF_NODE)
-			return bad(d, "<%s> holds an entity reference",
-				   (const char *)n->name);
-	}
-	s = mem_zalloc(len + 1, NULL);
-	if (!s)
-		return ENOMEM;
-	for (c = n->children; c; c = c->next) {
-		if (c->type == XML_TEXT_NODE ||
-		    c->type == XML_CDATA_SECTION_NODE) {
-			size_t l = (size_t)xmlStrlen(c->content);
-
-			memcpy(s + off, c->content, l);
-			off += l;
-		}
-	}
-	b = 0;
-	e = len;
-	if (trim) {
-		while (b < e && xml_space(s[b]))
-			b++;
-		while (e > b && xml_space(s[e - 1]))
-			e--;
-		memmove(s, s + b, e - b);
-		s[e - b] = '\0';
-	}
-	*outp = s;
-	return 0;
+	if (err != EBADMSG)
+		return err;
+	if (c->type == XML_ELEMENT_NODE)
+		return bad(d, "<%s> holds an element where text belongs",
+			   (const char *)n->name);
+	return bad(d, "<%s> holds an entity reference", (const char *)n->name);
 }
 
 
@@ -1124,28 +992,6 @@ static int dec_root(struct dec *d, const xmlNode *root, struct reginfo *ri)
 }
 
 
-static void xml_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-
-/* SAX internalSubset: a DOCTYPE.  reginfo never needs one, and without it
- * no entity can be declared; stop before the subset is read. */
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
-		       const xmlChar *sid)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-
-	(void)name;
-	(void)eid;
-	(void)sid;
-	ctxt->wellFormed = 0;
-	xmlStopParser(ctxt);
-}
-
-
 /**
  * Decode an application/reginfo+xml document.
  *
@@ -1159,12 +1005,11 @@ static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
 int reginfo_decode(struct reginfo **rip, const char *xml, size_t len, char *err,
 		   size_t errsz)
 {
+	static const struct xmlu_parse_opts popts = { .max = REGINFO_MAX,
+						      .what = "reginfo" };
 	struct dec d = { .err = err, .errsz = errsz };
-	xmlParserCtxtPtr ctxt = NULL;
 	struct reginfo *ri = NULL;
-	xmlGenericErrorFunc gen_h;
 	xmlDocPtr doc = NULL;
-	void *gen_ctx;
 	xmlNodePtr root;
 	int e;
 
@@ -1172,62 +1017,10 @@ int reginfo_decode(struct reginfo **rip, const char *xml, size_t len, char *err,
 		err[0] = '\0';
 	if (!rip || (!xml && len))
 		return EINVAL;
-	if (len > REGINFO_MAX) {
-		if (err && errsz)
-			(void)snprintf(err, errsz,
-				       "reginfo of %zu bytes is larger than "
-				       "the %zu accepted",
-				       len, REGINFO_MAX);
-		return EMSGSIZE;
-	}
-	(void)pthread_once(&xml_once, xml_init_once);
-
-	/* encoding errors bypass XML_PARSE_NOERROR and reach the generic
-	 * handler (stderr): a peer's bytes must not write there */
-	gen_h = xmlGenericError;
-	gen_ctx = xmlGenericErrorContext;
-	xmlSetGenericErrorFunc(NULL, xml_silent);
-
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
-		e = ENOMEM;
+	e = xmlu_parse(&doc, xml, len, &popts, err, errsz);
+	if (e)
 		goto out;
-	}
-	ctxt->sax->internalSubset = refuse_dtd;
-	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
-	 * no network; NOCDATA folds CDATA sections into text */
-	doc = xmlCtxtReadMemory(ctxt, xml ? xml : "", (int)len, NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING |
-					XML_PARSE_NOCDATA);
-	if (ctxt->errNo == XML_ERR_USER_STOP ||
-	    (doc && (doc->intSubset || doc->extSubset))) {
-		e = bad(&d, "a DOCTYPE is not allowed in reginfo");
-		goto out;
-	}
-	if (!doc) {
-		const xmlError *xe = xmlCtxtGetLastError(ctxt);
-		char why[96] = "no document";
-		size_t n;
-
-		if (xe && xe->code == XML_ERR_NO_MEMORY) {
-			e = ENOMEM;
-			goto out;
-		}
-		if (xe && xe->message)
-			(void)snprintf(why, sizeof(why), "%s", xe->message);
-		n = strlen(why);
-		while (n && xml_space(why[n - 1]))
-			why[--n] = '\0'; /* libxml2 ends messages with \n */
-		e = bad(&d, "not well-formed XML (line %d: %s)",
-			xe ? xe->line : 0, why);
-		goto out;
-	}
 	root = xmlDocGetRootElement(doc);
-	if (!root) {
-		e = bad(&d, "the document has no root element");
-		goto out;
-	}
 	ri = reginfo_alloc(0, REGINFO_FULL);
 	if (!ri) {
 		e = ENOMEM;
@@ -1242,7 +1035,5 @@ out:
 	mem_deref(ri);
 	if (doc)
 		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
-	xmlSetGenericErrorFunc(gen_ctx, gen_h);
 	return e;
 }

@@ -21,24 +21,20 @@
  * is strict: a missing Identity or ServerName, a non-numeric Priority, an
  * enumeration value outside the schema, an SPT without a condition.
  *
- * Untrusted input: no network (XML_PARSE_NONET), no entity substitution
- * (no XML_PARSE_NOENT), no DTD loading; a document that has a DOCTYPE at
- * all is refused the moment the parser sees it (the SAX internalSubset
- * callback stops the parser), so no entity is ever declared, let alone
- * expanded: billion laughs and external entities never get a start.  The
- * size is capped at CX_USERDATA_MAX.
+ * Untrusted input goes through xmlu_parse() (core/xml.c): no network, no
+ * entity substitution, no DTD loading, and a document that has a DOCTYPE
+ * at all is refused the moment the parser sees it, so no entity is ever
+ * declared, let alone expanded: billion laughs and external entities
+ * never get a start.  The size is capped at CX_USERDATA_MAX.
  */
 #include "diameter/userdata.h"
 
 #include <errno.h>
-#include <libxml/chvalid.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 #include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +43,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "core/xml.h"
 
 /* ---- model ------------------------------------------------------------ */
 
@@ -281,206 +278,12 @@ char *cx_strdup(struct cx_subscription *sub, const char *s)
 }
 
 
-/* ---- libxml2 ---------------------------------------------------------- */
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init_once(void)
-{
-	xmlInitParser();
-}
-
-
-/**
- * Initialise libxml2 once per process.  libxml2 has global tables;
- * initialise them before any thread (an async SQL worker, say) can race
- * to do it.  Every user of libxml2 (User-Data here, Sh-Data in the HSS)
- * calls this first.
- */
-void cx_xml_init(void)
-{
-	(void)pthread_once(&xml_once, xml_init_once);
-}
-
-
-static void xml_silent(void *ctx, const char *fmt, ...)
-{
-	(void)ctx;
-	(void)fmt;
-}
-
-
-/* SAX internalSubset: a DOCTYPE.  User-Data and Sh-Data never need one,
- * and without it no entity can be declared; stop before the subset is
- * read. */
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *eid,
-		       const xmlChar *sid)
-{
-	xmlParserCtxtPtr ctxt = ctx;
-
-	(void)name;
-	(void)eid;
-	(void)sid;
-	ctxt->wellFormed = 0;
-	xmlStopParser(ctxt);
-}
-
-
-static bool xml_space(char c);
-
-
-/**
- * Parse an untrusted XML document (a peer's User-Data or Sh-Data): no
- * DOCTYPE (so no entity can be declared, let alone expanded), no network,
- * CDATA folded into text, and nothing written to stderr.
- *
- * @param docp   receives the document (xmlFreeDoc)
- * @param p      the bytes (need not be NUL-terminated)
- * @param len    their number, at most CX_USERDATA_MAX
- * @param why    receives a sentence on EBADMSG, or NULL
- * @param whysz  its size
- * @return 0, EBADMSG (not well-formed, or a DOCTYPE), EMSGSIZE, EINVAL or
- *         ENOMEM
- */
-int cx_xml_parse(struct _xmlDoc **docp, const char *p, size_t len, char *why,
-		 size_t whysz)
-{
-	xmlParserCtxtPtr ctxt = NULL;
-	xmlGenericErrorFunc gen_h;
-	xmlDocPtr doc = NULL;
-	void *gen_ctx;
-	int err = 0;
-
-	if (why && whysz)
-		why[0] = '\0';
-	if (!docp || (!p && len))
-		return EINVAL;
-	if (len > CX_USERDATA_MAX)
-		return EMSGSIZE;
-	cx_xml_init();
-
-	/* encoding conversion errors bypass XML_PARSE_NOERROR and go to the
-	 * thread's generic handler (stderr): a peer's bytes must not write
-	 * there, the reason goes into why instead */
-	gen_h = xmlGenericError;
-	gen_ctx = xmlGenericErrorContext;
-	xmlSetGenericErrorFunc(NULL, xml_silent);
-
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
-		err = ENOMEM;
-		goto out;
-	}
-	ctxt->sax->internalSubset = refuse_dtd;
-	/* no NOENT (entities stay references), no DTDLOAD/DTDATTR/DTDVALID,
-	 * no network; NOCDATA folds CDATA sections into text */
-	doc = xmlCtxtReadMemory(ctxt, p ? p : "", (int)len, NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR |
-					XML_PARSE_NOWARNING |
-					XML_PARSE_NOCDATA);
-	if (ctxt->errNo == XML_ERR_USER_STOP ||
-	    (doc && (doc->intSubset || doc->extSubset))) {
-		if (why && whysz)
-			(void)snprintf(why, whysz, "a DOCTYPE is not allowed");
-		err = EBADMSG;
-		goto out;
-	}
-	if (!doc) {
-		const xmlError *xe = xmlCtxtGetLastError(ctxt);
-		char msg[96] = "no document";
-		size_t n;
-
-		if (xe && xe->code == XML_ERR_NO_MEMORY) {
-			err = ENOMEM;
-			goto out;
-		}
-		if (xe && xe->message)
-			(void)snprintf(msg, sizeof(msg), "%s", xe->message);
-		n = strlen(msg);
-		while (n && xml_space(msg[n - 1]))
-			msg[--n] = '\0'; /* libxml2 ends messages with \n */
-		if (why && whysz)
-			(void)snprintf(why, whysz,
-				       "not well-formed XML (line %d: %s)",
-				       xe ? xe->line : 0, msg);
-		err = EBADMSG;
-		goto out;
-	}
-	*docp = doc;
-	doc = NULL;
-out:
-	if (doc)
-		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
-	xmlSetGenericErrorFunc(gen_ctx, gen_h);
-	return err;
-}
-
-
 /* ---- encoder ---------------------------------------------------------- */
-
-/* Text an XML 1.0 document can carry (XML 1.0 section 2.2 Char). */
-static bool xml_text_ok(const char *s)
-{
-	const xmlChar *p = (const xmlChar *)s;
-
-	if (!s)
-		return false;
-	while (*p) {
-		int len = 4;
-		int c = xmlGetUTF8Char(p, &len);
-
-		if (c < 0 || len <= 0 || !xmlIsCharQ(c))
-			return false;
-		p += len;
-	}
-	return true;
-}
-
-
-static int w_start(xmlTextWriterPtr w, const char *name)
-{
-	return xmlTextWriterStartElement(w, BAD_CAST name) < 0 ? ENOMEM : 0;
-}
-
-
-static int w_end(xmlTextWriterPtr w)
-{
-	return xmlTextWriterEndElement(w) < 0 ? ENOMEM : 0;
-}
-
-
-static int w_text(xmlTextWriterPtr w, const char *name, const char *text)
-{
-	if (!xml_text_ok(text))
-		return EINVAL;
-	return xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST text) < 0
-		       ? ENOMEM
-		       : 0;
-}
-
-
-static int w_long(xmlTextWriterPtr w, const char *name, long v)
-{
-	char num[24];
-
-	(void)snprintf(num, sizeof(num), "%ld", v);
-	return w_text(w, name, num);
-}
-
 
 /* Booleans as 0/1, as FHoSS writes them: every parser seen accepts them. */
 static int w_bool(xmlTextWriterPtr w, const char *name, bool v)
 {
-	return w_text(w, name, v ? "1" : "0");
-}
-
-
-static int w_empty(xmlTextWriterPtr w, const char *name)
-{
-	int err = w_start(w, name);
-
-	return err ? err : w_end(w);
+	return xmlu_elem(w, name, v ? "1" : "0");
 }
 
 
@@ -495,39 +298,39 @@ static int enc_pub(xmlTextWriterPtr w, const struct cx_public_id *pub)
 
 	if (!pub->identity || (unsigned)pub->type > CX_ID_WILDCARDED_IMPU)
 		return EINVAL;
-	err = w_start(w, "PublicIdentity");
+	err = xmlu_start(w, "PublicIdentity");
 	if (!err && pub->barred)
 		err = w_bool(w, "BarringIndication", true);
 	if (!err)
-		err = w_text(w, "Identity", pub->identity);
+		err = xmlu_elem(w, "Identity", pub->identity);
 	if (!err)
-		err = w_start(w, "Extension");
+		err = xmlu_start(w, "Extension");
 	if (!err)
-		err = w_long(w, "IdentityType", pub->type);
+		err = xmlu_elem_long(w, "IdentityType", pub->type);
 	if (!err && pub->wildcarded && !impu_wc)
-		err = w_text(w, "WildcardedPSI", pub->wildcarded);
+		err = xmlu_elem(w, "WildcardedPSI", pub->wildcarded);
 	if (!err && ext2) {
-		err = w_start(w, "Extension");
+		err = xmlu_start(w, "Extension");
 		if (!err && pub->display_name)
-			err = w_text(w, "DisplayName", pub->display_name);
+			err = xmlu_elem(w, "DisplayName", pub->display_name);
 		if (!err && pub->alias_group)
-			err = w_text(w, "AliasIdentityGroupID",
-				     pub->alias_group);
+			err = xmlu_elem(w, "AliasIdentityGroupID",
+					pub->alias_group);
 		if (!err && impu_wc) {
-			err = w_start(w, "Extension");
+			err = xmlu_start(w, "Extension");
 			if (!err)
-				err = w_text(w, "WildcardedIMPU",
-					     pub->wildcarded);
+				err = xmlu_elem(w, "WildcardedIMPU",
+						pub->wildcarded);
 			if (!err)
-				err = w_end(w);
+				err = xmlu_end(w);
 		}
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err)
-		err = w_end(w); /* Extension */
+		err = xmlu_end(w); /* Extension */
 	if (!err)
-		err = w_end(w); /* PublicIdentity */
+		err = xmlu_end(w); /* PublicIdentity */
 	return err;
 }
 
@@ -539,13 +342,13 @@ static int enc_spt_condition(xmlTextWriterPtr w, const struct cx_spt *spt)
 
 	switch (spt->kind) {
 	case CX_SPT_REQUEST_URI:
-		return spt->a ? w_text(w, "RequestURI", spt->a) : EINVAL;
+		return spt->a ? xmlu_elem(w, "RequestURI", spt->a) : EINVAL;
 	case CX_SPT_METHOD:
-		return spt->a ? w_text(w, "Method", spt->a) : EINVAL;
+		return spt->a ? xmlu_elem(w, "Method", spt->a) : EINVAL;
 	case CX_SPT_SESSION_CASE:
 		if ((unsigned)spt->session_case > CX_SC_ORIGINATING_CDIV)
 			return EINVAL;
-		return w_long(w, "SessionCase", spt->session_case);
+		return xmlu_elem_long(w, "SessionCase", spt->session_case);
 	case CX_SPT_SIP_HEADER:
 	case CX_SPT_SESSION_DESCRIPTION:
 		break;
@@ -556,18 +359,18 @@ static int enc_spt_condition(xmlTextWriterPtr w, const struct cx_spt *spt)
 	if (!spt->a)
 		return EINVAL;
 	if (spt->kind == CX_SPT_SIP_HEADER) {
-		err = w_start(w, "SIPHeader");
+		err = xmlu_start(w, "SIPHeader");
 		if (!err)
-			err = w_text(w, "Header", spt->a);
+			err = xmlu_elem(w, "Header", spt->a);
 	} else {
-		err = w_start(w, "SessionDescription");
+		err = xmlu_start(w, "SessionDescription");
 		if (!err)
-			err = w_text(w, "Line", spt->a);
+			err = xmlu_elem(w, "Line", spt->a);
 	}
 	if (!err && spt->b)
-		err = w_text(w, "Content", spt->b);
+		err = xmlu_elem(w, "Content", spt->b);
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -583,28 +386,28 @@ static int enc_spt(xmlTextWriterPtr w, const struct cx_spt *spt)
 
 	if (spt->group < 0)
 		return EINVAL;
-	err = w_start(w, "SPT");
+	err = xmlu_start(w, "SPT");
 	if (!err)
 		err = w_bool(w, "ConditionNegated", spt->negated);
 	if (!err)
-		err = w_long(w, "Group", spt->group);
+		err = xmlu_elem_long(w, "Group", spt->group);
 	if (!err)
 		err = enc_spt_condition(w, spt);
 	/* the schema allows two RegistrationType elements: all three types
 	 * is the same as none (B.2.2: any REGISTER), so write none */
 	if (!err && rt && rt != all) {
-		err = w_start(w, "Extension");
+		err = xmlu_start(w, "Extension");
 		if (!err && (rt & CX_REGTYPE_INITIAL))
-			err = w_long(w, "RegistrationType", 0);
+			err = xmlu_elem_long(w, "RegistrationType", 0);
 		if (!err && (rt & CX_REGTYPE_RE))
-			err = w_long(w, "RegistrationType", 1);
+			err = xmlu_elem_long(w, "RegistrationType", 1);
 		if (!err && (rt & CX_REGTYPE_DE))
-			err = w_long(w, "RegistrationType", 2);
+			err = xmlu_elem_long(w, "RegistrationType", 2);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -618,25 +421,26 @@ static int enc_as(xmlTextWriterPtr w, const struct cx_ifc *ifc)
 	if (!ifc->as_uri ||
 	    (unsigned)ifc->default_handling > CX_DH_SESSION_TERMINATED)
 		return EINVAL;
-	err = w_start(w, "ApplicationServer");
+	err = xmlu_start(w, "ApplicationServer");
 	if (!err)
-		err = w_text(w, "ServerName", ifc->as_uri);
+		err = xmlu_elem(w, "ServerName", ifc->as_uri);
 	if (!err)
-		err = w_long(w, "DefaultHandling", ifc->default_handling);
+		err = xmlu_elem_long(w, "DefaultHandling",
+				     ifc->default_handling);
 	if (!err && ifc->service_info)
-		err = w_text(w, "ServiceInfo", ifc->service_info);
+		err = xmlu_elem(w, "ServiceInfo", ifc->service_info);
 	if (!err &&
 	    (ifc->include_register_request || ifc->include_register_response)) {
-		err = w_start(w, "Extension");
+		err = xmlu_start(w, "Extension");
 		if (!err && ifc->include_register_request)
-			err = w_empty(w, "IncludeRegisterRequest");
+			err = xmlu_empty(w, "IncludeRegisterRequest");
 		if (!err && ifc->include_register_response)
-			err = w_empty(w, "IncludeRegisterResponse");
+			err = xmlu_empty(w, "IncludeRegisterResponse");
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -649,28 +453,28 @@ static int enc_ifc(xmlTextWriterPtr w, const struct cx_ifc *ifc)
 
 	if (ifc->ppi < CX_PPI_NONE || ifc->ppi > CX_PPI_UNREGISTERED)
 		return EINVAL;
-	err = w_start(w, "InitialFilterCriteria");
+	err = xmlu_start(w, "InitialFilterCriteria");
 	if (!err)
-		err = w_long(w, "Priority", ifc->priority);
+		err = xmlu_elem_long(w, "Priority", ifc->priority);
 	if (!err && ifc->tp) {
 		/* tTrigger needs at least one SPT */
 		if (!ifc->tp->spt_n)
 			err = EINVAL;
 		if (!err)
-			err = w_start(w, "TriggerPoint");
+			err = xmlu_start(w, "TriggerPoint");
 		if (!err)
 			err = w_bool(w, "ConditionTypeCNF", ifc->tp->cnf);
 		for (size_t i = 0; !err && i < ifc->tp->spt_n; i++)
 			err = enc_spt(w, &ifc->tp->spt[i]);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err)
 		err = enc_as(w, ifc);
 	if (!err && ifc->ppi != CX_PPI_NONE)
-		err = w_long(w, "ProfilePartIndicator", ifc->ppi);
+		err = xmlu_elem_long(w, "ProfilePartIndicator", ifc->ppi);
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -705,28 +509,29 @@ static int enc_sp(xmlTextWriterPtr w, const struct cx_service_profile *sp)
 		qsort(order, sp->ifc_n, sizeof(*order), ifc_ptr_cmp);
 	}
 
-	err = w_start(w, "ServiceProfile");
+	err = xmlu_start(w, "ServiceProfile");
 	for (size_t i = 0; !err && i < sp->pub_n; i++)
 		err = enc_pub(w, &sp->pub[i]);
 	if (!err && sp->media_profile >= 0) {
-		err = w_start(w, "CoreNetworkServicesAuthorization");
+		err = xmlu_start(w, "CoreNetworkServicesAuthorization");
 		if (!err)
-			err = w_long(w, "SubscribedMediaProfileId",
-				     sp->media_profile);
+			err = xmlu_elem_long(w, "SubscribedMediaProfileId",
+					     sp->media_profile);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	for (size_t i = 0; !err && i < sp->ifc_n; i++)
 		err = enc_ifc(w, order[i]);
 	if (!err && sp->shared_ifc_n) {
-		err = w_start(w, "Extension");
+		err = xmlu_start(w, "Extension");
 		for (size_t i = 0; !err && i < sp->shared_ifc_n; i++)
-			err = w_long(w, "SharedIFCSetID", sp->shared_ifc[i]);
+			err = xmlu_elem_long(w, "SharedIFCSetID",
+					     sp->shared_ifc[i]);
 		if (!err)
-			err = w_end(w);
+			err = xmlu_end(w);
 	}
 	if (!err)
-		err = w_end(w);
+		err = xmlu_end(w);
 	free(order);
 	return err;
 }
@@ -744,42 +549,21 @@ static int enc_sp(xmlTextWriterPtr w, const struct cx_service_profile *sp)
  */
 int cx_userdata_encode(struct buf *mb, const struct cx_subscription *sub)
 {
-	xmlTextWriterPtr w = NULL;
-	xmlBufferPtr xb = NULL;
+	struct xmlu_writer *xw = NULL;
 	int err;
 
 	if (!mb || !sub || !sub->private_id || !sub->sp_n)
 		return EINVAL;
-	cx_xml_init();
-
-	xb = xmlBufferCreate();
-	if (!xb)
-		return ENOMEM;
-	w = xmlNewTextWriterMemory(xb, 0);
-	if (!w) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	err = xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0 ? ENOMEM
-								      : 0;
+	err = xmlu_writer_alloc(&xw);
 	if (!err)
-		err = w_start(w, "IMSSubscription");
+		err = xmlu_start(xw->w, "IMSSubscription");
 	if (!err)
-		err = w_text(w, "PrivateID", sub->private_id);
+		err = xmlu_elem(xw->w, "PrivateID", sub->private_id);
 	for (size_t i = 0; !err && i < sub->sp_n; i++)
-		err = enc_sp(w, &sub->sp[i]);
+		err = enc_sp(xw->w, &sub->sp[i]);
 	if (!err)
-		err = xmlTextWriterEndDocument(w) < 0 ? ENOMEM : 0;
-	xmlFreeTextWriter(w); /* flushes into xb */
-	w = NULL;
-	if (!err)
-		err = buf_write(mb, xmlBufferContent(xb),
-				(size_t)xmlBufferLength(xb));
-out:
-	if (w)
-		xmlFreeTextWriter(w);
-	xmlBufferFree(xb);
+		err = xmlu_writer_finish(xw, mb);
+	mem_deref(xw);
 	return err;
 }
 
@@ -818,12 +602,6 @@ static bool is(const xmlNode *n, const char *name)
 }
 
 
-static bool xml_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-
 /*
  * The text of a simple-content element (its text and CDATA children), as
  * a new string; surrounding XML white space removed when trim is set
@@ -831,50 +609,16 @@ static bool xml_space(char c)
  */
 static int text(struct dec *d, const xmlNode *n, bool trim, char **outp)
 {
-	const xmlNode *c;
-	size_t len = 0, off = 0, b, e;
-	char *s;
+	const xmlNode *c = NULL;
+	int err = xmlu_node_text(n, trim, outp, &c);
 
-	for (c = n->children; c; c = c->next) {
-		if (c->type == XML_TEXT_NODE ||
-		    c->type == XML_CDATA_SECTION_NODE) {
-			len += (size_t)xmlStrlen(c->content);
-		} else if (c->type == XML_ELEMENT_NODE) {
-			return bad(d,
-				   "%s holds an element (%s) where text "
-				   "belongs",
-				   (const char *)n->name,
-				   (const char *)c->name);
-		}
-	}
-	s = mem_alloc(len + 1, NULL);
-	if (!s)
-		return ENOMEM;
-	for (c = n->children; c; c = c->next) {
-		size_t l;
-
-		if (c->type != XML_TEXT_NODE &&
-		    c->type != XML_CDATA_SECTION_NODE)
-			continue;
-		l = (size_t)xmlStrlen(c->content);
-		memcpy(s + off, c->content, l);
-		off += l;
-	}
-	s[off] = '\0';
-
-	b = 0;
-	e = off;
-	if (trim) {
-		while (b < e && xml_space(s[b]))
-			b++;
-		while (e > b && xml_space(s[e - 1]))
-			e--;
-		if (b)
-			memmove(s, s + b, e - b);
-		s[e - b] = '\0';
-	}
-	*outp = s;
-	return 0;
+	if (err != EBADMSG)
+		return err;
+	if (c->type == XML_ELEMENT_NODE)
+		return bad(d, "%s holds an element (%s) where text belongs",
+			   (const char *)n->name, (const char *)c->name);
+	return bad(d, "%s holds an entity reference (&%s;)",
+		   (const char *)n->name, (const char *)c->name);
 }
 
 
@@ -1519,34 +1263,22 @@ static int dec_root(struct dec *d, const xmlNode *root)
 int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 		       size_t len, char *err, size_t errsz)
 {
+	static const struct xmlu_parse_opts popts = {
+		.max = (size_t)CX_USERDATA_MAX, .what = "User-Data"
+	};
 	struct dec d = { .err = err, .errsz = errsz };
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root;
-	char why[160];
 	int e;
 
 	if (err && errsz)
 		err[0] = '\0';
 	if (!subp || (!xml && len))
 		return EINVAL;
-	if (len > CX_USERDATA_MAX) {
-		if (err && errsz)
-			(void)snprintf(err, errsz,
-				       "User-Data of %zu bytes is larger "
-				       "than the %u accepted",
-				       len, CX_USERDATA_MAX);
-		return EMSGSIZE;
-	}
-	e = cx_xml_parse(&doc, xml, len, why, sizeof(why));
-	if (e == EBADMSG)
-		e = bad(&d, "%s", why);
+	e = xmlu_parse(&doc, xml, len, &popts, err, errsz);
 	if (e)
 		goto out;
 	root = xmlDocGetRootElement(doc);
-	if (!root) {
-		e = bad(&d, "the document has no root element");
-		goto out;
-	}
 
 	d.sub = cx_subscription_alloc(NULL);
 	if (!d.sub) {

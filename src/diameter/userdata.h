@@ -159,14 +159,4 @@ int cx_userdata_encode(struct buf *mb,
 int cx_userdata_decode(struct cx_subscription **subp, const char *xml,
 		       size_t len, char *err, size_t errsz) IMS_MUST_CHECK;
 
-struct _xmlDoc;
-
-/* libxml2 initialised once per process (before any thread races to). */
-void cx_xml_init(void);
-/* Parse an untrusted document (User-Data, Sh-Data) with libxml2: no
- * DOCTYPE, no network, silent.  EBADMSG with a sentence in why (when not
- * NULL); *docp is for xmlFreeDoc(). */
-int cx_xml_parse(struct _xmlDoc **docp, const char *p, size_t len, char *why,
-		 size_t whysz) IMS_MUST_CHECK;
-
 #endif

@@ -16,16 +16,20 @@
  * per-AS permission list: every AS that reaches the HSS may read all of
  * the above and update repository data.
  *
- * Sh-Data (annex D, tShData) is written with libxml2's writer in schema
- * order: PublicIdentifiers, RepositoryData*, Sh-IMS-Data {S-CSCFName,
- * IFCs, IMSUserState}.  The InitialFilterCriteria elements are those of
- * the Cx user profile (cx_userdata_encode, the same tInitialFilterCriteria
- * type), copied from its XML.  ServiceData is opaque to the HSS: the
- * children of the PUR's ServiceData are kept as XML text and written back
- * verbatim (after checking it is a well-formed fragment).
+ * Sh-Data (annex D, tShData) is written with libxml2's writer through the
+ * core/xml.h helpers (a string XML 1.0 cannot carry is EINVAL, answered
+ * DIAMETER_UNABLE_TO_COMPLY, rather than a document the AS cannot parse)
+ * in schema order: PublicIdentifiers, RepositoryData*, Sh-IMS-Data
+ * {S-CSCFName, IFCs, IMSUserState}.  The InitialFilterCriteria elements
+ * are those of the Cx user profile (cx_userdata_encode, the same
+ * tInitialFilterCriteria type), copied from its XML.  ServiceData is
+ * opaque to the HSS: the children of the PUR's ServiceData are kept as
+ * XML text and written back verbatim (after checking it is a well-formed
+ * fragment).
  *
- * Incoming XML is parsed like the Cx User-Data: no network, no entity
- * substitution, no DOCTYPE, a size limit.
+ * Incoming XML is parsed by xmlu_parse() like the Cx User-Data: no
+ * network, no entity substitution, no DOCTYPE, a size limit
+ * (CX_USERDATA_MAX).
  */
 #include <errno.h>
 #include <libxml/parser.h>
@@ -38,6 +42,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/xml.h"
 #include "diameter/dict.h"
 #include "diameter/msg.h"
 #include "diameter/sh.h"
@@ -60,9 +65,12 @@ enum sh_ims_user_state {
  * without a DOCTYPE. */
 static xmlDocPtr xml_parse(const char *p, size_t len)
 {
+	static const struct xmlu_parse_opts popts = {
+		.max = (size_t)CX_USERDATA_MAX
+	};
 	xmlDocPtr doc = NULL;
 
-	return cx_xml_parse(&doc, p, len, NULL, 0) ? NULL : doc;
+	return xmlu_parse(&doc, p, len, &popts, NULL, 0) ? NULL : doc;
 }
 
 
@@ -89,21 +97,9 @@ static xmlNodePtr child(const xmlNode *n, const char *name)
 struct shd {
 	struct hss *hss;
 	const struct store_impu *u; /* the user's identity (resolved) */
-	xmlTextWriterPtr w;
-	xmlBufferPtr xb;
+	xmlTextWriterPtr w;         /* xw->w */
+	struct xmlu_writer *xw;
 };
-
-
-static int w_ok(int rc)
-{
-	return rc < 0 ? ENOMEM : 0;
-}
-
-
-static int w_text(xmlTextWriterPtr w, const char *name, const char *text)
-{
-	return w_ok(xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST text));
-}
 
 
 /* TS 29.328 7.6.2 / D: PublicIdentifiers by Identity-Set. */
@@ -135,8 +131,7 @@ static int w_public(struct shd *d, const uint32_t *idset, size_t idset_n)
 
 	err = store_impu_list(d->hss->st, d->u->subscription, &l);
 	if (!err)
-		err = w_ok(xmlTextWriterStartElement(d->w, BAD_CAST
-						     "PublicIdentifiers"));
+		err = xmlu_start(d->w, "PublicIdentifiers");
 	LIST_FOREACH (&l, le) {
 		const struct store_impu *o = le->data;
 		bool want = idset_n == 0;
@@ -145,10 +140,10 @@ static int w_public(struct shd *d, const uint32_t *idset, size_t idset_n)
 			if (in_set(d->u, o, idset[k]))
 				want = true;
 		if (!err && want)
-			err = w_text(d->w, "IMSPublicIdentity", o->identity);
+			err = xmlu_elem(d->w, "IMSPublicIdentity", o->identity);
 	}
 	if (!err)
-		err = w_ok(xmlTextWriterEndElement(d->w));
+		err = xmlu_end(d->w);
 	list_flush(&l);
 	return err;
 }
@@ -161,7 +156,7 @@ static int w_service_data(xmlTextWriterPtr w, const char *data)
 	xmlNodePtr list = NULL;
 	int rc, err;
 
-	err = w_ok(xmlTextWriterStartElement(w, BAD_CAST "ServiceData"));
+	err = xmlu_start(w, "ServiceData");
 	if (err)
 		return err;
 	rc = xmlParseBalancedChunkMemory(NULL, NULL, NULL, 0, BAD_CAST data,
@@ -169,11 +164,11 @@ static int w_service_data(xmlTextWriterPtr w, const char *data)
 	if (list)
 		xmlFreeNodeList(list);
 	if (rc == 0)
-		err = w_ok(xmlTextWriterWriteRaw(w, BAD_CAST data));
+		err = xmlu_raw(w, data);
 	else
-		err = w_ok(xmlTextWriterWriteString(w, BAD_CAST data));
+		err = xmlu_text(w, data);
 	if (!err)
-		err = w_ok(xmlTextWriterEndElement(w));
+		err = xmlu_end(w);
 	return err;
 }
 
@@ -189,16 +184,15 @@ static int w_repository(struct shd *d, const char *si)
 		return 0; /* no data for this Service-Indication */
 	if (err)
 		return err;
-	err = w_ok(xmlTextWriterStartElement(d->w, BAD_CAST "RepositoryData"));
+	err = xmlu_start(d->w, "RepositoryData");
 	if (!err)
-		err = w_text(d->w, "ServiceIndication", si);
+		err = xmlu_elem(d->w, "ServiceIndication", si);
 	if (!err)
-		err = w_ok(xmlTextWriterWriteFormatElement(
-			d->w, BAD_CAST "SequenceNumber", "%u", seq));
+		err = xmlu_elem_u64(d->w, "SequenceNumber", seq);
 	if (!err)
 		err = w_service_data(d->w, data);
 	if (!err)
-		err = w_ok(xmlTextWriterEndElement(d->w));
+		err = xmlu_end(d->w);
 	mem_deref(data);
 	return err;
 }
@@ -215,7 +209,7 @@ static int w_ifcs(struct shd *d)
 	xmlBufferPtr nb = NULL;
 	int err;
 
-	err = w_ok(xmlTextWriterStartElement(d->w, BAD_CAST "IFCs"));
+	err = xmlu_start(d->w, "IFCs");
 	if (err)
 		return err;
 	err = store_cx_build(d->hss->st, NULL, d->u->identity, &cx);
@@ -258,8 +252,9 @@ static int w_ifcs(struct shd *d)
 			if (xmlNodeDump(nb, doc, n, 0, 0) < 0)
 				err = ENOMEM;
 			else
-				err = w_ok(xmlTextWriterWriteRaw(
-					d->w, xmlBufferContent(nb)));
+				err = xmlu_raw(
+					d->w,
+					(const char *)xmlBufferContent(nb));
 		}
 	}
 out:
@@ -272,7 +267,7 @@ out:
 	if (err)
 		return err;
 end:
-	return w_ok(xmlTextWriterEndElement(d->w));
+	return xmlu_end(d->w);
 }
 
 
@@ -282,11 +277,12 @@ static int w_ims_data(struct shd *d, bool scscf, bool ifcs, bool state)
 	enum sh_ims_user_state s;
 	int err;
 
-	err = w_ok(xmlTextWriterStartElement(d->w, BAD_CAST "Sh-IMS-Data"));
+	err = xmlu_start(d->w, "Sh-IMS-Data");
 	if (!err && scscf) {
 		err = store_sub_get(d->hss->st, d->u->subscription, &sub);
 		if (!err && sub->scscf_assigned)
-			err = w_text(d->w, "S-CSCFName", sub->scscf_assigned);
+			err = xmlu_elem(d->w, "S-CSCFName",
+					sub->scscf_assigned);
 		mem_deref(sub);
 	}
 	if (!err && ifcs)
@@ -303,11 +299,10 @@ static int w_ims_data(struct shd *d, bool scscf, bool ifcs, bool state)
 			s = SH_NOT_REGISTERED;
 			break;
 		}
-		err = w_ok(xmlTextWriterWriteFormatElement(
-			d->w, BAD_CAST "IMSUserState", "%d", (int)s));
+		err = xmlu_elem_long(d->w, "IMSUserState", (long)s);
 	}
 	if (!err)
-		err = w_ok(xmlTextWriterEndElement(d->w));
+		err = xmlu_end(d->w);
 	return err;
 }
 
@@ -337,21 +332,14 @@ static int shdata_build(struct hss *hss, const struct store_impu *u,
 	size_t k;
 	int err;
 
-	cx_xml_init();
 	memset(&d, 0, sizeof(d));
 	d.hss = hss;
 	d.u = u;
-	d.xb = xmlBufferCreate();
-	if (!d.xb)
-		return ENOMEM;
-	d.w = xmlNewTextWriterMemory(d.xb, 0);
-	if (!d.w) {
-		err = ENOMEM;
-		goto out;
-	}
-	err = w_ok(xmlTextWriterStartDocument(d.w, "1.0", "UTF-8", NULL));
-	if (!err)
-		err = w_ok(xmlTextWriterStartElement(d.w, BAD_CAST "Sh-Data"));
+	err = xmlu_writer_alloc(&d.xw);
+	if (err)
+		return err;
+	d.w = d.xw->w;
+	err = xmlu_start(d.w, "Sh-Data");
 	if (!err && has_ref(dref, dref_n, DIA_DR_IMS_PUBLIC_IDENTITY))
 		err = w_public(&d, idset, idset_n);
 	for (k = 0;
@@ -365,20 +353,12 @@ static int shdata_build(struct hss *hss, const struct store_impu *u,
 			&d, has_ref(dref, dref_n, DIA_DR_SCSCF_NAME),
 			has_ref(dref, dref_n, DIA_DR_INITIAL_FILTER_CRITERIA),
 			has_ref(dref, dref_n, DIA_DR_IMS_USER_STATE));
+	/* the document travels in one Diameter message */
 	if (!err)
-		err = w_ok(xmlTextWriterEndDocument(d.w));
-	xmlFreeTextWriter(d.w);
-	d.w = NULL;
+		err = buf_alloc(&mb, 4096, DIA_MSG_MAX);
 	if (!err)
-		err = buf_alloc(&mb, (size_t)xmlBufferLength(d.xb) + 1,
-				DIA_MSG_MAX);
-	if (!err)
-		err = buf_write(mb, xmlBufferContent(d.xb),
-				(size_t)xmlBufferLength(d.xb));
-out:
-	if (d.w)
-		xmlFreeTextWriter(d.w);
-	xmlBufferFree(d.xb);
+		err = xmlu_writer_finish(d.xw, mb);
+	mem_deref(d.xw);
 	if (err)
 		mem_deref(mb);
 	else
