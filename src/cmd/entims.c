@@ -26,6 +26,9 @@
 
 #include "cmd/prov_cli.h"
 #include "cmd/role_hss.h"
+#include "cmd/role_icscf.h"
+#include "cmd/role_pcscf.h"
+#include "cmd/role_scscf.h"
 #include "core/conf.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -54,6 +57,9 @@ enum role {
 	ROLE_SIP = 1 << 0, /* the plain RFC 3261 registrar and proxy */
 	ROLE_HSS = 1 << 1, /* HSS: Cx, Sh (and Dx with [hss] slf) */
 	ROLE_SLF = 1 << 2, /* a pure SLF (Dx redirects) */
+	ROLE_PCSCF = 1 << 3, /* IMS P-CSCF (TS 24.229 5.2) */
+	ROLE_ICSCF = 1 << 4, /* IMS I-CSCF (5.3) */
+	ROLE_SCSCF = 1 << 5, /* IMS S-CSCF registrar (5.4) */
 };
 
 struct econf {
@@ -84,6 +90,14 @@ struct econf {
 	struct conf_list hss_networks;
 	char hss_slf[CONF_STR_MAX];
 	uint32_t hss_vectors_max;
+	struct conf_list pcscf_listen, pcscf_core;
+	char pcscf_uri[CONF_STR_MAX], pcscf_icscf[CONF_STR_MAX];
+	char pcscf_vnet[CONF_STR_MAX];
+	struct conf_list icscf_listen, icscf_scscf, icscf_trusted;
+	char icscf_uri[CONF_STR_MAX];
+	struct conf_list scscf_listen;
+	char scscf_uri[CONF_STR_MAX], scscf_realm[CONF_STR_MAX];
+	char scscf_data_dir[CONF_STR_MAX];
 };
 
 static const struct conf_item conf_items[] = {
@@ -118,6 +132,21 @@ static const struct conf_item conf_items[] = {
 	{ "hss.scscf", CONF_LIST, offsetof(struct econf, hss_scscf), 0 },
 	{ "hss.networks", CONF_LIST, offsetof(struct econf, hss_networks), 0 },
 	{ "hss.slf", CONF_STR, offsetof(struct econf, hss_slf), 0 },
+	{ "pcscf.listen", CONF_LIST, offsetof(struct econf, pcscf_listen), 0 },
+	{ "pcscf.uri", CONF_STR, offsetof(struct econf, pcscf_uri), 0 },
+	{ "pcscf.icscf", CONF_STR, offsetof(struct econf, pcscf_icscf), 0 },
+	{ "pcscf.visited_network", CONF_STR, offsetof(struct econf, pcscf_vnet),
+	  0 },
+	{ "pcscf.core", CONF_LIST, offsetof(struct econf, pcscf_core), 0 },
+	{ "icscf.listen", CONF_LIST, offsetof(struct econf, icscf_listen), 0 },
+	{ "icscf.uri", CONF_STR, offsetof(struct econf, icscf_uri), 0 },
+	{ "icscf.scscf", CONF_LIST, offsetof(struct econf, icscf_scscf), 0 },
+	{ "icscf.trusted", CONF_LIST, offsetof(struct econf, icscf_trusted), 0 },
+	{ "scscf.listen", CONF_LIST, offsetof(struct econf, scscf_listen), 0 },
+	{ "scscf.uri", CONF_STR, offsetof(struct econf, scscf_uri), 0 },
+	{ "scscf.realm", CONF_STR, offsetof(struct econf, scscf_realm), 0 },
+	{ "scscf.data_dir", CONF_STR, offsetof(struct econf, scscf_data_dir),
+	  0 },
 	{ "hss.vectors_max", CONF_U32, offsetof(struct econf, hss_vectors_max),
 	  32 },
 	{ NULL, 0, 0, 0 },
@@ -155,6 +184,10 @@ struct app {
 	struct econf conf;
 	unsigned roles; /* enum role bits */
 	struct hss_role *hss;
+	struct dia_node *node; /* shared by the I-CSCF, S-CSCF and HSS */
+	struct pcscf_role *pcscf;
+	struct icscf_role *icscf;
+	struct scscf_role *scscf;
 	struct sip *sip;
 	struct registrar *reg;
 	struct regstore *store;
@@ -649,7 +682,78 @@ static int hss_start(struct app *app)
 		 : app->roles & ROLE_HSS ? "off"
 					 : "only";
 	hc.vectors_max = app->conf.hss_vectors_max;
+	hc.shared_node = app->node;
 	err = hss_role_start(&app->hss, &hc, msg, sizeof(msg));
+	if (err && msg[0])
+		(void)fprintf(stderr, "entims: %s\n", msg);
+	return err;
+}
+
+
+static void role_sip_conf_of(const struct app *app, struct role_sip_conf *c,
+			     const char *section, const struct conf_list *l)
+{
+	c->section = section;
+	c->listen = l;
+	c->tls_cert = app->conf.tls_cert;
+	c->tls_key = app->conf.tls_key;
+	c->tls_ca = app->conf.tls_ca;
+}
+
+
+/* The IMS roles; the I-CSCF, S-CSCF and an HSS in the same process share
+ * one Diameter node, so Cx between them takes the in-process path. */
+static int ims_start(struct app *app)
+{
+	struct pcscf_role_conf pc = { 0 };
+	struct icscf_role_conf ic = { 0 };
+	struct scscf_role_conf sc = { 0 };
+	char msg[512] = "";
+	int err = 0;
+
+	if (app->roles & (ROLE_ICSCF | ROLE_SCSCF)) {
+		err = dia_node_alloc(&app->node, &app->conf.diameter, msg,
+				     sizeof(msg));
+		if (!err && (app->roles & (ROLE_HSS | ROLE_SLF)))
+			err = hss_start(app);
+		if (!err && (app->roles & ROLE_SCSCF)) {
+			role_sip_conf_of(app, &sc.sip, "scscf",
+					 &app->conf.scscf_listen);
+			sc.uri = app->conf.scscf_uri;
+			sc.realm = app->conf.scscf_realm[0]
+					   ? app->conf.scscf_realm
+					   : NULL;
+			sc.data_dir = app->conf.scscf_data_dir[0]
+					      ? app->conf.scscf_data_dir
+					      : app->conf.data_dir;
+			sc.node = app->node;
+			err = scscf_role_start(&app->scscf, &sc, msg,
+					       sizeof(msg));
+		}
+		if (!err && (app->roles & ROLE_ICSCF)) {
+			role_sip_conf_of(app, &ic.sip, "icscf",
+					 &app->conf.icscf_listen);
+			ic.uri = app->conf.icscf_uri;
+			ic.scscf = &app->conf.icscf_scscf;
+			ic.trusted = &app->conf.icscf_trusted;
+			ic.node = app->node;
+			err = icscf_role_start(&app->icscf, &ic, msg,
+					       sizeof(msg));
+		}
+		if (!err)
+			err = dia_node_start(app->node, msg, sizeof(msg));
+	} else if (app->roles & (ROLE_HSS | ROLE_SLF)) {
+		err = hss_start(app);
+	}
+	if (!err && (app->roles & ROLE_PCSCF)) {
+		role_sip_conf_of(app, &pc.sip, "pcscf",
+				 &app->conf.pcscf_listen);
+		pc.uri = app->conf.pcscf_uri;
+		pc.icscf = app->conf.pcscf_icscf;
+		pc.visited_network = app->conf.pcscf_vnet;
+		pc.core = &app->conf.pcscf_core;
+		err = pcscf_role_start(&app->pcscf, &pc, msg, sizeof(msg));
+	}
 	if (err && msg[0])
 		(void)fprintf(stderr, "entims: %s\n", msg);
 	return err;
@@ -677,11 +781,9 @@ static int app_start(struct app *app)
 		if (err)
 			return err;
 	}
-	if (app->roles & (ROLE_HSS | ROLE_SLF)) {
-		err = hss_start(app);
-		if (err)
-			return err;
-	}
+	err = ims_start(app);
+	if (err)
+		return err;
 
 	(void)sigemptyset(&mask);
 	(void)sigaddset(&mask, SIGINT);
@@ -728,7 +830,14 @@ static void app_stop(struct app *app)
 		fd_close(app->sigfd);
 		close(app->sigfd);
 	}
+	pcscf_role_stop(app->pcscf);
+	icscf_role_stop(app->icscf);
+	scscf_role_stop(app->scscf);
 	hss_role_stop(app->hss);
+	if (app->node) {
+		dia_node_shutdown(app->node, 0 /* REBOOTING */);
+		dia_node_close(app->node);
+	}
 	if (app->reg)
 		registrar_close(app->reg);
 	if (app->px)
@@ -743,6 +852,10 @@ static void app_stop(struct app *app)
 	app->auth = mem_deref(app->auth);
 	app->users = mem_deref(app->users);
 	app->hss = mem_deref(app->hss);
+	app->pcscf = mem_deref(app->pcscf);
+	app->icscf = mem_deref(app->icscf);
+	app->scscf = mem_deref(app->scscf);
+	app->node = mem_deref(app->node);
 	loop_close();
 }
 
@@ -805,7 +918,8 @@ static void usage(FILE *f)
 		"max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
 		"  [core]      roles (sip: the registrar and proxy; hss; "
-		"slf),\n"
+		"slf;\n"
+		"              pcscf, icscf, scscf: the IMS CSCFs),\n"
 		"              data_dir, demo\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or a "
@@ -825,6 +939,11 @@ static void usage(FILE *f)
 		"              networks (visited networks allowed), slf (off, "
 		"only, with-hss),\n"
 		"              vectors_max\n"
+		"  [pcscf]     listen, uri, icscf (next hop URI), "
+		"visited_network, core\n"
+		"  [icscf]     listen, uri, scscf (sip:host:port;cap=N...), "
+		"trusted\n"
+		"  [scscf]     listen, uri (Server-Name), realm, data_dir\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or "
 		"a\n"
@@ -994,11 +1113,18 @@ static int parse_roles(const struct conf_list *l, unsigned *roles)
 			*roles |= ROLE_HSS;
 		} else if (!strcasecmp(l->v[i], "slf")) {
 			*roles |= ROLE_SLF;
+		} else if (!strcasecmp(l->v[i], "pcscf")) {
+			*roles |= ROLE_PCSCF;
+		} else if (!strcasecmp(l->v[i], "icscf")) {
+			*roles |= ROLE_ICSCF;
+		} else if (!strcasecmp(l->v[i], "scscf")) {
+			*roles |= ROLE_SCSCF;
 		} else {
 			(void)fprintf(stderr,
 				      "entims: [core] roles: '%s' is not a "
 				      "role; list sip (the registrar and "
-				      "proxy), hss, slf\n",
+				      "proxy), hss, slf, pcscf, icscf, "
+				      "scscf\n",
 				      l->v[i]);
 			return EINVAL;
 		}
@@ -1006,7 +1132,7 @@ static int parse_roles(const struct conf_list *l, unsigned *roles)
 	if (!*roles) {
 		(void)fprintf(stderr,
 			      "entims: [core] roles is empty: list sip, "
-			      "hss or slf\n");
+			      "hss, slf, pcscf, icscf or scscf\n");
 		return EINVAL;
 	}
 	return 0;
@@ -1030,6 +1156,9 @@ static int cmd_run(const struct cli *cl)
 		if (app.roles & ROLE_SIP)
 			printf("entims ready (domain %s, data in %s)\n",
 			       app.conf.domains.v[0], app.conf.data_dir);
+		else if (!(app.roles & (ROLE_HSS | ROLE_SLF)))
+			printf("entims ready (IMS roles, data in %s)\n",
+			       app.conf.data_dir);
 		else
 			printf("entims ready (%s %s, realm %s, data in %s)\n",
 			       app.roles & ROLE_HSS ? "HSS" : "SLF",

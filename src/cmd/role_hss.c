@@ -12,6 +12,7 @@
 #include "cmd/role_hss.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct hss_role {
 	struct store *st;
 	struct hss *hss;
 	struct dia_node *node;
+	bool shared; /* node owned by the caller */
 	struct tmr poll;
 };
 
@@ -41,7 +43,7 @@ static void destructor(void *arg)
 	struct hss_role *r = arg;
 
 	tmr_cancel(&r->poll);
-	if (r->node)
+	if (r->node && !r->shared)
 		dia_node_close(r->node);
 	mem_deref(r->node);
 	mem_deref(r->hss);
@@ -245,7 +247,19 @@ int hss_role_start(struct hss_role **rp, const struct hss_role_conf *c,
 		goto out;
 	}
 	hss_set_send(r->hss, send_h, r);
-	err = dia_node_start_from_conf(&r->node, c->node, setup, r, msg, size);
+	if (c->shared_node) {
+		r->node = mem_ref(c->shared_node);
+		r->shared = true;
+		err = setup(r->node, r);
+		if (err)
+			(void)snprintf(msg, size,
+				       "diameter: setting up the HSS "
+				       "handlers: %s",
+				       log_strerror(err));
+	} else {
+		err = dia_node_start_from_conf(&r->node, c->node, setup, r,
+					       msg, size);
+	}
 	if (err)
 		goto out;
 	tmr_start(&r->poll, POLL_MS, poll_h, r);
@@ -265,6 +279,6 @@ void hss_role_stop(struct hss_role *r)
 	if (!r)
 		return;
 	tmr_cancel(&r->poll);
-	if (r->node)
+	if (r->node && !r->shared)
 		dia_node_shutdown(r->node, 0 /* REBOOTING */);
 }

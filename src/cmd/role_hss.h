@@ -26,6 +26,10 @@ struct hss_role_conf {
 	const struct conf_list *networks;
 	const char *slf;      /* [hss] slf: off, only, with-hss */
 	uint32_t vectors_max; /* [hss] vectors_max, 0: default */
+	/* the process's node when other roles share it (the CSCFs' Cx
+	 * then takes the in-process path): its handlers are added, the
+	 * caller starts and closes it; NULL: the role makes its own */
+	struct dia_node *shared_node;
 };
 
 /* Open the store, create the HSS, start its Diameter node; on error msg

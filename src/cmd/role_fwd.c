@@ -1,0 +1,327 @@
+/**
+ * @file role_fwd.c  Stateful forwarding for the CSCF roles.
+ *
+ * One client transaction per forwarded request, no forking: the CSCFs
+ * choose one next hop themselves (TS 24.229 5.2.2, 5.3.1.2).  The request
+ * is rebuilt with our Via on top (RFC 3261 16.6 step 8, branch from the
+ * stack's generator, rport RFC 3581) and Max-Forwards decremented (step
+ * 3); everything else is copied as the role's rewrite left it.  Responses
+ * lose their top Via (16.7 step 3) and go back through the server
+ * transaction, which knows where the request came from (18.2.2).
+ */
+#include "cmd/role_fwd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/pl.h"
+#include "sip/ctrans.h"
+#include "sip/msg.h"
+#include "sip/sip.h"
+#include "sip/strans.h"
+#include "sip/uri.h"
+
+#define FWD_MSG_MAX 65535
+
+
+/* Destination of a sip/sips URI with a numeric host (RFC 3263 4.1/4.2
+ * for the transport and port). */
+static int uri_dest(const struct pl *text, enum sip_transp *tp, struct sa *dst)
+{
+	struct sip_uri u;
+	struct pl t, host;
+
+	if (sip_uri_decode(&u, text))
+		return EBADMSG;
+	if (u.sch != SIP_SCHEME_SIP && u.sch != SIP_SCHEME_SIPS)
+		return EPROTONOSUPPORT;
+	*tp = u.sch == SIP_SCHEME_SIPS ? SIP_TRANSP_TLS : SIP_TRANSP_UDP;
+	if (!sip_param_get(&u.params, "transport", &t)) {
+		if (pl_eq_str_ci(&t, "tcp"))
+			*tp = u.sch == SIP_SCHEME_SIPS ? SIP_TRANSP_TLS
+						       : SIP_TRANSP_TCP;
+		else if (pl_eq_str_ci(&t, "tls"))
+			*tp = SIP_TRANSP_TLS;
+		else if (!pl_eq_str_ci(&t, "udp"))
+			return EPROTONOSUPPORT;
+	}
+	host = u.host;
+	if (host.l > 2 && host.p[0] == '[') {
+		host.p++;
+		host.l -= 2;
+	}
+	if (sa_set_pl(dst, &host, sip_uri_port(&u)))
+		return EHOSTUNREACH;
+	if (*tp == SIP_TRANSP_TLS && !u.port)
+		sa_set_port(dst, 5061);
+	return 0;
+}
+
+
+/* The URI of the first Route value (loose routing, RFC 3261 16.12). */
+static int top_route(const struct sip_msg *req, struct pl *uri)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_ROUTE);
+	struct pl rest, v;
+	const char *lt, *gt;
+
+	if (!h)
+		return ENOENT;
+	rest = h->val;
+	if (!sip_value_split(&rest, &v))
+		return EBADMSG;
+	lt = memchr(v.p, '<', v.l);
+	gt = lt ? memchr(lt, '>', (size_t)(v.p + v.l - lt)) : NULL;
+	if (!lt || !gt)
+		return EBADMSG;
+	pl_set(uri, lt + 1, (size_t)(gt - lt - 1));
+	return 0;
+}
+
+
+static int hop_dest(const struct sip_msg *req, const struct role_hop *hop,
+		    enum sip_transp *tp, struct sa *dst)
+{
+	struct pl uri;
+	int err;
+
+	if (hop && hop->has_flow) {
+		*tp = hop->tp;
+		*dst = hop->dst;
+		return 0;
+	}
+	if (hop && hop->uri && *hop->uri) {
+		pl_set_str(&uri, hop->uri);
+		return uri_dest(&uri, tp, dst);
+	}
+	err = top_route(req, &uri);
+	if (err == ENOENT)
+		uri = req->ruri;
+	else if (err)
+		return err;
+	return uri_dest(&uri, tp, dst);
+}
+
+
+static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
+		 enum sip_transp tp, const struct sa *dst, uint32_t maxfwd)
+{
+	const struct sa *la =
+		sip->transp ? sip_transp_laddr(sip->transp, tp, sa_af(dst))
+			    : NULL;
+	char host[64] = "127.0.0.1", branch[SIP_BRANCH_LEN];
+	bool mf = false;
+	uint16_t i;
+	int err;
+
+	if (la && !sa_is_any(la))
+		(void)sa_host_fmt(la, host, sizeof(host));
+	sip_branch_new(sip, branch, sizeof(branch));
+	err = buf_printf(mb,
+			 "%.*s %.*s SIP/2.0\r\nVia: SIP/2.0/%s %s%s%s:%u"
+			 ";branch=%s;rport\r\n",
+			 (int)req->met.l, req->met.p, (int)req->ruri.l,
+			 req->ruri.p, sip_transp_name(tp),
+			 sa_af(dst) == AF_INET6 ? "[" : "", host,
+			 sa_af(dst) == AF_INET6 ? "]" : "",
+			 la ? sa_port(la) : 5060, branch);
+	for (i = 0; i < req->hdrc && !err; i++) {
+		const struct sip_hdr *h = &req->hdrv[i];
+
+		if (h->id == SIP_HDR_CONTENT_LENGTH)
+			continue; /* written once, below */
+		if (h->id == SIP_HDR_MAX_FORWARDS) {
+			if (!mf)
+				err = buf_printf(mb, "Max-Forwards: %u\r\n",
+						 maxfwd - 1);
+			mf = true;
+			continue;
+		}
+		err = buf_printf(mb, "%.*s: %.*s\r\n", (int)h->name.l,
+				 h->name.p, (int)h->val.l, h->val.p);
+	}
+	if (!err && !mf)
+		err = buf_printf(mb, "Max-Forwards: %u\r\n", maxfwd - 1);
+	if (!err)
+		err = buf_printf(mb, "Content-Length: %zu\r\n\r\n",
+				 req->body.l);
+	if (!err)
+		err = buf_write_pl(mb, &req->body);
+	return err;
+}
+
+
+int role_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
+		     struct sip_msg *req, const struct role_hop *hop,
+		     role_fwd_h *h, void *arg)
+{
+	struct sip_ctrans_opts o = { 0 };
+	struct buf *mb = NULL;
+	uint32_t maxfwd = 70;
+	int err;
+
+	if (!sip || !req || !req->req || !h)
+		return EINVAL;
+	if (sip_msg_hdr(req, SIP_HDR_MAX_FORWARDS)) {
+		err = sip_msg_maxfwd(req, &maxfwd);
+		if (err)
+			return err;
+		if (!maxfwd)
+			return ELOOP; /* 16.3 step 3 */
+	}
+	err = hop_dest(req, hop, &o.tp, &o.dst);
+	if (err)
+		return err;
+	err = buf_alloc(&mb, req->len + 256, FWD_MSG_MAX);
+	if (err)
+		return err;
+	err = build(mb, sip, req, o.tp, &o.dst, maxfwd);
+	if (err)
+		goto out;
+	o.req = mb->b;
+	o.len = mb->end;
+	o.conn = hop && hop->has_flow ? hop->conn : NULL;
+	err = sip_ctrans_alloc(ctp, sip, &o, h, arg);
+out:
+	mem_deref(mb);
+	return err;
+}
+
+
+int role_fwd_response(struct sip_strans *st, struct sip_msg *resp)
+{
+	const struct sip_hdr *h;
+	const char *cut_from, *cut_to, *end;
+	struct buf *mb = NULL;
+	struct pl rest, v;
+	int err;
+
+	if (!st || !resp || resp->req)
+		return EINVAL;
+	h = sip_msg_hdr(resp, SIP_HDR_VIA);
+	if (!h)
+		return EBADMSG;
+	end = resp->p + resp->len;
+	rest = h->val;
+	if (!sip_value_split(&rest, &v))
+		return EBADMSG;
+	if (!rest.p || !rest.l) {
+		/* the line held one value: the whole line goes */
+		cut_from = h->name.p;
+		cut_to = memchr(h->val.p + h->val.l, '\n',
+				(size_t)(end - (h->val.p + h->val.l)));
+		if (!cut_to)
+			return EBADMSG;
+		cut_to++;
+	} else {
+		cut_from = h->val.p;
+		cut_to = rest.p;
+	}
+	err = buf_alloc(&mb, resp->len, FWD_MSG_MAX);
+	if (err)
+		return err;
+	err = buf_write(mb, resp->p, (size_t)(cut_from - resp->p));
+	if (!err)
+		err = buf_write(mb, cut_to, (size_t)(end - cut_to));
+	if (!err)
+		err = sip_strans_send_raw(st, resp->scode, mb->b, mb->end);
+	mem_deref(mb);
+	return err;
+}
+
+
+int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
+		  sip_req_h *reqh, sip_resp_h *resph, void *arg, char *msg,
+		  size_t size)
+{
+	struct sip_transp_conf tc = { 0 };
+	struct sip *sip = NULL;
+	size_t i;
+	int err;
+
+	if (!sipp || !c || !c->listen)
+		return EINVAL;
+	if (!c->listen->n) {
+		(void)snprintf(msg, size,
+			       "[%s] listen is empty: give udp:IP:PORT, "
+			       "tcp:IP:PORT or tls:IP:PORT",
+			       c->section);
+		return EINVAL;
+	}
+	if (c->tls_cert && *c->tls_cert) {
+		tc.tls_cert = c->tls_cert;
+		tc.tls_key =
+			c->tls_key && *c->tls_key ? c->tls_key : c->tls_cert;
+	}
+	tc.tls_ca = c->tls_ca && *c->tls_ca ? c->tls_ca : NULL;
+	err = sip_alloc(&sip, &tc, reqh, resph, arg);
+	if (err) {
+		(void)snprintf(msg, size, "[%s] SIP stack: %s", c->section,
+			       strerror(err));
+		return err;
+	}
+	for (i = 0; i < c->listen->n; i++) {
+		const char *spec = c->listen->v[i];
+		const char *colon = strchr(spec, ':');
+		enum sip_transp tp = SIP_TRANSP_NONE;
+		struct pl t;
+		struct sa sa;
+
+		if (colon) {
+			pl_set(&t, spec, (size_t)(colon - spec));
+			tp = sip_transp_from_pl(&t);
+		}
+		if (tp == SIP_TRANSP_NONE || sa_decode(&sa, colon + 1)) {
+			(void)snprintf(msg, size,
+				       "[%s] listen '%s': write udp:IP:PORT, "
+				       "tcp:IP:PORT or tls:IP:PORT ([IPv6] in "
+				       "brackets)",
+				       c->section, spec);
+			err = EINVAL;
+			goto out;
+		}
+		if (tp == SIP_TRANSP_TLS && !tc.tls_cert) {
+			(void)snprintf(msg, size,
+				       "[%s] listen '%s': TLS needs [sip] "
+				       "tls_cert (and tls_key)",
+				       c->section, spec);
+			err = EINVAL;
+			goto out;
+		}
+		err = sip_transp_listen(sip->transp, tp, &sa);
+		if (err) {
+			(void)snprintf(msg, size,
+				       "[%s] cannot listen on %s: %s",
+				       c->section, spec, strerror(err));
+			goto out;
+		}
+	}
+out:
+	if (err) {
+		sip_close(sip);
+		mem_deref(sip);
+	} else {
+		*sipp = sip;
+	}
+	return err;
+}
+
+
+uint16_t role_fwd_scode(int err)
+{
+	switch (err) {
+	case ELOOP:
+		return 483;
+	case EPROTONOSUPPORT:
+		return 416;
+	case EHOSTUNREACH:
+	case ECONNREFUSED:
+		return 502;
+	case ETIMEDOUT:
+		return 408;
+	default:
+		return 500;
+	}
+}

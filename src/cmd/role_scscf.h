@@ -1,0 +1,33 @@
+/**
+ * @file role_scscf.h  The S-CSCF role of `entims run`: its own SIP stack
+ *                     around the S-CSCF registrar (cscf/scscf_reg.h).
+ */
+#ifndef IMS_CMD_ROLE_SCSCF_H
+#define IMS_CMD_ROLE_SCSCF_H
+
+#include <stddef.h>
+
+#include "cmd/role_fwd.h"
+#include "core/conf.h"
+#include "core/mem.h"
+
+struct dia_node;
+struct scscf_role;
+
+/* The [scscf] section. */
+struct scscf_role_conf {
+	struct role_sip_conf sip; /* [scscf] listen */
+	const char *uri;          /* Server-Name, Service-Route host */
+	const char *realm;        /* AKA digest realm; NULL: IMPU domain */
+	const char *data_dir;     /* its SQLite store goes here */
+	struct dia_node *node;    /* Cx client (the shared node) */
+};
+
+/* Call before dia_node_start(): the registrar serves RTR/PPR. */
+int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
+		     char *msg, size_t size) IMS_MUST_CHECK;
+/* Stop the listeners, answer pending REGISTERs; close the Diameter node
+ * before the final mem_deref. */
+void scscf_role_stop(struct scscf_role *r);
+
+#endif
