@@ -54,9 +54,9 @@
 
 /* The functions one process runs ([core] roles). */
 enum role {
-	ROLE_SIP = 1 << 0, /* the plain RFC 3261 registrar and proxy */
-	ROLE_HSS = 1 << 1, /* HSS: Cx, Sh (and Dx with [hss] slf) */
-	ROLE_SLF = 1 << 2, /* a pure SLF (Dx redirects) */
+	ROLE_SIP = 1 << 0,   /* the plain RFC 3261 registrar and proxy */
+	ROLE_HSS = 1 << 1,   /* HSS: Cx, Sh (and Dx with [hss] slf) */
+	ROLE_SLF = 1 << 2,   /* a pure SLF (Dx redirects) */
 	ROLE_PCSCF = 1 << 3, /* IMS P-CSCF (TS 24.229 5.2) */
 	ROLE_ICSCF = 1 << 4, /* IMS I-CSCF (5.3) */
 	ROLE_SCSCF = 1 << 5, /* IMS S-CSCF registrar (5.4) */
@@ -141,7 +141,8 @@ static const struct conf_item conf_items[] = {
 	{ "icscf.listen", CONF_LIST, offsetof(struct econf, icscf_listen), 0 },
 	{ "icscf.uri", CONF_STR, offsetof(struct econf, icscf_uri), 0 },
 	{ "icscf.scscf", CONF_LIST, offsetof(struct econf, icscf_scscf), 0 },
-	{ "icscf.trusted", CONF_LIST, offsetof(struct econf, icscf_trusted), 0 },
+	{ "icscf.trusted", CONF_LIST, offsetof(struct econf, icscf_trusted),
+	  0 },
 	{ "scscf.listen", CONF_LIST, offsetof(struct econf, scscf_listen), 0 },
 	{ "scscf.uri", CONF_STR, offsetof(struct econf, scscf_uri), 0 },
 	{ "scscf.realm", CONF_STR, offsetof(struct econf, scscf_realm), 0 },
@@ -712,6 +713,15 @@ static int ims_start(struct app *app)
 	int err = 0;
 
 	if (app->roles & (ROLE_ICSCF | ROLE_SCSCF)) {
+		struct conf_list *apps = &app->conf.diameter.applications;
+		size_t i;
+
+		/* the I-CSCF only sends Cx requests (no handler to advertise
+		 * it), yet its CER must name Cx (RFC 6733 5.3) */
+		for (i = 0; i < apps->n && strcasecmp(apps->v[i], "cx"); i++)
+			;
+		if (i == apps->n && apps->n < CONF_LIST_MAX)
+			(void)snprintf(apps->v[apps->n++], CONF_STR_MAX, "cx");
 		err = dia_node_alloc(&app->node, &app->conf.diameter, msg,
 				     sizeof(msg));
 		if (!err && (app->roles & (ROLE_HSS | ROLE_SLF)))

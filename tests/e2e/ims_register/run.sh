@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# IMS registration end to end: phone -> P-CSCF -> I-CSCF (UAR) -> S-CSCF
+# (MAR, 401; SAR, 200) with the HSS (TS 24.229 5.1.1.2, 5.2.2, 5.3.1.2,
+# 5.4.1.2; TS 29.228 6.1, 6.3), then de-registration (Expires: 0).
+#  1. standalone: [core] roles = pcscf, icscf, scscf, hss in one process
+#     (data/ims-standalone.conf; Cx on the in-process path);
+#  2. the same four roles as separate processes (data/ims-{hss,scscf,
+#     icscf,pcscf}.conf; Cx over Diameter TCP).
+# The sample configs are used as shipped, with free ports put in place of
+# 5060/5070/5080/3868.  On the 200: our binding, Service-Route naming the
+# S-CSCF (RFC 3608), P-Associated-URI (RFC 3455) and the P-CSCF's Path
+# (RFC 3327).  Each entims must exit 0 on SIGTERM (sanitizers, leaks).
+. "$(dirname "$0")/../lib.sh"
+e2e_init "$@"
+
+SAMPLES=$(cd "$E2E_SCENARIO/../../../data" && pwd)
+REALM=ims.test
+PP=$(free_port)
+IP=$(free_port)
+SP=$(free_port)
+DP=$(free_port)
+log "ports: P-CSCF $PP, I-CSCF $IP, S-CSCF $SP, Diameter $DP"
+
+# render <sample> <out>: the sample with our ports, without its data_dir
+render() {
+	sed -e "s/127\.0\.0\.1:5060/127.0.0.1:$PP/g" \
+		-e "s/127\.0\.0\.1:5070/127.0.0.1:$IP/g" \
+		-e "s/127\.0\.0\.1:5080/127.0.0.1:$SP/g" \
+		-e "s/127\.0\.0\.1:3868/127.0.0.1:$DP/g" \
+		-e '/^data_dir/d' "$SAMPLES/$1" >"$2" ||
+		fail "cannot render $1"
+}
+
+# provision <data dir>: alice, SIP Digest MD5, in that HSS's store
+provision() {
+	mkdir -p "$1"
+	"$ENTIMS" subscriber add alice --data-dir "$1" --impi "alice@$REALM" \
+		--impu "sip:alice@$REALM" --password alice-secret \
+		--scheme digest-md5 >>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "subscriber add alice (see subscriber.log)"
+}
+
+# start_role <name> <config> <data dir>: sets ROLE_PID once "entims ready"
+start_role() {
+	local name=$1 i
+	mkdir -p "$3"
+	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$2" --data-dir "$3" \
+		--log-level debug) >"$E2E_TMP/$name.log" 2>&1 </dev/null &
+	ROLE_PID=$!
+	E2E_PIDS+=("$ROLE_PID")
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^entims ready' "$E2E_TMP/$name.log" 2>/dev/null && {
+			log "$name pid $ROLE_PID ready"
+			return 0
+		}
+		kill -0 "$ROLE_PID" 2>/dev/null ||
+			fail "$name exited before it was ready (see $name.log)"
+		sleep 0.1
+	done
+	fail "$name not ready after 30 s"
+}
+
+# stop_role <name> <pid>: SIGTERM, exit status 0 within 10 s
+stop_role() {
+	local rc=0
+	kill -0 "$2" 2>/dev/null || fail "$1 (pid $2) died"
+	kill -TERM "$2"
+	wait_pid "$2" 10 || rc=$?
+	[ "$rc" -eq 0 ] || fail "$1 exited with status $rc after SIGTERM (see $1.log)"
+	log "$1 stopped cleanly"
+}
+
+# wait_log <file> <ERE> <secs>
+wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# register <name>: the sipp scenario against the P-CSCF, then the exact
+# values of the 200 to the authenticated REGISTER (CSeq 2)
+register() {
+	local name=$1 rc=0 port ok
+	port=$(free_port)
+	sipp_run "$name" 30 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/register.xml" \
+		-key user alice -key domain "$REALM" -au "alice@$REALM" \
+		-ap alice-secret -auth_uri "$REALM" -i 127.0.0.1 -p "$port" \
+		-m 1 -recv_timeout 5000 || rc=$?
+	expect_rc "$name: 401, 200, then de-registration 200" "$rc" 0
+	ok=$E2E_TMP/$name.200
+	awk '/^-+ /{m=""} {m=m $0 "\n"} /^CSeq: 2 REGISTER/{c=1}
+	     /^-+ / && p {print p; p=""} {if (c && m ~ /SIP\/2.0 200/) p=m}
+	     END {if (p) print p}' "$E2E_TMP/$name.msg.log" >"$ok"
+	grep -q 'SIP/2.0 200' "$ok" || fail "$name: no 200 to CSeq 2 in the message log"
+	grep -qiE "^Contact: *<sip:alice@127\.0\.0\.1:$port>;expires=[1-9]" "$ok" ||
+		fail "$name: the 200 does not list sip:alice@127.0.0.1:$port"
+	grep -qiE "^Service-Route: *<sip:127\.0\.0\.1:$SP;lr;orig>" "$ok" ||
+		fail "$name: no Service-Route naming the S-CSCF (127.0.0.1:$SP)"
+	grep -qiE "^P-Associated-URI: *<sip:alice@$REALM>" "$ok" ||
+		fail "$name: no P-Associated-URI sip:alice@$REALM"
+	grep -qiE "^Path: *<sip:[0-9a-f]+@127\.0\.0\.1:$PP;lr>" "$ok" ||
+		fail "$name: no Path with the P-CSCF's flow token (127.0.0.1:$PP)"
+	log "ok: $name: 200 with binding, Service-Route, P-Associated-URI, Path"
+}
+
+# ---- 1. one process --------------------------------------------------------
+render ims-standalone.conf "$E2E_TMP/standalone.conf"
+provision "$E2E_TMP/one"
+start_role standalone "$E2E_TMP/standalone.conf" "$E2E_TMP/one"
+ONE=$ROLE_PID
+register reg-standalone
+grep -q 'in-process to' "$E2E_TMP/standalone.log" ||
+	fail "standalone: Cx did not take the in-process path"
+stop_role standalone "$ONE"
+
+# ---- 2. four processes, Cx over Diameter TCP -------------------------------
+for r in hss scscf icscf pcscf; do
+	render "ims-$r.conf" "$E2E_TMP/$r.conf"
+done
+provision "$E2E_TMP/hss"
+start_role hss "$E2E_TMP/hss.conf" "$E2E_TMP/hss"
+HSS=$ROLE_PID
+start_role scscf "$E2E_TMP/scscf.conf" "$E2E_TMP/scscf"
+SCSCF=$ROLE_PID
+start_role icscf "$E2E_TMP/icscf.conf" "$E2E_TMP/icscf"
+ICSCF=$ROLE_PID
+start_role pcscf "$E2E_TMP/pcscf.conf" "$E2E_TMP/pcscf"
+PCSCF=$ROLE_PID
+for r in scscf icscf; do
+	wait_log "$E2E_TMP/$r.log" "hss\.$REALM.*(open|OPEN|I-Open|R-Open)" 15 ||
+		fail "$r: no Diameter connection to the HSS within 15 s"
+done
+register reg-split
+stop_role pcscf "$PCSCF"
+stop_role icscf "$ICSCF"
+stop_role scscf "$SCSCF"
+stop_role hss "$HSS"
+pass
