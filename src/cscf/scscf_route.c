@@ -184,6 +184,39 @@ out:
 }
 
 
+static int reg_info(void *arg, const char *impu, struct scscf_impu_info *info)
+{
+	return scscf_reg_info(arg, impu, info);
+}
+
+
+static int reg_lookup(void *arg, const char *impu, struct scscf_contact *v,
+		      size_t max, size_t *np)
+{
+	return scscf_reg_lookup(arg, impu, v, max, np);
+}
+
+
+/**
+ * The registrar as the routing module's lookups.
+ *
+ * @param db   filled
+ * @param reg  the S-CSCF registrar (not counted: it must outlive the
+ *             routing module)
+ */
+void scscf_route_db_from_reg(struct scscf_route_db *db,
+			     const struct scscf_reg *reg)
+{
+	if (!db)
+		return;
+	memset(db, 0, sizeof(*db));
+	db->info = reg_info;
+	db->lookup = reg_lookup;
+	/* the callbacks take the registrar back as const */
+	db->arg = (void *)(uintptr_t)reg;
+}
+
+
 /* ---- the original-dialog identifier ---- */
 
 static int odi_mac(const struct scscf_route *r, const uint8_t *raw, size_t n,
@@ -509,13 +542,17 @@ static int forward_by_route(struct scscf_route_out *out, const struct rq *q,
 
 /* ---- service invocation ---- */
 
-/* Rank of every iFC of the profile: priority order, ties by position. */
-static void ifc_ranks(const struct cx_service_profile *sp, uint32_t *rank)
+/* Rank of the first SCSCF_ROUTE_IFC_MAX iFCs of the profile: priority
+ * order, ties by position.  Returns how many were ranked. */
+static size_t ifc_ranks(const struct cx_service_profile *sp, uint32_t *rank)
 {
-	for (size_t i = 0; i < sp->ifc_n; i++) {
+	size_t n = sp->ifc_n < SCSCF_ROUTE_IFC_MAX ? sp->ifc_n
+						   : SCSCF_ROUTE_IFC_MAX;
+
+	for (size_t i = 0; i < n; i++) {
 		uint32_t k = 0;
 
-		for (size_t j = 0; j < sp->ifc_n; j++) {
+		for (size_t j = 0; j < n; j++) {
 			if (sp->ifc[j].priority < sp->ifc[i].priority ||
 			    (sp->ifc[j].priority == sp->ifc[i].priority &&
 			     j < i))
@@ -523,6 +560,7 @@ static void ifc_ranks(const struct cx_service_profile *sp, uint32_t *rank)
 		}
 		rank[i] = k;
 	}
+	return n;
 }
 
 
@@ -546,7 +584,7 @@ static int invoke_next(struct scscf_route *r, struct rq *q,
 	char odi[ODI_TEXT];
 	struct ifc_req ir = { 0 };
 	struct buf *add = NULL;
-	size_t n = 0;
+	size_t n = 0, ranked;
 	int err;
 
 	*done = true;
@@ -557,7 +595,7 @@ static int invoke_next(struct scscf_route *r, struct rq *q,
 		LOG_WARN(NULL, "%s: %zu iFCs, only %u are evaluated", q->user,
 			 sp->ifc_n, SCSCF_ROUTE_IFC_MAX);
 	}
-	ifc_ranks(sp, rank);
+	ranked = ifc_ranks(sp, rank);
 
 	ir.msg = q->req;
 	ir.registered = info->state == SCSCF_REGISTERED;
@@ -580,7 +618,7 @@ static int invoke_next(struct scscf_route *r, struct rq *q,
 	for (size_t i = 0; i < n; i++) {
 		size_t idx = (size_t)(matchv[i] - sp->ifc);
 
-		if (idx >= sp->ifc_n || idx >= SCSCF_ROUTE_IFC_MAX)
+		if (idx >= ranked)
 			continue;
 		if (rank[idx] >= q->next && rank[idx] < best_rank) {
 			best = matchv[i];
@@ -605,15 +643,17 @@ static int invoke_next(struct scscf_route *r, struct rq *q,
 	 * router (RFC 3261 16.12: lr, or it would take the Request-URI) */
 	err = buf_printf(add, "Route: <%s%s>, <%s;lr;odi=%s>\r\n", best->as_uri,
 			 strstr(best->as_uri, ";lr") ? "" : ";lr", r->uri, odi);
-	/* RFC 5502 6: the served user, session case and registration state */
-	err |= buf_printf(add, "P-Served-User: <%s>;sescase=%s;regstate=%s\r\n",
-			  q->user, sescase_name(q->sc),
-			  info->state == SCSCF_REGISTERED ? "reg" : "unreg");
-	err |= buf_write(add, "", 1);
-	if (err) {
-		err = ENOMEM;
+	if (err)
 		goto out;
-	}
+	/* RFC 5502 6: the served user, session case and registration state */
+	err = buf_printf(add, "P-Served-User: <%s>;sescase=%s;regstate=%s\r\n",
+			 q->user, sescase_name(q->sc),
+			 info->state == SCSCF_REGISTERED ? "reg" : "unreg");
+	if (err)
+		goto out;
+	err = buf_write(add, "", 1);
+	if (err)
+		goto out;
 	err = forward_by_route(out, q, NULL, (const char *)add->b,
 			       SCSCF_HOP_AS);
 	out->dh_terminate = best->default_handling == CX_DH_SESSION_TERMINATED;
@@ -973,6 +1013,7 @@ int scscf_route_as_failed(struct scscf_route *r, struct sip_msg *sent,
 	struct pl v, odi;
 	struct rq q;
 	bool done = true;
+	size_t ranked;
 	int err;
 
 	if (!r || !sent || !out || !sent->req ||
@@ -1000,8 +1041,8 @@ int scscf_route_as_failed(struct scscf_route *r, struct sip_msg *sent,
 		goto out;
 	}
 	sp = &info.prof->sp[info.sp_idx];
-	ifc_ranks(sp, rank);
-	for (size_t i = 0; i < sp->ifc_n && i < SCSCF_ROUTE_IFC_MAX; i++) {
+	ranked = ifc_ranks(sp, rank);
+	for (size_t i = 0; i < ranked; i++) {
 		if (rank[i] + 1 == q.next)
 			failed = &sp->ifc[i];
 	}

@@ -68,6 +68,11 @@ struct scscf_route_db {
 	void *arg;
 };
 
+/* Fill db with the registrar's own lookups (scscf_reg_info and
+ * scscf_reg_lookup on reg; tel_owned NULL).  reg must outlive the module. */
+void scscf_route_db_from_reg(struct scscf_route_db *db,
+			     const struct scscf_reg *reg);
+
 /* The session case being served (TS 24.229 5.4.3.2 / 5.4.3.3). */
 enum scscf_sescase {
 	SCSCF_SC_ORIG = 0,

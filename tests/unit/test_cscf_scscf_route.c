@@ -33,9 +33,13 @@
 #include "cscf/edit.h"
 #include "cscf/ifc.h"
 #include "cscf/scscf_route.h"
+#include "diameter/dict.h"
+#include "diameter/node.h"
 #include "diameter/userdata.h"
+#include "hss/hss.h"
 #include "net/sa.h"
 #include "sip/msg.h"
+#include "util/hsstest.h"
 
 #define ME      "sip:scscf.ims.test:6060"
 #define ICSCF   "sip:icscf.ims.test"
@@ -815,6 +819,55 @@ static void test_terminating(void **state)
 }
 
 
+/* TS 24.229 5.4.3.3: an AS retargets a terminating request (call
+ * forwarding): it goes where the new Request-URI says. */
+static void test_retarget(void **state)
+{
+	static const struct tifc ifc = { 10, "sip:cdiv.ims.test",
+					 CX_SC_TERMINATING_REGISTERED,
+					 CX_DH_SESSION_CONTINUED, CX_PPI_NONE };
+	static const struct {
+		const char *to;
+		enum scscf_hop hop;
+	} tab[] = {
+		{ "sip:carl@other.test", SCSCF_HOP_DNS },
+		{ "sip:zed@ims.test", SCSCF_HOP_ICSCF },
+	};
+	struct tuser *u;
+
+	(void)state;
+	u = user_add(BOB, SCSCF_REGISTERED, &ifc, 1);
+	contact_add(u, "sip:bob@192.0.2.20:5062",
+		    "<sip:tok1@pcscf.ims.test;lr>");
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct scscf_route_out out;
+		struct cscf_edit e = { 0 };
+		struct sip_msg *req, *back = NULL;
+
+		/* as the I-CSCF sends it: our plain URI on top */
+		req = req_make("INVITE", BOB, "Route: <" ME ";lr>\r\n" PAI,
+			       NULL);
+		assert_int_equal(scscf_route_request(F.r, req, &out), 0);
+		assert_int_equal(out.hop, SCSCF_HOP_AS);
+		assert_int_equal(out.sc, SCSCF_SC_TERM_REG);
+		expect_has(out.msgv[0], "Route: <" ME ";lr>\r\n", false);
+		e.route_skip = 1;
+		e.ruri = tab[i].to;
+		assert_int_equal(cscf_edit_msg(&back, out.msgv[0], &e), 0);
+		scscf_route_out_reset(&out);
+		assert_int_equal(scscf_route_request(F.r, back, &out), 0);
+		assert_int_equal(out.act, SCSCF_ROUTE_FORWARD);
+		assert_int_equal(out.hop, tab[i].hop);
+		expect_has(out.msgv[0], "INVITE ", true);
+		expect_has(out.msgv[0], tab[i].to, true);
+		expect_has(out.msgv[0], "odi=", false);
+		scscf_route_out_reset(&out);
+		mem_deref(back);
+		mem_deref(req);
+	}
+}
+
+
 static void test_after_orig_services(void **state)
 {
 	static const struct {
@@ -1000,6 +1053,197 @@ static void test_hooks(void **state)
 }
 
 
+/* ---- against the real registrar and HSS (in-process Cx) ---- */
+
+struct rfx {
+	struct hsstest t;
+	struct dia_node *hssn, *cscf;
+	struct scscf_reg *reg;
+};
+
+static struct rfx R;
+
+
+static int hss_serve(const struct dia_msg *req, struct dia_msg **ansp,
+		     struct dia_srv_req *sr, void *arg)
+{
+	(void)sr;
+	return hss_handle(arg, req, ansp);
+}
+
+
+static int hss_send(struct dia_msg *req, hss_resp_h *resph, void *resp_arg,
+		    void *arg)
+{
+	(void)arg;
+	return dia_node_request(R.hssn, req, NULL, resph, resp_arg);
+}
+
+
+static struct dia_node *node_up(const char *id, bool hss)
+{
+	static const uint32_t cmds[] = { DIA_CMD_UA, DIA_CMD_SA, DIA_CMD_LI,
+					 DIA_CMD_MA };
+	struct dia_node_conf c;
+	struct dia_node *n = NULL;
+	char msg[256];
+
+	memset(&c, 0, sizeof(c));
+	(void)snprintf(c.identity, sizeof(c.identity), "%s", id);
+	(void)snprintf(c.realm, sizeof(c.realm), "%s", HT_REALM);
+	c.setup_ms = 2000;
+	c.request_timeout_ms = 3000;
+	c.in_process = 1;
+	if (dia_node_alloc(&n, &c, msg, sizeof(msg)))
+		fail_msg("dia_node_alloc: %s", msg);
+	if (hss) {
+		for (size_t i = 0; i < 4; i++)
+			assert_int_equal(dia_node_handle(n, DIA_APP_CX, cmds[i],
+							 hss_serve, R.t.hss),
+					 0);
+	}
+	return n;
+}
+
+
+static void node_go(struct dia_node *n)
+{
+	char msg[256];
+
+	if (dia_node_start(n, msg, sizeof(msg)))
+		fail_msg("dia_node_start: %s", msg);
+}
+
+
+static void pump(void)
+{
+	/* the in-process Diameter path answers from 0-delay timers */
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(loop_poll(0), 0);
+}
+
+
+static int setup_reg(void **state)
+{
+	struct scscf_route_conf c = { 0 };
+	struct scscf_route_db db;
+	struct scscf_reg_conf rc;
+	int r = setup(state);
+
+	memset(&R, 0, sizeof(R));
+	ht_setup(&R.t, HSS_SLF_OFF);
+	hss_set_send(R.t.hss, hss_send, &R);
+	R.hssn = node_up(HT_HSS, true);
+	node_go(R.hssn);
+	R.cscf = node_up("scscf1.ims.test", false);
+	memset(&rc, 0, sizeof(rc));
+	rc.server_name = HT_SCSCF1;
+	assert_int_equal(scscf_reg_alloc(&R.reg, R.cscf, &rc), 0);
+	node_go(R.cscf);
+
+	c.uri = HT_SCSCF1;
+	c.icscf = ICSCF;
+	c.domains = domains;
+	c.domains_n = 1;
+	c.key = key;
+	c.key_len = sizeof(key);
+	scscf_route_db_from_reg(&db, R.reg);
+	F.r = mem_deref(F.r);
+	assert_int_equal(scscf_route_alloc(&F.r, &c, &db, NULL, NULL), 0);
+	return r;
+}
+
+
+static int teardown_reg(void **state)
+{
+	F.r = mem_deref(F.r);
+	dia_node_close(R.cscf);
+	R.cscf = mem_deref(R.cscf);
+	scscf_reg_close(R.reg);
+	R.reg = mem_deref(R.reg);
+	dia_node_close(R.hssn);
+	R.hssn = mem_deref(R.hssn);
+	ht_teardown(&R.t);
+	return teardown(state);
+}
+
+
+struct pgot {
+	unsigned n;
+	int err;
+};
+
+
+static void prof_h(int err, const struct scscf_impu_info *info, void *arg)
+{
+	struct pgot *p = arg;
+
+	(void)info;
+	p->n++;
+	p->err = err;
+}
+
+
+/* Terminating to users that are not registered: the profile is fetched
+ * from the HSS (SAR UNREGISTERED_USER), bob's unregistered-state iFC
+ * sends the INVITE to the AS, then 480; an unknown user gets 404. */
+static void test_real_registrar(void **state)
+{
+	static const struct {
+		const char *ruri;
+		int ferr;
+		bool as;
+		uint16_t scode;
+	} tab[] = {
+		{ HT_BU, 0, true, 480 },
+		{ "sip:nobody@ims.test", ENOENT, false, 404 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct scscf_route_out out;
+		struct sip_msg *req, *back;
+		struct pgot p = { 0 };
+
+		req = req_make("INVITE", tab[i].ruri,
+			       "Route: <" HT_SCSCF1 ";lr>\r\n", NULL);
+		assert_int_equal(scscf_route_request(F.r, req, &out), 0);
+		assert_int_equal(out.act, SCSCF_ROUTE_FETCH);
+		assert_string_equal(out.impu, tab[i].ruri);
+		assert_int_equal(scscf_reg_unregistered_profile(R.reg, out.impu,
+								prof_h, &p),
+				 0);
+		scscf_route_out_reset(&out);
+		pump();
+		assert_int_equal(p.n, 1);
+		assert_int_equal(p.err, tab[i].ferr);
+		assert_int_equal(scscf_route_fetched(F.r, req, p.err, &out), 0);
+		if (tab[i].as) {
+			assert_int_equal(out.act, SCSCF_ROUTE_FORWARD);
+			assert_int_equal(out.hop, SCSCF_HOP_AS);
+			assert_int_equal(out.sc, SCSCF_SC_TERM_UNREG);
+			expect_has(out.msgv[0],
+				   "Route: <sip:as.ims.test;lr>, "
+				   "<" HT_SCSCF1 ";lr;odi=",
+				   true);
+			expect_has(out.msgv[0],
+				   "P-Served-User: <" HT_BU
+				   ">;sescase=term;regstate=unreg\r\n",
+				   true);
+			back = as_returns(out.msgv[0]);
+			scscf_route_out_reset(&out);
+			assert_int_equal(scscf_route_request(F.r, back, &out),
+					 0);
+			mem_deref(back);
+		}
+		assert_int_equal(out.act, SCSCF_ROUTE_REPLY);
+		assert_int_equal(out.scode, tab[i].scode);
+		scscf_route_out_reset(&out);
+		mem_deref(req);
+	}
+}
+
+
 static void test_conf_errors(void **state)
 {
 	struct scscf_route *r = NULL;
@@ -1033,12 +1277,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_orig_ifcs),    T(test_as_request_headers),
-		T(test_odi),          T(test_default_handling),
-		T(test_terminating),  T(test_after_orig_services),
-		T(test_orig_refused), T(test_subsequent),
-		T(test_hooks),        T(test_conf_errors),
+		T(test_orig_ifcs),
+		T(test_as_request_headers),
+		T(test_odi),
+		T(test_default_handling),
+		T(test_terminating),
+		T(test_after_orig_services),
+		T(test_orig_refused),
+		T(test_subsequent),
+		T(test_hooks),
+		T(test_conf_errors),
+		T(test_retarget),
 #undef T
+		cmocka_unit_test_setup_teardown(test_real_registrar, setup_reg,
+						teardown_reg),
 	};
 
 	return cmocka_run_group_tests_name("cscf_scscf_route", tests, NULL,
