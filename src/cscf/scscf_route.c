@@ -951,12 +951,12 @@ out:
 		scscf_route_out_reset(out);
 		return err;
 	}
-	if (req->meth == SIP_METHOD_INVITE) {
-		if (out->act == SCSCF_ROUTE_FORWARD && q.fresh)
-			hook(r, r->hooks.call_start, &q, req, 0);
-		else if (out->act == SCSCF_ROUTE_REPLY && !q.fresh)
-			hook(r, r->hooks.call_end, &q, req, out->scode);
-	}
+	/* one call per session case: the passes that come back from an AS
+	 * are the same call (their final response reaches the first pass's
+	 * transaction through the AS, scscf_route_response) */
+	if (req->meth == SIP_METHOD_INVITE && out->act == SCSCF_ROUTE_FORWARD &&
+	    q.fresh)
+		hook(r, r->hooks.call_start, &q, req, 0);
 	return 0;
 }
 
@@ -1110,6 +1110,10 @@ void scscf_route_response(struct scscf_route *r, struct sip_msg *req,
 	memset(&tmp, 0, sizeof(tmp));
 	q.req = req;
 	(void)classify(r, &q, &tmp);
+	/* only the first pass of a session case: the later ones (back from
+	 * an AS, with our ODI) relay the same final response to it */
+	if (q.has_odi || tmp.act == SCSCF_ROUTE_REPLY)
+		return;
 	if (q.sc != SCSCF_SC_ORIG) {
 		struct scscf_impu_info info;
 

@@ -1034,6 +1034,31 @@ static void test_hooks(void **state)
 	assert_int_equal(F.ends, 1);
 	assert_int_equal(F.end_scode, 486);
 
+	/* the pass back from the AS is the same call: no second start, and
+	 * its responses (relayed to the first pass) run no hook */
+	{
+		struct sip_msg *back;
+
+		assert_int_equal(scscf_route_request(F.r, req, &out), 0);
+		assert_int_equal(out.hop, SCSCF_HOP_AS);
+		assert_int_equal(F.starts, 2);
+		back = as_returns(out.msgv[0]);
+		scscf_route_out_reset(&out);
+		assert_int_equal(scscf_route_request(F.r, back, &out), 0);
+		assert_int_equal(out.hop, SCSCF_HOP_ICSCF);
+		assert_int_equal(F.starts, 2);
+		scscf_route_out_reset(&out);
+		resp = resp_make(200);
+		scscf_route_response(F.r, back, resp);
+		mem_deref(resp);
+		resp = resp_make(603);
+		scscf_route_response(F.r, back, resp);
+		mem_deref(resp);
+		assert_int_equal(F.answers, 1);
+		assert_int_equal(F.ends, 1);
+		mem_deref(back);
+	}
+
 	cancel = req_make("CANCEL", BOB, ORIG_RT PAI, NULL);
 	assert_int_equal(scscf_route_request(F.r, cancel, &out), 0);
 	assert_int_equal(out.act, SCSCF_ROUTE_FORWARD);
@@ -1046,7 +1071,7 @@ static void test_hooks(void **state)
 	assert_int_equal(scscf_route_request(F.r, msg, &out), 0);
 	assert_int_equal(out.act, SCSCF_ROUTE_FORWARD);
 	assert_int_equal(out.hop, SCSCF_HOP_ICSCF);
-	assert_int_equal(F.starts, 1);
+	assert_int_equal(F.starts, 2);
 	scscf_route_out_reset(&out);
 	mem_deref(msg);
 	mem_deref(req);
