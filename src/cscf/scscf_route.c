@@ -58,8 +58,8 @@
 struct scscf_route {
 	char *uri; /* owns the text me points into */
 	struct sip_uri me;
-	char *icscf;
-	char *breakout;
+	char *icscf_rt;    /* "Route: <icscf;lr>\r\n" */
+	char *breakout_rt; /* the same for the breakout, or NULL */
 	char **domains;
 	size_t domains_n;
 	uint8_t key[KEY_MAX];
@@ -91,8 +91,8 @@ static void destructor(void *data)
 		mem_deref(r->domains[i]);
 	mem_deref(r->domains);
 	mem_deref(r->uri);
-	mem_deref(r->icscf);
-	mem_deref(r->breakout);
+	mem_deref(r->icscf_rt);
+	mem_deref(r->breakout_rt);
 	OPENSSL_cleanse(r->key, sizeof(r->key));
 }
 
@@ -100,6 +100,26 @@ static void destructor(void *data)
 static char *dup_str(const char *s)
 {
 	return s ? mem_strdup(s, strlen(s)) : NULL;
+}
+
+
+/* The Route line for a next hop (a loose router, RFC 3261 16.12). */
+static char *route_line(const char *uri)
+{
+	size_t size;
+	char *l;
+	int n;
+
+	if (!uri)
+		return NULL;
+	size = strlen(uri) + 16;
+	l = mem_zalloc(size, NULL);
+	if (!l)
+		return NULL;
+	n = snprintf(l, size, "Route: <%s;lr>\r\n", uri);
+	if (n < 0 || (size_t)n >= size)
+		return mem_deref(l);
+	return l;
 }
 
 
@@ -131,10 +151,10 @@ int scscf_route_alloc(struct scscf_route **rp,
 	if (!r)
 		return ENOMEM;
 	r->uri = dup_str(conf->uri);
-	r->icscf = dup_str(conf->icscf);
-	r->breakout = dup_str(conf->breakout);
+	r->icscf_rt = route_line(conf->icscf);
+	r->breakout_rt = route_line(conf->breakout);
 	r->domains = mem_zalloc(conf->domains_n * sizeof(*r->domains), NULL);
-	if (!r->uri || !r->icscf || (conf->breakout && !r->breakout) ||
+	if (!r->uri || !r->icscf_rt || (conf->breakout && !r->breakout_rt) ||
 	    !r->domains) {
 		err = ENOMEM;
 		goto out;
@@ -673,7 +693,6 @@ static int route_out(struct scscf_route *r, struct rq *q,
 	struct scscf_impu_info ti;
 	char num[64], id[SCSCF_ROUTE_URI_MAX];
 	bool tel = false, owned;
-	char add[SCSCF_ROUTE_URI_MAX + 32];
 	int err;
 
 	/* a Route left after ours (preloaded, or added by an AS) */
@@ -706,29 +725,26 @@ static int route_out(struct scscf_route *r, struct rq *q,
 	}
 
 	if (tel) {
-		snprintf(id, sizeof(id), "tel:%s", num);
+		(void)snprintf(id, sizeof(id), "tel:%s", num);
 		if (r->db.tel_owned)
 			owned = r->db.tel_owned(r->db.arg, num);
 		else
 			owned = r->db.info(r->db.arg, id, &ti) == 0;
-		if (owned) {
-			snprintf(add, sizeof(add), "Route: <%s;lr>\r\n",
-				 r->icscf);
-			return forward_by_route(out, q, NULL, add,
+		if (owned)
+			return forward_by_route(out, q, NULL, r->icscf_rt,
 						SCSCF_HOP_ICSCF);
-		}
-		if (!r->breakout) {
+		if (!r->breakout_rt) {
 			reply(out, 404, "No route to the number");
 			return 0;
 		}
-		snprintf(add, sizeof(add), "Route: <%s;lr>\r\n", r->breakout);
-		return forward_by_route(out, q, NULL, add, SCSCF_HOP_BREAKOUT);
+		return forward_by_route(out, q, NULL, r->breakout_rt,
+					SCSCF_HOP_BREAKOUT);
 	}
 	if (own_domain(r, &ru->host)) {
 		/* 5.4.3.2 step 10: our own user: the I-CSCF asks the HSS
 		 * (LIR) which S-CSCF serves it */
-		snprintf(add, sizeof(add), "Route: <%s;lr>\r\n", r->icscf);
-		return forward_by_route(out, q, NULL, add, SCSCF_HOP_ICSCF);
+		return forward_by_route(out, q, NULL, r->icscf_rt,
+					SCSCF_HOP_ICSCF);
 	}
 	/* another domain: the caller resolves the Request-URI (RFC 3263) */
 	return forward_by_route(out, q, NULL, NULL, SCSCF_HOP_DNS);
@@ -823,7 +839,7 @@ static int classify(struct scscf_route *r, struct rq *q,
 						    sizeof(q->user), &q->next);
 			if (err) {
 				LOG_WARN(NULL, "ODI refused: %s",
-					 strerror(err));
+					 log_strerror(err));
 				reply(out, 403,
 				      "Bad original dialog identifier");
 				return 0;
@@ -938,7 +954,7 @@ static int handle(struct scscf_route *r, struct sip_msg *req, bool fetched,
 	err = classify(r, &q, out);
 	if (err || out->act)
 		goto out;
-	snprintf(out->impu, sizeof(out->impu), "%s", q.user);
+	(void)snprintf(out->impu, sizeof(out->impu), "%s", q.user);
 	out->sc = q.sc;
 	if (fetched && ferr) {
 		reply(out, ferr == ENOENT ? 404 : 480,
@@ -1031,7 +1047,7 @@ int scscf_route_as_failed(struct scscf_route *r, struct sip_msg *sent,
 				    &q.next);
 	if (err)
 		return EINVAL;
-	snprintf(out->impu, sizeof(out->impu), "%s", q.user);
+	(void)snprintf(out->impu, sizeof(out->impu), "%s", q.user);
 	out->sc = q.sc;
 
 	err = r->db.info(r->db.arg, q.user, &info);

@@ -197,7 +197,8 @@ static void on_start(const struct scscf_call *c, void *arg)
 	(void)arg;
 	F.starts++;
 	F.start_sc = c->sc;
-	snprintf(F.start_user, sizeof(F.start_user), "%s", c->served_user);
+	(void)snprintf(F.start_user, sizeof(F.start_user), "%s",
+		       c->served_user);
 	assert_non_null(c->msg);
 }
 
@@ -291,19 +292,19 @@ static struct sip_msg *req_make(const char *meth, const char *ruri,
 {
 	char t[4096];
 
-	snprintf(t, sizeof(t),
-		 "%s %s SIP/2.0\r\n"
-		 "Via: SIP/2.0/UDP 127.0.0.20:5060;branch=z9hG4bK1\r\n"
-		 "Max-Forwards: 69\r\n"
-		 "%s"
-		 "From: <" ALICE ">;tag=a1\r\n"
-		 "To: <%s>%s%s\r\n"
-		 "Call-ID: call-1\r\n"
-		 "CSeq: 1 %s\r\n"
-		 "Contact: <sip:alice@10.0.0.5:5062>\r\n"
-		 "Content-Length: 0\r\n\r\n",
-		 meth, ruri, hdrs, ruri, to_tag ? ";tag=" : "",
-		 to_tag ? to_tag : "", meth);
+	(void)snprintf(t, sizeof(t),
+		       "%s %s SIP/2.0\r\n"
+		       "Via: SIP/2.0/UDP 127.0.0.20:5060;branch=z9hG4bK1\r\n"
+		       "Max-Forwards: 69\r\n"
+		       "%s"
+		       "From: <" ALICE ">;tag=a1\r\n"
+		       "To: <%s>%s%s\r\n"
+		       "Call-ID: call-1\r\n"
+		       "CSeq: 1 %s\r\n"
+		       "Contact: <sip:alice@10.0.0.5:5062>\r\n"
+		       "Content-Length: 0\r\n\r\n",
+		       meth, ruri, hdrs, ruri, to_tag ? ";tag=" : "",
+		       to_tag ? to_tag : "", meth);
 	return msg_make(t);
 }
 
@@ -312,15 +313,15 @@ static struct sip_msg *resp_make(uint16_t scode)
 {
 	char t[1024];
 
-	snprintf(t, sizeof(t),
-		 "SIP/2.0 %u X\r\n"
-		 "Via: SIP/2.0/UDP 127.0.0.20:5060;branch=z9hG4bK1\r\n"
-		 "From: <" ALICE ">;tag=a1\r\n"
-		 "To: <" BOB ">;tag=b1\r\n"
-		 "Call-ID: call-1\r\n"
-		 "CSeq: 1 INVITE\r\n"
-		 "Content-Length: 0\r\n\r\n",
-		 scode);
+	(void)snprintf(t, sizeof(t),
+		       "SIP/2.0 %u X\r\n"
+		       "Via: SIP/2.0/UDP 127.0.0.20:5060;branch=z9hG4bK1\r\n"
+		       "From: <" ALICE ">;tag=a1\r\n"
+		       "To: <" BOB ">;tag=b1\r\n"
+		       "Call-ID: call-1\r\n"
+		       "CSeq: 1 INVITE\r\n"
+		       "Content-Length: 0\r\n\r\n",
+		       scode);
 	return msg_make(t);
 }
 
@@ -381,8 +382,8 @@ static void run_through(struct sip_msg *req, struct scscf_route_out *out,
 			assert_true(sip_msg_hdr_value_next(
 				out->msgv[0], SIP_HDR_ROUTE, &it, &v));
 			assert_int_equal(sip_addr_decode(&a, &v), 0);
-			snprintf(visited + l, vsize - l, "%s%.*s", l ? " " : "",
-				 PL_FMT(&a.uri.host));
+			(void)snprintf(visited + l, vsize - l, "%s%.*s",
+				       l ? " " : "", PL_FMT(&a.uri.host));
 			/* ours with the ODI right below the AS */
 			assert_true(sip_msg_hdr_value_next(
 				out->msgv[0], SIP_HDR_ROUTE, &it, &v));
@@ -552,7 +553,8 @@ static void test_odi(void **state)
 					      sizeof(odi)),
 			 0);
 	odi[3] = odi[3] == 'x' ? 'y' : 'x';
-	snprintf(hdrs, sizeof(hdrs), "Route: <" ME ";lr;odi=%s>\r\n", odi);
+	(void)snprintf(hdrs, sizeof(hdrs), "Route: <" ME ";lr;odi=%s>\r\n",
+		       odi);
 	req = req_make("INVITE", BOB, hdrs, NULL);
 	assert_int_equal(scscf_route_request(F.r, req, &out), 0);
 	assert_int_equal(out.act, SCSCF_ROUTE_REPLY);
@@ -564,7 +566,8 @@ static void test_odi(void **state)
 	assert_int_equal(scscf_route_odi_make(F.r, SCSCF_SC_ORIG, ALICE, 1, odi,
 					      sizeof(odi)),
 			 0);
-	snprintf(hdrs, sizeof(hdrs), "Route: <" ME ";lr;odi=%s>\r\n", odi);
+	(void)snprintf(hdrs, sizeof(hdrs), "Route: <" ME ";lr;odi=%s>\r\n",
+		       odi);
 	req = req_make("INVITE", BOB, hdrs, NULL);
 	assert_int_equal(scscf_route_request(F.r, req, &out), 0);
 	assert_int_equal(out.act, SCSCF_ROUTE_FORWARD);
@@ -766,8 +769,8 @@ static void test_terminating(void **state)
 				scscf_route_out_reset(&out);
 				run_through(cur, &out, visited,
 					    sizeof(visited));
-				snprintf(visited, sizeof(visited),
-					 "vm.ims.test");
+				(void)snprintf(visited, sizeof(visited),
+					       "vm.ims.test");
 			} else {
 				visited[0] = '\0';
 			}
