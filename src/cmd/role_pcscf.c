@@ -12,17 +12,30 @@
  * received it, so a 2xx to a REGISTER stores the phone's Service-Route
  * and P-Associated-URIs (5.2.2.2), and is relayed on the server
  * transaction.
+ * The reg event (5.2.3, RFC 3680): after a phone's first registration
+ * the P-CSCF subscribes to its IMPU at the S-CSCF (along the Service-
+ * Route, P-Asserted-Identity our URI, one subscription per IMPU); the
+ * NOTIFYs come back as PCSCF_LOCAL requests matched by Call-ID, a
+ * regevent_watch merges them, and every contact or registration they
+ * terminate is dropped with pcscf_phone_drop() (the network ended it:
+ * RTR, expiry at the S-CSCF).  A subscription ends with its terminated
+ * NOTIFY or a refused SUBSCRIBE; it is not refreshed (the default expiry
+ * is 600000 s, longer than any registration).
  * The P-CSCF is its own node: co-located roles are reached over their
  * loopback listeners like remote ones.
  */
 #include "cmd/role_pcscf.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "cscf/pcscf.h"
+#include "cscf/regevent.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
 #include "sip/msg.h"
@@ -39,6 +52,16 @@ struct pcscf_role {
 	char uri[PCSCF_URI_MAX];
 	char icscf[PCSCF_URI_MAX];
 	char vnet[CONF_STR_MAX];
+	struct list subs; /* struct psub: reg event subscriptions */
+};
+
+/* A reg event subscription of ours (TS 24.229 5.2.3). */
+struct psub {
+	struct le le;
+	struct pcscf_role *r;
+	struct regevent_watch *w;
+	char impu[PCSCF_URI_MAX];
+	char callid[48];
 };
 
 /* One request on its way: the server transaction, the client one. */
@@ -57,6 +80,7 @@ static void destructor(void *arg)
 		pcscf_close(r->p);
 	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->subs);
 	mem_deref(r->p);
 	mem_deref(r->sip);
 }
@@ -82,6 +106,179 @@ static void reply(struct ptx *t, uint16_t scode, const char *reason)
 	if (err)
 		LOG_WARN(NULL, "answer %u not sent: %s", scode,
 			 log_strerror(err));
+}
+
+
+static void psub_destructor(void *arg)
+{
+	struct psub *ps = arg;
+
+	list_unlink(&ps->le);
+	mem_deref(ps->w);
+}
+
+
+static struct psub *psub_find(struct pcscf_role *r, const struct pl *callid,
+			      const char *impu)
+{
+	struct le *le;
+
+	LIST_FOREACH (&r->subs, le) {
+		struct psub *ps = le->data;
+
+		if (callid ? pl_eq_str(callid, ps->callid)
+			   : !strcmp(ps->impu, impu))
+			return ps;
+	}
+	return NULL;
+}
+
+
+static void sub_resp(int err, struct sip_msg *msg, void *arg)
+{
+	struct psub *ps = arg;
+
+	if (!err && msg && msg->scode < 200)
+		return;
+	if (!err && msg && msg->scode < 300) {
+		LOG_INFO(NULL, "reg event subscription to %s accepted (%u)",
+			 ps->impu, msg->scode);
+		mem_deref(ps); /* the transaction's reference */
+		return;
+	}
+	LOG_WARN(NULL, "reg event subscription to %s refused: %u", ps->impu,
+		 msg ? msg->scode : role_fwd_scode(err));
+	if (ps->le.list) {
+		list_unlink(&ps->le);
+		mem_deref(ps); /* the list's */
+	}
+	mem_deref(ps); /* the transaction's */
+}
+
+
+/* pcscf subscribe hook: SUBSCRIBE to the phone's IMPU at the S-CSCF */
+static void subscribe_h(const struct pcscf_subscribe *s, void *arg)
+{
+	struct pcscf_role *r = arg;
+	struct sip_msg *msg = NULL;
+	struct sip_msg_err merr;
+	struct buf *mb = NULL;
+	uint8_t rnd[12];
+	struct psub *ps;
+	size_t i;
+	int err;
+
+	if (psub_find(r, NULL, s->impu))
+		return; /* one per IMPU: it covers every contact */
+	ps = mem_zalloc(sizeof(*ps), psub_destructor);
+	if (!ps)
+		return;
+	ps->r = r;
+	(void)snprintf(ps->impu, sizeof(ps->impu), "%s", s->impu);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		mem_deref(ps);
+		return;
+	}
+	for (i = 0; i < sizeof(rnd); i++)
+		(void)snprintf(ps->callid + 2 * i, 3, "%02x", rnd[i]);
+	err = regevent_watch_alloc(&ps->w);
+	if (!err)
+		err = buf_alloc(&mb, 2048, 65535);
+	if (!err)
+		err = buf_printf(mb, "SUBSCRIBE %s SIP/2.0\r\n", s->impu);
+	for (i = 0; !err && i < s->route_n; i++)
+		err = buf_printf(mb, "Route: %s\r\n", s->route[i]);
+	if (!err)
+		err = buf_printf(mb,
+				 "Max-Forwards: 70\r\n"
+				 "From: <%s>;tag=%.16s\r\n"
+				 "To: <%s>\r\n"
+				 "Call-ID: %s\r\n"
+				 "CSeq: 1 SUBSCRIBE\r\n"
+				 "Contact: <%s>\r\n"
+				 "P-Asserted-Identity: <%s>\r\n"
+				 "Event: %s\r\n"
+				 "Expires: %u\r\n"
+				 "Accept: application/reginfo+xml\r\n"
+				 "Content-Length: 0\r\n\r\n",
+				 s->from, ps->callid + 8, s->impu, ps->callid,
+				 r->uri, s->from, s->event, s->expires);
+	if (!err) {
+		mb->pos = 0;
+		err = sip_msg_alloc(&msg, mb, true, &merr);
+	}
+	if (!err) {
+		/* a reference for the transaction's callback */
+		err = role_fwd_request(NULL, r->sip, msg, NULL, sub_resp,
+				       mem_ref(ps));
+		if (err)
+			mem_deref(ps);
+	}
+	mem_deref(msg);
+	mem_deref(mb);
+	if (err) {
+		LOG_WARN(NULL, "reg event SUBSCRIBE for %s not sent: %s",
+			 s->impu, log_strerror(err));
+		mem_deref(ps);
+		return;
+	}
+	list_append(&r->subs, &ps->le, ps);
+}
+
+
+static void term_h(const struct regevent_term *t, void *arg)
+{
+	struct pcscf_role *r = arg;
+	struct pl impu, ct;
+	int err;
+
+	pl_set_str(&impu, t->aor);
+	if (t->ct_uri)
+		pl_set_str(&ct, t->ct_uri);
+	err = pcscf_phone_drop(r->p, &impu, t->ct_uri ? &ct : NULL);
+	LOG_INFO(NULL, "reg event: %s %s terminated%s", t->aor,
+		 t->ct_uri ? t->ct_uri : "(every contact)",
+		 err ? " (nothing kept for it)" : ": phone dropped");
+}
+
+
+/* A request for the P-CSCF itself: the NOTIFY of a subscription. */
+static void local_request(struct ptx *t)
+{
+	struct pcscf_role *r = t->r;
+	struct regevent_watch_result res;
+	struct pl callid;
+	struct psub *ps;
+	char ebuf[128] = "";
+	int err;
+
+	if (t->req->meth != SIP_METHOD_NOTIFY) {
+		reply(t, 405, NULL);
+		return;
+	}
+	if (sip_msg_callid(t->req, &callid) ||
+	    !(ps = psub_find(r, &callid, NULL))) {
+		reply(t, 481, NULL); /* RFC 6665 4.1.3 */
+		return;
+	}
+	err = regevent_watch_notify(ps->w, t->req, term_h, r, &res, ebuf,
+				    sizeof(ebuf));
+	if (err == EPROTO) {
+		reply(t, 489, NULL);
+		return;
+	}
+	if (err) {
+		LOG_WARN(NULL, "reg event NOTIFY for %s: %s", ps->impu, ebuf);
+		reply(t, 400, NULL);
+		return;
+	}
+	reply(t, 200, NULL);
+	if (res.terminated) {
+		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
+			 ps->impu, res.reason);
+		list_unlink(&ps->le);
+		mem_deref(ps);
+	}
 }
 
 
@@ -193,9 +390,7 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 		break;
 	case PCSCF_LOCAL:
 	default:
-		/* the reg event NOTIFY (TS 24.229 5.2.3): the subscription
-		 * is not wired yet, so there is nothing to match it */
-		reply(t, 481, NULL);
+		local_request(t);
 		mem_deref(t);
 		break;
 	}
@@ -267,6 +462,7 @@ static int core_parse(struct pcscf_role *r, const struct pcscf_role_conf *c,
 int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 		     char *msg, size_t size)
 {
+	struct pcscf_hooks hooks = { 0 };
 	struct pcscf_conf pc = { 0 };
 	struct pcscf_role *r;
 	struct sip_uri u;
@@ -285,6 +481,7 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)
 		return ENOMEM;
+	list_init(&r->subs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	(void)snprintf(r->icscf, sizeof(r->icscf), "%s", c->icscf);
 	(void)snprintf(r->vnet, sizeof(r->vnet), "%s",
@@ -309,7 +506,8 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 	pc.uri = r->uri;
 	pc.icscf = r->icscf;
 	pc.visited_network = r->vnet[0] ? r->vnet : NULL;
-	err = pcscf_alloc(&r->p, &pc, NULL, r);
+	hooks.subh = subscribe_h;
+	err = pcscf_alloc(&r->p, &pc, &hooks, r);
 	if (err) {
 		(void)snprintf(msg, size, "cannot create the P-CSCF: %s",
 			       log_strerror(err));
@@ -337,4 +535,5 @@ void pcscf_role_stop(struct pcscf_role *r)
 		pcscf_close(r->p);
 	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->subs);
 }

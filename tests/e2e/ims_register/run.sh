@@ -80,7 +80,7 @@ wait_log() {
 	return 1
 }
 
-# register <name>: the sipp scenario against the P-CSCF, then the exact
+# register <name> <P-CSCF log>: the sipp scenario against the P-CSCF, then the exact
 # values of the 200 to the authenticated REGISTER (CSeq 2)
 register() {
 	local name=$1 rc=0 port ok
@@ -104,6 +104,13 @@ register() {
 	grep -qiE "^Path: *<sip:[0-9a-f]+@127\.0\.0\.1:$PP;lr>" "$ok" ||
 		fail "$name: no Path with the P-CSCF's flow token (127.0.0.1:$PP)"
 	log "ok: $name: 200 with binding, Service-Route, P-Associated-URI, Path"
+	# the P-CSCF subscribed to the reg event (TS 24.229 5.2.3) and the
+	# de-registration ended it with a terminated NOTIFY (RFC 3680)
+	wait_log "$2" "reg event subscription to sip:alice@$REALM accepted" 5 ||
+		fail "$name: the P-CSCF's reg event SUBSCRIBE was not accepted"
+	wait_log "$2" "reg event subscription to sip:alice@$REALM terminated" 5 ||
+		fail "$name: no terminated reg event NOTIFY after de-registration"
+	log "ok: $name: reg event subscribed, terminated on de-registration"
 }
 
 # ---- 1. one process --------------------------------------------------------
@@ -111,7 +118,7 @@ render ims-standalone.conf "$E2E_TMP/standalone.conf"
 provision "$E2E_TMP/one"
 start_role standalone "$E2E_TMP/standalone.conf" "$E2E_TMP/one"
 ONE=$ROLE_PID
-register reg-standalone
+register reg-standalone "$E2E_TMP/standalone.log"
 grep -q 'in-process to' "$E2E_TMP/standalone.log" ||
 	fail "standalone: Cx did not take the in-process path"
 stop_role standalone "$ONE"
@@ -133,7 +140,7 @@ for r in scscf icscf; do
 	wait_log "$E2E_TMP/$r.log" "hss\.$REALM.*(open|OPEN|I-Open|R-Open)" 15 ||
 		fail "$r: no Diameter connection to the HSS within 15 s"
 done
-register reg-split
+register reg-split "$E2E_TMP/pcscf.log"
 stop_role pcscf "$PCSCF"
 stop_role icscf "$ICSCF"
 stop_role scscf "$SCSCF"
