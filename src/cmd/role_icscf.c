@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "core/log.h"
 #include "cscf/icscf.h"
 #include "sip/build.h"
@@ -38,9 +39,11 @@ struct icscf_role {
 	uint32_t caps[ICSCF_SCSCF_MAX][CAPS_MAX];
 	struct icscf_scscf scscf[ICSCF_SCSCF_MAX];
 	struct sa trusted[CONF_LIST_MAX];
+	struct list txs; /* struct itx: released at stop */
 };
 
 struct itx {
+	struct le le;
 	struct icscf_role *r;
 	struct sip_strans *st;
 	struct sip_ctrans *ct;
@@ -54,6 +57,7 @@ static void destructor(void *arg)
 
 	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->txs);
 	mem_deref(r->ic);
 	mem_deref(r->sip);
 }
@@ -63,6 +67,7 @@ static void itx_destructor(void *arg)
 {
 	struct itx *t = arg;
 
+	list_unlink(&t->le);
 	mem_deref(t->tx);
 	mem_deref(t->ct);
 	mem_deref(t->st);
@@ -179,6 +184,7 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	if (!t)
 		goto oom;
 	t->r = r;
+	list_append(&r->txs, &t->le, t);
 	err = sip_msg_dup(&t->req, msg);
 	if (!err)
 		err = sip_strans_alloc(&t->st, r->sip, t->req, st_event, t);
@@ -263,6 +269,7 @@ int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)
 		return ENOMEM;
+	list_init(&r->txs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	for (i = 0; c->scscf && i < c->scscf->n && !err; i++) {
 		if (i == ICSCF_SCSCF_MAX) {
@@ -316,6 +323,9 @@ out:
 
 void icscf_role_stop(struct icscf_role *r)
 {
-	if (r && r->sip)
+	if (!r)
+		return;
+	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->txs);
 }

@@ -53,6 +53,7 @@ struct pcscf_role {
 	char icscf[PCSCF_URI_MAX];
 	char vnet[CONF_STR_MAX];
 	struct list subs; /* struct psub: reg event subscriptions */
+	struct list txs;  /* struct ptx: requests on their way */
 };
 
 /* A reg event subscription of ours (TS 24.229 5.2.3). */
@@ -60,12 +61,14 @@ struct psub {
 	struct le le;
 	struct pcscf_role *r;
 	struct regevent_watch *w;
+	struct sip_ctrans *ct; /* the SUBSCRIBE until its final answer */
 	char impu[PCSCF_URI_MAX];
 	char callid[48];
 };
 
 /* One request on its way: the server transaction, the client one. */
 struct ptx {
+	struct le le; /* in txs: released at stop (no callback then) */
 	struct pcscf_role *r;
 	struct sip_strans *st;
 	struct sip_ctrans *ct;
@@ -81,6 +84,7 @@ static void destructor(void *arg)
 	if (r->sip)
 		sip_close(r->sip);
 	list_flush(&r->subs);
+	list_flush(&r->txs);
 	mem_deref(r->p);
 	mem_deref(r->sip);
 }
@@ -90,6 +94,7 @@ static void ptx_destructor(void *arg)
 {
 	struct ptx *t = arg;
 
+	list_unlink(&t->le);
 	mem_deref(t->ct);
 	mem_deref(t->st);
 	mem_deref(t->req);
@@ -114,6 +119,7 @@ static void psub_destructor(void *arg)
 	struct psub *ps = arg;
 
 	list_unlink(&ps->le);
+	mem_deref(ps->ct);
 	mem_deref(ps->w);
 }
 
@@ -140,19 +146,15 @@ static void sub_resp(int err, struct sip_msg *msg, void *arg)
 
 	if (!err && msg && msg->scode < 200)
 		return;
+	ps->ct = mem_deref(ps->ct); /* done: no more callbacks */
 	if (!err && msg && msg->scode < 300) {
 		LOG_INFO(NULL, "reg event subscription to %s accepted (%u)",
 			 ps->impu, msg->scode);
-		mem_deref(ps); /* the transaction's reference */
 		return;
 	}
 	LOG_WARN(NULL, "reg event subscription to %s refused: %u", ps->impu,
 		 msg ? msg->scode : role_fwd_scode(err));
-	if (ps->le.list) {
-		list_unlink(&ps->le);
-		mem_deref(ps); /* the list's */
-	}
-	mem_deref(ps); /* the transaction's */
+	mem_deref(ps); /* the list's reference: unlinks */
 }
 
 
@@ -174,6 +176,7 @@ static void subscribe_h(const struct pcscf_subscribe *s, void *arg)
 	if (!ps)
 		return;
 	ps->r = r;
+	list_append(&r->subs, &ps->le, ps);
 	(void)snprintf(ps->impu, sizeof(ps->impu), "%s", s->impu);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		mem_deref(ps);
@@ -207,22 +210,16 @@ static void subscribe_h(const struct pcscf_subscribe *s, void *arg)
 		mb->pos = 0;
 		err = sip_msg_alloc(&msg, mb, true, &merr);
 	}
-	if (!err) {
-		/* a reference for the transaction's callback */
-		err = role_fwd_request(NULL, r->sip, msg, NULL, sub_resp,
-				       mem_ref(ps));
-		if (err)
-			mem_deref(ps);
-	}
+	if (!err)
+		err = role_fwd_request(&ps->ct, r->sip, msg, NULL, sub_resp,
+				       ps);
 	mem_deref(msg);
 	mem_deref(mb);
 	if (err) {
 		LOG_WARN(NULL, "reg event SUBSCRIBE for %s not sent: %s",
 			 s->impu, log_strerror(err));
-		mem_deref(ps);
-		return;
+		mem_deref(ps); /* unlinks */
 	}
-	list_append(&r->subs, &ps->le, ps);
 }
 
 
@@ -276,8 +273,7 @@ static void local_request(struct ptx *t)
 	if (res.terminated) {
 		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
 			 ps->impu, res.reason);
-		list_unlink(&ps->le);
-		mem_deref(ps);
+		mem_deref(ps); /* unlinks; drops a SUBSCRIBE still running */
 	}
 }
 
@@ -367,6 +363,7 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	if (!t)
 		goto oom;
 	t->r = r;
+	list_append(&r->txs, &t->le, t);
 	err = sip_msg_dup(&t->req, msg);
 	if (!err)
 		err = sip_strans_alloc(&t->st, r->sip, t->req, st_event, t);
@@ -482,6 +479,7 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 	if (!r)
 		return ENOMEM;
 	list_init(&r->subs);
+	list_init(&r->txs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	(void)snprintf(r->icscf, sizeof(r->icscf), "%s", c->icscf);
 	(void)snprintf(r->vnet, sizeof(r->vnet), "%s",
@@ -536,4 +534,5 @@ void pcscf_role_stop(struct pcscf_role *r)
 	if (r->sip)
 		sip_close(r->sip);
 	list_flush(&r->subs);
+	list_flush(&r->txs);
 }

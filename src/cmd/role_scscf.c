@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/list.h"
 #include "core/log.h"
 #include "cscf/regevent.h"
 #include "cscf/scscf_reg.h"
@@ -44,6 +45,7 @@ struct scscf_role {
 	struct scscf_store *store;
 	struct regevent *re;
 	struct regevent_store *re_store;
+	struct list ntxs; /* struct ntx: NOTIFYs on their way */
 	char uri[CONF_STR_MAX];
 	char realm[CONF_STR_MAX];
 };
@@ -62,6 +64,7 @@ static void destructor(void *arg)
 		regevent_close(r->re);
 	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->ntxs);
 	mem_deref(r->reg);
 	mem_deref(r->re);
 	mem_deref(r->re_store);
@@ -117,10 +120,21 @@ static void sub_replied(const struct regevent_reply *rep, void *arg)
 
 /* A NOTIFY in flight: which subscription and CSeq to report on. */
 struct ntx {
+	struct le le;
+	struct sip_ctrans *ct;
 	struct scscf_role *r;
 	uint64_t sub_id;
 	uint32_t cseq;
 };
+
+static void ntx_destructor(void *arg)
+{
+	struct ntx *n = arg;
+
+	list_unlink(&n->le);
+	mem_deref(n->ct);
+}
+
 
 static void notify_resp(int err, struct sip_msg *msg, void *arg)
 {
@@ -143,12 +157,13 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 	struct ntx *x;
 	int err;
 
-	x = mem_zalloc(sizeof(*x), NULL);
+	x = mem_zalloc(sizeof(*x), ntx_destructor);
 	if (!x) {
 		regevent_notify_result(r->re, n->sub_id, n->cseq, 500);
 		return;
 	}
 	x->r = r;
+	list_append(&r->ntxs, &x->le, x);
 	x->sub_id = n->sub_id;
 	x->cseq = n->cseq;
 	/* our Via and Max-Forwards decrement come from role_fwd */
@@ -164,7 +179,8 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 		err = sip_msg_alloc(&msg, mb, true, &merr);
 	}
 	if (!err)
-		err = role_fwd_request(NULL, r->sip, msg, NULL, notify_resp, x);
+		err = role_fwd_request(&x->ct, r->sip, msg, NULL, notify_resp,
+				       x);
 	mem_deref(msg);
 	mem_deref(mb);
 	if (err) {
@@ -377,6 +393,7 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)
 		return ENOMEM;
+	list_init(&r->ntxs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	(void)snprintf(r->realm, sizeof(r->realm), "%s",
 		       c->realm ? c->realm : "");
@@ -441,4 +458,5 @@ void scscf_role_stop(struct scscf_role *r)
 		regevent_close(r->re);
 	if (r->sip)
 		sip_close(r->sip);
+	list_flush(&r->ntxs);
 }
