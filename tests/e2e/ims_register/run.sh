@@ -5,7 +5,10 @@
 #  1. standalone: [core] roles = pcscf, icscf, scscf, hss in one process
 #     (data/ims-standalone.conf; Cx on the in-process path);
 #  2. the same four roles as separate processes (data/ims-{hss,scscf,
-#     icscf,pcscf}.conf; Cx over Diameter TCP).
+#     icscf,pcscf}.conf; Cx over Diameter TCP); there also carol registers
+#     with Digest-AKAv1-MD5 and the HSS then de-registers her (RTR, TS
+#     29.228 6.1.3): the S-CSCF's terminated reg event NOTIFY makes the
+#     P-CSCF drop her registration (TS 24.229 5.2.3, 5.4.1.5).
 # The sample configs are used as shipped, with free ports put in place of
 # 5060/5070/5080/3868.  On the 200: our binding, Service-Route naming the
 # S-CSCF (RFC 3608), P-Associated-URI (RFC 3455) and the P-CSCF's Path
@@ -31,13 +34,25 @@ render() {
 		fail "cannot render $1"
 }
 
-# provision <data dir>: alice, SIP Digest MD5, in that HSS's store
+# sipp takes the 16 characters of aka_K/aka_OP as the key bytes
+AKA_K_ASCII=0123456789abcdef
+AKA_OP_ASCII=fedcba9876543210
+AKA_K_HEX=$(printf %s "$AKA_K_ASCII" | od -An -tx1 | tr -d ' \n')
+AKA_OP_HEX=$(printf %s "$AKA_OP_ASCII" | od -An -tx1 | tr -d ' \n')
+
+# provision <data dir>: alice (SIP Digest MD5) and carol (AKAv1-MD5, AMF
+# 8000) in that HSS's store
 provision() {
 	mkdir -p "$1"
 	"$ENTIMS" subscriber add alice --data-dir "$1" --impi "alice@$REALM" \
 		--impu "sip:alice@$REALM" --password alice-secret \
 		--scheme digest-md5 >>"$E2E_TMP/subscriber.log" 2>&1 ||
 		fail "subscriber add alice (see subscriber.log)"
+	"$ENTIMS" subscriber add carol --data-dir "$1" --impi "carol@$REALM" \
+		--impu "sip:carol@$REALM" --scheme aka-v1-md5 \
+		--k "$AKA_K_HEX" --op "$AKA_OP_HEX" --amf 8000 \
+		>>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "subscriber add carol (see subscriber.log)"
 }
 
 # start_role <name> <config> <data dir>: sets ROLE_PID once "entims ready"
@@ -141,6 +156,31 @@ for r in scscf icscf; do
 		fail "$r: no Diameter connection to the HSS within 15 s"
 done
 register reg-split "$E2E_TMP/pcscf.log"
+for r in icscf scscf; do
+	! grep -q 'in-process to' "$E2E_TMP/$r.log" ||
+		fail "$r: Cx took the in-process path in separate processes"
+	grep -qE "request 30[01] .*to hss\.$REALM|hss\.$REALM.*open" "$E2E_TMP/$r.log" ||
+		fail "$r: no Cx over the Diameter connection to the HSS"
+done
+
+# carol: AKA, registration kept, then ended by the HSS (RTR)
+sed -e "s/@AKA_K@/$AKA_K_ASCII/" -e "s/@AKA_OP@/$AKA_OP_ASCII/" \
+	-e "s/@AKA_AMF@/0x8000/" "$E2E_SCENARIO/register_aka.xml.in" \
+	>"$E2E_TMP/register_aka.xml"
+rc=0
+sipp_run reg-aka 30 "127.0.0.1:$PP" -sf "$E2E_TMP/register_aka.xml" \
+	-key user carol -key domain "$REALM" -au "carol@$REALM" \
+	-auth_uri "$REALM" -i 127.0.0.1 -p "$(free_port)" -m 1 \
+	-recv_timeout 5000 || rc=$?
+expect_rc "carol registers with Digest-AKAv1-MD5 through the P-CSCF" "$rc" 0
+wait_log "$E2E_TMP/pcscf.log" "reg event subscription to sip:carol@$REALM accepted" 5 ||
+	fail "no reg event subscription for carol"
+"$ENTIMS" subscriber deregister "sip:carol@$REALM" --data-dir "$E2E_TMP/hss" \
+	--reason permanent >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber deregister carol (see subscriber.log)"
+wait_log "$E2E_TMP/pcscf.log" "reg event: sip:carol@$REALM sip:carol@127\.0\.0\.1:[0-9]+ terminated: phone dropped" 10 ||
+	fail "the P-CSCF did not drop carol after the HSS de-registered her"
+log "ok: RTR -> S-CSCF -> terminated NOTIFY -> the P-CSCF dropped carol"
 stop_role pcscf "$PCSCF"
 stop_role icscf "$ICSCF"
 stop_role scscf "$SCSCF"
