@@ -257,8 +257,8 @@ int hss_role_start(struct hss_role **rp, const struct hss_role_conf *c,
 				       "handlers: %s",
 				       log_strerror(err));
 	} else {
-		err = dia_node_start_from_conf(&r->node, c->node, setup, r,
-					       msg, size);
+		err = dia_node_start_from_conf(&r->node, c->node, setup, r, msg,
+					       size);
 	}
 	if (err)
 		goto out;

@@ -5,7 +5,7 @@
  * Cx, S-CSCF selection, TS 24.229 5.3), this file owns the role's SIP
  * stack.  Each request gets a server transaction and an icscf_request();
  * a FORWARD decision (the S-CSCF as top Route) is sent on with one
- * client transaction (role_fwd).  When the S-CSCF answers 3xx or 480, or
+ * client transaction (cscf/fwd.h).  When the S-CSCF answers 3xx or 480, or
  * does not answer (408) or cannot be reached (503), icscf_retry() may pick
  * another one (5.3.1.3); otherwise the answer is relayed as it is.
  * The I-CSCF keeps no state past the transaction and does not
@@ -20,6 +20,7 @@
 
 #include "core/list.h"
 #include "core/log.h"
+#include "cscf/fwd.h"
 #include "cscf/icscf.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
@@ -122,7 +123,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 		if (!retry(t, msg->scode))
 			return;
 	}
-	err = role_fwd_response(t->st, msg);
+	err = cscf_fwd_response(t->st, msg);
 	if (err)
 		LOG_WARN(NULL, "response %u not relayed: %s", msg->scode,
 			 log_strerror(err));
@@ -134,7 +135,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 static void decided(const struct icscf_out *out, void *arg)
 {
 	struct itx *t = arg;
-	struct role_hop hop = { 0 };
+	struct cscf_hop hop = { 0 };
 	int err;
 
 	if (out->act == ICSCF_REPLY) {
@@ -143,13 +144,13 @@ static void decided(const struct icscf_out *out, void *arg)
 		return;
 	}
 	/* the S-CSCF is the top Route of out->msg */
-	err = role_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
+	err = cscf_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
 	if (err) {
 		LOG_INFO(NULL, "not forwarded to %s: %s", out->scscf,
 			 log_strerror(err));
 		if (!retry(t, 503))
 			return;
-		reply(t, role_fwd_scode(err), NULL);
+		reply(t, cscf_fwd_scode(err), NULL);
 		mem_deref(t);
 	}
 }

@@ -3,7 +3,7 @@
  *
  * Wiring only: cscf/pcscf.c decides (TS 24.229 5.2), this file owns the
  * role's SIP stack and moves messages.  Each request gets a server
- * transaction; pcscf_request() answers it, or rewrites it and role_fwd
+ * transaction; pcscf_request() answers it, or rewrites it and cscf/fwd.c
  * sends it on with one client transaction: a REGISTER to the configured
  * I-CSCF (5.2.2.1), a request for a phone over the phone's flow (RFC 5626
  * 5.3), anything else by its Route (the Service-Route the P-CSCF
@@ -34,6 +34,7 @@
 #include "core/buf.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "cscf/fwd.h"
 #include "cscf/pcscf.h"
 #include "cscf/regevent.h"
 #include "sip/build.h"
@@ -153,7 +154,7 @@ static void sub_resp(int err, struct sip_msg *msg, void *arg)
 		return;
 	}
 	LOG_WARN(NULL, "reg event subscription to %s refused: %u", ps->impu,
-		 msg ? msg->scode : role_fwd_scode(err));
+		 msg ? msg->scode : cscf_fwd_scode(err));
 	mem_deref(ps); /* the list's reference: unlinks */
 }
 
@@ -211,7 +212,7 @@ static void subscribe_h(const struct pcscf_subscribe *s, void *arg)
 		err = sip_msg_alloc(&msg, mb, true, &merr);
 	}
 	if (!err)
-		err = role_fwd_request(&ps->ct, r->sip, msg, NULL, sub_resp,
+		err = cscf_fwd_request(&ps->ct, r->sip, msg, NULL, sub_resp,
 				       ps);
 	mem_deref(msg);
 	mem_deref(mb);
@@ -286,7 +287,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 
 	if (err || !msg) {
 		if (err && sip_strans_active(t->st))
-			reply(t, role_fwd_scode(err), NULL);
+			reply(t, cscf_fwd_scode(err), NULL);
 		if (err || !msg)
 			mem_deref(t);
 		return;
@@ -296,7 +297,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 		return; /* hop by hop; our transaction sent its own */
 	err = pcscf_response(t->r->p, t->req, msg, &out);
 	if (!err && out.act == PCSCF_FORWARD && out.msg)
-		err = role_fwd_response(t->st, out.msg);
+		err = cscf_fwd_response(t->st, out.msg);
 	if (err)
 		LOG_WARN(NULL, "response %u not relayed: %s", msg->scode,
 			 log_strerror(err));
@@ -324,7 +325,7 @@ static void st_event(int err, struct sip_msg *msg, void *arg)
 
 static void forward(struct ptx *t, struct pcscf_out *out)
 {
-	struct role_hop hop = { 0 };
+	struct cscf_hop hop = { 0 };
 	int err;
 
 	if (out->to_phone) {
@@ -335,11 +336,11 @@ static void forward(struct ptx *t, struct pcscf_out *out)
 	} else if (out->next_hop[0]) {
 		hop.uri = out->next_hop;
 	}
-	err = role_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
+	err = cscf_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
 	if (err) {
 		LOG_INFO(NULL, "%.*s not forwarded: %s", (int)t->req->met.l,
 			 t->req->met.p, log_strerror(err));
-		reply(t, role_fwd_scode(err), NULL);
+		reply(t, cscf_fwd_scode(err), NULL);
 		mem_deref(t);
 	}
 }

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "cmd/role_fwd.h"
+#include "cmd/role_sip.h"
 #include "core/conf.h"
 #include "core/mem.h"
 

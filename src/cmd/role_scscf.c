@@ -10,7 +10,7 @@
  * The reg event package (TS 24.229 5.4.2.1, RFC 3680): a SUBSCRIBE with
  * Event: reg goes to the notifier (cscf/regevent.h), whose subscriptions
  * are kept in an SQLite file next to the bindings; its NOTIFYs are
- * in-dialog requests sent with one client transaction each (role_fwd),
+ * in-dialog requests sent with one client transaction each (cscf/fwd.h),
  * their outcome fed back (regevent_notify_result: 481 or a timeout ends
  * the subscription, RFC 6665 4.2.2).  The registrar reports each contact
  * change of each IMPU; the adapter below turns it into the snapshot the
@@ -29,6 +29,7 @@
 #include "core/buf.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "cscf/fwd.h"
 #include "cscf/regevent.h"
 #include "cscf/scscf_reg.h"
 #include "cscf/scscf_store.h"
@@ -166,7 +167,7 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 	list_append(&r->ntxs, &x->le, x);
 	x->sub_id = n->sub_id;
 	x->cseq = n->cseq;
-	/* our Via and Max-Forwards decrement come from role_fwd */
+	/* our Via and Max-Forwards decrement come from cscf/fwd.c */
 	err = buf_alloc(&mb, n->body.l + 1024, 65535);
 	if (!err)
 		err = buf_printf(mb,
@@ -179,7 +180,7 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 		err = sip_msg_alloc(&msg, mb, true, &merr);
 	}
 	if (!err)
-		err = role_fwd_request(&x->ct, r->sip, msg, NULL, notify_resp,
+		err = cscf_fwd_request(&x->ct, r->sip, msg, NULL, notify_resp,
 				       x);
 	mem_deref(msg);
 	mem_deref(mb);

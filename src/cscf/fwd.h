@@ -1,5 +1,5 @@
 /**
- * @file role_fwd.h  Stateful forwarding for the CSCF roles of `entims run`.
+ * @file fwd.h  Stateful forwarding for the CSCF roles.
  *
  * The CSCF modules (cscf/pcscf.h, cscf/icscf.h) decide and rewrite; this
  * sends the rewritten request on with one client transaction (RFC 3261
@@ -10,15 +10,14 @@
  * REGISTER (TS 24.229 5.2.2.2) and the I-CSCF must be able to pick
  * another S-CSCF on 3xx/480/408 (5.3.1.3).
  */
-#ifndef IMS_CMD_ROLE_FWD_H
-#define IMS_CMD_ROLE_FWD_H
+#ifndef IMS_CSCF_FWD_H
+#define IMS_CSCF_FWD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-#include "core/conf.h"
 #include "core/mem.h"
 #include "net/sa.h"
-#include "sip/sip.h"
 #include "sip/transp.h"
 
 struct sip;
@@ -30,7 +29,7 @@ struct sip_conn;
 /* Where the request goes: a flow (a phone's connection or NAT binding),
  * else the URI, else the top Route, else the Request-URI.  Hosts must be
  * numeric: RFC 3263 resolution of names is not wired yet (EHOSTUNREACH). */
-struct role_hop {
+struct cscf_hop {
 	const char *uri;
 	bool has_flow;
 	enum sip_transp tp;
@@ -40,31 +39,19 @@ struct role_hop {
 
 /* A response (err 0) or the end without one (ETIMEDOUT, transport
  * error; msg NULL). */
-typedef void(role_fwd_h)(int err, struct sip_msg *msg, void *arg);
+typedef void(cscf_fwd_h)(int err, struct sip_msg *msg, void *arg);
 
 /* Send req on.  ELOOP: Max-Forwards is 0 (answer 483); EHOSTUNREACH: no
  * numeric next hop (answer 502); EPROTONOSUPPORT: not a sip/sips URI. */
-int role_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
-		     struct sip_msg *req, const struct role_hop *hop,
-		     role_fwd_h *h, void *arg) IMS_MUST_CHECK;
+int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
+		     struct sip_msg *req, const struct cscf_hop *hop,
+		     cscf_fwd_h *h, void *arg) IMS_MUST_CHECK;
 
 /* Relay a response on the server transaction, without its top Via. */
-int role_fwd_response(struct sip_strans *st,
+int cscf_fwd_response(struct sip_strans *st,
 		      struct sip_msg *resp) IMS_MUST_CHECK;
 
-/* A role's own SIP stack: its listeners ("udp:IP:PORT", "tcp:...",
- * "tls:..." which needs tls_cert) and transactions; msg names the
- * setting on error. */
-struct role_sip_conf {
-	const char *section; /* "pcscf", for the messages */
-	const struct conf_list *listen;
-	const char *tls_cert, *tls_key, *tls_ca; /* "" or NULL: none */
-};
-int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
-		  sip_req_h *reqh, sip_resp_h *resph, void *arg, char *msg,
-		  size_t size) IMS_MUST_CHECK;
-
 /* The status code a forwarding error is answered with. */
-uint16_t role_fwd_scode(int err);
+uint16_t cscf_fwd_scode(int err);
 
 #endif

@@ -1,5 +1,5 @@
 /**
- * @file role_fwd.c  Stateful forwarding for the CSCF roles.
+ * @file fwd.c  Stateful forwarding for the CSCF roles.
  *
  * One client transaction per forwarded request, no forking: the CSCFs
  * choose one next hop themselves (TS 24.229 5.2.2, 5.3.1.2).  The request
@@ -9,7 +9,7 @@
  * lose their top Via (16.7 step 3) and go back through the server
  * transaction, which knows where the request came from (18.2.2).
  */
-#include "cmd/role_fwd.h"
+#include "cscf/fwd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,7 +81,7 @@ static int top_route(const struct sip_msg *req, struct pl *uri)
 }
 
 
-static int hop_dest(const struct sip_msg *req, const struct role_hop *hop,
+static int hop_dest(const struct sip_msg *req, const struct cscf_hop *hop,
 		    enum sip_transp *tp, struct sa *dst)
 {
 	struct pl uri;
@@ -153,9 +153,9 @@ static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
 }
 
 
-int role_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
-		     struct sip_msg *req, const struct role_hop *hop,
-		     role_fwd_h *h, void *arg)
+int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
+		     struct sip_msg *req, const struct cscf_hop *hop,
+		     cscf_fwd_h *h, void *arg)
 {
 	struct sip_ctrans_opts o = { 0 };
 	struct buf *mb = NULL;
@@ -190,7 +190,7 @@ out:
 }
 
 
-int role_fwd_response(struct sip_strans *st, struct sip_msg *resp)
+int cscf_fwd_response(struct sip_strans *st, struct sip_msg *resp)
 {
 	const struct sip_hdr *h;
 	const char *cut_from, *cut_to, *end;
@@ -232,84 +232,7 @@ int role_fwd_response(struct sip_strans *st, struct sip_msg *resp)
 }
 
 
-int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
-		  sip_req_h *reqh, sip_resp_h *resph, void *arg, char *msg,
-		  size_t size)
-{
-	struct sip_transp_conf tc = { 0 };
-	struct sip *sip = NULL;
-	size_t i;
-	int err;
-
-	if (!sipp || !c || !c->listen)
-		return EINVAL;
-	if (!c->listen->n) {
-		(void)snprintf(msg, size,
-			       "[%s] listen is empty: give udp:IP:PORT, "
-			       "tcp:IP:PORT or tls:IP:PORT",
-			       c->section);
-		return EINVAL;
-	}
-	if (c->tls_cert && *c->tls_cert) {
-		tc.tls_cert = c->tls_cert;
-		tc.tls_key =
-			c->tls_key && *c->tls_key ? c->tls_key : c->tls_cert;
-	}
-	tc.tls_ca = c->tls_ca && *c->tls_ca ? c->tls_ca : NULL;
-	err = sip_alloc(&sip, &tc, reqh, resph, arg);
-	if (err) {
-		(void)snprintf(msg, size, "[%s] SIP stack: %s", c->section,
-			       strerror(err));
-		return err;
-	}
-	for (i = 0; i < c->listen->n; i++) {
-		const char *spec = c->listen->v[i];
-		const char *colon = strchr(spec, ':');
-		enum sip_transp tp = SIP_TRANSP_NONE;
-		struct pl t;
-		struct sa sa;
-
-		if (colon) {
-			pl_set(&t, spec, (size_t)(colon - spec));
-			tp = sip_transp_from_pl(&t);
-		}
-		if (tp == SIP_TRANSP_NONE || sa_decode(&sa, colon + 1)) {
-			(void)snprintf(msg, size,
-				       "[%s] listen '%s': write udp:IP:PORT, "
-				       "tcp:IP:PORT or tls:IP:PORT ([IPv6] in "
-				       "brackets)",
-				       c->section, spec);
-			err = EINVAL;
-			goto out;
-		}
-		if (tp == SIP_TRANSP_TLS && !tc.tls_cert) {
-			(void)snprintf(msg, size,
-				       "[%s] listen '%s': TLS needs [sip] "
-				       "tls_cert (and tls_key)",
-				       c->section, spec);
-			err = EINVAL;
-			goto out;
-		}
-		err = sip_transp_listen(sip->transp, tp, &sa);
-		if (err) {
-			(void)snprintf(msg, size,
-				       "[%s] cannot listen on %s: %s",
-				       c->section, spec, strerror(err));
-			goto out;
-		}
-	}
-out:
-	if (err) {
-		sip_close(sip);
-		mem_deref(sip);
-	} else {
-		*sipp = sip;
-	}
-	return err;
-}
-
-
-uint16_t role_fwd_scode(int err)
+uint16_t cscf_fwd_scode(int err)
 {
 	switch (err) {
 	case ELOOP:
