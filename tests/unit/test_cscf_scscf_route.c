@@ -270,15 +270,18 @@ static int teardown(void **state)
 
 static struct sip_msg *msg_make(const char *text)
 {
-	struct sip_msg_err merr;
+	struct sip_msg_err merr = { 0, "" };
 	struct sip_msg *m = NULL;
 	struct buf *mb = NULL;
+	int err;
 
 	assert_int_equal(buf_alloc(&mb, strlen(text), SIP_MSG_MAX), 0);
 	assert_int_equal(buf_write_str(mb, text), 0);
 	mb->pos = 0;
-	if (sip_msg_alloc(&m, mb, true, &merr))
-		fail_msg("does not decode: %s\n%s", merr.reason, text);
+	err = sip_msg_alloc(&m, mb, true, &merr);
+	if (err)
+		fail_msg("does not decode (%d): %s\n%s", err, merr.reason,
+			 text);
 	mem_deref(mb);
 	m->tp = 1;
 	assert_int_equal(sa_set_str(&m->src, "127.0.0.20", 5060), 0);
@@ -454,8 +457,8 @@ static void test_orig_ifcs(void **state)
 		expect_has(out.msgv[0], "INVITE " BOB " SIP/2.0", true);
 		scscf_route_out_reset(&out);
 		mem_deref(req);
-		mem_deref(F.u[0].cache);
-		mem_deref(F.u[0].sub);
+		F.u[0].cache = mem_deref(F.u[0].cache);
+		F.u[0].sub = mem_deref(F.u[0].sub);
 	}
 	F.un = 0;
 }
@@ -656,8 +659,8 @@ static void test_default_handling(void **state)
 		scscf_route_out_reset(&out2);
 		scscf_route_out_reset(&out);
 		mem_deref(req);
-		mem_deref(F.u[0].cache);
-		mem_deref(F.u[0].sub);
+		F.u[0].cache = mem_deref(F.u[0].cache);
+		F.u[0].sub = mem_deref(F.u[0].sub);
 	}
 	F.un = 0;
 
