@@ -32,8 +32,9 @@
  *  - Call hooks: start (an initial INVITE forwarded), answer (its 2xx),
  *    end (BYE, CANCEL, an error final response), for call records.
  *
- * Subsequent (in-dialog) requests and requests with a Route left after ours
- * are forwarded unchanged except for our Route entries.
+ * Subsequent (in-dialog) requests, CANCEL and ACK are forwarded unchanged
+ * except for our Route entries; an initial request with a Route left below
+ * ours follows it once services are over.
  * See docs/internals/scscf-routing.md.
  */
 #ifndef IMS_CSCF_SCSCF_ROUTE_H
