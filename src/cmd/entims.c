@@ -718,7 +718,8 @@ static int ims_start(struct app *app)
 
 		/* the I-CSCF only sends Cx requests (no handler to advertise
 		 * it), yet its CER must name Cx (RFC 6733 5.3) */
-		for (i = 0; i < apps->n && strcasecmp(apps->v[i], "cx"); i++)
+		for (i = 0; i < apps->n && strcasecmp(apps->v[i], "cx") != 0;
+		     i++)
 			;
 		if (i == apps->n && apps->n < CONF_LIST_MAX)
 			(void)snprintf(apps->v[apps->n++], CONF_STR_MAX, "cx");

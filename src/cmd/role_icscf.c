@@ -221,7 +221,7 @@ static int scscf_parse(struct icscf_role *r, size_t i, const char *s, char *msg,
 	size_t nl = p ? (size_t)(p - s) : strlen(s);
 	struct icscf_scscf *sc = &r->scscf[i];
 
-	if (!nl || nl >= sizeof(r->scscf_uri[i]) || strncmp(s, "sip", 3)) {
+	if (!nl || nl >= sizeof(r->scscf_uri[i]) || strncmp(s, "sip", 3) != 0) {
 		(void)snprintf(msg, size,
 			       "[icscf] scscf '%s' is not an S-CSCF SIP URI: "
 			       "write it as sip:host[:port][;cap=N]...",

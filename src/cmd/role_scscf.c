@@ -385,7 +385,7 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 
 	if (!rp || !c || !c->node || !c->data_dir)
 		return EINVAL;
-	if (!c->uri || strncmp(c->uri, "sip", 3)) {
+	if (!c->uri || strncmp(c->uri, "sip", 3) != 0) {
 		(void)snprintf(msg, size,
 			       "the scscf role needs [scscf] uri (its SIP URI "
 			       "and Server-Name, e.g. sip:127.0.0.1:5080)");

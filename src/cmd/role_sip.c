@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/pl.h"
 #include "net/sa.h"
 #include "sip/transp.h"
@@ -42,7 +43,7 @@ int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
 	err = sip_alloc(&sip, &tc, reqh, resph, arg);
 	if (err) {
 		(void)snprintf(msg, size, "[%s] SIP stack: %s", c->section,
-			       strerror(err));
+			       log_strerror(err));
 		return err;
 	}
 	for (i = 0; i < c->listen->n; i++) {
@@ -77,7 +78,7 @@ int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
 		if (err) {
 			(void)snprintf(msg, size,
 				       "[%s] cannot listen on %s: %s",
-				       c->section, spec, strerror(err));
+				       c->section, spec, log_strerror(err));
 			goto out;
 		}
 	}
