@@ -116,7 +116,7 @@ static int scscf_parse(const char *s, struct hss_scscf *out, char *msg,
 	size_t nl = p ? (size_t)(p - s) : strlen(s);
 
 	memset(out, 0, sizeof(*out));
-	if (!nl || nl >= sizeof(out->name) || strncmp(s, "sip", 3)) {
+	if (!nl || nl >= sizeof(out->name) || strncmp(s, "sip", 3) != 0) {
 		(void)snprintf(msg, size,
 			       "[hss] scscf '%s' is not an S-CSCF SIP URI: "
 			       "write it as sip:host[:port][;cap=N]...",
