@@ -106,14 +106,15 @@ static int hop_dest(const struct sip_msg *req, const struct cscf_hop *hop,
 
 
 static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
-		 enum sip_transp tp, const struct sa *dst, uint32_t maxfwd)
+		 enum sip_transp tp, const struct sa *dst, uint32_t maxfwd,
+		 const char *rr)
 {
 	const struct sa *la =
 		sip->transp ? sip_transp_laddr(sip->transp, tp, sa_af(dst))
 			    : NULL;
 	char host[64] = "127.0.0.1", branch[SIP_BRANCH_LEN];
 	bool mf = false;
-	uint16_t i;
+	uint16_t i, rr_at;
 	int err;
 
 	if (la && !sa_is_any(la))
@@ -127,8 +128,23 @@ static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
 			 sa_af(dst) == AF_INET6 ? "[" : "", host,
 			 sa_af(dst) == AF_INET6 ? "]" : "",
 			 la ? sa_port(la) : 5060, branch);
-	for (i = 0; i < req->hdrc && !err; i++) {
-		const struct sip_hdr *h = &req->hdrv[i];
+	/* our Record-Route goes above every other one (RFC 3261 16.6 step
+	 * 4): before the first Record-Route line, else after the Vias */
+	rr_at = req->last[SIP_HDR_VIA];
+	for (i = 0; i < req->hdrc; i++) {
+		if (req->hdrv[i].id == SIP_HDR_RECORD_ROUTE) {
+			rr_at = i;
+			break;
+		}
+	}
+	for (i = 0; i <= req->hdrc && !err; i++) {
+		const struct sip_hdr *h;
+
+		if (i == rr_at && rr && *rr)
+			err = buf_printf(mb, "Record-Route: %s\r\n", rr);
+		if (err || i == req->hdrc)
+			break;
+		h = &req->hdrv[i];
 
 		if (h->id == SIP_HDR_CONTENT_LENGTH)
 			continue; /* written once, below */
@@ -153,17 +169,14 @@ static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
 }
 
 
-int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
-		     struct sip_msg *req, const struct cscf_hop *hop,
-		     cscf_fwd_h *h, void *arg)
+/* The request with our Via, in *mbp, and where it goes. */
+static int prepare(struct buf **mbp, struct sip *sip, struct sip_msg *req,
+		   const struct cscf_hop *hop, enum sip_transp *tp,
+		   struct sa *dst)
 {
-	struct sip_ctrans_opts o = { 0 };
-	struct buf *mb = NULL;
 	uint32_t maxfwd = 70;
 	int err;
 
-	if (!sip || !req || !req->req || !h)
-		return EINVAL;
 	if (sip_msg_hdr(req, SIP_HDR_MAX_FORWARDS)) {
 		err = sip_msg_maxfwd(req, &maxfwd);
 		if (err)
@@ -171,20 +184,56 @@ int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
 		if (!maxfwd)
 			return ELOOP; /* 16.3 step 3 */
 	}
-	err = hop_dest(req, hop, &o.tp, &o.dst);
+	err = hop_dest(req, hop, tp, dst);
 	if (err)
 		return err;
-	err = buf_alloc(&mb, req->len + 256, FWD_MSG_MAX);
+	err = buf_alloc(mbp, req->len + 256, FWD_MSG_MAX);
 	if (err)
 		return err;
-	err = build(mb, sip, req, o.tp, &o.dst, maxfwd);
+	err = build(*mbp, sip, req, *tp, dst, maxfwd, hop ? hop->rr : NULL);
 	if (err)
-		goto out;
+		*mbp = mem_deref(*mbp);
+	return err;
+}
+
+
+int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
+		     struct sip_msg *req, const struct cscf_hop *hop,
+		     cscf_fwd_h *h, void *arg)
+{
+	struct sip_ctrans_opts o = { 0 };
+	struct buf *mb = NULL;
+	int err;
+
+	if (!sip || !req || !req->req || !h)
+		return EINVAL;
+	err = prepare(&mb, sip, req, hop, &o.tp, &o.dst);
+	if (err)
+		return err;
 	o.req = mb->b;
 	o.len = mb->end;
 	o.conn = hop && hop->has_flow ? hop->conn : NULL;
 	err = sip_ctrans_alloc(ctp, sip, &o, h, arg);
-out:
+	mem_deref(mb);
+	return err;
+}
+
+
+int cscf_fwd_stateless(struct sip *sip, struct sip_msg *req,
+		       const struct cscf_hop *hop)
+{
+	struct buf *mb = NULL;
+	enum sip_transp tp;
+	struct sa dst;
+	int err;
+
+	if (!sip || !req || !req->req)
+		return EINVAL;
+	err = prepare(&mb, sip, req, hop, &tp, &dst);
+	if (err)
+		return err;
+	err = sip_send(sip, tp, &dst, hop && hop->has_flow ? hop->conn : NULL,
+		       mb->b, mb->end);
 	mem_deref(mb);
 	return err;
 }

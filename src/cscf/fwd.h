@@ -35,6 +35,9 @@ struct cscf_hop {
 	enum sip_transp tp;
 	struct sa dst;
 	struct sip_conn *conn; /* not counted */
+	/* a Record-Route value put on top (RFC 3261 16.6 step 4), e.g.
+	 * "<sip:host:port;lr>"; NULL: none */
+	const char *rr;
 };
 
 /* A response (err 0) or the end without one (ETIMEDOUT, transport
@@ -46,6 +49,11 @@ typedef void(cscf_fwd_h)(int err, struct sip_msg *msg, void *arg);
 int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
 		     struct sip_msg *req, const struct cscf_hop *hop,
 		     cscf_fwd_h *h, void *arg) IMS_MUST_CHECK;
+
+/* Send req on without a transaction (an ACK for a 2xx, RFC 3261 16.11
+ * and 17.1: it has none): our Via, Max-Forwards - 1, one send. */
+int cscf_fwd_stateless(struct sip *sip, struct sip_msg *req,
+		       const struct cscf_hop *hop) IMS_MUST_CHECK;
 
 /* Relay a response on the server transaction, without its top Via. */
 int cscf_fwd_response(struct sip_strans *st,
