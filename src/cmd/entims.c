@@ -98,6 +98,8 @@ struct econf {
 	struct conf_list scscf_listen;
 	char scscf_uri[CONF_STR_MAX], scscf_realm[CONF_STR_MAX];
 	char scscf_data_dir[CONF_STR_MAX];
+	char scscf_icscf[CONF_STR_MAX], scscf_breakout[CONF_STR_MAX];
+	struct conf_list scscf_domains;
 };
 
 static const struct conf_item conf_items[] = {
@@ -146,6 +148,11 @@ static const struct conf_item conf_items[] = {
 	{ "scscf.listen", CONF_LIST, offsetof(struct econf, scscf_listen), 0 },
 	{ "scscf.uri", CONF_STR, offsetof(struct econf, scscf_uri), 0 },
 	{ "scscf.realm", CONF_STR, offsetof(struct econf, scscf_realm), 0 },
+	{ "scscf.icscf", CONF_STR, offsetof(struct econf, scscf_icscf), 0 },
+	{ "scscf.breakout", CONF_STR, offsetof(struct econf, scscf_breakout),
+	  0 },
+	{ "scscf.domains", CONF_LIST, offsetof(struct econf, scscf_domains),
+	  0 },
 	{ "scscf.data_dir", CONF_STR, offsetof(struct econf, scscf_data_dir),
 	  0 },
 	{ "hss.vectors_max", CONF_U32, offsetof(struct econf, hss_vectors_max),
@@ -738,6 +745,12 @@ static int ims_start(struct app *app)
 					      ? app->conf.scscf_data_dir
 					      : app->conf.data_dir;
 			sc.node = app->node;
+			sc.icscf = app->conf.scscf_icscf;
+			sc.breakout = app->conf.scscf_breakout[0]
+					      ? app->conf.scscf_breakout
+					      : NULL;
+			sc.domains = &app->conf.scscf_domains;
+			sc.home = app->conf.diameter.realm;
 			err = scscf_role_start(&app->scscf, &sc, msg,
 					       sizeof(msg));
 		}
@@ -954,7 +967,12 @@ static void usage(FILE *f)
 		"visited_network, core\n"
 		"  [icscf]     listen, uri, scscf (sip:host:port;cap=N...), "
 		"trusted\n"
-		"  [scscf]     listen, uri (Server-Name), realm, data_dir\n"
+		"  [scscf]     listen, uri (Server-Name), realm, data_dir, "
+		"icscf (I-CSCF\n"
+		"              URI for our domains), breakout (BGCF/gateway "
+		"for tel:),\n"
+		"              domains (home domains; default [diameter] "
+		"realm)\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or "
 		"a\n"

@@ -323,19 +323,25 @@ static void st_event(int err, struct sip_msg *msg, void *arg)
 }
 
 
+static void hop_of(struct cscf_hop *hop, const struct pcscf_out *out)
+{
+	if (out->to_phone) {
+		hop->has_flow = true;
+		hop->tp = out->flow.tp;
+		hop->dst = out->flow.src;
+		hop->conn = out->flow.conn;
+	} else if (out->next_hop[0]) {
+		hop->uri = out->next_hop;
+	}
+}
+
+
 static void forward(struct ptx *t, struct pcscf_out *out)
 {
 	struct cscf_hop hop = { 0 };
 	int err;
 
-	if (out->to_phone) {
-		hop.has_flow = true;
-		hop.tp = out->flow.tp;
-		hop.dst = out->flow.src;
-		hop.conn = out->flow.conn;
-	} else if (out->next_hop[0]) {
-		hop.uri = out->next_hop;
-	}
+	hop_of(&hop, out);
 	err = cscf_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
 	if (err) {
 		LOG_INFO(NULL, "%.*s not forwarded: %s", (int)t->req->met.l,
@@ -355,9 +361,19 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 
 	(void)sip;
 	if (msg->meth == SIP_METHOD_ACK) {
-		/* an ACK for a 2xx has no transaction; stateless forwarding
-		 * of in-dialog ACKs comes with session routing */
-		LOG_DEBUG(NULL, "ACK dropped (no session routing yet)");
+		/* an ACK for a 2xx has no transaction: sent on statelessly
+		 * by its route set (RFC 3261 16.11) */
+		struct cscf_hop hop = { 0 };
+
+		if (!pcscf_request(r->p, msg, &out) &&
+		    out.act == PCSCF_FORWARD && out.msg) {
+			hop_of(&hop, &out);
+			err = cscf_fwd_stateless(r->sip, out.msg, &hop);
+			if (err)
+				LOG_INFO(NULL, "ACK not forwarded: %s",
+					 log_strerror(err));
+		}
+		pcscf_out_reset(&out);
 		return true;
 	}
 	t = mem_zalloc(sizeof(*t), ptx_destructor);

@@ -16,8 +16,18 @@
  * change of each IMPU; the adapter below turns it into the snapshot the
  * notifier wants: the IMPU's contacts as the registrar now has them, the
  * changed one marked with its RFC 3680 event.
- * Other requests get 501 until the session routing module is wired
- * (TS 24.229 5.4.3).
+ * Every other request goes to session routing (cscf/scscf_route.h, TS
+ * 24.229 5.4.3): a server transaction, the decision, and one client
+ * transaction per forwarded copy (cscf/fwd.h).  Copies of one decision
+ * (a terminating user's contacts) run in parallel and their answers are
+ * merged as RFC 3261 16.7 says, kept simple: provisionals and every 2xx are
+ * relayed at once, a 2xx or 6xx CANCELs the other branches, otherwise the
+ * best final (a 6xx, else the lowest class) is sent when all are in.  An
+ * application server that is silent, answers 408 or 5xx goes to
+ * DefaultHandling (TS 29.228 B.2.2) on the same server transaction.
+ * Dialog-creating requests get our Record-Route (5.4.3.2 step 7, 5.4.3.3
+ * step 6) so in-dialog requests come back here; ACKs for a 2xx have no
+ * transaction and are sent on statelessly (RFC 3261 16.11).
  */
 #include "cmd/role_scscf.h"
 
@@ -32,8 +42,11 @@
 #include "cscf/fwd.h"
 #include "cscf/regevent.h"
 #include "cscf/scscf_reg.h"
+#include "cscf/scscf_route.h"
 #include "cscf/scscf_store.h"
+#include "sip/addr.h"
 #include "sip/build.h"
+#include "sip/ctrans.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
@@ -47,7 +60,13 @@ struct scscf_role {
 	struct regevent *re;
 	struct regevent_store *re_store;
 	struct list ntxs; /* struct ntx: NOTIFYs on their way */
+	struct scscf_route *route;
+	struct list rtxs; /* struct rtx: routed requests in flight */
 	char uri[CONF_STR_MAX];
+	char rr[CONF_STR_MAX + 8]; /* our Record-Route value */
+	char icscf[CONF_STR_MAX];
+	char breakout[CONF_STR_MAX];
+	const char *domv[CONF_LIST_MAX];
 	char realm[CONF_STR_MAX];
 };
 
@@ -66,6 +85,8 @@ static void destructor(void *arg)
 	if (r->sip)
 		sip_close(r->sip);
 	list_flush(&r->ntxs);
+	list_flush(&r->rtxs);
+	mem_deref(r->route);
 	mem_deref(r->reg);
 	mem_deref(r->re);
 	mem_deref(r->re_store);
@@ -321,6 +342,433 @@ static bool is_reg_event(const struct sip_msg *msg)
 }
 
 
+/* ---- session routing (TS 24.229 5.4.3) ---- */
+
+struct rtx;
+
+/* One forwarded copy and its client transaction. */
+struct rfork {
+	struct sip_ctrans *ct;
+	struct rtx *t;
+	bool final; /* a final response or an error came */
+	bool ended; /* the client transaction is over */
+};
+
+/* A routed request: its server transaction and the branches. */
+struct rtx {
+	struct le le;
+	struct scscf_role *r;
+	struct sip_strans *st;
+	struct sip_msg *req;     /* as received */
+	struct sip_msg *as_sent; /* the copy an AS got (DefaultHandling) */
+	struct sip_msg *best;    /* best final so far (RFC 3261 16.7 6) */
+	struct rfork fv[SCSCF_ROUTE_TARGETS_MAX];
+	size_t fc;
+	bool final_sent;
+	bool fetching;
+};
+
+static void route_act(struct rtx *t, struct scscf_route_out *out);
+
+static void forks_reset(struct rtx *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->fc; i++)
+		t->fv[i].ct = mem_deref(t->fv[i].ct);
+	memset(t->fv, 0, sizeof(t->fv));
+	t->fc = 0;
+	t->best = mem_deref(t->best);
+	t->as_sent = mem_deref(t->as_sent);
+}
+
+
+static void rtx_destructor(void *arg)
+{
+	struct rtx *t = arg;
+
+	list_unlink(&t->le);
+	forks_reset(t);
+	mem_deref(t->st);
+	mem_deref(t->req);
+}
+
+
+static void rtx_reply(struct rtx *t, uint16_t scode, const char *reason)
+{
+	struct sip_reply_opts o = { 0 };
+	int err;
+
+	if (t->final_sent)
+		return;
+	t->final_sent = true;
+	o.reason = reason;
+	err = sip_strans_reply(t->st, scode, &o);
+	if (err)
+		LOG_WARN(NULL, "answer %u not sent: %s", scode,
+			 log_strerror(err));
+}
+
+
+static void cancel_others(struct rtx *t, const struct rfork *keep)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < t->fc; i++) {
+		struct rfork *f = &t->fv[i];
+
+		if (f == keep || f->final || !f->ct ||
+		    t->req->meth != SIP_METHOD_INVITE)
+			continue;
+		err = sip_ctrans_cancel(f->ct); /* 16.7 step 10 */
+		if (err)
+			LOG_DEBUG(NULL, "CANCEL not sent: %s",
+				  log_strerror(err));
+	}
+}
+
+
+/* RFC 3261 16.7 step 6, simplified: a 6xx wins, else the lowest class. */
+static bool better(const struct sip_msg *a, const struct sip_msg *b)
+{
+	if (!b)
+		return true;
+	if (b->scode >= 600)
+		return false;
+	if (a->scode >= 600)
+		return true;
+	return a->scode / 100 < b->scode / 100;
+}
+
+
+/* Everything in: send the best final, release when all branches ended. */
+static void rtx_check(struct rtx *t)
+{
+	size_t i, finals = 0, ended = 0;
+	int err;
+
+	for (i = 0; i < t->fc; i++) {
+		finals += t->fv[i].final;
+		ended += t->fv[i].ended;
+	}
+	if (finals == t->fc && !t->final_sent) {
+		if (t->best) {
+			t->final_sent = true;
+			err = cscf_fwd_response(t->st, t->best);
+			if (err)
+				LOG_WARN(NULL, "response %u not relayed: %s",
+					 t->best->scode, log_strerror(err));
+		} else {
+			rtx_reply(t, 408, NULL);
+		}
+	}
+	if (ended == t->fc)
+		mem_deref(t);
+}
+
+
+/* DefaultHandling for the AS copy: SESSION_CONTINUED goes on, TERMINATED
+ * answers (TS 29.228 B.2.2). */
+static void as_failed(struct rtx *t, uint16_t scode)
+{
+	struct scscf_route_out out;
+	struct sip_msg *sent = t->as_sent;
+	int err;
+
+	t->as_sent = NULL;
+	forks_reset(t); /* the AS's transaction goes, without callbacks */
+	LOG_INFO(NULL, "application server failed (%u): default handling",
+		 scode);
+	err = scscf_route_as_failed(t->r->route, sent, scode, &out);
+	mem_deref(sent);
+	if (err) {
+		rtx_reply(t, 500, NULL);
+		mem_deref(t);
+		return;
+	}
+	route_act(t, &out);
+	scscf_route_out_reset(&out);
+}
+
+
+static void fork_resp(int err, struct sip_msg *msg, void *arg)
+{
+	struct rfork *f = arg;
+	struct rtx *t = f->t;
+	bool invite = t->req->meth == SIP_METHOD_INVITE;
+
+	if (err || !msg) {
+		f->ended = true;
+		if (!f->final) {
+			f->final = true;
+			if (t->as_sent && !t->final_sent) {
+				as_failed(t, 0);
+				return;
+			}
+			LOG_INFO(NULL, "branch ended without answer: %s",
+				 log_strerror(err ? err : ETIMEDOUT));
+		}
+		rtx_check(t);
+		return;
+	}
+	if (msg->scode == 100)
+		return; /* hop by hop */
+	if (f->final && msg->scode >= 200 && msg->scode < 300 && invite) {
+		/* a 2xx retransmission reaches us only when the client
+		 * transaction passes it up: relay it (16.7 step 5) */
+		if (cscf_fwd_response(t->st, msg))
+			LOG_DEBUG(NULL, "2xx retransmission not relayed");
+		return;
+	}
+	scscf_route_response(t->r->route, t->req, msg);
+	if (msg->scode < 200) {
+		if (!t->final_sent &&
+		    (err = cscf_fwd_response(t->st, msg)) != 0)
+			LOG_DEBUG(NULL, "%u not relayed: %s", msg->scode,
+				  log_strerror(err));
+		return;
+	}
+	f->final = true;
+	if (!invite)
+		f->ended = true;
+	if (t->as_sent && !t->final_sent &&
+	    (msg->scode == 408 || msg->scode >= 500) && msg->scode < 600) {
+		as_failed(t, msg->scode);
+		return;
+	}
+	if (msg->scode < 300) {
+		/* every 2xx goes up (16.7 step 5), the others are cancelled */
+		t->final_sent = true;
+		err = cscf_fwd_response(t->st, msg);
+		if (err)
+			LOG_DEBUG(NULL, "2xx not relayed: %s",
+				  log_strerror(err));
+		cancel_others(t, f);
+	} else if (!t->final_sent && better(msg, t->best)) {
+		struct sip_msg *dup = NULL;
+
+		if (!sip_msg_dup(&dup, msg)) {
+			mem_deref(t->best);
+			t->best = dup;
+		}
+		if (msg->scode >= 600)
+			cancel_others(t, f);
+	}
+	rtx_check(t);
+}
+
+
+static bool dialog_creating(struct sip_msg *req)
+{
+	const struct sip_addr *to;
+
+	if (!sip_msg_to(req, &to) && pl_isset(&to->tag))
+		return false;
+	return req->meth == SIP_METHOD_INVITE ||
+	       req->meth == SIP_METHOD_SUBSCRIBE ||
+	       req->meth == SIP_METHOD_REFER;
+}
+
+
+static const char *hop_name(enum scscf_hop h)
+{
+	switch (h) {
+	case SCSCF_HOP_AS:
+		return "AS";
+	case SCSCF_HOP_ICSCF:
+		return "I-CSCF";
+	case SCSCF_HOP_DNS:
+		return "DNS";
+	case SCSCF_HOP_BREAKOUT:
+		return "breakout";
+	case SCSCF_HOP_CONTACT:
+		return "contact";
+	case SCSCF_HOP_ROUTE:
+	default:
+		return "route";
+	}
+}
+
+
+static void route_forward(struct rtx *t, struct scscf_route_out *out)
+{
+	struct cscf_hop hop = { 0 };
+	size_t i;
+	int err = 0;
+
+	if (dialog_creating(t->req))
+		hop.rr = t->r->rr;
+	forks_reset(t);
+	if (out->hop == SCSCF_HOP_AS && out->msgc)
+		t->as_sent = mem_ref(out->msgv[0]);
+	for (i = 0; i < out->msgc && i < SCSCF_ROUTE_TARGETS_MAX; i++) {
+		struct rfork *f = &t->fv[t->fc];
+
+		f->t = t;
+		err = cscf_fwd_request(&f->ct, t->r->sip, out->msgv[i], &hop,
+				       fork_resp, f);
+		if (err) {
+			LOG_INFO(NULL, "%.*s to %s not forwarded: %s",
+				 (int)t->req->met.l, t->req->met.p,
+				 hop_name(out->hop), log_strerror(err));
+			continue;
+		}
+		t->fc++;
+	}
+	LOG_DEBUG(NULL, "%.*s to %s, %zu branch(es)", (int)t->req->met.l,
+		  t->req->met.p, hop_name(out->hop), t->fc);
+	if (t->fc)
+		return;
+	if (t->as_sent) {
+		as_failed(t, 0); /* the AS is unreachable */
+		return;
+	}
+	rtx_reply(t, cscf_fwd_scode(err ? err : EINVAL), NULL);
+	mem_deref(t);
+}
+
+
+static void fetched(int err, const struct scscf_impu_info *info, void *arg)
+{
+	struct rtx *t = arg;
+	struct scscf_route_out out;
+
+	(void)info;
+	t->fetching = false;
+	if (scscf_route_fetched(t->r->route, t->req, err, &out)) {
+		rtx_reply(t, 500, NULL);
+		mem_deref(t);
+		return;
+	}
+	if (out.act == SCSCF_ROUTE_FETCH) {
+		/* the profile came but is still not enough: do not loop */
+		rtx_reply(t, 480, NULL);
+		mem_deref(t);
+	} else {
+		route_act(t, &out);
+	}
+	scscf_route_out_reset(&out);
+}
+
+
+static void route_act(struct rtx *t, struct scscf_route_out *out)
+{
+	int err;
+
+	switch (out->act) {
+	case SCSCF_ROUTE_FORWARD:
+		route_forward(t, out);
+		break;
+	case SCSCF_ROUTE_FETCH:
+		t->fetching = true;
+		err = scscf_reg_unregistered_profile(t->r->reg, out->impu,
+						     fetched, t);
+		if (err) {
+			t->fetching = false;
+			rtx_reply(t, 480, NULL);
+			mem_deref(t);
+		}
+		break;
+	case SCSCF_ROUTE_REPLY:
+	default:
+		rtx_reply(t, out->scode ? out->scode : 500, out->reason);
+		mem_deref(t);
+		break;
+	}
+}
+
+
+/* CANCEL of the INVITE we route (RFC 3261 16.10): every branch. */
+static void rtx_cancel(int err, struct sip_msg *msg, void *arg)
+{
+	struct rtx *t = arg;
+
+	(void)msg;
+	if (!err)
+		cancel_others(t, NULL);
+}
+
+
+/* An ACK for a 2xx: no transaction, sent on by its Route. */
+static void route_ack(struct scscf_role *r, struct sip_msg *msg)
+{
+	struct scscf_route_out out;
+	struct cscf_hop hop = { 0 };
+	int err;
+
+	if (scscf_route_request(r->route, msg, &out))
+		return;
+	if (out.act == SCSCF_ROUTE_FORWARD && out.msgc) {
+		err = cscf_fwd_stateless(r->sip, out.msgv[0], &hop);
+		if (err)
+			LOG_INFO(NULL, "ACK not forwarded: %s",
+				 log_strerror(err));
+	}
+	scscf_route_out_reset(&out);
+}
+
+
+static void route_request(struct scscf_role *r, struct sip_msg *msg)
+{
+	struct scscf_route_out out;
+	struct rtx *t;
+	int err;
+
+	t = mem_zalloc(sizeof(*t), rtx_destructor);
+	if (!t)
+		goto oom;
+	t->r = r;
+	list_append(&r->rtxs, &t->le, t);
+	err = sip_msg_dup(&t->req, msg);
+	if (!err)
+		err = sip_strans_alloc(
+			&t->st, r->sip, t->req,
+			msg->meth == SIP_METHOD_INVITE ? rtx_cancel : NULL, t);
+	if (err) {
+		mem_deref(t);
+		goto oom;
+	}
+	err = scscf_route_request(r->route, t->req, &out);
+	if (err) {
+		rtx_reply(t, 500, NULL);
+		mem_deref(t);
+		return;
+	}
+	route_act(t, &out);
+	scscf_route_out_reset(&out);
+	return;
+oom:
+	(void)sip_replyf(r->sip, msg, 500, "Out Of Memory");
+}
+
+
+static void call_log(const char *what, const struct scscf_call *c)
+{
+	LOG_INFO(NULL, "call %s: %s %s (%u)", what,
+		 c->sc == SCSCF_SC_ORIG ? "orig" : "term",
+		 c->served_user ? c->served_user : "-", c->scode);
+}
+
+static void call_start(const struct scscf_call *c, void *arg)
+{
+	(void)arg;
+	call_log("start", c);
+}
+
+static void call_answer(const struct scscf_call *c, void *arg)
+{
+	(void)arg;
+	call_log("answer", c);
+}
+
+static void call_end(const struct scscf_call *c, void *arg)
+{
+	(void)arg;
+	call_log("end", c);
+}
+
+
 static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 {
 	struct scscf_role *r = arg;
@@ -329,12 +777,13 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	int err;
 
 	(void)sip;
-	if (msg->meth == SIP_METHOD_ACK)
-		return true; /* an ACK for a 2xx: no session routing yet */
+	if (msg->meth == SIP_METHOD_ACK) {
+		route_ack(r, msg); /* an ACK for a 2xx */
+		return true;
+	}
 	if (msg->meth != SIP_METHOD_REGISTER &&
 	    !(msg->meth == SIP_METHOD_SUBSCRIBE && is_reg_event(msg))) {
-		(void)sip_replyf(r->sip, msg, 501,
-				 "Session Routing Not Wired Yet");
+		route_request(r, msg);
 		return true;
 	}
 	t = mem_zalloc(sizeof(*t), stx_destructor);
@@ -374,6 +823,62 @@ static void on_response(struct sip *sip, struct sip_msg *msg, void *arg)
 }
 
 
+static int route_start(struct scscf_role *r, const struct scscf_role_conf *c,
+		       char *msg, size_t size)
+{
+	static const struct scscf_route_hooks hooks = {
+		.call_start = call_start,
+		.call_answer = call_answer,
+		.call_end = call_end,
+	};
+	struct scscf_route_conf rc = { 0 };
+	struct scscf_route_db db;
+	size_t i, n = 0;
+	int err;
+
+	if (!c->icscf || strncmp(c->icscf, "sip", 3) != 0) {
+		(void)snprintf(msg, size,
+			       "the scscf role needs [scscf] icscf (the "
+			       "I-CSCF for calls to our domains, e.g. "
+			       "sip:127.0.0.1:5070)");
+		return EINVAL;
+	}
+	if (c->breakout && strncmp(c->breakout, "sip", 3) != 0) {
+		(void)snprintf(msg, size,
+			       "[scscf] breakout '%s' is not a SIP URI",
+			       c->breakout);
+		return EINVAL;
+	}
+	(void)snprintf(r->icscf, sizeof(r->icscf), "%s", c->icscf);
+	(void)snprintf(r->breakout, sizeof(r->breakout), "%s",
+		       c->breakout ? c->breakout : "");
+	/* our Record-Route: the Service-Route URI without "orig", so
+	 * in-dialog requests are told from initial ones (5.4.3.1) */
+	(void)snprintf(r->rr, sizeof(r->rr), "<%s;lr>", r->uri);
+	for (i = 0; c->domains && i < c->domains->n; i++)
+		r->domv[n++] = c->domains->v[i];
+	if (!n && c->home && *c->home)
+		r->domv[n++] = c->home;
+	if (!n) {
+		(void)snprintf(msg, size,
+			       "the scscf role needs [scscf] domains (or "
+			       "[diameter] realm): the home domains");
+		return EINVAL;
+	}
+	rc.uri = r->uri;
+	rc.icscf = r->icscf;
+	rc.breakout = r->breakout[0] ? r->breakout : NULL;
+	rc.domains = r->domv;
+	rc.domains_n = n;
+	scscf_route_db_from_reg(&db, r->reg);
+	err = scscf_route_alloc(&r->route, &rc, &db, &hooks, r);
+	if (err)
+		(void)snprintf(msg, size, "cannot create session routing: %s",
+			       log_strerror(err));
+	return err;
+}
+
+
 int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 		     char *msg, size_t size)
 {
@@ -395,6 +900,7 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 	if (!r)
 		return ENOMEM;
 	list_init(&r->ntxs);
+	list_init(&r->rtxs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	(void)snprintf(r->realm, sizeof(r->realm), "%s",
 		       c->realm ? c->realm : "");
@@ -435,6 +941,9 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 		goto out;
 	}
 	scscf_reg_set_eventh(r->reg, reg_event_h, r);
+	err = route_start(r, c, msg, size);
+	if (err)
+		goto out;
 	err = role_sip_open(&r->sip, &c->sip, on_request, on_response, r, msg,
 			    size);
 	if (err)
@@ -460,4 +969,5 @@ void scscf_role_stop(struct scscf_role *r)
 	if (r->sip)
 		sip_close(r->sip);
 	list_flush(&r->ntxs);
+	list_flush(&r->rtxs);
 }

@@ -21,6 +21,11 @@ struct scscf_role_conf {
 	const char *realm;        /* AKA digest realm; NULL: IMPU domain */
 	const char *data_dir;     /* its SQLite store goes here */
 	struct dia_node *node;    /* Cx client (the shared node) */
+	const char *icscf;        /* I-CSCF URI for our domains (LIR) */
+	const char *breakout;     /* BGCF / gateway for tel:; NULL: 404 */
+	const struct conf_list *domains; /* home domains; empty: home */
+	const char *home;                /* the default home domain ([diameter]
+					    realm) */
 };
 
 /* Call before dia_node_start(): the registrar serves RTR/PPR. */
