@@ -37,6 +37,19 @@ for u in alice bob; do
 		fail "subscriber add $u (see subscriber.log)"
 done
 
+# carol: an originating iFC sending INVITEs to the AS
+ASP=$(free_port)
+"$ENTIMS" ifc add orig-as --data-dir "$DATA" --priority 1 \
+	--as "sip:127.0.0.1:$ASP" --method INVITE --session-case originating \
+	--default-handling session_continued >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "ifc add (see subscriber.log)"
+"$ENTIMS" profile add sp-as --data-dir "$DATA" --ifc orig-as \
+	>>"$E2E_TMP/subscriber.log" 2>&1 || fail "profile add (see subscriber.log)"
+"$ENTIMS" subscriber add carol --data-dir "$DATA" --impi "carol@$REALM" \
+	--impu "sip:carol@$REALM" --password carol-secret --scheme digest-md5 \
+	--profile sp-as >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber add carol (see subscriber.log)"
+
 (cd "$E2E_TMP" && exec "$ENTIMS" run -c "$E2E_TMP/ims.conf" \
 	--data-dir "$DATA" --log-level debug) >"$E2E_TMP/ims.log" 2>&1 \
 	</dev/null &
@@ -110,6 +123,38 @@ grep -q 'call answer: orig sip:alice@ims.test' "$E2E_TMP/ims.log" ||
 grep -qE 'request 302 .*in-process' "$E2E_TMP/ims.log" ||
 	fail "I-CSCF: no LIR (Cx 302) to the HSS in the log"
 log "ok: S-CSCF session cases orig and term, I-CSCF LIR"
+
+# ---- carol -> AS -> bob ------------------------------------------------------
+CP=$(free_port)
+while [ "$CP" = "$AP" ] || [ "$CP" = "$BP" ]; do CP=$(free_port); done
+register carol "$CP"
+sipp_bg as "127.0.0.1:$SP" -sf "$E2E_SCENARIO/as.xml" -i 127.0.0.1 \
+	-p "$ASP" -m 1 -recv_timeout 15000
+AS=$SIPP_PID
+wait_udp_bound "$ASP"
+sipp_bg bob2 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/uas.xml" -i 127.0.0.1 \
+	-p "$BP" -m 1 -recv_timeout 15000
+BOB=$SIPP_PID
+wait_udp_bound "$BP"
+rc=0
+sipp_run carol 30 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/uac.xml" \
+	-key user carol -key callee bob -key domain "$REALM" -i 127.0.0.1 \
+	-p "$CP" -m 1 -recv_timeout 10000 || rc=$?
+expect_rc "carol calls bob through her AS: INVITE/180/200, ACK, BYE/200" "$rc" 0
+rc=0
+wait_pid "$AS" 10 || rc=$?
+expect_rc "the AS got the INVITE with the ODI Route and P-Served-User, sent it back" "$rc" 0
+rc=0
+wait_pid "$BOB" 10 || rc=$?
+expect_rc "bob answers carol's call" "$rc" 0
+inv=$E2E_TMP/bob2.invite
+awk '/^INVITE sip:/ {f=1} f && /^\r?$/ {exit} f {print}' \
+	"$E2E_TMP/bob2.msg.log" >"$inv"
+grep -qiE "^P-Asserted-Identity: *<?sip:carol@$REALM>?" "$inv" ||
+	fail "bob: no P-Asserted-Identity sip:carol@$REALM on the AS's call"
+grep -qiE "^Via: SIP/2.0/UDP 127\.0\.0\.1:$ASP;" "$inv" ||
+	fail "bob: the INVITE did not pass the AS (no Via of 127.0.0.1:$ASP)"
+log "ok: carol's INVITE went through the AS and reached bob as carol"
 
 kill -TERM "$IMS"
 rc=0
