@@ -156,6 +156,27 @@ grep -qiE "^Via: SIP/2.0/UDP 127\.0\.0\.1:$ASP;" "$inv" ||
 	fail "bob: the INVITE did not pass the AS (no Via of 127.0.0.1:$ASP)"
 log "ok: carol's INVITE went through the AS and reached bob as carol"
 
+# ---- DefaultHandling: the AS is down, SESSION_CONTINUED -----------------------
+# Nothing listens on the AS port and an ICMP port unreachable is not
+# reported by the UDP transport: the S-CSCF's client transaction ends
+# with Timer B (64*T1 = 32 s, RFC 3261 17.1.1.2), then the request goes on
+# (TS 29.228 B.2.2).  The caller's side is in Proceeding (100) meanwhile.
+sipp_bg bob3 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/uas.xml" -i 127.0.0.1 \
+	-p "$BP" -m 1 -recv_timeout 50000
+BOB=$SIPP_PID
+wait_udp_bound "$BP"
+rc=0
+sipp_run carol2 60 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/uac.xml" \
+	-key user carol -key callee bob -key domain "$REALM" -i 127.0.0.1 \
+	-p "$CP" -m 1 -recv_timeout 45000 || rc=$?
+expect_rc "carol calls bob with her AS down (session_continued)" "$rc" 0
+rc=0
+wait_pid "$BOB" 10 || rc=$?
+expect_rc "bob answers carol's call without the AS" "$rc" 0
+grep -q 'application server failed' "$E2E_TMP/ims.log" ||
+	fail "S-CSCF: no DefaultHandling in the log"
+log "ok: DefaultHandling SESSION_CONTINUED skipped the AS that is down"
+
 kill -TERM "$IMS"
 rc=0
 wait_pid "$IMS" 10 || rc=$?
