@@ -386,6 +386,73 @@ static void test_response_bad(void **state)
 }
 
 
+/* 16.6 step 4: our Record-Route is the top value: above the ones already
+ * there, wherever they are, and after the Vias when there are none */
+static void test_record_route(void **state)
+{
+	const char *p, *ours, *theirs, *via;
+
+	(void)state;
+	hop.uri = "sip:10.0.0.2";
+	hop.rr = "<sip:10.0.0.8:5080;lr>";
+	feed_register("sip:example.com", 70,
+		      "Record-Route: <sip:10.0.0.7;lr>\r\n");
+	assert_int_equal(fwd_err, 0);
+	assert_int_equal(nsent, 1);
+	p = sent[0].data;
+	ours = strstr(p, "\r\nRecord-Route: <sip:10.0.0.8:5080;lr>\r\n");
+	theirs = strstr(p, "\r\nRecord-Route: <sip:10.0.0.7;lr>\r\n");
+	assert_non_null(ours);
+	assert_non_null(theirs);
+	assert_true(ours < theirs);
+	/* once only */
+	assert_null(strstr(ours + 3, "Record-Route: <sip:10.0.0.8"));
+
+	ct = mem_deref(ct);
+	st = mem_deref(st);
+	nsent = 0;
+	feed_register("sip:example.com", 70, "");
+	assert_int_equal(fwd_err, 0);
+	assert_int_equal(nsent, 1);
+	p = sent[0].data;
+	ours = strstr(p, "\r\nRecord-Route: <sip:10.0.0.8:5080;lr>\r\n");
+	via = strstr(p, "\r\nVia: SIP/2.0/UDP 10.0.0.1:5070;");
+	assert_non_null(ours);
+	assert_non_null(via);
+	assert_true(via < ours); /* below every Via, above From */
+	assert_true(ours < strstr(p, "\r\nFrom: "));
+}
+
+
+/* An ACK for a 2xx: one send, our Via, Max-Forwards - 1, no transaction
+ * (so nothing is retransmitted) */
+static void test_stateless(void **state)
+{
+	size_t i, n6 = 0;
+
+	(void)state;
+	hop.uri = "sip:10.0.0.2";
+	feed_register("sip:example.com", 5, "");
+	assert_int_equal(fwd_err, 0);
+	nsent = 0;
+	hop.uri = "sip:10.0.0.6:5090";
+	assert_int_equal(cscf_fwd_stateless(sip, sip_strans_req(st), &hop), 0);
+	assert_int_equal(nsent, 1);
+	assert_true(dst_is(&sent[0], "10.0.0.6:5090"));
+	assert_true(!strncmp(sent[0].data,
+			     "REGISTER sip:example.com SIP/2.0\r\n"
+			     "Via: SIP/2.0/UDP ",
+			     50));
+	assert_non_null(strstr(sent[0].data, "\r\nMax-Forwards: 4\r\n"));
+	/* nothing retransmits it (the REGISTER's own transaction may) */
+	tmr_test_set_now(100000 + 40000);
+	tmr_poll();
+	for (i = 0; i < nsent; i++)
+		n6 += dst_is(&sent[i], "10.0.0.6:5090");
+	assert_int_equal(n6, 1);
+	assert_int_equal(cscf_fwd_stateless(NULL, NULL, NULL), EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +461,7 @@ int main(void)
 		T(test_route_then_ruri), T(test_flow),
 		T(test_errors),          T(test_response_relayed),
 		T(test_timeout),         T(test_response_bad),
+		T(test_record_route),    T(test_stateless),
 #undef T
 	};
 
