@@ -76,19 +76,6 @@ static void itx_destructor(void *arg)
 }
 
 
-static void reply(struct itx *t, uint16_t scode, const char *reason)
-{
-	struct sip_reply_opts o = { 0 };
-	int err;
-
-	o.reason = reason;
-	err = sip_strans_reply(t->st, scode, &o);
-	if (err)
-		LOG_WARN(NULL, "answer %u not sent: %s", scode,
-			 log_strerror(err));
-}
-
-
 /* 0: a new decision will come (icscf_retry accepted) */
 static int retry(struct itx *t, uint16_t scode)
 {
@@ -113,7 +100,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 		scode = err == ETIMEDOUT ? 408 : 503;
 		if (!retry(t, scode))
 			return;
-		reply(t, scode, NULL);
+		role_reply(t->st, scode, NULL);
 		mem_deref(t);
 		return;
 	}
@@ -139,7 +126,7 @@ static void decided(const struct icscf_out *out, void *arg)
 	int err;
 
 	if (out->act == ICSCF_REPLY) {
-		reply(t, out->scode, out->reason);
+		role_reply(t->st, out->scode, out->reason);
 		mem_deref(t);
 		return;
 	}
@@ -150,7 +137,7 @@ static void decided(const struct icscf_out *out, void *arg)
 			 log_strerror(err));
 		if (!retry(t, 503))
 			return;
-		reply(t, cscf_fwd_scode(err), NULL);
+		role_reply(t->st, cscf_fwd_scode(err), NULL);
 		mem_deref(t);
 	}
 }
@@ -195,21 +182,13 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	}
 	err = icscf_request(&t->tx, r->ic, t->req, decided, t);
 	if (err) {
-		reply(t, err == EINVAL ? 400 : 500, NULL);
+		role_reply(t->st, err == EINVAL ? 400 : 500, NULL);
 		mem_deref(t);
 	}
 	return true;
 oom:
 	(void)sip_replyf(r->sip, msg, 500, "Out Of Memory");
 	return true;
-}
-
-
-static void on_response(struct sip *sip, struct sip_msg *msg, void *arg)
-{
-	(void)sip;
-	(void)arg;
-	LOG_DEBUG(NULL, "stray %u dropped", msg->scode);
 }
 
 
@@ -308,8 +287,8 @@ int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,
 			       log_strerror(err));
 		goto out;
 	}
-	err = role_sip_open(&r->sip, &c->sip, on_request, on_response, r, msg,
-			    size);
+	err = role_sip_open(&r->sip, &c->sip, on_request, role_stray_response,
+			    r, msg, size);
 	if (err)
 		goto out;
 	LOG_INFO(NULL, "I-CSCF %s, %zu S-CSCFs configured", r->uri, ic.scscf_n);

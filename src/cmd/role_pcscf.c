@@ -102,19 +102,6 @@ static void ptx_destructor(void *arg)
 }
 
 
-static void reply(struct ptx *t, uint16_t scode, const char *reason)
-{
-	struct sip_reply_opts o = { 0 };
-	int err;
-
-	o.reason = reason;
-	err = sip_strans_reply(t->st, scode, &o);
-	if (err)
-		LOG_WARN(NULL, "answer %u not sent: %s", scode,
-			 log_strerror(err));
-}
-
-
 static void psub_destructor(void *arg)
 {
 	struct psub *ps = arg;
@@ -251,26 +238,26 @@ static void local_request(struct ptx *t)
 	int err;
 
 	if (t->req->meth != SIP_METHOD_NOTIFY) {
-		reply(t, 405, NULL);
+		role_reply(t->st, 405, NULL);
 		return;
 	}
 	if (sip_msg_callid(t->req, &callid) ||
 	    !(ps = psub_find(r, &callid, NULL))) {
-		reply(t, 481, NULL); /* RFC 6665 4.1.3 */
+		role_reply(t->st, 481, NULL); /* RFC 6665 4.1.3 */
 		return;
 	}
 	err = regevent_watch_notify(ps->w, t->req, term_h, r, &res, ebuf,
 				    sizeof(ebuf));
 	if (err == EPROTO) {
-		reply(t, 489, NULL);
+		role_reply(t->st, 489, NULL);
 		return;
 	}
 	if (err) {
 		LOG_WARN(NULL, "reg event NOTIFY for %s: %s", ps->impu, ebuf);
-		reply(t, 400, NULL);
+		role_reply(t->st, 400, NULL);
 		return;
 	}
-	reply(t, 200, NULL);
+	role_reply(t->st, 200, NULL);
 	if (res.terminated) {
 		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
 			 ps->impu, res.reason);
@@ -287,7 +274,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 
 	if (err || !msg) {
 		if (err && sip_strans_active(t->st))
-			reply(t, cscf_fwd_scode(err), NULL);
+			role_reply(t->st, cscf_fwd_scode(err), NULL);
 		if (err || !msg)
 			mem_deref(t);
 		return;
@@ -346,7 +333,7 @@ static void forward(struct ptx *t, struct pcscf_out *out)
 	if (err) {
 		LOG_INFO(NULL, "%.*s not forwarded: %s", (int)t->req->met.l,
 			 t->req->met.p, log_strerror(err));
-		reply(t, cscf_fwd_scode(err), NULL);
+		role_reply(t->st, cscf_fwd_scode(err), NULL);
 		mem_deref(t);
 	}
 }
@@ -390,13 +377,13 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	}
 	err = pcscf_request(r->p, t->req, &out);
 	if (err) {
-		reply(t, 500, NULL);
+		role_reply(t->st, 500, NULL);
 		mem_deref(t);
 		return true;
 	}
 	switch (out.act) {
 	case PCSCF_REPLY:
-		reply(t, out.scode, out.reason);
+		role_reply(t->st, out.scode, out.reason);
 		mem_deref(t);
 		break;
 	case PCSCF_FORWARD:
@@ -413,17 +400,6 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 oom:
 	(void)sip_replyf(r->sip, msg, 500, "Out Of Memory");
 	return true;
-}
-
-
-static void on_response(struct sip *sip, struct sip_msg *msg, void *arg)
-{
-	(void)sip;
-	(void)arg;
-	/* a stray response (its transaction is gone): nothing to relay
-	 * it to, RFC 3261 16.7 would send it on statelessly; a REGISTER
-	 * or its 2xx is never stray */
-	LOG_DEBUG(NULL, "stray %u dropped", msg->scode);
 }
 
 
@@ -528,8 +504,8 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 			       log_strerror(err));
 		goto out;
 	}
-	err = role_sip_open(&r->sip, &c->sip, on_request, on_response, r, msg,
-			    size);
+	err = role_sip_open(&r->sip, &c->sip, on_request, role_stray_response,
+			    r, msg, size);
 	if (err)
 		goto out;
 	LOG_INFO(NULL, "P-CSCF %s, I-CSCF %s", r->uri, r->icscf);

@@ -396,17 +396,10 @@ static void rtx_destructor(void *arg)
 
 static void rtx_reply(struct rtx *t, uint16_t scode, const char *reason)
 {
-	struct sip_reply_opts o = { 0 };
-	int err;
-
 	if (t->final_sent)
 		return;
 	t->final_sent = true;
-	o.reason = reason;
-	err = sip_strans_reply(t->st, scode, &o);
-	if (err)
-		LOG_WARN(NULL, "answer %u not sent: %s", scode,
-			 log_strerror(err));
+	role_reply(t->st, scode, reason);
 }
 
 
@@ -815,14 +808,6 @@ oom:
 }
 
 
-static void on_response(struct sip *sip, struct sip_msg *msg, void *arg)
-{
-	(void)sip;
-	(void)arg;
-	LOG_DEBUG(NULL, "stray %u dropped", msg->scode);
-}
-
-
 static int route_start(struct scscf_role *r, const struct scscf_role_conf *c,
 		       char *msg, size_t size)
 {
@@ -944,8 +929,8 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 	err = route_start(r, c, msg, size);
 	if (err)
 		goto out;
-	err = role_sip_open(&r->sip, &c->sip, on_request, on_response, r, msg,
-			    size);
+	err = role_sip_open(&r->sip, &c->sip, on_request, role_stray_response,
+			    r, msg, size);
 	if (err)
 		goto out;
 	LOG_INFO(NULL, "S-CSCF %s, store %s", r->uri, dir);

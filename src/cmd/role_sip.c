@@ -13,7 +13,12 @@
 #include "core/log.h"
 #include "core/pl.h"
 #include "net/sa.h"
+#include "sip/build.h"
+#include "sip/msg.h"
+#include "sip/strans.h"
 #include "sip/transp.h"
+
+#define LOG_MODULE "cscf"
 
 
 int role_sip_open(struct sip **sipp, const struct role_sip_conf *c,
@@ -90,4 +95,25 @@ out:
 		*sipp = sip;
 	}
 	return err;
+}
+
+
+void role_reply(struct sip_strans *st, uint16_t scode, const char *reason)
+{
+	struct sip_reply_opts o = { 0 };
+	int err;
+
+	o.reason = reason;
+	err = sip_strans_reply(st, scode, &o);
+	if (err)
+		LOG_WARN(NULL, "answer %u not sent: %s", scode,
+			 log_strerror(err));
+}
+
+
+void role_stray_response(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	(void)sip;
+	(void)arg;
+	LOG_DEBUG(NULL, "stray %u dropped", msg->scode);
 }
