@@ -44,6 +44,7 @@
 
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/hex.h"
 #include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -280,19 +281,6 @@ static bool in_dialog(struct sip_msg *msg)
 
 /* ---- flow tokens ---- */
 
-static void hex_put(char *out, const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-
 static int token_mac(const struct pcscf *p, const uint8_t *raw, size_t n,
 		     uint8_t mac[TOKEN_MAC])
 {
@@ -353,7 +341,7 @@ int pcscf_token_make(const struct pcscf *p, const struct pcscf_flow *flow,
 	err = token_mac(p, raw, n, raw + n);
 	if (err)
 		return err;
-	hex_put(buf, raw, n + TOKEN_MAC);
+	hex_encode(buf, raw, n + TOKEN_MAC);
 	return 0;
 }
 

@@ -45,8 +45,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/hex.h"
 #include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -906,39 +908,13 @@ static void vec_timeout(void *arg)
 
 static int nonce_digest(char *out, size_t size)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-				  "qrstuvwxyz0123456789-_";
 	uint8_t r[NONCE_RAND_LEN];
-	size_t i, n = 0;
 
 	if (size < NONCE_RAND_LEN / 3 * 4 + 1)
 		return ENOSPC;
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		return EIO;
-	for (i = 0; i < sizeof(r); i += 3) {
-		uint32_t w = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 |
-			     r[i + 2];
-
-		out[n++] = b64[(w >> 18) & 63];
-		out[n++] = b64[(w >> 12) & 63];
-		out[n++] = b64[(w >> 6) & 63];
-		out[n++] = b64[w & 63];
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = '\0';
+	return base64_encode(out, size, r, sizeof(r), BASE64_URL);
 }
 
 
@@ -1078,8 +1054,8 @@ static void reply_401(struct scscf_reg *reg, struct sreg_tx *tx,
 	if (!err && v->kind == VEC_AKA && reg->conf.keys_to_pcscf) {
 		/* TS 33.203 6.1 / TS 24.229 5.4.1.2.1: for the P-CSCF's
 		 * security association, which removes them */
-		hex(ck, v->ck, AKA_KEY_LEN);
-		hex(ik, v->ik, AKA_KEY_LEN);
+		hex_encode(ck, v->ck, AKA_KEY_LEN);
+		hex_encode(ik, v->ik, AKA_KEY_LEN);
 		err = buf_printf(b, ", ck=\"%s\", ik=\"%s\"", ck, ik);
 		OPENSSL_cleanse(ck, sizeof(ck));
 		OPENSSL_cleanse(ik, sizeof(ik));

@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/hex.h"
 #include "core/pl.h"
 #include "diameter/dict.h"
 #include "hss/milenage.h"
@@ -131,35 +132,12 @@ static int set_str(char **dst, const char *s)
 static int hexbytes(uint8_t *out, size_t n, const char *s, const char *key,
 		    const char *who, char *msg, size_t sz)
 {
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		int h = pl_hexval(s[2 * i]), l = pl_hexval(s[2 * i + 1]);
-		if (h < 0 || l < 0)
-			goto bad;
-		out[i] = (uint8_t)(h << 4 | l);
-	}
-	return 0;
-bad:
+	if (!hex_decode(out, n, s, strlen(s)))
+		return 0;
 	return say(msg, sz, EINVAL,
 		   "\"%s\" of private identity '%s' must be %zu hex digits "
 		   "(%zu bytes)",
 		   key, who, 2 * n, n);
-}
-
-
-static void hexstr(char *out, const uint8_t *b, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 
@@ -1579,14 +1557,14 @@ static json_t *impi_json(const struct store_impi *i)
 		err |= jset(o, "ha1", a);
 	}
 	if (i->has_k) {
-		hexstr(hex, i->k, 16);
+		hex_encode(hex, i->k, 16);
 		err |= jset(o, "k", json_string(hex));
 	}
 	if (i->has_opc) {
-		hexstr(hex, i->opc, 16);
+		hex_encode(hex, i->opc, 16);
 		err |= jset(o, "opc", json_string(hex));
 	}
-	hexstr(hex, i->amf, 2);
+	hex_encode(hex, i->amf, 2);
 	err |= jset(o, "amf", json_string(hex));
 	err |= jset(o, "sqn", json_integer((json_int_t)i->sqn));
 	if (i->line_id)

@@ -53,6 +53,7 @@
 
 #include "core/base64.h"
 #include "core/hash.h"
+#include "core/hex.h"
 #include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -340,38 +341,6 @@ out:
 
 /* ---- hashing helpers ---- */
 
-static const char hexd[] = "0123456789abcdef";
-
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hexd[p[i] >> 4];
-		out[2 * i + 1] = hexd[p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-}
-
-
-/* Decode exactly n octets of hex (either case); false when malformed. */
-static bool hex_decode(const struct pl *pl, uint8_t *out, size_t n)
-{
-	size_t i;
-
-	if (pl->l != 2 * n)
-		return false;
-	for (i = 0; i < n; i++) {
-		int h = pl_hexval(pl->p[2 * i]),
-		    l = pl_hexval(pl->p[2 * i + 1]);
-		if (h < 0 || l < 0)
-			return false;
-		out[i] = (uint8_t)(h << 4 | l);
-	}
-	return true;
-}
-
-
 /* H(p0 ":" p1 ":" ... ) as lowercase hex. */
 static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 		      char *hex, size_t size)
@@ -406,7 +375,7 @@ static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 		err = EIO;
 		goto out;
 	}
-	hex_encode(md, mdlen, hex);
+	hex_encode(hex, md, mdlen);
 out:
 	EVP_MD_CTX_free(ctx);
 	return err;
@@ -1058,7 +1027,7 @@ static bool nc_decode(const struct pl *pl, uint32_t *nc)
 {
 	uint8_t b[4];
 
-	if (!hex_decode(pl, b, 4))
+	if (hex_decode(b, 4, pl->p, pl->l))
 		return false;
 	*nc = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	      (uint32_t)b[2] << 8 | b[3];
@@ -1199,11 +1168,11 @@ int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
 	{
 		struct pl ex;
 		pl_set_str(&ex, expect);
-		if (!hex_decode(&ex, want, alg_len(alg)))
+		if (hex_decode(want, alg_len(alg), ex.p, ex.l))
 			return EIO;
 	}
 	/* constant time: no early exit on the first differing octet */
-	if (!hex_decode(&ah->response, got, alg_len(alg)) ||
+	if (hex_decode(got, alg_len(alg), ah->response.p, ah->response.l) ||
 	    CRYPTO_memcmp(want, got, alg_len(alg)))
 		goto failed;
 

@@ -34,6 +34,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/pl.h"
 
@@ -455,32 +456,10 @@ static int sdup(char **dst, const struct sres *r, size_t row, size_t col)
 
 /* ---- hex and capability lists ---- */
 
-static void hex_enc(char *out, const uint8_t *b, size_t n)
+/* A column's hex (NULL: absent) into n octets. */
+static int hex_decode_str(uint8_t *b, size_t n, const char *s)
 {
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-
-static int hex_dec(uint8_t *b, size_t n, const char *s)
-{
-	size_t i;
-
-	if (!s || strlen(s) != 2 * n)
-		return EINVAL;
-	for (i = 0; i < n; i++) {
-		int h = pl_hexval(s[2 * i]), l = pl_hexval(s[2 * i + 1]);
-		if (h < 0 || l < 0)
-			return EINVAL;
-		b[i] = (uint8_t)(h << 4 | l);
-	}
-	return 0;
+	return s ? hex_decode(b, n, s, strlen(s)) : EINVAL;
 }
 
 
@@ -878,9 +857,9 @@ int store_impi_add(struct store *st, const struct store_impi *in)
 	err = impi_check(in);
 	if (err)
 		return err;
-	hex_enc(k, in->k, 16);
-	hex_enc(opc, in->opc, 16);
-	hex_enc(amf, in->amf, 2);
+	hex_encode(k, in->k, 16);
+	hex_encode(opc, in->opc, 16);
+	hex_encode(amf, in->amf, 2);
 	err = st->ops->begin(st, true);
 	if (err)
 		return err;
@@ -904,9 +883,9 @@ int store_impi_update(struct store *st, const struct store_impi *in)
 	err = impi_check(in);
 	if (err)
 		return err;
-	hex_enc(k, in->k, 16);
-	hex_enc(opc, in->opc, 16);
-	hex_enc(amf, in->amf, 2);
+	hex_encode(k, in->k, 16);
+	hex_encode(opc, in->opc, 16);
+	hex_encode(amf, in->amf, 2);
 	err = st->ops->begin(st, true);
 	if (err)
 		return err;
@@ -938,9 +917,9 @@ static int impi_row(struct store *st, struct store_impi **impip,
 	i->id = sres_i64(r, row, 0);
 	i->schemes = (unsigned)sres_i64(r, row, 3);
 	i->default_scheme = (unsigned)sres_i64(r, row, 4);
-	i->has_k = !hex_dec(i->k, 16, sres_str(r, row, 5));
-	i->has_opc = !hex_dec(i->opc, 16, sres_str(r, row, 6));
-	if (hex_dec(i->amf, 2, sres_str(r, row, 7)))
+	i->has_k = !hex_decode_str(i->k, 16, sres_str(r, row, 5));
+	i->has_opc = !hex_decode_str(i->opc, 16, sres_str(r, row, 6));
+	if (hex_decode_str(i->amf, 2, sres_str(r, row, 7)))
 		memset(i->amf, 0, 2);
 	i->sqn = (uint64_t)sres_i64(r, row, 8);
 	err = sdup(&i->subscription, r, row, 1);

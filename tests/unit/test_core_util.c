@@ -26,6 +26,7 @@
 #include "core/base64.h"
 #include "core/buf.h"
 #include "core/fs.h"
+#include "core/hex.h"
 #include "core/mem.h"
 #include "core/xml.h"
 
@@ -468,6 +469,25 @@ static void test_xml_node_text(void **state)
 }
 
 
+static void test_hex(void **state)
+{
+	static const uint8_t v[] = { 0x00, 0x0f, 0xa5, 0xff };
+	char out[2 * sizeof(v) + 1];
+	uint8_t b[4];
+
+	(void)state;
+	hex_encode(out, v, sizeof(v));
+	assert_string_equal(out, "000fa5ff");
+	assert_int_equal(hex_decode(b, 4, "000FA5ff", 8), 0);
+	assert_memory_equal(b, v, 4);
+	assert_int_equal(hex_decode(b, 4, "000fa5f", 7), EINVAL);
+	assert_int_equal(hex_decode(b, 4, "000fa5fg", 8), EINVAL);
+	assert_int_equal(hex_decode(b, 4, NULL, 8), EINVAL);
+	hex_encode(out, v, 0);
+	assert_string_equal(out, "");
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +496,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_base64_alphabets, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_base64_refusals, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hex, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, mem_mark,
 						mem_expect_no_leaks),
