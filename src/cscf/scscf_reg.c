@@ -72,7 +72,6 @@
 
 #define IMPU_MAX       512  /* canonical IMPU */
 #define IMPI_MAX       256  /* private identity */
-#define PARAMS_MAX     512  /* echoed Contact params */
 #define PATH_MAX_LEN   2048 /* Path values of one REGISTER */
 #define UA_MAX         256
 #define REQ_CONTACTS   32 /* Contact values in one REGISTER */
@@ -1241,51 +1240,6 @@ static enum verdict verify(const struct sip_authhdr *ah, struct sreg_vec *v,
 
 /* ---- bindings ---- */
 
-static int params_keep(const struct pl *params, char **out)
-{
-	struct pl rest = *params, name, val;
-	char buf[PARAMS_MAX + 1];
-	size_t n = 0;
-
-	while (rest.p && sip_param_next(&rest, &name, &val)) {
-		int k;
-
-		if (pl_eq_str_ci(&name, "expires") || pl_eq_str_ci(&name, "q"))
-			continue;
-		if (val.l)
-			k = snprintf(buf + n, sizeof(buf) - n, ";%.*s=%.*s",
-				     PL_FMT(&name), PL_FMT(&val));
-		else
-			k = snprintf(buf + n, sizeof(buf) - n, ";%.*s",
-				     PL_FMT(&name));
-		if (k < 0 || (size_t)k >= sizeof(buf) - n)
-			return ENOSPC;
-		n += (size_t)k;
-	}
-	*out = mem_strdup(buf, n);
-	return *out ? 0 : ENOMEM;
-}
-
-
-static int path_collect(struct sip_msg *req, char *buf, size_t size)
-{
-	struct sip_hdr_iter it = { 0 };
-	struct pl v;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	while (sip_msg_hdr_value_next(req, SIP_HDR_PATH, &it, &v)) {
-		int k = snprintf(buf + n, size - n, "%s%.*s", n ? ", " : "",
-				 PL_FMT(&v));
-
-		if (k < 0 || (size_t)k >= size - n)
-			return ENOSPC;
-		n += (size_t)k;
-	}
-	return 0;
-}
-
-
 /* RFC 5626 4.2 / TS 24.229 5.4.1.2.2: with +sip.instance and reg-id the
  * pair names the binding, otherwise the Contact URI (RFC 3261 19.1.4). */
 static void contact_key(const struct sip_contact *c, struct pl *inst,
@@ -1663,7 +1617,7 @@ static int binding_fill(struct sreg_binding *b, const struct sip_contact *ct,
 	b->instance = mem_deref(b->instance);
 	b->ua = mem_deref(b->ua);
 	contact_key(ct, &inst, &rid);
-	err = params_keep(&ct->addr.params, &b->params);
+	err = registrar_params_keep(&ct->addr.params, &b->params);
 	if (!err)
 		err = pl_strdup(&b->callid, &a->cid);
 	if (!err)
@@ -1751,7 +1705,7 @@ static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 	(void)sip_msg_cseq(c->msg, &a->cs);
 	(void)sip_msg_callid(c->msg, &a->cid);
 	a->uah = sip_msg_hdr(c->msg, SIP_HDR_USER_AGENT);
-	err = path_collect(c->msg, a->path, sizeof(a->path));
+	err = registrar_path_join(c->msg, a->path, sizeof(a->path));
 
 	while (!err && c->star && (le = s->bindings.head))
 		apply_drop(reg, s, le->data, a);

@@ -877,9 +877,15 @@ static bool user_owns_aor(const struct pl *username, const struct sip_uri *to)
 }
 
 
-/* Contact params kept with the binding and echoed: all but expires and q,
- * which the registrar writes itself (RFC 3261 10.3 step 8). */
-static int params_keep(const struct pl *params, char **out)
+/**
+ * The Contact params a registrar keeps with a binding and echoes: all but
+ * expires and q, which it writes itself (RFC 3261 10.3 step 8).  Shared
+ * with the S-CSCF registrar.
+ *
+ * @param out  a new mem string (possibly "")
+ * @return 0, ENOSPC (over REG_PARAMS_MAX), ENOMEM
+ */
+int registrar_params_keep(const struct pl *params, char **out)
 {
 	struct pl rest = *params, name, val;
 	char buf[REG_PARAMS_MAX + 1];
@@ -905,25 +911,43 @@ static int params_keep(const struct pl *params, char **out)
 }
 
 
-/* Path values (RFC 3327), comma-joined; NULL when there are none. */
-static int path_collect(struct sip_msg *req, char **out)
+/**
+ * The request's Path values (RFC 3327), comma-joined into buf ("" when
+ * there are none).  Shared with the S-CSCF registrar.
+ *
+ * @return 0, ENOSPC
+ */
+int registrar_path_join(struct sip_msg *req, char *buf, size_t size)
 {
 	struct sip_hdr_iter it = { 0 };
-	char buf[REG_PATH_MAX + 1];
 	struct pl v;
 	size_t n = 0;
 
-	*out = NULL;
+	if (!size)
+		return ENOSPC;
+	buf[0] = '\0';
 	while (sip_msg_hdr_value_next(req, SIP_HDR_PATH, &it, &v)) {
-		int k = snprintf(buf + n, sizeof(buf) - n, "%s%.*s",
-				 n ? ", " : "", PL_FMT(&v));
-		if (k < 0 || (size_t)k >= sizeof(buf) - n)
+		int k = snprintf(buf + n, size - n, "%s%.*s", n ? ", " : "",
+				 PL_FMT(&v));
+		if (k < 0 || (size_t)k >= size - n)
 			return ENOSPC;
 		n += (size_t)k;
 	}
-	if (!n)
-		return 0;
-	*out = mem_strdup(buf, n);
+	return 0;
+}
+
+
+/* Path values, comma-joined; NULL when there are none. */
+static int path_collect(struct sip_msg *req, char **out)
+{
+	char buf[REG_PATH_MAX + 1];
+	int err;
+
+	*out = NULL;
+	err = registrar_path_join(req, buf, sizeof(buf));
+	if (err || !buf[0])
+		return err;
+	*out = mem_strdup(buf, strlen(buf));
 	return *out ? 0 : ENOMEM;
 }
 
@@ -1169,7 +1193,7 @@ static int prepare_binding(struct regctx *x, const struct sip_contact *c,
 		err = binding_set_uri(nb, c->addr.auri.p, c->addr.auri.l);
 	}
 	if (!err)
-		err = params_keep(&c->addr.params, &nb->params);
+		err = registrar_params_keep(&c->addr.params, &nb->params);
 	if (!err && cd->instance.l) {
 		nb->instance = strdup_pl(&cd->instance);
 		if (!nb->instance)

@@ -84,6 +84,12 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
  * hook does this at the end of every batch). */
 int registrar_flush(struct registrar *reg) IMS_MUST_CHECK;
 
+/* Helpers for any registrar (also the S-CSCF's): the Contact params to
+ * keep and echo (not expires, q), and the Path values comma-joined. */
+int registrar_params_keep(const struct pl *params, char **out) IMS_MUST_CHECK;
+int registrar_path_join(struct sip_msg *req, char *buf,
+			size_t size) IMS_MUST_CHECK;
+
 /* A registered contact, as a view valid until the registrar next changes
  * (copy what you keep; take a mem_ref of conn to keep it). */
 struct reg_contact {
