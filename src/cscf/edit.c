@@ -3,7 +3,8 @@
  *
  * Design: one pass over the indexed header lines (msg->hdrv, in message
  * order) writes the start line, every kept line as "name: value", the
- * added lines right after the last Via line, the empty line and the body
+ * added lines right after the last Via line (or above the first line of
+ * their name when that one comes before the Vias), the empty line and the body
  * into a buffer with a ceiling of SIP_MSG_MAX, which is then decoded as a
  * new message.  Decoding the result again costs one more pass but gives
  * the caller the same typed views (and the same validation) as a received
@@ -76,21 +77,72 @@ static int write_start(struct buf *mb, const struct sip_msg *msg,
 }
 
 
+/* The index of the header line an added line goes above: the first line
+ * of the same name when it sits above the last Via, else the one after
+ * the last Via.  RFC 3261 7.3.1 fixes only the order of lines of one name,
+ * so a Record-Route (or Route, Path) may come before the Vias (Kamailio
+ * writes its Record-Route at the very top); the added value must still be
+ * the top one of its name (16.6 step 4, RFC 3327 4). */
+static uint16_t add_pos(const struct sip_msg *msg, const struct pl *line)
+{
+	uint16_t after = msg->last[SIP_HDR_VIA]; /* index+1, 0: at the top */
+	struct pl name = *line;
+	const char *colon;
+	uint16_t i;
+
+	colon = memchr(line->p, ':', line->l);
+	if (!colon)
+		return after; /* not a header line: the decode refuses it */
+	name.l = (size_t)(colon - line->p);
+	pl_trim(&name);
+	for (i = 0; i < after; i++) {
+		const struct sip_hdr *h = &msg->hdrv[i];
+
+		if (h->id != SIP_HDR_OTHER ? h->id == sip_hdr_id_of(&name)
+					   : pl_eq_ci(&h->name, &name))
+			return i;
+	}
+	return after;
+}
+
+
+/* The added lines that go above header line `at` (msg->hdrc: the end). */
+static int write_added(struct buf *mb, const struct sip_msg *msg,
+		       const char *add, uint16_t at)
+{
+	const char *p = add;
+	int err = 0;
+
+	while (!err && p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		struct pl line;
+
+		line.p = p;
+		line.l = eol ? (size_t)(eol - p) + 2 : strlen(p);
+		if (add_pos(msg, &line) == at)
+			err = buf_write_pl(mb, &line);
+		p += line.l;
+	}
+	return err;
+}
+
+
 static int write_all(struct buf *mb, const struct sip_msg *msg,
 		     const struct cscf_edit *e)
 {
-	uint16_t after = msg->last[SIP_HDR_VIA]; /* index+1, 0: at the top */
 	size_t skip = e->route_skip;
 	uint16_t i;
 	int err;
 
 	err = write_start(mb, msg, e);
-	if (!err && after == 0 && e->add)
-		err = buf_write_str(mb, e->add);
 	for (i = 0; !err && i < msg->hdrc; i++) {
 		const struct sip_hdr *h = &msg->hdrv[i];
 
-		if (name_dropped(h, e)) {
+		if (e->add)
+			err = write_added(mb, msg, e->add, i);
+		if (err) {
+			/* out of room */
+		} else if (name_dropped(h, e)) {
 			/* removed */
 		} else if (h->id == SIP_HDR_ROUTE && skip) {
 			err = write_route(mb, h, &skip);
@@ -98,9 +150,9 @@ static int write_all(struct buf *mb, const struct sip_msg *msg,
 			err = buf_printf(mb, "%.*s: %.*s\r\n", PL_FMT(&h->name),
 					 PL_FMT(&h->val));
 		}
-		if (!err && i + 1 == after && e->add)
-			err = buf_write_str(mb, e->add);
 	}
+	if (!err && e->add)
+		err = write_added(mb, msg, e->add, msg->hdrc);
 	if (!err)
 		err = buf_write_str(mb, "\r\n");
 	if (!err && msg->body.l)

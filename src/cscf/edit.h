@@ -8,10 +8,12 @@
  * P-Charging-Vector added, TS 24.229 5.2 and 5.3); the proxy core then
  * forwards it (Via, Max-Forwards, transactions: proxy.h).  The edit makes
  * a new counted message that owns its bytes: the original is not touched,
- * so the caller may still answer it.  Header lines keep their order; the
- * added lines go right after the last Via line, which puts an added Route,
- * Path or Record-Route above every existing one (the top value, RFC 3261
- * 20.34, RFC 3327 4).  The body is copied as it is, so Content-Length
+ * so the caller may still answer it.  Header lines keep their order; an
+ * added line goes right after the last Via line, or above the first line
+ * of its name when that one comes before the Vias (RFC 3261 7.3.1 allows
+ * it; Kamailio puts its Record-Route at the top), which puts an added
+ * Route, Path or Record-Route above every existing one (the top value,
+ * RFC 3261 16.6 step 4, 20.34, RFC 3327 4).  The body is copied as it is, so Content-Length
  * stays right.
  */
 #ifndef IMS_CSCF_EDIT_H
