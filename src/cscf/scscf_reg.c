@@ -93,6 +93,8 @@ struct scscf_reg {
 	size_t nbindings;
 	scscf_reg_event_h *evh;
 	void *evarg;
+	scscf_reg_change_h *chh; /* third-party registration (5.4.1.7) */
+	void *charg;
 	bool closed;
 };
 
@@ -215,6 +217,7 @@ struct req_ctx {
 static void set_remove(struct scscf_reg *reg, struct sreg_set *s,
 		       enum scscf_reg_ev ev);
 static void binding_expire(void *arg);
+static struct sreg_idx *set_has(const struct sreg_set *s, const char *impu);
 
 /* ---- small helpers ---- */
 
@@ -362,6 +365,45 @@ static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
 		e.cseq = b->cseq;
 		reg->evh(&e, reg->evarg);
 	}
+}
+
+/* TS 24.229 5.4.1.7: a registered set changed (registration,
+ * re-registration, de-registration of any kind); the caller notifies the
+ * application servers.  Runs before a removed set is released, so the
+ * profile is still there. */
+static void change_notify(struct scscf_reg *reg, const struct sreg_set *s,
+			  enum scscf_reg_change_kind kind,
+			  struct sip_msg *req,
+			  const struct scscf_reply *rep)
+{
+	struct scscf_reg_change c;
+	const struct sreg_idx *x;
+	uint64_t now = tmr_jiffies(), left = 0;
+	struct le *le;
+
+	if (!reg->chh || !s || !s->sub || !s->ifc ||
+	    s->state != SCSCF_REGISTERED)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	c.impi = s->impi;
+	c.impu = s->impu;
+	if (kind == SCSCF_RC_INITIAL || kind == SCSCF_RC_RE) {
+		LIST_FOREACH (&s->bindings, le) {
+			const struct sreg_binding *b = le->data;
+
+			if (b->exp_ms > now && b->exp_ms - now > left)
+				left = b->exp_ms - now;
+		}
+		c.expires = (uint32_t)((left + 999) / 1000);
+	}
+	c.req = req;
+	c.rep = rep;
+	c.prof = s->sub;
+	x = set_has(s, s->impu);
+	c.sp_idx = x ? x->sp_idx : 0;
+	c.ifc = s->ifc;
+	reg->chh(&c, reg->charg);
 }
 
 /* ---- sets and the index ---- */
@@ -1362,6 +1404,7 @@ static void binding_expire(void *arg)
 	}
 	sar_quiet(reg, s->impi, s->impu, DIA_SAT_TIMEOUT_DEREGISTRATION,
 		  s->hss_host);
+	change_notify(reg, s, SCSCF_RC_TIMEOUT, NULL, NULL);
 	set_remove(reg, s, SCSCF_EV_EXPIRED);
 }
 
@@ -1376,6 +1419,7 @@ static void set_timeout(void *arg)
 		return;
 	sar_quiet(reg, s->impi, s->impu, DIA_SAT_TIMEOUT_DEREGISTRATION,
 		  s->hss_host);
+	change_notify(reg, s, SCSCF_RC_TIMEOUT, NULL, NULL);
 	set_remove(reg, s, SCSCF_EV_EXPIRED);
 }
 
@@ -1728,7 +1772,8 @@ static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 
 /* TS 24.229 5.4.1.2.2: the 200 OK of a registration. */
 static int reply_200(struct scscf_reg *reg, struct sreg_tx *tx,
-		     struct sreg_set *s, bool registered)
+		     struct sreg_set *s, bool registered,
+		     const struct sreg_set *hs)
 {
 	struct sip_hdr_iter it = { 0 };
 	uint64_t now = tmr_jiffies();
@@ -1780,10 +1825,20 @@ static int reply_200(struct scscf_reg *reg, struct sreg_tx *tx,
 		if (!err)
 			err = buf_write_str(b, "\r\n");
 	}
-	if (err)
+	if (err) {
 		tx_reply(tx, 500, NULL, NULL);
-	else
-		tx_reply(tx, 200, "OK", hdrs_of(b));
+	} else {
+		/* hs: the set the change was made to (5.4.1.7) */
+		const struct scscf_reply rep = { 0, 200, "OK", hdrs_of(b) };
+
+		tx_reply(tx, 200, "OK", rep.hdrs);
+		change_notify(reg, hs,
+			      !registered ? SCSCF_RC_USER_DEREG
+			      : tx->sat == DIA_SAT_REGISTRATION
+				      ? SCSCF_RC_INITIAL
+				      : SCSCF_RC_RE,
+			      tx->msg, &rep);
+	}
 	mem_deref(b);
 	return err;
 }
@@ -1880,7 +1935,7 @@ static void saa_register(struct scscf_reg *reg, struct sreg_tx *tx,
 		 * registration): not registered */
 		sar_quiet(reg, tx->impi, tx->impu, DIA_SAT_USER_DEREGISTRATION,
 			  s->hss_host);
-		(void)reply_200(reg, tx, NULL, false);
+		(void)reply_200(reg, tx, NULL, false, NULL);
 		set_remove(reg, s, SCSCF_EV_UNREGISTERED);
 		return;
 	}
@@ -1889,7 +1944,7 @@ static void saa_register(struct scscf_reg *reg, struct sreg_tx *tx,
 			 "Retry-After: 5\r\n");
 		return;
 	}
-	(void)reply_200(reg, tx, s, true);
+	(void)reply_200(reg, tx, s, true, s);
 }
 
 
@@ -1922,11 +1977,11 @@ static void saa_h(int err, const struct cx_saa *saa,
 	if (tx->sat == DIA_SAT_USER_DEREGISTRATION) {
 		/* TS 24.229 5.4.1.4: every binding goes; the 200 lists
 		 * none */
-		if (s) {
+		if (s)
 			(void)apply(reg, s, c, gone, &gone_n);
+		(void)reply_200(reg, tx, NULL, false, s);
+		if (s)
 			set_remove(reg, s, SCSCF_EV_UNREGISTERED);
-		}
-		(void)reply_200(reg, tx, NULL, false);
 		goto out;
 	}
 	if (!s)
@@ -1969,7 +2024,7 @@ static int do_register(struct scscf_reg *reg, struct sreg_tx *tx,
 		if (!s) {
 			/* a query, or a removal, from an unregistered user:
 			 * nothing registered, nothing to tell the HSS */
-			(void)reply_200(reg, tx, NULL, false);
+			(void)reply_200(reg, tx, NULL, false, NULL);
 			return 0;
 		}
 		sat = DIA_SAT_USER_DEREGISTRATION;
@@ -2291,6 +2346,7 @@ static int rtr_h(const struct cx_rtr *rtr, struct cx_rta *rta,
 		}
 		if (!match || !rtr_names(rtr, s))
 			continue;
+		change_notify(reg, s, SCSCF_RC_NET_DEREG, NULL, NULL);
 		set_remove(reg, s, ev);
 		n++;
 	}
@@ -2695,6 +2751,50 @@ void scscf_reg_set_eventh(struct scscf_reg *reg, scscf_reg_event_h *h,
 }
 
 
+void scscf_reg_set_changeh(struct scscf_reg *reg, scscf_reg_change_h *h,
+			   void *arg)
+{
+	if (!reg)
+		return;
+	reg->chh = h;
+	reg->charg = arg;
+}
+
+
+/**
+ * Network-initiated de-registration (TS 24.229 5.4.1.5) of the implicit
+ * set of a registered IMPU: the HSS is told (SAR ADMINISTRATIVE_
+ * DEREGISTRATION, TS 29.228 6.1.2), the contacts end "deactivated" (the
+ * UE may register again, RFC 3680 5.1), the change is reported.
+ *
+ * @param reg   the registrar
+ * @param impu  a public identity of the set
+ * @return 0, EINVAL, ENOENT (not registered here)
+ */
+int scscf_reg_deregister(struct scscf_reg *reg, const char *impu)
+{
+	char canon[IMPU_MAX];
+	struct sreg_idx *x;
+	struct sreg_set *s;
+
+	if (!reg || !impu || reg->closed)
+		return EINVAL;
+	if (impu_canon_str(impu, canon, sizeof(canon)))
+		return ENOENT;
+	x = idx_find(reg, canon, NULL);
+	if (!x || x->set->state != SCSCF_REGISTERED)
+		return ENOENT;
+	s = x->set;
+	LOG_INFO(NULL, "network-initiated de-registration of %s (%s)", s->impu,
+		 s->impi);
+	sar_quiet(reg, s->impi, s->impu, DIA_SAT_ADMINISTRATIVE_DEREGISTRATION,
+		  s->hss_host);
+	change_notify(reg, s, SCSCF_RC_NET_DEREG, NULL, NULL);
+	set_remove(reg, s, SCSCF_EV_DEACTIVATED);
+	return 0;
+}
+
+
 /**
  * Stop: waiting REGISTERs get ECANCELED, timers stop, answers that come
  * later are dropped.  Idempotent.
@@ -2707,6 +2807,7 @@ void scscf_reg_close(struct scscf_reg *reg)
 		return;
 	reg->closed = true;
 	reg->evh = NULL;
+	reg->chh = NULL;
 	while ((le = reg->txs.head)) {
 		struct sreg_tx *tx = le->data;
 		scscf_reply_h *h = tx->replyh;

@@ -103,6 +103,33 @@ struct scscf_reply {
 	const char *hdrs; /* extra header lines, each CRLF-ended, or "" */
 };
 
+/* A registration state change of one implicit set, for the third-party
+ * registration to application servers (TS 24.229 5.4.1.7). */
+enum scscf_reg_change_kind {
+	SCSCF_RC_INITIAL = 0, /* 5.4.1.2: SAR REGISTRATION, 200 sent */
+	SCSCF_RC_RE,          /* 5.4.1.2: a re-registration, 200 sent */
+	SCSCF_RC_USER_DEREG,  /* 5.4.1.4: the last contact removed, 200 sent */
+	SCSCF_RC_NET_DEREG,   /* 5.4.1.5: RTR, scscf_reg_deregister() */
+	SCSCF_RC_TIMEOUT,     /* the last binding expired */
+};
+
+/* Views valid during the callback only. */
+struct scscf_reg_change {
+	enum scscf_reg_change_kind kind;
+	const char *impi;
+	const char *impu; /* the IMPU registered (a non-barred one) */
+	uint32_t expires; /* the longest binding's seconds left; 0: gone */
+	/* the REGISTER and the answer sent to it (INITIAL, RE, USER_DEREG);
+	 * NULL for the network's changes */
+	struct sip_msg *req;
+	const struct scscf_reply *rep;
+	const struct cx_subscription *prof; /* the set's profile */
+	size_t sp_idx;                      /* impu's service profile */
+	const struct ifc_cache *ifc;        /* compiled iFCs of prof */
+};
+
+typedef void(scscf_reg_change_h)(const struct scscf_reg_change *c, void *arg);
+
 typedef void(scscf_reply_h)(const struct scscf_reply *rep, void *arg);
 
 /* A registered (or stored) contact: a view valid until the registrar
@@ -136,6 +163,17 @@ int scscf_reg_alloc(struct scscf_reg **regp, struct dia_node *node,
 		    const struct scscf_reg_conf *conf) IMS_MUST_CHECK;
 void scscf_reg_set_eventh(struct scscf_reg *reg, scscf_reg_event_h *h,
 			  void *arg);
+/* Registration changes (after the 200 was sent, before a removed set's
+ * profile is released). */
+void scscf_reg_set_changeh(struct scscf_reg *reg, scscf_reg_change_h *h,
+			   void *arg);
+/* TS 24.229 5.4.1.5: network-initiated de-registration of the implicit
+ * set of impu (e.g. DefaultHandling SESSION_TERMINATED of a third-party
+ * REGISTER, 5.4.1.7): SAR ADMINISTRATIVE_DEREGISTRATION, every contact
+ * "deactivated" in the reg events, a SCSCF_RC_NET_DEREG change.  ENOENT
+ * when impu is not registered here. */
+int scscf_reg_deregister(struct scscf_reg *reg,
+			 const char *impu) IMS_MUST_CHECK;
 /* Stop: pending REGISTERs are answered with err ECANCELED, timers stop,
  * Cx answers still in flight are ignored.  Then mem_deref. */
 void scscf_reg_close(struct scscf_reg *reg);

@@ -827,6 +827,67 @@ static void test_expiry(void **state)
 }
 
 
+/* TS 24.229 5.4.1.7: the change handler sees each registration change
+ * with the REGISTER and 200 when there is one; scscf_reg_deregister() is
+ * a network-initiated de-registration (SAR, "deactivated"). */
+static char chg[512];
+
+static void change_h(const struct scscf_reg_change *c, void *arg)
+{
+	static const char *const names[] = { "initial", "re", "user-dereg",
+					     "net-dereg", "timeout" };
+	size_t l = strlen(chg);
+
+	(void)arg;
+	assert_non_null(c->prof);
+	assert_non_null(c->ifc);
+	assert_true((c->req != NULL) == (c->rep != NULL));
+	(void)snprintf(chg + l, sizeof(chg) - l, "%s %s %u %s %u|",
+		       names[c->kind], c->impu, c->expires,
+		       c->req ? "req" : "-", c->rep ? c->rep->scode : 0);
+}
+
+static void test_changes(void **state)
+{
+	struct got g;
+
+	(void)state;
+	chg[0] = '\0';
+	scscf_reg_set_changeh(F.reg, change_h, NULL);
+	register_md5("<" CT1 ">;expires=300", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	register_md5("<" CT1 ">;expires=200", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	assert_string_equal(chg, "initial " HT_AU " 300 req 200|"
+				 "re " HT_AU " 200 req 200|");
+	chg[0] = '\0';
+	F.ev[0] = '\0';
+	assert_int_equal(scscf_reg_deregister(F.reg, HT_AU), 0);
+	assert_int_equal(scscf_reg_deregister(F.reg, HT_AU), ENOENT);
+	pump();
+	assert_string_equal(chg, "net-dereg " HT_AU " 0 - 0|");
+	assert_string_equal(F.ev,
+			    HT_AU " deactivated terminated " CT1 " 0|" HT_ATEL
+				  " deactivated terminated " CT1 " 0|");
+	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
+	/* expiry */
+	chg[0] = '\0';
+	register_md5("<" CT1 ">;expires=120", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	advance(120000);
+	pump();
+	assert_string_equal(chg, "initial " HT_AU " 120 req 200|"
+				 "timeout " HT_AU " 0 - 0|");
+	/* user de-registration */
+	chg[0] = '\0';
+	register_md5("<" CT1 ">;expires=120", NULL, &g);
+	register_md5("<" CT1 ">;expires=0", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	assert_string_equal(chg, "initial " HT_AU " 120 req 200|"
+				 "user-dereg " HT_AU " 0 req 200|");
+}
+
+
 /* Registering through tel: puts it first in P-Associated-URI; the
  * registrar answers for the whole set. */
 static void test_implicit_set(void **state)
@@ -1131,6 +1192,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deregister, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_implicit_set, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtr, setup, teardown),
