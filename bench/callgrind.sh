@@ -30,7 +30,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-printf '[registrar]\ncommit_delay_ms = 100\n' >"$TMP/cg.conf"
+printf '[core]\nroles = sip\n[registrar]\ncommit_delay_ms = 100\n' >"$TMP/cg.conf"
 { echo SEQUENTIAL; for i in $(seq 0 999); do echo "u$i;"; done; } >"$TMP/users.csv"
 printf 'SEQUENTIAL\ncallee0;\n' >"$TMP/callee.csv"
 

@@ -216,7 +216,10 @@ start_entims() {
 	call) args+=(--no-auth) ;;
 	esac
 	SERVER_PORT=$(free_port)
-	(cd "$TMP" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run --data-dir "$data" \
+	# the plain registrar and proxy (`entims run` alone is the IMS)
+	printf '[core]\nroles = sip\n' >"$TMP/entims-sip.conf"
+	(cd "$TMP" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run \
+		-c "$TMP/entims-sip.conf" --data-dir "$data" \
 		--listen "udp:127.0.0.1:$SERVER_PORT" "${args[@]}") \
 		>"$TMP/entims-$op.log" 2>&1 </dev/null &
 	SERVER_PID=$!

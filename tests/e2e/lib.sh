@@ -4,7 +4,7 @@
 #   . "$(dirname "$0")/../lib.sh"
 #   e2e_init "$@"            # <entims> <sipp> <temp dir>
 #   entims_user_add sip:bob@example.test secret
-#   entims_start --domain example.test
+#   entims_start --domain example.test   # the plain registrar and proxy
 #   sipp_run reg 30 -sf "$E2E_SCENARIO/register.xml" ... || fail "..."
 #   entims_stop              # fails unless entims exits 0 on SIGTERM
 #   pass
@@ -142,15 +142,18 @@ entims_user_add() {
 		fail "entims user add $1 failed (see entims-user.log)"
 }
 
-# entims_start [entims run options...]: run entims in the foreground of a
-# background job on a fresh free port (UDP and TCP), wait for "entims ready".
-# Sets ENTIMS_PID, ENTIMS_PORT, ENTIMS_LOG.
+# entims_start [entims run options...]: run entims with [core] roles = sip
+# (the plain RFC 3261 registrar and proxy the scenarios using this drive;
+# `entims run` alone is the standalone IMS, see standalone_demo) in the
+# foreground of a background job on a fresh free port (UDP and TCP), wait
+# for "entims ready".  Sets ENTIMS_PID, ENTIMS_PORT, ENTIMS_LOG.
 entims_start() {
 	local port
 	port=$(free_port)
 	# Name resolution stays on loopback: the DNS server is a port where
 	# nothing listens, so a lookup fails at once instead of leaving.
-	printf '[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" >"$E2E_TMP/entims.conf"
+	printf '[core]\nroles = sip\n[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" \
+		>"$E2E_TMP/entims.conf"
 	# a scenario may add settings (whole sections) in ENTIMS_CONF_EXTRA
 	if [ -n "${ENTIMS_CONF_EXTRA:-}" ]; then
 		printf '%s\n' "$ENTIMS_CONF_EXTRA" >>"$E2E_TMP/entims.conf"

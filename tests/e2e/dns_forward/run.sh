@@ -60,7 +60,7 @@ kill -0 "$dns_pid" 2>/dev/null || fail "dnsmasq exited at start"
 log "dnsmasq pid $dns_pid on 127.0.0.1:$dns_port"
 
 conf=$E2E_TMP/entims-dns.conf
-printf '[sip]\ndns = 127.0.0.1:%s\n' "$dns_port" >"$conf"
+printf '[core]\nroles = sip\n[sip]\ndns = 127.0.0.1:%s\n' "$dns_port" >"$conf"
 entims_user_add "sip:alice@$DOMAIN" alice-secret
 port=$(free_port) # the UAS has not bound its port yet: keep clear of it
 while [ "$port" -eq "$uas_port" ]; do
