@@ -1,16 +1,18 @@
 /**
  * @file entims.c  The entims command: one binary, subcommands.
  *
- *   entims run      the SIP registrar and proxy (this stage of the
- *                   standalone IMS), in the foreground
+ *   entims run      the roles of [core] roles in the foreground; by
+ *                   default the standalone enterprise IMS (P-, I-,
+ *                   S-CSCF and HSS in one process, a demo enterprise on
+ *                   first start: docs/internals/standalone.md)
  *   entims user     add, list and delete digest users
  *   entims config   check a configuration file and print what it means
  *   entims version
  *
- * `run` wires the layers: transports -> stack (sip.c) -> REGISTER to the
- * registrar through a server transaction, everything else to the proxy
- * core with the registrar as its location service and digest
- * authentication as its policy.
+ * The sip role wires the layers: transports -> stack (sip.c) -> REGISTER
+ * to the registrar through a server transaction, everything else to the
+ * proxy core with the registrar as its location service and digest
+ * authentication as its policy.  The IMS roles are in role_*.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/ims_demo.h"
 #include "cmd/prov_cli.h"
 #include "cmd/role_hss.h"
 #include "cmd/role_icscf.h"
@@ -35,6 +39,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "diameter/node.h"
+#include "net/sa.h"
 #include "net/tls.h"
 #include "sip/auth.h"
 #include "sip/build.h"
@@ -163,8 +168,13 @@ static const struct conf_item conf_items[] = {
 static void conf_defaults(struct econf *c)
 {
 	memset(c, 0, sizeof(*c));
-	(void)snprintf(c->roles.v[0], CONF_STR_MAX, "sip");
-	c->roles.n = 1;
+	/* the standalone enterprise IMS (TS 23.228 4.0 roles in one
+	 * process); [core] roles = sip is the plain registrar and proxy */
+	(void)snprintf(c->roles.v[0], CONF_STR_MAX, "pcscf");
+	(void)snprintf(c->roles.v[1], CONF_STR_MAX, "icscf");
+	(void)snprintf(c->roles.v[2], CONF_STR_MAX, "scscf");
+	(void)snprintf(c->roles.v[3], CONF_STR_MAX, "hss");
+	c->roles.n = 4;
 	(void)snprintf(c->listen.v[0], CONF_STR_MAX, "udp:127.0.0.1:5060");
 	(void)snprintf(c->listen.v[1], CONF_STR_MAX, "tcp:127.0.0.1:5060");
 	(void)snprintf(c->listen.v[2], CONF_STR_MAX, "tls:127.0.0.1:5061");
@@ -471,7 +481,9 @@ static int demo_provision(struct app *app)
 }
 
 
-static int tls_files(struct app *app, struct sip_transp_conf *tc)
+/* host: one more name or address for the certificate (NULL: none) */
+static int tls_files(struct app *app, struct sip_transp_conf *tc,
+		     const char *host)
 {
 	static char cert[600], key[600];
 	char dir[560];
@@ -490,9 +502,10 @@ static int tls_files(struct app *app, struct sip_transp_conf *tc)
 	(void)snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	(void)snprintf(key, sizeof(key), "%s/key.pem", dir);
 	if (access(cert, R_OK) || access(key, R_OK)) {
-		char cn[600];
-		(void)snprintf(cn, sizeof(cn), "%s,127.0.0.1,::1,localhost",
-			       app->conf.domains.v[0]);
+		char cn[900];
+		(void)snprintf(cn, sizeof(cn), "%s,127.0.0.1,::1,localhost%s%s",
+			       app->conf.domains.v[0], host ? "," : "",
+			       host ? host : "");
 		err = tls_selfsigned(cert, key, cn);
 		if (err) {
 			(void)fprintf(stderr,
@@ -610,7 +623,7 @@ static int sip_role_start(struct app *app)
 		if (!strncasecmp(app->conf.listen.v[i], "tls:", 4))
 			need_tls = true;
 	if (need_tls) {
-		err = tls_files(app, &tc);
+		err = tls_files(app, &tc, NULL);
 		if (err)
 			return err;
 	}
@@ -709,6 +722,44 @@ static void role_sip_conf_of(const struct app *app, struct role_sip_conf *c,
 }
 
 
+/* The phones' TLS listener of the P-CSCF without [sip] tls_cert: the
+ * self-signed certificate of the data directory, as the sip role. */
+static int pcscf_tls(struct app *app, struct role_sip_conf *c)
+{
+	struct sip_transp_conf tc = { 0 };
+	char host[CONF_STR_MAX];
+	const char *h = host;
+	size_t i, l;
+	int err;
+
+	if (app->conf.tls_cert[0])
+		return 0;
+	for (i = 0; i < c->listen->n; i++)
+		if (!strncasecmp(c->listen->v[i], "tls:", 4))
+			break;
+	if (i == c->listen->n)
+		return 0;
+	/* the host phones reach: "sip:HOST:PORT", "sip:[V6]:PORT" */
+	(void)snprintf(host, sizeof(host), "%s",
+		       strncasecmp(app->conf.pcscf_uri, "sip:", 4) != 0
+			       ? ""
+			       : app->conf.pcscf_uri + 4);
+	l = strcspn(host, host[0] == '[' ? "]" : ":;>");
+	host[l] = '\0';
+	if (host[0] == '[')
+		h++;
+	if (!strcmp(h, "127.0.0.1") || !strcmp(h, "::1") ||
+	    !strcmp(h, "localhost"))
+		h = ""; /* in the certificate anyway */
+	err = tls_files(app, &tc, *h ? h : NULL);
+	if (err)
+		return err;
+	c->tls_cert = tc.tls_cert;
+	c->tls_key = tc.tls_key;
+	return 0;
+}
+
+
 /* The IMS roles; the I-CSCF, S-CSCF and an HSS in the same process share
  * one Diameter node, so Cx between them takes the in-process path. */
 static int ims_start(struct app *app)
@@ -772,6 +823,9 @@ static int ims_start(struct app *app)
 	if (!err && (app->roles & ROLE_PCSCF)) {
 		role_sip_conf_of(app, &pc.sip, "pcscf",
 				 &app->conf.pcscf_listen);
+		err = pcscf_tls(app, &pc.sip);
+	}
+	if (!err && (app->roles & ROLE_PCSCF)) {
 		pc.uri = app->conf.pcscf_uri;
 		pc.icscf = app->conf.pcscf_icscf;
 		pc.visited_network = app->conf.pcscf_vnet;
@@ -893,8 +947,12 @@ static void usage(FILE *f)
 		"usage: entims COMMAND [OPTIONS]\n"
 		"\n"
 		"Commands:\n"
-		"  run                 run the SIP registrar and proxy in the "
-		"foreground\n"
+		"  run                 run in the foreground: by default the "
+		"standalone IMS\n"
+		"                      (P-, I-, S-CSCF and HSS, a demo "
+		"enterprise on first\n"
+		"                      start); [core] roles = sip: the plain "
+		"registrar and proxy\n"
 		"  user add URI --password PW   add (or with --replace, "
 		"change) a user\n"
 		"  user list           list the users\n"
@@ -919,18 +977,25 @@ static void usage(FILE *f)
 		"users, bindings, TLS keys\n"
 		"\n"
 		"Options of run (each overrides the file):\n"
-		"  -l, --listen SPEC   listen on udp:IP:PORT, tcp:IP:PORT or "
-		"tls:IP:PORT;\n"
-		"                      repeat for several (default: "
-		"udp and tcp 127.0.0.1:5060,\n"
-		"                      tls 127.0.0.1:5061)\n"
+		"  -l, --listen SPEC   where phones connect (the P-CSCF, or "
+		"the sip role):\n"
+		"                      udp:IP:PORT, tcp:IP:PORT or "
+		"tls:IP:PORT; repeat for\n"
+		"                      several (default: udp and tcp "
+		"127.0.0.1:5060, tls\n"
+		"                      127.0.0.1:5061; a LAN address lets "
+		"real phones in)\n"
 		"  --domain D          the SIP domain served (repeat for "
 		"several; default %s)\n"
 		"  --advertise HOST    host name or address put in Via and "
 		"Record-Route\n"
-		"  --no-auth           accept REGISTER and calls without "
-		"digest authentication\n"
-		"  --no-demo           do not provision the demo users\n"
+		"                      (standalone IMS: the P-CSCF's URI, "
+		"Path, Record-Route)\n"
+		"  --no-auth           (roles = sip) accept REGISTER and "
+		"calls without digest\n"
+		"                      authentication\n"
+		"  --no-demo           do not provision or show the demo "
+		"users\n"
 		"  --stateless         forward requests statelessly (RFC "
 		"3261 16.11)\n"
 		"  --log-level L       error, warn, info or debug\n"
@@ -941,9 +1006,9 @@ static void usage(FILE *f)
 		"  [sip]       listen, domain, advertise, dns, "
 		"max_connections, "
 		"tls_cert, tls_key, tls_ca\n"
-		"  [core]      roles (sip: the registrar and proxy; hss; "
-		"slf;\n"
-		"              pcscf, icscf, scscf: the IMS CSCFs),\n"
+		"  [core]      roles (default pcscf, icscf, scscf, hss: the "
+		"standalone IMS;\n"
+		"              sip: the registrar and proxy; slf),\n"
 		"              data_dir, demo\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or a "
@@ -1168,9 +1233,221 @@ static int parse_roles(const struct conf_list *l, unsigned *roles)
 }
 
 
+/* The four IMS roles of the standalone enterprise IMS in this process. */
+#define ROLES_STANDALONE (ROLE_PCSCF | ROLE_ICSCF | ROLE_SCSCF | ROLE_HSS)
+
+static void list_add(struct conf_list *l, const char *a)
+{
+	size_t i;
+
+	if (l->n == CONF_LIST_MAX)
+		return;
+	(void)snprintf(l->v[l->n], CONF_STR_MAX, "%s", a);
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], l->v[l->n]))
+			return; /* once is enough */
+	l->n++;
+}
+
+
+/* The IP:PORT of the first UDP (else TCP) entry of a listen list: where
+ * the role sends from and is reached at. */
+static const char *listen_addr(const struct conf_list *l)
+{
+	const char *tcp = NULL;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!strncasecmp(l->v[i], "udp:", 4))
+			return l->v[i] + 4;
+		if (!tcp && !strncasecmp(l->v[i], "tcp:", 4))
+			tcp = l->v[i] + 4;
+	}
+	return tcp;
+}
+
+
+/* "sip:IP:PORT" of a role from its listeners ([x] uri unset). */
+static int uri_of_listen(char *uri, const struct conf_list *l,
+			 const char *section, char *msg, size_t size)
+{
+	const char *a = listen_addr(l);
+	struct sa sa;
+
+	if (!a || sa_decode(&sa, a)) {
+		(void)snprintf(msg, size,
+			       "[%s] listen needs a udp:IP:PORT or "
+			       "tcp:IP:PORT entry (or set [%s] uri)",
+			       section, section);
+		return EINVAL;
+	}
+	if (sa_is_any(&sa)) {
+		(void)snprintf(msg, size,
+			       "[%s] listen %s is every address: say which one "
+			       "phones reach it at with --advertise ADDR (or "
+			       "[%s] uri)",
+			       section, a, section);
+		return EINVAL;
+	}
+	(void)snprintf(uri, CONF_STR_MAX, "sip:%s", a);
+	return 0;
+}
+
+
+/*
+ * The standalone layout, for what the configuration leaves unset (an
+ * explicit setting always wins; data/ims-standalone.conf spells the same
+ * layout out):
+ *   P-CSCF  the phones' listeners, [sip] listen / --listen (default UDP
+ *           and TCP 127.0.0.1:5060, TLS 127.0.0.1:5061); its URI (Path,
+ *           Record-Route) from the first UDP/TCP one or --advertise
+ *   I-CSCF  UDP+TCP 127.0.0.1:5070, S-CSCF UDP+TCP 127.0.0.1:5080: the
+ *           CSCFs talk SIP over loopback, Cx takes the in-process path
+ *   Diameter realm the first [sip] domain, identity ims.REALM; the
+ *           S-CSCF's home domains the [sip] domains (an explicit
+ *           [diameter] realm: that realm, the S-CSCF's own default)
+ * The trust domain of each CSCF (RFC 3325) is the other CSCFs' UDP
+ * addresses, so that a phone on 127.0.0.1 is never taken for the core.
+ */
+static int standalone_defaults(struct econf *c, char *msg, size_t size)
+{
+	const char *pa, *ia, *sa_s;
+	bool trusted = c->icscf_trusted.n > 0;
+	bool realm_set = c->diameter.realm[0] != '\0';
+	size_t i;
+	int err;
+
+	if (!c->pcscf_listen.n)
+		c->pcscf_listen = c->listen;
+	if (!c->icscf_listen.n) {
+		list_add(&c->icscf_listen, "udp:127.0.0.1:5070");
+		list_add(&c->icscf_listen, "tcp:127.0.0.1:5070");
+	}
+	if (!c->scscf_listen.n) {
+		list_add(&c->scscf_listen, "udp:127.0.0.1:5080");
+		list_add(&c->scscf_listen, "tcp:127.0.0.1:5080");
+	}
+	if (!c->diameter.realm[0])
+		(void)snprintf(c->diameter.realm, CONF_STR_MAX, "%s",
+			       c->domains.v[0]);
+	if (!c->diameter.identity[0]) {
+		if (strlen(c->diameter.realm) + 4 >= CONF_STR_MAX) {
+			(void)snprintf(msg, size,
+				       "[diameter] realm is too long for "
+				       "the identity ims.REALM: set "
+				       "[diameter] identity");
+			return EINVAL;
+		}
+		(void)snprintf(c->diameter.identity, CONF_STR_MAX, "ims.%.*s",
+			       CONF_STR_MAX - 5, c->diameter.realm);
+	}
+	err = c->icscf_uri[0] ? 0
+			      : uri_of_listen(c->icscf_uri, &c->icscf_listen,
+					      "icscf", msg, size);
+	if (!err && !c->scscf_uri[0])
+		err = uri_of_listen(c->scscf_uri, &c->scscf_listen, "scscf",
+				    msg, size);
+	if (!err && !c->pcscf_uri[0] && c->advertise[0]) {
+		const char *a = listen_addr(&c->pcscf_listen);
+		const char *port = a ? strrchr(a, ':') : NULL;
+
+		(void)snprintf(c->pcscf_uri, CONF_STR_MAX, "sip:%.*s%s",
+			       CONF_STR_MAX - 16, c->advertise,
+			       port ? port : "");
+	}
+	if (!err && !c->pcscf_uri[0])
+		err = uri_of_listen(c->pcscf_uri, &c->pcscf_listen, "pcscf",
+				    msg, size);
+	if (err)
+		return err;
+	if (!c->pcscf_icscf[0])
+		(void)snprintf(c->pcscf_icscf, CONF_STR_MAX, "%s",
+			       c->icscf_uri);
+	if (!c->scscf_icscf[0])
+		(void)snprintf(c->scscf_icscf, CONF_STR_MAX, "%s",
+			       c->icscf_uri);
+	if (!c->hss_scscf.n)
+		list_add(&c->hss_scscf, c->scscf_uri);
+	if (!c->icscf_scscf.n)
+		list_add(&c->icscf_scscf, c->scscf_uri);
+	if (!c->pcscf_vnet[0])
+		(void)snprintf(c->pcscf_vnet, CONF_STR_MAX, "%s",
+			       c->diameter.realm);
+	/* an explicit realm is the home domain (the S-CSCF's default);
+	 * else the [sip] domains are */
+	if (!c->scscf_domains.n && !realm_set)
+		c->scscf_domains = c->domains;
+	ia = listen_addr(&c->icscf_listen);
+	sa_s = listen_addr(&c->scscf_listen);
+	if (!c->pcscf_core.n) {
+		if (ia)
+			list_add(&c->pcscf_core, ia);
+		if (sa_s)
+			list_add(&c->pcscf_core, sa_s);
+	}
+	/* REGISTERs reach the I-CSCF from the P-CSCF's UDP listeners; one
+	 * on every address sends to loopback from 127.0.0.1 or ::1 */
+	for (i = 0; !trusted && i < c->pcscf_listen.n; i++) {
+		const char *spec = c->pcscf_listen.v[i];
+		struct sa a;
+		char buf[64];
+
+		if (strncasecmp(spec, "udp:", 4) != 0)
+			continue;
+		pa = spec + 4;
+		if (sa_decode(&a, pa))
+			continue;
+		if (!sa_is_any(&a)) {
+			list_add(&c->icscf_trusted, pa);
+			continue;
+		}
+		if (sa_af(&a) == AF_INET6)
+			(void)snprintf(buf, sizeof(buf), "[::1]:%u",
+				       sa_port(&a));
+		else
+			(void)snprintf(buf, sizeof(buf), "127.0.0.1:%u",
+				       sa_port(&a));
+		list_add(&c->icscf_trusted, buf);
+	}
+	return 0;
+}
+
+
+/* The demo enterprise's table, before "entims ready" (cmd/ims_demo.c). */
+static int demo_show(const struct app *app)
+{
+	struct ims_demo_conf dc = { 0 };
+	char proxy[1024], msg[512] = "";
+	size_t i, len;
+	int err;
+
+	len = (size_t)snprintf(proxy, sizeof(proxy), "%s (listening on ",
+			       app->conf.pcscf_uri);
+	for (i = 0; i < app->conf.pcscf_listen.n && len < sizeof(proxy); i++)
+		len += (size_t)snprintf(proxy + len, sizeof(proxy) - len,
+					"%s%s", i ? ", " : "",
+					app->conf.pcscf_listen.v[i]);
+	if (len < sizeof(proxy))
+		(void)snprintf(proxy + len, sizeof(proxy) - len, ")");
+	dc.data_dir = app->conf.data_dir;
+	dc.store_url = app->conf.store_url;
+	/* the home domain: the S-CSCF serves the demo users there */
+	dc.domain = app->conf.scscf_domains.n ? app->conf.scscf_domains.v[0]
+					      : app->conf.diameter.realm;
+	dc.proxy = proxy;
+	err = ims_demo_run(&dc, stdout, msg, sizeof(msg));
+	if (err)
+		(void)fprintf(stderr, "entims: demo enterprise: %s\n",
+			      msg[0] ? msg : log_strerror(err));
+	return err;
+}
+
+
 static int cmd_run(const struct cli *cl)
 {
 	struct app app;
+	char msg[512] = "";
+	bool standalone;
 	int err;
 
 	memset(&app, 0, sizeof(app));
@@ -1180,9 +1457,29 @@ static int cmd_run(const struct cli *cl)
 		err = parse_roles(&app.conf.roles, &app.roles);
 	if (err)
 		return 2;
+	standalone = (app.roles & ROLES_STANDALONE) == ROLES_STANDALONE &&
+		     !(app.roles & ROLE_SIP);
+	if (standalone) {
+		if (standalone_defaults(&app.conf, msg, sizeof(msg))) {
+			(void)fprintf(stderr, "entims: %s\n", msg);
+			return 2;
+		}
+		if (!app.conf.auth)
+			(void)fprintf(stderr,
+				      "entims: --no-auth / [auth] enabled = no "
+				      "is for roles = sip: the S-CSCF always "
+				      "authenticates (TS 24.229 5.4.1.2)\n");
+	}
 	err = app_start(&app);
+	if (!err && standalone && app.conf.demo)
+		err = demo_show(&app);
 	if (!err) {
-		if (app.roles & ROLE_SIP)
+		if (standalone)
+			printf("entims ready (standalone IMS, domain %s, "
+			       "P-CSCF %s, data in %s)\n",
+			       app.conf.domains.v[0], app.conf.pcscf_uri,
+			       app.conf.data_dir);
+		else if (app.roles & ROLE_SIP)
 			printf("entims ready (domain %s, data in %s)\n",
 			       app.conf.domains.v[0], app.conf.data_dir);
 		else if (!(app.roles & (ROLE_HSS | ROLE_SLF)))
