@@ -4,7 +4,7 @@
 # HSS in one process, a demo enterprise provisioned on first start.  The
 # configuration file only moves the ports off 5060/5070/5080.
 #   1. first start: the demo table (alice, bob, carol, dave; 1001..1004;
-#      passwords); bob registers through P/I/S with his printed password,
+#      passwords); carol registers over TLS (tls_register.py); bob registers through P/I/S with his printed password,
 #      a sipp UAS answers as bob; alice registers and dials 1002, bob's
 #      extension: the call reaches bob (implicit registration set) with
 #      alice's P-Asserted-Identity; SIGTERM exits 0
@@ -145,6 +145,10 @@ sipp_run reg-badpw 30 "127.0.0.1:$PP" -sf "$CALL/register.xml" \
 	-recv_timeout 5000 || rc=$?
 [ "$rc" -ne 0 ] || fail "carol registered with a wrong password"
 log "ok: a wrong password is refused"
+rc=0
+timeout 30 python3 "$E2E_SCENARIO/tls_register.py" "$TP" "$DATA/tls/cert.pem" \
+	carol "$(pw "$E2E_TMP/table.1" carol)" "$D" >"$E2E_TMP/tls.out" 2>&1 || rc=$?
+expect_rc "carol registers over TLS $TP (generated certificate verified)" "$rc" 0
 
 sipp_bg bob "127.0.0.1:$PP" -sf "$CALL/uas.xml" -i 127.0.0.1 -p "$BP" -m 1 \
 	-recv_timeout 15000
