@@ -193,6 +193,58 @@ void sip_ctrans_transport_error(struct sip *sip, const struct pl *branch,
 }
 
 
+/**
+ * Every running client transaction that sends over tp to dst without a
+ * connection of its own ends with err: an ICMP unreachable for dst whose
+ * quoted datagram was too short to name the branch (RFC 3261 18.4).
+ * Collected first, then failed, because each TU callback may start or end
+ * transactions (or close the stack).
+ */
+void sip_ctrans_dest_error(struct sip *sip, enum sip_transp tp,
+			   const struct sa *dst, int err)
+{
+	enum {
+		BATCH = 64,
+		PASSES = 64
+	};
+	struct ctrans *v[BATCH];
+	unsigned pass;
+
+	if (!sip || !dst)
+		return;
+	mem_ref(sip);
+	for (pass = 0; pass < PASSES && sip->ctrans; pass++) {
+		size_t n = 0, k;
+		uint32_t i;
+
+		for (i = 0; i <= sip->ctrans->mask && n < BATCH; i++) {
+			struct le *le;
+
+			LIST_FOREACH (&sip->ctrans->bucket[i], le) {
+				struct ctrans *c = le->data;
+
+				if (n == BATCH)
+					break;
+				if (c->tp == tp && !c->conn &&
+				    (c->state == CT_CALLING ||
+				     c->state == CT_TRYING ||
+				     c->state == CT_PROCEEDING) &&
+				    sa_eq(&c->dst, dst))
+					v[n++] = mem_ref(c);
+			}
+		}
+		for (k = 0; k < n; k++) {
+			if (v[k]->he.list && v[k]->state != CT_TERMINATED)
+				fail(v[k], err);
+			mem_deref(v[k]);
+		}
+		if (n < BATCH)
+			break;
+	}
+	mem_deref(sip);
+}
+
+
 /* Timer A (17.1.1.2) or E (17.1.2.2) */
 static void tmr_rt_h(void *arg)
 {

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/hash.h"
@@ -26,6 +27,7 @@
 #include "sip/build.h"
 #include "sip/ctrans.h"
 #include "sip/strans.h"
+#include "sip/via.h"
 
 #define LOG_MODULE "sip"
 
@@ -41,7 +43,100 @@ static void sip_destructor(void *arg)
 }
 
 
-/* Requests that an outgoing connection could not deliver (17.1.4). */
+/* Index of the first "\n" in [p, end), or NULL. */
+static const char *find_lf(const char *p, const char *end)
+{
+	return p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+}
+
+
+/*
+ * The method and top Via branch of a request from the start of it that an
+ * ICMP error quoted (the datagram is cut short, so the parser, which wants
+ * a whole message, cannot take it).  Only complete lines are read: the
+ * request line and the header lines up to the first Via (or its compact
+ * form v, RFC 3261 7.3.3); a folded Via is not followed (its branch is
+ * then not found and the caller falls back on the destination).
+ *
+ * @return 0 with met and branch set; EPROTO: a response (no client
+ *         transaction of ours sent it); ENOENT: no branch in the bytes
+ */
+static int quoted_ids(const char *p, size_t len, struct pl *met,
+		      struct pl *branch)
+{
+	const char *end = p + len, *lf, *sp;
+
+	if (len >= 4 && !strncasecmp(p, "SIP/", 4))
+		return EPROTO;
+	lf = find_lf(p, end);
+	if (!lf)
+		return ENOENT;
+	sp = memchr(p, ' ', (size_t)(lf - p));
+	if (!sp || sp == p)
+		return ENOENT;
+	pl_set(met, p, (size_t)(sp - p));
+	for (p = lf + 1; p < end; p = lf + 1) {
+		struct sip_via via;
+		const char *colon, *eol, *comma;
+		struct pl name, val;
+
+		lf = find_lf(p, end);
+		if (!lf)
+			return ENOENT; /* cut short before a Via */
+		eol = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+		if (eol == p)
+			return ENOENT; /* end of the headers */
+		if (*p == ' ' || *p == '\t')
+			continue; /* folded line */
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (!colon)
+			continue;
+		pl_set(&name, p, (size_t)(colon - p));
+		while (name.l && (name.p[name.l - 1] == ' ' ||
+				  name.p[name.l - 1] == '\t'))
+			name.l--;
+		if (!pl_eq_str_ci(&name, "via") && !pl_eq_str_ci(&name, "v"))
+			continue;
+		/* the first value of the first Via line is the top Via */
+		comma = memchr(colon + 1, ',', (size_t)(eol - colon - 1));
+		pl_set(&val, colon + 1,
+		       (size_t)((comma ? comma : eol) - colon - 1));
+		while (val.l && (*val.p == ' ' || *val.p == '\t')) {
+			val.p++;
+			val.l--;
+		}
+		if (sip_via_decode(&via, &val) || !via.branch.l)
+			return ENOENT;
+		*branch = via.branch;
+		return 0;
+	}
+	return ENOENT;
+}
+
+
+/*
+ * A datagram we sent drew an ICMP unreachable (RFC 3261 18.4): the client
+ * transaction that sent it ends with the error at once (17.1.4), so that
+ * its TU answers 503 or tries the next target (RFC 3263 4.3) instead of
+ * waiting for Timer B/F.  When the quoted bytes do not name the request,
+ * every transaction to that destination ends: nothing listens there.
+ */
+static void dgram_failed(struct sip *sip, int err, enum sip_transp tp,
+			 const struct sa *dst, const char *p, size_t len)
+{
+	struct pl met = PL_INIT, branch = PL_INIT;
+	int e = quoted_ids(p, len, &met, &branch);
+
+	if (!e)
+		sip_ctrans_transport_error(sip, &branch, &met, err);
+	else if (e == ENOENT)
+		sip_ctrans_dest_error(sip, tp, dst, err);
+}
+
+
+/* Requests that the transport could not deliver (17.1.4): the bytes
+ * queued on an outgoing connection that failed, or (UDP) the start of a
+ * datagram that an ICMP error quoted. */
 static void transp_failed(int err, enum sip_transp tp, const struct sa *dst,
 			  const void *p, size_t len, void *arg)
 {
@@ -49,8 +144,10 @@ static void transp_failed(int err, enum sip_transp tp, const struct sa *dst,
 	const char *cur = p;
 	size_t left = len;
 
-	(void)tp;
-	(void)dst;
+	if (tp == SIP_TRANSP_UDP) {
+		dgram_failed(sip, err, tp, dst, p, len);
+		return;
+	}
 	while (left) {
 		struct sip_msg *msg = &rxmsg;
 		const struct sip_via *via;

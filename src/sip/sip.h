@@ -101,6 +101,13 @@ int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
 int sip_response_dest(struct sip_msg *req, enum sip_transp *tp,
 		      struct sa *dst) IMS_MUST_CHECK;
 
+/* An ICMP error for a datagram to dst that does not say which request it
+ * was (RFC 3261 18.4): every running client transaction over tp to dst
+ * (without a connection of its own) ends with err (in ctrans.c, next to
+ * sip_ctrans_transport_error). */
+void sip_ctrans_dest_error(struct sip *sip, enum sip_transp tp,
+			   const struct sa *dst, int err);
+
 /* A fresh branch with the magic cookie, written into out[SIP_BRANCH_LEN]. */
 #define SIP_BRANCH_LEN 32
 void sip_branch_new(struct sip *sip, char *out, size_t size);

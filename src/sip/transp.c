@@ -29,13 +29,29 @@
  * SIGPIPE, receive buffer and write queue) is src/net/tcp.c and
  * src/net/tls.c, shared with the Diameter peers; this file keeps SIP's
  * framing, keep-alives, counters and the connection table.
+ *
+ * Local handover (docs/internals/local-handover.md).  The UDP listeners
+ * of every transport object on this thread's loop are in a registry; a
+ * UDP send to one of them is copied once into a FIFO queue instead of the
+ * socket batch, and an end-of-batch hook delivers the queue to the
+ * listener's receive handler with the sender's listener address as the
+ * source, exactly what recvmmsg() would have produced.  Delivery is never
+ * from inside the send (no re-entry into the sender's stack).
+ *
+ * ICMP errors.  UDP sockets set IP_RECVERR/IPV6_RECVERR; the error queue
+ * is read when epoll reports EPOLLERR and the destination unreachable
+ * errors go to the failure handler (RFC 3261 18.4), so that a request to
+ * a closed port ends at once instead of at Timer B/F.
  */
 #include "sip/transp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
@@ -67,6 +83,9 @@ enum {
 	ACCEPT_BATCH = 64,
 	TCP_READS_PER_EVENT = 8,
 	EMFILE_PAUSE_MS = 100,
+	LH_QUEUE_MAX = 8192,              /* handed-over messages waiting */
+	LH_QUEUE_BYTES = 8 * 1024 * 1024, /* ... and their bytes */
+	ERRQ_PAYLOAD = 2048, /* ICMP quotes at most 576 (v4) / 1280 (v6) */
 };
 
 struct udp_tx {
@@ -95,6 +114,7 @@ struct sock {
 	struct sa laddr;
 	struct udp_tx *tx; /* UDP only */
 	struct tmr tmr;    /* listener paused after EMFILE */
+	struct le lh_le;   /* in the local handover registry (UDP) */
 };
 
 struct sip_conn {
@@ -754,6 +774,236 @@ static void flush_arm(struct sip_transports *tps, struct sock *s)
 }
 
 
+/* RFC 5626 4.4.1 keep-alives sometimes arrive over UDP as bare CRLFs. */
+static bool only_crlf(const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (len > 4)
+		return false;
+	for (i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+
+/* ---- local handover ---- */
+
+/* A message on its way to a listener on this thread's loop. */
+struct lh_msg {
+	struct le le;    /* in lh.q */
+	struct sock *to; /* weak: closing the listener drops its messages */
+	struct sa src;   /* the sender's listener address */
+	size_t len;
+	uint8_t p[];
+};
+
+/*
+ * The registry and the queue.  The event loop is per thread
+ * (core/loop.h), so the registry is too: a transport object on another
+ * thread's loop is reached through its socket, as another process would
+ * be.  Nothing here is allocated but the queued messages, so an idle
+ * registry owns no memory.
+ */
+struct lh_state {
+	struct list socks; /* struct sock by lh_le: UDP listeners */
+	struct list q;     /* struct lh_msg, oldest first */
+	size_t qn, qbytes;
+	struct loop_hook hook; /* delivers the queue */
+	struct tmr wake;       /* keeps the next epoll_wait from blocking */
+	bool off;
+};
+
+static _Thread_local struct lh_state lh;
+
+
+void sip_transp_local_handover(bool on)
+{
+	lh.off = !on;
+}
+
+
+size_t sip_transp_local_pending(void)
+{
+	return lh.qn;
+}
+
+
+/* Nothing waits: stop the hook and the wake-up timer. */
+static void lh_idle(void)
+{
+	loop_hook_remove(&lh.hook);
+	tmr_cancel(&lh.wake);
+}
+
+
+/* A listener closes: it leaves the registry and what waits for it goes,
+ * as the datagrams in a closed socket's buffer would. */
+static void lh_unregister(struct sock *s)
+{
+	struct le *le;
+
+	if (!s->lh_le.list)
+		return;
+	list_unlink(&s->lh_le);
+	le = lh.q.head;
+	while (le) {
+		struct lh_msg *m = le->data;
+
+		le = le->next;
+		if (m->to != s)
+			continue;
+		list_unlink(&m->le);
+		lh.qn--;
+		lh.qbytes -= m->len;
+		mem_deref(m);
+	}
+	if (!lh.q.head)
+		lh_idle();
+}
+
+
+/* The registered listener that a datagram to dst would reach.  A listener
+ * on the wildcard address takes dst's port on the loopback addresses
+ * only: whether another address is one of this host's is not known here,
+ * and a datagram that is not ours must go to the wire. */
+static struct sock *lh_find(const struct sa *dst)
+{
+	struct le *le;
+
+	LIST_FOREACH (&lh.socks, le) {
+		struct sock *s = le->data;
+
+		if (sa_eq(&s->laddr, dst))
+			return s;
+		if (sa_is_any(&s->laddr) && sa_af(&s->laddr) == sa_af(dst) &&
+		    sa_port(&s->laddr) == sa_port(dst) && sa_is_loopback(dst))
+			return s;
+	}
+	return NULL;
+}
+
+
+/* Deliver one message as udp_recv_h() delivers a datagram. */
+static void lh_deliver(const struct lh_msg *m)
+{
+	struct sock *s = m->to;
+	struct sip_transports *tps = s->tps;
+	struct sip_rx rx;
+
+	if (s->fd < 0 || !tps || tps->closed)
+		return;
+	if (m->len > tps->conf.max_msg) {
+		tps->st.rx_dropped++; /* what recvmmsg's MSG_TRUNC would do */
+		return;
+	}
+	if (only_crlf(m->p, m->len))
+		return;
+	memset(&rx, 0, sizeof(rx));
+	rx.p = (const char *)m->p;
+	rx.len = m->len;
+	rx.tp = SIP_TRANSP_UDP;
+	rx.src = m->src;
+	rx.dst = s->laddr;
+	rx.dgram = true;
+	tps->st.rx_msgs++;
+	tps->st.rx_bytes += m->len;
+	tps->io.local_rx++;
+	/* the handler may close (or even release) the transport */
+	mem_ref(tps);
+	mem_ref(s);
+	tps->recvh(&rx, tps->arg);
+	mem_deref(s);
+	mem_deref(tps);
+}
+
+
+/*
+ * The end-of-batch hook: deliver what was queued before it started, in
+ * order.  Messages queued by these deliveries re-add the hook (the loop
+ * runs it again in this iteration, a bounded number of passes) and arm
+ * the zero-delay timer, so that a later iteration picks them up without
+ * waiting for an event; either way no handler runs inside another's send.
+ */
+static void lh_drain(void *arg)
+{
+	size_t n = lh.qn;
+
+	(void)arg;
+	lh_idle();
+	while (n-- && lh.q.head) {
+		struct lh_msg *m = lh.q.head->data;
+
+		list_unlink(&m->le);
+		lh.qn--;
+		lh.qbytes -= m->len;
+		lh_deliver(m);
+		mem_deref(m);
+	}
+}
+
+
+static void lh_wake(void *arg)
+{
+	/* nothing to do: the hook, still armed, runs after the timers */
+	(void)arg;
+}
+
+
+/*
+ * Hand a UDP message over to a listener on this loop.
+ *
+ * @return 0 when it is queued; ENOENT when it must take the socket (off,
+ *         no such listener, no event loop, queue full, out of memory)
+ */
+static int lh_send(struct sip_transports *tps, const struct sock *from,
+		   const struct sa *dst, const void *p, size_t len)
+{
+	struct lh_msg *m;
+	struct sock *to;
+
+	if (!lh.socks.head || lh.off || tps->conf.no_local_handover)
+		return ENOENT;
+	to = lh_find(dst);
+	if (!to)
+		return ENOENT;
+	if (lh.qn >= LH_QUEUE_MAX || len > LH_QUEUE_BYTES - lh.qbytes) {
+		/* the receiver is far behind: its socket buffer would be
+		 * full as well; the kernel drops (or takes) the datagram */
+		tps->io.local_overflow++;
+		return ENOENT;
+	}
+	loop_hook_add(&lh.hook, lh_drain, NULL);
+	if (!lh.hook.le.list)
+		return ENOENT; /* no event loop to deliver from */
+	m = mem_alloc(sizeof(*m) + len, NULL);
+	if (!m) {
+		if (!lh.q.head)
+			lh_idle();
+		return ENOENT;
+	}
+	m->to = to;
+	m->len = len;
+	memcpy(m->p, p, len);
+	m->src = from->laddr;
+	if (sa_is_any(&m->src)) {
+		/* the kernel sends to a local address from that address */
+		m->src = *dst;
+		sa_set_port(&m->src, sa_port(&from->laddr));
+	}
+	list_append(&lh.q, &m->le, m);
+	lh.qn++;
+	lh.qbytes += len;
+	if (!tmr_isrunning(&lh.wake))
+		tmr_start(&lh.wake, 0, lh_wake, NULL);
+	tps->st.tx_msgs++;
+	tps->st.tx_bytes += len;
+	tps->io.local_tx++;
+	return 0;
+}
+
+
 static int udp_send(struct sip_transports *tps, const struct sa *dst,
 		    const void *p, size_t len)
 {
@@ -765,6 +1015,8 @@ static int udp_send(struct sip_transports *tps, const struct sa *dst,
 		return EAFNOSUPPORT;
 	if (len > UDP_MAX_PAYLOAD)
 		return EMSGSIZE;
+	if (!lh_send(tps, s, dst, p, len))
+		return 0;
 	tx = s->tx;
 	if (tx->n == UDP_BATCH || len > UDP_TXBUF - tx->used)
 		udp_flush(tps, s);
@@ -784,17 +1036,97 @@ static int udp_send(struct sip_transports *tps, const struct sa *dst,
 }
 
 
-/* RFC 5626 4.4.1 keep-alives sometimes arrive over UDP as bare CRLFs. */
-static bool only_crlf(const uint8_t *p, size_t len)
+/*
+ * RFC 3261 18.4: host, network, port or protocol unreachable and parameter
+ * problem tell the transport user that the send failed; source quench and
+ * TTL exceeded are ignored, and so is "fragmentation needed" (a path MTU
+ * matter the kernel handles, not a dead next hop).
+ */
+static bool icmp_fatal(const struct sock_extended_err *ee)
 {
-	size_t i;
+	if (ee->ee_origin == SO_EE_ORIGIN_ICMP)
+		return (ee->ee_type == ICMP_DEST_UNREACH &&
+			ee->ee_code != ICMP_FRAG_NEEDED) ||
+		       ee->ee_type == ICMP_PARAMETERPROB;
+	if (ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+		return ee->ee_type == ICMP6_DST_UNREACH ||
+		       ee->ee_type == ICMP6_PARAM_PROB;
+	return false;
+}
 
-	if (len > 4)
-		return false;
-	for (i = 0; i < len; i++)
-		if (p[i] != '\r' && p[i] != '\n')
-			return false;
+
+/* One entry of the socket's error queue; false when it is empty. */
+static bool errq_read_one(struct sip_transports *tps, struct sock *s)
+{
+	uint8_t payload[ERRQ_PAYLOAD];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+				    sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} ctl;
+	struct sock_extended_err ee;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	struct sa dst;
+	bool have = false;
+	ssize_t r;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&dst, 0, sizeof(dst));
+	iov.iov_base = payload;
+	iov.iov_len = sizeof(payload);
+	mh.msg_name = &dst.u;
+	mh.msg_namelen = sizeof(dst.u);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	r = recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (r < 0)
+		return errno == EINTR;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (!((cm->cmsg_level == SOL_IP &&
+		       cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == SOL_IPV6 &&
+		       cm->cmsg_type == IPV6_RECVERR)) ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+			continue;
+		memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+		have = true;
+	}
+	/* msg_name: where the datagram that failed was going */
+	if (!have || !icmp_fatal(&ee) || !ee.ee_errno ||
+	    mh.msg_namelen < sizeof(struct sockaddr_in) ||
+	    mh.msg_namelen > sizeof(dst.u))
+		return true;
+	dst.len = mh.msg_namelen;
+	tps->io.icmp_errors++;
+	tps->st.tx_errors++;
+	if (log_level_cur >= LOG_LVL_DEBUG || log_trace_enabled(LOG_MODULE)) {
+		char dbuf[SA_STRLEN];
+
+		sa_fmt(&dst, dbuf, sizeof(dbuf));
+		LOG_DEBUG(NULL, "UDP %s: ICMP type %u code %u: %s", dbuf,
+			  ee.ee_type, ee.ee_code,
+			  log_strerror((int)ee.ee_errno));
+	}
+	if (tps->failh)
+		tps->failh((int)ee.ee_errno, SIP_TRANSP_UDP, &dst, payload,
+			   (size_t)r, tps->fail_arg);
 	return true;
+}
+
+
+/* Read the error queue (bounded); the caller holds references on tps and
+ * s, since the failure handler may close the transport. */
+static void errq_read(struct sip_transports *tps, struct sock *s)
+{
+	unsigned i;
+
+	for (i = 0; i < UDP_BATCH && s->fd >= 0 && !tps->closed; i++)
+		if (!errq_read_one(tps, s))
+			break;
 }
 
 
@@ -804,20 +1136,28 @@ static void udp_recv_h(int flags, void *arg)
 	struct sip_transports *tps = s->tps;
 	struct udp_rx *rx = tps->rx;
 	struct sip_rx m;
-	int n, i;
+	int n = -1, i, tries;
 
-	(void)flags;
-	for (i = 0; i < UDP_BATCH; i++)
-		rx->m[i].msg_hdr.msg_namelen = sizeof(rx->src[i].u);
-	n = recvmmsg(s->fd, rx->m, UDP_BATCH, MSG_DONTWAIT, NULL);
-	if (n <= 0)
-		return; /* EAGAIN, EINTR, or a pending ICMP error */
-	tps->io.rx_syscalls++;
-
-	/* the handler may close (or even release) the transport */
+	/* the handlers may close (or even release) the transport */
 	mem_ref(tps);
 	mem_ref(s);
 	mem_ref(rx);
+	if (flags & FD_EXCEPT)
+		errq_read(tps, s);
+	/* A pending ICMP error (sk_err) fails one receive call and is
+	 * cleared by it; the datagrams behind it are read by a second. */
+	for (tries = 0; tries < 2 && s->fd >= 0 && !tps->closed; tries++) {
+		for (i = 0; i < UDP_BATCH; i++)
+			rx->m[i].msg_hdr.msg_namelen = sizeof(rx->src[i].u);
+		n = recvmmsg(s->fd, rx->m, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR)
+			break;
+		errq_read(tps, s);
+	}
+	if (n <= 0 || s->fd < 0 || tps->closed)
+		goto out;
+	tps->io.rx_syscalls++;
 	memset(&m, 0, sizeof(m));
 	m.tp = SIP_TRANSP_UDP;
 	m.dst = s->laddr;
@@ -841,6 +1181,7 @@ static void udp_recv_h(int flags, void *arg)
 		tps->st.rx_bytes += len;
 		tps->recvh(&m, tps->arg);
 	}
+out:
 	mem_deref(rx);
 	mem_deref(s);
 	mem_deref(tps);
@@ -887,6 +1228,7 @@ static int udp_rx_alloc(struct sip_transports *tps)
 
 static void sock_close(struct sock *s)
 {
+	lh_unregister(s);
 	tmr_cancel(&s->tmr);
 	if (s->fd >= 0) {
 		fd_close(s->fd);
@@ -975,6 +1317,29 @@ static void listen_h(int flags, void *arg)
 
 
 /* ---- public API ---- */
+
+/* At shutdown: what went through the sockets and what was handed over
+ * in-process (so that a run shows whether co-located roles used the
+ * short path). */
+static void log_totals(const struct sip_transports *tps)
+{
+	const struct sock *s = list_head_data(&tps->socks);
+	char lbuf[SA_STRLEN];
+
+	if (!s || (!tps->io.local_tx && !tps->io.local_rx &&
+		   log_level_cur < LOG_LVL_DEBUG))
+		return;
+	sa_fmt(&s->laddr, lbuf, sizeof(lbuf));
+	LOG_INFO(NULL,
+		 "%s: %llu messages out (%llu sendmmsg calls, %llu handed over "
+		 "in-process), %llu in (%llu recvmmsg calls, %llu handed over)",
+		 lbuf, (unsigned long long)tps->st.tx_msgs,
+		 (unsigned long long)tps->io.tx_syscalls,
+		 (unsigned long long)tps->io.local_tx,
+		 (unsigned long long)tps->st.rx_msgs,
+		 (unsigned long long)tps->io.rx_syscalls,
+		 (unsigned long long)tps->io.local_rx);
+}
 
 static void transp_destructor(void *arg)
 {
@@ -1066,6 +1431,7 @@ void sip_transp_close(struct sip_transports *tps)
 	if (!tps || tps->closed)
 		return;
 	flush_all(tps);
+	log_totals(tps);
 	tps->closed = true;
 	loop_hook_remove(&tps->hook);
 	tmr_cancel(&tps->flush_tmr);
@@ -1104,6 +1470,13 @@ static int udp_open(struct sock *s, const struct sa *laddr)
 	    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)))
 		return errno_nz();
 	sock_bufsize(s->fd);
+	/* RFC 3261 18.4: ICMP errors for our datagrams (see errq_read) */
+	if (sa_af(laddr) == AF_INET6)
+		(void)setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVERR, &one,
+				 sizeof(one));
+	else
+		(void)setsockopt(s->fd, IPPROTO_IP, IP_RECVERR, &one,
+				 sizeof(one));
 	if (bind(s->fd, &laddr->u.sa, sa_socklen(laddr)) < 0)
 		return errno_nz();
 	la.len = sizeof(la.u);
@@ -1182,6 +1555,8 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 		tps->udp4 = s;
 	if (tp == SIP_TRANSP_UDP && af == AF_INET6 && !tps->udp6)
 		tps->udp6 = s;
+	if (tp == SIP_TRANSP_UDP && !tps->conf.no_local_handover)
+		list_append(&lh.socks, &s->lh_le, s);
 	s = NULL;
 out:
 	mem_deref(s);

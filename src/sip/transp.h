@@ -58,6 +58,9 @@ struct sip_transp_conf {
 	const char *tls_cert;    /* PEM paths; required for TLS listeners */
 	const char *tls_key;
 	const char *tls_ca; /* verify peers against this, optional */
+	/* Local handover (below) off for this object: its UDP listeners are
+	 * not registered and its sends always take the socket. */
+	bool no_local_handover;
 };
 
 struct sip_transp_stats {
@@ -113,6 +116,10 @@ struct sip_transp_io_stats {
 	uint64_t conn_idle_closed; /* closed by the idle timeout */
 	uint64_t keepalive_pongs;  /* CRLF answers to CRLFCRLF pings */
 	uint64_t tls_failed;       /* TLS handshakes that failed */
+	uint64_t local_tx;         /* UDP messages handed over in-process */
+	uint64_t local_rx;         /* ... and received that way */
+	uint64_t local_overflow;   /* queue full: sent on the socket instead */
+	uint64_t icmp_errors;      /* ICMP errors reported (RFC 3261 18.4) */
 };
 void sip_transp_io_stats(const struct sip_transports *tps,
 			 struct sip_transp_io_stats *st);
@@ -138,5 +145,32 @@ typedef void(sip_transp_fail_h)(int err, enum sip_transp tp,
 				void *arg);
 void sip_transp_set_failh(struct sip_transports *tps, sip_transp_fail_h *h,
 			  void *arg);
+
+
+/*
+ * Local handover (docs/internals/local-handover.md).  A UDP message sent
+ * to the address of a UDP listener of another (or the same) transport
+ * object on this thread's event loop does not go through the kernel: the
+ * bytes are copied once into a queue and delivered from the loop, on a
+ * later step, to that listener's receive handler as if they had arrived on
+ * it from the sender's UDP listener address.  The counters above show it;
+ * sip_transp_stats() counts these messages as sent and received.
+ */
+
+/* On (the default) or off for every transport object of this thread;
+ * objects can also opt out one by one (conf.no_local_handover). */
+void sip_transp_local_handover(bool on);
+/* Messages waiting in this thread's handover queue (tests, statistics). */
+size_t sip_transp_local_pending(void);
+
+/*
+ * ICMP errors.  UDP sockets ask for the kernel's error queue (IP_RECVERR,
+ * IPV6_RECVERR).  A destination, host, network or protocol unreachable or
+ * a parameter problem for a datagram we sent (RFC 3261 18.4) is reported
+ * through the failure handler with tp SIP_TRANSP_UDP, dst the datagram's
+ * destination, err the kernel's (ECONNREFUSED for a closed port), and
+ * p/len the start of the datagram as the ICMP message quoted it (often
+ * cut short: a few hundred bytes).
+ */
 
 #endif
