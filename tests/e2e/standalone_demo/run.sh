@@ -227,12 +227,14 @@ printf 'domain %s\nuser alice 1001 resume-alice\nuser bob 1002 resume-bob0\n' \
 	--password resume-alice --impu "sip:alice@$D" --impu "sip:1001@$D" \
 	--profile default >>"$E2E_TMP/cli.log" 2>&1 || fail "subscriber add alice"
 ims_start "$D5"
-[ -f "$D5/demo-enterprise.txt" ] && [ ! -e "$D5/demo-enterprise.txt.new" ] ||
+if [ ! -f "$D5/demo-enterprise.txt" ] || [ -e "$D5/demo-enterprise.txt.new" ]; then
 	fail "the interrupted provisioning did not finish its file"
+fi
 table "$IMS_LOG" "$E2E_TMP/table.5"
-grep -qE "^  alice .* resume-alice$" "$E2E_TMP/table.5" &&
-	grep -qE "^  bob .* resume-bob0$" "$E2E_TMP/table.5" ||
-	fail "resumed provisioning: the table is not alice and bob with their passwords"
+grep -qE "^  alice .* resume-alice$" "$E2E_TMP/table.5" ||
+	fail "resumed provisioning: alice's row is not her password"
+grep -qE "^  bob .* resume-bob0$" "$E2E_TMP/table.5" ||
+	fail "resumed provisioning: bob's row is not his password"
 [ "$(subscribers "$D5")" -eq 2 ] || fail "resumed provisioning: not 2 subscribers"
 register bob resume-bob0 "$BP" "bob, added when the provisioning resumed, registers"
 log "ok: a first start cut short is finished by the next"
