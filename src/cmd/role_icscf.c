@@ -35,6 +35,7 @@
 struct icscf_role {
 	struct sip *sip;
 	struct icscf *ic;
+	struct sip_dns *dns; /* S-CSCFs by name (RFC 3263) */
 	char uri[CONF_STR_MAX];
 	char scscf_uri[ICSCF_SCSCF_MAX][CONF_STR_MAX];
 	uint32_t caps[ICSCF_SCSCF_MAX][CAPS_MAX];
@@ -47,7 +48,7 @@ struct itx {
 	struct le le;
 	struct icscf_role *r;
 	struct sip_strans *st;
-	struct sip_ctrans *ct;
+	struct cscf_fwd *ct;
 	struct icscf_tx *tx;
 	struct sip_msg *req;
 };
@@ -60,6 +61,7 @@ static void destructor(void *arg)
 		sip_close(r->sip);
 	list_flush(&r->txs);
 	mem_deref(r->ic);
+	mem_deref(r->dns);
 	mem_deref(r->sip);
 }
 
@@ -122,7 +124,7 @@ static void fwd_resp(int err, struct sip_msg *msg, void *arg)
 static void decided(const struct icscf_out *out, void *arg)
 {
 	struct itx *t = arg;
-	struct cscf_hop hop = { 0 };
+	struct cscf_hop hop = { .dns = t->r->dns };
 	int err;
 
 	if (out->act == ICSCF_REPLY) {
@@ -149,7 +151,7 @@ static void st_event(int err, struct sip_msg *msg, void *arg)
 
 	(void)msg;
 	if (!err && t->ct) {
-		err = sip_ctrans_cancel(t->ct); /* RFC 3261 16.10 */
+		err = cscf_fwd_cancel(t->ct); /* RFC 3261 16.10 */
 		if (err)
 			LOG_WARN(NULL, "CANCEL not sent: %s",
 				 log_strerror(err));
@@ -281,6 +283,12 @@ int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,
 	ic.trusted = i ? r->trusted : NULL;
 	ic.trusted_n = i;
 	ic.uri = r->uri;
+	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
+	if (err == EINVAL)
+		goto out;
+	if (err) /* not fatal: next hops by name are unreachable */
+		LOG_WARN(NULL, "%s", msg);
+	err = 0;
 	err = icscf_alloc(&r->ic, c->node, &ic);
 	if (err) {
 		(void)snprintf(msg, size, "cannot create the I-CSCF: %s",

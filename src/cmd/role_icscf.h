@@ -24,6 +24,8 @@ struct icscf_role_conf {
 	/* REGISTER only from these ("IP" or "IP:PORT"); none: anyone */
 	const struct conf_list *trusted;
 	struct dia_node *node; /* Cx client (the shared node) */
+	/* DNS servers for S-CSCFs given by name ([sip] dns) */
+	const struct conf_list *dns;
 };
 
 int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,

@@ -14,20 +14,23 @@
  * transaction.
  * The reg event (5.2.3, RFC 3680): after a phone's first registration
  * the P-CSCF subscribes to its IMPU at the S-CSCF (along the Service-
- * Route, P-Asserted-Identity our URI, one subscription per IMPU); the
- * NOTIFYs come back as PCSCF_LOCAL requests matched by Call-ID, a
- * regevent_watch merges them, and every contact or registration they
- * terminate is dropped with pcscf_phone_drop() (the network ended it:
- * RTR, expiry at the S-CSCF).  A subscription ends with its terminated
- * NOTIFY or a refused SUBSCRIBE; it is not refreshed (the default expiry
- * is 600000 s, longer than any registration).
+ * Route, P-Asserted-Identity our URI, one subscription per IMPU);
+ * cscf/pcscf_sub.c keeps the dialogs and refreshes them before they run
+ * out (or at once on a version gap); this file sends its SUBSCRIBEs with
+ * cscf/fwd.c and hands it the NOTIFYs (PCSCF_LOCAL requests).  Every
+ * contact or registration a NOTIFY terminates is dropped with
+ * pcscf_phone_drop() (the network ended it: RTR, expiry at the S-CSCF);
+ * when an IMPU has no registration left its subscription is no longer
+ * refreshed.
+ * Next hops given by name (the I-CSCF, the home domain when no I-CSCF is
+ * configured, Service-Route hops) are located by cscf/fwd.c with the
+ * role's resolver (RFC 3263).
  * The P-CSCF is its own node: co-located roles are reached over their
  * loopback listeners like remote ones.
  */
 #include "cmd/role_pcscf.h"
 
 #include <errno.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,9 +39,11 @@
 #include "core/log.h"
 #include "cscf/fwd.h"
 #include "cscf/pcscf.h"
+#include "cscf/pcscf_sub.h"
 #include "cscf/regevent.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
+#include "sip/dns.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
@@ -49,22 +54,22 @@
 struct pcscf_role {
 	struct sip *sip;
 	struct pcscf *p;
+	struct sip_dns *dns; /* next hops by name (RFC 3263) */
 	struct sa core[CONF_LIST_MAX];
 	char uri[PCSCF_URI_MAX];
 	char icscf[PCSCF_URI_MAX];
 	char vnet[CONF_STR_MAX];
-	struct list subs; /* struct psub: reg event subscriptions */
-	struct list txs;  /* struct ptx: requests on their way */
+	struct pcscf_sub *subs; /* reg event subscriptions */
+	struct list stxs;       /* struct pstx: SUBSCRIBEs on their way */
+	struct list txs;        /* struct ptx: requests on their way */
 };
 
-/* A reg event subscription of ours (TS 24.229 5.2.3). */
-struct psub {
-	struct le le;
+/* A SUBSCRIBE of ours on its way (TS 24.229 5.2.3). */
+struct pstx {
+	struct le le; /* in stxs: released at stop */
 	struct pcscf_role *r;
-	struct regevent_watch *w;
-	struct sip_ctrans *ct; /* the SUBSCRIBE until its final answer */
-	char impu[PCSCF_URI_MAX];
-	char callid[48];
+	struct cscf_fwd *ct;
+	uint64_t id; /* pcscf_sub's */
 };
 
 /* One request on its way: the server transaction, the client one. */
@@ -72,7 +77,7 @@ struct ptx {
 	struct le le; /* in txs: released at stop (no callback then) */
 	struct pcscf_role *r;
 	struct sip_strans *st;
-	struct sip_ctrans *ct;
+	struct cscf_fwd *ct;
 	struct sip_msg *req; /* as received (pcscf_response needs it) */
 };
 
@@ -84,9 +89,12 @@ static void destructor(void *arg)
 		pcscf_close(r->p);
 	if (r->sip)
 		sip_close(r->sip);
-	list_flush(&r->subs);
+	pcscf_sub_close(r->subs);
+	list_flush(&r->stxs);
 	list_flush(&r->txs);
+	mem_deref(r->subs);
 	mem_deref(r->p);
+	mem_deref(r->dns);
 	mem_deref(r->sip);
 }
 
@@ -102,47 +110,48 @@ static void ptx_destructor(void *arg)
 }
 
 
-static void psub_destructor(void *arg)
+static void pstx_destructor(void *arg)
 {
-	struct psub *ps = arg;
+	struct pstx *x = arg;
 
-	list_unlink(&ps->le);
-	mem_deref(ps->ct);
-	mem_deref(ps->w);
-}
-
-
-static struct psub *psub_find(struct pcscf_role *r, const struct pl *callid,
-			      const char *impu)
-{
-	struct le *le;
-
-	LIST_FOREACH (&r->subs, le) {
-		struct psub *ps = le->data;
-
-		if (callid ? pl_eq_str(callid, ps->callid)
-			   : !strcmp(ps->impu, impu))
-			return ps;
-	}
-	return NULL;
+	list_unlink(&x->le);
+	mem_deref(x->ct);
 }
 
 
 static void sub_resp(int err, struct sip_msg *msg, void *arg)
 {
-	struct psub *ps = arg;
+	struct pstx *x = arg;
 
 	if (!err && msg && msg->scode < 200)
 		return;
-	ps->ct = mem_deref(ps->ct); /* done: no more callbacks */
-	if (!err && msg && msg->scode < 300) {
-		LOG_INFO(NULL, "reg event subscription to %s accepted (%u)",
-			 ps->impu, msg->scode);
-		return;
+	pcscf_sub_response(x->r->subs, x->id, err, msg);
+	mem_deref(x);
+}
+
+
+/* pcscf_sub's send hook: the SUBSCRIBE by its Route or Request-URI */
+static int sub_send(uint64_t id, struct sip_msg *req, void *arg)
+{
+	struct pcscf_role *r = arg;
+	struct cscf_hop hop = { .dns = r->dns };
+	struct pstx *x;
+	int err;
+
+	x = mem_zalloc(sizeof(*x), pstx_destructor);
+	if (!x)
+		return ENOMEM;
+	x->r = r;
+	x->id = id;
+	err = cscf_fwd_request(&x->ct, r->sip, req, &hop, sub_resp, x);
+	if (err) {
+		LOG_WARN(NULL, "reg event SUBSCRIBE not sent: %s",
+			 log_strerror(err));
+		mem_deref(x);
+		return err;
 	}
-	LOG_WARN(NULL, "reg event subscription to %s refused: %u", ps->impu,
-		 msg ? msg->scode : cscf_fwd_scode(err));
-	mem_deref(ps); /* the list's reference: unlinks */
+	list_append(&r->stxs, &x->le, x);
+	return 0;
 }
 
 
@@ -150,64 +159,24 @@ static void sub_resp(int err, struct sip_msg *msg, void *arg)
 static void subscribe_h(const struct pcscf_subscribe *s, void *arg)
 {
 	struct pcscf_role *r = arg;
-	struct sip_msg *msg = NULL;
-	struct sip_msg_err merr;
-	struct buf *mb = NULL;
-	uint8_t rnd[12];
-	struct psub *ps;
-	size_t i;
-	int err;
+	int err = pcscf_sub_start(r->subs, s);
 
-	if (psub_find(r, NULL, s->impu))
-		return; /* one per IMPU: it covers every contact */
-	ps = mem_zalloc(sizeof(*ps), psub_destructor);
-	if (!ps)
-		return;
-	ps->r = r;
-	list_append(&r->subs, &ps->le, ps);
-	(void)snprintf(ps->impu, sizeof(ps->impu), "%s", s->impu);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		mem_deref(ps);
-		return;
-	}
-	for (i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(ps->callid + 2 * i, 3, "%02x", rnd[i]);
-	err = regevent_watch_alloc(&ps->w);
-	if (!err)
-		err = buf_alloc(&mb, 2048, 65535);
-	if (!err)
-		err = buf_printf(mb, "SUBSCRIBE %s SIP/2.0\r\n", s->impu);
-	for (i = 0; !err && i < s->route_n; i++)
-		err = buf_printf(mb, "Route: %s\r\n", s->route[i]);
-	if (!err)
-		err = buf_printf(mb,
-				 "Max-Forwards: 70\r\n"
-				 "From: <%s>;tag=%.16s\r\n"
-				 "To: <%s>\r\n"
-				 "Call-ID: %s\r\n"
-				 "CSeq: 1 SUBSCRIBE\r\n"
-				 "Contact: <%s>\r\n"
-				 "P-Asserted-Identity: <%s>\r\n"
-				 "Event: %s\r\n"
-				 "Expires: %u\r\n"
-				 "Accept: application/reginfo+xml\r\n"
-				 "Content-Length: 0\r\n\r\n",
-				 s->from, ps->callid + 8, s->impu, ps->callid,
-				 r->uri, s->from, s->event, s->expires);
-	if (!err) {
-		mb->pos = 0;
-		err = sip_msg_alloc(&msg, mb, true, &merr);
-	}
-	if (!err)
-		err = cscf_fwd_request(&ps->ct, r->sip, msg, NULL, sub_resp,
-				       ps);
-	mem_deref(msg);
-	mem_deref(mb);
-	if (err) {
-		LOG_WARN(NULL, "reg event SUBSCRIBE for %s not sent: %s",
+	if (err && err != EALREADY)
+		LOG_WARN(NULL, "reg event subscription to %s not started: %s",
 			 s->impu, log_strerror(err));
-		mem_deref(ps); /* unlinks */
-	}
+}
+
+
+/* pcscf drop hook: an IMPU with no registration left is not refreshed */
+static void drop_h(const char *impu, const char *contact, void *arg)
+{
+	struct pcscf_role *r = arg;
+	struct pl pl;
+
+	(void)contact;
+	pl_set_str(&pl, impu);
+	if (!pcscf_impu_registered(r->p, &pl))
+		pcscf_sub_gone(r->subs, impu);
 }
 
 
@@ -231,38 +200,15 @@ static void term_h(const struct regevent_term *t, void *arg)
 static void local_request(struct ptx *t)
 {
 	struct pcscf_role *r = t->r;
-	struct regevent_watch_result res;
-	struct pl callid;
-	struct psub *ps;
-	char ebuf[128] = "";
-	int err;
+	char reason[32];
+	uint16_t scode;
 
 	if (t->req->meth != SIP_METHOD_NOTIFY) {
 		role_reply(t->st, 405, NULL);
 		return;
 	}
-	if (sip_msg_callid(t->req, &callid) ||
-	    !(ps = psub_find(r, &callid, NULL))) {
-		role_reply(t->st, 481, NULL); /* RFC 6665 4.1.3 */
-		return;
-	}
-	err = regevent_watch_notify(ps->w, t->req, term_h, r, &res, ebuf,
-				    sizeof(ebuf));
-	if (err == EPROTO) {
-		role_reply(t->st, 489, NULL);
-		return;
-	}
-	if (err) {
-		LOG_WARN(NULL, "reg event NOTIFY for %s: %s", ps->impu, ebuf);
-		role_reply(t->st, 400, NULL);
-		return;
-	}
-	role_reply(t->st, 200, NULL);
-	if (res.terminated) {
-		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
-			 ps->impu, res.reason);
-		mem_deref(ps); /* unlinks; drops a SUBSCRIBE still running */
-	}
+	scode = pcscf_sub_notify(r->subs, t->req, reason, sizeof(reason));
+	role_reply(t->st, scode, NULL);
 }
 
 
@@ -302,7 +248,7 @@ static void st_event(int err, struct sip_msg *msg, void *arg)
 
 	(void)msg;
 	if (!err && t->ct) {
-		err = sip_ctrans_cancel(t->ct); /* RFC 3261 16.10 */
+		err = cscf_fwd_cancel(t->ct); /* RFC 3261 16.10 */
 		if (err)
 			LOG_WARN(NULL, "CANCEL not sent: %s",
 				 log_strerror(err));
@@ -310,8 +256,10 @@ static void st_event(int err, struct sip_msg *msg, void *arg)
 }
 
 
-static void hop_of(struct cscf_hop *hop, const struct pcscf_out *out)
+static void hop_of(struct cscf_hop *hop, const struct pcscf_out *out,
+		   struct sip_dns *dns)
 {
+	hop->dns = dns;
 	if (out->to_phone) {
 		hop->has_flow = true;
 		hop->tp = out->flow.tp;
@@ -328,7 +276,7 @@ static void forward(struct ptx *t, struct pcscf_out *out)
 	struct cscf_hop hop = { 0 };
 	int err;
 
-	hop_of(&hop, out);
+	hop_of(&hop, out, t->r->dns);
 	err = cscf_fwd_request(&t->ct, t->r->sip, out->msg, &hop, fwd_resp, t);
 	if (err) {
 		LOG_INFO(NULL, "%.*s not forwarded: %s", (int)t->req->met.l,
@@ -354,7 +302,7 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 
 		if (!pcscf_request(r->p, msg, &out) &&
 		    out.act == PCSCF_FORWARD && out.msg) {
-			hop_of(&hop, &out);
+			hop_of(&hop, &out, r->dns);
 			err = cscf_fwd_stateless(r->sip, out.msg, &hop);
 			if (err)
 				LOG_INFO(NULL, "ACK not forwarded: %s",
@@ -425,6 +373,13 @@ static int core_parse(struct pcscf_role *r, const struct pcscf_role_conf *c,
 		struct sip_uri u;
 		struct pl t, host;
 
+		if (!r->icscf[0]) {
+			(void)snprintf(msg, size,
+				       "[pcscf] icscf is not set (found by "
+				       "DNS): list the trust domain in "
+				       "[pcscf] core");
+			return EINVAL;
+		}
 		pl_set_str(&t, r->icscf);
 		if (sip_uri_decode(&u, &t))
 			return EINVAL;
@@ -461,20 +416,20 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 
 	if (!rp || !c)
 		return EINVAL;
-	if (!c->uri || !*c->uri || !c->icscf || !*c->icscf) {
+	if (!c->uri || !*c->uri) {
 		(void)snprintf(msg, size,
 			       "the pcscf role needs [pcscf] uri (its SIP "
-			       "URI, e.g. sip:127.0.0.1:5060) and icscf "
-			       "(the home I-CSCF, e.g. sip:127.0.0.1:5070)");
+			       "URI, e.g. sip:127.0.0.1:5060)");
 		return EINVAL;
 	}
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)
 		return ENOMEM;
-	list_init(&r->subs);
+	list_init(&r->stxs);
 	list_init(&r->txs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
-	(void)snprintf(r->icscf, sizeof(r->icscf), "%s", c->icscf);
+	(void)snprintf(r->icscf, sizeof(r->icscf), "%s",
+		       c->icscf ? c->icscf : "");
 	(void)snprintf(r->vnet, sizeof(r->vnet), "%s",
 		       c->visited_network ? c->visited_network : "");
 	pl_set_str(&t, r->uri);
@@ -485,20 +440,29 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 		goto out;
 	}
 	pl_set_str(&t, r->icscf);
-	if (sip_uri_decode(&u, &t)) {
+	if (r->icscf[0] && sip_uri_decode(&u, &t)) {
 		(void)snprintf(msg, size, "[pcscf] icscf '%s' is not a SIP URI",
 			       r->icscf);
 		err = EINVAL;
 		goto out;
 	}
+	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
+	if (err == EINVAL)
+		goto out;
+	if (err) /* not fatal: next hops by name are unreachable */
+		LOG_WARN(NULL, "%s", msg);
+	err = 0;
 	err = core_parse(r, c, &pc, msg, size);
 	if (err)
 		goto out;
 	pc.uri = r->uri;
-	pc.icscf = r->icscf;
+	pc.icscf = r->icscf[0] ? r->icscf : NULL; /* none: DNS */
 	pc.visited_network = r->vnet[0] ? r->vnet : NULL;
 	hooks.subh = subscribe_h;
-	err = pcscf_alloc(&r->p, &pc, &hooks, r);
+	hooks.droph = drop_h;
+	err = pcscf_sub_alloc(&r->subs, r->uri, sub_send, term_h, r);
+	if (!err)
+		err = pcscf_alloc(&r->p, &pc, &hooks, r);
 	if (err) {
 		(void)snprintf(msg, size, "cannot create the P-CSCF: %s",
 			       log_strerror(err));
@@ -508,7 +472,8 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 			    r, msg, size);
 	if (err)
 		goto out;
-	LOG_INFO(NULL, "P-CSCF %s, I-CSCF %s", r->uri, r->icscf);
+	LOG_INFO(NULL, "P-CSCF %s, I-CSCF %s", r->uri,
+		 r->icscf[0] ? r->icscf : "by DNS (RFC 3263)");
 out:
 	if (err)
 		mem_deref(r);
@@ -526,6 +491,7 @@ void pcscf_role_stop(struct pcscf_role *r)
 		pcscf_close(r->p);
 	if (r->sip)
 		sip_close(r->sip);
-	list_flush(&r->subs);
+	pcscf_sub_close(r->subs);
+	list_flush(&r->stxs);
 	list_flush(&r->txs);
 }

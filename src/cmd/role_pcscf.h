@@ -17,11 +17,16 @@ struct pcscf_role;
 struct pcscf_role_conf {
 	struct role_sip_conf sip; /* [pcscf] listen, TLS files of [sip] */
 	const char *uri;          /* ours: Path, Record-Route */
-	const char *icscf;        /* the home I-CSCF URI (numeric host) */
+	/* the home I-CSCF URI; NULL or "": the Request-URI's domain by
+	 * NAPTR/SRV (RFC 3263, TS 24.229 5.2.2.1) */
+	const char *icscf;
 	const char *visited_network;
 	/* the trust domain: "IP" (any port) or "IP:PORT"; none: the
 	 * I-CSCF's address */
 	const struct conf_list *core;
+	/* DNS servers for next hops given by name ([sip] dns); NULL or
+	 * none: /etc/resolv.conf */
+	const struct conf_list *dns;
 };
 
 int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,

@@ -39,11 +39,13 @@
 #include "core/buf.h"
 #include "core/list.h"
 #include "core/log.h"
+#include "cscf/callrec.h"
 #include "cscf/fwd.h"
 #include "cscf/regevent.h"
 #include "cscf/scscf_reg.h"
 #include "cscf/scscf_route.h"
 #include "cscf/scscf_store.h"
+#include "cscf/scscf_thirdparty.h"
 #include "sip/addr.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
@@ -61,7 +63,11 @@ struct scscf_role {
 	struct regevent_store *re_store;
 	struct list ntxs; /* struct ntx: NOTIFYs on their way */
 	struct scscf_route *route;
-	struct list rtxs; /* struct rtx: routed requests in flight */
+	struct scscf_tp *tp;       /* third-party registration */
+	struct list tptxs;         /* struct tptx: its REGISTERs */
+	struct callrec_tab *calls; /* call records */
+	struct list rtxs;          /* struct rtx: routed requests in flight */
+	struct sip_dns *dns;       /* next hops by name (RFC 3263) */
 	char uri[CONF_STR_MAX];
 	char rr[CONF_STR_MAX + 8]; /* our Record-Route value */
 	char icscf[CONF_STR_MAX];
@@ -86,11 +92,15 @@ static void destructor(void *arg)
 		sip_close(r->sip);
 	list_flush(&r->ntxs);
 	list_flush(&r->rtxs);
+	list_flush(&r->tptxs);
+	mem_deref(r->tp);
+	mem_deref(r->calls);
 	mem_deref(r->route);
 	mem_deref(r->reg);
 	mem_deref(r->re);
 	mem_deref(r->re_store);
 	mem_deref(r->store);
+	mem_deref(r->dns);
 	mem_deref(r->sip);
 }
 
@@ -143,7 +153,7 @@ static void sub_replied(const struct regevent_reply *rep, void *arg)
 /* A NOTIFY in flight: which subscription and CSeq to report on. */
 struct ntx {
 	struct le le;
-	struct sip_ctrans *ct;
+	struct cscf_fwd *ct;
 	struct scscf_role *r;
 	uint64_t sub_id;
 	uint32_t cseq;
@@ -200,9 +210,12 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 		mb->pos = 0;
 		err = sip_msg_alloc(&msg, mb, true, &merr);
 	}
-	if (!err)
-		err = cscf_fwd_request(&x->ct, r->sip, msg, NULL, notify_resp,
+	if (!err) {
+		struct cscf_hop hop = { .dns = r->dns };
+
+		err = cscf_fwd_request(&x->ct, r->sip, msg, &hop, notify_resp,
 				       x);
+	}
 	mem_deref(msg);
 	mem_deref(mb);
 	if (err) {
@@ -342,13 +355,118 @@ static bool is_reg_event(const struct sip_msg *msg)
 }
 
 
+/* ---- third-party registration (TS 24.229 5.4.1.7) ---- */
+
+/* A third-party REGISTER on its way to an AS. */
+struct tptx {
+	struct le le;
+	struct cscf_fwd *ct;
+	struct scscf_role *r;
+	uint64_t id;
+};
+
+static void tptx_destructor(void *arg)
+{
+	struct tptx *x = arg;
+
+	list_unlink(&x->le);
+	mem_deref(x->ct);
+}
+
+
+static void tp_resp(int err, struct sip_msg *msg, void *arg)
+{
+	struct tptx *x = arg;
+
+	if (!err && msg && msg->scode < 200)
+		return;
+	scscf_tp_result(x->r->tp, x->id, err || !msg ? 0 : msg->scode);
+	mem_deref(x);
+}
+
+
+static int tp_send(struct sip_msg *req, uint64_t id, void *arg)
+{
+	struct scscf_role *r = arg;
+	struct tptx *x;
+	int err;
+
+	x = mem_zalloc(sizeof(*x), tptx_destructor);
+	if (!x)
+		return ENOMEM;
+	x->r = r;
+	x->id = id;
+	list_append(&r->tptxs, &x->le, x);
+	/* our Via and Max-Forwards decrement come from cscf/fwd.c; the AS
+	 * is reached by its Request-URI */
+	err = cscf_fwd_request(&x->ct, r->sip, req, NULL, tp_resp, x);
+	if (err)
+		mem_deref(x);
+	return err;
+}
+
+
+/* DefaultHandling SESSION_TERMINATED: network-initiated de-registration
+ * (5.4.1.7, 5.4.1.5). */
+static void tp_dereg(const char *impu, void *arg)
+{
+	struct scscf_role *r = arg;
+	int err = scscf_reg_deregister(r->reg, impu);
+
+	if (err && err != ENOENT)
+		LOG_WARN(NULL, "de-registration of %s: %s", impu,
+			 log_strerror(err));
+}
+
+
+static void reg_change_h(const struct scscf_reg_change *c, void *arg)
+{
+	struct scscf_role *r = arg;
+	size_t n = 0;
+	int err;
+
+	err = scscf_tp_change(r->tp, c, &n);
+	if (err)
+		LOG_WARN(NULL, "third-party registration of %s: %s", c->impu,
+			 log_strerror(err));
+	else if (n)
+		LOG_DEBUG(NULL, "third-party REGISTER of %s to %zu AS(s)",
+			  c->impu, n);
+}
+
+
+static int tp_start(struct scscf_role *r, char *msg, size_t size)
+{
+	struct scscf_tp_conf tc = { 0 };
+	int err;
+
+	tc.uri = r->uri;
+	tc.sendh = tp_send;
+	tc.deregh = tp_dereg;
+	tc.arg = r;
+	err = scscf_tp_alloc(&r->tp, &tc);
+	if (!err)
+		err = callrec_alloc(&r->calls, NULL);
+	if (!err)
+		err = callrec_subscribe(r->calls, callrec_log_h, NULL);
+	if (err) {
+		(void)snprintf(msg, size,
+			       "cannot create third-party registration and "
+			       "call records: %s",
+			       log_strerror(err));
+		return err;
+	}
+	scscf_reg_set_changeh(r->reg, reg_change_h, r);
+	return 0;
+}
+
 /* ---- session routing (TS 24.229 5.4.3) ---- */
 
 struct rtx;
 
 /* One forwarded copy and its client transaction. */
 struct rfork {
-	struct sip_ctrans *ct;
+	struct cscf_fwd *ct;
 	struct rtx *t;
 	bool final; /* a final response or an error came */
 	bool ended; /* the client transaction is over */
@@ -400,6 +518,13 @@ static void rtx_reply(struct rtx *t, uint16_t scode, const char *reason)
 		return;
 	t->final_sent = true;
 	role_reply(t->st, scode, reason);
+	if (t->req->meth == SIP_METHOD_INVITE && scode >= 300) {
+		/* an answer of ours, not relayed: no hook ran for it */
+		const struct scscf_call c = { SCSCF_SC_ORIG, "", t->req,
+					      scode };
+
+		callrec_call_end(&c, t->r->calls);
+	}
 }
 
 
@@ -414,7 +539,7 @@ static void cancel_others(struct rtx *t, const struct rfork *keep)
 		if (f == keep || f->final || !f->ct ||
 		    t->req->meth != SIP_METHOD_INVITE)
 			continue;
-		err = sip_ctrans_cancel(f->ct); /* 16.7 step 10 */
+		err = cscf_fwd_cancel(f->ct); /* 16.7 step 10 */
 		if (err)
 			LOG_DEBUG(NULL, "CANCEL not sent: %s",
 				  log_strerror(err));
@@ -586,7 +711,7 @@ static const char *hop_name(enum scscf_hop h)
 
 static void route_forward(struct rtx *t, struct scscf_route_out *out)
 {
-	struct cscf_hop hop = { 0 };
+	struct cscf_hop hop = { .dns = t->r->dns };
 	size_t i;
 	int err = 0;
 
@@ -687,7 +812,7 @@ static void rtx_cancel(int err, struct sip_msg *msg, void *arg)
 static void route_ack(struct scscf_role *r, struct sip_msg *msg)
 {
 	struct scscf_route_out out;
-	struct cscf_hop hop = { 0 };
+	struct cscf_hop hop = { .dns = r->dns };
 	int err;
 
 	if (scscf_route_request(r->route, msg, &out))
@@ -736,29 +861,26 @@ oom:
 }
 
 
-static void call_log(const char *what, const struct scscf_call *c)
-{
-	LOG_INFO(NULL, "call %s: %s %s (%u)", what,
-		 c->sc == SCSCF_SC_ORIG ? "orig" : "term",
-		 c->served_user ? c->served_user : "-", c->scode);
-}
-
+/* The call hooks feed the call records (cscf/callrec.h). */
 static void call_start(const struct scscf_call *c, void *arg)
 {
-	(void)arg;
-	call_log("start", c);
+	struct scscf_role *r = arg;
+
+	callrec_call_start(c, r->calls);
 }
 
 static void call_answer(const struct scscf_call *c, void *arg)
 {
-	(void)arg;
-	call_log("answer", c);
+	struct scscf_role *r = arg;
+
+	callrec_call_answer(c, r->calls);
 }
 
 static void call_end(const struct scscf_call *c, void *arg)
 {
-	(void)arg;
-	call_log("end", c);
+	struct scscf_role *r = arg;
+
+	callrec_call_end(c, r->calls);
 }
 
 
@@ -886,6 +1008,7 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 		return ENOMEM;
 	list_init(&r->ntxs);
 	list_init(&r->rtxs);
+	list_init(&r->tptxs);
 	(void)snprintf(r->uri, sizeof(r->uri), "%s", c->uri);
 	(void)snprintf(r->realm, sizeof(r->realm), "%s",
 		       c->realm ? c->realm : "");
@@ -926,6 +1049,15 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 		goto out;
 	}
 	scscf_reg_set_eventh(r->reg, reg_event_h, r);
+	err = tp_start(r, msg, size);
+	if (err)
+		goto out;
+	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
+	if (err == EINVAL)
+		goto out;
+	if (err) /* not fatal: next hops by name are unreachable */
+		LOG_WARN(NULL, "%s", msg);
+	err = 0;
 	err = route_start(r, c, msg, size);
 	if (err)
 		goto out;
@@ -955,4 +1087,6 @@ void scscf_role_stop(struct scscf_role *r)
 		sip_close(r->sip);
 	list_flush(&r->ntxs);
 	list_flush(&r->rtxs);
+	list_flush(&r->tptxs);
+	callrec_close(r->calls); /* open calls end as "closed" */
 }

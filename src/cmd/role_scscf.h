@@ -26,6 +26,8 @@ struct scscf_role_conf {
 	const struct conf_list *domains; /* home domains; empty: home */
 	const char *home;                /* the default home domain ([diameter]
 					    realm) */
+	/* DNS servers for next hops given by name ([sip] dns) */
+	const struct conf_list *dns;
 };
 
 /* Call before dia_node_start(): the registrar serves RTR/PPR. */

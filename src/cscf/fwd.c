@@ -1,13 +1,25 @@
 /**
  * @file fwd.c  Stateful forwarding for the CSCF roles.
  *
- * One client transaction per forwarded request, no forking: the CSCFs
- * choose one next hop themselves (TS 24.229 5.2.2, 5.3.1.2).  The request
- * is rebuilt with our Via on top (RFC 3261 16.6 step 8, branch from the
- * stack's generator, rport RFC 3581) and Max-Forwards decremented (step
- * 3); everything else is copied as the role's rewrite left it.  Responses
- * lose their top Via (16.7 step 3) and go back through the server
- * transaction, which knows where the request came from (18.2.2).
+ * One client transaction at a time per forwarded request, no forking: the
+ * CSCFs choose one next hop themselves (TS 24.229 5.2.2, 5.3.1.2).  The
+ * request is rebuilt with our Via on top (RFC 3261 16.6 step 8, branch
+ * from the stack's generator, rport RFC 3581) and Max-Forwards
+ * decremented (step 3); everything else is copied as the role's rewrite
+ * left it.  Responses lose their top Via (16.7 step 3) and go back through
+ * the server transaction, which knows where the request came from
+ * (18.2.2).
+ *
+ * Next hops (16.6 step 6): a flow, else the hop's URI, else the top
+ * Route, else the Request-URI.  A numeric host is sent to at once (RFC
+ * 3263 4.1/4.2 give transport and port from the URI alone).  A name goes
+ * to the resolver (sip/dns.c: NAPTR, SRV, A/AAAA, cached); the request is
+ * copied and sent from the resolver's callback.  The targets are kept in
+ * the order RFC 3263 4.3 says to try them: a transport error, a timeout
+ * or a 503 before any provisional response sends the request again, with
+ * a new branch (our Via is rebuilt for the target's transport), to the
+ * next one; the role sees only the last outcome.  A cancelled request
+ * tries no further target.
  */
 #include "cscf/fwd.h"
 
@@ -16,51 +28,48 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/pl.h"
 #include "sip/ctrans.h"
+#include "sip/dns.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/strans.h"
 #include "sip/uri.h"
 
+#define LOG_MODULE  "fwd"
 #define FWD_MSG_MAX 65535
 
+struct cscf_fwd {
+	struct sip *sip;         /* the role's: outlives its requests */
+	struct sip_msg *req;     /* counted copy, when a lookup was needed */
+	struct sip_ctrans *ct;   /* the transaction to the current target */
+	struct sip_dns_query *q; /* the lookup, while it runs */
+	char *rr;                /* our Record-Route value, or NULL */
+	/* RFC 3263 4.3: the targets, tried in this order */
+	struct sip_dns_target tv[SIP_DNS_TARGETS_MAX];
+	size_t tc, next;
+	uint32_t maxfwd;
+	cscf_fwd_h *h;
+	void *arg;
+	bool stateless;   /* an ACK: released after its one send */
+	bool provisional; /* a 1xx came: no failover (RFC 3263 4.3) */
+	bool cancelled;
+};
 
-/* Destination of a sip/sips URI with a numeric host (RFC 3263 4.1/4.2
- * for the transport and port). */
-static int uri_dest(const struct pl *text, enum sip_transp *tp, struct sa *dst)
+
+static void fwd_destructor(void *arg)
 {
-	struct sip_uri u;
-	struct pl t, host;
+	struct cscf_fwd *f = arg;
 
-	if (sip_uri_decode(&u, text))
-		return EBADMSG;
-	if (u.sch != SIP_SCHEME_SIP && u.sch != SIP_SCHEME_SIPS)
-		return EPROTONOSUPPORT;
-	*tp = u.sch == SIP_SCHEME_SIPS ? SIP_TRANSP_TLS : SIP_TRANSP_UDP;
-	if (!sip_param_get(&u.params, "transport", &t)) {
-		if (pl_eq_str_ci(&t, "tcp"))
-			*tp = u.sch == SIP_SCHEME_SIPS ? SIP_TRANSP_TLS
-						       : SIP_TRANSP_TCP;
-		else if (pl_eq_str_ci(&t, "tls"))
-			*tp = SIP_TRANSP_TLS;
-		else if (!pl_eq_str_ci(&t, "udp"))
-			return EPROTONOSUPPORT;
-	}
-	host = u.host;
-	if (host.l > 2 && host.p[0] == '[') {
-		host.p++;
-		host.l -= 2;
-	}
-	if (sa_set_pl(dst, &host, sip_uri_port(&u)))
-		return EHOSTUNREACH;
-	if (*tp == SIP_TRANSP_TLS && !u.port)
-		sa_set_port(dst, 5061);
-	return 0;
+	mem_deref(f->q); /* a lookup still running: dropped */
+	mem_deref(f->ct);
+	mem_deref(f->req);
+	mem_deref(f->rr);
 }
 
 
-/* The URI of the first Route value (loose routing, RFC 3261 16.12). */
+/* The URI a request goes to (16.6 step 6), as text. */
 static int top_route(const struct sip_msg *req, struct pl *uri)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_ROUTE);
@@ -81,31 +90,41 @@ static int top_route(const struct sip_msg *req, struct pl *uri)
 }
 
 
-static int hop_dest(const struct sip_msg *req, const struct cscf_hop *hop,
-		    enum sip_transp *tp, struct sa *dst)
+/*
+ * Where req goes: 0 with *t filled (a flow, or a numeric host), EAGAIN
+ * with *uri decoded for a name (it points into req or hop->uri), or the
+ * error (EPROTONOSUPPORT for tel: or an unknown transport, EBADMSG).
+ */
+static int hop_target(const struct sip_msg *req, const struct cscf_hop *hop,
+		      struct sip_dns_target *t, struct sip_uri *uri)
 {
-	struct pl uri;
+	struct pl text;
 	int err;
 
 	if (hop && hop->has_flow) {
-		*tp = hop->tp;
-		*dst = hop->dst;
+		t->tp = hop->tp;
+		t->addr = hop->dst;
 		return 0;
 	}
 	if (hop && hop->uri && *hop->uri) {
-		pl_set_str(&uri, hop->uri);
-		return uri_dest(&uri, tp, dst);
+		pl_set_str(&text, hop->uri);
+	} else {
+		err = top_route(req, &text);
+		if (err == ENOENT)
+			text = req->ruri;
+		else if (err)
+			return err;
 	}
-	err = top_route(req, &uri);
-	if (err == ENOENT)
-		uri = req->ruri;
-	else if (err)
-		return err;
-	return uri_dest(&uri, tp, dst);
+	if (sip_uri_decode(uri, &text))
+		return EBADMSG;
+	if (uri->sch != SIP_SCHEME_SIP && uri->sch != SIP_SCHEME_SIPS)
+		return EPROTONOSUPPORT;
+	/* RFC 3263 4.1/4.2: a numeric host (or maddr) needs no lookup */
+	return sip_dns_numeric(uri, t);
 }
 
 
-static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
+static int build(struct buf *mb, struct sip *sip, const struct sip_msg *req,
 		 enum sip_transp tp, const struct sa *dst, uint32_t maxfwd,
 		 const char *rr)
 {
@@ -169,11 +188,134 @@ static int build(struct buf *mb, struct sip *sip, struct sip_msg *req,
 }
 
 
-/* The request with our Via, in *mbp, and where it goes. */
-static int prepare(struct buf **mbp, struct sip *sip, struct sip_msg *req,
-		   const struct cscf_hop *hop, enum sip_transp *tp,
-		   struct sa *dst)
+static int encode(struct buf **mbp, struct cscf_fwd *f,
+		  const struct sip_msg *req, const struct sip_dns_target *t)
 {
+	int err;
+
+	err = buf_alloc(mbp, req->len + 256, FWD_MSG_MAX);
+	if (err)
+		return err;
+	err = build(*mbp, f->sip, req, t->tp, &t->addr, f->maxfwd, f->rr);
+	if (err)
+		*mbp = mem_deref(*mbp);
+	return err;
+}
+
+
+static void ct_resp(int err, struct sip_msg *msg, void *arg);
+
+/* One transaction to target t (a new branch each time). */
+static int send_to(struct cscf_fwd *f, const struct sip_msg *req,
+		   const struct sip_dns_target *t, struct sip_conn *conn)
+{
+	struct sip_ctrans_opts o = { 0 };
+	struct buf *mb = NULL;
+	int err;
+
+	err = encode(&mb, f, req, t);
+	if (err)
+		return err;
+	if (f->stateless) {
+		err = sip_send(f->sip, t->tp, &t->addr, conn, mb->b, mb->end);
+		mem_deref(mb);
+		return err;
+	}
+	o.req = mb->b;
+	o.len = mb->end;
+	o.tp = t->tp;
+	o.dst = t->addr;
+	o.conn = conn;
+	f->ct = mem_deref(f->ct);
+	err = sip_ctrans_alloc(&f->ct, f->sip, &o, ct_resp, f);
+	mem_deref(mb);
+	return err;
+}
+
+
+/* RFC 3263 4.3: the next target that takes the request; the last error
+ * when none does. */
+static int try_next(struct cscf_fwd *f)
+{
+	int err = EHOSTUNREACH;
+
+	while (f->next < f->tc) {
+		const struct sip_dns_target *t = &f->tv[f->next++];
+		char a[SA_STRLEN] = "";
+
+		err = send_to(f, f->req, t, NULL);
+		if (!err)
+			return 0;
+		(void)sa_fmt(&t->addr, a, sizeof(a));
+		LOG_INFO(NULL, "%.*s to %s %s failed: %s", (int)f->req->met.l,
+			 f->req->met.p, sip_transp_name(t->tp), a,
+			 log_strerror(err));
+	}
+	return err;
+}
+
+
+static void ct_resp(int err, struct sip_msg *msg, void *arg)
+{
+	struct cscf_fwd *f = arg;
+	bool failed = err || (msg && msg->scode == 503);
+
+	if (!err && msg && msg->scode < 200)
+		f->provisional = true;
+	if (failed && err != ECANCELED && !f->provisional && !f->cancelled &&
+	    f->req && f->next < f->tc) {
+		LOG_INFO(NULL, "next hop failed (%s), trying target %zu of %zu",
+			 err ? log_strerror(err) : "503", f->next + 1, f->tc);
+		f->ct = mem_deref(f->ct); /* no more callbacks from it */
+		if (!try_next(f))
+			return;
+		/* every other target failed too: this outcome goes up */
+	}
+	f->h(err, msg, f->arg); /* may release f */
+}
+
+
+static void resolved(int err, const struct sip_dns_target *tv, size_t tc,
+		     void *arg)
+{
+	struct cscf_fwd *f = arg;
+
+	f->q = NULL; /* the query has ended */
+	if (!err && !tc)
+		err = ENOENT;
+	if (err) {
+		LOG_INFO(NULL, "%.*s %.*s: no next hop: %s", (int)f->req->met.l,
+			 f->req->met.p, (int)f->req->ruri.l, f->req->ruri.p,
+			 log_strerror(err));
+		err = err == ENOMEM ? ENOMEM : EHOSTUNREACH;
+	} else if (f->cancelled) {
+		err = ECANCELED;
+	} else {
+		f->tc = tc < SIP_DNS_TARGETS_MAX ? tc : SIP_DNS_TARGETS_MAX;
+		memcpy(f->tv, tv, f->tc * sizeof(*tv));
+		f->next = 0;
+		err = try_next(f);
+		if (f->stateless || !err) {
+			if (f->stateless)
+				mem_deref(f); /* its own reference */
+			return;
+		}
+	}
+	if (f->stateless) {
+		mem_deref(f);
+		return;
+	}
+	f->h(err, NULL, f->arg); /* may release f */
+}
+
+
+/* The forwarding object and where its request goes first. */
+static int start(struct cscf_fwd **fp, struct sip *sip, struct sip_msg *req,
+		 const struct cscf_hop *hop, bool stateless)
+{
+	struct sip_dns_target t;
+	struct sip_uri uri;
+	struct cscf_fwd *f;
 	uint32_t maxfwd = 70;
 	int err;
 
@@ -184,58 +326,96 @@ static int prepare(struct buf **mbp, struct sip *sip, struct sip_msg *req,
 		if (!maxfwd)
 			return ELOOP; /* 16.3 step 3 */
 	}
-	err = hop_dest(req, hop, tp, dst);
-	if (err)
+	memset(&t, 0, sizeof(t));
+	err = hop_target(req, hop, &t, &uri);
+	if (err && err != EAGAIN)
 		return err;
-	err = buf_alloc(mbp, req->len + 256, FWD_MSG_MAX);
+	if (err == EAGAIN && (!hop || !hop->dns))
+		return EHOSTUNREACH; /* a name, and nobody to ask */
+	f = mem_zalloc(sizeof(*f), fwd_destructor);
+	if (!f)
+		return ENOMEM;
+	f->sip = sip;
+	f->maxfwd = maxfwd;
+	f->stateless = stateless;
+	if (hop && hop->rr && *hop->rr) {
+		size_t l = strlen(hop->rr) + 1;
+
+		f->rr = mem_alloc(l, NULL);
+		if (!f->rr) {
+			err = ENOMEM;
+			goto out;
+		}
+		memcpy(f->rr, hop->rr, l);
+	}
+	if (!err) {
+		err = send_to(f, req, &t,
+			      hop && hop->has_flow ? hop->conn : NULL);
+		goto out;
+	}
+	/* a name: the request must outlive this call */
+	err = sip_msg_dup(&f->req, req);
+	if (!err)
+		err = sip_dns_locate(&f->q, hop->dns, &uri, resolved, f);
+out:
 	if (err)
-		return err;
-	err = build(*mbp, sip, req, *tp, dst, maxfwd, hop ? hop->rr : NULL);
-	if (err)
-		*mbp = mem_deref(*mbp);
+		f = mem_deref(f);
+	*fp = f;
 	return err;
 }
 
 
-int cscf_fwd_request(struct sip_ctrans **ctp, struct sip *sip,
-		     struct sip_msg *req, const struct cscf_hop *hop,
-		     cscf_fwd_h *h, void *arg)
+int cscf_fwd_request(struct cscf_fwd **fp, struct sip *sip, struct sip_msg *req,
+		     const struct cscf_hop *hop, cscf_fwd_h *h, void *arg)
 {
-	struct sip_ctrans_opts o = { 0 };
-	struct buf *mb = NULL;
+	struct cscf_fwd *f = NULL;
 	int err;
 
-	if (!sip || !req || !req->req || !h)
+	if (!fp || !sip || !req || !req->req || !h)
 		return EINVAL;
-	err = prepare(&mb, sip, req, hop, &o.tp, &o.dst);
+	err = start(&f, sip, req, hop, false);
 	if (err)
 		return err;
-	o.req = mb->b;
-	o.len = mb->end;
-	o.conn = hop && hop->has_flow ? hop->conn : NULL;
-	err = sip_ctrans_alloc(ctp, sip, &o, h, arg);
-	mem_deref(mb);
-	return err;
+	f->h = h;
+	f->arg = arg;
+	*fp = f;
+	return 0;
+}
+
+
+int cscf_fwd_cancel(struct cscf_fwd *f)
+{
+	if (!f)
+		return EINVAL;
+	f->cancelled = true; /* 16.10: no new branch from now on */
+	if (f->ct)
+		return sip_ctrans_cancel(f->ct);
+	return 0; /* a lookup running: it ends with ECANCELED */
+}
+
+
+bool cscf_fwd_active(const struct cscf_fwd *f)
+{
+	return f && (f->q || sip_ctrans_active(f->ct));
 }
 
 
 int cscf_fwd_stateless(struct sip *sip, struct sip_msg *req,
 		       const struct cscf_hop *hop)
 {
-	struct buf *mb = NULL;
-	enum sip_transp tp;
-	struct sa dst;
+	struct cscf_fwd *f = NULL;
 	int err;
 
 	if (!sip || !req || !req->req)
 		return EINVAL;
-	err = prepare(&mb, sip, req, hop, &tp, &dst);
+	err = start(&f, sip, req, hop, true);
 	if (err)
 		return err;
-	err = sip_send(sip, tp, &dst, hop && hop->has_flow ? hop->conn : NULL,
-		       mb->b, mb->end);
-	mem_deref(mb);
-	return err;
+	/* sent: done; a lookup running: the object is the query's until
+	 * it answers (released in resolved()) */
+	if (!f->q)
+		mem_deref(f);
+	return 0;
 }
 
 
@@ -281,6 +461,35 @@ int cscf_fwd_response(struct sip_strans *st, struct sip_msg *resp)
 }
 
 
+int cscf_fwd_dns_alloc(struct sip_dns **dp, const struct conf_list *servers,
+		       char *msg, size_t size)
+{
+	struct sa srv[CONF_LIST_MAX];
+	size_t i, n = servers ? servers->n : 0;
+	int err;
+
+	if (!dp || n > CONF_LIST_MAX)
+		return EINVAL;
+	for (i = 0; i < n; i++) {
+		const char *s = servers->v[i];
+
+		if (sa_decode(&srv[i], s) && sa_set_str(&srv[i], s, 53)) {
+			if (msg && size)
+				(void)snprintf(msg, size,
+					       "bad DNS server '%s': write IP "
+					       "or IP:PORT",
+					       s);
+			return EINVAL;
+		}
+	}
+	err = sip_dns_alloc(dp, n ? srv : NULL, n, NULL);
+	if (err && msg && size)
+		(void)snprintf(msg, size, "no DNS resolver: %s",
+			       log_strerror(err));
+	return err;
+}
+
+
 uint16_t cscf_fwd_scode(int err)
 {
 	switch (err) {
@@ -290,7 +499,11 @@ uint16_t cscf_fwd_scode(int err)
 		return 416;
 	case EHOSTUNREACH:
 	case ECONNREFUSED:
+	case ECONNRESET:
+	case ENETUNREACH:
 		return 502;
+	case ECANCELED:
+		return 487;
 	case ETIMEDOUT:
 		return 408;
 	default:

@@ -40,7 +40,7 @@ static struct sent sent[MAXSENT];
 static size_t nsent;
 static struct sip *sip;
 static struct sip_strans *st;
-static struct sip_ctrans *ct;
+static struct cscf_fwd *ct;
 static struct cscf_hop hop;
 static int fwd_err;  /* what cscf_fwd_request returned */
 static int resp_err; /* what the response handler got */
