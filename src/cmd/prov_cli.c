@@ -15,6 +15,7 @@
  *   entims ifc add FILE|- | add NAME --priority N --as URI [--method M]
  *   entims ifc list | show NAME | delete NAME
  *   entims profile add NAME [--ifc NAME]... | list | show | delete
+ *   entims slf set IDENTITY --hss HOST [--hss-realm R] | list | show | delete
  *
  * KEY is a subscription name, a private identity or a public identity.
  */
@@ -41,7 +42,7 @@ struct opts {
 	const char *profile, *display_name, *barred, *type, *scscf;
 	const char *priority, *as, *default_handling, *service_info;
 	const char *profile_part, *session_case, *ruri, *irs, *media_profile;
-	const char *default_scheme, *reason, *info;
+	const char *default_scheme, *reason, *info, *hss, *hss_realm;
 	const char *impu[MULTI_MAX], *realm[MULTI_MAX], *scheme[MULTI_MAX];
 	const char *ifc[MULTI_MAX], *method[MULTI_MAX], *header[MULTI_MAX];
 	const char *shared[MULTI_MAX];
@@ -83,6 +84,8 @@ enum {
 	O_REPLACE,
 	O_REASON,
 	O_INFO,
+	O_HSS,
+	O_HSS_REALM,
 };
 
 static const struct option longopts[] = {
@@ -122,6 +125,8 @@ static const struct option longopts[] = {
 	{ "replace", no_argument, NULL, O_REPLACE },
 	{ "reason", required_argument, NULL, O_REASON },
 	{ "info", required_argument, NULL, O_INFO },
+	{ "hss", required_argument, NULL, O_HSS },
+	{ "hss-realm", required_argument, NULL, O_HSS_REALM },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -234,10 +239,33 @@ static void help_profile(FILE *f)
 }
 
 
+static void help_slf(FILE *f)
+{
+	(void)fprintf(
+		f,
+		"Usage: entims slf ACTION [options]\n"
+		"\n"
+		"The subscription locator (Dx, TS 29.228 6.6): which HSS holds "
+		"an identity,\nfor an SLF ([core] roles = slf, or [hss] slf = "
+		"with-hss) in front of\nseveral HSSs.\n"
+		"\n"
+		"  set IDENTITY --hss HOST [--hss-realm R]\n"
+		"      IDENTITY is a public (sip:alice@acme.example) or "
+		"private "
+		"(alice@acme.example)\n"
+		"      identity; HOST the HSS's Diameter identity; R its realm "
+		"(default: HOST\n"
+		"      without its first label)\n"
+		"  list | show IDENTITY | delete IDENTITY\n"
+		"Options:\n%s",
+		common_help);
+}
+
+
 bool prov_cli_is_command(const char *cmd)
 {
 	return !strcmp(cmd, "subscriber") || !strcmp(cmd, "ifc") ||
-	       !strcmp(cmd, "profile");
+	       !strcmp(cmd, "profile") || !strcmp(cmd, "slf");
 }
 
 
@@ -370,6 +398,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_INFO:
 			o->info = optarg;
+			break;
+		case O_HSS:
+			o->hss = optarg;
+			break;
+		case O_HSS_REALM:
+			o->hss_realm = optarg;
 			break;
 		default:
 			(void)fprintf(stderr,
@@ -1002,6 +1036,61 @@ static int cmd_profile(struct store *st, const struct opts *o, const char *act,
 }
 
 
+static int cmd_slf(struct store *st, const struct opts *o, const char *act,
+		   int argc, char **argv, char *msg)
+{
+	const char *arg = argc > 0 ? argv[0] : NULL;
+	json_t *doc = NULL, *e;
+	size_t k;
+	int rc;
+
+	if (!strcmp(act, "list")) {
+		if (prov_slf_export(st, NULL, &doc, msg, PROV_MSG_MAX))
+			return refused("slf", act, msg);
+		json_array_foreach(doc, k, e)
+		{
+			printf("%s  %s (%s)\n",
+			       json_string_value(
+				       json_object_get(e, "identity")),
+			       json_string_value(json_object_get(e, "hss")),
+			       json_string_value(json_object_get(e, "realm")));
+		}
+		json_decref(doc);
+		return 0;
+	}
+	if (!arg) {
+		(void)fprintf(stderr, "entims slf %s: give the identity\n",
+			      act);
+		return 2;
+	}
+	if (!strcmp(act, "show")) {
+		if (prov_slf_export(st, arg, &doc, msg, PROV_MSG_MAX))
+			return refused("slf", act, msg);
+		rc = print_json(doc);
+		json_decref(doc);
+		return rc;
+	}
+	if (!strcmp(act, "delete")) {
+		if (prov_slf_delete(st, arg, msg, PROV_MSG_MAX))
+			return refused("slf", act, msg);
+		printf("deleted the SLF entry of %s\n", arg);
+		return 0;
+	}
+	/* set */
+	if (!o->hss) {
+		(void)fprintf(stderr,
+			      "entims slf set %s: give the HSS that holds it "
+			      "(--hss HOST, its Diameter identity)\n",
+			      arg);
+		return 2;
+	}
+	if (prov_slf_set(st, arg, o->hss, o->hss_realm, msg, PROV_MSG_MAX))
+		return refused("slf", act, msg);
+	printf("%s is held by %s\n", arg, o->hss);
+	return 0;
+}
+
+
 static bool action_known(const char *cmd, const char *act)
 {
 	static const char *const sub[] = { "add",    "list",   "show",
@@ -1009,7 +1098,11 @@ static bool action_known(const char *cmd, const char *act)
 					   "import", "export", NULL };
 	static const char *const other[] = { "add", "list", "show", "delete",
 					     NULL };
-	const char *const *v = strcmp(cmd, "subscriber") ? other : sub;
+	static const char *const slf[] = { "set", "list", "show", "delete",
+					   NULL };
+	const char *const *v = !strcmp(cmd, "subscriber") ? sub
+			       : !strcmp(cmd, "slf")      ? slf
+							  : other;
 
 	for (; *v; v++)
 		if (!strcmp(*v, act))
@@ -1019,7 +1112,7 @@ static bool action_known(const char *cmd, const char *act)
 
 
 /**
- * Run `entims subscriber|ifc|profile ...`.
+ * Run `entims subscriber|ifc|profile|slf ...`.
  *
  * @param argc   as main's
  * @param argv   as main's (argv[1] is the command)
@@ -1045,6 +1138,8 @@ int prov_cli_main(int argc, char **argv, prov_cli_conf_h *confh)
 			help_subscriber(f);
 		else if (!strcmp(cmd, "ifc"))
 			help_ifc(f);
+		else if (!strcmp(cmd, "slf"))
+			help_slf(f);
 		else
 			help_profile(f);
 		return (o.help || act) ? 0 : 2;
@@ -1065,6 +1160,8 @@ int prov_cli_main(int argc, char **argv, prov_cli_conf_h *confh)
 		rc = cmd_subscriber(st, &o, act, argc, argv, msg);
 	else if (!strcmp(cmd, "ifc"))
 		rc = cmd_ifc(st, &o, act, argc, argv, msg);
+	else if (!strcmp(cmd, "slf"))
+		rc = cmd_slf(st, &o, act, argc, argv, msg);
 	else
 		rc = cmd_profile(st, &o, act, argc, argv, msg);
 	mem_deref(st);

@@ -17,6 +17,7 @@
  */
 #include "hss/prov.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <regex.h>
@@ -28,6 +29,7 @@
 
 #include "core/buf.h"
 #include "core/hex.h"
+#include "core/list.h"
 #include "core/pl.h"
 #include "diameter/dict.h"
 #include "hss/milenage.h"
@@ -2779,4 +2781,152 @@ int prov_ifc_set_add(struct store *st, const json_t *doc, char *msg,
 	}
 	mem_deref(set);
 	return err;
+}
+
+
+/* ---- the SLF table (Dx, TS 29.228 6.6) ---- */
+
+/* A DiameterIdentity is an FQDN (RFC 6733 4.3.1): letters, digits,
+ * hyphens and dots, no empty label. */
+static bool fqdn_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (!*s || strlen(s) > 255)
+		return false;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (!label)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+
+int prov_slf_set(struct store *st, const char *identity, const char *hss_name,
+		 const char *hss_realm, char *msg, size_t msgsz)
+{
+	const char *realm = hss_realm && *hss_realm ? hss_realm : NULL;
+	int err;
+
+	if (!identity || !*identity)
+		return say(msg, msgsz, EINVAL,
+			   "give the identity the SLF maps: a public identity "
+			   "(sip:alice@acme.example, tel:+15551234) or a "
+			   "private one (alice@acme.example)");
+	if (!strncasecmp(identity, "sip:", 4) ||
+	    !strncasecmp(identity, "sips:", 5) ||
+	    !strncasecmp(identity, "tel:", 4)) {
+		err = prov_check_impu(identity, NULL, msg, msgsz);
+	} else {
+		err = prov_check_impi(identity, msg, msgsz);
+	}
+	if (err)
+		return err;
+	if (!hss_name || !fqdn_ok(hss_name))
+		return say(msg, msgsz, EINVAL,
+			   "HSS '%s' is not a Diameter identity: give the "
+			   "HSS's [diameter] identity, an FQDN such as "
+			   "hss1.acme.example",
+			   hss_name ? hss_name : "");
+	if (!realm) {
+		realm = strchr(hss_name, '.');
+		if (!realm || !realm[1])
+			return say(msg, msgsz, EINVAL,
+				   "HSS '%s' has no domain to take its realm "
+				   "from: give the realm too (--hss-realm)",
+				   hss_name);
+		realm++;
+	}
+	if (!fqdn_ok(realm))
+		return say(msg, msgsz, EINVAL,
+			   "realm '%s' of HSS '%s' is not a domain name", realm,
+			   hss_name);
+	err = store_slf_set(st, identity, hss_name, realm);
+	if (err)
+		return say(msg, msgsz, err,
+			   "cannot write the SLF entry of '%s': %s", identity,
+			   strerrordesc_np(err));
+	return 0;
+}
+
+
+static json_t *slf_doc(const struct store_slf *e)
+{
+	return json_pack("{s:s, s:s, s:s}", "identity", e->identity, "hss",
+			 e->hss_name, "realm", e->hss_realm);
+}
+
+
+int prov_slf_export(struct store *st, const char *identity, json_t **docp,
+		    char *msg, size_t msgsz)
+{
+	struct store_slf *one = NULL;
+	struct list l = LIST_INIT;
+	struct le *le;
+	json_t *doc;
+	int err;
+
+	if (!docp)
+		return EINVAL;
+	if (identity) {
+		err = store_slf_get(st, identity, &one);
+		if (err == ENOENT)
+			return say(msg, msgsz, err,
+				   "the SLF has no entry for '%s': see "
+				   "'entims slf list'",
+				   identity);
+		if (err)
+			return say(msg, msgsz, err,
+				   "cannot read the SLF entry of '%s': %s",
+				   identity, strerrordesc_np(err));
+		doc = slf_doc(one);
+		mem_deref(one);
+		if (!doc)
+			return say(msg, msgsz, ENOMEM, "out of memory");
+		*docp = doc;
+		return 0;
+	}
+	err = store_slf_list(st, &l);
+	if (err)
+		return say(msg, msgsz, err, "cannot read the SLF table: %s",
+			   strerrordesc_np(err));
+	doc = json_array();
+	LIST_FOREACH (&l, le) {
+		if (!doc || json_array_append_new(doc, slf_doc(le->data))) {
+			json_decref(doc);
+			doc = NULL;
+			break;
+		}
+	}
+	list_flush(&l);
+	if (!doc)
+		return say(msg, msgsz, ENOMEM, "out of memory");
+	*docp = doc;
+	return 0;
+}
+
+
+int prov_slf_delete(struct store *st, const char *identity, char *msg,
+		    size_t msgsz)
+{
+	int err = store_slf_delete(st, identity);
+
+	if (err == ENOENT)
+		return say(msg, msgsz, err,
+			   "the SLF has no entry for '%s': see 'entims slf "
+			   "list'",
+			   identity);
+	if (err)
+		return say(msg, msgsz, err,
+			   "cannot delete the SLF entry of '%s': %s", identity,
+			   strerrordesc_np(err));
+	return 0;
 }

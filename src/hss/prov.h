@@ -103,6 +103,18 @@ int prov_sp_delete(struct store *st, const char *name, char *msg,
 int prov_ifc_set_add(struct store *st, const json_t *doc, char *msg,
 		     size_t msgsz) IMS_MUST_CHECK;
 
+/* The SLF table (Dx, TS 29.228 6.6): which HSS holds an identity (a
+ * public or private one).  hss_name is that HSS's Diameter identity,
+ * hss_realm its realm (NULL or "": the realm is the name minus its first
+ * label).  Export: [{"identity", "hss", "realm"}], sorted by identity;
+ * one entry when identity is not NULL. */
+int prov_slf_set(struct store *st, const char *identity, const char *hss_name,
+		 const char *hss_realm, char *msg, size_t msgsz) IMS_MUST_CHECK;
+int prov_slf_export(struct store *st, const char *identity, json_t **docp,
+		    char *msg, size_t msgsz) IMS_MUST_CHECK;
+int prov_slf_delete(struct store *st, const char *identity, char *msg,
+		    size_t msgsz) IMS_MUST_CHECK;
+
 /* Checks shared with the CLI: a public identity of a type ("sip:..."),
  * a private identity (NAI). */
 int prov_check_impu(const char *identity, const char *type, char *msg,
