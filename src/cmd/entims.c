@@ -966,6 +966,8 @@ static void usage(FILE *f)
 		"--help)\n"
 		"  profile ...         service profiles (entims profile "
 		"--help)\n"
+		"  slf ...             the SLF table: which HSS holds an "
+		"identity (entims slf --help)\n"
 		"  config check        read the configuration and print it\n"
 		"  version             print the version\n"
 		"  help                this text\n"
