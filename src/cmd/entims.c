@@ -802,6 +802,7 @@ static int ims_start(struct app *app)
 					      : NULL;
 			sc.domains = &app->conf.scscf_domains;
 			sc.home = app->conf.diameter.realm;
+			sc.dns = &app->conf.dns;
 			err = scscf_role_start(&app->scscf, &sc, msg,
 					       sizeof(msg));
 		}
@@ -812,6 +813,7 @@ static int ims_start(struct app *app)
 			ic.scscf = &app->conf.icscf_scscf;
 			ic.trusted = &app->conf.icscf_trusted;
 			ic.node = app->node;
+			ic.dns = &app->conf.dns;
 			err = icscf_role_start(&app->icscf, &ic, msg,
 					       sizeof(msg));
 		}
@@ -830,6 +832,7 @@ static int ims_start(struct app *app)
 		pc.icscf = app->conf.pcscf_icscf;
 		pc.visited_network = app->conf.pcscf_vnet;
 		pc.core = &app->conf.pcscf_core;
+		pc.dns = &app->conf.dns;
 		err = pcscf_role_start(&app->pcscf, &pc, msg, sizeof(msg));
 	}
 	if (err && msg[0])
