@@ -768,6 +768,7 @@ static int ims_start(struct app *app)
 	struct icscf_role_conf ic = { 0 };
 	struct scscf_role_conf sc = { 0 };
 	char msg[512] = "";
+	char db_file[CONF_STR_MAX + 16] = "";
 	int err = 0;
 
 	if (app->roles & (ROLE_ICSCF | ROLE_SCSCF)) {
@@ -795,6 +796,22 @@ static int ims_start(struct app *app)
 			sc.data_dir = app->conf.scscf_data_dir[0]
 					      ? app->conf.scscf_data_dir
 					      : app->conf.data_dir;
+			/* standalone: the S-CSCF's registrations and reg
+			 * event subscriptions live in the HSS's SQLite file,
+			 * one file for the whole system */
+			if ((app->roles & ROLE_HSS) &&
+			    !app->conf.scscf_data_dir[0]) {
+				if (!app->conf.store_url[0])
+					(void)snprintf(db_file, sizeof(db_file),
+						       "%s/entims.db",
+						       app->conf.data_dir);
+				else if (!strncmp(app->conf.store_url,
+						  "sqlite:", 7))
+					(void)snprintf(db_file, sizeof(db_file),
+						       "%s",
+						       app->conf.store_url + 7);
+				sc.db_file = db_file[0] ? db_file : NULL;
+			}
 			sc.node = app->node;
 			sc.icscf = app->conf.scscf_icscf;
 			sc.breakout = app->conf.scscf_breakout[0]

@@ -1013,14 +1013,22 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 	(void)snprintf(r->realm, sizeof(r->realm), "%s",
 		       c->realm ? c->realm : "");
 	(void)snprintf(dir, sizeof(dir), "%s/scscf", c->data_dir);
-	err = scscf_store_sqlite_open(&r->store, dir);
+	if (c->db_file) {
+		(void)snprintf(dir, sizeof(dir), "%s", c->db_file);
+		err = scscf_store_sqlite_open_file(&r->store, c->db_file);
+	} else {
+		err = scscf_store_sqlite_open(&r->store, dir);
+	}
 	if (err) {
 		(void)snprintf(msg, size,
 			       "cannot open the S-CSCF store in '%s': %s", dir,
 			       log_strerror(err));
 		goto out;
 	}
-	(void)snprintf(path, sizeof(path), "%s/regevent.db", dir);
+	if (c->db_file)
+		(void)snprintf(path, sizeof(path), "%s", c->db_file);
+	else
+		(void)snprintf(path, sizeof(path), "%s/regevent.db", dir);
 	err = regevent_store_sqlite_open(&r->re_store, path);
 	if (err) {
 		(void)snprintf(msg, size,

@@ -20,9 +20,12 @@ struct scscf_role_conf {
 	const char *uri;          /* Server-Name, Service-Route host */
 	const char *realm;        /* AKA digest realm; NULL: IMPU domain */
 	const char *data_dir;     /* its SQLite store goes here */
-	struct dia_node *node;    /* Cx client (the shared node) */
-	const char *icscf;        /* I-CSCF URI for our domains (LIR) */
-	const char *breakout;     /* BGCF / gateway for tel:; NULL: 404 */
+	/* NULL: the store is in data_dir/scscf; else the SQLite file that
+	 * holds its tables (the standalone process: the HSS's file) */
+	const char *db_file;
+	struct dia_node *node; /* Cx client (the shared node) */
+	const char *icscf;     /* I-CSCF URI for our domains (LIR) */
+	const char *breakout;  /* BGCF / gateway for tel:; NULL: 404 */
 	const struct conf_list *domains; /* home domains; empty: home */
 	const char *home;                /* the default home domain ([diameter]
 					    realm) */

@@ -640,10 +640,8 @@ int scscf_store_mem_alloc(struct scscf_store **stp)
  */
 int scscf_store_sqlite_open(struct scscf_store **stp, const char *dir)
 {
-	struct scscf_store *st;
 	char path[PATH_MAX_LEN];
-	size_t i;
-	int rc, n, err;
+	int n;
 
 	if (!stp || !dir)
 		return EINVAL;
@@ -652,6 +650,25 @@ int scscf_store_sqlite_open(struct scscf_store **stp, const char *dir)
 		return ENAMETOOLONG;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return errno;
+	return scscf_store_sqlite_open_file(stp, path);
+}
+
+
+/**
+ * Open the store's tables in an SQLite file that may hold other tables
+ * too (the standalone process keeps them in the HSS's file: one file to
+ * back up).  The tables' names (sset, sbinding) and PRAGMA user_version
+ * are the S-CSCF's own in that file: the HSS store versions its schema
+ * in its schema_version table.
+ */
+int scscf_store_sqlite_open_file(struct scscf_store **stp, const char *path)
+{
+	struct scscf_store *st;
+	size_t i;
+	int rc, err;
+
+	if (!stp || !path)
+		return EINVAL;
 	st = mem_zalloc(sizeof(*st), destructor);
 	if (!st)
 		return ENOMEM;

@@ -65,6 +65,9 @@ int scscf_store_mem_alloc(struct scscf_store **stp) IMS_MUST_CHECK;
  * EPROTO when the file was written by a newer schema. */
 int scscf_store_sqlite_open(struct scscf_store **stp,
 			    const char *dir) IMS_MUST_CHECK;
+/* The same tables in the SQLite file path, which may hold others. */
+int scscf_store_sqlite_open_file(struct scscf_store **stp,
+				 const char *path) IMS_MUST_CHECK;
 
 /* Every set, then every binding (of sets that exist). */
 int scscf_store_load(struct scscf_store *st, scscf_store_set_h *seth,
