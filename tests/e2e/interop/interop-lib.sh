@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by kamailio_ims_cx/run.sh and diameter_freediameter/run.sh, on top of
+# Helpers shared by kamailio_ims_cx, kamailio_ims_pcscf and diameter_freediameter, on top of
 # tests/e2e/lib.sh (sourced first).  Foreign peers: Kamailio IMS
 # (I-CSCF, S-CSCF), freeDiameter; the HSS under test is entims (or, with
 # HSS_IMPL=fake, tools/fake_hss.py, to check the foreign side alone).
@@ -9,6 +9,10 @@
 #   hss_conf / hss_start / hss_stop      the HSS (entims or fake)
 #   wait_diameter_peers <n> <secs>       n TCP connections to the HSS up
 #   kam_start <name> <cfg>               a Kamailio in the foreground
+#   kam_stop <pid>...                    SIGTERM, no core, exits in 10 s
+#   entims_node_start <name> <conf>      an entims run (CSCF roles), ready
+#   entims_node_stop <pid> <name>        SIGTERM, must exit 0
+#   wait_log / count_is                  log lines appear / are counted
 
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_TOOLS=$(cd "$INTEROP_DIR/../tools" && pwd)
@@ -30,7 +34,7 @@ render() {
 	cp "$in" "$out"
 	for name in DIR SIP_DOMAIN HSS_PORT ICSCF_PORT SCSCF_PORT ICSCF_DIAM_PORT \
 		SCSCF_DIAM_PORT SCSCF_URI AUTH_ALG USER_DATA_XSD CLIENT_PORT \
-		CDP_XML SIP_PORT AKA_K AKA_OP AKA_AMF; do
+		CDP_XML SIP_PORT AKA_K AKA_OP AKA_AMF PCSCF_PORT; do
 		[ -n "${!name+x}" ] || continue
 		sed -i "s|@${name}@|${!name}|g" "$out"
 	done
@@ -49,17 +53,26 @@ interop_isolate_hosts() {
 		return 0
 	fi
 	export INTEROP_IN_NS=1
-	if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
-		exec unshare -m bash "$0" "$@"
-	elif unshare -rm true 2>/dev/null; then
-		exec unshare -rm bash "$0" "$@"
+	# INTEROP_NETNS=1: a private network namespace too (its own loopback,
+	# brought up by interop_hosts), for peers that touch per-namespace
+	# kernel state (Kamailio's ims_ipsec_pcscf flushes IPsec SAs and
+	# policies at start).
+	local o=m
+	[ "${INTEROP_NETNS:-0}" != 1 ] || o=mn
+	if [ "$(id -u)" -eq 0 ] && unshare -$o true 2>/dev/null; then
+		exec unshare -$o bash "$0" "$@"
+	elif unshare -r$o true 2>/dev/null; then
+		exec unshare -r$o bash "$0" "$@"
 	fi
-	echo "SKIP: cannot create a mount namespace (unshare -m / -rm) for /etc/hosts" >&2
+	echo "SKIP: cannot create a namespace (unshare -$o / -r$o) for /etc/hosts" >&2
 	exit 77
 }
 
 # interop_hosts <name>...: /etc/hosts of the namespace: the names on 127.0.0.1.
 interop_hosts() {
+	if [ "${INTEROP_NETNS:-0}" = 1 ]; then
+		ip link set lo up || fail "cannot bring up lo in the network namespace"
+	fi
 	{
 		printf '127.0.0.1\tlocalhost\n'
 		printf '127.0.0.1\t%s\n' "$@"
@@ -164,4 +177,74 @@ kam_start() {
 	sleep 1
 	kill -0 "$KAM_PID" 2>/dev/null || fail "kamailio $name exited at start (see $name.log)"
 	log "kamailio $name pid $KAM_PID"
+}
+
+# kam_stop <pid>...: each Kamailio is still alive, left no core in the
+# temp dir (its working dir) and stops within 10 s of SIGTERM.
+kam_stop() {
+	local pid rc
+	for pid in "$@"; do
+		kill -0 "$pid" 2>/dev/null || fail "a Kamailio (pid $pid) died during the test"
+	done
+	if compgen -G "$E2E_TMP/core*" >/dev/null; then
+		fail "a Kamailio process dumped core in $E2E_TMP"
+	fi
+	for pid in "$@"; do
+		kill -TERM "$pid"
+		rc=0
+		wait_pid "$pid" 10 || rc=$?
+		[ "$rc" -ne 124 ] || fail "kamailio pid $pid did not stop within 10 s of SIGTERM"
+	done
+}
+
+# entims_node_start <name> <conf> [entims run options...]: `entims run -c
+# <conf>` logging to <name>.log until it prints "entims ready" (30 s);
+# sets NODE_PID.
+entims_node_start() {
+	local name=$1 conf=$2 i
+	shift 2
+	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$conf" --log-level debug "$@") \
+		>"$E2E_TMP/$name.log" 2>&1 </dev/null &
+	NODE_PID=$!
+	E2E_PIDS+=("$NODE_PID")
+	for ((i = 0; i < 300; i++)); do
+		if grep -q '^entims ready' "$E2E_TMP/$name.log" 2>/dev/null; then
+			log "entims $name pid $NODE_PID ready"
+			return 0
+		fi
+		kill -0 "$NODE_PID" 2>/dev/null ||
+			fail "entims $name exited before it was ready (see $name.log)"
+		sleep 0.1
+	done
+	fail "entims $name not ready after 30 s (see $name.log)"
+}
+
+# entims_node_stop <pid> <name>: SIGTERM; must exit 0 within 10 s (the
+# sanitizers' leak check runs at exit).
+entims_node_stop() {
+	local rc=0
+	kill -0 "$1" 2>/dev/null || fail "entims $2 (pid $1) is no longer running"
+	kill -TERM "$1"
+	wait_pid "$1" 10 || rc=$?
+	[ "$rc" -ne 124 ] || fail "entims $2 did not exit within 10 s of SIGTERM"
+	[ "$rc" -eq 0 ] || fail "entims $2 exited with status $rc after SIGTERM (see $2.log)"
+	log "entims $2 stopped cleanly"
+}
+
+# wait_log <file> <ERE> <secs>: a line matching appears within <secs>.
+wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# count_is <what> <file> <ERE> <n>: exactly n lines match.
+count_is() {
+	local c
+	c=$(grep -cE -- "$3" "$2" || true)
+	[ "$c" -eq "$4" ] || fail "$1: $c lines match '$3' in ${2##*/}, expected $4"
+	log "ok: $1 ($c)"
 }

@@ -111,25 +111,7 @@ hss_send() {
 	fi
 }
 
-# ---- checks ---------------------------------------------------------------
-# wait_log <file> <ERE> <secs>: a line matching appears within <secs>.
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# count_is <what> <file> <ERE> <n>: exactly n lines match.
-count_is() {
-	local c
-	c=$(grep -cE -- "$3" "$2" || true)
-	[ "$c" -eq "$4" ] || fail "$1: $c lines match '$3' in ${2##*/}, expected $4"
-	log "ok: $1 ($c)"
-}
-
+# ---- checks (wait_log, count_is: interop-lib.sh) ----------------------------
 # cx <n> <summary ERE>: with the fake HSS, exactly n Cx exchanges of that
 # shape in its "CX ..." summary lines (the real HSS has no such log).
 cx() {
@@ -372,17 +354,6 @@ fi
 log "ok: Kamailio 5.6 does not answer PPR (no handler), as README.md records"
 
 # ---- stop -------------------------------------------------------------------
-for pid in "$ICSCF_PID" "$SCSCF_PID"; do
-	kill -0 "$pid" 2>/dev/null || fail "a Kamailio (pid $pid) died during the test"
-done
-if compgen -G "$E2E_TMP/core*" >/dev/null; then
-	fail "a Kamailio process dumped core in $E2E_TMP"
-fi
-for pid in "$ICSCF_PID" "$SCSCF_PID"; do
-	kill -TERM "$pid"
-	rc=0
-	wait_pid "$pid" 10 || rc=$?
-	[ "$rc" -ne 124 ] || fail "kamailio pid $pid did not stop within 10 s of SIGTERM"
-done
+kam_stop "$ICSCF_PID" "$SCSCF_PID"
 hss_stop
 pass
