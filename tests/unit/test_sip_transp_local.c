@@ -30,6 +30,7 @@
 #include "core/mem.h"
 #include "core/pl.h"
 #include "net/sa.h"
+#include "sip/build.h"
 #include "sip/ctrans.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
@@ -490,6 +491,132 @@ static void test_local_overflow(void **state)
 }
 
 
+/* ---- two SIP stacks ---- */
+
+struct uas {
+	unsigned n;
+	struct sa src, dst;
+	enum sip_transp tp;
+};
+
+static bool uas_req(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	struct uas *u = arg;
+
+	u->n++;
+	u->src = msg->src;
+	u->dst = msg->dst;
+	u->tp = (enum sip_transp)msg->tp;
+	assert_int_equal(sip_replyf(sip, msg, 200, NULL), 0);
+	return true;
+}
+
+
+struct ctrec {
+	unsigned n;
+	int err;
+	bool got_msg;
+	uint16_t scode;
+};
+
+static void ct_resp_h(int err, struct sip_msg *msg, void *arg)
+{
+	struct ctrec *r = arg;
+
+	r->n++;
+	r->err = err;
+	r->got_msg = msg != NULL;
+	r->scode = msg ? msg->scode : 0;
+}
+
+
+static bool no_req(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	(void)sip;
+	(void)msg;
+	(void)arg;
+	return true;
+}
+
+
+static struct sip *stack_new(sip_req_h *reqh, void *arg, struct sa *laddr)
+{
+	struct sip_transp_conf tc = { 0 };
+	struct sip *sip = NULL;
+	struct sa la;
+
+	assert_int_equal(sip_alloc(&sip, &tc, reqh, NULL, arg), 0);
+	assert_int_equal(sa_set_str(&la, "127.0.0.1", 0), 0);
+	assert_int_equal(sip_transp_listen(sip->transp, SIP_TRANSP_UDP, &la),
+			 0);
+	*laddr = *sip_transp_laddr(sip->transp, SIP_TRANSP_UDP, AF_INET);
+	return sip;
+}
+
+
+/* A client transaction of stack A to stack B's listener: B's server side
+ * sees A's listener as the source, its 200 goes back by rport, and
+ * neither stack makes a system call for it. */
+static void test_local_sip_stacks(void **state)
+{
+	struct sip_ctrans_opts o = { 0 };
+	struct sip_transp_io_stats ioa, iob;
+	struct uas u = { 0 };
+	struct ctrec r = { 0 };
+	struct sip_ctrans *ct = NULL;
+	struct sip *a, *b;
+	struct sa la, lb;
+	char req[512];
+	int len, i;
+
+	(void)state;
+	start();
+	a = stack_new(no_req, NULL, &la);
+	b = stack_new(uas_req, &u, &lb);
+	len = snprintf(
+		req, sizeof(req),
+		"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKloc1;rport\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:a@t>;tag=1\r\nTo: <sip:b@t>\r\n"
+		"Call-ID: local@test\r\nCSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n",
+		sa_port(&la));
+	assert_true(len > 0 && (size_t)len < sizeof(req));
+	o.req = req;
+	o.len = (size_t)len;
+	o.tp = SIP_TRANSP_UDP;
+	o.dst = lb;
+	assert_int_equal(sip_ctrans_alloc(&ct, a, &o, ct_resp_h, &r), 0);
+	assert_int_equal(u.n, 0); /* not from inside the send */
+	for (i = 0; i < 100 && !r.n; i++)
+		assert_int_equal(loop_poll(5), 0);
+	assert_int_equal(u.n, 1);
+	assert_true(sa_eq(&u.src, &la));
+	assert_true(sa_eq(&u.dst, &lb));
+	assert_int_equal(u.tp, SIP_TRANSP_UDP);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.scode, 200);
+
+	sip_transp_io_stats(a->transp, &ioa);
+	sip_transp_io_stats(b->transp, &iob);
+	assert_int_equal(ioa.tx_syscalls + ioa.rx_syscalls, 0);
+	assert_int_equal(iob.tx_syscalls + iob.rx_syscalls, 0);
+	assert_int_equal(ioa.local_tx, 1);
+	assert_int_equal(iob.local_rx, 1);
+	assert_int_equal(iob.local_tx, 1);
+	assert_int_equal(ioa.local_rx, 1);
+
+	mem_deref(ct);
+	sip_close(a);
+	sip_close(b);
+	mem_deref(a);
+	mem_deref(b);
+	stop();
+}
+
+
 /* ---- ICMP errors ---- */
 
 struct failrec {
@@ -555,31 +682,6 @@ static void test_icmp_port_unreachable(void **state)
 	assert_int_equal(io.rx_syscalls, 1);
 	free_transp(a);
 	stop();
-}
-
-
-struct ctrec {
-	unsigned n;
-	int err;
-	bool got_msg;
-};
-
-static void ct_resp_h(int err, struct sip_msg *msg, void *arg)
-{
-	struct ctrec *r = arg;
-
-	r->n++;
-	r->err = err;
-	r->got_msg = msg != NULL;
-}
-
-
-static bool no_req(struct sip *sip, struct sip_msg *msg, void *arg)
-{
-	(void)sip;
-	(void)msg;
-	(void)arg;
-	return true;
 }
 
 
@@ -691,6 +793,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_pingpong, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_local_overflow, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_local_sip_stacks, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_icmp_port_unreachable,
 						mem_mark, mem_expect_no_leaks),
