@@ -18,7 +18,9 @@
 #       S-CSCF; Kamailio stored the registration (pcscf_save).
 #    2. alice calls bob: Kamailio P (Service-Route) -> our S (orig) ->
 #       our I (LIR) -> our S (term, Path) -> Kamailio P -> bob; bob sees
-#       the P-Asserted-Identity Kamailio asserted; 180, 200, ACK, BYE.
+#       the P-Asserted-Identity Kamailio asserted; 180, 200, ACK, BYE;
+#       our S-CSCF's call records (orig, term) carry the icid-value of
+#       Kamailio's P-Charging-Vector.
 # B. Our P-CSCF (entims role pcscf) -> Kamailio I-CSCF and S-CSCF
 #    (interop/kamailio/{icscf,scscf}.cfg.in) -> our HSS (entims role hss,
 #    Cx over TCP).
@@ -190,10 +192,16 @@ order=$(grep -iE '^Record-Route:' "$inv" | tr ',' '\n' |
 # $hdr(Route) in the script) and sets the destination to its first URI
 grep -q "P-CSCF originating INVITE from sip:alice@$SIP_DOMAIN -> .* du \[sip:127.0.0.1:$OS;lr;orig\]" \
 	"$E2E_TMP/pcscf.log" || fail "A: Kamailio did not send alice's INVITE by her Service-Route"
-grep -q 'call start: orig sip:alice@ims.test' "$E2E_TMP/ims-a.log" ||
-	fail "A: our S-CSCF did not start an originating call for alice"
-grep -q 'call start: term sip:bob@ims.test' "$E2E_TMP/ims-a.log" ||
-	fail "A: our S-CSCF did not start a terminating call for bob"
+# our S-CSCF's call records (both session cases) carry the icid-value
+# Kamailio generated (P-Charging-Vector, RFC 7315 4.6)
+icid=$(sed -n 's/.*P-CSCF icid-value \([^ ]*\)$/\1/p' "$E2E_TMP/pcscf.log" | head -n1)
+[ -n "$icid" ] && [ "$icid" != "<null>" ] ||
+	fail "A: Kamailio generated no icid-value (see pcscf.log)"
+for c in "alice case=orig" "bob case=term"; do
+	grep -qE "call-record call-id=[^ ]+ icid=$icid user=sip:${c% *}@$SIP_DOMAIN ${c#* } from=sip:alice@$SIP_DOMAIN to=sip:bob@$SIP_DOMAIN .* end-cause=bye-caller scode=0\$" \
+		"$E2E_TMP/ims-a.log" ||
+		fail "A: our S-CSCF has no call record '${c#* }' for ${c% *} with Kamailio's icid $icid (see ims-a.log)"
+done
 grep -qE 'request 302 .*in-process' "$E2E_TMP/ims-a.log" ||
 	fail "A: our I-CSCF sent no LIR (Cx 302)"
 log "ok: A: Kamailio P -> our S (orig) -> our I (LIR) -> our S (term) -> Kamailio P (Path) -> bob"
@@ -299,6 +307,11 @@ grep -q "S-CSCF originating INVITE from sip:alice@$SIP_DOMAIN to sip:bob@$SIP_DO
 	fail "B: alice's INVITE did not reach Kamailio's S-CSCF by her Service-Route (Route sip:orig@)"
 grep -q "S-CSCF terminating -> contact sip:bob@127.0.0.1:$B_BOB" "$E2E_TMP/scscf.log" ||
 	fail "B: Kamailio's S-CSCF did not route the INVITE to bob's contact"
+# RFC 7315 4.6: the charging vector stays inside the trust domain; our
+# P-CSCF removes it towards the phone
+if grep -qi '^P-Charging-Vector:' "$E2E_TMP/B-bob.invite"; then
+	fail "B: bob's INVITE carries a P-Charging-Vector (see B-bob.invite)"
+fi
 log "ok: B: our P -> Kamailio S (orig, Service-Route) -> Kamailio I (LIR) -> Kamailio S (term, Path) -> our P -> bob"
 
 # The HSS de-registers bob (RTR, TS 29.228 6.1.3): Kamailio's S-CSCF drops
