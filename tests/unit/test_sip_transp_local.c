@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -81,7 +80,13 @@ static void rec_h(const struct sip_rx *rx, void *arg)
 	r->n++;
 	if (r->x_limit) {
 		const char *x = memmem(rx->p, rx->len, "\r\nX: ", 5);
-		int v = x ? atoi(x + 5) : -1;
+		const char *end = rx->p + rx->len;
+		int v = -1;
+
+		/* the bytes are not NUL-terminated: read the digits by hand */
+		for (x = x ? x + 5 : end; x < end && *x >= '0' && *x <= '9';
+		     x++)
+			v = (v < 0 ? 0 : v * 10) + (*x - '0');
 
 		if (v >= 0 && v < r->x_limit && v != r->x_next++)
 			r->x_disorder = true;
