@@ -21,6 +21,9 @@
 #       the P-Asserted-Identity Kamailio asserted; 180, 200, ACK, BYE;
 #       our S-CSCF's call records (orig, term) carry the icid-value of
 #       Kamailio's P-Charging-Vector.
+#    3. alice de-registers through Kamailio (Expires 0): 401, 200; our 200
+#       lists no Contact and Kamailio 5.6 keeps her contact (recorded);
+#       her next INVITE gets 403 from our S-CSCF.
 # B. Our P-CSCF (entims role pcscf) -> Kamailio I-CSCF and S-CSCF
 #    (interop/kamailio/{icscf,scscf}.cfg.in) -> our HSS (entims role hss,
 #    Cx over TCP).
@@ -205,6 +208,31 @@ done
 grep -qE 'request 302 .*in-process' "$E2E_TMP/ims-a.log" ||
 	fail "A: our I-CSCF sent no LIR (Cx 302)"
 log "ok: A: Kamailio P -> our S (orig) -> our I (LIR) -> our S (term) -> Kamailio P (Path) -> bob"
+
+# alice de-registers through Kamailio (Expires 0, TS 24.229 5.1.4).  Our
+# S-CSCF's 200 lists the bindings left (none: no Contact, RFC 3261 10.3
+# step 8); Kamailio 5.6's pcscf_save() wants a Contact in it ("cannot get
+# the Contact header"), so it keeps alice as registered and still
+# forwards her next INVITE, which our S-CSCF refuses (403, TS 24.229
+# 5.4.3.2: the served user is not registered).  Recorded, so a change on
+# either side shows up here.
+rc=0
+sipp_run A-unreg-alice 30 "127.0.0.1:$KP" -sf "$SIPPDIR/pcscf_unregister.xml" \
+	-key user alice -key domain "$SIP_DOMAIN" -au "alice@$SIP_DOMAIN" \
+	-ap alice-secret -auth_uri "$SIP_DOMAIN" -i 127.0.0.1 -p "$A_ALICE" \
+	-m 1 -recv_timeout 10000 || rc=$?
+expect_rc "A: alice de-registers through Kamailio (401, 200)" "$rc" 0
+rc=0
+sipp_run A-alice-unreg-call 30 "127.0.0.1:$KP" -sf "$SIPPDIR/pcscf_uac_403.xml" -s bob \
+	-key user alice -key domain "$SIP_DOMAIN" -i 127.0.0.1 -p "$A_ALICE" -m 1 \
+	-recv_timeout 10000 || rc=$?
+expect_rc "A: alice, de-registered, calls bob: 403" "$rc" 0
+grep -q 'save(): cannot get the Contact header from the SIP message' "$E2E_TMP/pcscf.log" ||
+	fail "A: Kamailio's pcscf_save() took our 200 to the de-registration (see pcscf.log): update the test and docs"
+count_is "A: Kamailio still forwarded alice's INVITEs (the call, the one after de-registration)" \
+	"$E2E_TMP/pcscf.log" "P-CSCF originating INVITE from sip:alice@$SIP_DOMAIN" 2
+grep -aq '^SIP/2.0 403 Forbidden' "$E2E_TMP/A-alice-unreg-call.msg.log" ||
+	fail "A: the 403 is not our S-CSCF's (see A-alice-unreg-call.msg.log)"
 
 kam_stop "$KPCSCF"
 entims_node_stop "$IMS_A" ims-a
