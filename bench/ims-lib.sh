@@ -261,6 +261,65 @@ provision() {
 		die "subscriber import (see $l)"
 }
 
+# ---- sipp -------------------------------------------------------------------
+
+# reg_csv <file> <first> <count> <instance>: the users of one sipp instance
+# (every INSTANCES-th from <first>) with their [authentication] keyword
+# (sipp 3.6 expands a whole [authentication ...] taken from a CSV field,
+# but no field inside one).
+reg_csv() {
+	python3 - "$@" "$INSTANCES" "$DOMAIN" <<'PY'
+import sys
+out, first, count, inst, n, dom = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+with open(out, "w") as f:
+    f.write("SEQUENTIAL\n")
+    for i in range(first + inst, first + count, n):
+        u = "r%06d" % i
+        f.write("%s;[authentication username=%s@%s password=pw-%s]\n" % (u, u, dom, u))
+PY
+}
+
+# sipp_load <tag> <sipp args...>: one sipp instance in the background on
+# the load CPU; sets SIPP_PID.  Its statistics go to $TMP/<tag>.csv.
+sipp_load() {
+	local tag=$1
+	shift
+	taskset -c "$LOAD_CPU" sipp "$@" -nostdin -i 127.0.0.1 -fd 1 \
+		-trace_stat -stf "$TMP/$tag.csv" -trace_err \
+		-error_file "$TMP/$tag.err" \
+		>"$TMP/$tag.out" 2>&1 </dev/null &
+	SIPP_PID=$!
+	PIDS+=("$SIPP_PID")
+}
+
+# sipp_check <tag> <expected>: the instance completed exactly <expected>
+# calls and failed none; adds to OK and FAILED.
+sipp_check() {
+	local s f
+	s=$(sipp_stat "$TMP/$1.csv" 'SuccessfulCall(C)')
+	f=$(sipp_stat "$TMP/$1.csv" 'FailedCall(C)')
+	[ "$s" -ge 0 ] || s=0
+	[ "$f" -ge 0 ] || f=$2
+	if [ "$s" -ne "$2" ] && [ "$f" -eq 0 ]; then
+		f=$(($2 - s))
+	fi
+	OK=$((OK + s))
+	FAILED=$((FAILED + f))
+	[ "$f" -eq 0 ] || log "$1: $s ok, $f failed (see $1.err, $1.out)"
+}
+
+# register_one <tag> <user> <port>: one registration from that port, kept
+register_one() {
+	local rc=0
+	printf 'SEQUENTIAL\n%s;[authentication username=%s@%s password=pw-%s]\n' \
+		"$2" "$2" "$DOMAIN" "$2" >"$TMP/$1.users.csv"
+	taskset -c "$LOAD_CPU" sipp "127.0.0.1:$P_PORT" -sf "$SIPPDIR/ims_reg.xml" \
+		-inf "$TMP/$1.users.csv" -key domain "$DOMAIN" -auth_uri "$DOMAIN" \
+		-p "$3" -m 1 -nostdin -i 127.0.0.1 -timeout 20 -timeout_error \
+		-recv_timeout 10000 >"$TMP/$1.out" 2>&1 </dev/null || rc=$?
+	[ "$rc" -eq 0 ] || die "$2 could not register (see $TMP/$1.out; BENCH_KEEP_TMP=1)"
+}
+
 # ---- the servers ------------------------------------------------------------
 # SRV: name -> PID of every server process of the system under test
 
@@ -462,11 +521,23 @@ cpu_breakdown() {
 
 # vm_rss_kib <pid>: resident set of a process tree, KiB (VmRSS summed;
 # Kamailio's shared memory segment is counted once per process that
-# touched it, so for Kamailio this overstates -- see ims_mem.sh)
+# touched it, so for Kamailio pss_kib is the figure to use)
 vm_rss_kib() {
 	local total=0 p v
 	for p in $(proc_tree "$1"); do
 		v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+# pss_kib <pid>: proportional set size of a process tree, KiB (shared pages
+# split between the processes sharing them: Kamailio's shared memory
+# segment counts once over its processes)
+pss_kib() {
+	local total=0 p v
+	for p in $(proc_tree "$1"); do
+		v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || continue
 		total=$((total + ${v:-0}))
 	done
 	echo "$total"

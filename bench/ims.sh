@@ -109,61 +109,6 @@ fi
 REG_USERS=$(((WARMUP + DURATION) * REG_RATE))
 gen_subscribers "$TMP/subscribers.json" "$REG_USERS" "$INSTANCES"
 
-# reg_csv <file> <first> <count> <instance>: the users of one sipp instance
-# (every INSTANCES-th from <first>) with their [authentication] keyword.
-reg_csv() {
-	python3 - "$@" "$INSTANCES" "$DOMAIN" <<'PY'
-import sys
-out, first, count, inst, n, dom = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-with open(out, "w") as f:
-    f.write("SEQUENTIAL\n")
-    for i in range(first + inst, first + count, n):
-        u = "r%06d" % i
-        f.write("%s;[authentication username=%s@%s password=pw-%s]\n" % (u, u, dom, u))
-PY
-}
-
-# sipp_load <tag> <sipp args...>: one sipp instance in the background on
-# the load CPU; sets SIPP_PID.  Its statistics go to $TMP/<tag>.csv.
-sipp_load() {
-	local tag=$1
-	shift
-	taskset -c "$LOAD_CPU" sipp "$@" -nostdin -i 127.0.0.1 -fd 1 \
-		-trace_stat -stf "$TMP/$tag.csv" -trace_err \
-		-error_file "$TMP/$tag.err" \
-		>"$TMP/$tag.out" 2>&1 </dev/null &
-	SIPP_PID=$!
-	PIDS+=("$SIPP_PID")
-}
-
-# sipp_check <tag> <expected>: the instance completed exactly <expected>
-# calls and failed none; adds to OK and FAILED.
-sipp_check() {
-	local s f
-	s=$(sipp_stat "$TMP/$1.csv" 'SuccessfulCall(C)')
-	f=$(sipp_stat "$TMP/$1.csv" 'FailedCall(C)')
-	[ "$s" -ge 0 ] || s=0
-	[ "$f" -ge 0 ] || f=$2
-	if [ "$s" -ne "$2" ] && [ "$f" -eq 0 ]; then
-		f=$(($2 - s))
-	fi
-	OK=$((OK + s))
-	FAILED=$((FAILED + f))
-	[ "$f" -eq 0 ] || log "$1: $s ok, $f failed (see $1.err, $1.out)"
-}
-
-# register_one <tag> <user> <port>: one registration from that port, kept
-register_one() {
-	local rc=0
-	printf 'SEQUENTIAL\n%s;[authentication username=%s@%s password=pw-%s]\n' \
-		"$2" "$2" "$DOMAIN" "$2" >"$TMP/$1.users.csv"
-	taskset -c "$LOAD_CPU" sipp "127.0.0.1:$P_PORT" -sf "$SIPPDIR/ims_reg.xml" \
-		-inf "$TMP/$1.users.csv" -key domain "$DOMAIN" -auth_uri "$DOMAIN" \
-		-p "$3" -m 1 -nostdin -i 127.0.0.1 -timeout 20 -timeout_error \
-		-recv_timeout 10000 >"$TMP/$1.out" 2>&1 </dev/null || rc=$?
-	[ "$rc" -eq 0 ] || die "$2 could not register (see $TMP/$1.out; BENCH_KEEP_TMP=1)"
-}
-
 # op_register <server> <round>: sets OP_OK, OP_FAILED, OP_TICKS (per
 # server process, "name=ticks ...")
 op_register() {

@@ -41,6 +41,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/hash.h"
@@ -279,6 +280,18 @@ static bool in_dialog(struct sip_msg *msg)
 }
 
 
+/* A NOTIFY that ends its subscription (RFC 6665 4.1.3, 8.2.3). */
+static bool final_notify(const struct sip_msg *msg)
+{
+	const struct sip_hdr *h;
+
+	if (msg->meth != SIP_METHOD_NOTIFY)
+		return false;
+	h = sip_msg_hdr(msg, SIP_HDR_SUBSCRIPTION_STATE);
+	return h && h->val.l >= 10 && !strncasecmp(h->val.p, "terminated", 10);
+}
+
+
 /* ---- flow tokens ---- */
 
 static int token_mac(const struct pcscf *p, const uint8_t *raw, size_t n,
@@ -411,6 +424,46 @@ static int token_uri(const struct pcscf *p, const struct pcscf_flow *flow,
 		return err;
 	n = snprintf(buf, size, "<%s:%s@%s;lr>", p->scheme, tok, p->hostport);
 	return n < 0 || (size_t)n >= size ? ENOSPC : 0;
+}
+
+
+/*
+ * Our Record-Route for a dialog of the phone on this flow (TS 24.229
+ * 5.2.6.3.3, 5.2.6.4.3; RFC 3261 16.6 step 4).  A phone on TCP or TLS
+ * sends its in-dialog requests to the URI it sees next to it, and a URI
+ * without transport= means UDP (RFC 3263 4.1): a phone listening on a
+ * stream only (linphone with UDP off) then cannot even send its ACK.
+ * The core must keep reaching us over UDP, from the port our trust list
+ * names, so the entry gets no transport there: two entries, as RFC 5658
+ * 4 does when the two sides use different transports, the phone's one
+ * nearest the phone.  `to_phone` says which way the request goes: the
+ * entry nearest the UAS is on top.  Both name us and carry the token, so
+ * cscf_edit_own_routes() skips both and core_request() finds the flow in
+ * whichever comes first.
+ */
+static int record_route(const struct pcscf *p, const struct pcscf_flow *flow,
+			bool to_phone, struct buf *mb)
+{
+	char rr[PCSCF_URI_MAX];
+	const char *tp;
+	int n, err;
+
+	err = token_uri(p, flow, rr, sizeof(rr));
+	if (err)
+		return err;
+	if (flow->tp != SIP_TRANSP_TCP && flow->tp != SIP_TRANSP_TLS)
+		return buf_printf(mb, "Record-Route: %s\r\n", rr);
+	tp = flow->tp == SIP_TRANSP_TLS ? "tls" : "tcp";
+	n = (int)strlen(rr) - 4; /* without ";lr>" */
+	if (to_phone)
+		return buf_printf(mb,
+				  "Record-Route: %.*s;transport=%s;lr>\r\n"
+				  "Record-Route: %s\r\n",
+				  n, rr, tp, rr);
+	return buf_printf(mb,
+			  "Record-Route: %s\r\n"
+			  "Record-Route: %.*s;transport=%s;lr>\r\n",
+			  rr, n, rr, tp);
 }
 
 
@@ -900,13 +953,8 @@ static int phone_request(struct pcscf *p, struct sip_msg *req,
 	if (!err && !dlg && req->meth != SIP_METHOD_ACK &&
 	    req->meth != SIP_METHOD_CANCEL)
 		err = charging_vector(p, mb);
-	if (!err && !dlg && dialog_creating(req->meth)) {
-		char rr[PCSCF_URI_MAX];
-
-		err = token_uri(p, &ph->flow, rr, sizeof(rr));
-		if (!err)
-			err = buf_printf(mb, "Record-Route: %s\r\n", rr);
-	}
+	if (!err && !dlg && dialog_creating(req->meth))
+		err = record_route(p, &ph->flow, false, mb);
 	if (!err)
 		err = buf_write(mb, "", 1);
 	if (err)
@@ -926,6 +974,7 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 			struct pcscf_out *out)
 {
 	struct sip_hdr_iter it = { 0 };
+	struct pcscf_flow gone_flow = { 0 };
 	const struct phone *ph;
 	struct cscf_edit e;
 	enum sip_transp tp;
@@ -956,10 +1005,19 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 	if (err)
 		return err;
 	ph = flow_first(p, tp, &src);
-	/* RFC 5626 5.3: the flow is gone */
-	if (!ph || (sip_transp_reliable(tp) &&
-		    (!ph->flow.conn || !sip_conn_alive(ph->flow.conn))))
+	if (!ph && final_notify(req) && !sip_transp_reliable(tp)) {
+		/* the registration has just ended and the S-CSCF tells the
+		 * phone's own reg event subscription so (TS 24.229
+		 * 5.4.2.1.2, RFC 6665 4.4.1: the final NOTIFY): the token
+		 * still names the datagram flow, deliver it there */
+		gone_flow.tp = tp;
+		gone_flow.src = src;
+	} else if (!ph ||
+		   (sip_transp_reliable(tp) &&
+		    (!ph->flow.conn || !sip_conn_alive(ph->flow.conn)))) {
+		/* RFC 5626 5.3: the flow is gone */
 		return reply(out, 430, "Flow Failed");
+	}
 
 	err = buf_alloc(&mb, 512, ADD_MAX);
 	if (err)
@@ -973,13 +1031,8 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 	/* RFC 3325 7: the phone is outside the trust domain */
 	if (privacy_id(req))
 		e.drop |= CSCF_DROP(SIP_HDR_P_ASSERTED_IDENTITY);
-	if (!in_dialog(req) && dialog_creating(req->meth)) {
-		char rr[PCSCF_URI_MAX];
-
-		err = token_uri(p, &ph->flow, rr, sizeof(rr));
-		if (!err)
-			err = buf_printf(mb, "Record-Route: %s\r\n", rr);
-	}
+	if (!in_dialog(req) && dialog_creating(req->meth))
+		err = record_route(p, &ph->flow, true, mb);
 	if (!err)
 		err = buf_write(mb, "", 1);
 	if (err)
@@ -988,7 +1041,7 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 	err = forward(out, req, &e);
 	if (!err && out->act == PCSCF_FORWARD) {
 		out->to_phone = true;
-		out->flow = ph->flow;
+		out->flow = ph ? ph->flow : gone_flow;
 	}
 out:
 	mem_deref(mb);

@@ -757,6 +757,34 @@ static void test_core_requests(void **state)
 		  430,
 		  { NULL },
 		  { NULL } },
+		{ "the final NOTIFY of the phone's subscription, flow gone",
+		  CONTACT,
+		  "NOTIFY",
+		  stale,
+		  "Event: reg\r\n"
+		  "Subscription-State: terminated;reason=noresource\r\n",
+		  PCSCF_FORWARD,
+		  0,
+		  { "Subscription-State: terminated", NULL },
+		  { "\r\nRoute:", "Record-Route", NULL } },
+		{ "a NOTIFY that does not end it, flow gone",
+		  CONTACT,
+		  "NOTIFY",
+		  stale,
+		  "Event: reg\r\nSubscription-State: active\r\n",
+		  PCSCF_REPLY,
+		  430,
+		  { NULL },
+		  { NULL } },
+		{ "the final NOTIFY, stream flow with no connection",
+		  CONTACT,
+		  "NOTIFY",
+		  tcp,
+		  "Event: reg\r\nSubscription-State: terminated\r\n",
+		  PCSCF_REPLY,
+		  430,
+		  { NULL },
+		  { NULL } },
 		{ "no token, not for us",
 		  CONTACT,
 		  "INVITE",
@@ -834,7 +862,13 @@ static void test_core_requests(void **state)
 
 			assert_true(out.to_phone);
 			assert_int_equal(out.flow.tp, SIP_TRANSP_UDP);
-			assert_int_equal(sa_set_str(&src, PHONE, PPORT), 0);
+			/* the gone flow: where its token says */
+			assert_int_equal(sa_set_str(&src,
+						    cases[i].tok == stale
+							    ? "192.0.2.99"
+							    : PHONE,
+						    PPORT),
+					 0);
 			assert_true(sa_eq(&out.flow.src, &src));
 			for (k = 0; cases[i].want[k]; k++)
 				expect_has(out.msg, cases[i].want[k], true);
@@ -844,6 +878,84 @@ static void test_core_requests(void **state)
 		pcscf_out_reset(&out);
 		mem_deref(req);
 	}
+}
+
+
+/*
+ * A phone on TCP: two Record-Route entries (RFC 5658 4), ours towards the
+ * core as for UDP on top, the phone's with transport=tcp beneath it,
+ * nearest the phone (it sends its in-dialog requests there: without
+ * transport= it would use UDP, RFC 3263 4.1); an in-dialog request from
+ * it carries both, and both go.
+ */
+static void test_stream_phone_record_route(void **state)
+{
+	char tok[PCSCF_TOKEN_MAX], t[4096], want[1024];
+	struct sip_msg *req, *resp;
+	struct pcscf_out out;
+	struct sa a;
+
+	(void)state;
+	req = register_req(1, "");
+	req->tp = SIP_TRANSP_TCP;
+	assert_int_equal(pcscf_request(F.p, req, &out), 0);
+	assert_int_equal(out.act, PCSCF_FORWARD);
+	pcscf_out_reset(&out);
+	resp = register_ok(1, "Contact: <" CONTACT ">;expires=600\r\n");
+	assert_int_equal(pcscf_response(F.p, req, resp, &out), 0);
+	pcscf_out_reset(&out);
+	mem_deref(resp);
+	mem_deref(req);
+	assert_int_equal(sa_set_str(&a, PHONE, PPORT), 0);
+	assert_true(pcscf_flow_registered(F.p, SIP_TRANSP_TCP, &a));
+	path_token(tok, sizeof(tok), SIP_TRANSP_TCP, PHONE, PPORT);
+
+	(void)snprintf(t, sizeof(t), INVITE_FMT, "INVITE", "", "", "INVITE",
+		       "");
+	req = msg_make(t, SIP_TRANSP_TCP, PHONE, PPORT);
+	assert_int_equal(pcscf_request(F.p, req, &out), 0);
+	assert_int_equal(out.act, PCSCF_FORWARD);
+	(void)snprintf(want, sizeof(want),
+		       "Record-Route: <sip:%s@pcscf.ims.test:5060;lr>\r\n"
+		       "Record-Route: <sip:%s@pcscf.ims.test:5060;"
+		       "transport=tcp;lr>\r\n",
+		       tok, tok);
+	expect_has(out.msg, want, true);
+	pcscf_out_reset(&out);
+	mem_deref(req);
+
+	/* the BYE of that dialog: route set = the Record-Route reversed */
+	(void)snprintf(want, sizeof(want),
+		       "Route: <sip:%s@pcscf.ims.test:5060;transport=tcp;lr>"
+		       "\r\n"
+		       "Route: <sip:%s@pcscf.ims.test:5060;lr>\r\n"
+		       "Route: <sip:scscf1.ims.test:6060;lr>\r\n",
+		       tok, tok);
+	(void)snprintf(t, sizeof(t), INVITE_FMT, "BYE", want, ";tag=b1", "BYE",
+		       "");
+	req = msg_make(t, SIP_TRANSP_TCP, PHONE, PPORT);
+	assert_int_equal(pcscf_request(F.p, req, &out), 0);
+	assert_int_equal(out.act, PCSCF_FORWARD);
+	expect_has(out.msg, "Route: <sip:scscf1.ims.test:6060;lr>\r\n", true);
+	expect_has(out.msg, "pcscf.ims.test", false);
+	expect_has(out.msg, "Record-Route", false);
+	pcscf_out_reset(&out);
+	mem_deref(req);
+
+	/* a phone on UDP keeps one entry, without transport= */
+	do_register(2, 600);
+	(void)snprintf(t, sizeof(t), INVITE_FMT, "INVITE", "", "", "INVITE",
+		       "");
+	req = from_phone(t);
+	assert_int_equal(pcscf_request(F.p, req, &out), 0);
+	assert_int_equal(out.act, PCSCF_FORWARD);
+	expect_has(out.msg, "Record-Route: <sip:", true);
+	expect_has(out.msg, "transport=", false);
+	assert_int_equal(strstr(strstr(text_of(out.msg), "Record-Route:") + 1,
+				"Record-Route:"),
+			 NULL);
+	pcscf_out_reset(&out);
+	mem_deref(req);
 }
 
 
@@ -1078,12 +1190,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_register_rewrite),    T(test_register_by_dns),
-		T(test_register_keeps),      T(test_deregister),
-		T(test_register_flow_moves), T(test_capacity),
-		T(test_phone_requests),      T(test_phone_unregistered),
-		T(test_core_requests),       T(test_responses),
-		T(test_phone_drop),          T(test_token),
+		T(test_register_rewrite),
+		T(test_register_by_dns),
+		T(test_register_keeps),
+		T(test_deregister),
+		T(test_register_flow_moves),
+		T(test_capacity),
+		T(test_phone_requests),
+		T(test_phone_unregistered),
+		T(test_core_requests),
+		T(test_stream_phone_record_route),
+		T(test_responses),
+		T(test_phone_drop),
+		T(test_token),
 		T(test_conf_errors),
 #undef T
 	};

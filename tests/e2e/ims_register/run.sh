@@ -9,6 +9,16 @@
 #     with Digest-AKAv1-MD5 and the HSS then de-registers her (RTR, TS
 #     29.228 6.1.3): the S-CSCF's terminated reg event NOTIFY makes the
 #     P-CSCF drop her registration (TS 24.229 5.2.3, 5.4.1.5).
+# In the standalone run every kind of de-registration is watched by the
+# phone itself: it subscribes to its reg event through the P-CSCF (TS
+# 24.229 5.1.1.3, reg_sub.xml) and must get the active NOTIFY, then the
+# terminated one whose <contact> says why (RFC 3680 5.1, TS 24.229
+# 5.4.1.5, 5.4.1.7): its own REGISTER with Expires 0 (unregistered), the
+# end of a 60 s registration (expired), an RTR from the HSS with
+# PERMANENT_TERMINATION (rejected) or NEW_SERVER_ASSIGNED (deactivated),
+# an administrative change: the IMPU barred (PPR, rejected) or the
+# subscription deleted (RTR, rejected).  And an AKA phone that is out of
+# sequence re-synchronises (AUTS) through P-, I- and S-CSCF.
 # The sample configs are used as shipped, with free ports put in place of
 # 5060/5070/5080/3868.  On the 200: our binding, Service-Route naming the
 # S-CSCF (RFC 3608), P-Associated-URI (RFC 3455) and the P-CSCF's Path
@@ -53,6 +63,20 @@ provision() {
 		--k "$AKA_K_HEX" --op "$AKA_OP_HEX" --amf 8000 \
 		>>"$E2E_TMP/subscriber.log" 2>&1 ||
 		fail "subscriber add carol (see subscriber.log)"
+	# the phones that watch their own de-registration, and ivy (AKA,
+	# re-synchronised)
+	for u in bob dave erin frank gina hank; do
+		"$ENTIMS" subscriber add "$u" --data-dir "$1" \
+			--impi "$u@$REALM" --impu "sip:$u@$REALM" \
+			--password "$u-secret" --scheme digest-md5 \
+			>>"$E2E_TMP/subscriber.log" 2>&1 ||
+			fail "subscriber add $u (see subscriber.log)"
+	done
+	"$ENTIMS" subscriber add ivy --data-dir "$1" --impi "ivy@$REALM" \
+		--impu "sip:ivy@$REALM" --scheme aka-v1-md5 \
+		--k "$AKA_K_HEX" --op "$AKA_OP_HEX" --amf 8000 \
+		>>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "subscriber add ivy (see subscriber.log)"
 }
 
 # start_role <name> <config> <data dir>: sets ROLE_PID once "entims ready"
@@ -128,6 +152,37 @@ register() {
 	log "ok: $name: reg event subscribed, terminated on de-registration"
 }
 
+# sub_start <name> <user> <expires> <recv timeout ms>: the phone
+# registers and subscribes to its reg event (reg_sub.xml) from a port of
+# its own; returns once the active NOTIFY came.  Sets SUB_PID, SUB_PORT.
+sub_start() {
+	SUB_PORT=$(free_port)
+	sipp_bg "$1" "127.0.0.1:$PP" -sf "$E2E_SCENARIO/reg_sub.xml" \
+		-key user "$2" -key domain "$REALM" -key expires "$3" \
+		-au "$2@$REALM" -ap "$2-secret" -auth_uri "$REALM" \
+		-i 127.0.0.1 -p "$SUB_PORT" -m 1 -recv_timeout "$4"
+	SUB_PID=$SIPP_PID
+	wait_log "$E2E_TMP/$1.msg.log" '^Subscription-State: *active' 10 ||
+		fail "$1: no active reg event NOTIFY for $2 (see $1.msg.log)"
+	grep -qE "<contact [^>]*state=\"active\"" "$E2E_TMP/$1.msg.log" ||
+		fail "$1: the first NOTIFY has no active contact"
+}
+
+# sub_end <name> <pid> <secs> <event> <what>: the phone saw the terminated
+# NOTIFY, whose contact is terminated with that event (RFC 3680 5.1)
+sub_end() {
+	local rc=0 last
+	wait_pid "$2" "$3" || rc=$?
+	[ "$rc" -eq 0 ] || fail "$1: $5: no terminated NOTIFY (sipp $rc, see $1.msg.log)"
+	last=$(awk 'BEGIN { RS = "\n-----------------------------------------------" }
+		/\nNOTIFY sip:/ && /\nSubscription-State: *terminated/ { l = $0 }
+		END { print l }' "$E2E_TMP/$1.msg.log")
+	[ -n "$last" ] || fail "$1: no terminated NOTIFY in $1.msg.log"
+	grep -qE "<contact [^>]*state=\"terminated\"[^>]*event=\"$4\"|<contact [^>]*event=\"$4\"[^>]*state=\"terminated\"" <<<"$last" ||
+		fail "$1: $5: the terminated NOTIFY does not say event=\"$4\": $(grep -oE '<contact [^>]*>' <<<"$last")"
+	log "ok: $5: the phone's reg event says terminated, event=\"$4\""
+}
+
 # ---- 1. one process --------------------------------------------------------
 render ims-standalone.conf "$E2E_TMP/standalone.conf"
 provision "$E2E_TMP/one"
@@ -136,6 +191,59 @@ ONE=$ROLE_PID
 register reg-standalone "$E2E_TMP/standalone.log"
 grep -q 'in-process to' "$E2E_TMP/standalone.log" ||
 	fail "standalone: Cx did not take the in-process path"
+
+# every kind of de-registration, seen by the phone's own subscription;
+# the expiry runs meanwhile (the S-CSCF's minimum is 60 s)
+sub_start sub-expired dave 60 90000
+EXP_PID=$SUB_PID
+
+sub_start sub-user bob 600 20000
+rc=0
+sipp_run dereg-bob 30 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/dereg.xml" \
+	-key user bob -key domain "$REALM" -key cport "$SUB_PORT" \
+	-au "bob@$REALM" -ap bob-secret -auth_uri "$REALM" -i 127.0.0.1 \
+	-p "$(free_port)" -m 1 -recv_timeout 5000 || rc=$?
+expect_rc "bob de-registers his contact (Expires: 0)" "$rc" 0
+sub_end sub-user "$SUB_PID" 15 unregistered "user de-registration"
+
+sub_start sub-rtr-perm erin 600 20000
+"$ENTIMS" subscriber deregister "sip:erin@$REALM" --data-dir "$E2E_TMP/one" \
+	--reason permanent >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber deregister erin (see subscriber.log)"
+sub_end sub-rtr-perm "$SUB_PID" 15 rejected "network de-registration (RTR, permanent)"
+
+sub_start sub-rtr-new frank 600 20000
+"$ENTIMS" subscriber deregister "sip:frank@$REALM" --data-dir "$E2E_TMP/one" \
+	--reason new-server >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber deregister frank (see subscriber.log)"
+sub_end sub-rtr-new "$SUB_PID" 15 deactivated "network de-registration (RTR, new server)"
+
+sub_start sub-barred gina 600 20000
+"$ENTIMS" subscriber set "sip:gina@$REALM" --data-dir "$E2E_TMP/one" \
+	--impu "sip:gina@$REALM" --barred yes >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber set gina --barred yes (see subscriber.log)"
+sub_end sub-barred "$SUB_PID" 15 rejected "administrative: IMPU barred (PPR)"
+
+sub_start sub-deleted hank 600 20000
+"$ENTIMS" subscriber delete "sip:hank@$REALM" --data-dir "$E2E_TMP/one" \
+	>>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber delete hank (see subscriber.log)"
+sub_end sub-deleted "$SUB_PID" 15 rejected "administrative: subscription deleted (RTR)"
+
+# AKA out of sequence: the phone's SQN is ahead, it answers the first
+# challenge with AUTS (RFC 3310 3.4, TS 33.203 6.1.2) and the HSS
+# re-synchronises (MAR with RAND || AUTS, TS 29.228 6.3)
+rc=0
+python3 "$E2E_SCENARIO/../tools/sip_aka_resync.py" "127.0.0.1:$PP" \
+	"$(free_port)" "ivy@$REALM" "sip:ivy@$REALM" "$REALM" \
+	"$AKA_K_ASCII" "$AKA_OP_ASCII" 8000 1000 \
+	>"$E2E_TMP/resync-ivy.out" 2>&1 </dev/null &
+RESYNC=$!
+E2E_PIDS+=("$RESYNC")
+wait_pid "$RESYNC" 40 || rc=$?
+expect_rc "ivy re-synchronises AKA (AUTS) through P-, I- and S-CSCF: 401, 401, 200" "$rc" 0
+
+sub_end sub-expired "$EXP_PID" 90 expired "expiry of a 60 s registration"
 stop_role standalone "$ONE"
 
 # ---- 2. four processes, Cx over Diameter TCP -------------------------------
