@@ -484,6 +484,7 @@ struct rtx {
 	size_t fc;
 	bool final_sent;
 	bool fetching;
+	bool to_contacts; /* the branches go to the user's contacts */
 };
 
 static void route_act(struct rtx *t, struct scscf_route_out *out);
@@ -561,6 +562,14 @@ static bool better(const struct sip_msg *a, const struct sip_msg *b)
 
 
 /* Everything in: send the best final, release when all branches ended. */
+/* Answers that say a contact was not reached at all. */
+static bool contact_unreachable(uint16_t scode)
+{
+	return scode == 408 || scode == 430 || scode == 502 || scode == 503 ||
+	       scode == 504;
+}
+
+
 static void rtx_check(struct rtx *t)
 {
 	size_t i, finals = 0, ended = 0;
@@ -571,7 +580,15 @@ static void rtx_check(struct rtx *t)
 		ended += t->fv[i].ended;
 	}
 	if (finals == t->fc && !t->final_sent) {
-		if (t->best) {
+		if (t->to_contacts &&
+		    (!t->best || contact_unreachable(t->best->scode))) {
+			/* none of the registered contacts could be reached
+			 * (a dead flow: 430 or 502 from the P-CSCF, RFC 5626
+			 * 5.3; no answer: 408): the user is registered but
+			 * not available, 480 (TS 24.229 5.4.3.3, RFC 3261
+			 * 21.4.18) */
+			rtx_reply(t, 480, NULL);
+		} else if (t->best) {
 			t->final_sent = true;
 			err = cscf_fwd_response(t->st, t->best);
 			if (err)
@@ -718,6 +735,7 @@ static void route_forward(struct rtx *t, struct scscf_route_out *out)
 	if (dialog_creating(t->req))
 		hop.rr = t->r->rr;
 	forks_reset(t);
+	t->to_contacts = out->hop == SCSCF_HOP_CONTACT;
 	if (out->hop == SCSCF_HOP_AS && out->msgc)
 		t->as_sent = mem_ref(out->msgv[0]);
 	for (i = 0; i < out->msgc && i < SCSCF_ROUTE_TARGETS_MAX; i++) {
@@ -742,7 +760,8 @@ static void route_forward(struct rtx *t, struct scscf_route_out *out)
 		as_failed(t, 0); /* the AS is unreachable */
 		return;
 	}
-	rtx_reply(t, cscf_fwd_scode(err ? err : EINVAL), NULL);
+	rtx_reply(t, t->to_contacts ? 480 : cscf_fwd_scode(err ? err : EINVAL),
+		  NULL);
 	mem_deref(t);
 }
 
