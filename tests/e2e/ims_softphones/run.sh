@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Two real softphones call each other through the standalone IMS: the P-,
 # I- and S-CSCF and the HSS in one entims (data/ims-standalone.conf on free
-# ports).  alice is Debian's baresip, bob is linphonec (linphone-cli);
-# both register through the P-CSCF with Digest MD5 (TS 24.229 5.1.1.2,
-# 5.4.1.2.2), then
+# ports).  alice is Debian's baresip on UDP, bob is linphonec
+# (linphone-cli) on TCP only; both register through the P-CSCF with
+# Digest MD5 (TS 24.229 5.1.1.2, 5.4.1.2.2), then
 #   1. alice calls bob; bob answers; RTP flows both ways (each phone's
 #      own RTP counters, and what one sent is what the other received);
 #      alice sends RFC 4733 telephone-events 1 5 9 # that bob receives,
@@ -138,8 +138,8 @@ b_rtp=$(free_port)
 mkdir -p "$B/home/.local/share/linphone" # its database: startup stalls without
 cat >"$B/linphonerc" <<CFG
 [sip]
-sip_port=$b_sip
-sip_tcp_port=0
+sip_port=0
+sip_tcp_port=$b_sip
 sip_tls_port=0
 default_proxy=0
 register_only_when_network_is_up=0
@@ -158,8 +158,8 @@ display=0
 [sound]
 echocancellation=0
 [proxy_0]
-reg_proxy=<sip:127.0.0.1:$PP;transport=udp>
-reg_route=<sip:127.0.0.1:$PP;transport=udp;lr>
+reg_proxy=<sip:127.0.0.1:$PP;transport=tcp>
+reg_route=<sip:127.0.0.1:$PP;transport=tcp;lr>
 reg_identity=sip:bob@$REALM
 reg_expires=600
 reg_sendregister=1
@@ -214,7 +214,9 @@ for ((i = 0; i < 30; i++)); do
 done
 grep -aq "registered, identity=sip:bob@$REALM" "$B.log" ||
 	fail "bob (linphonec) did not register through the P-CSCF"
-log "ok: bob (linphonec) registered"
+grep -aq '^Via: SIP/2.0/TCP ' "$B-debug.log" ||
+	fail "bob (linphonec) did not register over TCP"
+log "ok: bob (linphonec) registered over TCP"
 # both answered the S-CSCF's MD5 challenge (TS 24.229 5.4.1.2.1)
 [ "$(count "$B-debug.log" '^SIP/2.0 401 ')" -ge 1 ] ||
 	fail "bob: no 401 challenge before the 200"
@@ -372,7 +374,7 @@ msg_at_bob() {
 }
 # vias <message> <port>: how many Vias of 127.0.0.1:<port>
 vias() {
-	grep -cE "^Via: SIP/2.0/UDP 127\.0\.0\.1:$2;" <<<"$1" || true
+	grep -cE "^Via: SIP/2.0/(UDP|TCP) 127\.0\.0\.1:$2;" <<<"$1" || true
 }
 inv=$(msg_at_bob INVITE)
 # alice, P-CSCF, S-CSCF (orig), I-CSCF, S-CSCF (term), P-CSCF
@@ -384,6 +386,12 @@ grep -qiE "^P-Asserted-Identity: *<?sip:alice@$REALM>?" <<<"$inv" ||
 	fail "bob: alice's INVITE has no P-Asserted-Identity sip:alice@$REALM"
 grep -q 'telephone-event/' <<<"$inv" ||
 	fail "bob: alice's offer has no telephone-event (RFC 4733)"
+# bob is on TCP: the P-CSCF's entry nearest him says so (RFC 5658 double
+# Record-Route), else his ACK and BYE as the caller of call 2 go to UDP,
+# where he does not listen
+grep -m1 '^Record-Route:' <<<"$inv" |
+	grep -qE "@127\.0\.0\.1:$PP;transport=tcp;lr>" ||
+	fail "bob: the top Record-Route is not the P-CSCF's over TCP: $inv"
 bye=$(msg_at_bob BYE)
 # by the Record-Route set: P-CSCF, S-CSCF, P-CSCF (no I-CSCF)
 if [ "$(vias "$bye" "$PP")" -ne 2 ] || [ "$(vias "$bye" "$SP")" -lt 1 ] ||
@@ -391,13 +399,20 @@ if [ "$(vias "$bye" "$PP")" -ne 2 ] || [ "$(vias "$bye" "$SP")" -lt 1 ] ||
 	fail "bob: alice's BYE did not pass P, S, P: $bye"
 fi
 log "ok: bob saw the INVITE through P, S, I, S, P with PAI and telephone-event, the BYE through P, S, P"
-grep -q "call start: orig sip:bob@$REALM" "$E2E_TMP/ims.log" ||
-	fail "S-CSCF: no originating call start for bob (linphonec)"
-grep -q "call start: term sip:alice@$REALM" "$E2E_TMP/ims.log" ||
-	fail "S-CSCF: no terminating call start for alice"
+# the S-CSCF's call records: both session cases of both calls, answered,
+# ended by the caller's BYE
+for c in "alice bob" "bob alice"; do
+	read -r from to <<<"$c"
+	for sc in "orig $from" "term $to"; do
+		read -r case user <<<"$sc"
+		grep -qE "call-record call-id=[^ ]+ icid=[^ ]+ user=sip:$user@$REALM case=$case from=sip:$from@$REALM to=sip:$to@$REALM start=[^ ]+ answer=[0-9][^ ]* end=[^ ]+ duration=[0-9]+ end-cause=bye-caller" \
+			"$E2E_TMP/ims.log" ||
+			fail "S-CSCF: no $case call record for $user ($from calls $to, answered, caller's BYE)"
+	done
+done
 [ "$(count "$E2E_TMP/ims.log" 'scscf BYE to route')" -ge 2 ] ||
 	fail "S-CSCF: the two BYEs did not pass it"
-log "ok: S-CSCF saw both calls both ways and both BYEs"
+log "ok: S-CSCF call records of both calls (orig and term), both BYEs"
 
 # ---- unregister, quit -------------------------------------------------------
 bob_cmd "unregister"
