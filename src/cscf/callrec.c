@@ -232,6 +232,8 @@ void callrec_close(struct callrec_tab *t)
 	if (!t || t->closed)
 		return;
 	t->closed = true;
+	if (!t->ht)
+		return; /* callrec_alloc failed half-way */
 	/* every bucket: the hash has 256 and keys are spread over them */
 	for (k = 0; k < 256; k++) {
 		struct list *l = hash_list(t->ht, k);
@@ -467,10 +469,11 @@ static int value(char *buf, size_t size, size_t *pos, const char *key,
 	for (; *v; v++) {
 		if (*pos + 1 >= size)
 			return ENOSPC;
-		buf[(*pos)++] =
-			(*v == ' ' || *v == '"' || (unsigned char)*v < 0x21)
-				? '_'
-				: *v;
+		char ch = *v;
+
+		if (ch == '"' || (unsigned char)ch < 0x21)
+			ch = '_'; /* space and controls too */
+		buf[(*pos)++] = ch;
 	}
 	buf[*pos] = '\0';
 	return 0;

@@ -428,6 +428,42 @@ static unsigned reg_type_of(enum scscf_reg_change_kind k)
 }
 
 
+/* One AS: a job, the REGISTER, sendh; a failure to send is reported from
+ * the loop.  Only ENOMEM for the job itself is returned. */
+static int notify_one(struct scscf_tp *tp, const struct scscf_reg_change *c,
+		      const struct cx_ifc *ifc, size_t *sent)
+{
+	struct sip_msg *msg = NULL;
+	struct tp_job *j = NULL;
+	int err;
+
+	if (!ifc->as_uri || strncmp(ifc->as_uri, "sip", 3) != 0)
+		return 0;
+	if (tp->jobs.n >= tp->max_pending) {
+		LOG_WARN(NULL,
+			 "third-party REGISTER of %s to %s not sent: %u "
+			 "pending",
+			 c->impu, ifc->as_uri, tp->max_pending);
+		return 0;
+	}
+	err = job_alloc(tp, &j, c, ifc);
+	if (err)
+		return err;
+	err = build(tp, c, ifc, &msg);
+	if (!err)
+		err = tp->sendh(msg, j->id, tp->arg);
+	mem_deref(msg);
+	if (err) {
+		LOG_WARN(NULL, "third-party REGISTER of %s to %s: %s", c->impu,
+			 ifc->as_uri, log_strerror(err));
+		tmr_start(&j->fail, 0, fail_later, j);
+		return 0;
+	}
+	(*sent)++;
+	return 0;
+}
+
+
 /**
  * Notify the application servers of a registration change.
  *
@@ -470,35 +506,8 @@ int scscf_tp_change(struct scscf_tp *tp, const struct scscf_reg_change *c,
 	}
 	if (err)
 		goto out;
-	for (i = 0; i < n; i++) {
-		struct sip_msg *msg = NULL;
-		struct tp_job *j = NULL;
-		int e;
-
-		if (!mv[i]->as_uri || strncmp(mv[i]->as_uri, "sip", 3) != 0)
-			continue;
-		if (tp->jobs.n >= tp->max_pending) {
-			LOG_WARN(NULL,
-				 "third-party REGISTER of %s to %s not sent: "
-				 "%u pending",
-				 c->impu, mv[i]->as_uri, tp->max_pending);
-			continue;
-		}
-		err = job_alloc(tp, &j, c, mv[i]);
-		if (err)
-			goto out;
-		e = build(tp, c, mv[i], &msg);
-		if (!e)
-			e = tp->sendh(msg, j->id, tp->arg);
-		mem_deref(msg);
-		if (e) {
-			LOG_WARN(NULL, "third-party REGISTER of %s to %s: %s",
-				 c->impu, mv[i]->as_uri, log_strerror(e));
-			tmr_start(&j->fail, 0, fail_later, j);
-			continue;
-		}
-		sent++;
-	}
+	for (i = 0; !err && i < n; i++)
+		err = notify_one(tp, c, mv[i], &sent);
 out:
 	mem_deref(eq);
 	if (sentp)
