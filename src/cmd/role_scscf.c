@@ -20,14 +20,24 @@
  * 24.229 5.4.3): a server transaction, the decision, and one client
  * transaction per forwarded copy (cscf/fwd.h).  Copies of one decision
  * (a terminating user's contacts) run in parallel and their answers are
- * merged as RFC 3261 16.7 says, kept simple: provisionals and every 2xx are
- * relayed at once, a 2xx or 6xx CANCELs the other branches, otherwise the
- * best final (a 6xx, else the lowest class) is sent when all are in.  An
+ * merged as RFC 3261 16.7 says: provisionals and every 2xx are relayed at
+ * once, a 2xx or 6xx CANCELs the other branches, otherwise the best final
+ * (cscf/merge.c: step 6, and step 7's challenges of every 401/407) is
+ * sent when all are in; a user none of whose contacts could be reached
+ * gets 480.  An
  * application server that is silent, answers 408 or 5xx goes to
  * DefaultHandling (TS 29.228 B.2.2) on the same server transaction.
  * Dialog-creating requests get our Record-Route (5.4.3.2 step 7, 5.4.3.3
  * step 6) so in-dialog requests come back here; ACKs for a 2xx have no
  * transaction and are sent on statelessly (RFC 3261 16.11).
+ * Third-party registration (TS 24.229 5.4.1.7): each registration change
+ * the registrar reports goes to cscf/scscf_thirdparty.h, whose REGISTERs
+ * to the ASs are sent here with one client transaction each and their
+ * final status fed back; DefaultHandling SESSION_TERMINATED comes back as
+ * scscf_reg_deregister().  Call records: the routing's call hooks feed a
+ * cscf/callrec.h table (correlated by Call-ID), whose default subscriber
+ * logs one line per call and session case at its end; the role's own
+ * error answers to an INVITE end its records too.
  */
 #include "cmd/role_scscf.h"
 
@@ -41,6 +51,7 @@
 #include "core/log.h"
 #include "cscf/callrec.h"
 #include "cscf/fwd.h"
+#include "cscf/merge.h"
 #include "cscf/regevent.h"
 #include "cscf/scscf_reg.h"
 #include "cscf/scscf_route.h"
@@ -398,8 +409,12 @@ static int tp_send(struct sip_msg *req, uint64_t id, void *arg)
 	x->id = id;
 	list_append(&r->tptxs, &x->le, x);
 	/* our Via and Max-Forwards decrement come from cscf/fwd.c; the AS
-	 * is reached by its Request-URI */
-	err = cscf_fwd_request(&x->ct, r->sip, req, NULL, tp_resp, x);
+	 * is reached by its Request-URI (a name through RFC 3263) */
+	{
+		struct cscf_hop hop = { .dns = r->dns };
+
+		err = cscf_fwd_request(&x->ct, r->sip, req, &hop, tp_resp, x);
+	}
 	if (err)
 		mem_deref(x);
 	return err;
@@ -479,7 +494,7 @@ struct rtx {
 	struct sip_strans *st;
 	struct sip_msg *req;     /* as received */
 	struct sip_msg *as_sent; /* the copy an AS got (DefaultHandling) */
-	struct sip_msg *best;    /* best final so far (RFC 3261 16.7 6) */
+	struct cscf_merge merge; /* the finals so far (RFC 3261 16.7 6, 7) */
 	struct rfork fv[SCSCF_ROUTE_TARGETS_MAX];
 	size_t fc;
 	bool final_sent;
@@ -497,7 +512,7 @@ static void forks_reset(struct rtx *t)
 		t->fv[i].ct = mem_deref(t->fv[i].ct);
 	memset(t->fv, 0, sizeof(t->fv));
 	t->fc = 0;
-	t->best = mem_deref(t->best);
+	cscf_merge_reset(&t->merge);
 	t->as_sent = mem_deref(t->as_sent);
 }
 
@@ -548,20 +563,6 @@ static void cancel_others(struct rtx *t, const struct rfork *keep)
 }
 
 
-/* RFC 3261 16.7 step 6, simplified: a 6xx wins, else the lowest class. */
-static bool better(const struct sip_msg *a, const struct sip_msg *b)
-{
-	if (!b)
-		return true;
-	if (b->scode >= 600)
-		return false;
-	if (a->scode >= 600)
-		return true;
-	return a->scode / 100 < b->scode / 100;
-}
-
-
-/* Everything in: send the best final, release when all branches ended. */
 /* Answers that say a contact was not reached at all. */
 static bool contact_unreachable(uint16_t scode)
 {
@@ -570,6 +571,7 @@ static bool contact_unreachable(uint16_t scode)
 }
 
 
+/* Everything in: send the best final, release when all branches ended. */
 static void rtx_check(struct rtx *t)
 {
 	size_t i, finals = 0, ended = 0;
@@ -581,19 +583,26 @@ static void rtx_check(struct rtx *t)
 	}
 	if (finals == t->fc && !t->final_sent) {
 		if (t->to_contacts &&
-		    (!t->best || contact_unreachable(t->best->scode))) {
+		    (!t->merge.best ||
+		     contact_unreachable(t->merge.best->scode))) {
 			/* none of the registered contacts could be reached
 			 * (a dead flow: 430 or 502 from the P-CSCF, RFC 5626
 			 * 5.3; no answer: 408): the user is registered but
 			 * not available, 480 (TS 24.229 5.4.3.3, RFC 3261
 			 * 21.4.18) */
 			rtx_reply(t, 480, NULL);
-		} else if (t->best) {
+		} else if (t->merge.best) {
+			struct sip_msg *resp = NULL;
+
 			t->final_sent = true;
-			err = cscf_fwd_response(t->st, t->best);
+			err = cscf_merge_result(&t->merge, &resp);
+			if (!err)
+				err = cscf_fwd_response(t->st, resp);
 			if (err)
 				LOG_WARN(NULL, "response %u not relayed: %s",
-					 t->best->scode, log_strerror(err));
+					 t->merge.best->scode,
+					 log_strerror(err));
+			mem_deref(resp);
 		} else {
 			rtx_reply(t, 408, NULL);
 		}
@@ -680,13 +689,12 @@ static void fork_resp(int err, struct sip_msg *msg, void *arg)
 			LOG_DEBUG(NULL, "2xx not relayed: %s",
 				  log_strerror(err));
 		cancel_others(t, f);
-	} else if (!t->final_sent && better(msg, t->best)) {
-		struct sip_msg *dup = NULL;
-
-		if (!sip_msg_dup(&dup, msg)) {
-			mem_deref(t->best);
-			t->best = dup;
-		}
+	} else if (!t->final_sent) {
+		/* kept for the merge (16.7 steps 6, 7: every challenge) */
+		err = cscf_merge_add(&t->merge, msg);
+		if (err)
+			LOG_WARN(NULL, "%u not kept: %s", msg->scode,
+				 log_strerror(err));
 		if (msg->scode >= 600)
 			cancel_others(t, f);
 	}
