@@ -1110,6 +1110,12 @@ out:
 }
 
 
+struct callrec_tab *scscf_role_calls(const struct scscf_role *r)
+{
+	return r ? r->calls : NULL;
+}
+
+
 void scscf_role_stop(struct scscf_role *r)
 {
 	if (!r)

@@ -13,6 +13,7 @@
 
 struct dia_node;
 struct scscf_role;
+struct callrec_tab;
 
 /* The [scscf] section. */
 struct scscf_role_conf {
@@ -39,5 +40,9 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 /* Stop the listeners, answer pending REGISTERs; close the Diameter node
  * before the final mem_deref. */
 void scscf_role_stop(struct scscf_role *r);
+/* The role's call records (cscf/callrec.h): a call-record store
+ * subscribes here (callrec_subscribe) after scscf_role_start().  NULL
+ * when r is. */
+struct callrec_tab *scscf_role_calls(const struct scscf_role *r);
 
 #endif
