@@ -12,14 +12,15 @@
 #      0 7 #, alice sends 3; bob hangs up.
 #   3. both unregister (the HSS records them not registered); entims
 #      exits 0 on SIGTERM.
-# Media goes straight from phone to phone, as in a real deployment: the
+# Media goes straight from phone to phone (no media gateway here): the
 # IMS only carries the SDP.
 #
 # Headless: baresip plays into ALSA's `null` device with the `ausine`
 # source; linphonec runs in its file mode (`soundcard use files`): it
 # sends a WAV file made here and records what it receives to another.
 # linphonec is driven through its standard input in `--pipe` mode (in its
-# readline mode it only runs the SIP stack while a terminal is typing),
+# readline mode it did not run its SIP stack between input lines, not even
+# on a pseudo-terminal: it never registered),
 # and is told to quit through its unix socket (a `quit` typed on stdin in
 # pipe mode hangs in its own shutdown); baresip is driven through its
 # `cons` UDP console.
