@@ -829,9 +829,17 @@ static void rtx_cancel(int err, struct sip_msg *msg, void *arg)
 {
 	struct rtx *t = arg;
 
-	(void)msg;
-	if (!err)
-		cancel_others(t, NULL);
+	if (err)
+		return;
+	/* the transaction layer absorbed the CANCEL (RFC 3261 9.2): session
+	 * routing never sees it, so its records end here, as cancelled
+	 * rather than by the 487 that follows */
+	if (msg) {
+		const struct scscf_call c = { SCSCF_SC_ORIG, "", msg, 0 };
+
+		callrec_call_end(&c, t->r->calls);
+	}
+	cancel_others(t, NULL);
 }
 
 

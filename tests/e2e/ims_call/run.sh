@@ -302,6 +302,26 @@ grep -qiE "^P-Asserted-Identity: *<?sip:alice@$REALM>?" "$inv" ||
 	fail "dave: no P-Asserted-Identity sip:alice@$REALM"
 log "ok: alice's call went through dave's terminating AS and reached dave"
 
+# ---- a cancelled call: alice cancels while bob's phone rings ----------------
+sipp_bg bob5 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/../sipp/uas_cancel.xml" \
+	-i 127.0.0.1 -p "$BP" -m 1 -recv_timeout 15000
+BOB=$SIPP_PID
+wait_udp_bound "$BP"
+rc=0
+sipp_run alice3 30 "127.0.0.1:$PP" -sf "$E2E_SCENARIO/../sipp/uac_cancel.xml" \
+	-key user alice -key domain "$REALM" -s bob -i 127.0.0.1 -p "$AP" \
+	-m 1 -recv_timeout 10000 || rc=$?
+expect_rc "alice cancels her ringing call to bob: 200 for the CANCEL, 487, ACK" "$rc" 0
+rc=0
+wait_pid "$BOB" 10 || rc=$?
+expect_rc "bob gets the CANCEL, answers 487, gets the ACK" "$rc" 0
+for who in "alice@$REALM case=orig" "bob@$REALM case=term"; do
+	grep -qE "call-record call-id=[^ ]+ icid=[^ ]+ user=sip:$who from=sip:alice@$REALM to=sip:bob@$REALM start=$ts answer=- end=$ts duration=0 end-cause=cancel scode=0\$" \
+		"$E2E_TMP/ims.log" ||
+		fail "S-CSCF: no cancelled call record for $who"
+done
+log "ok: the cancelled call's records (orig and term) end as cancel"
+
 # ---- DefaultHandling SESSION_TERMINATED with the AS down ---------------------
 # erin's registration: 200, then her third-party REGISTER fails (ICMP
 # port unreachable, like a silent AS) and she is de-registered (5.4.1.7).
