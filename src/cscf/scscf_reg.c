@@ -372,8 +372,7 @@ static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
  * application servers.  Runs before a removed set is released, so the
  * profile is still there. */
 static void change_notify(struct scscf_reg *reg, const struct sreg_set *s,
-			  enum scscf_reg_change_kind kind,
-			  struct sip_msg *req,
+			  enum scscf_reg_change_kind kind, struct sip_msg *req,
 			  const struct scscf_reply *rep)
 {
 	struct scscf_reg_change c;
