@@ -52,6 +52,8 @@ sed -e "s/127\.0\.0\.1:5060/127.0.0.1:$PP/g" \
 	-e "s/127\.0\.0\.1:3868/127.0.0.1:$DP/g" \
 	-e '/^data_dir/d' "$SAMPLES/ims-standalone.conf" >"$E2E_TMP/ims.conf" ||
 	fail "cannot render ims-standalone.conf"
+# any name lookup stays on loopback: a DNS server port where nothing listens
+printf '\n[sip]\ndns = 127.0.0.1:%s\n' "$(free_port)" >>"$E2E_TMP/ims.conf"
 
 DATA=$E2E_TMP/data
 mkdir -p "$DATA"
