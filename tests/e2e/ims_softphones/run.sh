@@ -263,7 +263,7 @@ bob_sends() {
 
 # sent_received <sender> <sent> <receiver> <received> <call>
 sent_received() {
-	if [ "$4" -gt $(($2 + 5)) ] || [ $(($4 * 4)) -lt $(($2 * 3)) ]; then
+	if [ "$4" -gt $(($2 + 5)) ] || [ "$4" -lt $(($2 - 25)) ]; then
 		fail "call $5: $1 sent $2 RTP packets but $3 received $4"
 	fi
 }
@@ -286,11 +286,10 @@ rtp_check() {
 	[ "$a_rx" -ge "$MIN_PACKETS" ] || fail "call $1: alice received only $a_rx RTP packets"
 	[ "$b_tx" -ge "$MIN_PACKETS" ] || fail "call $1: bob sent only $b_tx RTP packets"
 	[ "$b_rx" -ge "$MIN_PACKETS" ] || fail "call $1: bob received only $b_rx RTP packets"
-	# What one sent is what the other received, give or take what the
-	# phones do not count: loopback loses nothing and the signalling is
-	# fast (bob's 200 to the ACK: under 10 ms), but in call 1 baresip
-	# counts 13 to 47 fewer packets than linphone sent (about 5 in call 2),
-	# so three quarters at least.
+	# What one sent is what the other received: loopback loses nothing,
+	# and the IMS forwards the BYE within a millisecond, but the phone that
+	# hangs up stops counting at once while the other sends until it has
+	# handled the BYE (seen: up to 5 packets), so 25 (0.5 s) at most.
 	sent_received "alice" "$a_tx" "bob" "$b_rx" "$1"
 	sent_received "bob" "$b_tx" "alice" "$a_rx" "$1"
 	log "ok: call $1: RTP flowed both ways"
@@ -313,6 +312,9 @@ done
 log "ok: bob received alice's telephone-events 1 5 9 #"
 bob_sends '*'
 log "ok: alice received bob's telephone-event *"
+# linphonec's loop stays busy for about a second after it sent a digit: a
+# BYE now would wait there (0.6 s seen) while bob's RTP goes on
+sleep 1.5
 alice_cmd "/hangup"
 wait_for "$B.log" "Call 1 with sip:alice@$REALM ended" 10 ||
 	fail "bob did not see alice's BYE"
