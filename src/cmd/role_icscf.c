@@ -288,7 +288,6 @@ int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,
 		goto out;
 	if (err) /* not fatal: next hops by name are unreachable */
 		LOG_WARN(NULL, "%s", msg);
-	err = 0;
 	err = icscf_alloc(&r->ic, c->node, &ic);
 	if (err) {
 		(void)snprintf(msg, size, "cannot create the I-CSCF: %s",

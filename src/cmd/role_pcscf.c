@@ -451,7 +451,6 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 		goto out;
 	if (err) /* not fatal: next hops by name are unreachable */
 		LOG_WARN(NULL, "%s", msg);
-	err = 0;
 	err = core_parse(r, c, &pc, msg, size);
 	if (err)
 		goto out;

@@ -636,45 +636,30 @@ static void as_failed(struct rtx *t, uint16_t scode)
 }
 
 
-static void fork_resp(int err, struct sip_msg *msg, void *arg)
+/* A branch ended without a final response (timeout, transport error). */
+static void fork_ended(struct rtx *t, struct rfork *f, int err)
 {
-	struct rfork *f = arg;
-	struct rtx *t = f->t;
-	bool invite = t->req->meth == SIP_METHOD_INVITE;
-
-	if (err || !msg) {
-		f->ended = true;
-		if (!f->final) {
-			f->final = true;
-			if (t->as_sent && !t->final_sent) {
-				as_failed(t, 0);
-				return;
-			}
-			LOG_INFO(NULL, "branch ended without answer: %s",
-				 log_strerror(err ? err : ETIMEDOUT));
+	f->ended = true;
+	if (!f->final) {
+		f->final = true;
+		if (t->as_sent && !t->final_sent) {
+			as_failed(t, 0);
+			return;
 		}
-		rtx_check(t);
-		return;
+		LOG_INFO(NULL, "branch ended without answer: %s",
+			 log_strerror(err ? err : ETIMEDOUT));
 	}
-	if (msg->scode == 100)
-		return; /* hop by hop */
-	if (f->final && msg->scode >= 200 && msg->scode < 300 && invite) {
-		/* a 2xx retransmission reaches us only when the client
-		 * transaction passes it up: relay it (16.7 step 5) */
-		if (cscf_fwd_response(t->st, msg))
-			LOG_DEBUG(NULL, "2xx retransmission not relayed");
-		return;
-	}
-	scscf_route_response(t->r->route, t->req, msg);
-	if (msg->scode < 200) {
-		if (!t->final_sent &&
-		    (err = cscf_fwd_response(t->st, msg)) != 0)
-			LOG_DEBUG(NULL, "%u not relayed: %s", msg->scode,
-				  log_strerror(err));
-		return;
-	}
+	rtx_check(t);
+}
+
+
+/* A branch's final response (16.7 steps 5, 6, 10). */
+static void fork_final(struct rtx *t, struct rfork *f, struct sip_msg *msg)
+{
+	int err;
+
 	f->final = true;
-	if (!invite)
+	if (t->req->meth != SIP_METHOD_INVITE)
 		f->ended = true;
 	if (t->as_sent && !t->final_sent &&
 	    (msg->scode == 408 || msg->scode >= 500) && msg->scode < 600) {
@@ -699,6 +684,37 @@ static void fork_resp(int err, struct sip_msg *msg, void *arg)
 			cancel_others(t, f);
 	}
 	rtx_check(t);
+}
+
+
+static void fork_resp(int err, struct sip_msg *msg, void *arg)
+{
+	struct rfork *f = arg;
+	struct rtx *t = f->t;
+
+	if (err || !msg) {
+		fork_ended(t, f, err);
+		return;
+	}
+	if (msg->scode == 100)
+		return; /* hop by hop */
+	if (f->final && msg->scode >= 200 && msg->scode < 300 &&
+	    t->req->meth == SIP_METHOD_INVITE) {
+		/* a 2xx retransmission reaches us only when the client
+		 * transaction passes it up: relay it (16.7 step 5) */
+		if (cscf_fwd_response(t->st, msg))
+			LOG_DEBUG(NULL, "2xx retransmission not relayed");
+		return;
+	}
+	scscf_route_response(t->r->route, t->req, msg);
+	if (msg->scode < 200) {
+		if (!t->final_sent &&
+		    (err = cscf_fwd_response(t->st, msg)) != 0)
+			LOG_DEBUG(NULL, "%u not relayed: %s", msg->scode,
+				  log_strerror(err));
+		return;
+	}
+	fork_final(t, f, msg);
 }
 
 
@@ -1100,7 +1116,6 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 		goto out;
 	if (err) /* not fatal: next hops by name are unreachable */
 		LOG_WARN(NULL, "%s", msg);
-	err = 0;
 	err = route_start(r, c, msg, size);
 	if (err)
 		goto out;
