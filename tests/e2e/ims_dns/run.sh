@@ -140,10 +140,16 @@ grep -qE "query\[NAPTR\] $REALM from 127\.0\.0\.1" "$E2E_TMP/dnsmasq.log" ||
 grep -qE "query\[A\] scscf\.$REALM from 127\.0\.0\.1" "$E2E_TMP/dnsmasq.log" ||
 	fail "dnsmasq saw no A query for scscf.$REALM (see dnsmasq.log)"
 log "ok: NAPTR/SRV of $REALM, failover to the second target, S-CSCF by name"
-# the Service-Route names the S-CSCF
+# the Service-Route names the S-CSCF, and the P-CSCF's reg event
+# SUBSCRIBE went along it (TS 24.229 5.2.3)
 grep -qiE "^Service-Route: *<sip:scscf\.$REALM:$SP;lr;orig>" \
 	"$E2E_TMP/reg-alice.msg.log" ||
 	fail "alice's 200 has no Service-Route <sip:scscf.$REALM:$SP;lr;orig>"
+for u in alice bob; do
+	grep -qE "reg event subscription to sip:$u@$REALM accepted" \
+		"$E2E_TMP/ims.log" ||
+		fail "the P-CSCF's reg event SUBSCRIBE for $u (by name) failed"
+done
 
 # ---- alice calls bob, every hop by name ----
 sipp_bg bob "127.0.0.1:$PP" -sf "$CALLS/uas.xml" -i 127.0.0.1 -p "$BP" \
