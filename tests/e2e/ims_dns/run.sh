@@ -94,9 +94,11 @@ awk -v d="$REALM" '
 	"$E2E_TMP/ims.conf" >"$E2E_TMP/ims.conf.1" &&
 	mv "$E2E_TMP/ims.conf.1" "$E2E_TMP/ims.conf"
 printf '\n[sip]\ndns = 127.0.0.1:%s\n' "$NSP" >>"$E2E_TMP/ims.conf"
-grep -q "^icscf = sip:$REALM\$" "$E2E_TMP/ims.conf" &&
-	grep -q "^uri = sip:scscf.$REALM:$SP\$" "$E2E_TMP/ims.conf" &&
-	! grep -qE '^(uri|icscf|scscf) = sip:127' "$E2E_TMP/ims.conf" ||
+grep -q "^icscf = sip:$REALM\$" "$E2E_TMP/ims.conf" ||
+	fail "the rendered config has no [pcscf] icscf = sip:$REALM"
+grep -q "^uri = sip:scscf.$REALM:$SP\$" "$E2E_TMP/ims.conf" ||
+	fail "the rendered config does not name the S-CSCF"
+! grep -qE '^(uri|icscf|scscf) = sip:127' "$E2E_TMP/ims.conf" ||
 	fail "the rendered config still names IPs (see ims.conf)"
 
 DATA=$E2E_TMP/data
@@ -166,9 +168,10 @@ wait_pid "$BOB" 10 || rc=$?
 expect_rc "bob answers, gets the ACK and the BYE" "$rc" 0
 rr=$(awk '/^INVITE sip:/ {f=1} f && /^\r?$/ {exit} f {print}' \
 	"$E2E_TMP/bob.msg.log" | grep -iE '^Record-Route:' | tr '\n' ' ')
-grep -q "sip:scscf\.$REALM:$SP;lr" <<<"$rr" &&
-	grep -qE "@pcscf\.$REALM:$PP;lr" <<<"$rr" ||
-	fail "bob: Record-Route should name the S-CSCF and the P-CSCF: $rr"
+grep -q "sip:scscf\.$REALM:$SP;lr" <<<"$rr" ||
+	fail "bob: Record-Route should name the S-CSCF: $rr"
+grep -qE "@pcscf\.$REALM:$PP;lr" <<<"$rr" ||
+	fail "bob: Record-Route should name the P-CSCF: $rr"
 log "ok: bob's INVITE came through P, S, I, S, P by name: $rr"
 
 # ---- alice calls another domain: the S-CSCF sends it by DNS ----
