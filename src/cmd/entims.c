@@ -89,6 +89,7 @@ struct econf {
 	uint32_t max_expires;
 	uint32_t commit_delay_ms;
 	int reg_fsync;
+	int local_handover;
 	uint32_t max_conns;
 	struct dia_node_conf diameter;
 	struct conf_list hss_scscf;
@@ -113,6 +114,8 @@ static const struct conf_item conf_items[] = {
 	{ "sip.domain", CONF_LIST, offsetof(struct econf, domains), 0 },
 	{ "sip.dns", CONF_LIST, offsetof(struct econf, dns), 0 },
 	{ "sip.advertise", CONF_STR, offsetof(struct econf, advertise), 0 },
+	{ "sip.local_handover", CONF_BOOL,
+	  offsetof(struct econf, local_handover), 0 },
 	{ "sip.max_connections", CONF_U32, offsetof(struct econf, max_conns),
 	  1000000 },
 	{ "sip.tls_cert", CONF_STR, offsetof(struct econf, tls_cert), 0 },
@@ -188,6 +191,7 @@ static void conf_defaults(struct econf *c)
 	(void)snprintf(c->auth_algs.v[1], CONF_STR_MAX, "sha-256");
 	c->auth_algs.n = 2;
 	c->demo = 1;
+	c->local_handover = 1;
 	c->record_route = 1;
 	c->min_expires = 60;
 	c->max_expires = 3600;
@@ -764,6 +768,9 @@ static int pcscf_tls(struct app *app, struct role_sip_conf *c)
  * one Diameter node, so Cx between them takes the in-process path. */
 static int ims_start(struct app *app)
 {
+	/* datagrams between this process's own listeners are handed over
+	 * in memory (local-handover.md), unless a capture must see them */
+	sip_transp_local_handover(app->conf.local_handover != 0);
 	struct pcscf_role_conf pc = { 0 };
 	struct icscf_role_conf ic = { 0 };
 	struct scscf_role_conf sc = { 0 };
@@ -1027,7 +1034,11 @@ static void usage(FILE *f)
 		"Configuration file (ini):\n"
 		"  [sip]       listen, domain, advertise, dns, "
 		"max_connections, "
-		"tls_cert, tls_key, tls_ca\n"
+		"tls_cert, tls_key, tls_ca,\n"
+		"              local_handover (yes: roles of one process "
+		"hand SIP to each other\n"
+		"              without the loopback socket; no: for packet "
+		"captures)\n"
 		"  [core]      roles (default pcscf, icscf, scscf, hss: the "
 		"standalone IMS;\n"
 		"              sip: the registrar and proxy; slf),\n"
