@@ -145,6 +145,34 @@ int buf_write_pl(struct buf *b, const struct pl *pl)
 }
 
 
+int buf_write_hdr(struct buf *b, const struct pl *name, const struct pl *val)
+{
+	uint8_t *w;
+	int err;
+
+	if (!b || !name || !val)
+		return EINVAL;
+	err = ensure(b, name->l + 2 + val->l + 2);
+	if (err)
+		return err;
+	w = b->b + b->pos;
+	if (name->l)
+		memcpy(w, name->p, name->l);
+	w += name->l;
+	*w++ = ':';
+	*w++ = ' ';
+	if (val->l)
+		memcpy(w, val->p, val->l);
+	w += val->l;
+	*w++ = '\r';
+	*w++ = '\n';
+	b->pos = (size_t)(w - b->b);
+	if (b->pos > b->end)
+		b->end = b->pos;
+	return 0;
+}
+
+
 int buf_write_u32(struct buf *b, uint32_t v)
 {
 	char tmp[10];

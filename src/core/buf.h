@@ -38,6 +38,10 @@ int buf_printf(struct buf *b, const char *fmt, ...) IMS_MUST_CHECK
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) IMS_MUST_CHECK
 	__attribute__((format(printf, 2, 0)));
 int buf_write_u32(struct buf *b, uint32_t v) IMS_MUST_CHECK; /* decimal */
+/* A header line: name ": " value CRLF (what SIP proxies write for every
+ * line they relay: no format parsing) */
+int buf_write_hdr(struct buf *b, const struct pl *name,
+		  const struct pl *val) IMS_MUST_CHECK;
 
 static inline size_t buf_left(const struct buf *b)
 {

@@ -106,23 +106,48 @@ static uint16_t add_pos(const struct sip_msg *msg, const struct pl *line)
 }
 
 
-/* The added lines that go above header line `at` (msg->hdrc: the end). */
-static int write_added(struct buf *mb, const struct sip_msg *msg,
-		       const char *add, uint16_t at)
+/* The added lines, each with the index of the header line it goes above
+ * (msg->hdrc: the end), worked out once per message. */
+struct added {
+	struct pl line;
+	uint16_t at;
+};
+
+enum {
+	ADDED_MAX = 32
+};
+
+static int added_split(const struct sip_msg *msg, const char *add,
+		       struct added *v, size_t *np)
 {
 	const char *p = add;
+	size_t n = 0;
+
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+
+		if (n == ADDED_MAX)
+			return E2BIG;
+		v[n].line.p = p;
+		v[n].line.l = eol ? (size_t)(eol - p) + 2 : strlen(p);
+		v[n].at = add_pos(msg, &v[n].line);
+		p += v[n].line.l;
+		n++;
+	}
+	*np = n;
+	return 0;
+}
+
+
+static int write_added(struct buf *mb, const struct added *v, size_t n,
+		       uint16_t at)
+{
+	size_t k;
 	int err = 0;
 
-	while (!err && p && *p) {
-		const char *eol = strstr(p, "\r\n");
-		struct pl line;
-
-		line.p = p;
-		line.l = eol ? (size_t)(eol - p) + 2 : strlen(p);
-		if (add_pos(msg, &line) == at)
-			err = buf_write_pl(mb, &line);
-		p += line.l;
-	}
+	for (k = 0; !err && k < n; k++)
+		if (v[k].at == at)
+			err = buf_write_pl(mb, &v[k].line);
 	return err;
 }
 
@@ -130,16 +155,19 @@ static int write_added(struct buf *mb, const struct sip_msg *msg,
 static int write_all(struct buf *mb, const struct sip_msg *msg,
 		     const struct cscf_edit *e)
 {
-	size_t skip = e->route_skip;
+	struct added add[ADDED_MAX];
+	size_t skip = e->route_skip, nadd = 0;
 	uint16_t i;
 	int err;
 
-	err = write_start(mb, msg, e);
+	err = e->add ? added_split(msg, e->add, add, &nadd) : 0;
+	if (!err)
+		err = write_start(mb, msg, e);
 	for (i = 0; !err && i < msg->hdrc; i++) {
 		const struct sip_hdr *h = &msg->hdrv[i];
 
-		if (e->add)
-			err = write_added(mb, msg, e->add, i);
+		if (nadd)
+			err = write_added(mb, add, nadd, i);
 		if (err) {
 			/* out of room */
 		} else if (name_dropped(h, e)) {
@@ -147,12 +175,11 @@ static int write_all(struct buf *mb, const struct sip_msg *msg,
 		} else if (h->id == SIP_HDR_ROUTE && skip) {
 			err = write_route(mb, h, &skip);
 		} else {
-			err = buf_printf(mb, "%.*s: %.*s\r\n", PL_FMT(&h->name),
-					 PL_FMT(&h->val));
+			err = buf_write_hdr(mb, &h->name, &h->val);
 		}
 	}
-	if (!err && e->add)
-		err = write_added(mb, msg, e->add, msg->hdrc);
+	if (!err && nadd)
+		err = write_added(mb, add, nadd, msg->hdrc);
 	if (!err)
 		err = buf_write_str(mb, "\r\n");
 	if (!err && msg->body.l)

@@ -124,6 +124,18 @@ static int hop_target(const struct sip_msg *req, const struct cscf_hop *hop,
 }
 
 
+static int write_maxfwd(struct buf *mb, uint32_t v)
+{
+	int err = buf_write_str(mb, "Max-Forwards: ");
+
+	if (!err)
+		err = buf_write_u32(mb, v);
+	if (!err)
+		err = buf_write_str(mb, "\r\n");
+	return err;
+}
+
+
 static int build(struct buf *mb, struct sip *sip, const struct sip_msg *req,
 		 enum sip_transp tp, const struct sa *dst, uint32_t maxfwd,
 		 const char *rr)
@@ -169,16 +181,14 @@ static int build(struct buf *mb, struct sip *sip, const struct sip_msg *req,
 			continue; /* written once, below */
 		if (h->id == SIP_HDR_MAX_FORWARDS) {
 			if (!mf)
-				err = buf_printf(mb, "Max-Forwards: %u\r\n",
-						 maxfwd - 1);
+				err = write_maxfwd(mb, maxfwd - 1);
 			mf = true;
 			continue;
 		}
-		err = buf_printf(mb, "%.*s: %.*s\r\n", (int)h->name.l,
-				 h->name.p, (int)h->val.l, h->val.p);
+		err = buf_write_hdr(mb, &h->name, &h->val);
 	}
 	if (!err && !mf)
-		err = buf_printf(mb, "Max-Forwards: %u\r\n", maxfwd - 1);
+		err = write_maxfwd(mb, maxfwd - 1);
 	if (!err)
 		err = buf_printf(mb, "Content-Length: %zu\r\n\r\n",
 				 req->body.l);

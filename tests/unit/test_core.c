@@ -146,6 +146,28 @@ static void test_buf_ceiling(void **state)
 }
 
 
+static void test_buf_write_hdr(void **state)
+{
+	struct pl name = PL("Via"), val = PL("SIP/2.0/UDP h;branch=z9hG4bK1");
+	struct pl empty = PL("");
+	struct buf *b;
+
+	(void)state;
+	assert_int_equal(buf_alloc(&b, 4, 43), 0); /* grows */
+	assert_int_equal(buf_write_hdr(b, &name, &val), 0);
+	assert_int_equal(b->end, 36);
+	assert_memory_equal(b->b, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n", 36);
+	/* an empty value is a valid header line (RFC 3261 25.1) */
+	assert_int_equal(buf_write_hdr(b, &name, &empty), 0);
+	assert_memory_equal(b->b + 36, "Via: \r\n", 4 + 3);
+	/* past the ceiling: refused whole, nothing half written */
+	assert_int_equal(buf_write_hdr(b, &name, &val), EMSGSIZE);
+	assert_int_equal(b->end, 43);
+	assert_int_equal(buf_write_hdr(NULL, &name, &val), EINVAL);
+	mem_deref(b);
+}
+
+
 struct item {
 	struct le le;
 	int v;
@@ -333,6 +355,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pl_compare, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_buf_ceiling, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_buf_write_hdr, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_list_hash, mem_mark,
 						mem_expect_no_leaks),
