@@ -22,6 +22,8 @@ KAMCFG=$ROOT/bench/kamailio/ims
 SIPPDIR=$ROOT/bench/sipp
 KAM_SHM=${BENCH_KAM_SHM:-256}
 KAM_PKG=${BENCH_KAM_PKG:-16}
+# entims log level (debug slows it down: for finding a failure, not measuring)
+LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 
 PIDS=()
 TMP=$(mktemp -d /tmp/entims-imsbench.XXXXXX)
@@ -350,7 +352,7 @@ start_entims() {
 		die "cannot render data/ims-standalone.conf"
 	provision "$d/data" "$TMP/subscribers.json"
 	(cd "$d" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run -c "$d/ims.conf" \
-		--data-dir "$d/data" --log-level warn) >"$d/entims.log" 2>&1 </dev/null &
+		--data-dir "$d/data" --log-level "$LOG_LEVEL") >"$d/entims.log" 2>&1 </dev/null &
 	pid=$!
 	PIDS+=("$pid")
 	SRV=([entims]=$pid)
@@ -401,6 +403,10 @@ start_kamailio() {
 	for f in pcscf.cfg icscf.cfg icscf.xml scscf.cfg scscf.xml icscf.sql; do
 		render "$KAMCFG/$f.in" "$DIR/$f"
 	done
+	if [ -n "${BENCH_KAM_DEBUG:-}" ]; then
+		# Kamailio's log level (3: debug), for finding a failure
+		sed -i "s/^debug=0$/debug=$BENCH_KAM_DEBUG/" "$DIR"/*.cfg
+	fi
 	sqlite3 "$DIR/icscf.sqlite" <"$DIR/icscf.sql" || die "I-CSCF database"
 	cat /usr/share/kamailio/db_sqlite/standard-create.sql \
 		/usr/share/kamailio/db_sqlite/presence-create.sql |
@@ -419,7 +425,7 @@ EOF
 	provision "$DIR/hss" "$TMP/subscribers.json"
 	ENTIMS_DATA=$DIR/hss
 	(cd "$DIR" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run -c "$DIR/hss.conf" \
-		--data-dir "$DIR/hss" --log-level warn) >"$DIR/hss.log" 2>&1 </dev/null &
+		--data-dir "$DIR/hss" --log-level "$LOG_LEVEL") >"$DIR/hss.log" 2>&1 </dev/null &
 	pid=$!
 	PIDS+=("$pid")
 	SRV=([hss]=$pid)

@@ -40,7 +40,9 @@
 #   BENCH_SERVERS        systems ["entims kamailio"]
 #   BENCH_OPS            operations ["ims-register ims-call"]
 #   BENCH_DURATION       seconds of measured load per operation [15]
-#   BENCH_REG_RATE       registrations/s [200]
+#   BENCH_REG_RATE       registrations/s [100]; rate x (warm-up +
+#                        duration) must stay below 1959 for Kamailio
+#                        (see bench/kamailio/ims/scscf.cfg.in)
 #   BENCH_CALL_RATE      calls/s [100]
 #   BENCH_SIPP_INSTANCES sipp load generators (rates are split) [1]
 #   BENCH_REPEAT         rounds per operation, median reported [1]
@@ -74,7 +76,7 @@ cd "$ROOT"
 
 OPS=${BENCH_OPS:-ims-register ims-call}
 DURATION=${BENCH_DURATION:-15}
-REG_RATE=${BENCH_REG_RATE:-200}
+REG_RATE=${BENCH_REG_RATE:-100}
 CALL_RATE=${BENCH_CALL_RATE:-100}
 INSTANCES=${BENCH_SIPP_INSTANCES:-1}
 REPEAT=${BENCH_REPEAT:-1}

@@ -37,6 +37,9 @@
 # Environment (defaults in brackets):
 #   BENCH_SERVERS        ["entims"]; "entims kamailio" adds Kamailio
 #   BENCH_MEM_USERS      registered users [100000]
+#   BENCH_MEM_PROVISIONED subscribers in the store [BENCH_MEM_USERS]; more
+#                        than registered: the per-user figure at the
+#                        store size of a larger deployment
 #   BENCH_MEM_RATE       registrations/s at most [400]
 #   BENCH_MEM_INFLIGHT   registrations in progress at most [16]
 #   BENCH_MEM_TIMEOUT    seconds the registrations may take [3600]
@@ -65,12 +68,14 @@ cd "$ROOT"
 . "$ROOT/bench/ims-lib.sh"
 
 N=${BENCH_MEM_USERS:-100000}
+NPROV=${BENCH_MEM_PROVISIONED:-$N}
 RATE=${BENCH_MEM_RATE:-400}
 SETTLE=${BENCH_MEM_SETTLE:-40}
 INFLIGHT=${BENCH_MEM_INFLIGHT:-16}
 TIMEOUT=${BENCH_MEM_TIMEOUT:-3600}
 INSTANCES=${BENCH_SIPP_INSTANCES:-2}
 in_range BENCH_MEM_USERS "$N" 1 1000000
+in_range BENCH_MEM_PROVISIONED "$NPROV" "$N" 1000000
 in_range BENCH_MEM_RATE "$RATE" 1 5000
 in_range BENCH_MEM_SETTLE "$SETTLE" 0 600
 in_range BENCH_SIPP_INSTANCES "$INSTANCES" 1 8
@@ -91,8 +96,8 @@ if [[ " $SERVERS " == *" kamailio "* ]]; then
 	# contacts of 100,000 users in each instance's shared memory
 	KAM_SHM=${BENCH_KAM_SHM:-512}
 fi
-log "generating $N subscribers"
-gen_subscribers "$TMP/subscribers.json" "$N" 0
+log "generating $NPROV subscribers"
+gen_subscribers "$TMP/subscribers.json" "$NPROV" 0
 for ((n = 0; n < INSTANCES; n++)); do
 	reg_csv "$TMP/mem.$n.csv" 0 "$N" "$n"
 done
@@ -125,7 +130,7 @@ PY
 
 declare -A REPORT=() TOOK=()
 for server in $SERVERS; do
-	log "$server: $N users, registering at $RATE/s"
+	log "$server: $NPROV subscribers, registering $N of them"
 	"start_$server" mem
 	sleep 2
 	snapshot before
@@ -185,8 +190,9 @@ for server in $SERVERS; do
 	"stop_$server"
 done
 
-printf '\n%d users registered (at most %d/s, %d in progress); memory in KiB\n' "$N" "$RATE" "$INFLIGHT"
-printf '(entims: VmRSS; Kamailio: Pss).  Registration time:'
+printf '\n%d users registered of %d provisioned (at most %d/s, %d in progress);\n' \
+	"$N" "$NPROV" "$RATE" "$INFLIGHT"
+printf 'memory in KiB (entims: VmRSS; Kamailio: Pss).  Registration time:'
 for server in $SERVERS; do
 	printf ' %s %s s' "$server" "${TOOK[$server]:--}"
 done
