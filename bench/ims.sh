@@ -28,7 +28,7 @@
 # instances and the HSS -- on CPU 0, every sipp on CPU 1, so that the load
 # generator never takes CPU from the servers and both systems get the
 # same single core.  Kamailio: one SIP worker per instance (children=1),
-# one cdp worker, -x tlsf; entims: its one event loop (plus its SQLite
+# two cdp workers, -x tlsf; entims: its one event loop (plus its SQLite
 # writer thread).
 #
 # Kamailio's configs: bench/kamailio/ims/*.in (see their headers).  Its

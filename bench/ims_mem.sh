@@ -137,7 +137,7 @@ for server in $SERVERS; do
 	per=$((RATE / INSTANCES))
 	count=$((N / INSTANCES))
 	uac=()
-	t0=$(date +%s)
+	t0=$(date +%s.%N)
 	for ((n = 0; n < INSTANCES; n++)); do
 		sipp_load "$server-mem-$n" "127.0.0.1:$P_PORT" -sf "$SIPPDIR/ims_reg.xml" \
 			-inf "$TMP/mem.$n.csv" -key domain "$DOMAIN" -auth_uri "$DOMAIN" \
@@ -150,8 +150,8 @@ for server in $SERVERS; do
 		wait_pid "${uac[n]}" $((TIMEOUT + 60)) || rc=$?
 		[ "$rc" -eq 0 ] || log "$server: sipp instance $n exited $rc"
 	done
-	t1=$(($(date +%s) - t0))
-	log "$server: registrations took $t1 s ($((N / (t1 > 0 ? t1 : 1)))/s)"
+	t1=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	log "$server: registrations took $t1 s ($(awk -v n="$N" -v t="$t1" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')/s)"
 	TOOK[$server]=$t1
 	snapshot after
 	OK=0 FAILED=0
