@@ -45,11 +45,14 @@
 #                        (see bench/kamailio/ims/scscf.cfg.in)
 #   BENCH_CALL_RATE      calls/s [100]
 #   BENCH_SIPP_INSTANCES sipp load generators (rates are split) [1]
-#   BENCH_REPEAT         rounds per operation, median reported [1]
+#   BENCH_REPEAT         rounds per operation, median reported [3]
 #   BENCH_WARMUP         seconds of the same load before the measured
 #                        window, not measured (other users) [0]
 #   BENCH_KAM_SHM        Kamailio shared memory per instance, MB [256]
 #   BENCH_KAM_PKG        Kamailio private memory per process, MB [16]
+#   BENCH_LOG_LEVEL      entims log level [warn]; BENCH_KAM_DEBUG:
+#                        Kamailio's (3: debug) -- for finding a failure,
+#                        they slow the servers down
 #   BENCH_NO_BUILD       set: do not (re)build build-release
 #   BENCH_KEEP_TMP       set: keep the logs
 #   ENTIMS, KAMAILIO     binaries [build-release/entims, /usr/sbin/kamailio]
@@ -79,7 +82,7 @@ DURATION=${BENCH_DURATION:-15}
 REG_RATE=${BENCH_REG_RATE:-100}
 CALL_RATE=${BENCH_CALL_RATE:-100}
 INSTANCES=${BENCH_SIPP_INSTANCES:-1}
-REPEAT=${BENCH_REPEAT:-1}
+REPEAT=${BENCH_REPEAT:-3}
 WARMUP=${BENCH_WARMUP:-0}
 
 for op in $OPS; do
