@@ -35,11 +35,13 @@
  */
 #include "cscf/pcscf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,8 +67,11 @@
 #define EXPIRES_DEF 3600 /* a 2xx without any expiry (RFC 3261 10.2.1.1) */
 
 struct phone {
-	struct le le;  /* in p->phones (counted) */
-	struct le lef; /* in p->byflow (not counted) */
+	struct le le;    /* in p->phones (counted) */
+	struct le lef;   /* in p->byflow (not counted) */
+	struct le lei;   /* in p->byimpu */
+	struct le lec;   /* in p->bycontact */
+	struct le *leid; /* [ids_n] in p->byid */
 	struct pcscf *p;
 	struct pcscf_flow flow; /* conn counted */
 	char *impu;
@@ -95,7 +100,11 @@ struct pcscf {
 	uint64_t icid_salt, icid_ctr;
 	uint32_t max_phones, reg_expires;
 	struct list phones;
+	/* Indexes, so that a P-CSCF serving 100,000 phones finds one
+	 * without scanning them: by flow, by the registered IMPU, by each
+	 * P-Associated-URI, by contact (keys: uri_key) */
 	struct hash *byflow;
+	struct hash *byimpu, *byid, *bycontact;
 	struct pcscf_hooks hooks;
 	void *arg;
 };
@@ -212,6 +221,80 @@ static bool uri_texts_eq(const char *a, const struct pl *b)
 	if (sip_uri_decode(&ub, b))
 		return false;
 	return uri_text_eq(a, &ub);
+}
+
+
+/* A key consistent with sip_uri_eq(): equal URIs have equal keys.
+ * sip/sips: the user unescaped and folded to lower case (case variants
+ * share a bucket; sip_uri_eq tells them apart, RFC 3261 19.1.4) and the
+ * host; tel: the digits without visual separators (RFC 3966 4); other
+ * schemes: one bucket. */
+static uint32_t uri_key(const struct sip_uri *u)
+{
+	uint32_t x = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < u->user.l; i++) {
+		unsigned char c = (unsigned char)u->user.p[i];
+
+		if (c == '%' && i + 2 < u->user.l &&
+		    isxdigit((unsigned char)u->user.p[i + 1]) &&
+		    isxdigit((unsigned char)u->user.p[i + 2])) {
+			char hx[3] = { u->user.p[i + 1], u->user.p[i + 2], 0 };
+
+			c = (unsigned char)strtoul(hx, NULL, 16);
+			i += 2;
+		}
+		if (u->sch == SIP_SCHEME_TEL && !isxdigit(c) && c != '+' &&
+		    c != '*' && c != '#')
+			continue; /* a visual separator */
+		x ^= (uint32_t)tolower(c);
+		x *= 16777619u;
+	}
+	if (u->sch == SIP_SCHEME_SIP || u->sch == SIP_SCHEME_SIPS)
+		x = x * 31u + hash_fast_ci(u->host.p, u->host.l);
+	return x;
+}
+
+
+static uint32_t text_key(const char *text)
+{
+	struct sip_uri u;
+
+	if (sip_uri_decode(&u, &(struct pl){ text, strlen(text) }))
+		return hash_fast(text, strlen(text));
+	return uri_key(&u);
+}
+
+
+static void phone_index_ids(struct phone *ph)
+{
+	struct pcscf *p = ph->p;
+	size_t i;
+
+	for (i = 0; ph->leid && i < ph->ids_n; i++)
+		hash_unlink(p->byid, &ph->leid[i]);
+	ph->leid = mem_deref(ph->leid);
+	if (!ph->ids_n)
+		return;
+	ph->leid = mem_zalloc(ph->ids_n * sizeof(*ph->leid), NULL);
+	if (!ph->leid)
+		return; /* found through byimpu only */
+	for (i = 0; i < ph->ids_n; i++)
+		hash_append(p->byid, text_key(ph->ids[i]), &ph->leid[i], ph);
+}
+
+
+static void phone_unindex(struct phone *ph)
+{
+	struct pcscf *p = ph->p;
+	size_t i;
+
+	hash_unlink(p->byimpu, &ph->lei);
+	hash_unlink(p->bycontact, &ph->lec);
+	for (i = 0; ph->leid && i < ph->ids_n; i++)
+		hash_unlink(p->byid, &ph->leid[i]);
+	ph->leid = mem_deref(ph->leid);
 }
 
 
@@ -494,6 +577,8 @@ static void phone_destructor(void *arg)
 	size_t i;
 
 	tmr_cancel(&ph->tmr);
+	if (ph->p)
+		phone_unindex(ph);
 	mem_deref(ph->flow.conn);
 	mem_deref(ph->impu);
 	mem_deref(ph->contact);
@@ -510,6 +595,7 @@ static void phone_remove(struct phone *ph, bool notify)
 
 	list_unlink(&ph->le);
 	hash_unlink(p->byflow, &ph->lef);
+	phone_unindex(ph);
 	tmr_cancel(&ph->tmr);
 	if (notify && p->hooks.droph)
 		p->hooks.droph(ph->impu, ph->contact, p->arg);
@@ -548,7 +634,7 @@ static struct phone *phone_find(const struct pcscf *p, const char *impu,
 {
 	struct le *le;
 
-	LIST_FOREACH (&p->phones, le) {
+	LIST_FOREACH (hash_list(p->byimpu, text_key(impu)), le) {
 		struct phone *ph = le->data;
 
 		if (strcmp(ph->impu, impu) == 0 &&
@@ -645,6 +731,8 @@ static int phone_upsert(struct pcscf *p, const char *impu,
 			return err;
 		}
 		list_append(&p->phones, &ph->le, ph);
+		hash_append(p->byimpu, text_key(ph->impu), &ph->lei, ph);
+		hash_append(p->bycontact, text_key(ph->contact), &ph->lec, ph);
 	}
 	if (fresh || !flow_eq(&ph->flow, (enum sip_transp)req->tp, &req->src))
 		phone_set_flow(ph, req);
@@ -653,6 +741,7 @@ static int phone_upsert(struct pcscf *p, const char *impu,
 		phone_remove(ph, !fresh);
 		return err;
 	}
+	phone_index_ids(ph);
 	ph->expires_at = tmr_jiffies() + (uint64_t)expires * 1000;
 	tmr_start(&ph->tmr, (uint64_t)expires * 1000, phone_expired, ph);
 	if (fresh)
@@ -687,30 +776,62 @@ static uint32_t granted(struct sip_msg *resp, const struct sip_uri *cu)
 }
 
 
+static bool drop_match(const struct phone *ph, const char *impu,
+		       const struct sip_uri *u, const struct pl *contact)
+{
+	bool match = strcmp(ph->impu, impu) == 0 || (u && phone_has_id(ph, u));
+
+	return match && (!contact || uri_texts_eq(ph->contact, contact));
+}
+
+
+/* Collect the phones of impu (and contact) from the two buckets its key
+ * names, up to max of them, each once. */
+static size_t drop_collect(struct pcscf *p, uint32_t key, const char *impu,
+			   const struct sip_uri *u, const struct pl *contact,
+			   struct phone **v, size_t max)
+{
+	struct hash *const idx[2] = { p->byimpu, p->byid };
+	size_t n = 0, k, i;
+	struct le *le;
+
+	for (k = 0; k < 2; k++) {
+		LIST_FOREACH (hash_list(idx[k], key), le) {
+			struct phone *ph = le->data;
+
+			if (!drop_match(ph, impu, u, contact))
+				continue;
+			for (i = 0; i < n && v[i] != ph; i++)
+				;
+			if (i < n)
+				continue; /* in both indexes */
+			v[n++] = ph;
+			if (n == max)
+				return n;
+		}
+	}
+	return n;
+}
+
+
 static void drop_matching(struct pcscf *p, const char *impu,
 			  const struct pl *contact, bool notify, size_t *np)
 {
-	struct le *le = p->phones.head;
+	struct phone *v[32];
+	struct sip_uri u;
+	bool dec = !sip_uri_decode(&u, &(struct pl){ impu, strlen(impu) });
+	uint32_t key = dec ? uri_key(&u) : hash_fast(impu, strlen(impu));
+	size_t n, i;
 
-	while (le) {
-		struct phone *ph = le->data;
-		struct sip_uri u;
-		bool match;
-
-		le = le->next;
-		if (sip_uri_decode(&u, &(struct pl){ impu, strlen(impu) }))
-			match = strcmp(ph->impu, impu) == 0;
-		else
-			match = strcmp(ph->impu, impu) == 0 ||
-				phone_has_id(ph, &u);
-		if (match && contact)
-			match = uri_texts_eq(ph->contact, contact);
-		if (!match)
-			continue;
-		phone_remove(ph, notify);
+	do {
+		/* removing unlinks from the buckets: collect, then remove */
+		n = drop_collect(p, key, impu, dec ? &u : NULL, contact, v,
+				 sizeof(v) / sizeof(v[0]));
+		for (i = 0; i < n; i++)
+			phone_remove(v[i], notify);
 		if (np)
-			(*np)++;
-	}
+			*np += n;
+	} while (n == sizeof(v) / sizeof(v[0]));
 }
 
 
@@ -1174,7 +1295,13 @@ static const struct phone *find_impu(const struct pcscf *p,
 
 	if (!p || !impu || sip_uri_decode(&u, impu))
 		return NULL;
-	LIST_FOREACH (&p->phones, le) {
+	LIST_FOREACH (hash_list(p->byid, uri_key(&u)), le) {
+		const struct phone *ph = le->data;
+
+		if (phone_has_id(ph, &u))
+			return ph;
+	}
+	LIST_FOREACH (hash_list(p->byimpu, uri_key(&u)), le) {
 		const struct phone *ph = le->data;
 
 		if (uri_text_eq(ph->impu, &u) || phone_has_id(ph, &u))
@@ -1194,9 +1321,11 @@ bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
 {
 	struct le *le;
 
-	if (!p || !contact)
+	struct sip_uri u;
+
+	if (!p || !contact || sip_uri_decode(&u, contact))
 		return false;
-	LIST_FOREACH (&p->phones, le) {
+	LIST_FOREACH (hash_list(p->bycontact, uri_key(&u)), le) {
 		const struct phone *ph = le->data;
 
 		if (uri_texts_eq(ph->contact, contact))
@@ -1280,6 +1409,9 @@ static void pcscf_destructor(void *arg)
 
 	pcscf_close(p);
 	mem_deref(p->byflow);
+	mem_deref(p->byimpu);
+	mem_deref(p->byid);
+	mem_deref(p->bycontact);
 	mem_deref(p->uri);
 	mem_deref(p->icscf);
 	mem_deref(p->icscf_route);
@@ -1405,6 +1537,12 @@ int pcscf_alloc(struct pcscf **pp, const struct pcscf_conf *conf,
 	err = conf_apply(p, conf);
 	if (!err)
 		err = hash_alloc(&p->byflow, 1024);
+	if (!err)
+		err = hash_alloc(&p->byimpu, 1u << 16);
+	if (!err)
+		err = hash_alloc(&p->byid, 1u << 16);
+	if (!err)
+		err = hash_alloc(&p->bycontact, 1u << 16);
 	if (err) {
 		mem_deref(p);
 		return err;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -47,8 +48,16 @@
 #define SUB_MARGIN    600  /* s: before the end of a longer one */
 #define SUB_ROUTE_MAX 16   /* route set entries kept */
 
+/* Subscriptions are found by IMPU (a registration), by Call-ID (a
+ * NOTIFY) and by the id of the SUBSCRIBE in flight (its response): one
+ * hash each, so that a P-CSCF with 100,000 registered users does not scan
+ * them all on every REGISTER and NOTIFY. */
+#define SUB_BUCKETS (1u << 16)
+
 struct pcscf_sub {
-	struct list subs; /* struct psub */
+	struct hash *by_impu; /* struct psub, the counted reference */
+	struct hash *by_cid;
+	struct hash *by_id; /* those with a SUBSCRIBE in flight */
 	char *contact;
 	pcscf_sub_send_h *sendh;
 	regevent_term_h *termh;
@@ -57,13 +66,15 @@ struct pcscf_sub {
 };
 
 struct psub {
-	struct le le;
+	struct le he_impu, he_cid, he_id;
 	struct pcscf_sub *ps;
 	struct regevent_watch *w;
 	struct tmr tmr; /* the refresh, or the end when gone */
-	char impu[PCSCF_URI_MAX];
-	char from[PCSCF_URI_MAX];
-	char target[PCSCF_URI_MAX]; /* remote target, "" until known */
+	/* strings, not PCSCF_URI_MAX arrays: one of these per registered
+	 * user, and the URIs are short */
+	char *impu;
+	char *from;
+	char *target;               /* remote target, NULL until known */
 	char *route[SUB_ROUTE_MAX]; /* "<uri>" values, in sending order */
 	size_t route_n;
 	char callid[48];
@@ -95,9 +106,14 @@ static void psub_destructor(void *arg)
 	struct psub *s = arg;
 
 	tmr_cancel(&s->tmr);
-	list_unlink(&s->le);
+	hash_unlink(s->ps->by_impu, &s->he_impu);
+	hash_unlink(s->ps->by_cid, &s->he_cid);
+	hash_unlink(s->ps->by_id, &s->he_id);
 	route_clear(s);
 	mem_deref(s->w);
+	mem_deref(s->impu);
+	mem_deref(s->from);
+	mem_deref(s->target);
 }
 
 
@@ -105,7 +121,11 @@ static void destructor(void *arg)
 {
 	struct pcscf_sub *ps = arg;
 
-	list_flush(&ps->subs);
+	if (ps->by_impu)
+		hash_flush(ps->by_impu);
+	mem_deref(ps->by_impu);
+	mem_deref(ps->by_cid);
+	mem_deref(ps->by_id);
 	mem_deref(ps->contact);
 }
 
@@ -132,11 +152,16 @@ int pcscf_sub_alloc(struct pcscf_sub **psp, const char *contact,
 	ps = mem_zalloc(sizeof(*ps), destructor);
 	if (!ps)
 		return ENOMEM;
-	list_init(&ps->subs);
 	ps->sendh = sendh;
 	ps->termh = termh;
 	ps->arg = arg;
-	err = sdup(&ps->contact, contact, strlen(contact));
+	err = hash_alloc(&ps->by_impu, SUB_BUCKETS);
+	if (!err)
+		err = hash_alloc(&ps->by_cid, SUB_BUCKETS);
+	if (!err)
+		err = hash_alloc(&ps->by_id, SUB_BUCKETS);
+	if (!err)
+		err = sdup(&ps->contact, contact, strlen(contact));
 	if (err)
 		mem_deref(ps);
 	else
@@ -149,7 +174,8 @@ static struct psub *find_impu(const struct pcscf_sub *ps, const char *impu)
 {
 	struct le *le;
 
-	LIST_FOREACH (&ps->subs, le) {
+	LIST_FOREACH (hash_list(ps->by_impu, hash_fast(impu, strlen(impu))),
+		      le) {
 		struct psub *s = le->data;
 
 		if (!strcmp(s->impu, impu))
@@ -164,7 +190,8 @@ static struct psub *find_callid(const struct pcscf_sub *ps,
 {
 	struct le *le;
 
-	LIST_FOREACH (&ps->subs, le) {
+	LIST_FOREACH (hash_list(ps->by_cid, hash_fast(callid->p, callid->l)),
+		      le) {
 		struct psub *s = le->data;
 
 		if (pl_eq_str(callid, s->callid))
@@ -180,13 +207,37 @@ static struct psub *find_id(const struct pcscf_sub *ps, uint64_t id)
 
 	if (!id)
 		return NULL;
-	LIST_FOREACH (&ps->subs, le) {
+	LIST_FOREACH (hash_list(ps->by_id, (uint32_t)id), le) {
 		struct psub *s = le->data;
 
 		if (s->pending == id)
 			return s;
 	}
 	return NULL;
+}
+
+
+/* The SUBSCRIBE in flight (0: none), indexed for its response. */
+static void set_pending(struct psub *s, uint64_t id)
+{
+	hash_unlink(s->ps->by_id, &s->he_id);
+	s->pending = id;
+	if (id)
+		hash_append(s->ps->by_id, (uint32_t)id, &s->he_id, s);
+}
+
+
+/* The remote target (RFC 6665 4.1.3 target refresh). */
+static int set_target(struct psub *s, const struct pl *uri)
+{
+	char *t;
+	int err = sdup(&t, uri->p, uri->l);
+
+	if (err)
+		return err;
+	mem_deref(s->target);
+	s->target = t;
+	return 0;
 }
 
 
@@ -219,7 +270,7 @@ static void granted(struct psub *s, uint32_t expires)
 
 static int build(struct buf *mb, const struct psub *s)
 {
-	const char *ruri = s->confirmed && s->target[0] ? s->target : s->impu;
+	const char *ruri = s->confirmed && s->target ? s->target : s->impu;
 	size_t i;
 	int err;
 
@@ -269,10 +320,10 @@ static int send_sub(struct psub *s)
 	if (err)
 		goto out;
 	id = ++ps->seq;
-	s->pending = id;
+	set_pending(s, id);
 	err = ps->sendh(id, msg, ps->arg);
 	if (err)
-		s->pending = 0;
+		set_pending(s, 0);
 out:
 	mem_deref(msg);
 	mem_deref(mb);
@@ -348,18 +399,20 @@ int pcscf_sub_start(struct pcscf_sub *ps, const struct pcscf_subscribe *s)
 		}
 		return EALREADY;
 	}
-	if (strlen(s->impu) >= sizeof(x->impu) ||
-	    strlen(s->from) >= sizeof(x->from) || s->route_n > SUB_ROUTE_MAX)
+	if (strlen(s->impu) >= PCSCF_URI_MAX ||
+	    strlen(s->from) >= PCSCF_URI_MAX || s->route_n > SUB_ROUTE_MAX)
 		return E2BIG;
 	x = mem_zalloc(sizeof(*x), psub_destructor);
 	if (!x)
 		return ENOMEM;
 	x->ps = ps;
 	tmr_init(&x->tmr);
-	(void)snprintf(x->impu, sizeof(x->impu), "%s", s->impu);
-	(void)snprintf(x->from, sizeof(x->from), "%s", s->from);
 	x->asked = s->expires ? s->expires : 600000;
-	err = random_hex(x->callid, 24);
+	err = sdup(&x->impu, s->impu, strlen(s->impu));
+	if (!err)
+		err = sdup(&x->from, s->from, strlen(s->from));
+	if (!err)
+		err = random_hex(x->callid, 24);
 	if (!err)
 		err = random_hex(x->ltag, 16);
 	for (i = 0; !err && i < s->route_n; i++) {
@@ -373,7 +426,10 @@ int pcscf_sub_start(struct pcscf_sub *ps, const struct pcscf_subscribe *s)
 		mem_deref(x);
 		return err;
 	}
-	list_append(&ps->subs, &x->le, x);
+	hash_append(ps->by_impu, hash_fast(x->impu, strlen(x->impu)),
+		    &x->he_impu, x);
+	hash_append(ps->by_cid, hash_fast(x->callid, strlen(x->callid)),
+		    &x->he_cid, x);
 	err = send_sub(x);
 	if (err)
 		mem_deref(x); /* unlinks */
@@ -402,11 +458,11 @@ static int dialog_from_2xx(struct psub *s, struct sip_msg *resp)
 	if (h) {
 		struct sip_addr a;
 
-		if (sip_addr_decode(&a, &h->val) ||
-		    a.auri.l >= sizeof(s->target))
+		if (sip_addr_decode(&a, &h->val) || a.auri.l >= PCSCF_URI_MAX)
 			return EBADMSG;
-		(void)snprintf(s->target, sizeof(s->target), "%.*s",
-			       (int)a.auri.l, a.auri.p);
+		err = set_target(s, &a.auri);
+		if (err)
+			return err;
 	}
 	if (!s->confirmed) {
 		while (n < SUB_ROUTE_MAX &&
@@ -422,7 +478,7 @@ static int dialog_from_2xx(struct psub *s, struct sip_msg *resp)
 					return err;
 				s->route_n++;
 			}
-		} else if (s->target[0]) {
+		} else if (s->target) {
 			route_clear(s); /* straight to the remote target */
 		}
 	}
@@ -445,7 +501,7 @@ void pcscf_sub_response(struct pcscf_sub *ps, uint64_t id, int err,
 		return; /* ended meanwhile */
 	if (!err && resp && resp->scode < 200)
 		return;
-	s->pending = 0;
+	set_pending(s, 0);
 	initial = !s->confirmed;
 	if (err || !resp || resp->scode >= 300) {
 		/* RFC 6665 4.1.2.2: a failed refresh ends it as well */
@@ -531,11 +587,10 @@ uint16_t pcscf_sub_notify(struct pcscf_sub *ps, struct sip_msg *notify,
 		struct sip_addr a;
 
 		if (h && !sip_addr_decode(&a, &h->val) &&
-		    a.auri.l < sizeof(s->target))
-			(void)snprintf(s->target, sizeof(s->target), "%.*s",
-				       (int)a.auri.l, a.auri.p);
+		    a.auri.l < PCSCF_URI_MAX)
+			(void)set_target(s, &a.auri); /* ENOMEM: the old one */
 	}
-	if (!s->confirmed && s->target[0] && from->tag.l < sizeof(s->rtag)) {
+	if (!s->confirmed && s->target && from->tag.l < sizeof(s->rtag)) {
 		/* RFC 6665 4.1.2.4: the NOTIFY came before the 2xx; with no
 		 * Record-Route known, in-dialog requests go to the target */
 		(void)snprintf(s->rtag, sizeof(s->rtag), "%.*s",
@@ -604,12 +659,12 @@ int pcscf_sub_info(const struct pcscf_sub *ps, const char *impu,
 
 size_t pcscf_sub_count(const struct pcscf_sub *ps)
 {
-	return ps ? list_count(&ps->subs) : 0;
+	return ps ? ps->by_impu->n : 0;
 }
 
 
 void pcscf_sub_close(struct pcscf_sub *ps)
 {
 	if (ps)
-		list_flush(&ps->subs);
+		hash_flush(ps->by_impu);
 }

@@ -378,8 +378,20 @@ static void test_register_keeps(void **state)
 	assert_false(pcscf_impu_registered(F.p, &pl)); /* user is case-exact */
 	pl_set_str(&pl, "sip:alice@IMS.test");
 	assert_true(pcscf_impu_registered(F.p, &pl));
+	/* the indexes follow URI equality: escapes (RFC 3261 19.1.4) and
+	 * tel: visual separators (RFC 3966 4) do not hide a phone */
+	pl_set_str(&pl, "sip:%61lice@ims.test");
+	assert_true(pcscf_impu_registered(F.p, &pl));
+	pl_set_str(&pl, "tel:+1-514-555-0100");
+	assert_true(pcscf_impu_registered(F.p, &pl));
+	pl_set_str(&pl, "tel:+15145550101");
+	assert_false(pcscf_impu_registered(F.p, &pl));
 	pl_set_str(&pl, CONTACT);
 	assert_true(pcscf_contact_registered(F.p, &pl));
+	pl_set_str(&pl, "sip:%61lice@192.0.2.10:5062");
+	assert_true(pcscf_contact_registered(F.p, &pl));
+	pl_set_str(&pl, "sip:alice@192.0.2.10:5063");
+	assert_false(pcscf_contact_registered(F.p, &pl));
 	pl_set_str(&pl, ATEL);
 	assert_int_equal(pcscf_phone_get(F.p, &pl, &ph), 0);
 	assert_string_equal(ph.impu, ALICE);
