@@ -11,8 +11,9 @@
  * that is not ours, and (application, command) pairs without a handler
  * are answered by the node.  A request with the T flag whose
  * (End-to-End id, Origin-Host) is in the duplicate cache gets the cached
- * answer again (RFC 6733 5.5.4); every answer sent is cached for
- * dup_ttl_ms, at most DIA_DUP_MAX of them, oldest out first.
+ * answer again (RFC 6733 5.5.4); every answer sent to a peer is cached
+ * for dup_ttl_ms, at most DIA_DUP_MAX of them, oldest out first (an
+ * in-process request is never retransmitted: not cached).
  *
  * Client side.  A request becomes a `struct pend`, in a list (counted)
  * and, while on a peer, in a hash by Hop-by-Hop id.  Routing, in order:
@@ -1187,7 +1188,11 @@ static void serve(struct dia_node *node, struct dia_srv_req *sr,
 				       "application not served");
 		return;
 	}
-	sr->dup = mem_ref(dup_add(node, req->e2e, origin));
+	/* an in-process request is never sent again with the T flag (the
+	 * client is in this process and fails over nowhere): its answer is
+	 * not kept for duplicate detection */
+	if (!sr->lp)
+		sr->dup = mem_ref(dup_add(node, req->e2e, origin));
 	err = h->h(req, &ans, sr, h->arg);
 	if (err == EINPROGRESS && !ans)
 		return; /* dia_node_answer later */
@@ -2020,8 +2025,10 @@ void dia_node_stats(const struct dia_node *node, struct dia_node_stats *st)
 	if (!st)
 		return;
 	memset(st, 0, sizeof(*st));
-	if (node)
+	if (node) {
 		*st = node->st;
+		st->dup_cached = node->dup_lru.n;
+	}
 }
 
 

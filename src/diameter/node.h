@@ -144,6 +144,7 @@ struct dia_node_stats {
 	uint64_t dup_hits;    /* answered from the duplicate cache */
 	uint64_t dup_dropped; /* duplicates of requests still in progress */
 	uint64_t unmatched;   /* answers for no pending request */
+	uint64_t dup_cached;  /* answers kept for duplicate detection now */
 };
 
 /* Parse the [diameter] values and create the node (nothing opened yet).

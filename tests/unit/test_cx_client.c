@@ -762,6 +762,8 @@ static void test_inproc_sequence(void **state)
 	assert_int_equal(st.ans_rcvd, SEQ_N);
 	dia_node_stats(F.hssn, &st);
 	assert_int_equal(st.req_served, SEQ_N);
+	/* never retransmitted: no answer kept for duplicate detection */
+	assert_int_equal(st.dup_cached, 0);
 	assert_int_equal(dia_peers_conn_count(dia_node_peers(F.cscf)), 0);
 	assert_int_equal(dia_peers_conn_count(dia_node_peers(F.hssn)), 0);
 	assert_null(dia_peers_laddr(dia_node_peers(F.hssn), false));
@@ -783,6 +785,7 @@ static void test_tcp_sequence(void **state)
 	assert_int_equal(st.ans_rcvd, SEQ_N);
 	dia_node_stats(F.hssn, &st);
 	assert_int_equal(st.req_served, SEQ_N);
+	assert_int_equal(st.dup_cached, SEQ_N); /* RFC 6733 5.5.4 */
 	assert_int_equal(dia_peers_conn_count(dia_node_peers(F.cscf)), 1);
 }
 
