@@ -1153,9 +1153,15 @@ int hss_snap_take(struct hss *hss, const char *sub, struct hss_snap *snap)
 	struct store_subscription *s = NULL;
 	int err;
 
+	bool watched = false;
+
 	memset(snap, 0, sizeof(*snap));
 	if (!hss->sendh)
 		return ENOTCONN; /* nobody to notify */
+	/* most users have no AS watching them: no snapshots to compare */
+	err = store_sh_watched(hss->st, sub, &watched);
+	if (!err && !watched)
+		return ENOENT;
 	err = store_impu_list(hss->st, sub, &snap->impus);
 	if (!err)
 		err = store_sub_get(hss->st, sub, &s);

@@ -118,6 +118,7 @@ enum q {
 	Q_SHS_DEL,
 	Q_SHS_LIST,
 	Q_SHS_EXPIRE,
+	Q_SHS_WATCHED,
 	Q_SLF_SET,
 	Q_SLF_GET,
 	Q_SLF_DEL,
@@ -313,6 +314,10 @@ static const char *const sql[Q_MAX] = {
 		       "h.id",
 	[Q_SHS_EXPIRE] = "DELETE FROM sh_subscription WHERE expiry <> 0 AND "
 			 "expiry <= $1",
+	[Q_SHS_WATCHED] = "SELECT h.id FROM sh_subscription h JOIN impu u ON "
+			  "u.id = h.impu_id JOIN subscription s ON s.id = "
+			  "u.subscription_id WHERE s.name = $1 AND "
+			  "h.data_reference IN (11, 12) LIMIT 1",
 	[Q_SLF_SET] = "INSERT INTO slf (identity, hss_name, hss_realm) VALUES "
 		      "($1, $2, $3) ON CONFLICT (identity) DO UPDATE SET "
 		      "hss_name = excluded.hss_name, hss_realm = "
@@ -2042,6 +2047,25 @@ int store_sh_sub_expire(struct store *st, int64_t now, uint64_t *np)
 	err = q(st, Q_SHS_EXPIRE, &r, "i", now);
 	if (!err && np)
 		*np = r->changes;
+	mem_deref(r);
+	return err;
+}
+
+
+/* Does an AS watch the registration state or the S-CSCF name (Sh
+ * Data-Reference IMSUserState 11, S-CSCFName 12, TS 29.328 7.6) of an
+ * identity of subscription sub?  One indexed probe, so that a Cx
+ * procedure looks for Sh changes to notify only when someone listens. */
+int store_sh_watched(struct store *st, const char *sub, bool *yes)
+{
+	struct sres *r = NULL;
+	int err;
+
+	if (!st || !sub || !yes)
+		return EINVAL;
+	err = q(st, Q_SHS_WATCHED, &r, "s", sub);
+	if (!err)
+		*yes = r->rows > 0;
 	mem_deref(r);
 	return err;
 }

@@ -404,6 +404,10 @@ int store_sh_sub_list(struct store *st, const char *impu,
 /* Drop the subscriptions expired at now (Unix time). */
 int store_sh_sub_expire(struct store *st, int64_t now,
 			uint64_t *np) IMS_MUST_CHECK;
+/* An Sh subscription to IMSUserState or S-CSCFName on any identity of
+ * subscription sub (the name)? */
+int store_sh_watched(struct store *st, const char *sub,
+		     bool *yes) IMS_MUST_CHECK;
 
 /* ---- SLF (Dx, TS 29.228 6.6) ---- */
 
