@@ -101,7 +101,7 @@ struct scscf_reg {
 /* One IMPU of a set, in reg->idx. */
 struct sreg_idx {
 	struct le he;
-	char impu[IMPU_MAX];
+	const char *impu;     /* canonical, in the block of the array */
 	struct sreg_set *set; /* weak: the set owns the array */
 	size_t sp_idx;
 	bool barred;
@@ -462,25 +462,39 @@ static void set_destructor(void *arg)
 static int set_index(struct scscf_reg *reg, struct sreg_set *s)
 {
 	const struct cx_subscription *sub = s->sub;
+	char canon[IMPU_MAX];
 	struct sreg_idx *v;
-	size_t k, i, n = 0;
+	size_t k, i, n = 0, total = 0;
+	char *str;
 
-	for (k = 0; k < sub->sp_n; k++)
-		n += sub->sp[k].pub_n;
-	if (n > SET_IMPU_MAX)
-		n = SET_IMPU_MAX;
-	v = mem_zalloc((n ? n : 1) * sizeof(*v), NULL);
+	/* one block: the entries, then their canonical IMPUs (a registered
+	 * user costs its strings, not IMPU_MAX octets per identity) */
+	for (k = 0; k < sub->sp_n; k++) {
+		for (i = 0; i < sub->sp[k].pub_n && n < SET_IMPU_MAX; i++) {
+			if (impu_canon_str(sub->sp[k].pub[i].identity, canon,
+					   sizeof(canon)))
+				continue;
+			total += strlen(canon) + 1;
+			n++;
+		}
+	}
+	v = mem_zalloc((n ? n : 1) * sizeof(*v) + total, NULL);
 	if (!v)
 		return ENOMEM;
+	str = (char *)(v + (n ? n : 1));
 	n = 0;
 	for (k = 0; k < sub->sp_n; k++) {
 		for (i = 0; i < sub->sp[k].pub_n && n < SET_IMPU_MAX; i++) {
 			const struct cx_public_id *p = &sub->sp[k].pub[i];
 			struct sreg_idx *x = &v[n];
+			size_t l;
 
-			if (impu_canon_str(p->identity, x->impu,
-					   sizeof(x->impu)))
+			if (impu_canon_str(p->identity, canon, sizeof(canon)))
 				continue;
+			l = strlen(canon) + 1;
+			memcpy(str, canon, l);
+			x->impu = str;
+			str += l;
 			x->set = s;
 			x->sp_idx = k;
 			x->barred = p->barred;
@@ -500,7 +514,6 @@ static int set_index(struct scscf_reg *reg, struct sreg_set *s)
 }
 
 
-/* The entry of impu in s, or NULL. */
 static struct sreg_idx *set_has(const struct sreg_set *s, const char *impu)
 {
 	size_t i;
@@ -2405,17 +2418,12 @@ static void ppr_events(struct scscf_reg *reg, struct sreg_set *s,
 static int ppr_set(struct scscf_reg *reg, struct sreg_set *s,
 		   const struct cx_ppr *ppr)
 {
-	struct sreg_idx *old = NULL;
+	/* the old list, for the events: a reference keeps its block (the
+	 * entries and their IMPU strings) after set_index() replaced it */
+	struct sreg_idx *old = mem_ref(s->idxv);
 	size_t old_n = s->idx_n;
 	int err;
 
-	/* the old list, for the events */
-	if (old_n) {
-		old = mem_alloc(old_n * sizeof(*old), NULL);
-		if (!old)
-			return ENOMEM;
-		memcpy(old, s->idxv, old_n * sizeof(*old));
-	}
 	err = set_profile(s, ppr->user_data.p, ppr->user_data.l);
 	if (!err)
 		err = set_index(reg, s);
