@@ -314,3 +314,45 @@ call_bob() {
 	wait_pid "$uas_pid" 20 || rc=$?
 	expect_rc "bob: $6" "$rc" 0
 }
+
+# ---- IMS roles as their own entims processes (ims_register, ims_slf) ----
+
+# start_role <name> <config> <data dir>: sets ROLE_PID once "entims ready"
+start_role() {
+	local name=$1 i
+	mkdir -p "$3"
+	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$2" --data-dir "$3" \
+		--log-level debug) >"$E2E_TMP/$name.log" 2>&1 </dev/null &
+	ROLE_PID=$!
+	E2E_PIDS+=("$ROLE_PID")
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^entims ready' "$E2E_TMP/$name.log" 2>/dev/null && {
+			log "$name pid $ROLE_PID ready"
+			return 0
+		}
+		kill -0 "$ROLE_PID" 2>/dev/null ||
+			fail "$name exited before it was ready (see $name.log)"
+		sleep 0.1
+	done
+	fail "$name not ready after 30 s"
+}
+
+# stop_role <name> <pid>: SIGTERM, exit status 0 within 10 s
+stop_role() {
+	local rc=0
+	kill -0 "$2" 2>/dev/null || fail "$1 (pid $2) died"
+	kill -TERM "$2"
+	wait_pid "$2" 10 || rc=$?
+	[ "$rc" -eq 0 ] || fail "$1 exited with status $rc after SIGTERM (see $1.log)"
+	log "$1 stopped cleanly"
+}
+
+# wait_log <file> <ERE> <secs>
+wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

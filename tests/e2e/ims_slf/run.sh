@@ -26,43 +26,6 @@ D1=$(free_port)
 D2=$(free_port)
 log "ports: P $PP, I $IP, S $SP; Diameter SLF $DS, hss1 $D1, hss2 $D2"
 
-# start_role <name> <config>: data in $E2E_TMP/<name>; sets ROLE_PID
-start_role() {
-	local name=$1 i
-	mkdir -p "$E2E_TMP/$name"
-	(cd "$E2E_TMP" && exec "$ENTIMS" run -c "$2" --data-dir "$E2E_TMP/$name" \
-		--log-level debug) >"$E2E_TMP/$name.log" 2>&1 </dev/null &
-	ROLE_PID=$!
-	E2E_PIDS+=("$ROLE_PID")
-	for ((i = 0; i < 300; i++)); do
-		grep -q '^entims ready' "$E2E_TMP/$name.log" 2>/dev/null && {
-			log "$name pid $ROLE_PID ready"
-			return 0
-		}
-		kill -0 "$ROLE_PID" 2>/dev/null ||
-			fail "$name exited before it was ready (see $name.log)"
-		sleep 0.1
-	done
-	fail "$name not ready after 30 s"
-}
-
-stop_role() {
-	local rc=0
-	kill -0 "$2" 2>/dev/null || fail "$1 (pid $2) died"
-	kill -TERM "$2"
-	wait_pid "$2" 10 || rc=$?
-	[ "$rc" -eq 0 ] || fail "$1 exited with status $rc after SIGTERM (see $1.log)"
-}
-
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # add_user <data dir> <name>
 add_user() {
 	"$ENTIMS" subscriber add "$2" --data-dir "$1" --impi "$2@$REALM" \
@@ -138,13 +101,13 @@ uri = sip:127.0.0.1:$SP
 icscf = sip:127.0.0.1:$IP
 CONF
 
-start_role slf "$E2E_TMP/slf.conf"
+start_role slf "$E2E_TMP/slf.conf" "$E2E_TMP/slf"
 SLF=$ROLE_PID
-start_role hss1 "$E2E_TMP/hss1.conf"
+start_role hss1 "$E2E_TMP/hss1.conf" "$E2E_TMP/hss1"
 H1=$ROLE_PID
-start_role hss2 "$E2E_TMP/hss2.conf"
+start_role hss2 "$E2E_TMP/hss2.conf" "$E2E_TMP/hss2"
 H2=$ROLE_PID
-start_role ims "$E2E_TMP/ims.conf"
+start_role ims "$E2E_TMP/ims.conf" "$E2E_TMP/ims"
 IMS=$ROLE_PID
 
 # register <user>: 401, 200 through P, I, S
