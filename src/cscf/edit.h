@@ -13,8 +13,8 @@
  * of its name when that one comes before the Vias (RFC 3261 7.3.1 allows
  * it; Kamailio puts its Record-Route at the top), which puts an added
  * Route, Path or Record-Route above every existing one (the top value,
- * RFC 3261 16.6 step 4, 20.34, RFC 3327 4).  The body is copied as it is, so Content-Length
- * stays right.
+ * RFC 3261 16.6 step 4, 20.34, RFC 3327 4).  The body is copied as it is, so
+ * Content-Length stays right.
  */
 #ifndef IMS_CSCF_EDIT_H
 #define IMS_CSCF_EDIT_H
