@@ -1319,16 +1319,15 @@ bool pcscf_impu_registered(const struct pcscf *p, const struct pl *impu)
 
 bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
 {
-	struct le *le;
-
 	struct sip_uri u;
+	struct le *le;
 
 	if (!p || !contact || sip_uri_decode(&u, contact))
 		return false;
 	LIST_FOREACH (hash_list(p->bycontact, uri_key(&u)), le) {
 		const struct phone *ph = le->data;
 
-		if (uri_texts_eq(ph->contact, contact))
+		if (uri_text_eq(ph->contact, &u))
 			return true;
 	}
 	return false;
