@@ -51,6 +51,7 @@
 #include "sip/sip.h"
 #include "sip/strans.h"
 #include "sip/transp.h"
+#include "store/store.h"
 #include "store/userdb.h"
 
 #define LOG_MODULE "main"
@@ -775,7 +776,7 @@ static int ims_start(struct app *app)
 	struct icscf_role_conf ic = { 0 };
 	struct scscf_role_conf sc = { 0 };
 	char msg[512] = "";
-	char db_file[CONF_STR_MAX + 16] = "";
+	char db_url[CONF_STR_MAX + 32];
 	int err = 0;
 
 	if (app->roles & (ROLE_ICSCF | ROLE_SCSCF)) {
@@ -807,18 +808,11 @@ static int ims_start(struct app *app)
 			 * event subscriptions live in the HSS's SQLite file,
 			 * one file for the whole system */
 			if ((app->roles & ROLE_HSS) &&
-			    !app->conf.scscf_data_dir[0]) {
-				if (!app->conf.store_url[0])
-					(void)snprintf(db_file, sizeof(db_file),
-						       "%s/entims.db",
-						       app->conf.data_dir);
-				else if (!strncmp(app->conf.store_url,
-						  "sqlite:", 7))
-					(void)snprintf(db_file, sizeof(db_file),
-						       "%s",
-						       app->conf.store_url + 7);
-				sc.db_file = db_file[0] ? db_file : NULL;
-			}
+			    !app->conf.scscf_data_dir[0] &&
+			    !store_url_resolve(db_url, sizeof(db_url),
+					       app->conf.store_url,
+					       app->conf.data_dir))
+				sc.db_file = store_sqlite_file(db_url);
 			sc.node = app->node;
 			sc.icscf = app->conf.scscf_icscf;
 			sc.breakout = app->conf.scscf_breakout[0]

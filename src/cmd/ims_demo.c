@@ -361,13 +361,9 @@ int ims_demo_run(const struct ims_demo_conf *c, FILE *out, char *msg,
 		return EINVAL;
 	(void)snprintf(path, sizeof(path), "%s/%s", c->data_dir, IMS_DEMO_FILE);
 	(void)snprintf(tmp, sizeof(tmp), "%s.new", path);
-	if (!c->store_url || !c->store_url[0] ||
-	    !strcmp(c->store_url, "sqlite"))
-		(void)snprintf(url, sizeof(url), "sqlite:%s/entims.db",
-			       c->data_dir);
-	else
-		(void)snprintf(url, sizeof(url), "%s", c->store_url);
-	err = store_open(&st, url);
+	err = store_url_resolve(url, sizeof(url), c->store_url, c->data_dir);
+	if (!err)
+		err = store_open(&st, url);
 	if (err) {
 		(void)snprintf(msg, size,
 			       "cannot open the subscriber store: %s",

@@ -441,8 +441,13 @@ static int open_store(const struct opts *o, prov_cli_conf_h *confh,
 				      c.data_dir, log_strerror(err));
 			return 1;
 		}
-		(void)snprintf(url, sizeof(url), "sqlite:%s/entims.db",
-			       c.data_dir);
+		if (store_url_resolve(url, sizeof(url), NULL, c.data_dir)) {
+			(void)fprintf(
+				stderr,
+				"entims: data directory '%s' is too long\n",
+				c.data_dir);
+			return 1;
+		}
 		u = url;
 	}
 	err = store_open(stp, u);

@@ -226,13 +226,9 @@ int hss_role_start(struct hss_role **rp, const struct hss_role_conf *c,
 	if (!r)
 		return ENOMEM;
 	tmr_init(&r->poll);
-	if (!c->store_url || !c->store_url[0] ||
-	    !strcmp(c->store_url, "sqlite"))
-		(void)snprintf(url, sizeof(url), "sqlite:%s/entims.db",
-			       c->data_dir);
-	else
-		(void)snprintf(url, sizeof(url), "%s", c->store_url);
-	err = store_open(&r->st, url);
+	err = store_url_resolve(url, sizeof(url), c->store_url, c->data_dir);
+	if (!err)
+		err = store_open(&r->st, url);
 	if (err) {
 		(void)snprintf(msg, size,
 			       "cannot open the subscriber store '%s': %s "

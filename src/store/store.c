@@ -597,6 +597,27 @@ static void store_destructor(void *arg)
  * @return 0, EINVAL for an unknown URL form, EIO when the database
  *         cannot be opened or migrated (logged)
  */
+int store_url_resolve(char *url, size_t size, const char *setting,
+		      const char *data_dir)
+{
+	int n;
+
+	if (!url || !size || !data_dir)
+		return EINVAL;
+	if (!setting || !setting[0] || !strcmp(setting, "sqlite"))
+		n = snprintf(url, size, "sqlite:%s/entims.db", data_dir);
+	else
+		n = snprintf(url, size, "%s", setting);
+	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
+}
+
+
+const char *store_sqlite_file(const char *url)
+{
+	return url && !strncmp(url, "sqlite:", 7) ? url + 7 : NULL;
+}
+
+
 int store_open(struct store **stp, const char *url)
 {
 	struct store *st;
@@ -606,9 +627,9 @@ int store_open(struct store **stp, const char *url)
 	st = mem_zalloc(sizeof(*st), store_destructor);
 	if (!st)
 		return ENOMEM;
-	if (!strncmp(url, "sqlite:", 7)) {
+	if (store_sqlite_file(url)) {
 		st->ops = &store_sqlite_ops;
-		ci = url + 7;
+		ci = store_sqlite_file(url);
 	} else if (!strncmp(url, "postgresql://", 13) ||
 		   !strncmp(url, "postgres://", 11) || strchr(url, '=')) {
 		st->ops = &store_pgsql_ops;

@@ -113,6 +113,14 @@ extern const struct store_ops store_pgsql_ops;
 /* url: "sqlite:/path/to/entims.db", "postgresql://...", or a libpq
  * conninfo ("host=/tmp dbname=hss").  Applies pending migrations. */
 int store_open(struct store **stp, const char *url) IMS_MUST_CHECK;
+
+/* The URL a [store] url setting names: empty (or "sqlite") is the default
+ * file, "sqlite:DATA_DIR/entims.db".  ENAMETOOLONG when url[size] is too
+ * small. */
+int store_url_resolve(char *url, size_t size, const char *setting,
+		      const char *data_dir) IMS_MUST_CHECK;
+/* The file of an "sqlite:" URL, NULL for another kind of store. */
+const char *store_sqlite_file(const char *url);
 /* The latest migration applied (tests; `entims config`). */
 int store_schema_version(struct store *st, unsigned *v) IMS_MUST_CHECK;
 const char *store_backend(const struct store *st);

@@ -1337,6 +1337,31 @@ static void test_open_bad_url(void **state)
 }
 
 
+/* [store] url as the roles read it: empty and "sqlite" are the default
+ * file of the data directory; anything else is used as given. */
+static void test_url_resolve(void **state)
+{
+	char url[64];
+
+	(void)state;
+	assert_int_equal(store_url_resolve(url, sizeof(url), NULL, "/d"), 0);
+	assert_string_equal(url, "sqlite:/d/entims.db");
+	assert_string_equal(store_sqlite_file(url), "/d/entims.db");
+	assert_int_equal(store_url_resolve(url, sizeof(url), "sqlite", "/d"),
+			 0);
+	assert_string_equal(url, "sqlite:/d/entims.db");
+	assert_int_equal(
+		store_url_resolve(url, sizeof(url), "sqlite:/var/x.db", "/d"),
+		0);
+	assert_string_equal(store_sqlite_file(url), "/var/x.db");
+	assert_int_equal(
+		store_url_resolve(url, sizeof(url), "postgresql://h/hss", "/d"),
+		0);
+	assert_null(store_sqlite_file(url));
+	assert_int_equal(store_url_resolve(url, 10, NULL, "/d"), ENAMETOOLONG);
+}
+
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1357,11 +1382,15 @@ int main(void)
 		T(test_migrations_once),
 		T(test_open_bad_url),
 	};
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(test_url_resolve),
+	};
 	int fails;
 
-	fails = cmocka_run_group_tests_name("store/sqlite", tests,
-					    sqlite_group_setup,
-					    sqlite_group_teardown);
+	fails = cmocka_run_group_tests_name("store/url", plain, NULL, NULL);
+	fails += cmocka_run_group_tests_name("store/sqlite", tests,
+					     sqlite_group_setup,
+					     sqlite_group_teardown);
 	fails += cmocka_run_group_tests_name("store/postgresql", tests,
 					     pg_group_setup, pg_group_teardown);
 	return fails;
