@@ -284,10 +284,8 @@ int icscf_role_start(struct icscf_role **rp, const struct icscf_role_conf *c,
 	ic.trusted_n = i;
 	ic.uri = r->uri;
 	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
-	if (err == EINVAL)
+	if (err)
 		goto out;
-	if (err) /* not fatal: next hops by name are unreachable */
-		LOG_WARN(NULL, "%s", msg);
 	err = icscf_alloc(&r->ic, c->node, &ic);
 	if (err) {
 		(void)snprintf(msg, size, "cannot create the I-CSCF: %s",

@@ -447,10 +447,8 @@ int pcscf_role_start(struct pcscf_role **rp, const struct pcscf_role_conf *c,
 		goto out;
 	}
 	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
-	if (err == EINVAL)
+	if (err)
 		goto out;
-	if (err) /* not fatal: next hops by name are unreachable */
-		LOG_WARN(NULL, "%s", msg);
 	err = core_parse(r, c, &pc, msg, size);
 	if (err)
 		goto out;

@@ -1112,10 +1112,8 @@ int scscf_role_start(struct scscf_role **rp, const struct scscf_role_conf *c,
 	if (err)
 		goto out;
 	err = cscf_fwd_dns_alloc(&r->dns, c->dns, msg, size);
-	if (err == EINVAL)
+	if (err)
 		goto out;
-	if (err) /* not fatal: next hops by name are unreachable */
-		LOG_WARN(NULL, "%s", msg);
 	err = route_start(r, c, msg, size);
 	if (err)
 		goto out;

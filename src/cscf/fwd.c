@@ -493,10 +493,14 @@ int cscf_fwd_dns_alloc(struct sip_dns **dp, const struct conf_list *servers,
 		}
 	}
 	err = sip_dns_alloc(dp, n ? srv : NULL, n, NULL);
-	if (err && msg && size)
-		(void)snprintf(msg, size, "no DNS resolver: %s",
-			       log_strerror(err));
-	return err;
+	if (err) {
+		/* not fatal: only next hops given by name are unreachable
+		 * (502), numeric ones work */
+		LOG_WARN(NULL, "no DNS resolver: %s: next hops by name fail",
+			 log_strerror(err));
+		*dp = NULL;
+	}
+	return 0;
 }
 
 

@@ -93,7 +93,9 @@ int cscf_fwd_response(struct sip_strans *st,
 		      struct sip_msg *resp) IMS_MUST_CHECK;
 
 /* A role's resolver for names: servers "IP" or "IP:PORT" (port 53 by
- * default; none: /etc/resolv.conf).  msg says what is wrong. */
+ * default; none: /etc/resolv.conf).  EINVAL for a bad server, msg says
+ * which; a resolver that cannot be created is logged, *dp stays NULL and
+ * 0 is returned (numeric next hops still work). */
 int cscf_fwd_dns_alloc(struct sip_dns **dp, const struct conf_list *servers,
 		       char *msg, size_t size) IMS_MUST_CHECK;
 
