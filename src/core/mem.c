@@ -1,9 +1,11 @@
 /**
  * @file mem.c  Reference-counted allocator.
  *
- * A small header sits in front of each block: the count, the destructor and
- * the size (for accounting).  The header is 16-byte sized so the payload
- * keeps malloc's alignment.
+ * A 16-byte header sits in front of each block: the count, the size (for
+ * accounting and the cache class) and the destructor.  16 bytes keep the
+ * payload at malloc's alignment; it is as small as that allows, because
+ * long-lived state is many small blocks (a registered user is a few dozen
+ * strings and records) and the header is paid on each.
  *
  * Fault injection: IMS_MEM_FAIL_AT=N makes the Nth allocation of the
  * process fail, so the OOM test loop can walk every allocation site of a
@@ -18,9 +20,12 @@
  * seconds; glibc's malloc/free cost about 300 instructions a pair on that
  * pattern, a free list about 20.  So blocks of up to MEM_CACHE_MAX bytes
  * (header included: a message copy with its views is a few KB) are
- * rounded up to a 64-byte class and, when freed, kept on a per-thread list
- * of their class, up to MEM_CACHE_BYTES a class (a burst does not pin
- * memory for ever).  A thread's lists are plain
+ * rounded up to a class of 16 k + 8 bytes, the sizes for which glibc's
+ * chunk (request + 8, in steps of 16) wastes nothing, and, when freed,
+ * kept on a per-thread list of their class: up to MEM_CACHE_BYTES a class
+ * and MEM_CACHE_TOTAL in all, so that a burst does not pin memory for
+ * ever (the cache is for the churn of transactions, not a second heap).
+ * A thread's lists are plain
  * thread-local storage: no lock, and a block freed by another thread than
  * its allocator simply joins that thread's list.  Under ASan a cached
  * block is poisoned, so a use after free is still caught.
@@ -35,13 +40,14 @@
 
 struct mem {
 	uint32_t nrefs;
-	uint32_t magic;
+	uint32_t size; /* payload bytes; mem_alloc refuses more */
 	mem_destroy_h *dh;
-	size_t size;
-	size_t pad; /* keep the payload 16-byte aligned */
 };
 
-#define MEM_MAGIC 0x1e5a11c0u
+_Static_assert(sizeof(struct mem) == 16,
+	       "the payload keeps malloc's alignment");
+
+#define MEM_SIZE_MAX ((size_t)UINT32_MAX - sizeof(struct mem))
 
 /* Under ASan a cached block is poisoned: touching it is reported as a
  * use after free, as with free(). */
@@ -61,10 +67,14 @@ struct mem {
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define MEM_CLASS       64u
-#define MEM_CACHE_MAX   8192u
+#define MEM_CLASS       16u
+#define MEM_CACHE_MAX   (8192u + 8u)
 #define MEM_CACHE_BYTES (256u << 10) /* per class */
-#define MEM_NCLASS      (MEM_CACHE_MAX / MEM_CLASS)
+#ifndef MEM_CACHE_TOTAL /* -DMEM_CACHE_TOTAL=0: heap profiles see every free \
+			 */
+#define MEM_CACHE_TOTAL (4u << 20) /* per thread */
+#endif
+#define MEM_NCLASS (MEM_CACHE_MAX / MEM_CLASS)
 
 struct mem_free {
 	struct mem_free *next;
@@ -73,23 +83,30 @@ struct mem_free {
 struct mem_cache {
 	struct mem_free *head[MEM_NCLASS];
 	uint32_t n[MEM_NCLASS];
+	size_t bytes; /* held in all classes */
 };
 
 static _Thread_local struct mem_cache cache;
 
-/* Class of a block of `total` bytes (header included), or -1 if too big. */
+/* Class of a block of `total` bytes (header included, so at least 16),
+ * or -1 if too big.  Class c holds blocks of 16 (c + 1) + 8 bytes. */
 static inline int mem_class(size_t total)
 {
 	if (total > MEM_CACHE_MAX)
 		return -1;
-	return (int)((total + MEM_CLASS - 1) / MEM_CLASS) - 1;
+	return (int)((total + 7) / MEM_CLASS) - 1;
+}
+
+static inline size_t class_size(int c)
+{
+	return (size_t)(c + 1) * MEM_CLASS + 8;
 }
 
 static inline size_t mem_rounded(size_t total)
 {
 	int c = mem_class(total);
 
-	return c < 0 ? total : (size_t)(c + 1) * MEM_CLASS;
+	return c < 0 ? total : class_size(c);
 }
 
 static inline void *block_get(size_t total)
@@ -98,9 +115,10 @@ static inline void *block_get(size_t total)
 	struct mem_free *f;
 
 	if (c >= 0 && (f = cache.head[c])) {
-		UNPOISON(f, (size_t)(c + 1) * MEM_CLASS);
+		UNPOISON(f, class_size(c));
 		cache.head[c] = f->next;
 		cache.n[c]--;
+		cache.bytes -= class_size(c);
 		return f;
 	}
 	return malloc(mem_rounded(total));
@@ -119,12 +137,13 @@ void mem_cache_flush(void)
 		struct mem_free *f;
 
 		while ((f = cache.head[c])) {
-			UNPOISON(f, (size_t)(c + 1) * MEM_CLASS);
+			UNPOISON(f, class_size((int)c));
 			cache.head[c] = f->next;
 			free(f);
 		}
 		cache.n[c] = 0;
 	}
+	cache.bytes = 0;
 }
 
 
@@ -139,14 +158,15 @@ static inline void block_put(void *p, size_t total)
 		(void)atexit(mem_cache_flush);
 	}
 
-	if (c >= 0 &&
-	    cache.n[c] < MEM_CACHE_BYTES / ((unsigned)(c + 1) * MEM_CLASS)) {
+	if (c >= 0 && cache.n[c] < MEM_CACHE_BYTES / class_size(c) &&
+	    cache.bytes + class_size(c) <= MEM_CACHE_TOTAL) {
 		struct mem_free *f = p;
 
 		f->next = cache.head[c];
 		cache.head[c] = f;
 		cache.n[c]++;
-		POISON(f, (size_t)(c + 1) * MEM_CLASS);
+		cache.bytes += class_size(c);
+		POISON(f, class_size(c));
 		return;
 	}
 	free(p);
@@ -191,15 +211,14 @@ void *mem_alloc(size_t size, mem_destroy_h *dh)
 {
 	struct mem *m;
 
-	if (size > SIZE_MAX - sizeof(*m) || fail_now())
+	if (size > MEM_SIZE_MAX || fail_now())
 		return NULL;
 	m = block_get(sizeof(*m) + size);
 	if (!m)
 		return NULL;
 	m->nrefs = 1;
-	m->magic = MEM_MAGIC;
 	m->dh = dh;
-	m->size = size;
+	m->size = (uint32_t)size;
 	atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&live_bytes, size, memory_order_relaxed);
 	return m + 1;
@@ -227,7 +246,7 @@ void *mem_realloc(void *data, size_t size)
 	if (!data)
 		return mem_alloc(size, NULL);
 	m = hdr(data);
-	if (size > SIZE_MAX - sizeof(*m) || fail_now())
+	if (size > MEM_SIZE_MAX || fail_now())
 		return NULL;
 	old = m->size;
 	if (mem_class(sizeof(*m) + old) >= 0 &&
@@ -245,7 +264,7 @@ void *mem_realloc(void *data, size_t size)
 		if (!n)
 			return NULL;
 	}
-	n->size = size;
+	n->size = (uint32_t)size;
 	atomic_fetch_add_explicit(&live_bytes, size - old,
 				  memory_order_relaxed);
 	return n + 1;
@@ -279,7 +298,6 @@ void *mem_deref(void *data)
 	/* a destructor may not resurrect the object */
 	atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&live_bytes, m->size, memory_order_relaxed);
-	m->magic = 0;
 	block_put(m, sizeof(*m) + m->size);
 	return NULL;
 }
