@@ -410,7 +410,7 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 	const struct sip_cseq *cseq;
 	struct ctrans *ct = NULL;
 	struct pl met, branch;
-	bool invite;
+	bool invite, once;
 	int err;
 
 	if (!sip || !sip->ctrans || !opts || !opts->req || !opts->len ||
@@ -491,9 +491,15 @@ static int ctrans_create(struct ctrans **ctp, struct sip *sip,
 	memcpy(ct->req, opts->req, opts->len);
 	ct->reqlen = opts->len;
 
-	err = send_bytes(ct, ct->req, ct->reqlen);
+	/* handed over in-process: delivered exactly once, a reliable hop
+	 * (transp.c, local handover) */
+	err = sip_send_once(ct->sip, ct->tp, &ct->dst, ct->conn, ct->req,
+			    ct->reqlen, &once);
 	if (err)
 		goto out;
+	ct->sip->stats.tx_requests++;
+	if (once)
+		ct->reliable = true;
 
 	hash_append(sip->ctrans, hash_fast_ci(branch.p, branch.l), &ct->he, ct);
 

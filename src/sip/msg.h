@@ -169,6 +169,7 @@ struct sip_msg {
 	int tp;                /* enum sip_transp */
 	struct sip_conn *conn; /* stream transports: a counted reference */
 	uint64_t rx_ms;
+	bool once; /* delivered exactly once (sip_rx.once): reliable */
 };
 
 /* Decoding outcome for the caller that must answer a malformed request. */

@@ -244,6 +244,18 @@ int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
 }
 
 
+int sip_send_once(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		  struct sip_conn *conn, const void *p, size_t len, bool *once)
+{
+	*once = false;
+	if (sip->sendh)
+		return sip->sendh(sip, tp, dst, conn, p, len);
+	if (!sip->transp)
+		return ENOTCONN;
+	return sip_transp_send_once(sip->transp, tp, dst, conn, p, len, once);
+}
+
+
 /**
  * Where the response to a request goes (RFC 3261 18.2.2, RFC 3581 4):
  * back on the connection it came on while that is open; otherwise to the
@@ -307,6 +319,7 @@ void sip_recv(const struct sip_rx *rx, void *arg)
 	msg->src = rx->src;
 	msg->dst = rx->dst;
 	msg->tp = rx->tp;
+	msg->once = rx->once;
 	msg->conn = rx->conn; /* not a reference: valid during this call */
 	msg->rx_ms = tmr_jiffies();
 	if (!err)

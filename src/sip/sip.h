@@ -95,6 +95,11 @@ void sip_recv(const struct sip_rx *rx, void *arg);
 
 int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
 	     struct sip_conn *conn, const void *p, size_t len) IMS_MUST_CHECK;
+/* A client transaction's first send (sip_transp_send_once): *once is true
+ * when it was handed over in-process and must not be retransmitted. */
+int sip_send_once(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		  struct sip_conn *conn, const void *p, size_t len,
+		  bool *once) IMS_MUST_CHECK;
 
 /* Where a response to this request goes (RFC 3261 18.2.2, RFC 3581):
  * the connection it came on, else received/rport of the top Via. */

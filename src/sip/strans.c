@@ -619,7 +619,9 @@ static int strans_create(struct strans **stp, struct sip *sip,
 	st->sip = sip;
 	st->tp = (uint8_t)tp;
 	st->dst = dst;
-	st->reliable = sip_transp_reliable(tp);
+	/* a request handed over once in-process is not retransmitted: the
+	 * timers of a reliable transport (transp.c, local handover) */
+	st->reliable = sip_transp_reliable(tp) || req->once;
 	st->conn = mem_ref(req->conn);
 	st->invite = req->meth == SIP_METHOD_INVITE;
 	st->state = st->invite ? ST_PROCEEDING : ST_TRYING;

@@ -36,7 +36,15 @@
  * socket batch, and an end-of-batch hook delivers the queue to the
  * listener's receive handler with the sender's listener address as the
  * source, exactly what recvmmsg() would have produced.  Delivery is never
- * from inside the send (no re-entry into the sender's stack).
+ * from inside the send (no re-entry into the sender's stack).  A handed-
+ * over message is never lost, so a client transaction whose first send
+ * is handed over (sip_transp_send_once) treats the hop as a reliable
+ * transport (RFC 3261 17.1: no Timer A/E retransmissions, Timer D/K zero)
+ * and the message carries that to the receiver (sip_rx.once), whose
+ * server transaction does the same (Timer G unused, Timers I/J zero).
+ * Nothing else changes hands: the Via still says UDP.  Between
+ * co-located CSCFs this is what keeps a completed transaction from
+ * holding memory for Timer J's 32 s on every internal hop.
  *
  * ICMP errors.  UDP sockets set IP_RECVERR/IPV6_RECVERR; the error queue
  * is read when epoll reports EPOLLERR and the destination unreachable
@@ -796,6 +804,7 @@ struct lh_msg {
 	struct sock *to; /* weak: closing the listener drops its messages */
 	struct sa src;   /* the sender's listener address */
 	size_t len;
+	bool once; /* sent once by a client transaction: sip_rx.once */
 	uint8_t p[];
 };
 
@@ -907,6 +916,7 @@ static void lh_deliver(const struct lh_msg *m)
 	rx.src = m->src;
 	rx.dst = s->laddr;
 	rx.dgram = true;
+	rx.once = m->once;
 	tps->st.rx_msgs++;
 	tps->st.rx_bytes += m->len;
 	tps->io.local_rx++;
@@ -958,7 +968,7 @@ static void lh_wake(void *arg)
  *         no such listener, no event loop, queue full, out of memory)
  */
 static int lh_send(struct sip_transports *tps, const struct sock *from,
-		   const struct sa *dst, const void *p, size_t len)
+		   const struct sa *dst, const void *p, size_t len, bool once)
 {
 	struct lh_msg *m;
 	struct sock *to;
@@ -985,6 +995,7 @@ static int lh_send(struct sip_transports *tps, const struct sock *from,
 	}
 	m->to = to;
 	m->len = len;
+	m->once = once;
 	memcpy(m->p, p, len);
 	m->src = from->laddr;
 	if (sa_is_any(&m->src)) {
@@ -1004,8 +1015,10 @@ static int lh_send(struct sip_transports *tps, const struct sock *from,
 }
 
 
+/* `once`: non-NULL for a transaction's first send, told whether the
+ * message was handed over (see lh_send). */
 static int udp_send(struct sip_transports *tps, const struct sa *dst,
-		    const void *p, size_t len)
+		    const void *p, size_t len, bool *once)
 {
 	struct sock *s = sa_af(dst) == AF_INET6 ? tps->udp6 : tps->udp4;
 	struct udp_tx *tx;
@@ -1015,8 +1028,11 @@ static int udp_send(struct sip_transports *tps, const struct sa *dst,
 		return EAFNOSUPPORT;
 	if (len > UDP_MAX_PAYLOAD)
 		return EMSGSIZE;
-	if (!lh_send(tps, s, dst, p, len))
+	if (!lh_send(tps, s, dst, p, len, once != NULL)) {
+		if (once)
+			*once = true;
 		return 0;
+	}
 	tx = s->tx;
 	if (tx->n == UDP_BATCH || len > UDP_TXBUF - tx->used)
 		udp_flush(tps, s);
@@ -1576,9 +1592,9 @@ out:
  *         of dst's family), ENOBUFS (connection queue full), EMFILE (over
  *         max_conns), or the error of socket()/connect()
  */
-int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
+static int send_msg(struct sip_transports *tps, enum sip_transp tp,
 		    const struct sa *dst, struct sip_conn *conn, const void *p,
-		    size_t len)
+		    size_t len, bool *once)
 {
 	struct sip_conn *c = NULL;
 	int err;
@@ -1591,7 +1607,7 @@ int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
 	case SIP_TRANSP_UDP:
 		if (!sa_isset(dst))
 			return EINVAL;
-		return udp_send(tps, dst, p, len);
+		return udp_send(tps, dst, p, len, once);
 	case SIP_TRANSP_TCP:
 	case SIP_TRANSP_TLS:
 		break;
@@ -1615,6 +1631,23 @@ int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
 	if (!err)
 		tps->st.tx_msgs++;
 	return err;
+}
+
+
+int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
+		    const struct sa *dst, struct sip_conn *conn, const void *p,
+		    size_t len)
+{
+	return send_msg(tps, tp, dst, conn, p, len, NULL);
+}
+
+
+int sip_transp_send_once(struct sip_transports *tps, enum sip_transp tp,
+			 const struct sa *dst, struct sip_conn *conn,
+			 const void *p, size_t len, bool *once)
+{
+	*once = false;
+	return send_msg(tps, tp, dst, conn, p, len, once);
 }
 
 

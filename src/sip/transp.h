@@ -47,6 +47,10 @@ struct sip_rx {
 	struct sa dst;         /* the local address it arrived on */
 	struct sip_conn *conn; /* streams only; take a mem_ref to keep it */
 	bool dgram;
+	/* Handed over in-process (local handover, below) by a client
+	 * transaction that sends it once: delivered exactly once, so the
+	 * server transaction runs the timers of a reliable transport. */
+	bool once;
 };
 
 typedef void(sip_transp_recv_h)(const struct sip_rx *rx, void *arg);
@@ -87,6 +91,14 @@ int sip_transp_listen(struct sip_transports *tps, enum sip_transp tp,
 int sip_transp_send(struct sip_transports *tps, enum sip_transp tp,
 		    const struct sa *dst, struct sip_conn *conn, const void *p,
 		    size_t len) IMS_MUST_CHECK;
+
+/* The first transmission of a client transaction's request: as
+ * sip_transp_send, and *once tells whether it was handed over in-process
+ * (then it is delivered exactly once and the receiver knows it, see
+ * sip_rx.once: the transaction must not retransmit it). */
+int sip_transp_send_once(struct sip_transports *tps, enum sip_transp tp,
+			 const struct sa *dst, struct sip_conn *conn,
+			 const void *p, size_t len, bool *once) IMS_MUST_CHECK;
 
 /* The local address of the first listener of this transport and family. */
 const struct sa *sip_transp_laddr(const struct sip_transports *tps,

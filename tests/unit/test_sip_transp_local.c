@@ -25,6 +25,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "core/hash.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/pl.h"
@@ -33,6 +34,7 @@
 #include "sip/ctrans.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
+#include "sip/strans.h"
 #include "sip/transp.h"
 
 #define MAXREC 64
@@ -622,6 +624,99 @@ static void test_local_sip_stacks(void **state)
 }
 
 
+/* A server transaction that answers 200 at once, as a proxy or registrar
+ * does. */
+static bool uas_st_req(struct sip *sip, struct sip_msg *msg, void *arg)
+{
+	struct uas *u = arg;
+	struct sip_strans *st = NULL;
+	struct sip_msg *req = NULL;
+
+	u->n++;
+	assert_int_equal(sip_msg_dup(&req, msg), 0);
+	assert_int_equal(sip_strans_alloc(&st, sip, req, NULL, NULL), 0);
+	mem_deref(req);
+	assert_int_equal(sip_strans_reply(st, 200, NULL), 0);
+	mem_deref(st);
+	return true;
+}
+
+
+/* One OPTIONS transaction from A to B; *ct_left and *st_left: the client
+ * and server transactions still held once the 200 has arrived. */
+static void one_transaction(bool handover, size_t *ct_left, size_t *st_left,
+			    struct sip_transp_io_stats *iob)
+{
+	struct sip_ctrans_opts o = { 0 };
+	struct uas u = { 0 };
+	struct ctrec r = { 0 };
+	struct sip_ctrans *ct = NULL;
+	struct sip *a, *b;
+	struct sa la, lb;
+	char req[512];
+	int len, i;
+
+	start();
+	sip_transp_local_handover(handover);
+	a = stack_new(no_req, NULL, &la);
+	b = stack_new(uas_st_req, &u, &lb);
+	len = snprintf(
+		req, sizeof(req),
+		"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKonce1;rport\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:a@t>;tag=1\r\nTo: <sip:b@t>\r\n"
+		"Call-ID: once@test\r\nCSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n",
+		sa_port(&la));
+	assert_true(len > 0 && (size_t)len < sizeof(req));
+	o.req = req;
+	o.len = (size_t)len;
+	o.tp = SIP_TRANSP_UDP;
+	o.dst = lb;
+	assert_int_equal(sip_ctrans_alloc(&ct, a, &o, ct_resp_h, &r), 0);
+	for (i = 0; i < 200 && !r.n; i++)
+		assert_int_equal(loop_poll(5), 0);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.scode, 200);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(loop_poll(1), 0);
+	*ct_left = a->ctrans->n;
+	*st_left = b->strans->n;
+	sip_transp_io_stats(b->transp, iob);
+	mem_deref(ct);
+	sip_close(a);
+	sip_close(b);
+	mem_deref(a);
+	mem_deref(b);
+	stop();
+}
+
+
+/* A request handed over in-process by a client transaction is delivered
+ * exactly once: both transactions run the timers of a reliable transport
+ * (RFC 3261 17.1.2.2 Timer K and 17.2.2 Timer J are zero) and end with
+ * the 200, where over the socket they wait 5 s and 32 s for
+ * retransmissions. */
+static void test_local_once_reliable(void **state)
+{
+	struct sip_transp_io_stats io;
+	size_t ct_left, st_left;
+
+	(void)state;
+	one_transaction(true, &ct_left, &st_left, &io);
+	assert_int_equal(io.local_rx, 1);
+	assert_int_equal(ct_left, 0);
+	assert_int_equal(st_left, 0);
+
+	one_transaction(false, &ct_left, &st_left, &io);
+	assert_int_equal(io.local_rx, 0);
+	assert_int_equal(ct_left, 1); /* Timer K */
+	assert_int_equal(st_left, 1); /* Timer J */
+}
+
+
 /* ---- ICMP errors ---- */
 
 struct failrec {
@@ -799,6 +894,8 @@ int main(void)
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_local_overflow, mem_mark,
 						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_local_once_reliable,
+						mem_mark, mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_local_sip_stacks, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_icmp_port_unreachable,
