@@ -1,5 +1,14 @@
 /**
  * @file hash.c  Power-of-two bucket arrays of intrusive lists.
+ *
+ * A table either keeps the size it was made with or, given the entries'
+ * key function (hash_grow_with), doubles when it holds more than two
+ * entries a bucket.  Tables that hold one entry per registered user or
+ * per transaction start small and grow with the load: a fixed table
+ * sized for 100,000 users costs megabytes in a process that serves
+ * fifty, and one sized for fifty turns every lookup into a long scan at
+ * 100,000.  Doubling moves each entry once (amortised O(1) per append)
+ * and keeps the order of entries that land in the same bucket.
  */
 #include "core/hash.h"
 
@@ -39,10 +48,50 @@ int hash_alloc(struct hash **hp, uint32_t size)
 }
 
 
+void hash_grow_with(struct hash *h, hash_key_h *keyh, uint32_t max_size)
+{
+	uint32_t m = 1;
+
+	while (m < max_size && m < (1u << 30))
+		m <<= 1;
+	h->keyh = keyh;
+	h->max_mask = m - 1;
+}
+
+
+/* Double the bucket array; out of memory, the table stays as it is
+ * (longer chains, still correct). */
+static void grow(struct hash *h)
+{
+	uint32_t nmask = h->mask * 2 + 1, i;
+	struct list *nb, *ob = h->bucket;
+
+	nb = mem_zalloc(((size_t)nmask + 1) * sizeof(*nb), NULL);
+	if (!nb)
+		return;
+	for (i = 0; i <= h->mask; i++) {
+		struct le *le;
+
+		while ((le = ob[i].head)) {
+			void *data = le->data;
+
+			list_unlink(le);
+			list_append(&nb[h->keyh(data) & nmask], le, data);
+		}
+	}
+	h->bucket = nb;
+	h->mask = nmask;
+	mem_deref(ob);
+}
+
+
 void hash_append(struct hash *h, uint32_t key, struct le *le, void *data)
 {
 	list_append(&h->bucket[key & h->mask], le, data);
 	h->n++;
+	if (h->keyh && h->mask < h->max_mask &&
+	    h->n > 2 * ((size_t)h->mask + 1))
+		grow(h);
 }
 
 

@@ -153,6 +153,14 @@ static int send_bytes(struct ctrans *ct, const char *p, size_t len)
 }
 
 
+uint32_t sip_ctrans_hash_key(const void *data)
+{
+	const struct ctrans *ct = data;
+
+	return hash_fast_ci(ct->key, ct->branch_len);
+}
+
+
 /* RFC 3261 17.1.4: a transport error ends the transaction and the TU is
  * told; the same for the timeouts (17.1.1.2 Timer B, 17.1.2.2 Timer F). */
 static void fail(struct ctrans *ct, int err)

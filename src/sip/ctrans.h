@@ -91,4 +91,7 @@ bool sip_ctrans_active(const struct sip_ctrans *ct);
  * sip_trans_close_all(); handles stay valid and become inactive). */
 void sip_ctrans_close_all(struct sip *sip);
 
+/* The key of an entry of sip->ctrans (the table grows). */
+uint32_t sip_ctrans_hash_key(const void *data);
+
 #endif

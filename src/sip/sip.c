@@ -196,14 +196,16 @@ int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
 		       sizeof(sip->branch_salt)) != 1)
 		sip->branch_salt = (uint64_t)tmr_jiffies() * 2654435761u;
 
-	/* sized for the completed transactions that linger (Timer J keeps a
-	 * non-INVITE 32 s over UDP: 320,000 of them at 10,000/s) */
-	err = hash_alloc(&sip->ctrans, 1u << 16);
+	/* they grow with the completed transactions that linger (Timer J
+	 * keeps a non-INVITE 32 s over UDP: 320,000 of them at 10,000/s) */
+	err = hash_alloc(&sip->ctrans, 1024);
 	if (err)
 		goto out;
-	err = hash_alloc(&sip->strans, 1u << 18);
+	hash_grow_with(sip->ctrans, sip_ctrans_hash_key, 1u << 18);
+	err = hash_alloc(&sip->strans, 1024);
 	if (err)
 		goto out;
+	hash_grow_with(sip->strans, sip_strans_hash_key, 1u << 19);
 	if (tconf) {
 		err = sip_transp_alloc(&sip->transp, tconf, sip_recv, sip);
 		if (err)

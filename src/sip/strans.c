@@ -120,6 +120,12 @@ struct strans {
 };
 
 
+uint32_t sip_strans_hash_key(const void *data)
+{
+	return ((const struct strans *)data)->hkey;
+}
+
+
 static void st_branch(const struct strans *st, struct pl *pl)
 {
 	pl_set(pl, st->key, st->branch_len);

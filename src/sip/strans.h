@@ -85,4 +85,7 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg);
  * (sip_close()).  Handles stay valid and become inactive. */
 void sip_trans_close_all(struct sip *sip);
 
+/* The key of an entry of sip->strans (the table grows). */
+uint32_t sip_strans_hash_key(const void *data);
+
 #endif

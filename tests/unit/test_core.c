@@ -218,6 +218,66 @@ static void test_list_hash(void **state)
 }
 
 
+static uint32_t item_key(const void *data)
+{
+	return (uint32_t)((const struct item *)data)->v * 2654435761u;
+}
+
+
+/* A growing table: it doubles past two entries a bucket up to its
+ * limit, every entry stays in the bucket of its key, same-key entries
+ * keep their order, and unlinking after a growth works. */
+static void test_hash_grow(void **state)
+{
+	enum {
+		N = 3000
+	};
+	struct item *it = calloc(N, sizeof(*it));
+	struct hash *h;
+	struct le *le;
+	int i, prev;
+
+	(void)state;
+	assert_non_null(it);
+	assert_int_equal(hash_alloc(&h, 4), 0);
+	hash_grow_with(h, item_key, 1000); /* 1024 buckets at most */
+	for (i = 0; i < N; i++) {
+		it[i].v = i % 1500; /* two entries a key */
+		hash_append(h, item_key(&it[i]), &it[i].le, &it[i]);
+	}
+	assert_int_equal(h->n, N);
+	assert_int_equal(h->mask, 1023); /* grew, and stopped at the limit */
+	for (i = 0; i < N; i++) {
+		bool found = false;
+
+		LIST_FOREACH (hash_list(h, item_key(&it[i])), le)
+			found = found || le->data == &it[i];
+		assert_true(found);
+	}
+	/* the two entries of key 7: appended first, still first */
+	prev = -1;
+	LIST_FOREACH (hash_list(h, item_key(&it[7])), le) {
+		const struct item *x = le->data;
+
+		if (x->v != 7)
+			continue;
+		assert_true(x - it > prev);
+		prev = (int)(x - it);
+	}
+	assert_int_equal(prev, 1507);
+	for (i = 0; i < N; i += 2)
+		hash_unlink(h, &it[i].le);
+	assert_int_equal(h->n, N / 2);
+	for (i = 1; i < N; i += 2)
+		hash_unlink(h, &it[i].le);
+	assert_int_equal(h->n, 0);
+	for (i = 0; i <= (int)h->mask; i++)
+		assert_null(h->bucket[i].head);
+	mem_deref(h);
+	free(it);
+}
+
+
 static int fired[8], nfired;
 
 static void on_tmr(void *arg)
@@ -357,6 +417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_buf_ceiling, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_buf_write_hdr, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_hash_grow, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_list_hash, mem_mark,
 						mem_expect_no_leaks),
