@@ -6,15 +6,21 @@
  *
  * Nonces are stateless.  A nonce is base64url (RFC 4648 5, no padding) of
  *
- *	ts (8 octets, ms) || ctr (8 octets) || HMAC-SHA256(K,
- *ts||ctr||alg||realm)[0..15]
+ *	ts (8 octets, ms) || ctr (8 octets) || mac (16 octets)
+ *
+ * One challenge draws one even c and offers ctr = c in its MD5 line and
+ * ctr = c + 1 in its SHA-256 line (the low bit names the algorithm);
+ * mac is the first half of HMAC-SHA256(K, ts || c || realm) in the MD5
+ * line and its second half in the SHA-256 line: one HMAC per challenge
+ * for both lines.
  *
  * K is 32 random octets drawn at boot (or configured, for several nodes
  * sharing a realm).  ts makes the age checkable (RFC 7616 3.3 stale), ctr
  * makes every nonce unique (so that nonce-count tracking of two clients
  * challenged in the same millisecond cannot collide), the realm stops a
- * nonce of one tenant being used in another, and the algorithm binds the
- * nonce to the challenge line it was offered in.  The source address is
+ * nonce of one tenant being used in another, and the half (with the low
+ * bit of ctr) binds the nonce to the algorithm of the line it was offered
+ * in.  The source address is
  * NOT bound: a phone behind NAT changes its public port (and with
  * carrier-grade NAT its address) between the challenge and the answer,
  * and TCP reconnects come from new ports; freshness comes from the
@@ -341,24 +347,49 @@ out:
 
 /* ---- hashing helpers ---- */
 
+/* Input of digest_hex() joined in one buffer up to this size: one
+ * EVP_DigestUpdate() instead of two per part (each costs a provider
+ * dispatch, more than hashing the few octets it carries). */
+#define DIGEST_JOIN_MAX 1024
+
 /* H(p0 ":" p1 ":" ... ) as lowercase hex. */
 static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 		      char *hex, size_t size)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
+	char join[DIGEST_JOIN_MAX];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx;
-	size_t i;
+	size_t i, len = 0;
+	bool joined = false;
 	int err = 0;
 
 	if (alg >= AUTH_ALG_NUM || size < 2 * alg_len(alg) + 1)
 		return EINVAL;
+	for (i = 0; i < n && len <= sizeof(join); i++)
+		len += parts[i].l + (i ? 1 : 0);
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return ENOMEM;
 	if (!EVP_DigestInit_ex(ctx, alg_md(alg), NULL)) {
 		err = EIO;
 		goto out;
+	}
+	if (len <= sizeof(join)) {
+		joined = true;
+		len = 0;
+		for (i = 0; i < n; i++) {
+			if (i)
+				join[len++] = ':';
+			if (parts[i].l)
+				memcpy(join + len, parts[i].p, parts[i].l);
+			len += parts[i].l;
+		}
+		if (!EVP_DigestUpdate(ctx, join, len)) {
+			err = EIO;
+			goto out;
+		}
+		n = 0;
 	}
 	for (i = 0; i < n; i++) {
 		if (i && !EVP_DigestUpdate(ctx, ":", 1)) {
@@ -377,6 +408,8 @@ static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 	}
 	hex_encode(hex, md, mdlen);
 out:
+	if (joined) /* HA1 or a password may be in it */
+		OPENSSL_cleanse(join, len);
 	EVP_MD_CTX_free(ctx);
 	return err;
 }
@@ -512,36 +545,59 @@ static uint64_t rd64(const uint8_t *p)
 }
 
 
-static int nonce_mac(const struct auth *auth, const uint8_t *id,
-		     enum auth_algo alg, const char *realm, size_t realm_len,
-		     uint8_t *mac)
+/*
+ * The MACs of a challenge's nonces: HMAC-SHA256(K, ts || c || realm),
+ * where c is ctr with its low bit (the algorithm) cleared; the first half
+ * authenticates the MD5 nonce (ctr = c), the second the SHA-256 one
+ * (ctr = c + 1).  The halves of one HMAC output are independent: knowing
+ * one does not help forge the other, so a nonce works only with the
+ * algorithm it was offered with, as when each line had its own HMAC, at
+ * half the cost of a challenge.
+ */
+static int nonce_macs(const struct auth *auth, const uint8_t *id,
+		      const char *realm, size_t realm_len,
+		      uint8_t mac[AUTH_ALG_NUM][NONCE_MAC])
 {
-	uint8_t buf[NONCE_ID + 1 + AUTH_REALM_MAX];
-	uint8_t md[EVP_MAX_MD_SIZE];
+	uint8_t buf[NONCE_ID + AUTH_REALM_MAX];
+	uint8_t md[32];
 
 	if (realm_len > AUTH_REALM_MAX)
 		return EINVAL;
 	memcpy(buf, id, NONCE_ID);
-	buf[NONCE_ID] = (uint8_t)alg;
-	memcpy(buf + NONCE_ID + 1, realm, realm_len);
-	if (hmac256(auth, buf, NONCE_ID + 1 + realm_len, md))
+	buf[NONCE_ID - 1] &= 0xfe;
+	memcpy(buf + NONCE_ID, realm, realm_len);
+	if (hmac256(auth, buf, NONCE_ID + realm_len, md))
 		return EIO;
-	memcpy(mac, md, NONCE_MAC);
+	memcpy(mac[AUTH_ALG_MD5], md, NONCE_MAC);
+	memcpy(mac[AUTH_ALG_SHA256], md + NONCE_MAC, NONCE_MAC);
 	return 0;
 }
 
 
-static int nonce_make(struct auth *auth, enum auth_algo alg, const char *realm,
-		      char *out)
+/* A fresh nonce id (ts || c, c even) and its MACs, for one challenge. */
+static int nonce_new(struct auth *auth, const char *realm, uint8_t *id,
+		     uint8_t mac[AUTH_ALG_NUM][NONCE_MAC])
+{
+	auth->ctr = (auth->ctr | 1) + 1;
+	be64(id, now_ms(auth));
+	be64(id + 8, auth->ctr);
+	return nonce_macs(auth, id, realm, strlen(realm), mac);
+}
+
+
+/* The low bit of ctr is the algorithm's number. */
+_Static_assert(AUTH_ALG_MD5 == 0 && AUTH_ALG_SHA256 == 1 && AUTH_ALG_NUM == 2,
+	       "nonce ctr low bit");
+
+/* The nonce text of the line of a challenge offered with alg. */
+static int nonce_text(const uint8_t *id, enum auth_algo alg,
+		      const uint8_t mac[AUTH_ALG_NUM][NONCE_MAC], char *out)
 {
 	uint8_t raw[NONCE_RAW];
-	int err;
 
-	be64(raw, now_ms(auth));
-	be64(raw + 8, ++auth->ctr);
-	err = nonce_mac(auth, raw, alg, realm, strlen(realm), raw + NONCE_ID);
-	if (err)
-		return err;
+	memcpy(raw, id, NONCE_ID);
+	raw[NONCE_ID - 1] |= (uint8_t)alg; /* AUTH_ALG_MD5 0, SHA256 1 */
+	memcpy(raw + NONCE_ID, mac[alg], NONCE_MAC);
 	return base64_encode(out, NONCE_B64 + 1, raw, NONCE_RAW, BASE64_URL);
 }
 
@@ -635,6 +691,7 @@ int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 	const char *hname = mode == AUTH_MODE_PROXY ? "Proxy-Authenticate"
 						    : "WWW-Authenticate";
 	char nonce[NONCE_B64 + 1], opaque[OPAQUE_B64 + 1];
+	uint8_t id[NONCE_ID], mac[AUTH_ALG_NUM][NONCE_MAC];
 	size_t i, off = 0;
 	int err;
 
@@ -643,12 +700,14 @@ int auth_challenge(struct auth *auth, const char *realm, enum auth_mode mode,
 	order = auth->conf.sha256_first ? sha_first : md5_first;
 	hdrs[0] = '\0';
 	err = opaque_make(auth, realm, strlen(realm), opaque);
+	if (!err)
+		err = nonce_new(auth, realm, id, mac);
 	if (err)
 		return err;
 	for (i = 0; i < AUTH_ALG_NUM; i++) {
 		if (!alg_enabled(auth, order[i]))
 			continue;
-		err = nonce_make(auth, order[i], realm, nonce);
+		err = nonce_text(id, order[i], mac, nonce);
 		if (err)
 			return err;
 		if (put(hdrs, size, &off, hname) ||
@@ -1059,15 +1118,17 @@ static bool nonce_valid(struct auth *auth, const struct sip_authhdr *ah,
 			uint64_t *ts)
 {
 	uint64_t lifetime = (uint64_t)auth->conf.nonce_lifetime_s * 1000;
-	uint8_t raw[NONCE_RAW], mac[NONCE_MAC];
+	uint8_t raw[NONCE_RAW], mac[AUTH_ALG_NUM][NONCE_MAC];
 	char opaque[OPAQUE_B64 + 1];
 	uint64_t now = now_ms(auth);
 
 	if (!nonce_decode(&ah->nonce, raw))
 		return false;
-	if (nonce_mac(auth, raw, alg, realm, strlen(realm), mac))
+	if ((raw[NONCE_ID - 1] & 1) != (uint8_t)alg)
+		return false; /* offered with the other algorithm */
+	if (nonce_macs(auth, raw, realm, strlen(realm), mac))
 		return false;
-	if (CRYPTO_memcmp(mac, raw + NONCE_ID, NONCE_MAC))
+	if (CRYPTO_memcmp(mac[alg], raw + NONCE_ID, NONCE_MAC))
 		return false;
 	memcpy(id, raw, NONCE_ID);
 	*ts = rd64(raw);
