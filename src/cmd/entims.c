@@ -47,9 +47,9 @@
 #include "sip/msg.h"
 #include "sip/proxy.h"
 #include "sip/registrar.h"
+#include "sip/regsrv.h"
 #include "sip/regstore.h"
 #include "sip/sip.h"
-#include "sip/strans.h"
 #include "sip/transp.h"
 #include "store/store.h"
 #include "store/userdb.h"
@@ -222,66 +222,6 @@ struct app {
 	int sigfd;
 };
 
-/* A REGISTER waiting for the registrar's answer (which comes after the
- * batch commit): the server transaction absorbs retransmissions. */
-struct regwait {
-	struct sip_strans *st;
-};
-
-static void regwait_destructor(void *arg)
-{
-	struct regwait *w = arg;
-
-	mem_deref(w->st);
-}
-
-
-static void reg_replied(const struct reg_reply *rep, void *arg)
-{
-	struct regwait *w = arg;
-	struct sip_reply_opts o = { 0 };
-	int err;
-
-	if (!rep->err) {
-		o.reason = rep->reason;
-		o.hdrs = rep->hdrs;
-		err = sip_strans_reply(w->st, rep->scode, &o);
-		if (err)
-			LOG_WARN(NULL, "REGISTER answer %u not sent: %s",
-				 rep->scode, log_strerror(err));
-	}
-	mem_deref(w);
-}
-
-
-static void handle_register(struct app *app, struct sip_msg *msg)
-{
-	struct sip_msg *req = NULL;
-	struct regwait *w;
-	int err;
-
-	w = mem_zalloc(sizeof(*w), regwait_destructor);
-	if (!w)
-		goto fail;
-	err = sip_msg_dup(&req, msg);
-	if (!err)
-		err = sip_strans_alloc(&w->st, app->sip, req, NULL, NULL);
-	mem_deref(req);
-	if (err)
-		goto fail;
-	err = registrar_handle(app->reg, sip_strans_req(w->st), reg_replied, w);
-	if (err) {
-		err = sip_strans_reply(w->st, 500, NULL);
-		(void)err;
-		mem_deref(w);
-	}
-	return;
-fail:
-	mem_deref(w);
-	(void)sip_replyf(app->sip, msg, 500, "Out Of Memory");
-}
-
-
 static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 {
 	struct app *app = arg;
@@ -291,7 +231,7 @@ static bool on_request(struct sip *sip, struct sip_msg *msg, void *arg)
 	if (msg->meth == SIP_METHOD_REGISTER && !sip_msg_ruri(msg, &ruri) &&
 	    (proxy_domain_is_mine(app->px, &ruri->host) ||
 	     proxy_uri_is_me(app->px, ruri))) {
-		handle_register(app, msg);
+		regsrv_handle(app->reg, app->sip, msg);
 		return true;
 	}
 	return proxy_request(app->px, msg);

@@ -74,6 +74,15 @@ struct registrar {
 	struct tmr commit_tmr; /* group commit delay */
 	struct loop_hook hook;
 	bool closed;
+	/* kept for the next REGISTER (allocating and freeing them cost
+	 * more than most steps of a refresh); NULL while one is in use */
+	struct regctx *x_spare;
+	struct buf *hdrs_spare;
+	/* the last addresses written as text into a stored row, with
+	 * their text: the local address is nearly always the same, and a
+	 * UA's refresh comes from where its last one came */
+	struct sa fmt_sa[2];
+	char fmt_str[2][SA_STRLEN];
 };
 
 struct reg_aor {
@@ -123,6 +132,7 @@ struct reply {
 	uint16_t scode;
 	char reason[REG_REASON_MAX];
 	struct buf *hdrs;
+	bool stateless; /* see struct reg_reply */
 };
 
 static void binding_remove(struct registrar *reg, struct reg_binding *b);
@@ -207,6 +217,8 @@ static void destructor(void *arg)
 	mem_deref(reg->realm);
 	mem_deref(reg->conf.auth);
 	mem_deref(reg->conf.store);
+	mem_deref(reg->x_spare);
+	mem_deref(reg->hdrs_spare);
 }
 
 
@@ -456,8 +468,28 @@ static void binding_remove(struct registrar *reg, struct reg_binding *b)
 }
 
 
-static void row_of(const struct reg_binding *b, struct regstore_row *row,
-		   char *src, char *dst)
+/* The text of an address for a stored row, through the one-entry cache
+ * of slot i (0: source, 1: local address). */
+static const char *row_addr(struct registrar *reg, int i, const struct sa *sa)
+{
+	if (!sa_isset(sa))
+		return NULL;
+	if (reg->fmt_str[i][0] && sa_eq(sa, &reg->fmt_sa[i]))
+		return reg->fmt_str[i];
+	reg->fmt_str[i][0] = '\0';
+	if (sa_fmt(sa, reg->fmt_str[i], SA_STRLEN) <= 0) {
+		reg->fmt_str[i][0] = '\0';
+		return NULL;
+	}
+	reg->fmt_sa[i] = *sa;
+	return reg->fmt_str[i];
+}
+
+
+/* The stored row of a binding; its address strings stay valid until the
+ * next call. */
+static void row_of(struct registrar *reg, const struct reg_binding *b,
+		   struct regstore_row *row)
 {
 	memset(row, 0, sizeof(*row));
 	row->id = b->id;
@@ -473,11 +505,8 @@ static void row_of(const struct reg_binding *b, struct regstore_row *row,
 	row->reg_id = b->reg_id;
 	row->user_agent = b->ua;
 	row->tp = b->tp;
-	src[0] = dst[0] = '\0';
-	if (sa_isset(&b->src) && sa_fmt(&b->src, src, SA_STRLEN) > 0)
-		row->src = src;
-	if (sa_isset(&b->dst) && sa_fmt(&b->dst, dst, SA_STRLEN) > 0)
-		row->dst = dst;
+	row->src = row_addr(reg, 0, &b->src);
+	row->dst = row_addr(reg, 1, &b->dst);
 }
 
 
@@ -618,11 +647,12 @@ static int reload(struct registrar *reg)
 /* ---- group commit ---- */
 
 static void deliver(reg_reply_h *h, void *arg, int err, uint16_t scode,
-		    const char *reason, const char *hdrs)
+		    const char *reason, const char *hdrs, bool stateless)
 {
 	struct reg_reply rep;
 
 	rep.err = err;
+	rep.stateless = stateless;
 	rep.scode = scode;
 	rep.reason = reason;
 	rep.hdrs = hdrs ? hdrs : "";
@@ -633,7 +663,6 @@ static void deliver(reg_reply_h *h, void *arg, int err, uint16_t scode,
 static int store_commit(struct registrar *reg)
 {
 	struct regstore *rs = reg->conf.store;
-	char src[SA_STRLEN], dst[SA_STRLEN];
 	struct regstore_row row;
 	struct le *le;
 	int err;
@@ -647,7 +676,7 @@ static int store_commit(struct registrar *reg)
 		if (b->removed) {
 			err = regstore_del(rs, b->id);
 		} else {
-			row_of(b, &row, src, dst);
+			row_of(reg, b, &row);
 			err = regstore_put(rs, &row);
 		}
 		if (err)
@@ -738,9 +767,11 @@ static void deliver_ready(struct registrar *reg)
 
 		list_unlink(le);
 		if (p->hdrs)
-			deliver(p->h, p->arg, 0, p->scode, p->reason, p->hdrs);
+			deliver(p->h, p->arg, 0, p->scode, p->reason, p->hdrs,
+				false);
 		else /* no memory for even the 500's Retry-After */
-			deliver(p->h, p->arg, 0, p->scode, p->reason, "");
+			deliver(p->h, p->arg, 0, p->scode, p->reason, "",
+				false);
 		mem_deref(p);
 	}
 }
@@ -1156,6 +1187,7 @@ struct regctx {
 	bool star;
 	struct cplan plan[REG_REQ_CONTACTS_MAX];
 	size_t np;
+	const struct reg_aor *a; /* the AOR's entry while planning, or NULL */
 	bool changed;
 };
 
@@ -1164,8 +1196,11 @@ static void regctx_release(struct regctx *x)
 {
 	size_t i;
 
-	for (i = 0; i < REG_REQ_CONTACTS_MAX; i++)
+	/* only the first np entries are used: plan_contact() leaves no
+	 * binding in the one it did not keep */
+	for (i = 0; i < x->np; i++)
 		x->plan[i].nb = mem_deref(x->plan[i].nb);
+	x->np = 0;
 	x->rv.callid = mem_deref(x->rv.callid);
 	x->rv.path = mem_deref(x->rv.path);
 	x->rv.ua = mem_deref(x->rv.ua);
@@ -1290,6 +1325,17 @@ static int step_auth(struct regctx *x)
 		return err;
 	if (ar.verdict != AUTH_OK) {
 		set_status(x->rp, ar.scode, ar.reason);
+		/* RFC 3261 8.2.7: a challenge (no credentials for us, or a
+		 * stale nonce) and the refusal of a blocked source change
+		 * nothing and rest on no state: they may be sent without a
+		 * server transaction, so an unauthenticated flood costs no
+		 * memory and no Timer J.  A retransmission gets a fresh
+		 * challenge, which answers it as well (the nonces are
+		 * stateless).  A wrong digest stays stateful: its
+		 * retransmissions must not count as more failures. */
+		x->rp->stateless = ar.verdict == AUTH_CHALLENGE ||
+				   ar.verdict == AUTH_STALE ||
+				   ar.verdict == AUTH_THROTTLED;
 		return buf_write_str(x->rp->hdrs, ar.hdrs);
 	}
 	if (!user_owns_aor(&ar.username, &x->to->uri))
@@ -1491,7 +1537,7 @@ static int plan_contact(struct regctx *x, const struct sip_contact *c)
 		set_status(x->rp, 400, "Bad Request (+sip.instance too long)");
 		return 0;
 	}
-	p->old = binding_match(aor_find(x->reg, x->aor, x->aorlen), &p->cand);
+	p->old = binding_match(x->a, &p->cand);
 	if (p->old && !strcmp(p->old->callid, x->rv.callid) &&
 	    x->rv.cseq <= p->old->cseq) {
 		/* step 7: same Call-ID and a CSeq not higher: "the update
@@ -1543,7 +1589,7 @@ static int plan_contact(struct regctx *x, const struct sip_contact *c)
 static int check_limits(struct regctx *x)
 {
 	const struct registrar_conf *conf = &x->reg->conf;
-	const struct reg_aor *a = aor_find(x->reg, x->aor, x->aorlen);
+	const struct reg_aor *a = x->a;
 	size_t i, nnew = 0, ngone = 0, have = a ? a->bindings.n : 0;
 
 	for (i = 0; i < x->np; i++) {
@@ -1636,6 +1682,8 @@ static int process(struct regctx *x)
 				x->rp->hdrs);
 	}
 
+	/* nothing changes while planning: one lookup for all Contacts */
+	x->a = aor_find(x->reg, x->aor, x->aorlen);
 	for (i = 0; i < x->nc; i++) {
 		err = plan_contact(x, &x->cv[i]);
 		if (err || x->rp->scode)
@@ -1709,23 +1757,36 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
 	    req->meth != SIP_METHOD_REGISTER)
 		return EINVAL;
 	memset(&rp, 0, sizeof(rp));
-	err = buf_alloc(&rp.hdrs, 512, REG_REPLY_MAX);
-	if (err)
-		return err;
-	/* the per-request state is ~10 KiB: keep it off the stack, and
-	 * clear only what is read before it is written (the Contact views
-	 * cv[] are filled up to nc; zeroing them all cost more than the
-	 * rest of the request) */
-	x = mem_alloc(sizeof(*x), NULL);
-	if (!x) {
-		mem_deref(rp.hdrs);
-		return ENOMEM;
+	/* the answer's header lines and the per-request state (~10 KiB:
+	 * off the stack) are the last request's when it left them (not
+	 * when a callback of it started this one) */
+	if (reg->hdrs_spare) {
+		rp.hdrs = reg->hdrs_spare;
+		reg->hdrs_spare = NULL;
+		rp.hdrs->pos = rp.hdrs->end = 0;
+	} else {
+		err = buf_alloc(&rp.hdrs, 512, REG_REPLY_MAX);
+		if (err)
+			return err;
 	}
+	if (reg->x_spare) {
+		x = reg->x_spare;
+		reg->x_spare = NULL;
+	} else {
+		x = mem_alloc(sizeof(*x), NULL);
+		if (!x) {
+			mem_deref(rp.hdrs);
+			return ENOMEM;
+		}
+	}
+	/* clear only what is read before it is written: the Contact views
+	 * cv[] are filled up to nc and the plans up to np (zeroing them all
+	 * cost more than the rest of the request) */
 	memset(x, 0, offsetof(struct regctx, cv));
 	x->nc = 0;
 	x->star = false;
-	memset(x->plan, 0, sizeof(x->plan));
 	x->np = 0;
+	x->a = NULL;
 	x->changed = false;
 	x->reg = reg;
 	x->req = req;
@@ -1756,19 +1817,25 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
 				deliver(replyh, arg, 0, 500,
 					"Server Internal Error (bindings not "
 					"stored)",
-					"Retry-After: 5\r\n");
+					"Retry-After: 5\r\n", false);
 			else
 				deliver(replyh, arg, 0, rp.scode, rp.reason,
-					hdrs);
+					hdrs, false);
 			err = 0;
 		}
 		goto out;
 	}
-	deliver(replyh, arg, 0, rp.scode, rp.reason, hdrs);
+	deliver(replyh, arg, 0, rp.scode, rp.reason, hdrs, rp.stateless);
 out:
 	regctx_release(x);
-	mem_deref(x);
-	mem_deref(rp.hdrs);
+	if (!reg->x_spare)
+		reg->x_spare = x;
+	else
+		mem_deref(x);
+	if (!reg->hdrs_spare)
+		reg->hdrs_spare = rp.hdrs;
+	else
+		mem_deref(rp.hdrs);
 	return err;
 }
 

@@ -18,6 +18,12 @@
  * registrar_handle() returns.  The registrar needs the thread's loop
  * (loop_init): its timers and hook live there.
  *
+ * registrar_handle() keeps nothing of the request once it returns (the
+ * answers that wait for a commit are put together before it returns), so
+ * it may be given the stack's receive buffer rather than a copy: the
+ * caller copies the request only for an answer that needs a server
+ * transaction.
+ *
  * Bindings expire on their own timer.  registrar_lookup() lists an AOR's
  * contacts by q, with the flow (transport, source address, connection)
  * each REGISTER came over, for a proxy to reach a UA behind NAT.
@@ -62,6 +68,14 @@ struct reg_reply {
 	uint16_t scode;
 	const char *reason; /* reason phrase */
 	const char *hdrs;   /* extra header lines, each CRLF-ended, or "" */
+	/* true for a challenge (401 without credentials for the realm, or
+	 * with a stale nonce) and the 403 of a source blocked for too many
+	 * failures: delivered before registrar_handle() returns, it changed
+	 * nothing and may be sent without a server transaction (RFC 3261
+	 * 8.2.7); a retransmission is then simply challenged again.  Every
+	 * other answer goes through the request's server transaction, so a
+	 * retransmission gets the same answer (RFC 3261 10.3, 17.2.2). */
+	bool stateless;
 };
 
 typedef void(reg_reply_h)(const struct reg_reply *rep, void *arg);

@@ -50,6 +50,7 @@ struct rx {
 	uint16_t scode;
 	char reason[256];
 	char hdrs[16384];
+	bool stateless;
 };
 
 static void on_reply(const struct reg_reply *rep, void *arg)
@@ -59,6 +60,7 @@ static void on_reply(const struct reg_reply *rep, void *arg)
 	assert_int_equal(rep->err, 0);
 	r->n++;
 	r->scode = rep->scode;
+	r->stateless = rep->stateless;
 	(void)snprintf(r->reason, sizeof(r->reason), "%s", rep->reason);
 	(void)snprintf(r->hdrs, sizeof(r->hdrs), "%s", rep->hdrs);
 }
@@ -634,6 +636,7 @@ static void test_auth_and_authz(void **state)
 	assert_non_null(strstr(rx.hdrs, "algorithm=SHA-256"));
 	assert_non_null(strstr(rx.hdrs, "algorithm=MD5"));
 	assert_int_equal(registrar_count(reg), 0);
+	assert_true(rx.stateless); /* a challenge: RFC 3261 8.2.7 */
 
 	/* bob's good credentials for alice's AOR: 403 (step 4) */
 	authz_line(az, sizeof(az), rx.hdrs, "bob", "pw2");
@@ -643,6 +646,7 @@ static void test_auth_and_authz(void **state)
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 2, extra),
 		403);
 	assert_int_equal(registrar_count(reg), 0);
+	assert_false(rx.stateless);
 
 	/* wrong password: challenged again */
 	assert_int_equal(reg1(reg, &rx, "sip:alice@example.com", "cid-a", 3,
@@ -654,6 +658,9 @@ static void test_auth_and_authz(void **state)
 	assert_int_equal(
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 4, extra),
 		401);
+	/* a failure: its retransmission must meet the transaction, not
+	 * count twice */
+	assert_false(rx.stateless);
 
 	/* alice for alice: 200 */
 	authz_line(az, sizeof(az), rx.hdrs, "alice", "pw1");
@@ -663,6 +670,7 @@ static void test_auth_and_authz(void **state)
 		reg1(reg, &rx, "sip:alice@example.com", "cid-a", 5, extra),
 		200);
 	assert_int_equal(registrar_count(reg), 1);
+	assert_false(rx.stateless);
 	registrar_close(reg);
 	mem_deref(reg);
 	mem_deref(auth);
