@@ -12,21 +12,29 @@
  *
  *   challenge, blocked source   stateless (RFC 3261 8.2.7): sip_reply()
  *                               from the received message, nothing kept
- *   other answers now           a server transaction, made in the reply
- *                               callback from a copy of the request
+ *   other answers now           built from the received message and sent
+ *                               through a server transaction
  *   200 after the commit        a server transaction made when
- *                               registrar_handle() returns, answered from
- *                               the commit; it absorbs retransmissions
- *                               meanwhile and repeats the 200 after
- *                               (RFC 3261 17.2.2), so a retransmitted
- *                               REGISTER never meets the Call-ID/CSeq rule
+ *                               registrar_handle() returns; it absorbs
+ *                               retransmissions meanwhile and repeats the
+ *                               200 after (RFC 3261 17.2.2), so a
+ *                               retransmitted REGISTER never meets the
+ *                               Call-ID/CSeq rule
+ *
+ * No transaction keeps a copy of the request (sip_strans_alloc_bare()):
+ * for an answer that waits for the commit, the lines every response to
+ * the request carries (Via with received/rport, From, To with our tag,
+ * Call-ID, CSeq: RFC 3261 8.2.6) are built when it arrives, and the
+ * answer is that head between its status line and its own header lines.
+ * A copy of the parsed request is several kB, a head a few hundred
+ * octets.
  *
  * Most REGISTERs of a digest registration are the first, unauthenticated
- * one: answering it statelessly saves the copy, the transaction and its
- * 32 s in Completed (Timer J over UDP), which at 10,000 REGISTER/s is
- * 320,000 transactions held for nothing, and an unauthenticated flood
- * leaves no state behind.  A retransmitted first REGISTER gets a fresh
- * challenge; the nonces are stateless, so either answers it.
+ * one: answering it statelessly saves the transaction and its 32 s in
+ * Completed (Timer J over UDP), which at 10,000 REGISTER/s is 320,000
+ * transactions held for nothing, and an unauthenticated flood leaves no
+ * state behind.  A retransmitted first REGISTER gets a fresh challenge;
+ * the nonces are stateless, so either answers it.
  *
  * Limit: a 200 waiting for the commit whose transaction cannot be made
  * (out of memory) is still applied but cannot be answered; the UA's
@@ -36,7 +44,9 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "sip/build.h"
 #include "sip/msg.h"
@@ -45,11 +55,17 @@
 
 #define LOG_MODULE "registrar"
 
+/* What sip_reply_build() ends a response without a body with. */
+static const char cl_tail[] = "Content-Length: 0\r\n\r\n";
+#define CL_TAIL_LEN (sizeof(cl_tail) - 1)
+
 /* One REGISTER being answered. */
 struct regwait {
 	struct sip *sip;
 	struct sip_msg *rx; /* the received request; only during the call */
 	struct sip_strans *st;
+	char *head; /* Via .. CSeq lines of the answer (after the commit) */
+	size_t head_len;
 	bool answered;
 };
 
@@ -58,21 +74,99 @@ static void destructor(void *arg)
 	struct regwait *w = arg;
 
 	mem_deref(w->st);
+	mem_deref(w->head);
 }
 
 
-/* The server transaction, from a copy of the received request. */
-static int trans_make(struct regwait *w)
+/* Answer now, from the received message, through a transaction. */
+static int answer_now(struct regwait *w, uint16_t scode,
+		      const struct sip_reply_opts *o)
 {
-	struct sip_msg *req = NULL;
+	struct buf mb;
 	int err;
 
-	if (!w->rx)
-		return ENOENT;
-	err = sip_msg_dup(&req, w->rx);
+	err = sip_strans_alloc_bare(&w->st, w->sip, w->rx);
+	if (err)
+		return err;
+	err = buf_init(&mb, 1024, SIP_MSG_MAX);
+	if (err)
+		return err;
+	err = sip_reply_build(&mb, w->rx, scode, o);
 	if (!err)
-		err = sip_strans_alloc(&w->st, w->sip, req, NULL, NULL);
-	mem_deref(req);
+		err = sip_strans_send_raw(w->st, scode, mb.b, mb.end);
+	buf_reset(&mb);
+	return err;
+}
+
+
+/*
+ * For an answer that waits for the commit: the lines sip_reply_build()
+ * writes between the status line and the caller's header lines, and the
+ * transaction.  The head is the same for every final code (the To tag
+ * comes from the request; REGISTER copies no Record-Route).
+ */
+static int wait_prepare(struct regwait *w)
+{
+	struct sip_reply_opts o = { 0 };
+	const char *p, *eol;
+	struct buf mb;
+	int err;
+
+	err = buf_init(&mb, 1024, SIP_MSG_MAX);
+	if (err)
+		return err;
+	o.reason = "OK";
+	err = sip_reply_build(&mb, w->rx, 200, &o);
+	if (err)
+		goto out;
+	p = (const char *)mb.b;
+	eol = memchr(p, '\n', mb.end);
+	if (!eol || mb.end < CL_TAIL_LEN ||
+	    memcmp(p + mb.end - CL_TAIL_LEN, cl_tail, CL_TAIL_LEN)) {
+		err = EPROTO; /* not the layout this file builds on */
+		goto out;
+	}
+	eol++;
+	w->head_len = (size_t)(p + mb.end - CL_TAIL_LEN - eol);
+	w->head = mem_alloc(w->head_len + 1, NULL);
+	if (!w->head) {
+		err = ENOMEM;
+		goto out;
+	}
+	memcpy(w->head, eol, w->head_len);
+	w->head[w->head_len] = '\0';
+	err = sip_strans_alloc_bare(&w->st, w->sip, w->rx);
+out:
+	buf_reset(&mb);
+	return err;
+}
+
+
+/* The answer after the commit: status line, head, its lines. */
+static int answer_later(struct regwait *w, uint16_t scode,
+			const struct sip_reply_opts *o)
+{
+	struct buf mb;
+	int err;
+
+	if (!w->head || !w->st)
+		return ENOENT;
+	err = buf_init(&mb, 1024, SIP_MSG_MAX);
+	if (err)
+		return err;
+	err = buf_write(&mb, "SIP/2.0 ", 8);
+	err |= buf_write_u32(&mb, scode);
+	err |= buf_write(&mb, " ", 1);
+	err |= buf_write_str(&mb, o->reason ? o->reason : sip_reason(scode));
+	err |= buf_write(&mb, "\r\n", 2);
+	err |= buf_write(&mb, w->head, w->head_len);
+	err |= buf_write_str(&mb, o->hdrs ? o->hdrs : "");
+	err |= buf_write(&mb, cl_tail, CL_TAIL_LEN);
+	if (err)
+		err = ENOMEM;
+	else
+		err = sip_strans_send_raw(w->st, scode, mb.b, mb.end);
+	buf_reset(&mb);
 	return err;
 }
 
@@ -81,21 +175,21 @@ static void replied(const struct reg_reply *rep, void *arg)
 {
 	struct regwait *w = arg;
 	struct sip_reply_opts o = { 0 };
-	int err = 0;
+	int err;
 
 	w->answered = true;
-	if (rep->err)
-		goto out;
-	o.reason = rep->reason;
-	o.hdrs = rep->hdrs;
-	if (!w->st && rep->stateless && w->rx) {
-		err = sip_reply(w->sip, w->rx, rep->scode, &o);
+	if (rep->err) {
+		err = 0;
 		goto out;
 	}
-	if (!w->st)
-		err = trans_make(w);
-	if (!err)
-		err = sip_strans_reply(w->st, rep->scode, &o);
+	o.reason = rep->reason;
+	o.hdrs = rep->hdrs;
+	if (!w->rx)
+		err = answer_later(w, rep->scode, &o);
+	else if (rep->stateless)
+		err = sip_reply(w->sip, w->rx, rep->scode, &o);
+	else
+		err = answer_now(w, rep->scode, &o);
 out:
 	if (err)
 		LOG_WARN(NULL, "REGISTER answer %u not sent: %s", rep->scode,
@@ -130,11 +224,11 @@ void regsrv_handle(struct registrar *reg, struct sip *sip, struct sip_msg *msg)
 		(void)sip_replyf(sip, msg, 500, NULL);
 	} else if (!w->answered) {
 		/* the answer waits for the commit */
-		err = trans_make(w);
+		err = wait_prepare(w);
 		if (err)
 			LOG_WARN(NULL,
 				 "REGISTER without a transaction (%s): its "
-				 "retransmissions are not absorbed",
+				 "answer cannot be sent",
 				 log_strerror(err));
 	}
 	w->rx = NULL;

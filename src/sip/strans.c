@@ -735,6 +735,49 @@ int sip_strans_alloc(struct sip_strans **stp, struct sip *sip,
 
 
 /**
+ * Create the server transaction of a non-INVITE request without keeping
+ * the request: the TU answers with sip_strans_send_raw() only.  A
+ * registrar whose answer waits for a commit builds it from the received
+ * message, so its transaction never holds a copy (several kB) of it.
+ *
+ * @param stp  the TU's handle
+ * @param sip  the stack
+ * @param req  the request (not INVITE or ACK), read only during the call
+ * @return as sip_strans_alloc()
+ */
+int sip_strans_alloc_bare(struct sip_strans **stp, struct sip *sip,
+			  struct sip_msg *req)
+{
+	const struct sip_via *via;
+	const struct sip_cseq *cseq;
+	struct sip_strans *h;
+	struct strans *st;
+	int err;
+
+	if (!stp || !sip || !sip->strans || !req || !req->req ||
+	    req->meth == SIP_METHOD_ACK || req->meth == SIP_METHOD_INVITE)
+		return EINVAL;
+	if (sip_msg_via(req, &via) || sip_msg_cseq(req, &cseq))
+		return EBADMSG;
+	if (find(sip, req, via, cseq, MATCH_SAME))
+		return EALREADY;
+
+	h = mem_zalloc(sizeof(*h), handle_destructor);
+	if (!h)
+		return ENOMEM;
+	err = strans_create(&st, sip, req, false);
+	if (err) {
+		mem_deref(h);
+		return err;
+	}
+	st->h = h;
+	h->st = st;
+	*stp = h;
+	return 0;
+}
+
+
+/**
  * Build a response to the request and send it (RFC 3261 8.2.6).
  *
  * @param st     the handle

@@ -57,6 +57,11 @@ int sip_strans_alloc(struct sip_strans **stp, struct sip *sip,
 		     struct sip_msg *req, sip_strans_cancel_h *cancelh,
 		     void *arg) IMS_MUST_CHECK;
 
+/* The same for a non-INVITE request that the transaction does not keep
+ * (req is read only during the call): answer with sip_strans_send_raw(). */
+int sip_strans_alloc_bare(struct sip_strans **stp, struct sip *sip,
+			  struct sip_msg *req) IMS_MUST_CHECK;
+
 /* Build a response with sip_reply_build() and send it (before the final
  * response only: the request is gone afterwards). */
 int sip_strans_reply(struct sip_strans *st, uint16_t scode,

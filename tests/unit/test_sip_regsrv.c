@@ -300,6 +300,19 @@ static void test_ok_waits_in_a_transaction(void **state)
 	assert_int_equal(fake_nsent, 2);
 	assert_true(fake_sent_starts(1, "SIP/2.0 200 "));
 	assert_true(fake_sent_has(1, "Contact: <sip:alice@192.0.2.1:5060>"));
+	/* built after the commit from the head kept at arrival: the lines
+	 * of RFC 3261 8.2.6, the registrar's, one Content-Length last */
+	assert_true(fake_sent_has(
+		1, "\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKrs-2\r\n"
+		   "From: <sip:alice@example.com>;tag=f1\r\n"
+		   "To: <sip:alice@example.com>;tag="));
+	assert_true(fake_sent_has(1, "\r\nCall-ID: regsrv-1@192.0.2.1\r\n"
+				     "CSeq: 2 REGISTER\r\n"));
+	sent_str(1, sent, sizeof(sent));
+	assert_int_equal(count(sent, "Content-Length:"), 1);
+	assert_int_equal(strcmp(sent + strlen(sent) - 23,
+				"\r\nContent-Length: 0\r\n\r\n"),
+			 0);
 	assert_int_equal(g_env.sip->strans->n, 1); /* Completed, Timer J */
 
 	/* RFC 3261 17.2.2: the retransmission is absorbed and answered with
