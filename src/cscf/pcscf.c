@@ -10,14 +10,18 @@
  * through cscf_edit_msg() (edit.h): removed header lines, added lines on
  * top (Path, Route, Record-Route, P-Asserted-Identity, P-Charging-Vector).
  *
- * Registrations: one entry per (IMPU, contact), found by flow through a
- * hash of (transport, source address) (the hot path: every request from
- * a phone) and by identity or contact with a walk of the list (the reg
- * event's NOTIFY, lookups from the wiring).  Each entry holds a counted
- * reference to its stream connection and an expiry timer on the loop.
- * A REGISTER of the same (IMPU, contact) from a new flow (the phone
- * reconnected, or its NAT binding changed) moves the entry to the new
- * flow: the old one can no longer reach the phone.
+ * Registrations: one block per (IMPU, contact) with its strings and
+ * its index nodes (pcscf_tab.h), found by flow through a hash of
+ * (transport, source address) (the hot path: every request from a
+ * phone), by identity (each P-Associated-URI and the registered IMPU:
+ * the reg event's NOTIFY, lookups from the wiring) and by contact.  The
+ * Service-Route is a list shared by every phone that got the same one
+ * (usually all those served by one S-CSCF).  The flow keeps its
+ * addresses in 24 octets, not two struct sa of 136.  Each entry holds a
+ * counted reference to its stream connection and an expiry timer on the
+ * loop.  A REGISTER of the same (IMPU, contact) from a new flow (the
+ * phone reconnected, or its NAT binding changed) moves the entry to the
+ * new flow: the old one can no longer reach the phone.
  *
  * Flow tokens (RFC 5626 5.2 in spirit): the user part of our Path and
  * Record-Route URIs is hex(raw || HMAC-SHA256(key, raw)[0..9]) with
@@ -48,10 +52,10 @@
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/hex.h"
-#include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "cscf/edit.h"
+#include "cscf/pcscf_tab.h"
 #include "sip/addr.h"
 #include "sip/msg.h"
 #include "sip/registrar.h"
@@ -66,22 +70,40 @@
 #define ADD_MAX     8192 /* bytes of header lines added to one message */
 #define EXPIRES_DEF 3600 /* a 2xx without any expiry (RFC 3261 10.2.1.1) */
 
+/* What a flow needs of a struct sa (136 octets, a sockaddr_storage). */
+struct caddr {
+	uint8_t a[16];  /* IPv4: the first 4 */
+	uint32_t scope; /* IPv6 scope id */
+	uint16_t port;
+	uint8_t af; /* 4, 6, or 0: none */
+};
+
+/* Positions of a phone's index nodes; the identities follow. */
+enum {
+	N_FLOW,
+	N_CONTACT,
+	N_ID
+};
+
+#define IMPU_OWN 0xff /* impu_id: the IMPU is not the text of an id */
+
+/* One registration, one block: the record, its index nodes and its
+ * strings (contact, the P-Associated-URIs, the IMPU when it is not one
+ * of them, each NUL-terminated).  A 2xx that changes the identities
+ * makes a new block; one that changes the Service-Route swaps the shared
+ * list. */
 struct phone {
-	struct le le;    /* in p->phones (counted) */
-	struct le lef;   /* in p->byflow (not counted) */
-	struct le lei;   /* in p->byimpu */
-	struct le lec;   /* in p->bycontact */
-	struct le *leid; /* [ids_n] in p->byid */
 	struct pcscf *p;
-	struct pcscf_flow flow; /* conn counted */
-	char *impu;
-	char *contact;
-	char *ids[PCSCF_IDS_MAX];
-	size_t ids_n;
-	char *route[PCSCF_ROUTE_MAX];
-	size_t route_n;
-	uint64_t expires_at; /* ms */
-	struct tmr tmr;
+	struct sip_conn *conn;    /* streams: counted */
+	struct pcscf_strs *route; /* Service-Route, shared; NULL: none */
+	struct tmr tmr;           /* the expiry (tmr.jfs: when) */
+	struct caddr src, dst;
+	uint8_t tp;
+	uint8_t ids_n;
+	uint8_t impu_id; /* which id is the IMPU, or IMPU_OWN */
+	uint8_t nn;      /* nodes */
+	bool indexed;
+	struct pcscf_inode node[]; /* flow, contact, one per identity */
 };
 
 struct pcscf {
@@ -99,12 +121,12 @@ struct pcscf {
 	size_t key_len;
 	uint64_t icid_salt, icid_ctr;
 	uint32_t max_phones, reg_expires;
-	struct list phones;
 	/* Indexes, so that a P-CSCF serving 100,000 phones finds one
-	 * without scanning them: by flow, by the registered IMPU, by each
-	 * P-Associated-URI, by contact (keys: uri_key) */
-	struct hash *byflow;
-	struct hash *byimpu, *byid, *bycontact;
+	 * without scanning them: by flow (one node a phone: the count), by
+	 * identity (each P-Associated-URI, and the registered IMPU unless
+	 * an id has its key), by contact (keys: uri_key) */
+	struct pcscf_idx byflow, byid, bycontact;
+	struct pcscf_strtab *strs; /* Service-Route lists */
 	struct pcscf_hooks hooks;
 	void *arg;
 };
@@ -164,22 +186,105 @@ static uint32_t flow_key(enum sip_transp tp, const struct sa *src)
 }
 
 
-static bool flow_eq(const struct pcscf_flow *f, enum sip_transp tp,
-		    const struct sa *src)
+static void caddr_set(struct caddr *c, const struct sa *sa)
 {
-	return f->tp == tp && sa_eq(&f->src, src);
+	memset(c, 0, sizeof(*c));
+	c->port = sa_port(sa);
+	if (sa_af(sa) == AF_INET) {
+		c->af = 4;
+		memcpy(c->a, &sa->u.in.sin_addr, 4);
+	} else if (sa_af(sa) == AF_INET6) {
+		c->af = 6;
+		memcpy(c->a, &sa->u.in6.sin6_addr, 16);
+		c->scope = sa->u.in6.sin6_scope_id;
+	}
+}
+
+
+static void caddr_get(const struct caddr *c, struct sa *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (c->af == 4) {
+		sa_init(sa, AF_INET);
+		memcpy(&sa->u.in.sin_addr, c->a, 4);
+	} else if (c->af == 6) {
+		sa_init(sa, AF_INET6);
+		memcpy(&sa->u.in6.sin6_addr, c->a, 16);
+		sa->u.in6.sin6_scope_id = c->scope;
+	} else {
+		return;
+	}
+	sa_set_port(sa, c->port);
+}
+
+
+/* sa_eq(): address and port, an address of no family equals nothing */
+static bool caddr_eq(const struct caddr *a, const struct caddr *b)
+{
+	return a->af && a->af == b->af && a->port == b->port &&
+	       !memcmp(a->a, b->a, a->af == 4 ? 4 : 16);
+}
+
+
+static struct phone *phone_of(struct pcscf_inode *nd)
+{
+	return (struct phone *)(void *)((char *)(nd - nd->pos) -
+					offsetof(struct phone, node));
+}
+
+
+static const char *phone_contact(const struct phone *ph)
+{
+	return (const char *)(ph->node + ph->nn);
+}
+
+
+/* Identity i (i == ids_n: the IMPU's own copy, when it has one). */
+static const char *phone_id(const struct phone *ph, size_t i)
+{
+	const char *s = phone_contact(ph);
+
+	s += strlen(s) + 1;
+	while (i--)
+		s += strlen(s) + 1;
+	return s;
+}
+
+
+static const char *phone_impu(const struct phone *ph)
+{
+	return phone_id(ph, ph->impu_id == IMPU_OWN ? ph->ids_n : ph->impu_id);
+}
+
+
+static void phone_flow(const struct phone *ph, struct pcscf_flow *f)
+{
+	f->tp = (enum sip_transp)ph->tp;
+	caddr_get(&ph->src, &f->src);
+	caddr_get(&ph->dst, &f->dst);
+	f->conn = ph->conn;
+}
+
+
+static bool flow_eq(const struct phone *ph, enum sip_transp tp,
+		    const struct caddr *src)
+{
+	return ph->tp == tp && caddr_eq(&ph->src, src);
 }
 
 
 static struct phone *flow_first(const struct pcscf *p, enum sip_transp tp,
 				const struct sa *src)
 {
-	struct le *le;
+	uint32_t key = flow_key(tp, src);
+	struct pcscf_inode *nd;
+	struct caddr c;
 
-	LIST_FOREACH (hash_list(p->byflow, flow_key(tp, src)), le) {
-		struct phone *ph = le->data;
+	caddr_set(&c, src);
+	for (nd = pcscf_idx_head(&p->byflow, key); nd; nd = nd->next) {
+		struct phone *ph = phone_of(nd);
 
-		if (flow_eq(&ph->flow, tp, src))
+		if (nd->key == key && flow_eq(ph, tp, &c))
 			return ph;
 	}
 	return NULL;
@@ -257,31 +362,37 @@ static uint32_t uri_key(const struct sip_uri *u)
 }
 
 
-static uint32_t text_key(const char *text)
+static uint32_t text_key_pl(const struct pl *text)
 {
 	struct sip_uri u;
 
-	if (sip_uri_decode(&u, &(struct pl){ text, strlen(text) }))
-		return hash_fast(text, strlen(text));
+	if (sip_uri_decode(&u, text))
+		return hash_fast(text->p, text->l);
 	return uri_key(&u);
 }
 
 
-static void phone_index_ids(struct phone *ph)
+static uint32_t text_key(const char *text)
+{
+	return text_key_pl(&(struct pl){ text, strlen(text) });
+}
+
+
+static void phone_index(struct phone *ph)
 {
 	struct pcscf *p = ph->p;
+	struct sa src;
 	size_t i;
 
-	for (i = 0; ph->leid && i < ph->ids_n; i++)
-		hash_unlink(p->byid, &ph->leid[i]);
-	ph->leid = mem_deref(ph->leid);
-	if (!ph->ids_n)
-		return;
-	ph->leid = mem_zalloc(ph->ids_n * sizeof(*ph->leid), NULL);
-	if (!ph->leid)
-		return; /* found through byimpu only */
-	for (i = 0; i < ph->ids_n; i++)
-		hash_append(p->byid, text_key(ph->ids[i]), &ph->leid[i], ph);
+	caddr_get(&ph->src, &src);
+	pcscf_idx_add(&p->byflow, &ph->node[N_FLOW],
+		      flow_key((enum sip_transp)ph->tp, &src));
+	pcscf_idx_add(&p->bycontact, &ph->node[N_CONTACT],
+		      text_key(phone_contact(ph)));
+	for (i = N_ID; i < ph->nn; i++)
+		pcscf_idx_add(&p->byid, &ph->node[i],
+			      text_key(phone_id(ph, i - N_ID)));
+	ph->indexed = true;
 }
 
 
@@ -290,29 +401,35 @@ static void phone_unindex(struct phone *ph)
 	struct pcscf *p = ph->p;
 	size_t i;
 
-	hash_unlink(p->byimpu, &ph->lei);
-	hash_unlink(p->bycontact, &ph->lec);
-	for (i = 0; ph->leid && i < ph->ids_n; i++)
-		hash_unlink(p->byid, &ph->leid[i]);
-	ph->leid = mem_deref(ph->leid);
+	if (!ph->indexed)
+		return;
+	pcscf_idx_del(&p->byflow, &ph->node[N_FLOW]);
+	pcscf_idx_del(&p->bycontact, &ph->node[N_CONTACT]);
+	for (i = N_ID; i < ph->nn; i++)
+		pcscf_idx_del(&p->byid, &ph->node[i]);
+	ph->indexed = false;
 }
 
 
 static bool phone_has_id(const struct phone *ph, const struct sip_uri *u)
 {
+	const char *id;
 	size_t i;
 
-	for (i = 0; i < ph->ids_n; i++) {
-		if (uri_text_eq(ph->ids[i], u))
+	if (ph->ids_n == 0)
+		return uri_text_eq(phone_impu(ph), u);
+	for (id = phone_id(ph, 0), i = 0; i < ph->ids_n; i++) {
+		if (uri_text_eq(id, u))
 			return true;
+		id += strlen(id) + 1;
 	}
-	return ph->ids_n == 0 && uri_text_eq(ph->impu, u);
+	return false;
 }
 
 
 static const char *phone_default_id(const struct phone *ph)
 {
-	return ph->ids_n ? ph->ids[0] : ph->impu;
+	return ph->ids_n ? phone_id(ph, 0) : phone_impu(ph);
 }
 
 
@@ -574,18 +691,11 @@ static int charging_vector(struct pcscf *p, struct buf *mb)
 static void phone_destructor(void *arg)
 {
 	struct phone *ph = arg;
-	size_t i;
 
 	tmr_cancel(&ph->tmr);
-	if (ph->p)
-		phone_unindex(ph);
-	mem_deref(ph->flow.conn);
-	mem_deref(ph->impu);
-	mem_deref(ph->contact);
-	for (i = 0; i < ph->ids_n; i++)
-		mem_deref(ph->ids[i]);
-	for (i = 0; i < ph->route_n; i++)
-		mem_deref(ph->route[i]);
+	phone_unindex(ph);
+	mem_deref(ph->conn);
+	mem_deref(ph->route);
 }
 
 
@@ -593,12 +703,10 @@ static void phone_remove(struct phone *ph, bool notify)
 {
 	struct pcscf *p = ph->p;
 
-	list_unlink(&ph->le);
-	hash_unlink(p->byflow, &ph->lef);
 	phone_unindex(ph);
 	tmr_cancel(&ph->tmr);
 	if (notify && p->hooks.droph)
-		p->hooks.droph(ph->impu, ph->contact, p->arg);
+		p->hooks.droph(phone_impu(ph), phone_contact(ph), p->arg);
 	mem_deref(ph);
 }
 
@@ -607,8 +715,8 @@ static void phone_expired(void *arg)
 {
 	struct phone *ph = arg;
 
-	LOG_INFO(NULL, "registration of %s (%s) expired", ph->impu,
-		 ph->contact);
+	LOG_INFO(NULL, "registration of %s (%s) expired", phone_impu(ph),
+		 phone_contact(ph));
 	phone_remove(ph, true);
 }
 
@@ -617,136 +725,209 @@ static void phone_set_flow(struct phone *ph, const struct sip_msg *req)
 {
 	struct pcscf *p = ph->p;
 
-	if (ph->lef.list)
-		hash_unlink(p->byflow, &ph->lef);
-	mem_deref(ph->flow.conn);
-	ph->flow.tp = (enum sip_transp)req->tp;
-	ph->flow.src = req->src;
-	ph->flow.dst = req->dst;
-	ph->flow.conn = req->conn ? mem_ref(req->conn) : NULL;
-	hash_append(p->byflow, flow_key(ph->flow.tp, &ph->flow.src), &ph->lef,
-		    ph);
+	if (ph->indexed)
+		pcscf_idx_del(&p->byflow, &ph->node[N_FLOW]);
+	mem_deref(ph->conn);
+	ph->tp = (uint8_t)req->tp;
+	caddr_set(&ph->src, &req->src);
+	caddr_set(&ph->dst, &req->dst);
+	ph->conn = req->conn ? mem_ref(req->conn) : NULL;
+	if (ph->indexed)
+		pcscf_idx_add(&p->byflow, &ph->node[N_FLOW],
+			      flow_key((enum sip_transp)req->tp, &req->src));
 }
 
 
 static struct phone *phone_find(const struct pcscf *p, const char *impu,
 				const struct pl *contact)
 {
-	struct le *le;
+	uint32_t key = text_key(impu);
+	struct pcscf_inode *nd;
 
-	LIST_FOREACH (hash_list(p->byimpu, text_key(impu)), le) {
-		struct phone *ph = le->data;
+	for (nd = pcscf_idx_head(&p->byid, key); nd; nd = nd->next) {
+		struct phone *ph = phone_of(nd);
 
-		if (strcmp(ph->impu, impu) == 0 &&
-		    uri_texts_eq(ph->contact, contact))
+		if (nd->key == key && strcmp(phone_impu(ph), impu) == 0 &&
+		    uri_texts_eq(phone_contact(ph), contact))
 			return ph;
 	}
 	return NULL;
 }
 
 
-static void strs_free(char **v, size_t *n)
-{
-	while (*n) {
-		(*n)--;
-		v[*n] = mem_deref(v[*n]);
-	}
-}
+/* The P-Associated-URI and Service-Route values of a 2xx, as views into
+ * it. */
+struct sets {
+	struct pl ids[PCSCF_IDS_MAX];
+	size_t ids_n;
+	struct pl route[PCSCF_ROUTE_MAX];
+	size_t route_n;
+};
 
 
-/* The Service-Route and P-Associated-URI values of a 2xx. */
-static int phone_set_sets(struct phone *ph, const struct sip_msg *resp)
+static int sets_of(struct sets *st, const struct sip_msg *resp)
 {
 	struct sip_hdr_iter it = { 0 };
 	struct pl v;
-	int err = 0;
 
-	strs_free(ph->ids, &ph->ids_n);
-	strs_free(ph->route, &ph->route_n);
-	while (!err && sip_msg_hdr_value_next(resp, SIP_HDR_P_ASSOCIATED_URI,
-					      &it, &v)) {
+	st->ids_n = 0;
+	st->route_n = 0;
+	while (sip_msg_hdr_value_next(resp, SIP_HDR_P_ASSOCIATED_URI, &it,
+				      &v)) {
 		struct sip_addr a;
 
-		if (sip_addr_decode(&a, &v) || ph->ids_n == PCSCF_IDS_MAX)
+		if (sip_addr_decode(&a, &v) || st->ids_n == PCSCF_IDS_MAX ||
+		    memchr(a.auri.p, '\0', a.auri.l))
 			continue;
-		err = pl_strdup(&ph->ids[ph->ids_n], &a.auri);
-		if (!err)
-			ph->ids_n++;
+		st->ids[st->ids_n++] = a.auri;
 	}
 	memset(&it, 0, sizeof(it));
-	while (!err &&
-	       sip_msg_hdr_value_next(resp, SIP_HDR_SERVICE_ROUTE, &it, &v)) {
-		if (ph->route_n == PCSCF_ROUTE_MAX) {
-			err = E2BIG;
-			break;
-		}
-		err = pl_strdup(&ph->route[ph->route_n], &v);
-		if (!err)
-			ph->route_n++;
+	while (sip_msg_hdr_value_next(resp, SIP_HDR_SERVICE_ROUTE, &it, &v)) {
+		if (st->route_n == PCSCF_ROUTE_MAX)
+			return E2BIG;
+		st->route[st->route_n++] = v;
 	}
-	return err;
+	return 0;
+}
+
+
+static bool phone_same_ids(const struct phone *ph, const struct sets *st)
+{
+	const char *id;
+	size_t i;
+
+	if (ph->ids_n != st->ids_n)
+		return false;
+	for (id = phone_id(ph, 0), i = 0; i < st->ids_n; i++) {
+		if (!pl_eq_str(&st->ids[i], id))
+			return false;
+		id += strlen(id) + 1;
+	}
+	return true;
+}
+
+
+/* A phone's block (not indexed, no flow yet): the identity nodes, and one
+ * for the IMPU unless an id has its key (then that node finds it); the
+ * IMPU's text is the id's when they are the same. */
+static int phone_new(struct phone **php, struct pcscf *p, const char *impu,
+		     const struct pl *contact, const struct sets *st)
+{
+	uint32_t ikey = text_key(impu);
+	uint8_t impu_id = IMPU_OWN;
+	size_t len, nn = N_ID, i;
+	bool ikeyed = false;
+	struct phone *ph;
+	char *s;
+
+	if (memchr(contact->p, '\0', contact->l))
+		return EINVAL;
+	len = contact->l + 1;
+	for (i = 0; i < st->ids_n; i++) {
+		len += st->ids[i].l + 1;
+		if (impu_id == IMPU_OWN && pl_eq_str(&st->ids[i], impu))
+			impu_id = (uint8_t)i;
+		if (!ikeyed && text_key_pl(&st->ids[i]) == ikey)
+			ikeyed = true;
+	}
+	nn += st->ids_n + (ikeyed ? 0 : 1);
+	if (impu_id == IMPU_OWN)
+		len += strlen(impu) + 1;
+	ph = mem_zalloc(sizeof(*ph) + nn * sizeof(ph->node[0]) + len,
+			phone_destructor);
+	if (!ph)
+		return ENOMEM;
+	ph->p = p;
+	tmr_init(&ph->tmr);
+	ph->nn = (uint8_t)nn;
+	ph->ids_n = (uint8_t)st->ids_n;
+	ph->impu_id = impu_id;
+	for (i = 0; i < nn; i++)
+		ph->node[i].pos = (uint32_t)i;
+	s = (char *)(ph->node + nn);
+	memcpy(s, contact->p, contact->l);
+	s += contact->l + 1;
+	for (i = 0; i < st->ids_n; i++) {
+		memcpy(s, st->ids[i].p, st->ids[i].l);
+		s += st->ids[i].l + 1;
+	}
+	if (impu_id == IMPU_OWN)
+		memcpy(s, impu, strlen(impu) + 1);
+	*php = ph;
+	return 0;
 }
 
 
 static void subscribe(struct pcscf *p, const struct phone *ph)
 {
+	const char *rv[PCSCF_ROUTE_MAX];
 	struct pcscf_subscribe s;
 
 	if (!p->hooks.subh)
 		return;
 	memset(&s, 0, sizeof(s));
-	s.impu = ph->impu;
+	s.impu = phone_impu(ph);
 	s.from = p->uri;
 	s.event = "reg";
 	s.expires = p->reg_expires;
-	s.route = (const char *const *)ph->route;
-	s.route_n = ph->route_n;
-	s.contact = ph->contact;
+	s.route_n = pcscf_strs_vec(ph->route, rv, PCSCF_ROUTE_MAX);
+	s.route = rv;
+	s.contact = phone_contact(ph);
 	p->hooks.subh(&s, p->arg);
 }
 
 
+/* Keep what a 2xx says for (impu, contact).  A refresh with the same
+ * identities updates the block in place; other identities make a new
+ * block that takes the old one's place (its contact text kept). */
 static int phone_upsert(struct pcscf *p, const char *impu,
 			const struct pl *contact, const struct sip_msg *req,
 			const struct sip_msg *resp, uint32_t expires)
 {
-	struct phone *ph = phone_find(p, impu, contact);
-	bool fresh = ph == NULL;
-	int err = 0;
+	struct phone *old = phone_find(p, impu, contact), *ph = old;
+	struct pcscf_strs *route = NULL;
+	bool fresh = old == NULL;
+	struct caddr src;
+	struct sets st;
+	int err;
 
-	if (fresh) {
-		if (list_count(&p->phones) >= p->max_phones)
-			return ENOSPC;
-		ph = mem_zalloc(sizeof(*ph), phone_destructor);
-		if (!ph)
-			return ENOMEM;
-		ph->p = p;
-		tmr_init(&ph->tmr);
-		err = pl_strdup(&ph->contact, contact);
-		if (!err)
-			err = pl_strdup(&ph->impu,
-					&(struct pl){ impu, strlen(impu) });
-		if (err) {
-			mem_deref(ph);
-			return err;
+	err = sets_of(&st, resp);
+	if (!err)
+		err = pcscf_strs_get(p->strs, st.route, st.route_n, &route);
+	if (!err && fresh && p->byflow.n >= p->max_phones)
+		err = ENOSPC;
+	if (!err && (fresh || !phone_same_ids(old, &st))) {
+		struct pl oc;
+
+		if (!fresh)
+			pl_set_str(&oc, phone_contact(old));
+		err = phone_new(&ph, p, impu, fresh ? contact : &oc, &st);
+		if (!err && !fresh) {
+			/* no drop hook: the registration goes on */
+			phone_unindex(old);
+			old = mem_deref(old);
 		}
-		list_append(&p->phones, &ph->le, ph);
-		hash_append(p->byimpu, text_key(ph->impu), &ph->lei, ph);
-		hash_append(p->bycontact, text_key(ph->contact), &ph->lec, ph);
 	}
-	if (fresh || !flow_eq(&ph->flow, (enum sip_transp)req->tp, &req->src))
-		phone_set_flow(ph, req);
-	err = phone_set_sets(ph, resp);
 	if (err) {
-		phone_remove(ph, !fresh);
-		return err;
+		/* as the network no longer agrees with what we keep */
+		if (old)
+			phone_remove(old, true);
+		goto out;
 	}
-	phone_index_ids(ph);
-	ph->expires_at = tmr_jiffies() + (uint64_t)expires * 1000;
+	mem_deref(ph->route);
+	ph->route = route;
+	route = NULL;
+	caddr_set(&src, &req->src);
+	if (!ph->indexed || !flow_eq(ph, (enum sip_transp)req->tp, &src))
+		phone_set_flow(ph, req);
+	if (!ph->indexed)
+		phone_index(ph);
 	tmr_start(&ph->tmr, (uint64_t)expires * 1000, phone_expired, ph);
 	if (fresh)
 		subscribe(p, ph);
-	return 0;
+out:
+	mem_deref(route);
+	return err;
 }
 
 
@@ -779,36 +960,34 @@ static uint32_t granted(struct sip_msg *resp, const struct sip_uri *cu)
 static bool drop_match(const struct phone *ph, const char *impu,
 		       const struct sip_uri *u, const struct pl *contact)
 {
-	bool match = strcmp(ph->impu, impu) == 0 || (u && phone_has_id(ph, u));
+	bool match =
+		strcmp(phone_impu(ph), impu) == 0 || (u && phone_has_id(ph, u));
 
-	return match && (!contact || uri_texts_eq(ph->contact, contact));
+	return match && (!contact || uri_texts_eq(phone_contact(ph), contact));
 }
 
 
-/* Collect the phones of impu (and contact) from the two buckets its key
- * names, up to max of them, each once. */
+/* Collect the phones of impu (and contact) from the bucket its key names,
+ * up to max of them, each once (a phone may have two nodes there). */
 static size_t drop_collect(struct pcscf *p, uint32_t key, const char *impu,
 			   const struct sip_uri *u, const struct pl *contact,
 			   struct phone **v, size_t max)
 {
-	struct hash *const idx[2] = { p->byimpu, p->byid };
-	size_t n = 0, k, i;
-	struct le *le;
+	struct pcscf_inode *nd;
+	size_t n = 0, i;
 
-	for (k = 0; k < 2; k++) {
-		LIST_FOREACH (hash_list(idx[k], key), le) {
-			struct phone *ph = le->data;
+	for (nd = pcscf_idx_head(&p->byid, key); nd; nd = nd->next) {
+		struct phone *ph = phone_of(nd);
 
-			if (!drop_match(ph, impu, u, contact))
-				continue;
-			for (i = 0; i < n && v[i] != ph; i++)
-				;
-			if (i < n)
-				continue; /* in both indexes */
-			v[n++] = ph;
-			if (n == max)
-				return n;
-		}
+		if (nd->key != key || !drop_match(ph, impu, u, contact))
+			continue;
+		for (i = 0; i < n && v[i] != ph; i++)
+			;
+		if (i < n)
+			continue;
+		v[n++] = ph;
+		if (n == max)
+			return n;
 	}
 	return n;
 }
@@ -903,7 +1082,7 @@ static int phone_register(struct pcscf *p, struct sip_msg *req,
 		return reply(out, 400, "Bad To or Request-URI");
 	if (ru->sch != SIP_SCHEME_SIP && ru->sch != SIP_SCHEME_SIPS)
 		return reply(out, 416, NULL);
-	if (list_count(&p->phones) >= p->max_phones &&
+	if (p->byflow.n >= p->max_phones &&
 	    !flow_first(p, (enum sip_transp)req->tp, &req->src))
 		return reply(out, 503, "Too many registrations");
 
@@ -971,23 +1150,24 @@ static int pick_identity(struct pcscf *p, struct sip_msg *msg,
 	const struct phone *ph, *first;
 	struct sip_hdr_iter it = { 0 };
 	const struct sip_addr *from;
+	struct pcscf_inode *nd;
 	struct sip_addr a;
-	struct le *le;
+	uint32_t key;
 	struct pl v;
 
 	first = flow_first(p, (enum sip_transp)msg->tp, &msg->src);
 	if (!first)
 		return ENOENT;
+	key = first->node[N_FLOW].key;
 	if (sip_msg_hdr_value_next(msg, SIP_HDR_P_PREFERRED_IDENTITY, &it,
 				   &v)) {
 		if (sip_addr_decode(&a, &v))
 			return strict ? EPERM : 0;
-		LIST_FOREACH (hash_list(p->byflow, flow_key(first->flow.tp,
-							    &first->flow.src)),
-			      le) {
-			ph = le->data;
-			if (!flow_eq(&ph->flow, first->flow.tp,
-				     &first->flow.src) ||
+		for (nd = pcscf_idx_head(&p->byflow, key); nd; nd = nd->next) {
+			ph = phone_of(nd);
+			if (nd->key != key ||
+			    !flow_eq(ph, (enum sip_transp)first->tp,
+				     &first->src) ||
 			    !phone_has_id(ph, &a.uri))
 				continue;
 			*php = ph;
@@ -1004,12 +1184,11 @@ static int pick_identity(struct pcscf *p, struct sip_msg *msg,
 	 * this flow, else the first; its default identity */
 	*php = first;
 	if (sip_msg_from(msg, &from) == 0) {
-		LIST_FOREACH (hash_list(p->byflow, flow_key(first->flow.tp,
-							    &first->flow.src)),
-			      le) {
-			ph = le->data;
-			if (flow_eq(&ph->flow, first->flow.tp,
-				    &first->flow.src) &&
+		for (nd = pcscf_idx_head(&p->byflow, key); nd; nd = nd->next) {
+			ph = phone_of(nd);
+			if (nd->key == key &&
+			    flow_eq(ph, (enum sip_transp)first->tp,
+				    &first->src) &&
 			    phone_has_id(ph, &from->uri)) {
 				*php = ph;
 				break;
@@ -1053,14 +1232,17 @@ static int phone_request(struct pcscf *p, struct sip_msg *req,
 	memset(&e, 0, sizeof(e));
 	e.drop = trusted_ids;
 	e.drop_names = trusted_names;
-	if (!dlg && ph->route_n) {
+	if (!dlg && ph->route) {
+		const char *r = pcscf_strs_first(ph->route);
+
 		/* TS 24.229 5.2.6.3.3: the stored Service-Route, whatever
 		 * the phone preloaded */
 		e.drop |= CSCF_DROP(SIP_HDR_ROUTE);
 		err = buf_write_str(mb, "Route: ");
-		for (i = 0; !err && i < ph->route_n; i++)
-			err = buf_printf(mb, "%s%s", i ? ", " : "",
-					 ph->route[i]);
+		for (i = 0; !err && i < pcscf_strs_n(ph->route); i++) {
+			err = buf_printf(mb, "%s%s", i ? ", " : "", r);
+			r += strlen(r) + 1;
+		}
 		if (!err)
 			err = buf_write_str(mb, "\r\n");
 	} else {
@@ -1074,8 +1256,12 @@ static int phone_request(struct pcscf *p, struct sip_msg *req,
 	if (!err && !dlg && req->meth != SIP_METHOD_ACK &&
 	    req->meth != SIP_METHOD_CANCEL)
 		err = charging_vector(p, mb);
-	if (!err && !dlg && dialog_creating(req->meth))
-		err = record_route(p, &ph->flow, false, mb);
+	if (!err && !dlg && dialog_creating(req->meth)) {
+		struct pcscf_flow flow;
+
+		phone_flow(ph, &flow);
+		err = record_route(p, &flow, false, mb);
+	}
 	if (!err)
 		err = buf_write(mb, "", 1);
 	if (err)
@@ -1095,7 +1281,7 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 			struct pcscf_out *out)
 {
 	struct sip_hdr_iter it = { 0 };
-	struct pcscf_flow gone_flow = { 0 };
+	struct pcscf_flow flow = { 0 };
 	const struct phone *ph;
 	struct cscf_edit e;
 	enum sip_transp tp;
@@ -1131,13 +1317,14 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 		 * phone's own reg event subscription so (TS 24.229
 		 * 5.4.2.1.2, RFC 6665 4.4.1: the final NOTIFY): the token
 		 * still names the datagram flow, deliver it there */
-		gone_flow.tp = tp;
-		gone_flow.src = src;
-	} else if (!ph ||
-		   (sip_transp_reliable(tp) &&
-		    (!ph->flow.conn || !sip_conn_alive(ph->flow.conn)))) {
+		flow.tp = tp;
+		flow.src = src;
+	} else if (!ph || (sip_transp_reliable(tp) &&
+			   (!ph->conn || !sip_conn_alive(ph->conn)))) {
 		/* RFC 5626 5.3: the flow is gone */
 		return reply(out, 430, "Flow Failed");
+	} else {
+		phone_flow(ph, &flow);
 	}
 
 	err = buf_alloc(&mb, 512, ADD_MAX);
@@ -1153,7 +1340,7 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 	if (privacy_id(req))
 		e.drop |= CSCF_DROP(SIP_HDR_P_ASSERTED_IDENTITY);
 	if (!in_dialog(req) && dialog_creating(req->meth))
-		err = record_route(p, &ph->flow, true, mb);
+		err = record_route(p, &flow, true, mb);
 	if (!err)
 		err = buf_write(mb, "", 1);
 	if (err)
@@ -1162,7 +1349,7 @@ static int core_request(struct pcscf *p, struct sip_msg *req,
 	err = forward(out, req, &e);
 	if (!err && out->act == PCSCF_FORWARD) {
 		out->to_phone = true;
-		out->flow = ph ? ph->flow : gone_flow;
+		out->flow = flow;
 	}
 out:
 	mem_deref(mb);
@@ -1287,25 +1474,29 @@ bool pcscf_flow_registered(const struct pcscf *p, enum sip_transp tp,
 }
 
 
+/* A registration of impu: one that has it among its identities, else
+ * one registered under it. */
 static const struct phone *find_impu(const struct pcscf *p,
 				     const struct pl *impu)
 {
+	struct pcscf_inode *nd;
 	struct sip_uri u;
-	struct le *le;
+	uint32_t key;
+	int pass;
 
 	if (!p || !impu || sip_uri_decode(&u, impu))
 		return NULL;
-	LIST_FOREACH (hash_list(p->byid, uri_key(&u)), le) {
-		const struct phone *ph = le->data;
+	key = uri_key(&u);
+	for (pass = 0; pass < 2; pass++) {
+		for (nd = pcscf_idx_head(&p->byid, key); nd; nd = nd->next) {
+			const struct phone *ph = phone_of(nd);
 
-		if (phone_has_id(ph, &u))
-			return ph;
-	}
-	LIST_FOREACH (hash_list(p->byimpu, uri_key(&u)), le) {
-		const struct phone *ph = le->data;
-
-		if (uri_text_eq(ph->impu, &u) || phone_has_id(ph, &u))
-			return ph;
+			if (nd->key != key)
+				continue;
+			if (pass == 0 ? phone_has_id(ph, &u)
+				      : uri_text_eq(phone_impu(ph), &u))
+				return ph;
+		}
 	}
 	return NULL;
 }
@@ -1319,15 +1510,16 @@ bool pcscf_impu_registered(const struct pcscf *p, const struct pl *impu)
 
 bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
 {
+	struct pcscf_inode *nd;
 	struct sip_uri u;
-	struct le *le;
+	uint32_t key;
 
 	if (!p || !contact || sip_uri_decode(&u, contact))
 		return false;
-	LIST_FOREACH (hash_list(p->bycontact, uri_key(&u)), le) {
-		const struct phone *ph = le->data;
-
-		if (uri_text_eq(ph->contact, &u))
+	key = uri_key(&u);
+	for (nd = pcscf_idx_head(&p->bycontact, key); nd; nd = nd->next) {
+		if (nd->key == key &&
+		    uri_text_eq(phone_contact(phone_of(nd)), &u))
 			return true;
 	}
 	return false;
@@ -1347,18 +1539,21 @@ int pcscf_phone_get(const struct pcscf *p, const struct pl *impu,
 {
 	const struct phone *x = find_impu(p, impu);
 	uint64_t now = tmr_jiffies();
+	const char *id;
 
 	if (!x || !ph)
 		return ENOENT;
-	ph->impu = x->impu;
-	ph->contact = x->contact;
-	ph->ids = (const char *const *)x->ids;
-	ph->ids_n = x->ids_n;
-	ph->route = (const char *const *)x->route;
-	ph->route_n = x->route_n;
-	ph->flow = x->flow;
-	ph->expires = x->expires_at > now
-			      ? (uint32_t)((x->expires_at - now + 999) / 1000)
+	memset(ph, 0, sizeof(*ph));
+	ph->impu = phone_impu(x);
+	ph->contact = phone_contact(x);
+	for (id = phone_id(x, 0); ph->ids_n < x->ids_n; ph->ids_n++) {
+		ph->ids[ph->ids_n] = id;
+		id += strlen(id) + 1;
+	}
+	ph->route_n = pcscf_strs_vec(x->route, ph->route, PCSCF_ROUTE_MAX);
+	phone_flow(x, &ph->flow);
+	ph->expires = x->tmr.jfs > now
+			      ? (uint32_t)((x->tmr.jfs - now + 999) / 1000)
 			      : 0;
 	return 0;
 }
@@ -1366,7 +1561,7 @@ int pcscf_phone_get(const struct pcscf *p, const struct pl *impu,
 
 size_t pcscf_count(const struct pcscf *p)
 {
-	return p ? list_count(&p->phones) : 0;
+	return p ? p->byflow.n : 0;
 }
 
 
@@ -1393,12 +1588,17 @@ int pcscf_phone_drop(struct pcscf *p, const struct pl *impu,
 
 /* ---- life cycle ---- */
 
+static void close_one(struct pcscf_inode *nd)
+{
+	phone_remove(phone_of(nd), false);
+}
+
+
 void pcscf_close(struct pcscf *p)
 {
 	if (!p)
 		return;
-	while (p->phones.head)
-		phone_remove(p->phones.head->data, false);
+	pcscf_idx_walk(&p->byflow, close_one);
 }
 
 
@@ -1407,10 +1607,10 @@ static void pcscf_destructor(void *arg)
 	struct pcscf *p = arg;
 
 	pcscf_close(p);
-	mem_deref(p->byflow);
-	mem_deref(p->byimpu);
-	mem_deref(p->byid);
-	mem_deref(p->bycontact);
+	pcscf_idx_free(&p->byflow);
+	pcscf_idx_free(&p->byid);
+	pcscf_idx_free(&p->bycontact);
+	mem_deref(p->strs);
 	mem_deref(p->uri);
 	mem_deref(p->icscf);
 	mem_deref(p->icscf_route);
@@ -1532,16 +1732,15 @@ int pcscf_alloc(struct pcscf **pp, const struct pcscf_conf *conf,
 	p = mem_zalloc(sizeof(*p), pcscf_destructor);
 	if (!p)
 		return ENOMEM;
-	list_init(&p->phones);
 	err = conf_apply(p, conf);
 	if (!err)
-		err = hash_alloc(&p->byflow, 1024);
+		err = pcscf_idx_init(&p->byflow, 1024);
 	if (!err)
-		err = hash_alloc(&p->byimpu, 1u << 16);
+		err = pcscf_idx_init(&p->byid, 1024);
 	if (!err)
-		err = hash_alloc(&p->byid, 1u << 16);
+		err = pcscf_idx_init(&p->bycontact, 1024);
 	if (!err)
-		err = hash_alloc(&p->bycontact, 1u << 16);
+		err = pcscf_strtab_alloc(&p->strs);
 	if (err) {
 		mem_deref(p);
 		return err;

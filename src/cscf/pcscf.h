@@ -127,9 +127,9 @@ struct pcscf_hooks {
 struct pcscf_phone {
 	const char *impu;
 	const char *contact;
-	const char *const *ids; /* P-Associated-URIs, default first */
+	const char *ids[PCSCF_IDS_MAX]; /* P-Associated-URIs, default first */
 	size_t ids_n;
-	const char *const *route; /* Service-Route */
+	const char *route[PCSCF_ROUTE_MAX]; /* Service-Route */
 	size_t route_n;
 	struct pcscf_flow flow;
 	uint32_t expires; /* seconds left */
