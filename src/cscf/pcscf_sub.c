@@ -2,12 +2,12 @@
  * @file pcscf_sub.c  The P-CSCF's reg event subscriptions (TS 24.229
  * 5.2.3, RFC 3680, RFC 6665).
  *
- * One struct psub per IMPU, in a list (a P-CSCF serves few IMPUs per
- * phone, and every lookup is by the NOTIFY's Call-ID or the IMPU of a
- * registration event: a list is enough at this size; a hash would be the
- * next step).  The dialog is the subscriber side of RFC 6665 4.1: our
- * random Call-ID and From tag, the To tag and the remote target (Contact)
- * from the 2xx or from the first NOTIFY, whichever comes first (RFC 6665
+ * One struct psub per IMPU, one block each, found through three compact
+ * indexes (pcscf_tab.h: by IMPU, by Call-ID, by the SUBSCRIBE in
+ * flight).  The dialog is the subscriber side of RFC 6665 4.1: our
+ * random Call-ID and From tag (kept as octets, written in hex), the To
+ * tag and the remote target (Contact) from the 2xx or from the first
+ * NOTIFY, whichever comes first (RFC 6665
  * 4.1.2.4: a NOTIFY may overtake the 2xx), the route set from the 2xx's
  * Record-Route in reverse order (RFC 3261 12.1.2), or the Service-Route
  * we started with when there is none and no target is known.  Each NOTIFY
@@ -33,10 +33,10 @@
 
 #include "core/buf.h"
 #include "core/hash.h"
-#include "core/list.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/pl.h"
+#include "cscf/pcscf_tab.h"
 #include "sip/addr.h"
 #include "sip/msg.h"
 #include "sip/uri.h"
@@ -47,17 +47,22 @@
 #define SUB_SHORT     1200 /* s: up to this, refresh at half time */
 #define SUB_MARGIN    600  /* s: before the end of a longer one */
 #define SUB_ROUTE_MAX 16   /* route set entries kept */
+#define SUB_RTAG_MAX  128  /* octets of the remote tag, NUL included */
 
 /* Subscriptions are found by IMPU (a registration), by Call-ID (a
  * NOTIFY) and by the id of the SUBSCRIBE in flight (its response): one
- * hash each, so that a P-CSCF with 100,000 registered users does not scan
- * them all on every REGISTER and NOTIFY. */
-#define SUB_BUCKETS (1u << 16)
+ * index each (pcscf_tab.h), so that a P-CSCF with 100,000 registered
+ * users does not scan them all on every REGISTER and NOTIFY. */
+#define SUB_BUCKETS 1024
+
+#define CID_LEN  12 /* random octets: the Call-ID is their hex */
+#define LTAG_LEN 8  /* random octets: our tag is their hex */
 
 struct pcscf_sub {
-	struct hash *by_impu; /* struct psub, the counted reference */
-	struct hash *by_cid;
-	struct hash *by_id; /* those with a SUBSCRIBE in flight */
+	struct pcscf_idx by_impu; /* holds the counted reference */
+	struct pcscf_idx by_cid;
+	struct pcscf_idx by_id; /* those with a SUBSCRIBE in flight */
+	struct pcscf_strtab *strs;
 	char *contact;
 	pcscf_sub_send_h *sendh;
 	regevent_term_h *termh;
@@ -65,39 +70,79 @@ struct pcscf_sub {
 	uint64_t seq; /* request ids */
 };
 
+enum {
+	S_IMPU,
+	S_CID,
+	S_ID,
+	S_NODES
+};
+
+/* One subscription, one block: the record, its index nodes and its
+ * strings (the IMPU, then the remote tag once known: setting it makes a
+ * new block).  What is the same for every dialog with one S-CSCF (our
+ * URI, its remote target, the route set) is a shared list, and the
+ * random Call-ID and tag are kept as octets. */
 struct psub {
-	struct le he_impu, he_cid, he_id;
+	struct pcscf_inode node[S_NODES];
 	struct pcscf_sub *ps;
 	struct regevent_watch *w;
-	struct tmr tmr; /* the refresh, or the end when gone */
-	/* strings, not PCSCF_URI_MAX arrays: one of these per registered
-	 * user, and the URIs are short */
-	char *impu;
-	char *from;
-	char *target;               /* remote target, NULL until known */
-	char *route[SUB_ROUTE_MAX]; /* "<uri>" values, in sending order */
-	size_t route_n;
-	char callid[48];
-	char ltag[24];
-	char rtag[128];
+	struct pcscf_strs *from;   /* our URI */
+	struct pcscf_strs *target; /* remote target, NULL until known */
+	struct pcscf_strs *route;  /* "<uri>" values, in sending order */
+	struct tmr tmr;            /* the refresh, or the end when gone */
+	uint64_t end_at;           /* ms, 0 unknown */
+	uint64_t pending; /* the id of the SUBSCRIBE in flight, 0: none */
 	uint32_t cseq;
 	uint32_t asked;   /* the Expires we ask for */
 	uint32_t expires; /* granted */
-	uint64_t end_at;  /* ms, 0 unknown */
-	uint64_t refresh_at;
-	uint64_t pending; /* the id of the SUBSCRIBE in flight, 0: none */
+	uint8_t cid[CID_LEN];
+	uint8_t ltag[LTAG_LEN];
 	bool confirmed;
 	bool gone;
+	bool refreshing; /* tmr is the refresh */
+	bool has_rtag;
+	char s[]; /* impu NUL [rtag NUL] */
 };
 
 
-static void route_clear(struct psub *s)
+static struct psub *psub_of(struct pcscf_inode *nd)
 {
+	return (struct psub *)(void *)((char *)(nd - nd->pos) -
+				       offsetof(struct psub, node));
+}
+
+
+static const char *psub_impu(const struct psub *s)
+{
+	return s->s;
+}
+
+
+static const char *psub_rtag(const struct psub *s)
+{
+	return s->has_rtag ? s->s + strlen(s->s) + 1 : "";
+}
+
+
+static void hex_of(char *out, const uint8_t *v, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
 	size_t i;
 
-	for (i = 0; i < s->route_n; i++)
-		s->route[i] = mem_deref(s->route[i]);
-	s->route_n = 0;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[v[i] >> 4];
+		out[2 * i + 1] = hx[v[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+
+static void psub_unlink(struct psub *s)
+{
+	pcscf_idx_del(&s->ps->by_impu, &s->node[S_IMPU]);
+	pcscf_idx_del(&s->ps->by_cid, &s->node[S_CID]);
+	if (s->pending)
+		pcscf_idx_del(&s->ps->by_id, &s->node[S_ID]);
 }
 
 
@@ -106,14 +151,17 @@ static void psub_destructor(void *arg)
 	struct psub *s = arg;
 
 	tmr_cancel(&s->tmr);
-	hash_unlink(s->ps->by_impu, &s->he_impu);
-	hash_unlink(s->ps->by_cid, &s->he_cid);
-	hash_unlink(s->ps->by_id, &s->he_id);
-	route_clear(s);
+	psub_unlink(s);
 	mem_deref(s->w);
-	mem_deref(s->impu);
 	mem_deref(s->from);
 	mem_deref(s->target);
+	mem_deref(s->route);
+}
+
+
+static void walk_deref(struct pcscf_inode *nd)
+{
+	mem_deref(psub_of(nd));
 }
 
 
@@ -121,23 +169,12 @@ static void destructor(void *arg)
 {
 	struct pcscf_sub *ps = arg;
 
-	if (ps->by_impu)
-		hash_flush(ps->by_impu);
-	mem_deref(ps->by_impu);
-	mem_deref(ps->by_cid);
-	mem_deref(ps->by_id);
+	pcscf_idx_walk(&ps->by_impu, walk_deref);
+	pcscf_idx_free(&ps->by_impu);
+	pcscf_idx_free(&ps->by_cid);
+	pcscf_idx_free(&ps->by_id);
+	mem_deref(ps->strs);
 	mem_deref(ps->contact);
-}
-
-
-static int sdup(char **dst, const char *p, size_t l)
-{
-	*dst = mem_alloc(l + 1, NULL);
-	if (!*dst)
-		return ENOMEM;
-	memcpy(*dst, p, l);
-	(*dst)[l] = '\0';
-	return 0;
 }
 
 
@@ -155,13 +192,18 @@ int pcscf_sub_alloc(struct pcscf_sub **psp, const char *contact,
 	ps->sendh = sendh;
 	ps->termh = termh;
 	ps->arg = arg;
-	err = hash_alloc(&ps->by_impu, SUB_BUCKETS);
+	err = pcscf_idx_init(&ps->by_impu, SUB_BUCKETS);
 	if (!err)
-		err = hash_alloc(&ps->by_cid, SUB_BUCKETS);
+		err = pcscf_idx_init(&ps->by_cid, SUB_BUCKETS);
 	if (!err)
-		err = hash_alloc(&ps->by_id, SUB_BUCKETS);
+		err = pcscf_idx_init(&ps->by_id, SUB_BUCKETS);
 	if (!err)
-		err = sdup(&ps->contact, contact, strlen(contact));
+		err = pcscf_strtab_alloc(&ps->strs);
+	if (!err) {
+		ps->contact = mem_strdup(contact, strlen(contact));
+		if (!ps->contact)
+			err = ENOMEM;
+	}
 	if (err)
 		mem_deref(ps);
 	else
@@ -172,13 +214,13 @@ int pcscf_sub_alloc(struct pcscf_sub **psp, const char *contact,
 
 static struct psub *find_impu(const struct pcscf_sub *ps, const char *impu)
 {
-	struct le *le;
+	uint32_t key = hash_fast(impu, strlen(impu));
+	struct pcscf_inode *nd;
 
-	LIST_FOREACH (hash_list(ps->by_impu, hash_fast(impu, strlen(impu))),
-		      le) {
-		struct psub *s = le->data;
+	for (nd = pcscf_idx_head(&ps->by_impu, key); nd; nd = nd->next) {
+		struct psub *s = psub_of(nd);
 
-		if (!strcmp(s->impu, impu))
+		if (nd->key == key && !strcmp(psub_impu(s), impu))
 			return s;
 	}
 	return NULL;
@@ -188,13 +230,19 @@ static struct psub *find_impu(const struct pcscf_sub *ps, const char *impu)
 static struct psub *find_callid(const struct pcscf_sub *ps,
 				const struct pl *callid)
 {
-	struct le *le;
+	uint32_t key = hash_fast(callid->p, callid->l);
+	char cid[2 * CID_LEN + 1];
+	struct pcscf_inode *nd;
 
-	LIST_FOREACH (hash_list(ps->by_cid, hash_fast(callid->p, callid->l)),
-		      le) {
-		struct psub *s = le->data;
+	if (callid->l != 2 * CID_LEN)
+		return NULL;
+	for (nd = pcscf_idx_head(&ps->by_cid, key); nd; nd = nd->next) {
+		struct psub *s = psub_of(nd);
 
-		if (pl_eq_str(callid, s->callid))
+		if (nd->key != key)
+			continue;
+		hex_of(cid, s->cid, CID_LEN);
+		if (pl_eq_str(callid, cid))
 			return s;
 	}
 	return NULL;
@@ -203,12 +251,12 @@ static struct psub *find_callid(const struct pcscf_sub *ps,
 
 static struct psub *find_id(const struct pcscf_sub *ps, uint64_t id)
 {
-	struct le *le;
+	struct pcscf_inode *nd;
 
 	if (!id)
 		return NULL;
-	LIST_FOREACH (hash_list(ps->by_id, (uint32_t)id), le) {
-		struct psub *s = le->data;
+	for (nd = pcscf_idx_head(&ps->by_id, (uint32_t)id); nd; nd = nd->next) {
+		struct psub *s = psub_of(nd);
 
 		if (s->pending == id)
 			return s;
@@ -220,18 +268,19 @@ static struct psub *find_id(const struct pcscf_sub *ps, uint64_t id)
 /* The SUBSCRIBE in flight (0: none), indexed for its response. */
 static void set_pending(struct psub *s, uint64_t id)
 {
-	hash_unlink(s->ps->by_id, &s->he_id);
+	if (s->pending)
+		pcscf_idx_del(&s->ps->by_id, &s->node[S_ID]);
 	s->pending = id;
 	if (id)
-		hash_append(s->ps->by_id, (uint32_t)id, &s->he_id, s);
+		pcscf_idx_add(&s->ps->by_id, &s->node[S_ID], (uint32_t)id);
 }
 
 
 /* The remote target (RFC 6665 4.1.3 target refresh). */
 static int set_target(struct psub *s, const struct pl *uri)
 {
-	char *t;
-	int err = sdup(&t, uri->p, uri->l);
+	struct pcscf_strs *t = NULL;
+	int err = pcscf_strs_get(s->ps->strs, uri, 1, &t);
 
 	if (err)
 		return err;
@@ -242,6 +291,45 @@ static int set_target(struct psub *s, const struct pl *uri)
 
 
 static void timer_h(void *arg);
+
+/* The remote tag, once (RFC 3261 12.1.2): the block is made again with
+ * room for it and takes the old one's place in the indexes and on the
+ * timer.  NULL when out of memory (s unchanged). */
+static struct psub *set_rtag(struct psub *s, const struct pl *tag)
+{
+	struct pcscf_sub *ps = s->ps;
+	size_t il = strlen(s->s) + 1;
+	bool running = tmr_isrunning(&s->tmr);
+	uint64_t at = s->tmr.jfs, now = tmr_jiffies();
+	struct psub *n;
+
+	n = mem_alloc(sizeof(*n) + il + tag->l + 1, psub_destructor);
+	if (!n)
+		return NULL;
+	tmr_cancel(&s->tmr);
+	psub_unlink(s);
+	memcpy(n, s, sizeof(*n));
+	memcpy(n->s, s->s, il);
+	memcpy(n->s + il, tag->p, tag->l);
+	n->s[il + tag->l] = '\0';
+	n->has_rtag = true;
+	tmr_init(&n->tmr);
+	/* the references move to the new block */
+	s->w = NULL;
+	s->from = NULL;
+	s->target = NULL;
+	s->route = NULL;
+	s->pending = 0;
+	mem_deref(s);
+	pcscf_idx_add(&ps->by_impu, &n->node[S_IMPU], n->node[S_IMPU].key);
+	pcscf_idx_add(&ps->by_cid, &n->node[S_CID], n->node[S_CID].key);
+	if (n->pending)
+		pcscf_idx_add(&ps->by_id, &n->node[S_ID], n->node[S_ID].key);
+	if (running)
+		tmr_start(&n->tmr, at > now ? at - now : 0, timer_h, n);
+	return n;
+}
+
 
 /* TS 24.229 5.2.3: 600 s before the end of a long subscription, half
  * time for one of 1200 s or less. */
@@ -254,29 +342,35 @@ static uint32_t refresh_after(uint32_t expires)
 /* The granted time is now `expires` seconds from now. */
 static void granted(struct psub *s, uint32_t expires)
 {
-	uint64_t now = tmr_jiffies();
-
 	s->expires = expires;
-	s->end_at = now + (uint64_t)expires * 1000;
+	s->end_at = tmr_jiffies() + (uint64_t)expires * 1000;
+	s->refreshing = !s->gone;
 	if (s->gone) {
-		s->refresh_at = 0;
 		tmr_start(&s->tmr, (uint64_t)expires * 1000, timer_h, s);
 		return;
 	}
-	s->refresh_at = now + (uint64_t)refresh_after(expires) * 1000;
-	tmr_start(&s->tmr, s->refresh_at - now, timer_h, s);
+	tmr_start(&s->tmr, (uint64_t)refresh_after(expires) * 1000, timer_h, s);
 }
 
 
 static int build(struct buf *mb, const struct psub *s)
 {
-	const char *ruri = s->confirmed && s->target ? s->target : s->impu;
+	const char *ruri = s->confirmed && s->target
+				   ? pcscf_strs_first(s->target)
+				   : psub_impu(s);
+	const char *from = pcscf_strs_first(s->from);
+	const char *r = pcscf_strs_first(s->route);
+	char cid[2 * CID_LEN + 1], ltag[2 * LTAG_LEN + 1];
 	size_t i;
 	int err;
 
+	hex_of(cid, s->cid, CID_LEN);
+	hex_of(ltag, s->ltag, LTAG_LEN);
 	err = buf_printf(mb, "SUBSCRIBE %s SIP/2.0\r\n", ruri);
-	for (i = 0; !err && i < s->route_n; i++)
-		err = buf_printf(mb, "Route: %s\r\n", s->route[i]);
+	for (i = 0; !err && i < pcscf_strs_n(s->route); i++) {
+		err = buf_printf(mb, "Route: %s\r\n", r);
+		r += strlen(r) + 1;
+	}
 	if (!err)
 		err = buf_printf(mb,
 				 "Max-Forwards: 70\r\n"
@@ -290,10 +384,10 @@ static int build(struct buf *mb, const struct psub *s)
 				 "Expires: %u\r\n"
 				 "Accept: application/reginfo+xml\r\n"
 				 "Content-Length: 0\r\n\r\n",
-				 s->from, s->ltag, s->impu,
+				 from, ltag, psub_impu(s),
 				 s->confirmed ? ";tag=" : "",
-				 s->confirmed ? s->rtag : "", s->callid,
-				 s->cseq, s->ps->contact, s->from, s->asked);
+				 s->confirmed ? psub_rtag(s) : "", cid, s->cseq,
+				 s->ps->contact, from, s->asked);
 	return err;
 }
 
@@ -338,16 +432,16 @@ static void refresh(struct psub *s, const char *why)
 	if (s->pending || s->gone)
 		return; /* its answer sets the next time; gone: none */
 	tmr_cancel(&s->tmr);
-	s->refresh_at = 0;
+	s->refreshing = false;
 	err = send_sub(s);
 	if (err) {
-		LOG_WARN(NULL, "reg event refresh for %s not sent: %s", s->impu,
-			 log_strerror(err));
-		mem_deref(s); /* the list's reference: unlinks */
+		LOG_WARN(NULL, "reg event refresh for %s not sent: %s",
+			 psub_impu(s), log_strerror(err));
+		mem_deref(s); /* the index's reference: unlinks */
 		return;
 	}
-	LOG_INFO(NULL, "reg event subscription to %s refreshed (%s)", s->impu,
-		 why);
+	LOG_INFO(NULL, "reg event subscription to %s refreshed (%s)",
+		 psub_impu(s), why);
 }
 
 
@@ -357,7 +451,7 @@ static void timer_h(void *arg)
 
 	if (s->gone) {
 		LOG_INFO(NULL, "reg event subscription to %s ended (expired)",
-			 s->impu);
+			 psub_impu(s));
 		mem_deref(s);
 		return;
 	}
@@ -365,26 +459,15 @@ static void timer_h(void *arg)
 }
 
 
-static int random_hex(char *out, size_t n)
-{
-	uint8_t rnd[32];
-	size_t i;
-
-	if (n / 2 > sizeof(rnd) || RAND_bytes(rnd, (int)(n / 2)) != 1)
-		return EIO;
-	for (i = 0; i < n / 2; i++)
-		(void)snprintf(out + 2 * i, 3, "%02x", rnd[i]);
-	return 0;
-}
-
-
 int pcscf_sub_start(struct pcscf_sub *ps, const struct pcscf_subscribe *s)
 {
+	struct pl from, route[SUB_ROUTE_MAX];
+	char cid[2 * CID_LEN + 1];
 	struct psub *x;
-	size_t i;
+	size_t il, i;
 	int err;
 
-	if (!ps || !s || !s->impu || !s->from)
+	if (!ps || !s || !s->impu || !s->from || (s->route_n && !s->route))
 		return EINVAL;
 	x = find_impu(ps, s->impu);
 	if (x) {
@@ -399,37 +482,38 @@ int pcscf_sub_start(struct pcscf_sub *ps, const struct pcscf_subscribe *s)
 		}
 		return EALREADY;
 	}
-	if (strlen(s->impu) >= PCSCF_URI_MAX ||
-	    strlen(s->from) >= PCSCF_URI_MAX || s->route_n > SUB_ROUTE_MAX)
+	il = strlen(s->impu) + 1;
+	if (il > PCSCF_URI_MAX || strlen(s->from) >= PCSCF_URI_MAX ||
+	    s->route_n > SUB_ROUTE_MAX)
 		return E2BIG;
-	x = mem_zalloc(sizeof(*x), psub_destructor);
+	x = mem_zalloc(sizeof(*x) + il, psub_destructor);
 	if (!x)
 		return ENOMEM;
 	x->ps = ps;
 	tmr_init(&x->tmr);
+	for (i = 0; i < S_NODES; i++)
+		x->node[i].pos = (uint32_t)i;
 	x->asked = s->expires ? s->expires : 600000;
-	err = sdup(&x->impu, s->impu, strlen(s->impu));
+	memcpy(x->s, s->impu, il);
+	pl_set_str(&from, s->from);
+	for (i = 0; i < s->route_n; i++)
+		pl_set_str(&route[i], s->route[i]);
+	err = pcscf_strs_get(ps->strs, &from, 1, &x->from);
 	if (!err)
-		err = sdup(&x->from, s->from, strlen(s->from));
-	if (!err)
-		err = random_hex(x->callid, 24);
-	if (!err)
-		err = random_hex(x->ltag, 16);
-	for (i = 0; !err && i < s->route_n; i++) {
-		err = sdup(&x->route[i], s->route[i], strlen(s->route[i]));
-		if (!err)
-			x->route_n++;
-	}
+		err = pcscf_strs_get(ps->strs, route, s->route_n, &x->route);
+	if (!err && (RAND_bytes(x->cid, CID_LEN) != 1 ||
+		     RAND_bytes(x->ltag, LTAG_LEN) != 1))
+		err = EIO;
 	if (!err)
 		err = regevent_watch_alloc(&x->w);
 	if (err) {
 		mem_deref(x);
 		return err;
 	}
-	hash_append(ps->by_impu, hash_fast(x->impu, strlen(x->impu)),
-		    &x->he_impu, x);
-	hash_append(ps->by_cid, hash_fast(x->callid, strlen(x->callid)),
-		    &x->he_cid, x);
+	hex_of(cid, x->cid, CID_LEN);
+	pcscf_idx_add(&ps->by_impu, &x->node[S_IMPU], hash_fast(x->s, il - 1));
+	pcscf_idx_add(&ps->by_cid, &x->node[S_CID],
+		      hash_fast(cid, strlen(cid)));
 	err = send_sub(x);
 	if (err)
 		mem_deref(x); /* unlinks */
@@ -438,22 +522,22 @@ int pcscf_sub_start(struct pcscf_sub *ps, const struct pcscf_subscribe *s)
 
 
 /* The dialog from a 2xx (RFC 3261 12.1.2): To tag, Contact as remote
- * target, Record-Route reversed as the route set. */
-static int dialog_from_2xx(struct psub *s, struct sip_msg *resp)
+ * target, Record-Route reversed as the route set.  *sp may move
+ * (set_rtag). */
+static int dialog_from_2xx(struct psub **sp, struct sip_msg *resp)
 {
 	const struct sip_addr *to;
 	struct sip_hdr_iter it = { 0 };
-	struct pl v, rr[SUB_ROUTE_MAX];
+	struct pl v, rr[SUB_ROUTE_MAX], rv[SUB_ROUTE_MAX];
+	struct pcscf_strs *route = NULL;
 	const struct sip_hdr *h;
+	struct psub *s = *sp;
 	size_t n = 0, i;
 	int err;
 
 	if (sip_msg_to(resp, &to) || !pl_isset(&to->tag) ||
-	    to->tag.l >= sizeof(s->rtag))
+	    to->tag.l >= SUB_RTAG_MAX)
 		return EBADMSG;
-	if (!s->confirmed)
-		(void)snprintf(s->rtag, sizeof(s->rtag), "%.*s", (int)to->tag.l,
-			       to->tag.p);
 	h = sip_msg_hdr(resp, SIP_HDR_CONTACT);
 	if (h) {
 		struct sip_addr a;
@@ -464,24 +548,26 @@ static int dialog_from_2xx(struct psub *s, struct sip_msg *resp)
 		if (err)
 			return err;
 	}
-	if (!s->confirmed) {
-		while (n < SUB_ROUTE_MAX &&
-		       sip_msg_hdr_value_next(resp, SIP_HDR_RECORD_ROUTE, &it,
-					      &v))
-			rr[n++] = v;
-		if (n) {
-			route_clear(s);
-			for (i = 0; i < n; i++) {
-				err = sdup(&s->route[i], rr[n - 1 - i].p,
-					   rr[n - 1 - i].l);
-				if (err)
-					return err;
-				s->route_n++;
-			}
-		} else if (s->target) {
-			route_clear(s); /* straight to the remote target */
-		}
+	if (s->confirmed)
+		return 0;
+	while (n < SUB_ROUTE_MAX &&
+	       sip_msg_hdr_value_next(resp, SIP_HDR_RECORD_ROUTE, &it, &v))
+		rr[n++] = v;
+	if (n) {
+		for (i = 0; i < n; i++)
+			rv[i] = rr[n - 1 - i];
+		err = pcscf_strs_get(s->ps->strs, rv, n, &route);
+		if (err)
+			return err;
+		mem_deref(s->route);
+		s->route = route;
+	} else if (s->target) {
+		s->route = mem_deref(s->route); /* straight to the target */
 	}
+	s = set_rtag(s, &to->tag);
+	if (!s)
+		return ENOMEM;
+	*sp = s;
 	s->confirmed = true;
 	return 0;
 }
@@ -506,13 +592,13 @@ void pcscf_sub_response(struct pcscf_sub *ps, uint64_t id, int err,
 	if (err || !resp || resp->scode >= 300) {
 		/* RFC 6665 4.1.2.2: a failed refresh ends it as well */
 		LOG_WARN(NULL, "reg event subscription to %s refused: %u",
-			 s->impu, resp ? resp->scode : 0);
+			 psub_impu(s), resp ? resp->scode : 0);
 		mem_deref(s);
 		return;
 	}
-	if (dialog_from_2xx(s, resp)) {
-		LOG_WARN(NULL, "reg event subscription to %s: bad %u", s->impu,
-			 resp->scode);
+	if (dialog_from_2xx(&s, resp)) {
+		LOG_WARN(NULL, "reg event subscription to %s: bad %u",
+			 psub_impu(s), resp->scode);
 		mem_deref(s);
 		return;
 	}
@@ -527,7 +613,7 @@ void pcscf_sub_response(struct pcscf_sub *ps, uint64_t id, int err,
 		LOG_INFO(NULL,
 			 "reg event subscription to %s accepted (%u), "
 			 "%u s",
-			 s->impu, resp->scode, exp);
+			 psub_impu(s), resp->scode, exp);
 	granted(s, exp);
 }
 
@@ -556,6 +642,7 @@ uint16_t pcscf_sub_notify(struct pcscf_sub *ps, struct sip_msg *notify,
 {
 	struct regevent_watch_result res;
 	const struct sip_addr *from;
+	const struct sip_hdr *h;
 	struct pl callid;
 	struct psub *s;
 	char ebuf[128] = "";
@@ -570,37 +657,41 @@ uint16_t pcscf_sub_notify(struct pcscf_sub *ps, struct sip_msg *notify,
 		return 481; /* RFC 6665 4.1.3 */
 	if (sip_msg_from(notify, &from) || !pl_isset(&from->tag))
 		return 400;
-	if (s->confirmed && !pl_eq_str(&from->tag, s->rtag))
+	if (s->confirmed && !pl_eq_str(&from->tag, psub_rtag(s)))
 		return 481; /* another dialog (a fork we do not keep) */
 	err = regevent_watch_notify(s->w, notify, ps->termh, ps->arg, &res,
 				    ebuf, sizeof(ebuf));
 	if (err == EPROTO)
 		return 489;
 	if (err) {
-		LOG_WARN(NULL, "reg event NOTIFY for %s: %s", s->impu, ebuf);
+		LOG_WARN(NULL, "reg event NOTIFY for %s: %s", psub_impu(s),
+			 ebuf);
 		return 400;
 	}
 	/* s may have been marked gone by termh; it is still here.  Each
 	 * NOTIFY is a target refresh (RFC 6665 4.1.3) */
-	{
-		const struct sip_hdr *h = sip_msg_hdr(notify, SIP_HDR_CONTACT);
+	h = sip_msg_hdr(notify, SIP_HDR_CONTACT);
+	if (h) {
 		struct sip_addr a;
 
-		if (h && !sip_addr_decode(&a, &h->val) &&
-		    a.auri.l < PCSCF_URI_MAX)
+		if (!sip_addr_decode(&a, &h->val) && a.auri.l < PCSCF_URI_MAX)
 			(void)set_target(s, &a.auri); /* ENOMEM: the old one */
 	}
-	if (!s->confirmed && s->target && from->tag.l < sizeof(s->rtag)) {
+	if (!s->confirmed && s->target && from->tag.l < SUB_RTAG_MAX) {
 		/* RFC 6665 4.1.2.4: the NOTIFY came before the 2xx; with no
-		 * Record-Route known, in-dialog requests go to the target */
-		(void)snprintf(s->rtag, sizeof(s->rtag), "%.*s",
-			       (int)from->tag.l, from->tag.p);
-		route_clear(s);
-		s->confirmed = true;
+		 * Record-Route known, in-dialog requests go to the target
+		 * (out of memory: the 2xx confirms it) */
+		struct psub *n = set_rtag(s, &from->tag);
+
+		if (n) {
+			s = n;
+			s->route = mem_deref(s->route);
+			s->confirmed = true;
+		}
 	}
 	if (res.terminated) {
 		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
-			 s->impu, res.reason);
+			 psub_impu(s), res.reason);
 		if (reason && size)
 			(void)snprintf(reason, size, "%s",
 				       res.reason[0] ? res.reason : "none");
@@ -625,7 +716,7 @@ void pcscf_sub_gone(struct pcscf_sub *ps, const char *impu)
 	if (!s || s->gone)
 		return;
 	s->gone = true;
-	s->refresh_at = 0;
+	s->refreshing = false;
 	tmr_cancel(&s->tmr);
 	if (s->end_at) {
 		uint64_t now = tmr_jiffies();
@@ -647,7 +738,8 @@ int pcscf_sub_info(const struct pcscf_sub *ps, const char *impu,
 	if (!s)
 		return ENOENT;
 	info->expires = s->expires;
-	info->refresh_at = s->refresh_at;
+	info->refresh_at =
+		s->refreshing && tmr_isrunning(&s->tmr) ? s->tmr.jfs : 0;
 	info->end_at = s->end_at;
 	info->cseq = s->cseq;
 	info->confirmed = s->confirmed;
@@ -659,12 +751,12 @@ int pcscf_sub_info(const struct pcscf_sub *ps, const char *impu,
 
 size_t pcscf_sub_count(const struct pcscf_sub *ps)
 {
-	return ps ? ps->by_impu->n : 0;
+	return ps ? ps->by_impu.n : 0;
 }
 
 
 void pcscf_sub_close(struct pcscf_sub *ps)
 {
 	if (ps)
-		hash_flush(ps->by_impu);
+		pcscf_idx_walk(&ps->by_impu, walk_deref);
 }
