@@ -278,6 +278,188 @@ char *cx_strdup(struct cx_subscription *sub, const char *s)
 }
 
 
+/* ---- the service part: what many subscriptions share ----------------- */
+
+/**
+ * Drop the identities of a subscription (PrivateID, every PublicIdentity),
+ * keeping its service part: the service profiles with their iFCs, shared
+ * iFC set ids and media profile, in the same order (an index into sp stays
+ * valid).  What an S-CSCF keeps per user once it has indexed the
+ * identities; many users then share one copy (cx_services_hash/_eq).
+ *
+ * @param sub  the subscription (may be NULL)
+ */
+void cx_subscription_drop_ids(struct cx_subscription *sub)
+{
+	if (!sub)
+		return;
+	for (size_t i = 0; i < sub->sp_n; i++) {
+		struct cx_service_profile *sp = &sub->sp[i];
+
+		for (size_t j = 0; j < sp->pub_n; j++)
+			pub_release(&sp->pub[j]);
+		sp->pub = mem_deref(sp->pub);
+		sp->pub_n = 0;
+	}
+	sub->private_id = mem_deref(sub->private_id);
+}
+
+
+/* FNV-1a, continued over the bytes of v. */
+static uint32_t fnv(uint32_t h, const void *v, size_t n)
+{
+	const uint8_t *p = v;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+
+static uint32_t fnv_int(uint32_t h, long long v)
+{
+	return fnv(h, &v, sizeof(v));
+}
+
+
+/* A string with its terminator, NULL as a byte 0xff no string holds. */
+static uint32_t fnv_str(uint32_t h, const char *s)
+{
+	static const uint8_t none = 0xff;
+
+	return s ? fnv(h, s, strlen(s) + 1) : fnv(h, &none, 1);
+}
+
+
+static uint32_t spt_hash(uint32_t h, const struct cx_spt *t)
+{
+	h = fnv_int(h, t->group);
+	h = fnv_int(h, t->negated);
+	h = fnv_int(h, t->kind);
+	h = fnv_str(h, t->a);
+	h = fnv_str(h, t->b);
+	h = fnv_int(h, t->session_case);
+	return fnv_int(h, t->reg_type);
+}
+
+
+static uint32_t ifc_hash(uint32_t h, const struct cx_ifc *f)
+{
+	h = fnv_int(h, f->priority);
+	h = fnv_str(h, f->as_uri);
+	h = fnv_int(h, f->default_handling);
+	h = fnv_str(h, f->service_info);
+	h = fnv_int(h, f->include_register_request);
+	h = fnv_int(h, f->include_register_response);
+	h = fnv_int(h, f->ppi);
+	h = fnv_int(h, f->tp ? (long long)f->tp->spt_n : -1);
+	if (f->tp) {
+		h = fnv_int(h, f->tp->cnf);
+		for (size_t k = 0; k < f->tp->spt_n; k++)
+			h = spt_hash(h, &f->tp->spt[k]);
+	}
+	return h;
+}
+
+
+/**
+ * Hash of the service part of a subscription (everything
+ * cx_services_eq() compares; the identities are not part of it).
+ *
+ * @param sub  the subscription
+ * @return the hash (0 for NULL)
+ */
+uint32_t cx_services_hash(const struct cx_subscription *sub)
+{
+	uint32_t h = 2166136261u;
+
+	if (!sub)
+		return 0;
+	h = fnv_int(h, (long long)sub->sp_n);
+	for (size_t i = 0; i < sub->sp_n; i++) {
+		const struct cx_service_profile *sp = &sub->sp[i];
+
+		h = fnv_int(h, sp->media_profile);
+		h = fnv_int(h, (long long)sp->shared_ifc_n);
+		for (size_t j = 0; j < sp->shared_ifc_n; j++)
+			h = fnv_int(h, sp->shared_ifc[j]);
+		h = fnv_int(h, (long long)sp->ifc_n);
+		for (size_t j = 0; j < sp->ifc_n; j++)
+			h = ifc_hash(h, &sp->ifc[j]);
+	}
+	return h;
+}
+
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+
+static bool spt_eq(const struct cx_spt *a, const struct cx_spt *b)
+{
+	return a->group == b->group && a->negated == b->negated &&
+	       a->kind == b->kind && str_eq(a->a, b->a) && str_eq(a->b, b->b) &&
+	       a->session_case == b->session_case && a->reg_type == b->reg_type;
+}
+
+
+static bool ifc_eq(const struct cx_ifc *a, const struct cx_ifc *b)
+{
+	if (a->priority != b->priority || !str_eq(a->as_uri, b->as_uri) ||
+	    a->default_handling != b->default_handling ||
+	    !str_eq(a->service_info, b->service_info) ||
+	    a->include_register_request != b->include_register_request ||
+	    a->include_register_response != b->include_register_response ||
+	    a->ppi != b->ppi || !a->tp != !b->tp)
+		return false;
+	if (!a->tp)
+		return true;
+	if (a->tp->cnf != b->tp->cnf || a->tp->spt_n != b->tp->spt_n)
+		return false;
+	for (size_t k = 0; k < a->tp->spt_n; k++)
+		if (!spt_eq(&a->tp->spt[k], &b->tp->spt[k]))
+			return false;
+	return true;
+}
+
+
+/**
+ * Whether two subscriptions have the same service part: the same service
+ * profiles in the same order, each with the same iFCs (in the same order,
+ * every member compared), shared iFC set ids and media profile.  The
+ * identities are not compared.  Two such subscriptions route and invoke
+ * services alike for the same service profile index.
+ *
+ * @return true when equal (two NULLs are equal)
+ */
+bool cx_services_eq(const struct cx_subscription *a,
+		    const struct cx_subscription *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || a->sp_n != b->sp_n)
+		return false;
+	for (size_t i = 0; i < a->sp_n; i++) {
+		const struct cx_service_profile *x = &a->sp[i], *y = &b->sp[i];
+
+		if (x->media_profile != y->media_profile ||
+		    x->shared_ifc_n != y->shared_ifc_n || x->ifc_n != y->ifc_n)
+			return false;
+		for (size_t j = 0; j < x->shared_ifc_n; j++)
+			if (x->shared_ifc[j] != y->shared_ifc[j])
+				return false;
+		for (size_t j = 0; j < x->ifc_n; j++)
+			if (!ifc_eq(&x->ifc[j], &y->ifc[j]))
+				return false;
+	}
+	return true;
+}
+
+
 /* ---- encoder ---------------------------------------------------------- */
 
 /* Booleans as 0/1, as FHoSS writes them: every parser seen accepts them. */

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/mem.h"
 
@@ -148,6 +149,16 @@ struct cx_spt *cx_spt_add(struct cx_subscription *sub, struct cx_ifc *ifc,
 			  bool cnf, enum cx_spt_kind kind, int group);
 /* A copy of s owned by sub (for the string members). */
 char *cx_strdup(struct cx_subscription *sub, const char *s);
+
+/* The service part of a subscription (service profiles with their iFCs,
+ * shared iFC set ids, media profile; not the identities), which the
+ * users of one enterprise service profile have in common: drop the
+ * identities, hash and compare the rest (an S-CSCF keeps one copy per
+ * distinct service part). */
+void cx_subscription_drop_ids(struct cx_subscription *sub);
+uint32_t cx_services_hash(const struct cx_subscription *sub);
+bool cx_services_eq(const struct cx_subscription *a,
+		    const struct cx_subscription *b);
 
 /* XML (annex E, IMSSubscription), UTF-8, appended to mb.  EINVAL when a
  * mandatory member is NULL or a string is not UTF-8 XML text. */

@@ -920,9 +920,120 @@ static void test_decode_limits(void **state)
 }
 
 
+/* One change to the service part of rich(). */
+static void mutate(struct cx_subscription *sub, int k)
+{
+	struct cx_service_profile *sp = &sub->sp[0];
+	struct cx_ifc *ifc = &sp->ifc[0];
+
+	switch (k) {
+	case 0:
+		ifc->priority++;
+		break;
+	case 1:
+		ifc->as_uri[4] ^= 1;
+		break;
+	case 2:
+		ifc->service_info = mem_deref(ifc->service_info);
+		break;
+	case 3:
+		ifc->include_register_request = !ifc->include_register_request;
+		break;
+	case 4:
+		ifc->tp->spt[0].negated = !ifc->tp->spt[0].negated;
+		break;
+	case 5:
+		ifc->tp->spt[1].group++;
+		break;
+	case 6:
+		ifc->tp->cnf = !ifc->tp->cnf;
+		break;
+	case 7:
+		sp->media_profile++;
+		break;
+	case 8:
+		sub->sp[1].ifc[0].tp->spt[1].reg_type = CX_REGTYPE_INITIAL;
+		break;
+	case 9:
+		ifc->tp->spt[3].b = mem_deref(ifc->tp->spt[3].b);
+		break;
+	case 10:
+		sp->shared_ifc[1]++;
+		break;
+	default:
+		ifc->default_handling = !ifc->default_handling;
+		break;
+	}
+}
+
+
+/* The service part: identities dropped (the profiles and their order
+ * stay); equal for subscriptions that differ only in their identities,
+ * the XML round trip included; any single change to an iFC, an SPT or a
+ * profile makes it different. */
+static void test_services(void **state)
+{
+	struct cx_subscription *a = rich(), *b = rich(), *x = NULL, *y = NULL;
+	struct buf *mb = NULL;
+	size_t sp_n = a->sp_n;
+
+	(void)state;
+	assert_true(cx_services_eq(a, b));
+	mem_deref(b->sp[0].pub[0].identity);
+	b->sp[0].pub[0].identity = cx_strdup(b, "sip:carol@example.com");
+	assert_true(cx_services_eq(a, b));
+	assert_int_equal(cx_services_hash(a), cx_services_hash(b));
+
+	/* as an S-CSCF sees them: decoded (iFCs sorted by priority) */
+	assert_int_equal(buf_alloc(&mb, 4096, CX_USERDATA_MAX), 0);
+	assert_int_equal(cx_userdata_encode(mb, a), 0);
+	assert_int_equal(
+		cx_userdata_decode(&x, (const char *)mb->b, mb->end, NULL, 0),
+		0);
+	mb->pos = mb->end = 0;
+	assert_int_equal(cx_userdata_encode(mb, b), 0);
+	assert_int_equal(
+		cx_userdata_decode(&y, (const char *)mb->b, mb->end, NULL, 0),
+		0);
+	assert_true(cx_services_eq(x, y));
+	assert_int_equal(cx_services_hash(x), cx_services_hash(y));
+	cx_subscription_drop_ids(a);
+	cx_subscription_drop_ids(x);
+	assert_null(a->private_id);
+	assert_int_equal(a->sp_n, sp_n);
+	for (size_t i = 0; i < a->sp_n; i++) {
+		assert_int_equal(a->sp[i].pub_n, 0);
+		assert_null(a->sp[i].pub);
+	}
+	assert_true(cx_services_eq(a, b));
+	assert_true(cx_services_eq(x, y));
+	assert_false(cx_services_eq(a, NULL));
+	assert_true(cx_services_eq(NULL, NULL));
+	cx_subscription_drop_ids(NULL);
+
+	for (int k = 0; k < 11; k++) {
+		struct cx_subscription *m = rich();
+
+		mutate(m, k);
+		if (cx_services_eq(a, m))
+			fail_msg("change %d not seen", k);
+		if (cx_services_hash(a) == cx_services_hash(m))
+			fail_msg("change %d: same hash", k);
+		mem_deref(m);
+	}
+	mem_deref(mb);
+	mem_deref(y);
+	mem_deref(x);
+	mem_deref(b);
+	mem_deref(a);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_services, mem_mark,
+						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_model, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_encode_schema_valid,
