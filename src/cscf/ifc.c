@@ -23,6 +23,14 @@
  *  - SessionCase: equal to the case being served;
  *  - SessionDescription: any SDP line (only in an application/sdp body)
  *    whose type matches Line and value matches Content.
+ * Sharing: the users of one enterprise service profile have the same
+ * iFCs, so an ifc_pool interns caches by the content of the service part
+ * of their subscription (cx_services_hash, cx_services_eq: the identities
+ * are not part of it).  A pool entry is a counted cache with a weak link
+ * back; its destructor unlinks it, so a service part nobody uses any more
+ * leaves the pool.  The regular expressions of a profile are compiled
+ * once per distinct content, not once per registered user.
+ *
  * Header values are matched with their line folding replaced by one space
  * (RFC 3261 7.3.1: folded LWS is equivalent to a single SP).  regexec()
  * searches, it does not anchor: "^...$" anchors, as in Kamailio's S-CSCF.
@@ -36,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/pl.h"
 #include "sip/msg.h"
@@ -48,6 +57,9 @@ struct ifc_re {
 };
 
 struct ifc_cache {
+	struct le he;                /* in pool->tab while interned */
+	struct ifc_pool *pool;       /* weak: the pool cuts it when it goes */
+	uint32_t key;                /* cx_services_hash(sub) */
 	struct cx_subscription *sub; /* counted */
 	struct ifc_re *rev;          /* one per SPT, subscription order */
 	size_t rec;
@@ -56,9 +68,18 @@ struct ifc_cache {
 	size_t *ifc_base; /* per profile: its first iFC in spt_base/order */
 };
 
+/* Compiled caches by the content of their service part, not counted:
+ * a cache leaves the table when its last user lets it go. */
+struct ifc_pool {
+	struct hash *tab;
+};
+
 static void destructor(void *data)
 {
 	struct ifc_cache *c = data;
+
+	if (c->pool)
+		hash_unlink(c->pool->tab, &c->he);
 
 	for (size_t i = 0; i < c->rec; i++) {
 		if (c->rev[i].has_a)
@@ -208,6 +229,130 @@ out:
 	}
 	*cachep = c;
 	return 0;
+}
+
+
+/**
+ * The subscription a cache was built from (the iFCs ifc_match() returns
+ * point into it).
+ *
+ * @return the subscription, NULL for a NULL cache
+ */
+const struct cx_subscription *ifc_cache_sub(const struct ifc_cache *cache)
+{
+	return cache ? cache->sub : NULL;
+}
+
+
+static uint32_t pool_key(const void *data)
+{
+	const struct ifc_cache *c = data;
+
+	return c->key;
+}
+
+
+static void pool_destructor(void *data)
+{
+	struct ifc_pool *pool = data;
+
+	/* caches still held elsewhere outlive the pool: cut their links */
+	for (uint32_t i = 0; pool->tab && i <= pool->tab->mask; i++) {
+		struct le *le;
+
+		while ((le = pool->tab->bucket[i].head)) {
+			struct ifc_cache *c = le->data;
+
+			hash_unlink(pool->tab, le);
+			c->pool = NULL;
+		}
+	}
+	mem_deref(pool->tab);
+}
+
+
+/**
+ * Allocate an empty pool of compiled caches, shared by content.
+ *
+ * @param poolp  receives the pool (mem_deref it; caches still held stay
+ *               valid, they only stop being shared)
+ * @return 0, EINVAL or ENOMEM
+ */
+int ifc_pool_alloc(struct ifc_pool **poolp)
+{
+	struct ifc_pool *pool;
+	int err;
+
+	if (!poolp)
+		return EINVAL;
+	pool = mem_zalloc(sizeof(*pool), pool_destructor);
+	if (!pool)
+		return ENOMEM;
+	err = hash_alloc(&pool->tab, 16);
+	if (err) {
+		mem_deref(pool);
+		return err;
+	}
+	/* one entry per distinct service part: a few per enterprise, up to
+	 * one per user where every profile differs */
+	hash_grow_with(pool->tab, pool_key, 1u << 16);
+	*poolp = pool;
+	return 0;
+}
+
+
+/**
+ * The compiled cache of a subscription's service part, shared: a cache
+ * already in the pool for an equal service part (cx_services_eq) gets one
+ * more reference, otherwise sub is compiled (ifc_cache_alloc) and the new
+ * cache enters the pool until its last reference goes.  The identities
+ * of sub are not looked at; drop them first (cx_subscription_drop_ids) so
+ * that the shared copy holds none.  Callers use ifc_cache_sub() of the
+ * result, which may not be sub.
+ *
+ * @param pool    the pool
+ * @param cachep  receives a counted reference (mem_deref it)
+ * @param sub     the subscription; a new cache keeps a reference
+ * @param err     as ifc_cache_alloc()
+ * @param errsz   size of err
+ * @return 0, EINVAL, EBADMSG (an expression does not compile) or ENOMEM
+ */
+int ifc_pool_get(struct ifc_pool *pool, struct ifc_cache **cachep,
+		 struct cx_subscription *sub, char *err, size_t errsz)
+{
+	struct ifc_cache *c = NULL;
+	uint32_t key;
+	struct le *le;
+	int e;
+
+	if (!pool || !cachep || !sub)
+		return EINVAL;
+	key = cx_services_hash(sub);
+	LIST_FOREACH (hash_list(pool->tab, key), le) {
+		struct ifc_cache *x = le->data;
+
+		if (x->key == key && cx_services_eq(x->sub, sub)) {
+			*cachep = mem_ref(x);
+			return 0;
+		}
+	}
+	e = ifc_cache_alloc(&c, sub, err, errsz);
+	if (e)
+		return e;
+	c->key = key;
+	c->pool = pool;
+	hash_append(pool->tab, key, &c->he, c);
+	*cachep = c;
+	return 0;
+}
+
+
+/**
+ * Distinct service parts in the pool (tests, statistics).
+ */
+size_t ifc_pool_count(const struct ifc_pool *pool)
+{
+	return pool ? pool->tab->n : 0;
 }
 
 

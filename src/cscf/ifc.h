@@ -9,6 +9,8 @@
  * returns the matching ones in priority order; the S-CSCF contacts their
  * application servers in that order.  The subscription must not change
  * while a cache refers to it (a new profile gets a new cache).
+ * An ifc_pool shares one cache among the subscriptions whose iFCs are the
+ * same (the users of one service profile).
  */
 #ifndef IMS_CSCF_IFC_H
 #define IMS_CSCF_IFC_H
@@ -35,6 +37,22 @@ struct ifc_req {
  * compile. */
 int ifc_cache_alloc(struct ifc_cache **cachep, struct cx_subscription *sub,
 		    char *err, size_t errsz) IMS_MUST_CHECK;
+
+/* The subscription the cache was built from; ifc_match() returns
+ * pointers into its iFC arrays. */
+const struct cx_subscription *ifc_cache_sub(const struct ifc_cache *cache);
+
+/* Caches shared by content (the service part of the subscription, not its
+ * identities): ifc_pool_get() returns a counted reference to the cache of
+ * an equal service part when there is one, or compiles sub into a new one
+ * that stays in the pool while referenced.  Callers use ifc_cache_sub()
+ * of the result, which may not be sub. */
+struct ifc_pool;
+int ifc_pool_alloc(struct ifc_pool **poolp) IMS_MUST_CHECK;
+int ifc_pool_get(struct ifc_pool *pool, struct ifc_cache **cachep,
+		 struct cx_subscription *sub, char *err,
+		 size_t errsz) IMS_MUST_CHECK;
+size_t ifc_pool_count(const struct ifc_pool *pool);
 
 /* The iFCs of service profile sp_idx that match req, in priority order,
  * as pointers into the cached subscription.  Writes at most matchc; *np is

@@ -2,7 +2,8 @@
  * @file test_cscf_ifc.c  iFC evaluation (TS 29.228 annex B.2.2, C, F;
  * TS 24.229 5.4.3.2): each SPT kind, negation, CNF and DNF with Groups,
  * session cases, REGISTER types, SDP lines, ProfilePartIndicator, priority
- * order, and the regular expression cache.
+ * order, the regular expression cache, and the pool that shares caches
+ * by content.
  */
 /* cmocka.h needs these first */
 /* clang-format off */
@@ -584,6 +585,101 @@ static void test_cache(void **state)
 }
 
 
+/* One user's subscription: identity, then the enterprise's two iFCs
+ * (as_uri of the second given). */
+static struct cx_subscription *user_sub(const char *impu, const char *as2)
+{
+	struct cx_subscription *sub = cx_subscription_alloc("u@b");
+	struct cx_service_profile *sp;
+	struct cx_ifc *ifc;
+	struct cx_spt *s;
+
+	assert_non_null(sub);
+	sp = cx_sp_add(sub);
+	assert_non_null(sp);
+	assert_non_null(cx_pub_add(sub, sp, impu));
+	ifc = cx_ifc_add(sub, sp, 1, "sip:mmtel@b");
+	assert_non_null(ifc);
+	s = cx_spt_add(sub, ifc, true, CX_SPT_METHOD, 0);
+	s->a = cx_strdup(sub, "INVITE");
+	s = cx_spt_add(sub, ifc, true, CX_SPT_REQUEST_URI, 1);
+	s->a = cx_strdup(sub, "^sip:[^@]*@example[.]com");
+	ifc = cx_ifc_add(sub, sp, 2, as2);
+	assert_non_null(ifc);
+	s = cx_spt_add(sub, ifc, true, CX_SPT_METHOD, 0);
+	s->a = cx_strdup(sub, "MESSAGE");
+	cx_subscription_drop_ids(sub);
+	return sub;
+}
+
+
+/* The pool shares one compiled cache among subscriptions whose service
+ * part is the same (identities differ), keeps different ones apart, and
+ * forgets a cache when its last user lets it go; a cache held past the
+ * pool stays usable. */
+static void test_pool(void **state)
+{
+	struct ifc_cache *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	struct cx_subscription *sa = user_sub("sip:a@b", "sip:im@b");
+	struct cx_subscription *sb = user_sub("sip:b@b", "sip:im@b");
+	struct cx_subscription *sc = user_sub("sip:c@b", "sip:other@b");
+	struct sip_msg *msg = calloc(1, sizeof(*msg));
+	const struct cx_ifc *out[4];
+	struct ifc_pool *pool = NULL;
+	struct ifc_req req;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(ifc_pool_alloc(&pool), 0);
+	assert_int_equal(ifc_pool_get(pool, &a, sa, NULL, 0), 0);
+	assert_int_equal(ifc_pool_get(pool, &b, sb, NULL, 0), 0);
+	assert_int_equal(ifc_pool_get(pool, &c, sc, NULL, 0), 0);
+	assert_ptr_equal(a, b);
+	assert_ptr_equal(ifc_cache_sub(b), sa); /* not sb: the first one */
+	assert_ptr_not_equal(a, c);
+	assert_int_equal(ifc_pool_count(pool), 2);
+	assert_int_equal(mem_nrefs(sb), 1); /* sb is not kept */
+	sa = mem_deref(sa);
+	sb = mem_deref(sb);
+
+	/* the shared cache answers for either user */
+	decode_msg(msg, M_INVITE);
+	req = (struct ifc_req){ .msg = msg,
+				.sc = CX_SC_ORIGINATING,
+				.registered = true };
+	assert_int_equal(ifc_match(b, 0, &req, out, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0]->as_uri, "sip:mmtel@b");
+	assert_ptr_equal(out[0], &ifc_cache_sub(b)->sp[0].ifc[0]);
+
+	/* the last reference to a content takes it out of the pool */
+	a = mem_deref(a);
+	assert_int_equal(ifc_pool_count(pool), 2);
+	b = mem_deref(b);
+	assert_int_equal(ifc_pool_count(pool), 1);
+	sa = user_sub("sip:a@b", "sip:im@b");
+	assert_int_equal(ifc_pool_get(pool, &a, sa, NULL, 0), 0);
+	assert_ptr_equal(ifc_cache_sub(a), sa);
+	assert_int_equal(ifc_pool_count(pool), 2);
+	assert_int_equal(ifc_pool_get(pool, &d, sc, NULL, 0), 0);
+	assert_ptr_equal(c, d);
+	d = mem_deref(d);
+
+	/* the pool goes first: the caches still work, then free alone */
+	pool = mem_deref(pool);
+	assert_int_equal(ifc_pool_count(pool), 0);
+	assert_int_equal(ifc_match(c, 0, &req, out, 4, &n), 0);
+	assert_int_equal(n, 1);
+	mem_deref(a);
+	mem_deref(c);
+	mem_deref(sa);
+	mem_deref(sc);
+	assert_int_equal(ifc_pool_get(NULL, &a, sc, NULL, 0), EINVAL);
+	free(msg);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -592,6 +688,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_order_and_ppi, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_cache, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_pool, mem_mark,
 						mem_expect_no_leaks),
 	};
 
