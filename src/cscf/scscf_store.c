@@ -24,6 +24,11 @@
  * deregistration deletes both), which one SQLite transaction gives
  * directly.  The profile is stored as the XML the HSS sent, so a restart
  * decodes it exactly as the SAA was decoded, whatever release wrote it.
+ * It is written when it changes (registration, PPR), not with every
+ * binding change: a set put without User-Data keeps the stored one (an
+ * UPSERT with COALESCE; the memory store moves the old row's copy), so a
+ * re-registration neither rewrites a kilobyte of XML nor makes the
+ * registrar keep it in memory.
  *
  * Schema history (PRAGMA user_version):
  *   1  sset, sbinding.  No secondary index: read at start (a full scan),
@@ -139,7 +144,9 @@ static int mrow_alloc(struct mrow **rp, enum mop op,
 		err = err ? err : keep(r, 1, s->impu, &r->s.impu);
 		err = err ? err : keep(r, 2, s->hss_host, &r->s.hss_host);
 		err = err ? err : keep(r, 3, s->hss_realm, &r->s.hss_realm);
-		err = err ? err : keep(r, 4, s->user_data, &r->s.user_data);
+		/* NULL stays NULL here: the commit keeps the stored one */
+		if (!err && s->user_data)
+			err = keep(r, 4, s->user_data, &r->s.user_data);
 	}
 	if (b) {
 		r->b = *b;
@@ -251,6 +258,29 @@ static int mem_binding_del(struct scscf_store *st, uint64_t id)
 }
 
 
+/* A set put without User-Data takes the stored row's (moved, not
+ * copied), or "" for a new row, so loads never see NULL. */
+static void mem_keep_user_data(struct scscf_store *st, struct mrow *r)
+{
+	struct le *le;
+
+	if (r->s.user_data)
+		return;
+	r->s.user_data = "";
+	LIST_FOREACH (&st->sets, le) {
+		struct mrow *o = le->data;
+
+		if (o->s.id != r->s.id || !o->str[4])
+			continue;
+		r->str[4] = o->str[4];
+		r->s.user_data = r->str[4];
+		o->str[4] = NULL;
+		o->s.user_data = "";
+		break;
+	}
+}
+
+
 /* Apply the batch in order; it cannot fail (the copies exist). */
 static int mem_commit(struct scscf_store *st)
 {
@@ -262,6 +292,7 @@ static int mem_commit(struct scscf_store *st)
 		list_unlink(le);
 		switch (r->op) {
 		case MOP_SET_PUT:
+			mem_keep_user_data(st, r);
 			mem_drop(&st->sets, false, r->s.id, false);
 			list_append(&st->sets, &r->le, r);
 			break;
@@ -313,9 +344,15 @@ static const struct store_ops mem_ops = {
 /* ---- the SQLite store ---- */
 
 static const char *const sql_text[SQ_NUM] = {
-	[SQ_SET_PUT] = "INSERT OR REPLACE INTO sset (id, impi, impu, "
-		       "hss_host, hss_realm, user_data, state) VALUES "
-		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* an UPSERT: a put without User-Data keeps the stored one */
+	[SQ_SET_PUT] = "INSERT INTO sset (id, impi, impu, hss_host, "
+		       "hss_realm, user_data, state) VALUES (?1, ?2, ?3, "
+		       "?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET "
+		       "impi = excluded.impi, impu = excluded.impu, "
+		       "hss_host = excluded.hss_host, hss_realm = "
+		       "excluded.hss_realm, user_data = "
+		       "COALESCE(excluded.user_data, sset.user_data), "
+		       "state = excluded.state",
 	[SQ_SET_DEL] = "DELETE FROM sset WHERE id = ?1",
 	[SQ_SET_DEL_B] = "DELETE FROM sbinding WHERE set_id = ?1",
 	[SQ_B_PUT] = "INSERT OR REPLACE INTO sbinding (id, set_id, uri, "

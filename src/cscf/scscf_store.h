@@ -33,8 +33,9 @@ struct scscf_store_set {
 	const char *impu;      /* the IMPU it was registered with */
 	const char *hss_host;  /* Origin-Host of the HSS that answered */
 	const char *hss_realm; /* its Origin-Realm */
-	const char *user_data; /* the SAA/PPR User-Data (TS 29.228 annex E) */
-	int state;             /* enum scscf_reg_state */
+	/* the SAA/PPR User-Data (TS 29.228 annex E); NULL on put: unchanged */
+	const char *user_data;
+	int state; /* enum scscf_reg_state */
 };
 
 /* One contact binding of a set. */
@@ -74,7 +75,8 @@ int scscf_store_load(struct scscf_store *st, scscf_store_set_h *seth,
 		     scscf_store_binding_h *bindh, void *arg) IMS_MUST_CHECK;
 
 int scscf_store_begin(struct scscf_store *st) IMS_MUST_CHECK;
-/* Insert or replace by id. */
+/* Insert or replace by id; a NULL user_data keeps the stored one (the
+ * registrar writes the profile once, not with every binding change). */
 int scscf_store_set_put(struct scscf_store *st,
 			const struct scscf_store_set *s) IMS_MUST_CHECK;
 /* Delete a set and its bindings. */
