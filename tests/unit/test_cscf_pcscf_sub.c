@@ -39,18 +39,21 @@ static size_t nsent;
 static int send_fail;
 static int terms;
 static char term_ct[256];
+static bool many; /* send_h: keep the last SENT_MAX only */
 
 
 static int send_h(uint64_t id, struct sip_msg *req, void *arg)
 {
 	(void)arg;
+	size_t i = many ? nsent % SENT_MAX : nsent;
+
 	if (send_fail)
 		return send_fail;
-	assert_true(nsent < SENT_MAX);
+	assert_true(i < SENT_MAX);
 	assert_true(req->len < sizeof(sent[0]));
-	memcpy(sent[nsent], req->p, req->len);
-	sent[nsent][req->len] = '\0';
-	sent_id[nsent] = id;
+	memcpy(sent[i], req->p, req->len);
+	sent[i][req->len] = '\0';
+	sent_id[i] = id;
 	nsent++;
 	return 0;
 }
@@ -73,6 +76,7 @@ static int setup(void **state)
 		return -1;
 	nsent = 0;
 	send_fail = 0;
+	many = false;
 	terms = 0;
 	term_ct[0] = '\0';
 	return pcscf_sub_alloc(&ps, "sip:pcscf.ims.test:5060", send_h, term_h,
@@ -439,6 +443,68 @@ static void test_failures(void **state)
 }
 
 
+/* 1,500 subscriptions through one S-CSCF: each dialog found by its
+ * Call-ID and IMPU as the indexes grow, the remote tag kept in each
+ * (the block made again for it) and all refreshed in their dialogs. */
+static void test_many(void **state)
+{
+	static const char *const route[] = { "<sip:scscf.ims.test:5080;lr;"
+					     "orig>" };
+	struct pcscf_sub_info in;
+	char impu[64], v[512];
+	unsigned i;
+
+	(void)state;
+	many = true;
+	for (i = 0; i < 1500; i++) {
+		struct pcscf_subscribe s = { 0 };
+
+		(void)snprintf(impu, sizeof(impu), "sip:user%u@ims.test", i);
+		s.impu = impu;
+		s.from = "sip:pcscf.ims.test:5060";
+		s.event = "reg";
+		s.expires = 600000;
+		s.route = route;
+		s.route_n = 1;
+		nsent = 0;
+		assert_int_equal(pcscf_sub_start(ps, &s), 0);
+		assert_int_equal(nsent, 1);
+		answer(0, 200,
+		       "Contact: <sip:scscf.ims.test:5080>\r\n"
+		       "Record-Route: <sip:scscf.ims.test:5080;lr>\r\n"
+		       "Expires: 3600\r\n");
+	}
+	assert_int_equal(pcscf_sub_count(ps), 1500);
+	for (i = 0; i < 1500; i += 3) {
+		(void)snprintf(impu, sizeof(impu), "sip:user%u@ims.test", i);
+		assert_int_equal(pcscf_sub_info(ps, impu, &in), 0);
+		assert_true(in.confirmed);
+		assert_false(in.pending);
+		assert_int_equal(in.expires, 3600);
+		assert_true(in.refresh_at == T0 + 3000000);
+	}
+	nsent = 0;
+	advance_to(T0 + 3000000);
+	assert_int_equal(nsent, 1500);
+	i = (1500 - 1) % SENT_MAX; /* the last one sent */
+	assert_true(!strncmp(sent[i],
+			     "SUBSCRIBE sip:scscf.ims.test:5080 SIP/2.0\r\n",
+			     strlen("SUBSCRIBE sip:scscf.ims.test:5080 "
+				    "SIP/2.0\r\n")));
+	hdr(i, "Route", v, sizeof(v));
+	assert_string_equal(v, "<sip:scscf.ims.test:5080;lr>");
+	hdr(i, "To", v, sizeof(v));
+	assert_non_null(strstr(v, "@ims.test>;tag=s1"));
+	hdr(i, "CSeq", v, sizeof(v));
+	assert_string_equal(v, "2 SUBSCRIBE");
+	hdr(i, "Call-ID", v, sizeof(v));
+	assert_int_equal(strlen(v), 24);
+	assert_int_equal(pcscf_sub_info(ps, "sip:user1499@ims.test", &in), 0);
+	assert_true(in.pending);
+	assert_int_equal(in.refresh_at, 0);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +516,7 @@ int main(void)
 		T(test_terminated),
 		T(test_notify_first),
 		T(test_failures),
+		T(test_many),
 #undef T
 	};
 
