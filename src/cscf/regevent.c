@@ -58,48 +58,79 @@
 #define IMPU_MAX    256 /* canonical IMPU, NUL included */
 #define HOSTP_MAX   280 /* "host:port" */
 #define NOTIFY_MAXF "70"
+#define HASH_MAX    (1u << 18) /* buckets of a grown table */
 
-struct rset {
-	char **impu; /* canonical */
-	size_t impu_n;
-	char **pcscf; /* "host:port" of the Path entries */
-	size_t pcscf_n;
-	char **as; /* "host:port" of the iFCs' application servers */
-	size_t as_n;
+/* Who may subscribe besides the users (TS 24.229 5.4.2.1.1): the
+ * "host:port" of the P-CSCFs in the Path of a set's contacts and of its
+ * application servers.  The same for every user behind one P-CSCF, so
+ * interned: one block per distinct list, shared by counted references. */
+struct hosts {
+	struct le he;     /* re->hosts: not counted */
+	struct hash *tab; /* weak: where it is interned */
+	uint32_t key;
+	uint16_t pcscf_n;
+	uint16_t as_n;
+	size_t len; /* of s */
+	char s[];   /* the pcscf strings then the as ones, NUL-ended */
 };
 
+/* The canonical IMPUs of an implicit registration set reported with more
+ * than one IMPU, shared by the set's aor records.  A set of one IMPU has
+ * none: the IMPU is the aor's key. */
+struct impus {
+	size_t n;
+	char s[]; /* NUL-ended strings */
+};
+
+/* One IMPU's registration, in one block: the record, its canonical IMPU
+ * (the key), the AOR as reported when it differs, and the registration's
+ * active contacts packed (reginfo_reg_pack, NOKEY).  A report replaces
+ * the block. */
 struct aor {
 	struct le he;
-	char *impu;          /* canonical, the key */
-	struct reginfo *ri;  /* ri->reg[0]: its registration */
 	uint64_t updated_ms; /* tmr_jiffies() when reported */
-	struct rset *set;
+	struct hosts *hosts; /* counted, interned; NULL: none */
+	struct impus *set;   /* counted; NULL: this IMPU alone */
+	uint16_t aor_off;    /* in s: the AOR as reported */
+	uint16_t pk_off;     /* in s: the packed registration */
+	uint32_t pk_len;
+	uint8_t state; /* enum reginfo_reg_state */
+	char s[];      /* impu (offset 0), ... */
 };
 
+/* The subscriber's side of a dialog, the same for every subscription of
+ * one P-CSCF: its identity, URI, remote target and route set.  Interned
+ * like hosts. */
+struct peer {
+	struct le he;     /* re->peers: not counted */
+	struct hash *tab; /* weak */
+	uint32_t key;
+	uint16_t route_n;
+	size_t len; /* of s */
+	char s[];   /* subscriber, ruri, target, route_n routes; NUL-ended */
+};
+
+/* One subscription in one block: the record and its own dialog strings
+ * (an offset each; equal strings share one copy). */
 struct sub {
 	struct le he_impu;   /* re->subs_impu: the notifier's reference */
 	struct le he_cid;    /* re->subs_cid: not counted */
 	struct le he_id;     /* re->subs_id: not counted */
 	struct regevent *re; /* weak */
+	struct peer *peer;   /* counted */
 	uint64_t id;
-	char *impu;
-	char *subscriber;
-	char *callid;
-	char *ltag;
-	char *rtag;
-	char *luri;
-	char *ruri;
-	char *target;
-	char **route;
-	size_t route_n;
-	char *event_id;
-	uint32_t lcseq;
-	uint32_t rcseq;
-	uint32_t version;  /* of the next document */
 	uint64_t deadline; /* tmr_jiffies() at expiry */
 	struct tmr tmr;
+	uint32_t lcseq;
+	uint32_t rcseq;
+	uint32_t version; /* of the next document */
+	uint16_t o_callid, o_ltag, o_rtag, o_luri, o_evid; /* impu at 0 */
 	bool gone;
+	char s[];
 };
+
+#define SUB_IMPU(s)   ((s)->s)
+#define SUB_STR(s, f) ((s)->s + (s)->f)
 
 struct regevent {
 	struct regevent_conf conf;
@@ -108,6 +139,8 @@ struct regevent {
 	struct hash *subs_impu;
 	struct hash *subs_cid;
 	struct hash *subs_id;
+	struct hash *hosts;
+	struct hash *peers;
 	size_t nsubs;
 	uint64_t next_id;
 	bool closed;
@@ -115,54 +148,69 @@ struct regevent {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void strv_free(char **v, size_t n)
+/* The i-th of the NUL-ended strings in s. */
+static const char *nth(const char *s, size_t i)
 {
-	for (size_t i = 0; i < n; i++)
-		mem_deref(v[i]);
-	mem_deref(v);
+	while (i--)
+		s += strlen(s) + 1;
+	return s;
 }
 
 
-/* Append a copy of s[0..len) to *v unless it is there already. */
-static int strv_add(char ***v, size_t *n, const char *s, size_t len)
+static bool strs_has(const char *s, size_t n, const char *x)
 {
-	char **nv, *c;
-
-	for (size_t i = 0; i < *n; i++)
-		if (strlen((*v)[i]) == len && !memcmp((*v)[i], s, len))
-			return 0;
-	c = mem_strdup(s, len);
-	if (!c)
-		return ENOMEM;
-	nv = mem_realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv) {
-		mem_deref(c);
-		return ENOMEM;
-	}
-	nv[(*n)++] = c;
-	*v = nv;
-	return 0;
-}
-
-
-static bool strv_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
+	for (size_t i = 0; i < n; i++, s += strlen(s) + 1)
+		if (strcmp(s, x) == 0)
 			return true;
 	return false;
 }
 
 
-static char *sdup(const char *s)
+/* Strings being packed into one block: an array of pointers and lengths
+ * (NUL-ended text, pl, duplicates removed) while they are collected. */
+#define PACK_MAX 32
+
+struct strpack {
+	const char *p[PACK_MAX];
+	size_t l[PACK_MAX];
+	size_t n;
+	size_t len; /* bytes with the NULs */
+	bool full;
+};
+
+
+/* Add s[0..l) unless in the list with `dedup`; its index, or -1 when
+ * the list is full. */
+static int sp_add(struct strpack *sp, const char *s, size_t l, bool dedup)
 {
-	return mem_strdup(s ? s : "", s ? strlen(s) : 0);
+	if (!s)
+		s = "", l = 0;
+	for (size_t i = 0; dedup && i < sp->n; i++)
+		if (sp->l[i] == l && !memcmp(sp->p[i], s, l))
+			return (int)i;
+	if (sp->n >= PACK_MAX) {
+		sp->full = true;
+		return -1;
+	}
+	sp->p[sp->n] = s;
+	sp->l[sp->n] = l;
+	sp->len += l + 1;
+	return (int)sp->n++;
 }
 
 
-static char *pldup(const struct pl *pl)
+/* Write the strings to dst; offs[i] is string i's offset from dst. */
+static void sp_write(const struct strpack *sp, char *dst, uint16_t *offs)
 {
-	return mem_strdup(pl->p ? pl->p : "", pl->p ? pl->l : 0);
+	size_t off = 0;
+
+	for (size_t i = 0; i < sp->n; i++) {
+		memcpy(dst + off, sp->p[i], sp->l[i]);
+		dst[off + sp->l[i]] = '\0';
+		if (offs)
+			offs[i] = (uint16_t)off;
+		off += sp->l[i] + 1;
+	}
 }
 
 
@@ -267,23 +315,118 @@ static int canon_str(const char *s, char *out, size_t size)
 
 /* ---- records ---------------------------------------------------------- */
 
-static void rset_destructor(void *data)
+static void interned_unlink(struct hash *tab, struct le *he)
 {
-	struct rset *rs = data;
-
-	strv_free(rs->impu, rs->impu_n);
-	strv_free(rs->pcscf, rs->pcscf_n);
-	strv_free(rs->as, rs->as_n);
+	if (tab)
+		hash_unlink(tab, he);
 }
+
+
+static void hosts_destructor(void *data)
+{
+	struct hosts *h = data;
+
+	interned_unlink(h->tab, &h->he);
+}
+
+
+/* The interned block with this list (pcscf_n + as_n strings in s), with
+ * a reference; NULL when out of memory. */
+static struct hosts *hosts_get(struct regevent *re, const char *s, size_t len,
+			       uint16_t pcscf_n, uint16_t as_n)
+{
+	uint32_t key = hash_fast(s, len) ^ ((uint32_t)pcscf_n << 16);
+	struct hosts *h;
+	struct le *le;
+
+	LIST_FOREACH (hash_list(re->hosts, key), le) {
+		h = le->data;
+		if (h->key == key && h->pcscf_n == pcscf_n && h->as_n == as_n &&
+		    h->len == len && !memcmp(h->s, s, len))
+			return mem_ref(h);
+	}
+	h = mem_alloc(sizeof(*h) + len, hosts_destructor);
+	if (!h)
+		return NULL;
+	memset(h, 0, sizeof(*h));
+	h->key = key;
+	h->pcscf_n = pcscf_n;
+	h->as_n = as_n;
+	h->len = len;
+	memcpy(h->s, s, len);
+	h->tab = re->hosts;
+	hash_append(re->hosts, key, &h->he, h);
+	return h;
+}
+
+
+static void peer_destructor(void *data)
+{
+	struct peer *p = data;
+
+	interned_unlink(p->tab, &p->he);
+}
+
+
+/* The interned peer with these strings (subscriber, ruri, target, then
+ * route_n routes), with a reference; NULL when out of memory. */
+static struct peer *peer_get(struct regevent *re, const struct strpack *sp,
+			     uint16_t route_n)
+{
+	char *buf = mem_alloc(sp->len ? sp->len : 1, NULL);
+	struct peer *p = NULL;
+	struct le *le;
+	uint32_t key;
+
+	if (!buf)
+		return NULL;
+	sp_write(sp, buf, NULL);
+	key = hash_fast(buf, sp->len);
+	LIST_FOREACH (hash_list(re->peers, key), le) {
+		struct peer *q = le->data;
+
+		if (q->key == key && q->route_n == route_n &&
+		    q->len == sp->len && !memcmp(q->s, buf, sp->len)) {
+			p = mem_ref(q);
+			goto out;
+		}
+	}
+	p = mem_alloc(sizeof(*p) + sp->len, peer_destructor);
+	if (!p)
+		goto out;
+	memset(p, 0, sizeof(*p));
+	p->key = key;
+	p->route_n = route_n;
+	p->len = sp->len;
+	memcpy(p->s, buf, sp->len);
+	p->tab = re->peers;
+	hash_append(re->peers, key, &p->he, p);
+out:
+	mem_deref(buf);
+	return p;
+}
+
+
+#define PEER_SUBSCRIBER(p) ((p)->s)
+#define PEER_RURI(p)       nth((p)->s, 1)
+#define PEER_TARGET(p)     nth((p)->s, 2)
+#define PEER_ROUTE(p, i)   nth((p)->s, 3 + (i))
 
 
 static void aor_destructor(void *data)
 {
 	struct aor *a = data;
 
-	mem_deref(a->impu);
-	mem_deref(a->ri);
+	mem_deref(a->hosts);
 	mem_deref(a->set);
+}
+
+
+static uint32_t aor_key(const void *data)
+{
+	const struct aor *a = data;
+
+	return hash_fast(a->s, strlen(a->s));
 }
 
 
@@ -294,7 +437,7 @@ static struct aor *aor_find(const struct regevent *re, const char *impu)
 	LIST_FOREACH (hash_list(re->aors, hash_fast(impu, strlen(impu))), le) {
 		struct aor *a = le->data;
 
-		if (strcmp(a->impu, impu) == 0)
+		if (strcmp(a->s, impu) == 0)
 			return a;
 	}
 	return NULL;
@@ -308,21 +451,60 @@ static void aor_remove(struct regevent *re, struct aor *a)
 }
 
 
+/* May s subscribe to a's registration (canonical IMPU, or host:port)? */
+static bool aor_impu_in_set(const struct aor *a, const char *canon)
+{
+	if (a->set)
+		return strs_has(a->set->s, a->set->n, canon);
+	return strcmp(a->s, canon) == 0;
+}
+
+
+static bool aor_host_allowed(const struct aor *a, const char *hp)
+{
+	return a->hosts &&
+	       strs_has(a->hosts->s, (size_t)a->hosts->pcscf_n + a->hosts->as_n,
+			hp);
+}
+
+
 static void sub_destructor(void *data)
 {
 	struct sub *s = data;
 
 	tmr_cancel(&s->tmr);
-	mem_deref(s->impu);
-	mem_deref(s->subscriber);
-	mem_deref(s->callid);
-	mem_deref(s->ltag);
-	mem_deref(s->rtag);
-	mem_deref(s->luri);
-	mem_deref(s->ruri);
-	mem_deref(s->target);
-	strv_free(s->route, s->route_n);
-	mem_deref(s->event_id);
+	mem_deref(s->peer);
+}
+
+
+static uint32_t sub_key_impu(const void *data)
+{
+	const struct sub *s = data;
+
+	return hash_fast(SUB_IMPU(s), strlen(SUB_IMPU(s)));
+}
+
+
+static uint32_t sub_key_cid(const void *data)
+{
+	const struct sub *s = data;
+	const char *cid = SUB_STR(s, o_callid);
+
+	return hash_fast(cid, strlen(cid));
+}
+
+
+static uint32_t id_key(uint64_t id)
+{
+	return (uint32_t)(id ^ (id >> 32));
+}
+
+
+static uint32_t sub_key_id(const void *data)
+{
+	const struct sub *s = data;
+
+	return id_key(s->id);
 }
 
 
@@ -335,17 +517,12 @@ static struct sub *sub_find_dlg(const struct regevent *re,
 	LIST_FOREACH (hash_list(re->subs_cid, hash_pl(callid)), le) {
 		struct sub *s = le->data;
 
-		if (pl_eq_str(callid, s->callid) && pl_eq_str(ltag, s->ltag) &&
-		    pl_eq_str(rtag, s->rtag))
+		if (pl_eq_str(callid, SUB_STR(s, o_callid)) &&
+		    pl_eq_str(ltag, SUB_STR(s, o_ltag)) &&
+		    pl_eq_str(rtag, SUB_STR(s, o_rtag)))
 			return s;
 	}
 	return NULL;
-}
-
-
-static uint32_t id_key(uint64_t id)
-{
-	return (uint32_t)(id ^ (id >> 32));
 }
 
 
@@ -363,15 +540,93 @@ static struct sub *sub_find_id(const struct regevent *re, uint64_t id)
 }
 
 
+/* The dialog's own strings, in one block with the record. */
+struct sub_strs {
+	struct pl impu, callid, ltag, rtag, luri, evid;
+};
+
+
+/* A new subscription record (not inserted), the peer interned from its
+ * strings; NULL when out of memory or with strings too long to pack. */
+static struct sub *sub_new(struct regevent *re, const struct sub_strs *ss,
+			   const char *subscriber, const struct pl *ruri,
+			   const struct pl *target, const struct pl *route,
+			   size_t route_n)
+{
+	struct strpack sp = { 0 }, pp = { 0 };
+	int idx[6];
+	uint16_t offs[PACK_MAX];
+	struct sub *s;
+
+	idx[0] = sp_add(&sp, ss->impu.p, ss->impu.l, false);
+	idx[1] = sp_add(&sp, ss->callid.p, ss->callid.l, true);
+	idx[2] = sp_add(&sp, ss->ltag.p, ss->ltag.l, true);
+	idx[3] = sp_add(&sp, ss->rtag.p, ss->rtag.l, true);
+	idx[4] = sp_add(&sp, ss->luri.p, ss->luri.l, true);
+	idx[5] = sp_add(&sp, ss->evid.p, ss->evid.l, true);
+	(void)sp_add(&pp, subscriber, strlen(subscriber), false);
+	(void)sp_add(&pp, ruri->p, ruri->l, false);
+	(void)sp_add(&pp, target->p, target->l, false);
+	for (size_t i = 0; i < route_n; i++)
+		(void)sp_add(&pp, route[i].p, route[i].l, false);
+	if (sp.full || pp.full || sp.len > UINT16_MAX)
+		return NULL;
+	s = mem_alloc(sizeof(*s) + sp.len, sub_destructor);
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	tmr_init(&s->tmr);
+	s->re = re;
+	sp_write(&sp, s->s, offs);
+	s->o_callid = offs[idx[1]];
+	s->o_ltag = offs[idx[2]];
+	s->o_rtag = offs[idx[3]];
+	s->o_luri = offs[idx[4]];
+	s->o_evid = offs[idx[5]];
+	s->peer = peer_get(re, &pp, (uint16_t)route_n);
+	if (!s->peer)
+		return mem_deref(s);
+	return s;
+}
+
+
+/* A new remote target (a refresh, RFC 6665 4.1.2.2): the peer with it. */
+static int sub_retarget(struct regevent *re, struct sub *s,
+			const struct pl *target)
+{
+	const struct peer *op = s->peer;
+	struct strpack pp = { 0 };
+	struct peer *np;
+
+	if (pl_eq_str(target, PEER_TARGET(op)))
+		return 0;
+	(void)sp_add(&pp, PEER_SUBSCRIBER(op), strlen(PEER_SUBSCRIBER(op)),
+		     false);
+	(void)sp_add(&pp, PEER_RURI(op), strlen(PEER_RURI(op)), false);
+	(void)sp_add(&pp, target->p, target->l, false);
+	for (size_t i = 0; i < op->route_n; i++) {
+		const char *r = PEER_ROUTE(op, i);
+
+		(void)sp_add(&pp, r, strlen(r), false);
+	}
+	np = pp.full ? NULL : peer_get(re, &pp, op->route_n);
+	if (!np)
+		return ENOMEM;
+	mem_deref(s->peer);
+	s->peer = np;
+	return 0;
+}
+
+
 static void sub_row(const struct sub *s, struct regevent_row *row, char *route,
 		    size_t routesz)
 {
 	size_t off = 0;
 
 	route[0] = '\0';
-	for (size_t i = 0; i < s->route_n; i++) {
+	for (size_t i = 0; i < s->peer->route_n; i++) {
 		int n = snprintf(route + off, routesz - off, "%s%s",
-				 i ? ", " : "", s->route[i]);
+				 i ? ", " : "", PEER_ROUTE(s->peer, i));
 
 		if (n < 0 || (size_t)n >= routesz - off)
 			break;
@@ -379,16 +634,16 @@ static void sub_row(const struct sub *s, struct regevent_row *row, char *route,
 	}
 	memset(row, 0, sizeof(*row));
 	row->id = s->id;
-	row->impu = s->impu;
-	row->subscriber = s->subscriber;
-	row->callid = s->callid;
-	row->ltag = s->ltag;
-	row->rtag = s->rtag;
-	row->luri = s->luri;
-	row->ruri = s->ruri;
-	row->target = s->target;
+	row->impu = SUB_IMPU(s);
+	row->subscriber = PEER_SUBSCRIBER(s->peer);
+	row->callid = SUB_STR(s, o_callid);
+	row->ltag = SUB_STR(s, o_ltag);
+	row->rtag = SUB_STR(s, o_rtag);
+	row->luri = SUB_STR(s, o_luri);
+	row->ruri = PEER_RURI(s->peer);
+	row->target = PEER_TARGET(s->peer);
 	row->route = route;
-	row->event_id = s->event_id;
+	row->event_id = SUB_STR(s, o_evid);
 	row->lcseq = s->lcseq;
 	row->rcseq = s->rcseq;
 	row->version = s->version;
@@ -413,7 +668,8 @@ static void sub_save(struct regevent *re, const struct sub *s)
 	err = re->conf.store->ops->put(re->conf.store, &row);
 	if (err)
 		LOG_WARN(NULL, "subscription %llu to %s not stored: %s",
-			 (unsigned long long)s->id, s->impu, log_strerror(err));
+			 (unsigned long long)s->id, SUB_IMPU(s),
+			 log_strerror(err));
 }
 
 
@@ -441,10 +697,8 @@ static void sub_remove(struct regevent *re, struct sub *s)
 
 static void sub_insert(struct regevent *re, struct sub *s)
 {
-	hash_append(re->subs_impu, hash_fast(s->impu, strlen(s->impu)),
-		    &s->he_impu, s);
-	hash_append(re->subs_cid, hash_fast(s->callid, strlen(s->callid)),
-		    &s->he_cid, s);
+	hash_append(re->subs_impu, sub_key_impu(s), &s->he_impu, s);
+	hash_append(re->subs_cid, sub_key_cid(s), &s->he_cid, s);
 	hash_append(re->subs_id, id_key(s->id), &s->he_id, s);
 	re->nsubs++;
 }
@@ -472,7 +726,7 @@ static int subs_of(const struct regevent *re, const char *impu,
 	LIST_FOREACH (l, le) {
 		struct sub *s = le->data;
 
-		if (strcmp(s->impu, impu) == 0)
+		if (strcmp(SUB_IMPU(s), impu) == 0)
 			v[n++] = mem_ref(s);
 	}
 	*vp = v;
@@ -500,16 +754,18 @@ static int doc_add_current(const struct regevent *re, struct reginfo *doc,
 	struct reginfo_reg *reg;
 	uint64_t elapsed;
 	char id[16];
+	int err;
 
-	if (!a) {
-		hash_id(id, sizeof(id), 'r', impu);
+	hash_id(id, sizeof(id), 'r', impu);
+	if (!a)
 		return reginfo_reg_add(doc, impu, id, REGINFO_REG_INIT)
 			       ? 0
 			       : ENOMEM;
-	}
-	reg = reginfo_reg_copy(doc, &a->ri->reg[0], true);
-	if (!reg)
-		return ENOMEM;
+	err = reginfo_reg_unpack(doc, (const uint8_t *)a->s + a->pk_off,
+				 a->pk_len, a->s + a->aor_off, id);
+	if (err)
+		return err;
+	reg = &doc->reg[doc->reg_n - 1];
 	elapsed = (tmr_jiffies() - a->updated_ms) / 1000;
 	for (size_t i = 0; i < reg->ct_n; i++) {
 		struct reginfo_contact *ct = &reg->ct[i];
@@ -533,15 +789,15 @@ static int doc_full(const struct regevent *re, const char *impu,
 
 	if (!doc)
 		return ENOMEM;
-	if (!a || !a->set) {
-		err = doc_add_current(re, doc, impu);
-	} else {
-		/* the subscribed IMPU first, then the rest of its set */
-		err = doc_add_current(re, doc, impu);
-		for (size_t i = 0; !err && i < a->set->impu_n; i++) {
-			if (strcmp(a->set->impu[i], impu) == 0)
-				continue;
-			err = doc_add_current(re, doc, a->set->impu[i]);
+	/* the subscribed IMPU first, then the rest of its set */
+	err = doc_add_current(re, doc, impu);
+	if (a && a->set) {
+		const char *x = a->set->s;
+
+		for (size_t i = 0; !err && i < a->set->n;
+		     i++, x += strlen(x) + 1) {
+			if (strcmp(x, impu) != 0)
+				err = doc_add_current(re, doc, x);
 		}
 	}
 	if (err) {
@@ -592,6 +848,7 @@ static int route_uri(const char *route, char *out, size_t size)
 static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
 		       const char *reason, uint32_t retry_after)
 {
+	const struct peer *p = s->peer;
 	struct regevent_notify n;
 	struct reginfo *full = NULL;
 	struct buf *hb = NULL, *bb = NULL;
@@ -601,7 +858,7 @@ static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
 	int err;
 
 	if (!doc) {
-		err = doc_full(re, s->impu, &full);
+		err = doc_full(re, SUB_IMPU(s), &full);
 		if (err)
 			return err;
 		doc = full;
@@ -617,19 +874,19 @@ static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
 		goto out;
 
 	/* Request-URI and Route (RFC 3261 12.2.1.1) */
-	if (s->route_n && !loose(s->route[0])) {
-		err = route_uri(s->route[0], ruri, sizeof(ruri));
+	if (p->route_n && !loose(PEER_ROUTE(p, 0))) {
+		err = route_uri(PEER_ROUTE(p, 0), ruri, sizeof(ruri));
 		first = 1;
 	} else {
-		err = snprintf(ruri, sizeof(ruri), "%s", s->target) >=
+		err = snprintf(ruri, sizeof(ruri), "%s", PEER_TARGET(p)) >=
 				      (int)sizeof(ruri)
 			      ? ENOSPC
 			      : 0;
 	}
-	for (size_t i = first; !err && i < s->route_n; i++)
-		err = buf_printf(hb, "Route: %s\r\n", s->route[i]);
+	for (size_t i = first; !err && i < p->route_n; i++)
+		err = buf_printf(hb, "Route: %s\r\n", PEER_ROUTE(p, i));
 	if (!err && first)
-		err = buf_printf(hb, "Route: <%s>\r\n", s->target);
+		err = buf_printf(hb, "Route: <%s>\r\n", PEER_TARGET(p));
 	if (err)
 		goto out;
 
@@ -642,9 +899,10 @@ static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
 			 "CSeq: %u NOTIFY\r\n"
 			 "Contact: <%s>\r\n"
 			 "Event: reg%s%s\r\n",
-			 s->luri, s->ltag, s->ruri, s->rtag, s->callid,
-			 s->lcseq, re->contact, *s->event_id ? ";id=" : "",
-			 s->event_id);
+			 SUB_STR(s, o_luri), SUB_STR(s, o_ltag), PEER_RURI(p),
+			 SUB_STR(s, o_rtag), SUB_STR(s, o_callid), s->lcseq,
+			 re->contact, *SUB_STR(s, o_evid) ? ";id=" : "",
+			 SUB_STR(s, o_evid));
 	if (!err && !reason)
 		err = buf_printf(
 			hb, "Subscription-State: active;expires=%llu\r\n",
@@ -670,7 +928,7 @@ static int send_notify(struct regevent *re, struct sub *s, struct reginfo *doc,
 
 	memset(&n, 0, sizeof(n));
 	n.sub_id = s->id;
-	n.impu = s->impu;
+	n.impu = SUB_IMPU(s);
 	n.ruri = ruri;
 	n.hdrs = (const char *)hb->b;
 	pl_set(&n.body, (const char *)bb->b, bb->end);
@@ -688,7 +946,8 @@ out:
 	if (err)
 		LOG_WARN(NULL,
 			 "NOTIFY for subscription %llu to %s not built: %s",
-			 (unsigned long long)s->id, s->impu, log_strerror(err));
+			 (unsigned long long)s->id, SUB_IMPU(s),
+			 log_strerror(err));
 	mem_deref(hb);
 	mem_deref(bb);
 	mem_deref(full);
@@ -743,27 +1002,18 @@ static void destructor(void *data)
 		hash_flush(re->subs_impu);
 	if (re->aors)
 		hash_flush(re->aors);
+	/* interned blocks still referenced from outside (a caller holding
+	 * a subscription) are unlinked: their destructor then leaves the
+	 * freed table alone */
+	unlink_all(re->hosts);
+	unlink_all(re->peers);
 	mem_deref(re->subs_cid);
 	mem_deref(re->subs_id);
 	mem_deref(re->subs_impu);
 	mem_deref(re->aors);
+	mem_deref(re->hosts);
+	mem_deref(re->peers);
 	mem_deref(re->contact);
-}
-
-
-/* Split a comma-joined route set back into its values. */
-static int route_split(struct sub *s, const char *route)
-{
-	struct pl rest, v;
-
-	pl_set_str(&rest, route);
-	while (sip_value_split(&rest, &v)) {
-		int err = strv_add(&s->route, &s->route_n, v.p, v.l);
-
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 
@@ -771,8 +1021,11 @@ static int restore_row(const struct regevent_row *row, void *arg)
 {
 	struct regevent *re = arg;
 	int64_t now = wall_ms();
+	struct pl route[PACK_MAX], rest, v;
+	struct sub_strs ss;
+	struct pl target, ruri;
+	size_t route_n = 0;
 	struct sub *s;
-	int err = 0;
 
 	if (row->expires_at <= now) {
 		/* expired while we were down: nothing can be sent without
@@ -780,34 +1033,29 @@ static int restore_row(const struct regevent_row *row, void *arg)
 		(void)re->conf.store->ops->del(re->conf.store, row->id);
 		return 0;
 	}
-	s = mem_zalloc(sizeof(*s), sub_destructor);
+	pl_set_str(&rest, row->route ? row->route : "");
+	while (sip_value_split(&rest, &v)) {
+		if (route_n >= PACK_MAX - 3)
+			return EOVERFLOW;
+		route[route_n++] = v;
+	}
+	pl_set_str(&ss.impu, row->impu ? row->impu : "");
+	pl_set_str(&ss.callid, row->callid ? row->callid : "");
+	pl_set_str(&ss.ltag, row->ltag ? row->ltag : "");
+	pl_set_str(&ss.rtag, row->rtag ? row->rtag : "");
+	pl_set_str(&ss.luri, row->luri ? row->luri : "");
+	pl_set_str(&ss.evid, row->event_id ? row->event_id : "");
+	pl_set_str(&target, row->target ? row->target : "");
+	pl_set_str(&ruri, row->ruri ? row->ruri : "");
+	s = sub_new(re, &ss, row->subscriber ? row->subscriber : "", &ruri,
+		    &target, route, route_n);
 	if (!s)
 		return ENOMEM;
-	tmr_init(&s->tmr);
-	s->re = re;
 	s->id = row->id;
-	s->impu = sdup(row->impu);
-	s->subscriber = sdup(row->subscriber);
-	s->callid = sdup(row->callid);
-	s->ltag = sdup(row->ltag);
-	s->rtag = sdup(row->rtag);
-	s->luri = sdup(row->luri);
-	s->ruri = sdup(row->ruri);
-	s->target = sdup(row->target);
-	s->event_id = sdup(row->event_id);
 	s->lcseq = row->lcseq;
 	s->rcseq = row->rcseq;
 	s->version = row->version;
 	s->deadline = tmr_jiffies() + (uint64_t)(row->expires_at - now);
-	if (!s->impu || !s->subscriber || !s->callid || !s->ltag || !s->rtag ||
-	    !s->luri || !s->ruri || !s->target || !s->event_id)
-		err = ENOMEM;
-	if (!err)
-		err = route_split(s, row->route ? row->route : "");
-	if (err) {
-		mem_deref(s);
-		return err;
-	}
 	if (row->id >= re->next_id)
 		re->next_id = row->id + 1;
 	sub_insert(re, s);
@@ -850,19 +1098,30 @@ int regevent_alloc(struct regevent **rep, const struct regevent_conf *conf)
 		goto out;
 	}
 	re->next_id = 1;
-	re->contact = sdup(conf->contact);
+	re->contact = mem_strdup(conf->contact, strlen(conf->contact));
 	if (!re->contact) {
 		err = ENOMEM;
 		goto out;
 	}
 	re->conf.contact = re->contact;
-	err = hash_alloc(&re->aors, 1024);
+	/* the tables grow with the registrations (two entries a bucket) */
+	err = hash_alloc(&re->aors, 256);
 	if (!err)
-		err = hash_alloc(&re->subs_impu, 1024);
+		err = hash_alloc(&re->subs_impu, 256);
 	if (!err)
-		err = hash_alloc(&re->subs_cid, 1024);
+		err = hash_alloc(&re->subs_cid, 256);
 	if (!err)
-		err = hash_alloc(&re->subs_id, 1024);
+		err = hash_alloc(&re->subs_id, 256);
+	if (!err)
+		err = hash_alloc(&re->hosts, 64);
+	if (!err)
+		err = hash_alloc(&re->peers, 64);
+	if (!err) {
+		hash_grow_with(re->aors, aor_key, HASH_MAX);
+		hash_grow_with(re->subs_impu, sub_key_impu, HASH_MAX);
+		hash_grow_with(re->subs_cid, sub_key_cid, HASH_MAX);
+		hash_grow_with(re->subs_id, sub_key_id, HASH_MAX);
+	}
 	if (!err && re->conf.store)
 		err = re->conf.store->ops->load(re->conf.store, restore_row,
 						re);
@@ -902,6 +1161,25 @@ size_t regevent_count(const struct regevent *re)
 }
 
 
+/**
+ * Count the records and the interned blocks they share (a P-CSCF's dialog
+ * side, a host list): what the sharing saves shows as peers and hosts
+ * far below subs and aors.
+ */
+void regevent_stats(const struct regevent *re, struct regevent_stats *st)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (!re)
+		return;
+	st->subs = re->nsubs;
+	st->aors = re->aors->n;
+	st->peers = re->peers->n;
+	st->hosts = re->hosts->n;
+}
+
+
 size_t regevent_count_impu(const struct regevent *re, const char *impu)
 {
 	char canon[IMPU_MAX];
@@ -914,7 +1192,7 @@ size_t regevent_count_impu(const struct regevent *re, const char *impu)
 		      le) {
 		const struct sub *s = le->data;
 
-		n += strcmp(s->impu, canon) == 0;
+		n += strcmp(SUB_IMPU(s), canon) == 0;
 	}
 	return n;
 }
@@ -1009,8 +1287,6 @@ static bool authorised(const struct aor *a, struct sip_msg *req, char *who,
 	struct sip_hdr_iter it = { 0 };
 	struct pl v;
 
-	if (!a->set)
-		return false;
 	while (sip_msg_hdr_value_next(req, SIP_HDR_P_ASSERTED_IDENTITY, &it,
 				      &v)) {
 		char canon[IMPU_MAX], hp[HOSTP_MAX];
@@ -1021,19 +1297,18 @@ static bool authorised(const struct aor *a, struct sip_msg *req, char *who,
 		(void)snprintf(who, whosz, "%.*s", PL_FMT(&addr.auri));
 		if (!regevent_impu_canon(addr.auri.p, addr.auri.l, canon,
 					 sizeof(canon)) &&
-		    strv_has(a->set->impu, a->set->impu_n, canon))
+		    aor_impu_in_set(a, canon))
 			return true;
-		if (hostport(&addr.uri, hp, sizeof(hp)))
-			continue;
-		if (strv_has(a->set->pcscf, a->set->pcscf_n, hp) ||
-		    strv_has(a->set->as, a->set->as_n, hp))
+		if (!hostport(&addr.uri, hp, sizeof(hp)) &&
+		    aor_host_allowed(a, hp))
 			return true;
 	}
 	return false;
 }
 
 
-static int contact_target(struct sip_msg *req, char **targetp)
+/* The remote target: the Contact URI (a view into req). */
+static int contact_target(struct sip_msg *req, struct pl *target)
 {
 	struct sip_hdr_iter it = { 0 };
 	struct sip_contact c;
@@ -1043,8 +1318,8 @@ static int contact_target(struct sip_msg *req, char **targetp)
 		return ENOENT;
 	if (sip_contact_decode(&c, &v) || c.addr.star)
 		return EBADMSG;
-	*targetp = pldup(&c.addr.auri);
-	return *targetp ? 0 : ENOMEM;
+	*target = c.addr.auri;
+	return 0;
 }
 
 
@@ -1085,11 +1360,11 @@ static int in_dialog(struct sreq *x, const struct pl *callid,
 {
 	struct regevent *re = x->re;
 	struct sub *s;
-	char *target = NULL;
+	struct pl target;
 	int err;
 
 	s = sub_find_dlg(re, callid, &to->tag, &from->tag);
-	if (!s || !pl_eq_str(evid, s->event_id)) {
+	if (!s || !pl_eq_str(evid, SUB_STR(s, o_evid))) {
 		reply(x, 481, "Subscription Does Not Exist");
 		return 0;
 	}
@@ -1112,10 +1387,9 @@ static int in_dialog(struct sreq *x, const struct pl *callid,
 	/* a refresh is a target refresh request (RFC 6665 4.1.2.2) */
 	err = contact_target(x->req, &target);
 	if (!err) {
-		mem_deref(s->target);
-		s->target = target;
-	} else if (err == ENOMEM) {
-		return err;
+		err = sub_retarget(re, s, &target);
+		if (err)
+			return err;
 	}
 	s->deadline = tmr_jiffies() + (uint64_t)exp * 1000;
 	if (exp)
@@ -1134,9 +1408,11 @@ static int new_sub(struct sreq *x, const struct pl *callid,
 	const struct sip_uri *ruri;
 	struct sip_hdr_iter it = { 0 };
 	char impu[IMPU_MAX], who[IMPU_MAX] = "";
+	struct pl route[PACK_MAX], target, v;
+	struct sub_strs ss;
+	size_t route_n = 0;
 	const struct aor *a;
 	struct sub *s = NULL;
-	struct pl v;
 	int err;
 
 	if (!has_exp)
@@ -1193,29 +1469,8 @@ static int new_sub(struct sreq *x, const struct pl *callid,
 		return 0;
 	}
 
-	s = mem_zalloc(sizeof(*s), sub_destructor);
-	if (!s)
-		return ENOMEM;
-	tmr_init(&s->tmr);
-	s->re = re;
-	s->id = re->next_id++;
-	s->impu = sdup(impu);
-	s->subscriber = sdup(who);
-	s->callid = pldup(callid);
-	s->ltag = sdup(x->totag);
-	s->rtag = pldup(&from->tag);
-	s->luri = pldup(&to->auri);
-	s->ruri = pldup(&from->auri);
-	s->event_id = pldup(evid);
-	s->rcseq = cseq;
-	err = (!s->impu || !s->subscriber || !s->callid || !s->ltag ||
-	       !s->rtag || !s->luri || !s->ruri || !s->event_id)
-		      ? ENOMEM
-		      : 0;
-	if (!err)
-		err = contact_target(x->req, &s->target);
-	if (err == ENOENT || err == EBADMSG) {
-		mem_deref(s);
+	err = contact_target(x->req, &target);
+	if (err) {
 		x->totag[0] = '\0';
 		reply(x, 400,
 		      err == ENOENT ? "Bad Request (no Contact)"
@@ -1223,13 +1478,25 @@ static int new_sub(struct sreq *x, const struct pl *callid,
 		return 0;
 	}
 	/* RFC 3261 12.1.1: the route set is the Record-Route, in order */
-	while (!err &&
-	       sip_msg_hdr_value_next(x->req, SIP_HDR_RECORD_ROUTE, &it, &v))
-		err = strv_add(&s->route, &s->route_n, v.p, v.l);
-	if (err) {
-		mem_deref(s);
-		return err;
+	while (sip_msg_hdr_value_next(x->req, SIP_HDR_RECORD_ROUTE, &it, &v)) {
+		if (route_n >= PACK_MAX - 3) {
+			x->totag[0] = '\0';
+			reply(x, 400, "Bad Request (too many Record-Route)");
+			return 0;
+		}
+		route[route_n++] = v;
 	}
+	pl_set_str(&ss.impu, impu);
+	ss.callid = *callid;
+	pl_set_str(&ss.ltag, x->totag);
+	ss.rtag = from->tag;
+	ss.luri = to->auri;
+	ss.evid = *evid;
+	s = sub_new(re, &ss, who, &from->auri, &target, route, route_n);
+	if (!s)
+		return ENOMEM;
+	s->id = re->next_id++;
+	s->rcseq = cseq;
 	s->deadline = tmr_jiffies() + (uint64_t)exp * 1000;
 	LOG_DEBUG(NULL, "reg event subscription %llu to %s by %s, %u s",
 		  (unsigned long long)s->id, impu, who, exp);
@@ -1398,8 +1665,22 @@ static int contact_put(struct reginfo_reg *reg,
 }
 
 
+/* Append hp to the NUL-ended strings of mb (n of them) unless there. */
+static int host_add(struct buf *mb, size_t *n, const char *hp)
+{
+	int err;
+
+	if (*n && strs_has((const char *)mb->b, *n, hp))
+		return 0;
+	err = buf_write(mb, hp, strlen(hp) + 1);
+	if (!err)
+		(*n)++;
+	return err;
+}
+
+
 /* The P-CSCF hosts in a Path value list. */
-static int path_hosts(struct rset *rs, const char *path)
+static int path_hosts(struct buf *mb, size_t *n, const char *path)
 {
 	struct pl rest, v;
 
@@ -1411,7 +1692,7 @@ static int path_hosts(struct rset *rs, const char *path)
 
 		if (sip_addr_decode(&a, &v) || hostport(&a.uri, hp, sizeof(hp)))
 			continue;
-		err = strv_add(&rs->pcscf, &rs->pcscf_n, hp, strlen(hp));
+		err = host_add(mb, n, hp);
 		if (err)
 			return err;
 	}
@@ -1419,25 +1700,31 @@ static int path_hosts(struct rset *rs, const char *path)
 }
 
 
-static int rset_build(const struct regevent_set *set, char (*canon)[IMPU_MAX],
-		      struct rset **rsp)
+/* Who may subscribe to the set's IMPUs besides its users: the interned
+ * host list (*hsp NULL when empty), and the set's IMPUs when it has more
+ * than one (*isp, else NULL). */
+static int set_build(struct regevent *re, const struct regevent_set *set,
+		     char (*canon)[IMPU_MAX], struct hosts **hsp,
+		     struct impus **isp)
 {
-	struct rset *rs = mem_zalloc(sizeof(*rs), rset_destructor);
-	int err = 0;
+	struct buf *mb = NULL;
+	size_t pcscf_n = 0, n = 0, len = 0;
+	struct impus *is = NULL;
+	int err;
 
-	if (!rs)
-		return ENOMEM;
+	*hsp = NULL;
+	*isp = NULL;
+	err = buf_alloc(&mb, 256, (size_t)64 * 1024);
 	for (size_t i = 0; !err && i < set->reg_n; i++) {
 		const struct regevent_reg *r = &set->reg[i];
 
-		err = strv_add(&rs->impu, &rs->impu_n, canon[i],
-			       strlen(canon[i]));
 		for (size_t j = 0; !err && j < r->ct_n; j++) {
 			if (r->ct[j].path &&
 			    r->ct[j].state == REGINFO_CT_ACTIVE)
-				err = path_hosts(rs, r->ct[j].path);
+				err = path_hosts(mb, &pcscf_n, r->ct[j].path);
 		}
 	}
+	n = pcscf_n;
 	for (size_t i = 0; !err && set->as_uri && set->as_uri[i]; i++) {
 		struct sip_uri u;
 		char hp[HOSTP_MAX];
@@ -1446,14 +1733,44 @@ static int rset_build(const struct regevent_set *set, char (*canon)[IMPU_MAX],
 		pl_set_str(&pl, set->as_uri[i]);
 		if (sip_uri_decode(&u, &pl) || hostport(&u, hp, sizeof(hp)))
 			continue;
-		err = strv_add(&rs->as, &rs->as_n, hp, strlen(hp));
+		/* an AS host also in the Path list is allowed already */
+		if (!strs_has((const char *)mb->b, n, hp))
+			err = host_add(mb, &n, hp);
 	}
-	if (err) {
-		mem_deref(rs);
-		return err;
+	if (err)
+		goto out;
+	if (n) {
+		*hsp = hosts_get(re, (const char *)mb->b, mb->end,
+				 (uint16_t)pcscf_n, (uint16_t)(n - pcscf_n));
+		if (!*hsp) {
+			err = ENOMEM;
+			goto out;
+		}
 	}
-	*rsp = rs;
-	return 0;
+	if (set->reg_n < 2)
+		goto out;
+	for (size_t i = 0; i < set->reg_n; i++)
+		len += strlen(canon[i]) + 1;
+	is = mem_alloc(sizeof(*is) + len, NULL);
+	if (!is) {
+		err = ENOMEM;
+		goto out;
+	}
+	is->n = 0;
+	len = 0;
+	for (size_t i = 0; i < set->reg_n; i++) {
+		if (strs_has(is->s, is->n, canon[i]))
+			continue;
+		memcpy(is->s + len, canon[i], strlen(canon[i]) + 1);
+		len += strlen(canon[i]) + 1;
+		is->n++;
+	}
+	*isp = is;
+out:
+	if (err)
+		*hsp = mem_deref(*hsp);
+	mem_deref(mb);
+	return err;
 }
 
 
@@ -1483,14 +1800,64 @@ static const char *end_reason(const struct regevent_reg *r,
 }
 
 
+/* The new record of one IMPU: its active contacts packed (the document
+ * built of r, then packed: contact_put decides what a contact shows). */
+static int aor_build(const struct regevent_reg *r, const char *impu,
+		     const char *id, struct aor **ap)
+{
+	struct reginfo *ri = reginfo_alloc(0, REGINFO_FULL);
+	struct reginfo_reg *nreg;
+	size_t ilen = strlen(impu) + 1, alen = 0, pklen;
+	struct aor *a;
+	int err = 0;
+
+	nreg = ri ? reginfo_reg_add(ri, r->aor, id, r->state) : NULL;
+	if (!nreg)
+		err = ENOMEM;
+	for (size_t j = 0; !err && j < r->ct_n; j++)
+		if (r->ct[j].state == REGINFO_CT_ACTIVE)
+			err = contact_put(nreg, &r->ct[j]);
+	if (err)
+		goto out;
+	if (strcmp(r->aor, impu) != 0)
+		alen = strlen(r->aor) + 1;
+	pklen = reginfo_reg_pack(NULL, 0, nreg, REGINFO_PACK_NOKEY);
+	if (pklen > UINT32_MAX) {
+		err = EOVERFLOW;
+		goto out;
+	}
+	a = mem_alloc(sizeof(*a) + ilen + alen + pklen, aor_destructor);
+	if (!a) {
+		err = ENOMEM;
+		goto out;
+	}
+	memset(a, 0, sizeof(*a));
+	memcpy(a->s, impu, ilen);
+	a->aor_off = 0;
+	if (alen) {
+		memcpy(a->s + ilen, r->aor, alen);
+		a->aor_off = (uint16_t)ilen;
+	}
+	a->pk_off = (uint16_t)(ilen + alen);
+	a->pk_len = (uint32_t)pklen;
+	(void)reginfo_reg_pack((uint8_t *)a->s + a->pk_off, pklen, nreg,
+			       REGINFO_PACK_NOKEY);
+	a->state = (uint8_t)r->state;
+	a->updated_ms = tmr_jiffies();
+	*ap = a;
+out:
+	mem_deref(ri);
+	return err;
+}
+
+
 /* Build the new state of one IMPU and its part of the partial document. */
 static int update_one(struct regevent *re, const struct regevent_reg *r,
-		      const char *impu, struct rset *rs,
+		      const char *impu, struct hosts *hosts, struct impus *set,
 		      struct reginfo *partial)
 {
-	struct aor *a = aor_find(re, impu);
-	struct reginfo *ri = NULL;
-	struct reginfo_reg *nreg, *preg = NULL;
+	struct aor *a = aor_find(re, impu), *na = NULL;
+	struct reginfo_reg *preg = NULL;
 	char id[16];
 	bool changed;
 	int err = 0;
@@ -1499,7 +1866,7 @@ static int update_one(struct regevent *re, const struct regevent_reg *r,
 	/* a registration new to us is news only through its contacts: a
 	 * registrar that reports its state again after a restart marks
 	 * none, and no subscriber must hear of it */
-	changed = a && a->ri->reg[0].state != r->state;
+	changed = a && a->state != r->state;
 	for (size_t j = 0; j < r->ct_n; j++)
 		changed |= r->ct[j].changed;
 
@@ -1516,34 +1883,14 @@ static int update_one(struct regevent *re, const struct regevent_reg *r,
 	if (r->state == REGINFO_REG_TERMINATED)
 		return 0; /* the record goes after the notifications */
 
-	ri = reginfo_alloc(0, REGINFO_FULL);
-	nreg = ri ? reginfo_reg_add(ri, r->aor, id, r->state) : NULL;
-	if (!nreg)
-		err = ENOMEM;
-	for (size_t j = 0; !err && j < r->ct_n; j++)
-		if (r->ct[j].state == REGINFO_CT_ACTIVE)
-			err = contact_put(nreg, &r->ct[j]);
-	if (!err && !a) {
-		a = mem_zalloc(sizeof(*a), aor_destructor);
-		if (a)
-			a->impu = sdup(impu);
-		if (!a || !a->impu) {
-			mem_deref(a);
-			err = ENOMEM;
-		} else {
-			hash_append(re->aors, hash_fast(impu, strlen(impu)),
-				    &a->he, a);
-		}
-	}
-	if (err) {
-		mem_deref(ri);
+	err = aor_build(r, impu, id, &na);
+	if (err)
 		return err;
-	}
-	mem_deref(a->ri);
-	a->ri = ri;
-	a->updated_ms = tmr_jiffies();
-	mem_deref(a->set);
-	a->set = mem_ref(rs);
+	na->hosts = mem_ref(hosts);
+	na->set = mem_ref(set);
+	if (a)
+		aor_remove(re, a);
+	hash_append(re->aors, aor_key(na), &na->he, na);
 	return 0;
 }
 
@@ -1599,7 +1946,8 @@ int regevent_update(struct regevent *re, const struct regevent_set *set)
 {
 	char(*canon)[IMPU_MAX] = NULL;
 	struct reginfo *partial = NULL;
-	struct rset *rs = NULL;
+	struct hosts *hosts = NULL;
+	struct impus *is = NULL;
 	int err;
 
 	if (!re)
@@ -1614,14 +1962,15 @@ int regevent_update(struct regevent *re, const struct regevent_set *set)
 		if (canon_str(set->reg[i].aor, canon[i], IMPU_MAX))
 			err = EINVAL;
 	if (!err)
-		err = rset_build(set, canon, &rs);
+		err = set_build(re, set, canon, &hosts, &is);
 	if (!err) {
 		partial = reginfo_alloc(0, REGINFO_PARTIAL);
 		if (!partial)
 			err = ENOMEM;
 	}
 	for (size_t i = 0; !err && i < set->reg_n; i++)
-		err = update_one(re, &set->reg[i], canon[i], rs, partial);
+		err = update_one(re, &set->reg[i], canon[i], hosts, is,
+				 partial);
 	if (err)
 		goto out;
 
@@ -1638,7 +1987,8 @@ int regevent_update(struct regevent *re, const struct regevent_set *set)
 	}
 out:
 	mem_deref(partial);
-	mem_deref(rs);
+	mem_deref(hosts);
+	mem_deref(is);
 	mem_deref(canon);
 	return err;
 }
@@ -1666,7 +2016,7 @@ void regevent_notify_result(struct regevent *re, uint64_t sub_id, uint32_t cseq,
 	if (scode < 300)
 		return;
 	LOG_INFO(NULL, "NOTIFY %u of subscription %llu to %s: %u", cseq,
-		 (unsigned long long)sub_id, s->impu, scode);
+		 (unsigned long long)sub_id, SUB_IMPU(s), scode);
 	if (scode == 481 || scode == 408 || scode == 410 || scode == 404)
 		sub_remove(re, s);
 }

@@ -206,6 +206,16 @@ int regevent_terminate(struct regevent *re, uint64_t sub_id,
 		       const char *reason) IMS_MUST_CHECK;
 
 size_t regevent_count(const struct regevent *re); /* subscriptions */
+
+/* What the notifier keeps: records and the blocks they share. */
+struct regevent_stats {
+	size_t subs;  /* subscriptions */
+	size_t aors;  /* IMPUs with a registration */
+	size_t peers; /* subscriber sides of dialogs (interned) */
+	size_t hosts; /* lists of hosts that may subscribe (interned) */
+};
+
+void regevent_stats(const struct regevent *re, struct regevent_stats *st);
 size_t regevent_count_impu(const struct regevent *re, const char *impu);
 
 /* The whole request: "NOTIFY ruri SIP/2.0", the Via line given (without
@@ -264,10 +274,13 @@ int regevent_watch_notify(struct regevent_watch *w, struct sip_msg *notify,
 			  struct regevent_watch_result *res, char *err,
 			  size_t errsz) IMS_MUST_CHECK;
 
-/* The known state of an AOR (a view, valid until the next apply), or NULL. */
+/* The known state of an AOR, or NULL.  The state is kept packed (what
+ * a P-CSCF keeps per user): of each contact its id, URI, state, event and
+ * expires; the view is unpacked and valid until the next call on w. */
 const struct reginfo_reg *regevent_watch_reg(const struct regevent_watch *w,
 					     const char *aor);
-/* The whole state (registrations that are not terminated). */
+/* The whole state (registrations that are not terminated), a view as
+ * above; NULL when out of memory. */
 const struct reginfo *regevent_watch_state(const struct regevent_watch *w);
 
 #endif

@@ -24,6 +24,7 @@
  * "terminated".
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,8 +35,15 @@
 #include "sip/msg.h"
 #include "sip/uri.h"
 
+/* What is kept between NOTIFYs is the state packed (reginfo_pack,
+ * SLIM: per contact its id, URI, state, event and expires, all that the
+ * merge and the termination reports read), one block; a NOTIFY unpacks
+ * it, merges and packs the result.  A P-CSCF keeps one of these per
+ * registered user. */
 struct regevent_watch {
-	struct reginfo *state;
+	uint8_t *pk; /* NULL: no registration known */
+	size_t pk_len;
+	struct reginfo *view; /* unpacked for regevent_watch_reg/state */
 	bool have_full;
 	uint32_t version;
 };
@@ -45,7 +53,45 @@ static void destructor(void *data)
 {
 	struct regevent_watch *w = data;
 
-	mem_deref(w->state);
+	mem_deref(w->pk);
+	mem_deref(w->view);
+}
+
+
+/* The state as a document (the caller's to free). */
+static int state_get(const struct regevent_watch *w, struct reginfo **stp)
+{
+	struct reginfo *st = reginfo_alloc(0, REGINFO_FULL);
+	int err;
+
+	if (!st)
+		return ENOMEM;
+	err = reginfo_unpack(st, w->pk, w->pk_len);
+	if (err) {
+		mem_deref(st);
+		return err;
+	}
+	*stp = st;
+	return 0;
+}
+
+
+/* Keep st packed. */
+static int state_put(struct regevent_watch *w, const struct reginfo *st)
+{
+	size_t n = st->reg_n ? reginfo_pack(NULL, 0, st, REGINFO_PACK_SLIM) : 0;
+	uint8_t *pk = NULL;
+
+	if (n) {
+		pk = mem_alloc(n, NULL);
+		if (!pk)
+			return ENOMEM;
+		(void)reginfo_pack(pk, n, st, REGINFO_PACK_SLIM);
+	}
+	mem_deref(w->pk);
+	w->pk = pk;
+	w->pk_len = n;
+	return 0;
 }
 
 
@@ -64,11 +110,6 @@ int regevent_watch_alloc(struct regevent_watch **wp)
 	w = mem_zalloc(sizeof(*w), destructor);
 	if (!w)
 		return ENOMEM;
-	w->state = reginfo_alloc(0, REGINFO_FULL);
-	if (!w->state) {
-		mem_deref(w);
-		return ENOMEM;
-	}
 	*wp = w;
 	return 0;
 }
@@ -82,8 +123,9 @@ void regevent_watch_reset(struct regevent_watch *w)
 {
 	if (!w)
 		return;
-	while (w->state->reg_n)
-		reginfo_reg_remove(w->state, w->state->reg_n - 1);
+	w->pk = mem_deref(w->pk);
+	w->pk_len = 0;
+	w->view = mem_deref(w->view);
 	w->have_full = false;
 	w->version = 0;
 }
@@ -161,9 +203,10 @@ static void report_reg_end(regevent_term_h *termh, void *arg,
 }
 
 
-static int apply_full(struct regevent_watch *w, const struct reginfo *doc,
+static int apply_full(struct reginfo **statep, const struct reginfo *doc,
 		      regevent_term_h *termh, void *arg)
 {
+	const struct reginfo *state = *statep;
 	struct reginfo *ns = reginfo_alloc(0, REGINFO_FULL);
 
 	if (!ns)
@@ -178,8 +221,8 @@ static int apply_full(struct regevent_watch *w, const struct reginfo *doc,
 	}
 
 	/* what the old state had and the new one has not ended */
-	for (size_t i = 0; i < w->state->reg_n; i++) {
-		const struct reginfo_reg *old = &w->state->reg[i];
+	for (size_t i = 0; i < state->reg_n; i++) {
+		const struct reginfo_reg *old = &state->reg[i];
 		int j = reg_find(doc, old);
 		const struct reginfo_reg *nreg = j >= 0 ? &doc->reg[j] : NULL;
 
@@ -198,34 +241,34 @@ static int apply_full(struct regevent_watch *w, const struct reginfo *doc,
 				       nreg->ct[c].event);
 		}
 	}
-	mem_deref(w->state);
-	w->state = ns;
+	mem_deref(*statep);
+	*statep = ns;
 	return 0;
 }
 
 
-static int merge_reg(struct regevent_watch *w, const struct reginfo_reg *nreg,
+static int merge_reg(struct reginfo *state, const struct reginfo_reg *nreg,
 		     regevent_term_h *termh, void *arg)
 {
-	int i = reg_find(w->state, nreg);
+	int i = reg_find(state, nreg);
 	struct reginfo_reg *reg;
 
 	if (nreg->state == REGINFO_REG_TERMINATED) {
 		if (i >= 0) {
-			report_reg_end(termh, arg, &w->state->reg[i], nreg);
-			reginfo_reg_remove(w->state, (size_t)i);
+			report_reg_end(termh, arg, &state->reg[i], nreg);
+			reginfo_reg_remove(state, (size_t)i);
 		} else {
 			report(termh, arg, nreg, NULL, REGINFO_EV_UNREGISTERED);
 		}
 		return 0;
 	}
 	if (i < 0) {
-		if (w->state->reg_n >= REGINFO_REG_MAX)
+		if (state->reg_n >= REGINFO_REG_MAX)
 			return EPROTO;
-		return reginfo_reg_copy(w->state, nreg, true) ? 0 : ENOMEM;
+		return reginfo_reg_copy(state, nreg, true) ? 0 : ENOMEM;
 	}
 
-	reg = &w->state->reg[i];
+	reg = &state->reg[i];
 	reg->state = nreg->state;
 	for (size_t k = 0; k < nreg->ct_n; k++) {
 		const struct reginfo_contact *nc = &nreg->ct[k];
@@ -276,7 +319,7 @@ int regevent_watch_body(struct regevent_watch *w, const char *xml, size_t len,
 			size_t errsz)
 {
 	struct regevent_watch_result dummy;
-	struct reginfo *doc = NULL;
+	struct reginfo *doc = NULL, *state = NULL;
 	int e;
 
 	if (!res)
@@ -298,11 +341,21 @@ int regevent_watch_body(struct regevent_watch *w, const char *xml, size_t len,
 		res->resubscribe = true;
 		goto out;
 	}
+	w->view = mem_deref(w->view);
+	e = state_get(w, &state);
+	if (e)
+		goto out;
 	if (doc->state == REGINFO_FULL) {
-		e = apply_full(w, doc, termh, arg);
+		e = apply_full(&state, doc, termh, arg);
 	} else {
 		for (size_t i = 0; !e && i < doc->reg_n; i++)
-			e = merge_reg(w, &doc->reg[i], termh, arg);
+			e = merge_reg(state, &doc->reg[i], termh, arg);
+	}
+	/* what was merged was reported: keep it, even partly merged */
+	if (!e || e == EPROTO) {
+		int pe = state_put(w, state);
+
+		e = e ? e : pe;
 	}
 	if (e == EPROTO) {
 		/* the state is only partly merged: start over from full */
@@ -319,6 +372,7 @@ int regevent_watch_body(struct regevent_watch *w, const char *xml, size_t len,
 	w->version = doc->version;
 	res->applied = true;
 out:
+	mem_deref(state);
 	mem_deref(doc);
 	return e;
 }
@@ -451,36 +505,59 @@ int regevent_watch_notify(struct regevent_watch *w, struct sip_msg *notify,
 }
 
 
+/* Unpack the state for a caller that reads it.  The view is a cache, not
+ * part of the state: reading the state through a const watch fills it
+ * (a watch is always on the heap, never a const object). */
+static const struct reginfo *view(const struct regevent_watch *cw)
+{
+	struct regevent_watch *w = (struct regevent_watch *)(uintptr_t)cw;
+
+	w->view = mem_deref(w->view);
+	if (state_get(w, &w->view))
+		return NULL;
+	return w->view;
+}
+
+
 /**
  * The known registration of an AOR (matched as written in the document).
+ * Of its contacts the state keeps id, URI, state, event and expires.
  *
- * @return a view valid until the next apply or reset, or NULL
+ * @return a view valid until the next call on w, or NULL
  */
 const struct reginfo_reg *regevent_watch_reg(const struct regevent_watch *w,
 					     const char *aor)
 {
+	const struct reginfo *st;
 	char a[256], b[256];
 
 	if (!w || !aor)
 		return NULL;
-	for (size_t i = 0; i < w->state->reg_n; i++)
-		if (strcmp(w->state->reg[i].aor, aor) == 0)
-			return &w->state->reg[i];
+	st = view(w);
+	if (!st)
+		return NULL;
+	for (size_t i = 0; i < st->reg_n; i++)
+		if (strcmp(st->reg[i].aor, aor) == 0)
+			return &st->reg[i];
 	/* the notifier may write the AOR in another form */
 	if (regevent_impu_canon(aor, strlen(aor), a, sizeof(a)))
 		return NULL;
-	for (size_t i = 0; i < w->state->reg_n; i++) {
-		const char *r = w->state->reg[i].aor;
+	for (size_t i = 0; i < st->reg_n; i++) {
+		const char *r = st->reg[i].aor;
 
 		if (!regevent_impu_canon(r, strlen(r), b, sizeof(b)) &&
 		    strcmp(a, b) == 0)
-			return &w->state->reg[i];
+			return &st->reg[i];
 	}
 	return NULL;
 }
 
 
+/**
+ * The whole known state (a view valid until the next call on w), or NULL
+ * when out of memory.
+ */
 const struct reginfo *regevent_watch_state(const struct regevent_watch *w)
 {
-	return w ? w->state : NULL;
+	return w ? view(w) : NULL;
 }

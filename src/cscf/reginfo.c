@@ -357,6 +357,431 @@ void reginfo_contact_remove(struct reginfo_reg *reg, size_t i)
 }
 
 
+/* ---- packed form ------------------------------------------------------ */
+
+/*
+ * What a notifier or a subscriber keeps between two documents is read
+ * whole when the next document is built, never field by field, so it is
+ * kept as a byte string rather than as the tree: a contact of the tree
+ * costs a 150-byte struct and a heap block per string, its packed form
+ * the strings and a few bytes.  Layout of a registration (all numbers
+ * LEB128, strings NUL-terminated):
+ *
+ *   state [aor id] ct_n contact*
+ *   contact: state event flags
+ *            [expires] [duration] [retry-after] [q] [cseq]
+ *            id uri [display-name] [callid] [pub-gruu]
+ *            [temp-gruu first-cseq] [param_n param*]
+ *   param:   name-code [name] has-value [value]
+ *
+ * Parameter names that every IMS contact carries (+sip.instance, the
+ * 3GPP feature tags) are a one-byte code of pk_names; others are written
+ * out after code 0.
+ */
+
+enum {
+	PK_EXPIRES = 1 << 0,
+	PK_DURATION = 1 << 1,
+	PK_RETRY = 1 << 2,
+	PK_Q = 1 << 3,
+	PK_CSEQ = 1 << 4,
+	PK_DISPLAY = 1 << 5,
+	PK_CALLID = 1 << 6,
+	PK_MORE = 1 << 7, /* GRUUs or params follow */
+};
+
+static const char *const pk_names[] = {
+	NULL, /* 0: the name follows */
+	"+sip.instance",
+	"reg-id",
+	"+g.3gpp.icsi-ref",
+	"+g.3gpp.iari-ref",
+	"+g.3gpp.smsip",
+	"+sip.methods",
+	"audio",
+	"video",
+	"expires",
+	"q",
+};
+
+struct pkw {
+	uint8_t *p;
+	size_t size;
+	size_t n; /* bytes needed so far (may exceed size) */
+};
+
+
+static void pk_byte(struct pkw *w, uint8_t b)
+{
+	if (w->n < w->size)
+		w->p[w->n] = b;
+	w->n++;
+}
+
+
+static void pk_num(struct pkw *w, uint64_t v)
+{
+	do {
+		uint8_t b = v & 0x7f;
+
+		v >>= 7;
+		pk_byte(w, (uint8_t)(b | (v ? 0x80 : 0)));
+	} while (v);
+}
+
+
+static void pk_str(struct pkw *w, const char *s)
+{
+	size_t l = strlen(s) + 1;
+
+	if (w->n < w->size)
+		memcpy(w->p + w->n, s,
+		       w->n + l <= w->size ? l : w->size - w->n);
+	w->n += l;
+}
+
+
+static uint8_t pk_name_code(const char *name)
+{
+	for (uint8_t i = 1; i < sizeof(pk_names) / sizeof(pk_names[0]); i++)
+		if (strcmp(pk_names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+
+static void pk_contact(struct pkw *w, const struct reginfo_contact *ct,
+		       unsigned flags)
+{
+	bool slim = flags & REGINFO_PACK_SLIM;
+	uint8_t f = 0;
+
+	if (ct->has_expires)
+		f |= PK_EXPIRES;
+	if (!slim) {
+		f |= ct->has_duration ? PK_DURATION : 0;
+		f |= ct->has_retry_after ? PK_RETRY : 0;
+		f |= ct->has_q ? PK_Q : 0;
+		f |= ct->has_cseq ? PK_CSEQ : 0;
+		f |= ct->display_name ? PK_DISPLAY : 0;
+		f |= ct->callid ? PK_CALLID : 0;
+		f |= (ct->pub_gruu || ct->temp_gruu || ct->param_n) ? PK_MORE
+								    : 0;
+	}
+	pk_byte(w, (uint8_t)ct->state);
+	pk_byte(w, (uint8_t)ct->event);
+	pk_byte(w, f);
+	if (f & PK_EXPIRES)
+		pk_num(w, ct->expires);
+	if (f & PK_DURATION)
+		pk_num(w, ct->duration);
+	if (f & PK_RETRY)
+		pk_num(w, ct->retry_after);
+	if (f & PK_Q)
+		pk_num(w, ct->q);
+	if (f & PK_CSEQ)
+		pk_num(w, ct->cseq);
+	pk_str(w, ct->id);
+	pk_str(w, ct->uri);
+	if (f & PK_DISPLAY)
+		pk_str(w, ct->display_name);
+	if (f & PK_CALLID)
+		pk_str(w, ct->callid);
+	if (!(f & PK_MORE))
+		return;
+	pk_byte(w, (uint8_t)((ct->pub_gruu ? 1 : 0) | (ct->temp_gruu ? 2 : 0)));
+	if (ct->pub_gruu)
+		pk_str(w, ct->pub_gruu);
+	if (ct->temp_gruu) {
+		pk_str(w, ct->temp_gruu);
+		pk_num(w, ct->temp_gruu_cseq);
+	}
+	pk_num(w, ct->param_n);
+	for (size_t i = 0; i < ct->param_n; i++) {
+		uint8_t code = pk_name_code(ct->param[i].name);
+
+		pk_byte(w, code);
+		if (!code)
+			pk_str(w, ct->param[i].name);
+		pk_byte(w, ct->param[i].value ? 1 : 0);
+		if (ct->param[i].value)
+			pk_str(w, ct->param[i].value);
+	}
+}
+
+
+static void pk_reg(struct pkw *w, const struct reginfo_reg *reg, unsigned flags)
+{
+	size_t n = 0;
+
+	pk_byte(w, (uint8_t)reg->state);
+	if (!(flags & REGINFO_PACK_NOKEY)) {
+		pk_str(w, reg->aor);
+		pk_str(w, reg->id);
+	}
+	for (size_t i = 0; i < reg->ct_n; i++)
+		n += !(flags & REGINFO_PACK_ACTIVE) ||
+		     reg->ct[i].state == REGINFO_CT_ACTIVE;
+	pk_num(w, n);
+	for (size_t i = 0; i < reg->ct_n; i++)
+		if (!(flags & REGINFO_PACK_ACTIVE) ||
+		    reg->ct[i].state == REGINFO_CT_ACTIVE)
+			pk_contact(w, &reg->ct[i], flags);
+}
+
+
+/**
+ * Pack one registration.
+ *
+ * @param dst    where the bytes go (may be NULL with size 0)
+ * @param size   its size
+ * @param reg    the registration
+ * @param flags  REGINFO_PACK_*
+ * @return the bytes needed; only when not above size were they written
+ */
+size_t reginfo_reg_pack(uint8_t *dst, size_t size,
+			const struct reginfo_reg *reg, unsigned flags)
+{
+	struct pkw w = { dst, dst ? size : 0, 0 };
+
+	if (!reg)
+		return 0;
+	pk_reg(&w, reg, flags);
+	return w.n;
+}
+
+
+/**
+ * Pack every registration of a document (not its version and state).
+ *
+ * @return the bytes needed; only when not above size were they written
+ */
+size_t reginfo_pack(uint8_t *dst, size_t size, const struct reginfo *ri,
+		    unsigned flags)
+{
+	struct pkw w = { dst, dst ? size : 0, 0 };
+
+	if (!ri)
+		return 0;
+	pk_num(&w, ri->reg_n);
+	for (size_t i = 0; i < ri->reg_n; i++)
+		pk_reg(&w, &ri->reg[i], flags & ~(unsigned)REGINFO_PACK_NOKEY);
+	return w.n;
+}
+
+
+struct pkr {
+	const uint8_t *p;
+	const uint8_t *end;
+	bool bad;
+};
+
+
+static uint8_t rd_byte(struct pkr *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+
+static uint64_t rd_num(struct pkr *r)
+{
+	uint64_t v = 0;
+
+	for (unsigned sh = 0; sh < 64; sh += 7) {
+		uint8_t b = rd_byte(r);
+
+		v |= (uint64_t)(b & 0x7f) << sh;
+		if (!(b & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+
+static const char *rd_str(struct pkr *r)
+{
+	const uint8_t *nul;
+	const char *s;
+
+	if (r->bad || r->p >= r->end)
+		goto bad;
+	nul = memchr(r->p, '\0', (size_t)(r->end - r->p));
+	if (!nul)
+		goto bad;
+	s = (const char *)r->p;
+	r->p = nul + 1;
+	return s;
+bad:
+	r->bad = true;
+	return NULL;
+}
+
+
+static int rd_contact(struct pkr *r, struct reginfo_reg *reg)
+{
+	struct reginfo_contact *ct;
+	uint8_t st, ev, f, more = 0;
+	uint64_t expires = 0, duration = 0, retry = 0, q = 0, cseq = 0;
+	const char *id, *uri, *disp = NULL, *callid = NULL;
+	int err = 0;
+
+	st = rd_byte(r);
+	ev = rd_byte(r);
+	f = rd_byte(r);
+	if (f & PK_EXPIRES)
+		expires = rd_num(r);
+	if (f & PK_DURATION)
+		duration = rd_num(r);
+	if (f & PK_RETRY)
+		retry = rd_num(r);
+	if (f & PK_Q)
+		q = rd_num(r);
+	if (f & PK_CSEQ)
+		cseq = rd_num(r);
+	id = rd_str(r);
+	uri = rd_str(r);
+	if (f & PK_DISPLAY)
+		disp = rd_str(r);
+	if (f & PK_CALLID)
+		callid = rd_str(r);
+	if (r->bad || st > REGINFO_CT_TERMINATED || ev >= REGINFO_EV_NUM ||
+	    q > 1000)
+		return EBADMSG;
+	ct = reginfo_contact_add(reg, id, uri, (enum reginfo_ct_state)st,
+				 (enum reginfo_event)ev);
+	if (!ct)
+		return ENOMEM;
+	ct->has_expires = f & PK_EXPIRES;
+	ct->expires = expires;
+	ct->has_duration = f & PK_DURATION;
+	ct->duration = duration;
+	ct->has_retry_after = f & PK_RETRY;
+	ct->retry_after = retry;
+	ct->has_q = f & PK_Q;
+	ct->q = (uint16_t)q;
+	ct->has_cseq = f & PK_CSEQ;
+	ct->cseq = cseq;
+	err |= reginfo_str_set(&ct->display_name, disp);
+	err |= reginfo_str_set(&ct->callid, callid);
+	if (err)
+		return ENOMEM;
+	if (f & PK_MORE)
+		more = rd_byte(r);
+	if ((f & PK_MORE) && (more & 1))
+		err |= reginfo_str_set(&ct->pub_gruu, rd_str(r));
+	if ((f & PK_MORE) && (more & 2)) {
+		err |= reginfo_str_set(&ct->temp_gruu, rd_str(r));
+		ct->temp_gruu_cseq = rd_num(r);
+	}
+	if (err)
+		return ENOMEM;
+	if (!(f & PK_MORE))
+		return r->bad ? EBADMSG : 0;
+	for (uint64_t i = 0, n = rd_num(r); !r->bad && i < n; i++) {
+		uint8_t code = rd_byte(r);
+		const char *name, *value = NULL;
+
+		if (code >= sizeof(pk_names) / sizeof(pk_names[0]))
+			return EBADMSG;
+		name = code ? pk_names[code] : rd_str(r);
+		if (rd_byte(r))
+			value = rd_str(r);
+		if (r->bad)
+			break;
+		if (!reginfo_param_add(ct, name, value))
+			return ENOMEM;
+	}
+	return r->bad ? EBADMSG : 0;
+}
+
+
+static int rd_reg(struct pkr *r, struct reginfo *ri, const char *aor,
+		  const char *id)
+{
+	struct reginfo_reg *reg;
+	uint8_t st = rd_byte(r);
+	uint64_t n;
+	int err = 0;
+
+	if (!aor) {
+		aor = rd_str(r);
+		id = rd_str(r);
+	}
+	n = rd_num(r);
+	if (r->bad || st > REGINFO_REG_TERMINATED || !aor || !id ||
+	    n > REGINFO_CT_MAX)
+		return EBADMSG;
+	reg = reginfo_reg_add(ri, aor, id, (enum reginfo_reg_state)st);
+	if (!reg)
+		return ENOMEM;
+	for (uint64_t i = 0; !err && i < n; i++)
+		err = rd_contact(r, reg);
+	return err;
+}
+
+
+/**
+ * Append a packed registration to a document.
+ *
+ * @param aor, id  the registration's, when it was packed with
+ *                 REGINFO_PACK_NOKEY; else NULL
+ * @return 0, ENOMEM, EBADMSG (not what reginfo_reg_pack wrote); on error
+ *         ri is left as it was
+ */
+int reginfo_reg_unpack(struct reginfo *ri, const uint8_t *p, size_t len,
+		       const char *aor, const char *id)
+{
+	struct pkr r = { p, p + len, false };
+	size_t n0;
+	int err;
+
+	if (!ri || !p || (aor && !id))
+		return EINVAL;
+	n0 = ri->reg_n;
+	err = rd_reg(&r, ri, aor, id);
+	if (!err && r.p != r.end)
+		err = EBADMSG;
+	while (err && ri->reg_n > n0)
+		reginfo_reg_remove(ri, ri->reg_n - 1);
+	return err;
+}
+
+
+/**
+ * Append every registration of a reginfo_pack() string to a document.
+ *
+ * @return 0, ENOMEM, EBADMSG; on error ri is left as it was
+ */
+int reginfo_unpack(struct reginfo *ri, const uint8_t *p, size_t len)
+{
+	struct pkr r = { p, p + len, false };
+	size_t n0;
+	uint64_t n;
+	int err = 0;
+
+	if (!ri || (!p && len))
+		return EINVAL;
+	if (!len)
+		return 0;
+	n0 = ri->reg_n;
+	n = rd_num(&r);
+	if (r.bad || n > REGINFO_REG_MAX)
+		err = EBADMSG;
+	for (uint64_t i = 0; !err && i < n; i++)
+		err = rd_reg(&r, ri, NULL, NULL);
+	if (!err && r.p != r.end)
+		err = EBADMSG;
+	while (err && ri->reg_n > n0)
+		reginfo_reg_remove(ri, ri->reg_n - 1);
+	return err;
+}
+
+
 /* ---- enumerations ----------------------------------------------------- */
 
 static const char *const reg_states[] = { "init", "active", "terminated" };

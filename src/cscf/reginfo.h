@@ -146,6 +146,32 @@ struct reginfo_contact *reginfo_contact_copy(struct reginfo_reg *dst,
 void reginfo_reg_remove(struct reginfo *ri, size_t i);
 void reginfo_contact_remove(struct reginfo_reg *reg, size_t i);
 
+/* Packed form: a registration (or every registration of a document) as
+ * one byte string, for state kept between documents (the notifier's
+ * registrations, a subscriber's known state): a few bytes besides the
+ * strings, one heap block where the tree has one per string. */
+enum {
+	REGINFO_PACK_NOKEY = 1 << 0,  /* leave aor and id out (the keeper
+					 knows them; reginfo_reg_pack) */
+	REGINFO_PACK_ACTIVE = 1 << 1, /* leave terminated contacts out */
+	REGINFO_PACK_SLIM = 1 << 2,   /* of a contact keep only state, event,
+					 expires, id and uri */
+};
+
+/* Both return the bytes needed, written only when not above size (dst
+ * NULL with size 0 asks the size). */
+size_t reginfo_reg_pack(uint8_t *dst, size_t size,
+			const struct reginfo_reg *reg, unsigned flags);
+size_t reginfo_pack(uint8_t *dst, size_t size, const struct reginfo *ri,
+		    unsigned flags);
+/* Append what was packed to ri (deep copies); aor and id are given for
+ * a registration packed with REGINFO_PACK_NOKEY, else NULL.  EBADMSG when
+ * the bytes are not a packed form; ri is unchanged on error. */
+int reginfo_reg_unpack(struct reginfo *ri, const uint8_t *p, size_t len,
+		       const char *aor, const char *id) IMS_MUST_CHECK;
+int reginfo_unpack(struct reginfo *ri, const uint8_t *p,
+		   size_t len) IMS_MUST_CHECK;
+
 const char *reginfo_reg_state_str(enum reginfo_reg_state s);
 const char *reginfo_ct_state_str(enum reginfo_ct_state s);
 const char *reginfo_event_str(enum reginfo_event ev);

@@ -658,6 +658,7 @@ struct sreq {
 	const char *event;
 	int expires; /* -1: no Expires */
 	const char *extra;
+	const char *contact; /* NULL: the UE's */
 };
 
 
@@ -694,13 +695,15 @@ static void subscribe(struct regevent *re, const struct sreq *q)
 		       "To: <%s>%s\r\n"
 		       "Call-ID: %s\r\n"
 		       "CSeq: %u SUBSCRIBE\r\n"
-		       "Contact: <sip:alice@192.0.2.1:5060;ob>\r\n"
+		       "Contact: <%s>\r\n"
 		       "Record-Route: <sip:pcscf.home.net;lr>\r\n"
 		       "%sEvent: %s\r\n%s%s"
 		       "Content-Length: 0\r\n\r\n",
 		       q->ruri, q->callid, q->cseq, q->ftag, q->ruri, to,
-		       q->callid, q->cseq, pai, q->event ? q->event : "reg",
-		       exp, q->extra ? q->extra : "");
+		       q->callid, q->cseq,
+		       q->contact ? q->contact : "sip:alice@192.0.2.1:5060;ob",
+		       pai, q->event ? q->event : "reg", exp,
+		       q->extra ? q->extra : "");
 	decode(text);
 	assert_int_equal(regevent_subscribe(re, &g_msg, on_reply, NULL), 0);
 }
@@ -780,6 +783,211 @@ static struct reginfo *body_of(const struct rec_notify *n)
 	if (reginfo_decode(&ri, n->body, n->blen, err, sizeof(err)))
 		fail_msg("NOTIFY body: %s", err);
 	return ri;
+}
+
+
+/* ---- kept state: packed, shared --------------------------------------- */
+
+static struct reginfo *pack_doc(void)
+{
+	struct reginfo *ri = reginfo_alloc(3, REGINFO_FULL);
+	struct reginfo_reg *reg =
+		reginfo_reg_add(ri, alice, "r1", REGINFO_REG_ACTIVE);
+	struct reginfo_contact *ct;
+
+	ct = reginfo_contact_add(reg, "c1", "sip:alice@192.0.2.1:5060;ob",
+				 REGINFO_CT_ACTIVE, REGINFO_EV_REFRESHED);
+	ct->has_expires = true;
+	ct->expires = 3599;
+	ct->has_duration = true;
+	ct->duration = 1ull << 40;
+	ct->has_q = true;
+	ct->q = 500;
+	ct->has_cseq = true;
+	ct->cseq = 7;
+	assert_int_equal(reginfo_str_set(&ct->callid, "cid-1"), 0);
+	assert_int_equal(reginfo_str_set(&ct->display_name, "Alice"), 0);
+	assert_int_equal(reginfo_str_set(&ct->pub_gruu, "sip:a@h;gr=x"), 0);
+	assert_int_equal(reginfo_str_set(&ct->temp_gruu, "sip:t@h;gr"), 0);
+	ct->temp_gruu_cseq = 9;
+	assert_non_null(reginfo_param_add(ct, "+sip.instance", instance));
+	assert_non_null(reginfo_param_add(ct, "audio", NULL));
+	assert_non_null(reginfo_param_add(ct, "x-own", "v"));
+	ct = reginfo_contact_add(reg, "c2", "sip:alice@192.0.2.2",
+				 REGINFO_CT_TERMINATED, REGINFO_EV_EXPIRED);
+	ct->has_expires = true;
+	assert_non_null(reginfo_reg_add(ri, alice_tel, "r2", REGINFO_REG_INIT));
+	return ri;
+}
+
+
+static void encode_to(const struct reginfo *ri, char *out, size_t size)
+{
+	struct buf *mb = NULL;
+
+	assert_int_equal(buf_alloc(&mb, 1024, size - 1), 0);
+	assert_int_equal(reginfo_encode(mb, ri), 0);
+	memcpy(out, mb->b, mb->end);
+	out[mb->end] = '\0';
+	mem_deref(mb);
+}
+
+
+/* The packed form gives back the same document (every member), the
+ * flags leave out what they say, and damaged bytes are refused with the
+ * document unchanged. */
+static void test_pack_roundtrip(void **state)
+{
+	struct reginfo *ri = pack_doc(), *back = reginfo_alloc(3, REGINFO_FULL);
+	static char x1[4096], x2[4096];
+	uint8_t *pk;
+	size_t n, m;
+
+	(void)state;
+	n = reginfo_pack(NULL, 0, ri, 0);
+	pk = mem_alloc(n, NULL);
+	assert_int_equal(reginfo_pack(pk, n, ri, 0), n);
+	/* a short buffer gets nothing past its end */
+	assert_int_equal(reginfo_pack(pk, 3, ri, 0), n);
+	assert_int_equal(reginfo_pack(pk, n, ri, 0), n);
+	assert_int_equal(reginfo_unpack(back, pk, n), 0);
+	encode_to(ri, x1, sizeof(x1));
+	encode_to(back, x2, sizeof(x2));
+	assert_string_equal(x1, x2);
+	assert_true(has(x1, "x-own"));
+	assert_true(has(x1, "temp-gruu"));
+
+	/* every truncation and a bad enumeration are EBADMSG, nothing added */
+	for (m = 0; m < n; m++) {
+		int err = reginfo_unpack(back, pk, m);
+
+		assert_true(m == 0 ? err == 0 : err == EBADMSG);
+		assert_int_equal(back->reg_n, 2);
+	}
+	pk[1] = 9; /* the first registration's state (after reg_n) */
+	assert_int_equal(reginfo_unpack(back, pk, n), EBADMSG);
+	assert_int_equal(back->reg_n, 2);
+	mem_deref(pk);
+
+	/* one registration without its key, active contacts, slim */
+	n = reginfo_reg_pack(NULL, 0, &ri->reg[0],
+			     REGINFO_PACK_NOKEY | REGINFO_PACK_ACTIVE |
+				     REGINFO_PACK_SLIM);
+	pk = mem_alloc(n, NULL);
+	(void)reginfo_reg_pack(pk, n, &ri->reg[0],
+			       REGINFO_PACK_NOKEY | REGINFO_PACK_ACTIVE |
+				       REGINFO_PACK_SLIM);
+	assert_int_equal(reginfo_reg_unpack(back, pk, n, "sip:b@h", "rb"), 0);
+	assert_int_equal(back->reg_n, 3);
+	assert_string_equal(back->reg[2].aor, "sip:b@h");
+	assert_string_equal(back->reg[2].id, "rb");
+	assert_int_equal(back->reg[2].ct_n, 1);
+	assert_string_equal(back->reg[2].ct[0].uri,
+			    "sip:alice@192.0.2.1:5060;ob");
+	assert_int_equal(back->reg[2].ct[0].event, REGINFO_EV_REFRESHED);
+	assert_true(back->reg[2].ct[0].expires == 3599);
+	assert_null(back->reg[2].ct[0].callid);
+	assert_int_equal(back->reg[2].ct[0].param_n, 0);
+	/* packed without key, read as with one: refused */
+	assert_int_equal(reginfo_reg_unpack(back, pk, n, NULL, NULL), EBADMSG);
+	assert_int_equal(back->reg_n, 3);
+	mem_deref(pk);
+	mem_deref(back);
+	mem_deref(ri);
+}
+
+
+/* Set B: bob's IMPU alone, behind the same P-CSCF and AS as alice. */
+static void report_bob(struct regevent *re, enum reginfo_reg_state st)
+{
+	struct regevent_contact c = c1(REGINFO_EV_REGISTERED, true);
+	struct regevent_reg reg = { "sip:bob@home.net", st, &c, 1 };
+	struct regevent_set set = { &reg, 1, g_as };
+
+	c.id = "bb";
+	c.uri = "sip:bob@192.0.2.9";
+	if (st == REGINFO_REG_TERMINATED) {
+		c.state = REGINFO_CT_TERMINATED;
+		c.event = REGINFO_EV_UNREGISTERED;
+	}
+	assert_int_equal(regevent_update(re, &set), 0);
+}
+
+
+/* What is the same for many users is kept once: the hosts allowed to
+ * subscribe, and the P-CSCF's side of its dialogs; a refresh with a new
+ * Contact moves that one dialog only. */
+static void test_shared_state(void **state)
+{
+	struct regevent *re = notifier(NULL);
+	struct regevent_contact ct = c1(REGINFO_EV_REGISTERED, true);
+	struct regevent_stats st;
+	struct sreq q = ue_sub(), qb;
+	char ttag[2][64];
+
+	(void)state;
+	report(re, REGINFO_REG_ACTIVE, &ct, 1);
+	report_bob(re, REGINFO_REG_ACTIVE);
+	regevent_stats(re, &st);
+	assert_int_equal(st.aors, 3);
+	assert_int_equal(st.hosts, 1);
+
+	/* the P-CSCF subscribes to both users; bob's tel set is his own */
+	q.pai = "sip:pcscf.home.net";
+	subscribe(re, &q);
+	assert_int_equal(g_rep[0].scode, 200);
+	(void)snprintf(ttag[0], sizeof(ttag[0]), "%s", g_rep[0].totag);
+	qb = q;
+	qb.ruri = "sip:bob@home.net";
+	qb.callid = "sub-2@pcscf";
+	qb.ftag = "p2";
+	clear();
+	subscribe(re, &qb);
+	assert_int_equal(g_rep[0].scode, 200);
+	(void)snprintf(ttag[1], sizeof(ttag[1]), "%s", g_rep[0].totag);
+	regevent_stats(re, &st);
+	assert_int_equal(st.subs, 2);
+	assert_int_equal(st.peers, 1);
+	/* a user of bob's set may subscribe to it, alice may not */
+	clear();
+	q = ue_sub();
+	q.ruri = "sip:bob@home.net";
+	q.callid = "sub-3@ue";
+	subscribe(re, &q);
+	assert_int_equal(g_rep[0].scode, 403);
+
+	/* bob's dialog gets a new target */
+	clear();
+	qb.ttag = ttag[1];
+	qb.cseq = 2;
+	qb.contact = "sip:pcscf.home.net:5099";
+	subscribe(re, &qb);
+	assert_int_equal(g_rep[0].scode, 200);
+	assert_string_equal(g_nt[0].ruri, "sip:pcscf.home.net:5099");
+	regevent_stats(re, &st);
+	assert_int_equal(st.peers, 2);
+	clear();
+	ct = c1(REGINFO_EV_REFRESHED, true);
+	report(re, REGINFO_REG_ACTIVE, &ct, 1);
+	assert_int_equal(g_nn, 1);
+	assert_string_equal(g_nt[0].ruri, "sip:alice@192.0.2.1:5060;ob");
+	assert_true(has(g_nt[0].hdrs, "Route: <sip:pcscf.home.net;lr>\r\n"));
+
+	/* both registrations end: so do the subscriptions and what they
+	 * shared */
+	clear();
+	ct = c1(REGINFO_EV_UNREGISTERED, true);
+	report(re, REGINFO_REG_TERMINATED, &ct, 1);
+	report_bob(re, REGINFO_REG_TERMINATED);
+	assert_int_equal(g_nn, 2);
+	assert_string_equal(g_nt[1].ruri, "sip:pcscf.home.net:5099");
+	regevent_stats(re, &st);
+	assert_int_equal(st.subs, 0);
+	assert_int_equal(st.aors, 0);
+	assert_int_equal(st.peers, 0);
+	assert_int_equal(st.hosts, 0);
+	regevent_close(re);
+	mem_deref(re);
 }
 
 
@@ -1823,6 +2031,10 @@ int main(void)
 						mem_mark, mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_codec_hostile, mem_mark,
 						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_pack_roundtrip, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_shared_state, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_ue, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_refusals, setup,
