@@ -16,8 +16,8 @@
  * phone), by identity (each P-Associated-URI and the registered IMPU:
  * the reg event's NOTIFY, lookups from the wiring) and by contact.  The
  * Service-Route is a list shared by every phone that got the same one
- * (usually all those served by one S-CSCF).  The flow keeps its
- * addresses in 24 octets, not two struct sa of 136.  Each entry holds a
+ * (usually all those served by one S-CSCF).  The flow keeps the phone's
+ * address in 24 octets, not a struct sa of 136.  Each entry holds a
  * counted reference to its stream connection and an expiry timer on the
  * loop.  A REGISTER of the same (IMPU, contact) from a new flow (the
  * phone reconnected, or its NAT binding changed) moves the entry to the
@@ -97,7 +97,7 @@ struct phone {
 	struct sip_conn *conn;    /* streams: counted */
 	struct pcscf_strs *route; /* Service-Route, shared; NULL: none */
 	struct tmr tmr;           /* the expiry (tmr.jfs: when) */
-	struct caddr src, dst;
+	struct caddr src;         /* the phone as seen (after any NAT) */
 	uint8_t tp;
 	uint8_t ids_n;
 	uint8_t impu_id; /* which id is the IMPU, or IMPU_OWN */
@@ -261,7 +261,6 @@ static void phone_flow(const struct phone *ph, struct pcscf_flow *f)
 {
 	f->tp = (enum sip_transp)ph->tp;
 	caddr_get(&ph->src, &f->src);
-	caddr_get(&ph->dst, &f->dst);
 	f->conn = ph->conn;
 }
 
@@ -730,7 +729,6 @@ static void phone_set_flow(struct phone *ph, const struct sip_msg *req)
 	mem_deref(ph->conn);
 	ph->tp = (uint8_t)req->tp;
 	caddr_set(&ph->src, &req->src);
-	caddr_set(&ph->dst, &req->dst);
 	ph->conn = req->conn ? mem_ref(req->conn) : NULL;
 	if (ph->indexed)
 		pcscf_idx_add(&p->byflow, &ph->node[N_FLOW],
@@ -1417,7 +1415,6 @@ int pcscf_response(struct pcscf *p, const struct sip_msg *req,
 			out->to_phone = true;
 			out->flow.tp = (enum sip_transp)req->tp;
 			out->flow.src = req->src;
-			out->flow.dst = req->dst;
 			out->flow.conn = req->conn;
 		}
 		return err;

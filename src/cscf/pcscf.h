@@ -61,7 +61,6 @@ struct sip_msg;
 struct pcscf_flow {
 	enum sip_transp tp;
 	struct sa src;         /* the phone as seen (after any NAT) */
-	struct sa dst;         /* our local address it came to */
 	struct sip_conn *conn; /* streams; not counted in this view */
 };
 

@@ -4,7 +4,9 @@
  * Index: a power-of-two array of chain heads.  A node carries its full
  * 32-bit key, so that doubling needs nothing from the record and a
  * lookup skips the nodes of other keys without touching their records
- * (comparing URIs means decoding them).  Out of memory while doubling,
+ * (comparing URIs means decoding them).  Past two nodes a bucket the
+ * array doubles (8 octets a bucket: 4 a node at most, a chain of one
+ * to two nodes).  Out of memory while doubling,
  * the table keeps its size: longer chains, still correct.
  *
  * Interned lists: one block each (header and the strings, NUL-separated)
@@ -88,7 +90,7 @@ void pcscf_idx_add(struct pcscf_idx *x, struct pcscf_inode *nd, uint32_t key)
 
 	if (!x || !x->b || !nd)
 		return;
-	if (x->n > x->mask && x->mask < IDX_MAX - 1)
+	if (x->n > 2 * ((size_t)x->mask + 1) && x->mask < IDX_MAX - 1)
 		grow(x);
 	nd->key = key;
 	nd->next = NULL;

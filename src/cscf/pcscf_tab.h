@@ -10,7 +10,7 @@
  *    records (next pointer, the key, the node's position in its record),
  *    where core/hash.h's struct le costs 32 bytes and a reference to the
  *    data.  Chains are singly linked: removing walks one bucket, which
- *    holds about one node.  The table doubles past one node a bucket.
+ *    holds one or two nodes.  The table doubles past two a bucket.
  *
  *  - struct pcscf_strs, an immutable list of strings shared by content
  *    (interned, reference counted): the Service-Route of every phone
