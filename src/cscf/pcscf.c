@@ -13,8 +13,8 @@
  * Registrations: one block per (IMPU, contact) with its strings and
  * its index nodes (pcscf_tab.h), found by flow through a hash of
  * (transport, source address) (the hot path: every request from a
- * phone), by identity (each P-Associated-URI and the registered IMPU:
- * the reg event's NOTIFY, lookups from the wiring) and by contact.  The
+ * phone) and by identity (each P-Associated-URI and the registered
+ * IMPU: the reg event's NOTIFY, lookups from the wiring).  The
  * Service-Route is a list shared by every phone that got the same one
  * (usually all those served by one S-CSCF).  The flow keeps the phone's
  * address in 24 octets, not a struct sa of 136.  Each entry holds a
@@ -81,7 +81,6 @@ struct caddr {
 /* Positions of a phone's index nodes; the identities follow. */
 enum {
 	N_FLOW,
-	N_CONTACT,
 	N_ID
 };
 
@@ -103,7 +102,7 @@ struct phone {
 	uint8_t impu_id; /* which id is the IMPU, or IMPU_OWN */
 	uint8_t nn;      /* nodes */
 	bool indexed;
-	struct pcscf_inode node[]; /* flow, contact, one per identity */
+	struct pcscf_inode node[]; /* flow, one per identity */
 };
 
 struct pcscf {
@@ -124,8 +123,8 @@ struct pcscf {
 	/* Indexes, so that a P-CSCF serving 100,000 phones finds one
 	 * without scanning them: by flow (one node a phone: the count), by
 	 * identity (each P-Associated-URI, and the registered IMPU unless
-	 * an id has its key), by contact (keys: uri_key) */
-	struct pcscf_idx byflow, byid, bycontact;
+	 * an id has its key; keys: uri_key) */
+	struct pcscf_idx byflow, byid;
 	struct pcscf_strtab *strs; /* Service-Route lists */
 	struct pcscf_hooks hooks;
 	void *arg;
@@ -386,8 +385,6 @@ static void phone_index(struct phone *ph)
 	caddr_get(&ph->src, &src);
 	pcscf_idx_add(&p->byflow, &ph->node[N_FLOW],
 		      flow_key((enum sip_transp)ph->tp, &src));
-	pcscf_idx_add(&p->bycontact, &ph->node[N_CONTACT],
-		      text_key(phone_contact(ph)));
 	for (i = N_ID; i < ph->nn; i++)
 		pcscf_idx_add(&p->byid, &ph->node[i],
 			      text_key(phone_id(ph, i - N_ID)));
@@ -403,7 +400,6 @@ static void phone_unindex(struct phone *ph)
 	if (!ph->indexed)
 		return;
 	pcscf_idx_del(&p->byflow, &ph->node[N_FLOW]);
-	pcscf_idx_del(&p->bycontact, &ph->node[N_CONTACT]);
 	for (i = N_ID; i < ph->nn; i++)
 		pcscf_idx_del(&p->byid, &ph->node[i]);
 	ph->indexed = false;
@@ -1505,19 +1501,22 @@ bool pcscf_impu_registered(const struct pcscf *p, const struct pl *impu)
 }
 
 
+/* Nothing on a request's path asks by contact (a NOTIFY names the IMPU
+ * too), so no index: 16 octets a registration saved for a walk here. */
 bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
 {
-	struct pcscf_inode *nd;
 	struct sip_uri u;
-	uint32_t key;
+	uint32_t i;
 
-	if (!p || !contact || sip_uri_decode(&u, contact))
+	if (!p || !contact || sip_uri_decode(&u, contact) || !p->byflow.b)
 		return false;
-	key = uri_key(&u);
-	for (nd = pcscf_idx_head(&p->bycontact, key); nd; nd = nd->next) {
-		if (nd->key == key &&
-		    uri_text_eq(phone_contact(phone_of(nd)), &u))
-			return true;
+	for (i = 0; i <= p->byflow.mask; i++) {
+		struct pcscf_inode *nd;
+
+		for (nd = p->byflow.b[i]; nd; nd = nd->next) {
+			if (uri_text_eq(phone_contact(phone_of(nd)), &u))
+				return true;
+		}
 	}
 	return false;
 }
@@ -1606,7 +1605,6 @@ static void pcscf_destructor(void *arg)
 	pcscf_close(p);
 	pcscf_idx_free(&p->byflow);
 	pcscf_idx_free(&p->byid);
-	pcscf_idx_free(&p->bycontact);
 	mem_deref(p->strs);
 	mem_deref(p->uri);
 	mem_deref(p->icscf);
@@ -1734,8 +1732,6 @@ int pcscf_alloc(struct pcscf **pp, const struct pcscf_conf *conf,
 		err = pcscf_idx_init(&p->byflow, 1024);
 	if (!err)
 		err = pcscf_idx_init(&p->byid, 1024);
-	if (!err)
-		err = pcscf_idx_init(&p->bycontact, 1024);
 	if (!err)
 		err = pcscf_strtab_alloc(&p->strs);
 	if (err) {

@@ -151,7 +151,8 @@ int pcscf_response(struct pcscf *p, const struct sip_msg *req,
 void pcscf_out_reset(struct pcscf_out *out);
 
 /* Is a phone registered on this flow / with this identity (any of its
- * P-Associated-URIs) / with this contact URI? */
+ * P-Associated-URIs) / with this contact URI?  The contact is not indexed
+ * (diagnostics: a walk over every registration). */
 bool pcscf_flow_registered(const struct pcscf *p, enum sip_transp tp,
 			   const struct sa *src);
 bool pcscf_impu_registered(const struct pcscf *p, const struct pl *impu);
