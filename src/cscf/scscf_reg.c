@@ -6,8 +6,7 @@
  * State, all owned by one event loop:
  *   - implicit registration sets (struct sreg_set): the IMPI that
  *     registered them, the HSS that serves them, the user profile from
- *     the SAA (decoded cx_subscription, its compiled iFCs, the XML kept for
- *     the store), the state, and the contact bindings.  TS 23.228 5.3.2.1:
+ *     the SAA, the state, and the contact bindings.  TS 23.228 5.3.2.1:
  *     a registration of one IMPU registers every IMPU of its set with the
  *     same contacts, so the bindings live on the set and every IMPU of
  *     the set is indexed (hash by canonical IMPU) to it;
@@ -28,6 +27,17 @@
  * A vector is used once: a later REGISTER with its nonce is challenged
  * again, unless a trusted P-CSCF marked it integrity-protected and the
  * IMPU is registered by that IMPI (TS 24.229 5.4.1.2.1).
+ *
+ * Memory per registered user (the S-CSCF holds 100,000 of them): a set
+ * is one block with its IMPI and IMPU; the HSS host and realm are one
+ * shared record per HSS; the profile's identities are indexed (one block
+ * of entries and canonical IMPUs) and then dropped, and what remains, the
+ * service part with its compiled iFCs, is shared by every set of the
+ * same service profile (ifc_pool: interned by content, counted).  The
+ * User-Data XML is kept only until the store has it (a re-registration
+ * writes the set without it; a restart decodes the stored copy).  A
+ * binding is one block with its six strings; a change builds a new
+ * block in its place.
  *
  * Cx answers come through struct sreg_tx, which holds only a weak
  * pointer to the registrar: scscf_reg_close() answers every waiting
@@ -74,7 +84,8 @@
 #define IMPI_MAX       256  /* private identity */
 #define PATH_MAX_LEN   2048 /* Path values of one REGISTER */
 #define UA_MAX         256
-#define REQ_CONTACTS   32 /* Contact values in one REGISTER */
+#define URI_MAX        1024 /* Contact URI */
+#define REQ_CONTACTS   32   /* Contact values in one REGISTER */
 #define REPLY_MAX      32768
 #define NONCE_RAND_LEN 18 /* digest nonce: 24 base64url characters */
 #define SET_IMPU_MAX   64 /* IMPUs of one implicit set indexed */
@@ -87,8 +98,11 @@ struct scscf_reg {
 	struct cx_serve *rtr, *ppr;
 	struct list sets; /* struct sreg_set, counted */
 	struct hash *idx; /* struct sreg_idx (inside a set), not counted */
-	struct hash *au;  /* struct sreg_au, counted */
-	struct list txs;  /* struct sreg_tx, weak (each held by its call) */
+	struct list hsss; /* struct sreg_hss, weak (each held by its sets) */
+	struct ifc_pool *ifcs; /* compiled iFCs, shared by content */
+	struct tmr load_tmr;   /* loaded sets without a binding left */
+	struct hash *au;       /* struct sreg_au, counted */
+	struct list txs; /* struct sreg_tx, weak (each held by its call) */
 	uint64_t next_id;
 	size_t nbindings;
 	scscf_reg_event_h *evh;
@@ -103,48 +117,68 @@ struct sreg_idx {
 	struct le he;
 	const char *impu;     /* canonical, in the block of the array */
 	struct sreg_set *set; /* weak: the set owns the array */
-	size_t sp_idx;
+	uint32_t sp_idx;
 	bool barred;
 	bool listed; /* for P-Associated-URI: a distinct public identity */
+};
+
+/* The HSS that serves sets (TS 29.228 6.1.2: later requests go to the
+ * Origin-Host that answered), one block per distinct host and realm: an
+ * enterprise has one or two HSSes for all its users. */
+struct sreg_hss {
+	struct le le;      /* in reg->hsss, weak */
+	const char *realm; /* after host in the block */
+	char host[];
 };
 
 struct sreg_set {
 	struct le le; /* in reg->sets */
 	struct scscf_reg *reg;
 	uint64_t id;
-	char *impi;
-	char *impu; /* registered with (canonical) */
-	char *hss_host, *hss_realm;
+	const char *impi;     /* in this block */
+	const char *impu;     /* registered with (canonical), in this block */
+	struct sreg_hss *hss; /* counted */
+	/* the User-Data as received, until the store has it (then NULL: a
+	 * restart decodes the stored copy) */
 	char *xml;
-	struct cx_subscription *sub;
-	struct ifc_cache *ifc;
+	/* the service part of the profile (identities dropped, counted):
+	 * the subscription of ifc when the iFCs compiled, shared with every
+	 * set of the same service profile */
+	struct cx_subscription *prof;
+	struct ifc_cache *ifc; /* counted, from reg->ifcs */
 	struct sreg_idx *idxv; /* idx_n entries, linked in reg->idx */
-	size_t idx_n;
+	uint32_t idx_n;
 	enum scscf_reg_state state;
-	struct list bindings; /* struct sreg_binding, counted, q desc */
-	struct tmr tmr;       /* a loaded set with no binding left */
 	bool removed;
+	struct list bindings; /* struct sreg_binding, counted, q desc */
+	char str[];           /* impi, impu */
 };
 
+/* Where a REGISTER came from, packed (a struct sa is 132 octets). */
+struct sreg_src {
+	uint32_t scope; /* IPv6 scope id */
+	uint16_t port;
+	uint8_t af; /* 0 (none), 4 or 6 */
+	uint8_t addr[16];
+};
+
+/* A binding: the record and its strings in one block.  A change builds a
+ * new block (binding_alloc) that takes the old one's place. */
 struct sreg_binding {
 	struct le le;
 	struct sreg_set *set; /* weak */
 	uint64_t id;
-	char *uri;
-	struct sip_uri curi; /* views into uri */
-	char *params;
-	char *callid;
-	uint32_t cseq;
-	uint16_t q;
-	uint64_t exp_ms;  /* monotonic */
-	int64_t exp_wall; /* wall ms, stored */
-	char *path;
-	char *instance;
-	uint32_t reg_id;
-	char *ua;
-	int tp;
-	struct sa src;
+	uint64_t exp_ms; /* monotonic */
 	struct tmr tmr;
+	uint32_t cseq;
+	uint32_t reg_id;
+	uint16_t q;
+	uint8_t tp;
+	struct sreg_src src;
+	/* offsets in str of params, Call-ID, Path, +sip.instance ("" when
+	 * none) and User-Agent; the Contact URI is at 0 */
+	uint16_t o_params, o_callid, o_path, o_inst, o_ua;
+	char str[];
 };
 
 /* Pending challenges of one IMPI. */
@@ -213,6 +247,9 @@ struct req_ctx {
 	struct sip_contact ct[REQ_CONTACTS];
 	uint32_t cexp[REQ_CONTACTS];
 };
+
+/* A string of a binding's block. */
+#define BSTR(b, f) ((b)->str + (b)->o_##f)
 
 static void set_remove(struct scscf_reg *reg, struct sreg_set *s,
 		       enum scscf_reg_ev ev);
@@ -327,6 +364,14 @@ static uint32_t key_of(const char *s)
 	return hash_fast_ci(s, strlen(s));
 }
 
+
+static uint32_t idx_key(const void *data)
+{
+	const struct sreg_idx *x = data;
+
+	return key_of(x->impu);
+}
+
 /* ---- events ---- */
 
 static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
@@ -352,8 +397,8 @@ static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
 		e.impu = x->impu;
 		e.state = st;
 		e.ev = ev;
-		e.contact = b->uri;
-		e.instance = b->instance ? b->instance : "";
+		e.contact = b->str;
+		e.instance = BSTR(b, inst);
 		e.expires = st == SCSCF_REGISTERED && b->exp_ms > now &&
 					    ev != SCSCF_EV_EXPIRED &&
 					    ev != SCSCF_EV_UNREGISTERED &&
@@ -361,7 +406,7 @@ static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
 					    ev != SCSCF_EV_REJECTED
 				    ? (uint32_t)((b->exp_ms - now + 999) / 1000)
 				    : 0;
-		e.call_id = b->callid ? b->callid : "";
+		e.call_id = BSTR(b, callid);
 		e.cseq = b->cseq;
 		reg->evh(&e, reg->evarg);
 	}
@@ -380,7 +425,7 @@ static void change_notify(struct scscf_reg *reg, const struct sreg_set *s,
 	uint64_t now = tmr_jiffies(), left = 0;
 	struct le *le;
 
-	if (!reg->chh || !s || !s->sub || !s->ifc ||
+	if (!reg->chh || !s || !s->prof || !s->ifc ||
 	    s->state != SCSCF_REGISTERED)
 		return;
 	memset(&c, 0, sizeof(c));
@@ -398,7 +443,7 @@ static void change_notify(struct scscf_reg *reg, const struct sreg_set *s,
 	}
 	c.req = req;
 	c.rep = rep;
-	c.prof = s->sub;
+	c.prof = s->prof;
 	x = set_has(s, s->impu);
 	c.sp_idx = x ? x->sp_idx : 0;
 	c.ifc = s->ifc;
@@ -412,12 +457,6 @@ static void binding_destructor(void *arg)
 	struct sreg_binding *b = arg;
 
 	tmr_cancel(&b->tmr);
-	mem_deref(b->uri);
-	mem_deref(b->params);
-	mem_deref(b->callid);
-	mem_deref(b->path);
-	mem_deref(b->instance);
-	mem_deref(b->ua);
 }
 
 
@@ -437,7 +476,6 @@ static void set_destructor(void *arg)
 	struct sreg_set *s = arg;
 	struct le *le;
 
-	tmr_cancel(&s->tmr);
 	LIST_FOREACH (&s->bindings, le) {
 		struct sreg_binding *b = le->data;
 
@@ -447,21 +485,50 @@ static void set_destructor(void *arg)
 	if (s->idxv && s->reg)
 		idx_unlink(s->reg, s);
 	mem_deref(s->idxv);
-	mem_deref(s->impi);
-	mem_deref(s->impu);
-	mem_deref(s->hss_host);
-	mem_deref(s->hss_realm);
+	mem_deref(s->hss);
 	mem_deref(s->xml);
 	mem_deref(s->ifc);
-	mem_deref(s->sub);
+	mem_deref(s->prof);
+}
+
+
+static void hss_destructor(void *arg)
+{
+	struct sreg_hss *h = arg;
+
+	list_unlink(&h->le);
+}
+
+
+/* The shared record of an HSS (counted), made on first use. */
+static struct sreg_hss *hss_get(struct scscf_reg *reg, const char *host,
+				const char *realm)
+{
+	size_t hl = strlen(host), rl = strlen(realm);
+	struct sreg_hss *h;
+	struct le *le;
+
+	LIST_FOREACH (&reg->hsss, le) {
+		h = le->data;
+		if (!strcmp(h->host, host) && !strcmp(h->realm, realm))
+			return mem_ref(h);
+	}
+	h = mem_zalloc(sizeof(*h) + hl + rl + 2, hss_destructor);
+	if (!h)
+		return NULL;
+	memcpy(h->host, host, hl + 1);
+	memcpy(h->host + hl + 1, realm, rl + 1);
+	h->realm = h->host + hl + 1;
+	list_append(&reg->hsss, &h->le, h);
+	return h;
 }
 
 
 /* Index every identity of the profile (TS 29.228 6.1.2: the SAA's
  * User-Data is the implicit set of the registered IMPU). */
-static int set_index(struct scscf_reg *reg, struct sreg_set *s)
+static int set_index(struct scscf_reg *reg, struct sreg_set *s,
+		     const struct cx_subscription *sub)
 {
-	const struct cx_subscription *sub = s->sub;
 	char canon[IMPU_MAX];
 	struct sreg_idx *v;
 	size_t k, i, n = 0, total = 0;
@@ -496,7 +563,7 @@ static int set_index(struct scscf_reg *reg, struct sreg_set *s)
 			x->impu = str;
 			str += l;
 			x->set = s;
-			x->sp_idx = k;
+			x->sp_idx = (uint32_t)k;
 			x->barred = p->barred;
 			/* TS 24.229 5.4.1.2.2: P-Associated-URI lists the
 			 * distinct public user identities, not wildcards */
@@ -507,7 +574,7 @@ static int set_index(struct scscf_reg *reg, struct sreg_set *s)
 	if (s->idxv)
 		idx_unlink(reg, s);
 	s->idxv = v;
-	s->idx_n = n;
+	s->idx_n = (uint32_t)n;
 	for (i = 0; i < n; i++)
 		hash_append(reg->idx, key_of(v[i].impu), &v[i].he, &v[i]);
 	return 0;
@@ -548,13 +615,20 @@ static struct sreg_idx *idx_find(const struct scscf_reg *reg, const char *impu,
 }
 
 
-/* A profile from its XML: decoded, iFCs compiled. */
-static int set_profile(struct sreg_set *s, const char *xml, size_t len)
+/*
+ * A profile from its XML: decoded, every identity indexed (set_index),
+ * then only the service part kept, shared with the sets of the same
+ * service profile (reg->ifcs: the iFCs compiled once per distinct
+ * content).  stored: the store has this XML already (a restart); else a
+ * copy waits for the next write (persist) when there is a store.
+ */
+static int set_profile(struct scscf_reg *reg, struct sreg_set *s,
+		       const char *xml, size_t len, bool stored)
 {
 	struct cx_subscription *sub = NULL;
 	struct ifc_cache *ifc = NULL;
 	char why[160];
-	char *copy;
+	char *copy = NULL;
 	int err;
 
 	err = cx_userdata_decode(&sub, xml, len, why, sizeof(why));
@@ -567,53 +641,70 @@ static int set_profile(struct sreg_set *s, const char *xml, size_t len)
 		mem_deref(sub);
 		return EBADMSG;
 	}
-	if (ifc_cache_alloc(&ifc, sub, why, sizeof(why))) {
+	if (!stored && reg->conf.store) {
+		copy = mem_strdup(xml, len);
+		if (!copy) {
+			mem_deref(sub);
+			return ENOMEM;
+		}
+	}
+	err = set_index(reg, s, sub);
+	if (err) {
+		mem_deref(copy);
+		mem_deref(sub);
+		return err;
+	}
+	/* nothing reads the identities after set_index() */
+	cx_subscription_drop_ids(sub);
+	err = ifc_pool_get(reg->ifcs, &ifc, sub, why, sizeof(why));
+	if (err == EBADMSG) {
 		/* the profile is still usable for routing; iFCs are not */
 		LOG_WARN(NULL, "iFCs of %s not usable: %s", s->impi, why);
-		ifc = NULL;
+		err = 0;
 	}
-	copy = mem_strdup(xml, len);
-	if (!copy) {
-		mem_deref(ifc);
+	if (err) {
+		mem_deref(copy);
 		mem_deref(sub);
-		return ENOMEM;
+		return err;
+	}
+	if (ifc) {
+		/* the shared copy (maybe another set's), not ours */
+		mem_deref(sub);
+		sub = mem_ref((void *)ifc_cache_sub(ifc));
 	}
 	mem_deref(s->xml);
 	mem_deref(s->ifc);
-	mem_deref(s->sub);
+	mem_deref(s->prof);
 	s->xml = copy;
-	s->sub = sub;
+	s->prof = sub;
 	s->ifc = ifc;
 	return 0;
 }
 
 
+/* A set: the record with its IMPI and IMPU in one block. */
 static int set_alloc(struct scscf_reg *reg, struct sreg_set **sp, uint64_t id,
 		     const char *impi, const char *impu, const char *hss_host,
 		     const char *hss_realm, const char *xml, size_t xml_len,
-		     enum scscf_reg_state st)
+		     enum scscf_reg_state st, bool stored)
 {
-	struct sreg_set *s = mem_zalloc(sizeof(*s), set_destructor);
+	size_t il = strlen(impi), ul = strlen(impu);
+	struct sreg_set *s;
 	int err;
 
+	s = mem_zalloc(sizeof(*s) + il + ul + 2, set_destructor);
 	if (!s)
 		return ENOMEM;
-	tmr_init(&s->tmr);
+	memcpy(s->str, impi, il + 1);
+	memcpy(s->str + il + 1, impu, ul + 1);
+	s->impi = s->str;
+	s->impu = s->str + il + 1;
 	s->id = id;
 	s->state = st;
-	err = dupstr(&s->impi, impi);
-	if (!err)
-		err = dupstr(&s->impu, impu);
-	if (!err)
-		err = dupstr(&s->hss_host, hss_host);
-	if (!err)
-		err = dupstr(&s->hss_realm, hss_realm);
-	if (!err)
-		err = set_profile(s, xml, xml_len);
-	if (!err) {
-		s->reg = reg;
-		err = set_index(reg, s);
-	}
+	s->reg = reg;
+	s->hss = hss_get(reg, hss_host ? hss_host : "",
+			 hss_realm ? hss_realm : "");
+	err = s->hss ? set_profile(reg, s, xml, xml_len, stored) : ENOMEM;
 	if (err) {
 		mem_deref(s);
 		return err;
@@ -625,25 +716,67 @@ static int set_alloc(struct scscf_reg *reg, struct sreg_set **sp, uint64_t id,
 
 /* ---- the store ---- */
 
-static void row_of(const struct sreg_binding *b, struct scscf_store_binding *r,
-		   char *src, size_t srcsz)
+static void src_pack(struct sreg_src *d, const struct sa *sa)
 {
+	memset(d, 0, sizeof(*d));
+	if (!sa_isset(sa))
+		return;
+	if (sa_af(sa) == AF_INET) {
+		d->af = 4;
+		memcpy(d->addr, &sa->u.in.sin_addr, 4);
+	} else if (sa_af(sa) == AF_INET6) {
+		d->af = 6;
+		memcpy(d->addr, &sa->u.in6.sin6_addr, 16);
+		d->scope = sa->u.in6.sin6_scope_id;
+	} else {
+		return;
+	}
+	d->port = sa_port(sa);
+}
+
+
+static void src_unpack(struct sa *sa, const struct sreg_src *d)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (d->af == 4) {
+		sa_init(sa, AF_INET);
+		memcpy(&sa->u.in.sin_addr, d->addr, 4);
+	} else if (d->af == 6) {
+		sa_init(sa, AF_INET6);
+		memcpy(&sa->u.in6.sin6_addr, d->addr, 16);
+		sa->u.in6.sin6_scope_id = d->scope;
+	} else {
+		return;
+	}
+	sa_set_port(sa, d->port);
+}
+
+
+static void row_of(const struct sreg_binding *b, struct scscf_store_binding *r,
+		   char *src, size_t srcsz, uint64_t now, int64_t wall)
+{
+	struct sa sa;
+
 	memset(r, 0, sizeof(*r));
 	r->id = b->id;
 	r->set_id = b->set->id;
-	r->uri = b->uri;
-	r->params = b->params;
-	r->callid = b->callid;
+	r->uri = b->str;
+	r->params = BSTR(b, params);
+	r->callid = BSTR(b, callid);
 	r->cseq = b->cseq;
 	r->q = b->q;
-	r->expires_at = b->exp_wall;
-	r->path = b->path;
-	r->instance = b->instance;
+	/* the wall clock time of the monotonic expiry (a restart counts
+	 * the time left from it) */
+	r->expires_at = wall + (b->exp_ms > now ? (int64_t)(b->exp_ms - now)
+						: -(int64_t)(now - b->exp_ms));
+	r->path = BSTR(b, path);
+	r->instance = BSTR(b, inst);
 	r->reg_id = b->reg_id;
-	r->user_agent = b->ua;
+	r->user_agent = BSTR(b, ua);
 	r->tp = b->tp;
 	src[0] = '\0';
-	if (sa_isset(&b->src) && sa_fmt(&b->src, src, srcsz))
+	src_unpack(&sa, &b->src);
+	if (sa_isset(&sa) && sa_fmt(&sa, src, srcsz))
 		src[0] = '\0';
 	r->src = src;
 }
@@ -656,6 +789,8 @@ static int persist(struct scscf_reg *reg, struct sreg_set *s, bool del,
 		   const uint64_t *gone, size_t gone_n)
 {
 	struct scscf_store *st = reg->conf.store;
+	uint64_t now = tmr_jiffies();
+	int64_t wall = wall_ms();
 	struct scscf_store_set r;
 	struct le *le;
 	char src[64];
@@ -674,8 +809,9 @@ static int persist(struct scscf_reg *reg, struct sreg_set *s, bool del,
 		r.id = s->id;
 		r.impi = s->impi;
 		r.impu = s->impu;
-		r.hss_host = s->hss_host;
-		r.hss_realm = s->hss_realm;
+		r.hss_host = s->hss->host;
+		r.hss_realm = s->hss->realm;
+		/* NULL: the stored profile stays (it did not change) */
 		r.user_data = s->xml;
 		r.state = (int)s->state;
 		err = scscf_store_set_put(st, &r);
@@ -686,7 +822,7 @@ static int persist(struct scscf_reg *reg, struct sreg_set *s, bool del,
 
 			if (err)
 				break;
-			row_of(le->data, &br, src, sizeof(src));
+			row_of(le->data, &br, src, sizeof(src), now, wall);
 			err = scscf_store_binding_put(st, &br);
 		}
 	}
@@ -695,6 +831,8 @@ static int persist(struct scscf_reg *reg, struct sreg_set *s, bool del,
 		goto out;
 	}
 	err = scscf_store_commit(st);
+	if (!err)
+		s->xml = mem_deref(s->xml); /* the store has it now */
 out:
 	if (err)
 		LOG_ERR(NULL, "store: set of %s not written: %s", s->impi,
@@ -803,8 +941,8 @@ static const char *hss_of(const struct scscf_reg *reg, const char *impi,
 {
 	struct sreg_idx *x = idx_find(reg, impu, impi);
 
-	if (x && x->set->hss_host[0])
-		return x->set->hss_host;
+	if (x && x->set->hss->host[0])
+		return x->set->hss->host;
 	return NULL;
 }
 
@@ -1310,6 +1448,20 @@ static void contact_key(const struct sip_contact *c, struct pl *inst,
 }
 
 
+/* RFC 3261 10.3 step 7: the binding's URI equals u (19.1.4).  The URI
+ * is decoded again here rather than kept decoded in every binding (a
+ * struct sip_uri is 160 octets; a set has a handful of bindings). */
+static bool binding_uri_eq(const struct sreg_binding *b,
+			   const struct sip_uri *u)
+{
+	struct sip_uri bu;
+	struct pl pl;
+
+	pl_set_str(&pl, b->str);
+	return !sip_uri_decode(&bu, &pl) && sip_uri_eq(&bu, u);
+}
+
+
 static struct sreg_binding *binding_find(const struct sreg_set *s,
 					 const struct sip_contact *c)
 {
@@ -1324,11 +1476,11 @@ static struct sreg_binding *binding_find(const struct sreg_set *s,
 		if (!b)
 			continue;
 		if (pl_isset(&inst) && rid) {
-			if (b->reg_id == rid && pl_eq_str(&inst, b->instance))
+			if (b->reg_id == rid && pl_eq_str(&inst, BSTR(b, inst)))
 				return b;
 			continue;
 		}
-		if (sip_uri_eq(&b->curi, &c->addr.uri))
+		if (binding_uri_eq(b, &c->addr.uri))
 			return b;
 	}
 	return NULL;
@@ -1365,25 +1517,65 @@ static void binding_start(struct sreg_binding *b)
 }
 
 
-static int binding_alloc(struct sreg_binding **bp, const char *uri)
-{
-	struct sreg_binding *b = mem_zalloc(sizeof(*b), binding_destructor);
-	struct pl pl;
+/* The strings of one binding, before they are packed. */
+struct binding_strs {
+	struct pl uri, params, callid, path, inst, ua;
+};
 
+
+/*
+ * A binding block: the record and its six strings (the URI first), each
+ * NUL-terminated, so a binding costs one allocation.  EBADMSG when the URI
+ * does not decode; ENOSPC when the strings do not fit the 16-bit offsets
+ * (one REGISTER cannot give that much: SIP_MSG_MAX).
+ */
+static int binding_alloc(struct sreg_binding **bp, const struct binding_strs *v)
+{
+	const struct pl *f[6] = { &v->uri,  &v->params, &v->callid,
+				  &v->path, &v->inst,   &v->ua };
+	uint16_t *o[6];
+	struct sreg_binding *b;
+	struct sip_uri u;
+	size_t total = 0, i, at = 0;
+
+	if (sip_uri_decode(&u, &v->uri))
+		return EBADMSG;
+	for (i = 0; i < 6; i++)
+		total += (f[i]->p ? f[i]->l : 0) + 1;
+	if (total > UINT16_MAX)
+		return ENOSPC;
+	b = mem_zalloc(sizeof(*b) + total, binding_destructor);
 	if (!b)
 		return ENOMEM;
 	tmr_init(&b->tmr);
-	if (dupstr(&b->uri, uri)) {
-		mem_deref(b);
-		return ENOMEM;
-	}
-	pl_set_str(&pl, b->uri);
-	if (sip_uri_decode(&b->curi, &pl)) {
-		mem_deref(b);
-		return EBADMSG;
+	o[0] = NULL;
+	o[1] = &b->o_params;
+	o[2] = &b->o_callid;
+	o[3] = &b->o_path;
+	o[4] = &b->o_inst;
+	o[5] = &b->o_ua;
+	for (i = 0; i < 6; i++) {
+		size_t l = f[i]->p ? f[i]->l : 0;
+
+		if (o[i])
+			*o[i] = (uint16_t)at;
+		if (l)
+			memcpy(b->str + at, f[i]->p, l);
+		b->str[at + l] = '\0';
+		at += l + 1;
 	}
 	*bp = b;
 	return 0;
+}
+
+
+static struct pl pl_of(const char *s)
+{
+	struct pl pl = PL_INIT;
+
+	if (s)
+		pl_set_str(&pl, s);
+	return pl;
 }
 
 
@@ -1415,24 +1607,30 @@ static void binding_expire(void *arg)
 		return;
 	}
 	sar_quiet(reg, s->impi, s->impu, DIA_SAT_TIMEOUT_DEREGISTRATION,
-		  s->hss_host);
+		  s->hss->host);
 	change_notify(reg, s, SCSCF_RC_TIMEOUT, NULL, NULL);
 	set_remove(reg, s, SCSCF_EV_EXPIRED);
 }
 
 
-/* A loaded registered set without a live binding. */
-static void set_timeout(void *arg)
+/* After a load: every registered set without a binding (all expired or
+ * unreadable) ends as a timeout (TS 24.229 5.4.1.7). */
+static void load_timeout(void *arg)
 {
-	struct sreg_set *s = arg;
-	struct scscf_reg *reg = s->reg;
+	struct scscf_reg *reg = arg;
+	struct le *le = reg->sets.head;
 
-	if (s->bindings.n)
-		return;
-	sar_quiet(reg, s->impi, s->impu, DIA_SAT_TIMEOUT_DEREGISTRATION,
-		  s->hss_host);
-	change_notify(reg, s, SCSCF_RC_TIMEOUT, NULL, NULL);
-	set_remove(reg, s, SCSCF_EV_EXPIRED);
+	while (le) {
+		struct sreg_set *s = le->data;
+
+		le = le->next; /* set_remove() unlinks s */
+		if (s->bindings.n || s->state != SCSCF_REGISTERED)
+			continue;
+		sar_quiet(reg, s->impi, s->impu, DIA_SAT_TIMEOUT_DEREGISTRATION,
+			  s->hss->host);
+		change_notify(reg, s, SCSCF_RC_TIMEOUT, NULL, NULL);
+		set_remove(reg, s, SCSCF_EV_EXPIRED);
+	}
 }
 
 
@@ -1449,7 +1647,6 @@ static void set_remove(struct scscf_reg *reg, struct sreg_set *s,
 		binding_drop(reg, le->data);
 	s->removed = true;
 	idx_unlink(reg, s);
-	tmr_cancel(&s->tmr);
 	list_unlink(&s->le);
 	mem_deref(s);
 }
@@ -1598,7 +1795,7 @@ static bool cseq_ok(const struct sreg_set *s, const struct req_ctx *c)
 	for (i = 0; i < c->nct && !c->star; i++) {
 		const struct sreg_binding *b = binding_find(s, &c->ct[i]);
 
-		if (b && pl_eq_str(&cid, b->callid) && cs->num <= b->cseq)
+		if (b && pl_eq_str(&cid, BSTR(b, callid)) && cs->num <= b->cseq)
 			return false;
 	}
 	return true;
@@ -1640,7 +1837,6 @@ struct apply_ctx {
 	const struct sip_hdr *uah;
 	char path[PATH_MAX_LEN];
 	uint64_t now;
-	int64_t wall;
 	uint64_t *gone; /* ids of removed bindings */
 	size_t gone_n;
 };
@@ -1659,83 +1855,78 @@ static void apply_drop(struct scscf_reg *reg, struct sreg_set *s,
 }
 
 
-/* Write what the REGISTER says about one binding into b. */
-static int binding_fill(struct sreg_binding *b, const struct sip_contact *ct,
+/* A binding block with what the REGISTER says about one Contact. */
+static int binding_make(struct sreg_binding **bp, const struct sip_contact *ct,
 			uint32_t expires, const struct apply_ctx *a)
 {
-	struct pl inst;
+	struct binding_strs v;
+	struct sreg_binding *b = NULL;
+	char *params = NULL;
 	uint32_t rid;
 	int err;
 
-	b->params = mem_deref(b->params);
-	b->callid = mem_deref(b->callid);
-	b->path = mem_deref(b->path);
-	b->instance = mem_deref(b->instance);
-	b->ua = mem_deref(b->ua);
-	contact_key(ct, &inst, &rid);
-	err = registrar_params_keep(&ct->addr.params, &b->params);
-	if (!err)
-		err = pl_strdup(&b->callid, &a->cid);
-	if (!err)
-		err = dupstr(&b->path, a->path);
-	if (!err && pl_isset(&inst))
-		err = pl_strdup(&b->instance, &inst);
-	if (!err && a->uah) {
-		struct pl ua = a->uah->val;
-
-		if (ua.l > UA_MAX)
-			ua.l = UA_MAX;
-		err = pl_strdup(&b->ua, &ua);
+	memset(&v, 0, sizeof(v));
+	if (ct->addr.uri.text.l >= URI_MAX)
+		return ENOSPC;
+	v.uri = ct->addr.uri.text;
+	contact_key(ct, &v.inst, &rid);
+	err = registrar_params_keep(&ct->addr.params, &params);
+	if (err)
+		return err;
+	v.params = pl_of(params);
+	v.callid = a->cid;
+	v.path = pl_of(a->path);
+	if (a->uah) {
+		v.ua = a->uah->val;
+		if (v.ua.l > UA_MAX)
+			v.ua.l = UA_MAX;
 	}
-	b->reg_id = pl_isset(&inst) ? rid : 0;
+	err = binding_alloc(&b, &v);
+	mem_deref(params);
+	if (err)
+		return err;
+	b->reg_id = pl_isset(&v.inst) ? rid : 0;
 	b->cseq = a->cs ? a->cs->num : 0;
 	b->q = ct->q;
 	b->exp_ms = a->now + (uint64_t)expires * 1000;
-	b->exp_wall = a->wall + (int64_t)expires * 1000;
-	b->tp = a->msg->tp;
-	b->src = a->msg->src;
-	return err;
+	b->tp = (uint8_t)a->msg->tp;
+	src_pack(&b->src, &a->msg->src);
+	*bp = b;
+	return 0;
 }
 
 
-/* One Contact with a non-zero expiry: a new binding or an update. */
+/* One Contact with a non-zero expiry: a new binding or an update (a new
+ * block in place of the old one). */
 static int apply_one(struct scscf_reg *reg, struct sreg_set *s,
 		     const struct sip_contact *ct, uint32_t expires,
 		     struct apply_ctx *a)
 {
-	struct sreg_binding *b = binding_find(s, ct), *nb = NULL;
-	uint64_t old_exp = b ? b->exp_ms : 0;
+	struct sreg_binding *old = binding_find(s, ct), *b = NULL;
 	bool first = s->bindings.n == 0;
 	enum scscf_reg_ev ev;
-	char uri[1024];
 	int err;
 
-	if (!b) {
-		if (s->bindings.n >= reg->conf.max_contacts)
-			return 0; /* refused before: cannot happen */
-		if (pl_strcpy(&ct->addr.uri.text, uri, sizeof(uri)))
-			return ENOSPC;
-		err = binding_alloc(&nb, uri);
-		if (err)
-			return err;
-		nb->id = reg->next_id++;
-		nb->set = s;
-		b = nb;
-	} else {
-		list_unlink(&b->le); /* relinked by q below */
-	}
-	err = binding_fill(b, ct, expires, a);
-	binding_link(s, b);
-	if (nb)
-		reg->nbindings++;
-	binding_start(b);
+	if (!old && s->bindings.n >= reg->conf.max_contacts)
+		return 0; /* refused before: cannot happen */
+	err = binding_make(&b, ct, expires, a);
 	if (err)
 		return err;
-	if (nb)
+	b->set = s;
+	if (old) {
+		b->id = old->id;
+		ev = b->exp_ms < old->exp_ms ? SCSCF_EV_SHORTENED
+					     : SCSCF_EV_REFRESHED;
+		tmr_cancel(&old->tmr);
+		list_unlink(&old->le);
+		mem_deref(old);
+	} else {
+		b->id = reg->next_id++;
+		reg->nbindings++;
 		ev = first ? SCSCF_EV_REGISTERED : SCSCF_EV_CREATED;
-	else
-		ev = b->exp_ms < old_exp ? SCSCF_EV_SHORTENED
-					 : SCSCF_EV_REFRESHED;
+	}
+	binding_link(s, b);
+	binding_start(b);
 	event_contact(reg, s, b, ev, SCSCF_REGISTERED, NULL);
 	return 0;
 }
@@ -1756,7 +1947,6 @@ static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 		return ENOMEM;
 	a->msg = c->msg;
 	a->now = tmr_jiffies();
-	a->wall = wall_ms();
 	a->gone = gone;
 	(void)sip_msg_cseq(c->msg, &a->cs);
 	(void)sip_msg_callid(c->msg, &a->cid);
@@ -1805,8 +1995,8 @@ static int reply_200(struct scscf_reg *reg, struct sreg_tx *tx,
 
 		if (err)
 			break;
-		err = buf_printf(b, "Contact: <%s>%s;expires=%llu", bd->uri,
-				 bd->params ? bd->params : "",
+		err = buf_printf(b, "Contact: <%s>%s;expires=%llu", bd->str,
+				 BSTR(bd, params),
 				 (unsigned long long)((left + 999) / 1000));
 		if (!err && bd->q != 1000)
 			err = buf_printf(b, ";q=%u.%03u", bd->q / 1000,
@@ -1898,7 +2088,8 @@ static struct sreg_set *saa_new_set(struct scscf_reg *reg, struct sreg_tx *tx,
 		plcpy(&from->realm, r, sizeof(r));
 	}
 	err = set_alloc(reg, &s, reg->next_id++, tx->impi, tx->impu, h, r,
-			saa->user_data.p, saa->user_data.l, SCSCF_REGISTERED);
+			saa->user_data.p, saa->user_data.l, SCSCF_REGISTERED,
+			false);
 	if (err) {
 		if (err == ENOMEM)
 			tx_reply(tx, 500, NULL, NULL);
@@ -1930,7 +2121,7 @@ static void saa_register(struct scscf_reg *reg, struct sreg_tx *tx,
 		tx_reply(tx, 403, "Forbidden (public identity barred)", NULL);
 		if (!s->bindings.n) {
 			sar_quiet(reg, tx->impi, tx->impu,
-				  DIA_SAT_USER_DEREGISTRATION, s->hss_host);
+				  DIA_SAT_USER_DEREGISTRATION, s->hss->host);
 			set_remove(reg, s, SCSCF_EV_REJECTED);
 		}
 		return;
@@ -1946,7 +2137,7 @@ static void saa_register(struct scscf_reg *reg, struct sreg_tx *tx,
 		/* nothing left (every contact expires 0 on a first
 		 * registration): not registered */
 		sar_quiet(reg, tx->impi, tx->impu, DIA_SAT_USER_DEREGISTRATION,
-			  s->hss_host);
+			  s->hss->host);
 		(void)reply_200(reg, tx, NULL, false, NULL);
 		set_remove(reg, s, SCSCF_EV_UNREGISTERED);
 		return;
@@ -2043,8 +2234,8 @@ static int do_register(struct scscf_reg *reg, struct sreg_tx *tx,
 	} else {
 		sat = s ? DIA_SAT_RE_REGISTRATION : DIA_SAT_REGISTRATION;
 	}
-	if (s && s->hss_host[0])
-		hss = s->hss_host;
+	if (s && s->hss->host[0])
+		hss = s->hss->host;
 	tx->kind = TX_SAR;
 	return sar_send(reg, tx, sat, s != NULL, hss, saa_h);
 }
@@ -2255,7 +2446,7 @@ static void prof_saa(int err, const struct cx_saa *saa,
 		}
 		err = set_alloc(reg, &s, reg->next_id++, impi, tx->impu, h, r,
 				saa->user_data.p, saa->user_data.l,
-				SCSCF_UNREGISTERED);
+				SCSCF_UNREGISTERED, false);
 	}
 	if (!err)
 		(void)persist(reg, s, false, NULL, 0);
@@ -2424,9 +2615,7 @@ static int ppr_set(struct scscf_reg *reg, struct sreg_set *s,
 	size_t old_n = s->idx_n;
 	int err;
 
-	err = set_profile(s, ppr->user_data.p, ppr->user_data.l);
-	if (!err)
-		err = set_index(reg, s);
+	err = set_profile(reg, s, ppr->user_data.p, ppr->user_data.l, false);
 	if (!err) {
 		(void)persist(reg, s, false, NULL, 0);
 		ppr_events(reg, s, old, old_n);
@@ -2523,19 +2712,19 @@ int scscf_reg_lookup(const struct scscf_reg *reg, const char *impu,
 			if (n < max) {
 				c = &v[n];
 				memset(c, 0, sizeof(*c));
-				c->uri = b->uri;
-				c->params = b->params ? b->params : "";
-				c->path = b->path ? b->path : "";
-				c->instance = b->instance ? b->instance : "";
+				c->uri = b->str;
+				c->params = BSTR(b, params);
+				c->path = BSTR(b, path);
+				c->instance = BSTR(b, inst);
 				c->reg_id = b->reg_id;
 				c->q = b->q;
 				c->expires =
 					(uint32_t)((b->exp_ms - now + 999) /
 						   1000);
-				c->call_id = b->callid ? b->callid : "";
+				c->call_id = BSTR(b, callid);
 				c->cseq = b->cseq;
 				c->tp = b->tp;
-				c->src = b->src;
+				src_unpack(&c->src, &b->src);
 			}
 			n++;
 		}
@@ -2567,10 +2756,10 @@ int scscf_reg_info(const struct scscf_reg *reg, const char *impu,
 	info->state = x->set->state;
 	info->impi = x->set->impi;
 	info->barred = x->barred;
-	info->prof = x->set->sub;
+	info->prof = x->set->prof;
 	info->sp_idx = x->sp_idx;
 	info->ifc = x->set->ifc;
-	info->hss_host = x->set->hss_host;
+	info->hss_host = x->set->hss->host;
 	return 0;
 }
 
@@ -2596,7 +2785,7 @@ static int load_set(const struct scscf_store_set *r, void *arg)
 
 	err = set_alloc(reg, &s, r->id, r->impi, r->impu, r->hss_host,
 			r->hss_realm, r->user_data, strlen(r->user_data),
-			(enum scscf_reg_state)r->state);
+			(enum scscf_reg_state)r->state, true);
 	if (err == EBADMSG) {
 		LOG_WARN(NULL, "stored profile of %s unreadable: dropped",
 			 r->impi);
@@ -2606,8 +2795,11 @@ static int load_set(const struct scscf_store_set *r, void *arg)
 		return err;
 	if (r->id >= reg->next_id)
 		reg->next_id = r->id + 1;
+	/* a registered set whose bindings all went while we were down
+	 * ends from the loop (load_timeout), once the caller's handlers
+	 * are set */
 	if (s->state == SCSCF_REGISTERED)
-		tmr_start(&s->tmr, 0, set_timeout, s);
+		tmr_start(&reg->load_tmr, 0, load_timeout, reg);
 	return 0;
 }
 
@@ -2618,6 +2810,8 @@ static int load_binding(const struct scscf_store_binding *r, void *arg)
 	struct sreg_binding *b = NULL;
 	struct sreg_set *s = NULL;
 	int64_t left = r->expires_at - wall_ms();
+	struct binding_strs v;
+	struct sa sa;
 	struct le *le;
 	int err;
 
@@ -2629,32 +2823,25 @@ static int load_binding(const struct scscf_store_binding *r, void *arg)
 	}
 	if (!s)
 		return 0;
-	err = binding_alloc(&b, r->uri);
-	if (err == EBADMSG)
+	v.uri = pl_of(r->uri);
+	v.params = pl_of(r->params);
+	v.callid = pl_of(r->callid);
+	v.path = pl_of(r->path);
+	v.inst = pl_of(r->instance);
+	v.ua = pl_of(r->user_agent);
+	err = binding_alloc(&b, &v);
+	if (err == EBADMSG || err == ENOSPC)
 		return 0;
 	if (err)
 		return err;
 	b->id = r->id;
 	b->set = s;
-	if (r->params[0])
-		err |= dupstr(&b->params, r->params);
-	err |= dupstr(&b->callid, r->callid);
-	err |= dupstr(&b->path, r->path);
-	if (r->instance[0])
-		err |= dupstr(&b->instance, r->instance);
-	if (r->user_agent[0])
-		err |= dupstr(&b->ua, r->user_agent);
-	if (err) {
-		mem_deref(b);
-		return ENOMEM;
-	}
 	b->cseq = r->cseq;
 	b->q = r->q;
 	b->reg_id = r->reg_id;
-	b->tp = r->tp;
-	if (r->src[0] && sa_decode(&b->src, r->src))
-		memset(&b->src, 0, sizeof(b->src));
-	b->exp_wall = r->expires_at;
+	b->tp = (uint8_t)r->tp;
+	if (r->src[0] && !sa_decode(&sa, r->src))
+		src_pack(&b->src, &sa);
 	b->exp_ms = tmr_jiffies() + (left > 0 ? (uint64_t)left : 0);
 	if (r->id >= reg->next_id)
 		reg->next_id = r->id + 1;
@@ -2678,6 +2865,11 @@ static void destructor(void *arg)
 	mem_deref(reg->conf.store);
 	mem_deref(reg->au);
 	mem_deref(reg->idx);
+	mem_deref(reg->ifcs);
+	/* every set went in scscf_reg_close(); a record still held would
+	 * not reach back into us */
+	while (reg->hsss.head)
+		list_unlink(reg->hsss.head);
 }
 
 
@@ -2726,10 +2918,16 @@ int scscf_reg_alloc(struct scscf_reg **regp, struct dia_node *node,
 	err = dupstr(&reg->server_name, conf->server_name);
 	if (!err && conf->realm)
 		err = dupstr(&reg->realm, conf->realm);
+	tmr_init(&reg->load_tmr);
 	if (!err)
 		err = hash_alloc(&reg->idx, 1024);
-	if (!err)
+	if (!err) {
+		/* two or three IMPUs a user: grows with the users */
+		hash_grow_with(reg->idx, idx_key, 1u << 20);
 		err = hash_alloc(&reg->au, 256);
+	}
+	if (!err)
+		err = ifc_pool_alloc(&reg->ifcs);
 	reg->conf.server_name = reg->server_name;
 	reg->conf.realm = reg->realm;
 	if (!err && reg->conf.store)
@@ -2795,7 +2993,7 @@ int scscf_reg_deregister(struct scscf_reg *reg, const char *impu)
 	LOG_INFO(NULL, "network-initiated de-registration of %s (%s)", s->impu,
 		 s->impi);
 	sar_quiet(reg, s->impi, s->impu, DIA_SAT_ADMINISTRATIVE_DEREGISTRATION,
-		  s->hss_host);
+		  s->hss->host);
 	change_notify(reg, s, SCSCF_RC_NET_DEREG, NULL, NULL);
 	set_remove(reg, s, SCSCF_EV_DEACTIVATED);
 	return 0;
@@ -2815,6 +3013,7 @@ void scscf_reg_close(struct scscf_reg *reg)
 	reg->closed = true;
 	reg->evh = NULL;
 	reg->chh = NULL;
+	tmr_cancel(&reg->load_tmr);
 	while ((le = reg->txs.head)) {
 		struct sreg_tx *tx = le->data;
 		scscf_reply_h *h = tx->replyh;

@@ -1039,6 +1039,46 @@ static void test_unregistered(void **state)
 }
 
 
+/* What the store holds for the set of impi: its User-Data and state. */
+struct stored {
+	const char *impi;
+	char xml[4096];
+	int state;
+	unsigned n;
+};
+
+
+static int stored_set_h(const struct scscf_store_set *r, void *arg)
+{
+	struct stored *x = arg;
+
+	if (x->impi && strcmp(r->impi, x->impi) != 0)
+		return 0;
+	x->n++;
+	x->state = r->state;
+	(void)snprintf(x->xml, sizeof(x->xml), "%s", r->user_data);
+	return 0;
+}
+
+
+static int stored_binding_h(const struct scscf_store_binding *b, void *arg)
+{
+	(void)b;
+	(void)arg;
+	return 0;
+}
+
+
+static void stored_get(struct scscf_store *st, const char *impi,
+		       struct stored *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->impi = impi;
+	assert_int_equal(
+		scscf_store_load(st, stored_set_h, stored_binding_h, x), 0);
+}
+
+
 /* Registration state survives a restart (SQLite store): contacts,
  * profile, IMPI, HSS; the restarted registrar re-registers without a
  * new profile and still expires on time. */
@@ -1050,9 +1090,21 @@ static void test_restart(void **state)
 	struct got g;
 	size_t n;
 
+	struct stored x1, x2;
+
 	(void)state;
+	register_md5(CT1_REQ, "600", &g);
+	assert_int_equal(g.scode, 200);
+	stored_get(F.store, HT_TAB, &x1);
+	assert_int_equal(x1.n, 1);
+	assert_non_null(strstr(x1.xml, "<IMSSubscription"));
+	/* a re-registration writes the set without its profile: the stored
+	 * one stays (and the restart below decodes it) */
 	register_md5(CT1_REQ, "300", &g);
 	assert_int_equal(g.scode, 200);
+	stored_get(F.store, HT_TAB, &x2);
+	assert_int_equal(x2.n, 1);
+	assert_string_equal(x2.xml, x1.xml);
 	assert_int_equal(scscf_store_count(F.store, &sets, &bindings), 0);
 	assert_int_equal(sets, 1);
 	assert_int_equal(bindings, 1);
@@ -1140,6 +1192,160 @@ static void test_close_pending(void **state)
 }
 
 
+/* A set put without User-Data keeps the stored one, in both stores; a put
+ * with one replaces it; a new set put without one loads as "". */
+static void store_user_data(struct scscf_store *st)
+{
+	struct scscf_store_set s = { .id = 7,
+				     .impi = "i@x",
+				     .impu = "sip:u@x",
+				     .hss_host = "hss",
+				     .user_data = "<x/>",
+				     .state = 1 };
+	struct stored x;
+
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_commit(st), 0);
+	s.user_data = NULL;
+	s.state = 2;
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_commit(st), 0);
+	stored_get(st, "i@x", &x);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.xml, "<x/>");
+	assert_int_equal(x.state, 2);
+
+	/* twice in one batch, then a rollback: still the committed one */
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_commit(st), 0);
+	s.user_data = "<y/>";
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	scscf_store_rollback(st);
+	stored_get(st, "i@x", &x);
+	assert_string_equal(x.xml, "<x/>");
+
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_commit(st), 0);
+	stored_get(st, "i@x", &x);
+	assert_string_equal(x.xml, "<y/>");
+
+	s.id = 8;
+	s.impi = "j@x";
+	s.user_data = NULL;
+	assert_int_equal(scscf_store_begin(st), 0);
+	assert_int_equal(scscf_store_set_put(st, &s), 0);
+	assert_int_equal(scscf_store_commit(st), 0);
+	stored_get(st, "j@x", &x);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.xml, "");
+	stored_get(st, NULL, &x);
+	assert_int_equal(x.n, 2);
+}
+
+
+static void test_store_user_data(void **state)
+{
+	struct scscf_store *st = NULL;
+	char dir[64], path[160];
+
+	(void)state;
+	assert_int_equal(scscf_store_mem_alloc(&st), 0);
+	store_user_data(st);
+	st = mem_deref(st);
+
+	(void)snprintf(dir, sizeof(dir), "/tmp/entims-sreg-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(scscf_store_sqlite_open(&st, dir), 0);
+	store_user_data(st);
+	st = mem_deref(st);
+	/* and after reopening the file */
+	assert_int_equal(scscf_store_sqlite_open(&st, dir), 0);
+	{
+		struct stored x;
+
+		stored_get(st, "i@x", &x);
+		assert_string_equal(x.xml, "<y/>");
+	}
+	mem_deref(st);
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, SCSCF_STORE_FILE);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/%s-wal", dir, SCSCF_STORE_FILE);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/%s-shm", dir, SCSCF_STORE_FILE);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+
+/* Sets of the same service profile share one compiled profile (iFCs,
+ * identities dropped); a PPR that moves bob to alice's service profile
+ * moves his set to the shared one and writes his new User-Data; the
+ * shared profile outlives the set that brought it. */
+static void test_profile_shared(void **state)
+{
+	struct scscf_impu_info ia, ib;
+	struct store_impu *u = NULL;
+	struct stored x1, x2;
+	unsigned np = 0;
+	struct pgot p;
+	struct got g;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(
+		scscf_reg_unregistered_profile(F.reg, HT_BU, prof_h, &p), 0);
+	pump();
+	assert_int_equal(p.err, 0);
+	register_md5(CT1_REQ, NULL, &g);
+	assert_int_equal(g.scode, 200);
+	assert_int_equal(scscf_reg_info(F.reg, HT_AU, &ia), 0);
+	assert_int_equal(scscf_reg_info(F.reg, HT_BU, &ib), 0);
+	assert_non_null(ia.ifc);
+	assert_non_null(ib.ifc);
+	assert_ptr_not_equal(ia.ifc, ib.ifc); /* sp-alice, sp-bob */
+	assert_ptr_equal(ia.prof, ifc_cache_sub(ia.ifc));
+	assert_int_equal(ia.prof->sp_n, 1);
+	assert_int_equal(ia.prof->sp[0].pub_n, 0);
+	assert_null(ia.prof->private_id);
+	assert_int_equal(ia.prof->sp[0].ifc_n, 1);
+	/* alice's other IMPU is in the same set: the same profile */
+	assert_int_equal(scscf_reg_info(F.reg, HT_ATEL, &ib), 0);
+	assert_ptr_equal(ib.ifc, ia.ifc);
+	stored_get(F.store, HT_BOB, &x1);
+	assert_int_equal(x1.n, 1);
+
+	assert_int_equal(store_impu_get(F.t.st, HT_BU, &u), 0);
+	assert_int_equal(store_strset(&u->service_profile, "sp-alice"), 0);
+	assert_int_equal(store_impu_update(F.t.st, u), 0);
+	u = mem_deref(u);
+	assert_int_equal(hss_ppr(F.t.hss, HT_BOB, &np), 0);
+	assert_int_equal(np, 1);
+	pump();
+	assert_int_equal(scscf_reg_info(F.reg, HT_BU, &ib), 0);
+	assert_ptr_equal(ib.ifc, ia.ifc);
+	assert_ptr_equal(ib.prof, ia.prof);
+	assert_int_equal(ib.state, SCSCF_UNREGISTERED);
+	stored_get(F.store, HT_BOB, &x2);
+	assert_string_not_equal(x2.xml, x1.xml);
+	assert_non_null(strstr(x2.xml, HT_BU));
+
+	/* alice goes; bob keeps the profile alice's set compiled */
+	assert_int_equal(scscf_reg_deregister(F.reg, HT_AU), 0);
+	pump();
+	assert_int_equal(scscf_reg_info(F.reg, HT_AU, &ia), ENOENT);
+	assert_int_equal(scscf_reg_info(F.reg, HT_BU, &ib), 0);
+	assert_non_null(ib.ifc);
+	assert_ptr_equal(ib.prof, ifc_cache_sub(ib.ifc));
+	assert_string_equal(ib.prof->sp[0].ifc[0].as_uri, "sip:as.ims.test");
+}
+
+
 /* The store on its own: batches, rollback, reload. */
 static void test_store_mem(void **state)
 {
@@ -1202,6 +1408,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart, setup_sqlite,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_close_pending, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_store_user_data, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_profile_shared, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_store_mem, mem_mark,
 						mem_expect_no_leaks),
