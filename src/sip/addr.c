@@ -23,12 +23,24 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
-#define IS(c, cls) sip_cc_is((c), (cls))
-#define NAME_IS(n, lit)               \
-	((n)->l == sizeof(lit) - 1 && \
-	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
+#define IS(c, cls)      sip_cc_is((c), (cls))
+#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
+
+
+/* pl equals the lowercase letters lit, in any case: OR 0x20 maps an octet
+ * to a lowercase letter only when it is that letter in either case. */
+static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
+{
+	size_t i;
+
+	if (pl->l != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((pl->p[i] | 0x20) != lit[i])
+			return false;
+	return true;
+}
 
 
 static inline const char *skip_lws(const char *p, const char *e)
@@ -47,16 +59,15 @@ struct addr_ctx {
 };
 
 
+/*
+ * A gen-value that sip_params_walk() has validated is a token unless it
+ * is a quoted-string, a bracketed IPv6 reference or an IPv6 address
+ * (which holds ':', no token octet): no second walk over every octet.
+ */
 static bool is_token(const struct pl *pl)
 {
-	size_t i;
-
-	if (!pl->l)
-		return false;
-	for (i = 0; i < pl->l; i++)
-		if (!IS(pl->p[i], SIP_CC_TOKEN))
-			return false;
-	return true;
+	return pl->l && pl->p[0] != '"' && pl->p[0] != '[' &&
+	       !memchr(pl->p, ':', pl->l);
 }
 
 

@@ -53,6 +53,13 @@ static inline bool is_wsp(char c)
 }
 
 
+/* LWS as pl_trim() knows it: SP HTAB CR LF */
+static inline bool is_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+
 static inline int lc(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
@@ -304,16 +311,52 @@ const char *sip_method_name(enum sip_method m)
 }
 
 
-/* RFC 3261 7.1: method names are case-sensitive. */
+/* RFC 3261 7.1: method names are case-sensitive.  A switch on the length
+ * leaves one to three candidates (this runs twice per request: the
+ * Request-Line and CSeq). */
 enum sip_method sip_method_id(const struct pl *met)
 {
-	size_t i;
+	const char *s = met->p;
 
-	for (i = 1; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
-		size_t n = strlen(method_names[i]);
-		if (met->l == n && !memcmp(met->p, method_names[i], n))
-			return (enum sip_method)i;
+#define M(lit, id)                                    \
+	do {                                          \
+		if (!memcmp(s, lit, sizeof(lit) - 1)) \
+			return id;                    \
+	} while (0)
+
+	switch (met->l) {
+	case 3:
+		M("ACK", SIP_METHOD_ACK);
+		M("BYE", SIP_METHOD_BYE);
+		break;
+	case 4:
+		M("INFO", SIP_METHOD_INFO);
+		break;
+	case 5:
+		M("PRACK", SIP_METHOD_PRACK);
+		M("REFER", SIP_METHOD_REFER);
+		break;
+	case 6:
+		M("INVITE", SIP_METHOD_INVITE);
+		M("CANCEL", SIP_METHOD_CANCEL);
+		M("UPDATE", SIP_METHOD_UPDATE);
+		M("NOTIFY", SIP_METHOD_NOTIFY);
+		break;
+	case 7:
+		M("OPTIONS", SIP_METHOD_OPTIONS);
+		M("PUBLISH", SIP_METHOD_PUBLISH);
+		M("MESSAGE", SIP_METHOD_MESSAGE);
+		break;
+	case 8:
+		M("REGISTER", SIP_METHOD_REGISTER);
+		break;
+	case 9:
+		M("SUBSCRIBE", SIP_METHOD_SUBSCRIBE);
+		break;
+	default:
+		break;
 	}
+#undef M
 	return SIP_METHOD_OTHER;
 }
 
@@ -587,7 +630,7 @@ static int decode_headers(struct sip_msg *msg, const char *cur, const char *end,
 	const char *lf, *eol;
 
 	for (;;) {
-		const char *colon, *v;
+		const char *colon, *v, *eol_v;
 		struct sip_hdr *h;
 
 		lf = line_end(cur, end, &eol);
@@ -611,22 +654,37 @@ static int decode_headers(struct sip_msg *msg, const char *cur, const char *end,
 		}
 		if (msg->hdrc >= SIP_HDR_MAX)
 			return fail(errp, 513, "Too Many Header Fields");
-		colon = memchr(cur, ':', (size_t)(eol - cur));
-		if (!colon)
-			return fail(errp, 400, "Header Line Without Colon");
 		h = &msg->hdrv[msg->hdrc++];
-		/* HCOLON = *( SP / HTAB ) ":" SWS */
-		v = colon;
-		while (v > cur && is_wsp(v[-1]))
-			v--;
+		/* HCOLON = *( SP / HTAB ) ":" SWS.  The name is scanned as a
+		 * token up to the colon; when something else stops the scan,
+		 * the line is looked at again to name the problem */
+		v = cur;
+		while (is_token(*v)) /* stops at the CR or LF at the latest */
+			v++;
+		colon = v;
+		while (is_wsp(*colon))
+			colon++;
+		if (v == cur || *colon != ':') {
+			colon = memchr(cur, ':', (size_t)(eol - cur));
+			if (!colon)
+				return fail(errp, 400,
+					    "Header Line Without Colon");
+			v = colon;
+			while (v > cur && is_wsp(v[-1]))
+				v--;
+			if (v == cur)
+				return fail(errp, 400, "Empty Header Name");
+			return fail(errp, 400, "Bad Header Name");
+		}
 		pl_set(&h->name, cur, (size_t)(v - cur));
-		if (!h->name.l)
-			return fail(errp, 400, "Empty Header Name");
-		for (v = h->name.p; v < h->name.p + h->name.l; v++)
-			if (!is_token(*v))
-				return fail(errp, 400, "Bad Header Name");
-		pl_set(&h->val, colon + 1, (size_t)(eol - colon - 1));
-		pl_trim(&h->val);
+		/* the value without the LWS around it (pl_trim(), inline) */
+		v = colon + 1;
+		while (v < eol && is_lws(*v))
+			v++;
+		eol_v = eol;
+		while (eol_v > v && is_lws(eol_v[-1]))
+			eol_v--;
+		pl_set(&h->val, v, (size_t)(eol_v - v));
 		h->id = sip_hdr_id_of(&h->name);
 		h->next = 0;
 		hdr_link(msg, h->id);
@@ -1163,27 +1221,16 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
 }
 
 
-/**
- * Split the next comma-separated value from rest.  Commas inside a quoted
- * string or inside <> do not split (RFC 3261 7.3.1).  Empty values are
- * returned as empty so that the caller can refuse them.
- *
- * @return false when rest is exhausted
- */
 /* The octets that matter when splitting a header line at commas. */
 static const uint8_t split_ch[256] = {
 	['"'] = 1, ['<'] = 1, ['>'] = 1, [','] = 1, ['\\'] = 1,
 };
 
-bool sip_value_split(struct pl *rest, struct pl *val)
-{
-	const char *p, *end, *s;
 
-	if (!rest->p || rest->l == 0)
-		return false;
-	p = rest->p;
-	end = p + rest->l;
-	s = p;
+/* Where the value starting at s ends: the first comma outside a quoted
+ * string and outside <>, or end. */
+static const char *value_end(const char *s, const char *end)
+{
 	while (s < end) {
 		const char *q;
 
@@ -1208,6 +1255,28 @@ bool sip_value_split(struct pl *rest, struct pl *val)
 			s++; /* a stray '>' or '\\' */
 		}
 	}
+	return s;
+}
+
+
+/**
+ * Split the next comma-separated value from rest.  Commas inside a quoted
+ * string or inside <> do not split (RFC 3261 7.3.1).  Empty values are
+ * returned as empty so that the caller can refuse them.
+ *
+ * @return false when rest is exhausted
+ */
+bool sip_value_split(struct pl *rest, struct pl *val)
+{
+	const char *p, *end, *s;
+
+	if (!rest->p || rest->l == 0)
+		return false;
+	p = rest->p;
+	end = p + rest->l;
+	/* without a comma the rest is one value whatever it holds (most
+	 * lines): one memchr instead of a walk octet by octet */
+	s = memchr(p, ',', rest->l) ? value_end(p, end) : end;
 	pl_set(val, p, (size_t)(s - p));
 	pl_trim(val);
 	if (s < end) {
@@ -1474,6 +1543,7 @@ static const struct {
  */
 int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp)
 {
+	const struct sip_hdr *h;
 	const struct sip_cseq *cseq;
 	const struct sip_addr *a;
 	const struct sip_via *via;
@@ -1494,8 +1564,13 @@ int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp)
 	err = sip_msg_via(msg, &via);
 	if (err)
 		return fail(errp, bad, "Malformed Via");
-	/* every Via value must at least be present (RFC 4475 3.1.2.1) */
-	while (sip_msg_hdr_value_next(msg, SIP_HDR_VIA, &it, &v))
+	/* every Via value must at least be present (RFC 4475 3.1.2.1): a
+	 * value can only be empty on an empty line or next to a comma, so
+	 * the values are walked only when a line is empty or holds one */
+	for (h = sip_msg_hdr(msg, SIP_HDR_VIA); h; h = sip_msg_hdr_next(msg, h))
+		if (!h->val.l || memchr(h->val.p, ',', h->val.l))
+			break;
+	while (h && sip_msg_hdr_value_next(msg, SIP_HDR_VIA, &it, &v))
 		if (!v.l)
 			return fail(errp, bad, "Empty Via Value");
 	if (!sip_msg_hdr(msg, SIP_HDR_FROM))

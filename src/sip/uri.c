@@ -265,26 +265,27 @@ int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
 static int hostname_check(const char *p, const char *e)
 {
 	const char *lab;
+	char prev = '.'; /* the octet before p: a label starts after '.' */
 
 	if (p == e)
 		return EBADMSG;
 	if (e[-1] == '.')
 		e--;
-	lab = p;
-	for (;;) {
-		const char *s = p;
-
-		while (p < e && *p != '.')
-			p++;
-		if (p == s || s[0] == '-' || p[-1] == '-')
-			return EBADMSG;
-		for (; s < p; s++)
-			if (!IS(*s, SIP_CC_DIGIT | SIP_CC_ALPHA) && *s != '-')
+	/* one pass: a label is neither empty nor starts or ends with '-' */
+	for (lab = p; p < e; prev = *p++) {
+		if (*p == '.') {
+			if (prev == '.' || prev == '-')
 				return EBADMSG;
-		if (p == e)
-			break;
-		lab = ++p;
+			lab = p + 1;
+		} else if (*p == '-') {
+			if (prev == '.')
+				return EBADMSG;
+		} else if (!IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA)) {
+			return EBADMSG;
+		}
 	}
+	if (prev == '.' || prev == '-')
+		return EBADMSG;
 	return IS(*lab, SIP_CC_ALPHA) ? 0 : EBADMSG;
 }
 
@@ -308,7 +309,8 @@ int sip_host_check(const struct pl *host, enum sip_host_type *type)
 		    sip_ipv6_decode(host->p + 1, host->l - 2, NULL))
 			return EBADMSG;
 		t = SIP_HOST_IPV6;
-	} else if (!sip_ipv4_decode(host->p, host->l, NULL)) {
+	} else if (IS(host->p[0], SIP_CC_DIGIT) &&
+		   !sip_ipv4_decode(host->p, host->l, NULL)) {
 		t = SIP_HOST_IPV4;
 	} else if (!hostname_check(host->p, host->p + host->l)) {
 		t = SIP_HOST_NAME;
@@ -1055,14 +1057,20 @@ int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
 	u.text = *pl;
 	pl_set(&u.scheme, p, (size_t)(s - p));
 
-	if (pl_eq_str_ci(&u.scheme, "sip"))
+	/* schemes compare case-insensitively (RFC 3261 19.1.4); the octets
+	 * are scheme characters, so OR 0x20 lowers letters and leaves no
+	 * other octet equal to a letter */
+	u.sch = SIP_SCHEME_OTHER;
+	if (u.scheme.l == 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p')
 		u.sch = SIP_SCHEME_SIP;
-	else if (pl_eq_str_ci(&u.scheme, "sips"))
+	else if (u.scheme.l == 4 && (p[0] | 0x20) == 's' &&
+		 (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+		 (p[3] | 0x20) == 's')
 		u.sch = SIP_SCHEME_SIPS;
-	else if (pl_eq_str_ci(&u.scheme, "tel"))
+	else if (u.scheme.l == 3 && (p[0] | 0x20) == 't' &&
+		 (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 'l')
 		u.sch = SIP_SCHEME_TEL;
-	else
-		u.sch = SIP_SCHEME_OTHER;
 
 	switch (u.sch) {
 	case SIP_SCHEME_SIP:

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 
 #include "sip/transp.h"
 #include "sip/uri.h"
@@ -44,23 +43,45 @@ static inline const char *scan_token(const char *p, const char *e)
 }
 
 
+/* pl equals the lowercase letters lit, in any case: OR 0x20 maps an octet
+ * to a lowercase letter only when it is that letter in either case. */
+static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
+{
+	size_t i;
+
+	if (pl->l != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((pl->p[i] | 0x20) != lit[i])
+			return false;
+	return true;
+}
+
+
 /* The same mapping as sip_transp_from_pl(), kept here so that the codec
  * does not depend on the transport layer. */
 static int transp_id(const struct pl *pl)
 {
-	if (pl_eq_str_ci(pl, "UDP"))
+	if (name_is(pl, "udp", 3))
 		return SIP_TRANSP_UDP;
-	if (pl_eq_str_ci(pl, "TCP"))
+	if (name_is(pl, "tcp", 3))
 		return SIP_TRANSP_TCP;
-	if (pl_eq_str_ci(pl, "TLS"))
+	if (name_is(pl, "tls", 3))
 		return SIP_TRANSP_TLS;
 	return SIP_TRANSP_NONE;
 }
 
 
+/*
+ * A gen-value that sip_params_walk() has validated is a token unless it
+ * is a quoted-string, a bracketed IPv6 reference or an IPv6 address
+ * (which holds ':', no token octet): telling them apart needs no second
+ * walk over every octet of a 40-octet branch.
+ */
 static bool is_token(const struct pl *pl)
 {
-	return pl->l && scan_token(pl->p, pl->p + pl->l) == pl->p + pl->l;
+	return pl->l && pl->p[0] != '"' && pl->p[0] != '[' &&
+	       !memchr(pl->p, ':', pl->l);
 }
 
 
@@ -77,9 +98,7 @@ static bool received_ok(const struct pl *v)
 }
 
 
-#define NAME_IS(n, lit)               \
-	((n)->l == sizeof(lit) - 1 && \
-	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
+#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
 
 
 /* Validate one known parameter and keep its first occurrence. */
