@@ -58,7 +58,27 @@
 #define IMPU_MAX    256 /* canonical IMPU, NUL included */
 #define HOSTP_MAX   280 /* "host:port" */
 #define NOTIFY_MAXF "70"
-#define HASH_MAX    (1u << 18) /* buckets of a grown table */
+
+/*
+ * The per-user records are in tables of their own kind: chains through a
+ * pointer in the record (8 bytes a table, where a `struct le` takes 32),
+ * buckets of one pointer, doubled when the entries outnumber them.  A
+ * chain keeps the order of insertion (subscriptions to an IMPU are
+ * notified in the order they were made).
+ */
+typedef uint32_t(stab_key_h)(const void *e);
+
+struct stab {
+	void **b;
+	uint32_t mask;
+	size_t n;
+	size_t link; /* offset of the chain pointer in an entry */
+	stab_key_h *keyh;
+};
+
+#define STAB_LINK(t, e) ((void **)(void *)((char *)(e) + (t)->link))
+#define STAB_MIN        64u
+#define STAB_MAX        (1u << 20)
 
 /* Who may subscribe besides the users (TS 24.229 5.4.2.1.1): the
  * "host:port" of the P-CSCFs in the Path of a set's contacts and of its
@@ -87,7 +107,7 @@ struct impus {
  * active contacts packed (reginfo_reg_pack, NOKEY).  A report replaces
  * the block. */
 struct aor {
-	struct le he;
+	struct aor *nx;      /* re->aors chain */
 	uint64_t updated_ms; /* tmr_jiffies() when reported */
 	struct hosts *hosts; /* counted, interned; NULL: none */
 	struct impus *set;   /* counted; NULL: this IMPU alone */
@@ -113,14 +133,14 @@ struct peer {
 /* One subscription in one block: the record and its own dialog strings
  * (an offset each; equal strings share one copy). */
 struct sub {
-	struct le he_impu;   /* re->subs_impu: the notifier's reference */
-	struct le he_cid;    /* re->subs_cid: not counted */
-	struct le he_id;     /* re->subs_id: not counted */
+	struct sub *nx_impu; /* re->subs_impu: the notifier's reference */
+	struct sub *nx_cid;  /* re->subs_cid: not counted */
+	struct sub *nx_id;   /* re->subs_id: not counted */
 	struct regevent *re; /* weak */
 	struct peer *peer;   /* counted */
 	uint64_t id;
 	uint64_t deadline; /* tmr_jiffies() at expiry */
-	struct tmr tmr;
+	uint32_t exp_idx;  /* in re->exp + 1, 0: not there */
 	uint32_t lcseq;
 	uint32_t rcseq;
 	uint32_t version; /* of the next document */
@@ -135,10 +155,14 @@ struct sub {
 struct regevent {
 	struct regevent_conf conf;
 	char *contact;
-	struct hash *aors;
-	struct hash *subs_impu;
-	struct hash *subs_cid;
-	struct hash *subs_id;
+	struct stab aors;
+	struct stab subs_impu;
+	struct stab subs_cid;
+	struct stab subs_id;
+	struct sub **exp; /* binary heap by deadline */
+	size_t exp_n;
+	size_t exp_size;
+	struct tmr exp_tmr; /* at the earliest deadline */
 	struct hash *hosts;
 	struct hash *peers;
 	size_t nsubs;
@@ -313,6 +337,231 @@ static int canon_str(const char *s, char *out, size_t size)
 }
 
 
+/* ---- tables and expiry ------------------------------------------------ */
+
+
+static int stab_init(struct stab *t, size_t link, stab_key_h *keyh)
+{
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
+	t->b = mem_zalloc(STAB_MIN * sizeof(*t->b), NULL);
+	if (!t->b)
+		return ENOMEM;
+	t->mask = STAB_MIN - 1;
+	t->n = 0;
+	t->link = link;
+	t->keyh = keyh;
+	return 0;
+}
+
+
+/* The first entry of key's bucket (then *STAB_LINK(t, e)). */
+static void *stab_first(const struct stab *t, uint32_t key)
+{
+	return t->b[key & t->mask];
+}
+
+
+static void stab_chain_add(struct stab *t, void **b, uint32_t mask, void *e)
+{
+	void **pp = &b[t->keyh(e) & mask];
+
+	while (*pp)
+		pp = STAB_LINK(t, *pp);
+	*pp = e;
+	*STAB_LINK(t, e) = NULL;
+}
+
+
+/* Double the buckets; out of memory, the chains just get longer. */
+static void stab_grow(struct stab *t)
+{
+	uint32_t nmask = t->mask * 2 + 1;
+	void **nb;
+
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
+	nb = mem_zalloc(((size_t)nmask + 1) * sizeof(*nb), NULL);
+	if (!nb)
+		return;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		void *e = t->b[i];
+
+		while (e) {
+			void *next = *STAB_LINK(t, e);
+
+			stab_chain_add(t, nb, nmask, e);
+			e = next;
+		}
+	}
+	mem_deref(t->b);
+	t->b = nb;
+	t->mask = nmask;
+}
+
+
+static void stab_add(struct stab *t, void *e)
+{
+	stab_chain_add(t, t->b, t->mask, e);
+	t->n++;
+	if (t->n > (size_t)t->mask + 1 && t->mask < STAB_MAX - 1)
+		stab_grow(t);
+}
+
+
+/* Unlink e (no-op when it is not there). */
+static void stab_del(struct stab *t, void *e)
+{
+	void **pp = &t->b[t->keyh(e) & t->mask];
+
+	while (*pp && *pp != e)
+		pp = STAB_LINK(t, *pp);
+	if (!*pp)
+		return;
+	*pp = *STAB_LINK(t, e);
+	*STAB_LINK(t, e) = NULL;
+	t->n--;
+}
+
+
+/*
+ * Subscriptions expire through a binary heap by deadline and one loop
+ * timer at the earliest: 4 bytes in the record and a heap slot, where a
+ * timer of its own costs 56 bytes a subscription.
+ */
+static void sub_expired(struct sub *s);
+
+
+static bool exp_before(const struct sub *a, const struct sub *b)
+{
+	return a->deadline < b->deadline ||
+	       (a->deadline == b->deadline && a->id < b->id);
+}
+
+
+static void exp_set(struct regevent *re, size_t i, struct sub *s)
+{
+	re->exp[i] = s;
+	s->exp_idx = (uint32_t)i + 1;
+}
+
+
+static void exp_up(struct regevent *re, size_t i)
+{
+	struct sub *s = re->exp[i];
+
+	while (i) {
+		size_t p = (i - 1) / 2;
+
+		if (!exp_before(s, re->exp[p]))
+			break;
+		exp_set(re, i, re->exp[p]);
+		i = p;
+	}
+	exp_set(re, i, s);
+}
+
+
+static void exp_down(struct regevent *re, size_t i)
+{
+	struct sub *s = re->exp[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= re->exp_n)
+			break;
+		if (c + 1 < re->exp_n && exp_before(re->exp[c + 1], re->exp[c]))
+			c++;
+		if (!exp_before(re->exp[c], s))
+			break;
+		exp_set(re, i, re->exp[c]);
+		i = c;
+	}
+	exp_set(re, i, s);
+}
+
+
+static void exp_fire(void *arg);
+
+
+/* The timer at the earliest deadline; none when no subscription waits. */
+static void exp_arm(struct regevent *re)
+{
+	uint64_t now;
+
+	if (!re->exp_n || re->closed) {
+		tmr_cancel(&re->exp_tmr);
+		return;
+	}
+	now = tmr_jiffies();
+	tmr_start(&re->exp_tmr,
+		  re->exp[0]->deadline > now ? re->exp[0]->deadline - now : 0,
+		  exp_fire, re);
+}
+
+
+static void exp_del(struct regevent *re, struct sub *s)
+{
+	struct sub *last;
+	size_t i;
+
+	if (!s->exp_idx)
+		return;
+	i = s->exp_idx - 1;
+	s->exp_idx = 0;
+	last = re->exp[--re->exp_n];
+	if (i < re->exp_n) {
+		exp_set(re, i, last);
+		exp_up(re, i);
+		exp_down(re, last->exp_idx - 1);
+	}
+	if (i == 0)
+		exp_arm(re);
+}
+
+
+/* Into the heap, or to its new place after a new deadline. */
+static int exp_put(struct regevent *re, struct sub *s)
+{
+	if (!s->exp_idx) {
+		if (re->exp_n == re->exp_size) {
+			size_t nsz = re->exp_size ? re->exp_size * 2 : 64;
+			struct sub **nv;
+
+			if (nsz > UINT32_MAX)
+				return EOVERFLOW;
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
+			nv = mem_realloc(re->exp, nsz * sizeof(*nv));
+			if (!nv)
+				return ENOMEM;
+			re->exp = nv;
+			re->exp_size = nsz;
+		}
+		exp_set(re, re->exp_n++, s);
+	}
+	exp_up(re, s->exp_idx - 1);
+	exp_down(re, s->exp_idx - 1);
+	exp_arm(re);
+	return 0;
+}
+
+
+static void exp_fire(void *arg)
+{
+	struct regevent *re = arg;
+	uint64_t now = tmr_jiffies();
+
+	/* each round takes the head afresh: a NOTIFY's callback may end
+	 * other subscriptions */
+	while (re->exp_n && re->exp[0]->deadline <= now && !re->closed) {
+		struct sub *s = re->exp[0];
+
+		exp_del(re, s);
+		sub_expired(s);
+	}
+	exp_arm(re);
+}
+
+
 /* ---- records ---------------------------------------------------------- */
 
 static void interned_unlink(struct hash *tab, struct le *he)
@@ -432,21 +681,18 @@ static uint32_t aor_key(const void *data)
 
 static struct aor *aor_find(const struct regevent *re, const char *impu)
 {
-	struct le *le;
+	struct aor *a = stab_first(&re->aors, hash_fast(impu, strlen(impu)));
 
-	LIST_FOREACH (hash_list(re->aors, hash_fast(impu, strlen(impu))), le) {
-		struct aor *a = le->data;
-
+	for (; a; a = a->nx)
 		if (strcmp(a->s, impu) == 0)
 			return a;
-	}
 	return NULL;
 }
 
 
 static void aor_remove(struct regevent *re, struct aor *a)
 {
-	hash_unlink(re->aors, &a->he);
+	stab_del(&re->aors, a);
 	mem_deref(a);
 }
 
@@ -472,7 +718,6 @@ static void sub_destructor(void *data)
 {
 	struct sub *s = data;
 
-	tmr_cancel(&s->tmr);
 	mem_deref(s->peer);
 }
 
@@ -512,11 +757,9 @@ static struct sub *sub_find_dlg(const struct regevent *re,
 				const struct pl *callid, const struct pl *ltag,
 				const struct pl *rtag)
 {
-	struct le *le;
+	struct sub *s = stab_first(&re->subs_cid, hash_pl(callid));
 
-	LIST_FOREACH (hash_list(re->subs_cid, hash_pl(callid)), le) {
-		struct sub *s = le->data;
-
+	for (; s; s = s->nx_cid) {
 		if (pl_eq_str(callid, SUB_STR(s, o_callid)) &&
 		    pl_eq_str(ltag, SUB_STR(s, o_ltag)) &&
 		    pl_eq_str(rtag, SUB_STR(s, o_rtag)))
@@ -528,14 +771,11 @@ static struct sub *sub_find_dlg(const struct regevent *re,
 
 static struct sub *sub_find_id(const struct regevent *re, uint64_t id)
 {
-	struct le *le;
+	struct sub *s = stab_first(&re->subs_id, id_key(id));
 
-	LIST_FOREACH (hash_list(re->subs_id, id_key(id)), le) {
-		struct sub *s = le->data;
-
+	for (; s; s = s->nx_id)
 		if (s->id == id)
 			return s;
-	}
 	return NULL;
 }
 
@@ -575,7 +815,6 @@ static struct sub *sub_new(struct regevent *re, const struct sub_strs *ss,
 	if (!s)
 		return NULL;
 	memset(s, 0, sizeof(*s));
-	tmr_init(&s->tmr);
 	s->re = re;
 	sp_write(&sp, s->s, offs);
 	s->o_callid = offs[idx[1]];
@@ -679,10 +918,10 @@ static void sub_remove(struct regevent *re, struct sub *s)
 	if (s->gone)
 		return;
 	s->gone = true;
-	tmr_cancel(&s->tmr);
-	hash_unlink(re->subs_cid, &s->he_cid);
-	hash_unlink(re->subs_id, &s->he_id);
-	hash_unlink(re->subs_impu, &s->he_impu);
+	exp_del(re, s);
+	stab_del(&re->subs_cid, s);
+	stab_del(&re->subs_id, s);
+	stab_del(&re->subs_impu, s);
 	re->nsubs--;
 	if (re->conf.store) {
 		int err = re->conf.store->ops->del(re->conf.store, s->id);
@@ -697,9 +936,9 @@ static void sub_remove(struct regevent *re, struct sub *s)
 
 static void sub_insert(struct regevent *re, struct sub *s)
 {
-	hash_append(re->subs_impu, sub_key_impu(s), &s->he_impu, s);
-	hash_append(re->subs_cid, sub_key_cid(s), &s->he_cid, s);
-	hash_append(re->subs_id, id_key(s->id), &s->he_id, s);
+	stab_add(&re->subs_impu, s);
+	stab_add(&re->subs_cid, s);
+	stab_add(&re->subs_id, s);
 	re->nsubs++;
 }
 
@@ -709,26 +948,24 @@ static void sub_insert(struct regevent *re, struct sub *s)
 static int subs_of(const struct regevent *re, const char *impu,
 		   struct sub ***vp, size_t *np)
 {
-	struct list *l =
-		hash_list(re->subs_impu, hash_fast(impu, strlen(impu)));
+	struct sub *first =
+		stab_first(&re->subs_impu, hash_fast(impu, strlen(impu)));
 	struct sub **v;
-	struct le *le;
-	size_t n = 0;
+	size_t n = 0, cnt = 0;
 
 	*vp = NULL;
 	*np = 0;
-	if (!list_count(l))
+	for (struct sub *s = first; s; s = s->nx_impu)
+		cnt++;
+	if (!cnt)
 		return 0;
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression): array of pointers */
-	v = mem_zalloc(list_count(l) * sizeof(*v), NULL);
+	v = mem_zalloc(cnt * sizeof(*v), NULL);
 	if (!v)
 		return ENOMEM;
-	LIST_FOREACH (l, le) {
-		struct sub *s = le->data;
-
+	for (struct sub *s = first; s; s = s->nx_impu)
 		if (strcmp(SUB_IMPU(s), impu) == 0)
 			v[n++] = mem_ref(s);
-	}
 	*vp = v;
 	*np = n;
 	return 0;
@@ -955,9 +1192,8 @@ out:
 }
 
 
-static void sub_expired(void *arg)
+static void sub_expired(struct sub *s)
 {
-	struct sub *s = arg;
 	struct regevent *re = s->re;
 
 	/* RFC 6665 4.2.2: the subscription is over, say so with its state */
@@ -970,10 +1206,9 @@ static void sub_expired(void *arg)
 
 static void sub_timer(struct sub *s)
 {
-	uint64_t now = tmr_jiffies();
-
-	tmr_start(&s->tmr, s->deadline > now ? s->deadline - now : 0,
-		  sub_expired, s);
+	if (exp_put(s->re, s))
+		LOG_WARN(NULL, "subscription %llu: no memory for its expiry",
+			 (unsigned long long)s->id);
 }
 
 
@@ -989,28 +1224,45 @@ static void unlink_all(struct hash *h)
 }
 
 
+/* Release the entries of a table holding a reference to each, then the
+ * table; with counted false only the table. */
+static void stab_free(struct stab *t, bool counted)
+{
+	for (uint32_t i = 0; counted && t->b && i <= t->mask; i++) {
+		void *e = t->b[i];
+
+		while (e) {
+			void *next = *STAB_LINK(t, e);
+
+			*STAB_LINK(t, e) = NULL;
+			mem_deref(e);
+			e = next;
+		}
+	}
+	t->b = mem_deref(t->b);
+	t->n = 0;
+}
+
+
 static void destructor(void *data)
 {
 	struct regevent *re = data;
 
 	regevent_close(re);
-	/* each sub is in three hashes with one reference: unlink the
-	 * uncounted sides first */
-	unlink_all(re->subs_cid);
-	unlink_all(re->subs_id);
-	if (re->subs_impu)
-		hash_flush(re->subs_impu);
-	if (re->aors)
-		hash_flush(re->aors);
+	for (size_t i = 0; i < re->exp_n; i++)
+		re->exp[i]->exp_idx = 0;
+	re->exp_n = 0;
+	mem_deref(re->exp);
+	/* each sub is in three tables with one reference, the IMPU's */
+	stab_free(&re->subs_cid, false);
+	stab_free(&re->subs_id, false);
+	stab_free(&re->subs_impu, true);
+	stab_free(&re->aors, true);
 	/* interned blocks still referenced from outside (a caller holding
 	 * a subscription) are unlinked: their destructor then leaves the
 	 * freed table alone */
 	unlink_all(re->hosts);
 	unlink_all(re->peers);
-	mem_deref(re->subs_cid);
-	mem_deref(re->subs_id);
-	mem_deref(re->subs_impu);
-	mem_deref(re->aors);
 	mem_deref(re->hosts);
 	mem_deref(re->peers);
 	mem_deref(re->contact);
@@ -1104,24 +1356,22 @@ int regevent_alloc(struct regevent **rep, const struct regevent_conf *conf)
 		goto out;
 	}
 	re->conf.contact = re->contact;
-	/* the tables grow with the registrations (two entries a bucket) */
-	err = hash_alloc(&re->aors, 256);
+	tmr_init(&re->exp_tmr);
+	/* the tables grow with the registrations */
+	err = stab_init(&re->aors, offsetof(struct aor, nx), aor_key);
 	if (!err)
-		err = hash_alloc(&re->subs_impu, 256);
+		err = stab_init(&re->subs_impu, offsetof(struct sub, nx_impu),
+				sub_key_impu);
 	if (!err)
-		err = hash_alloc(&re->subs_cid, 256);
+		err = stab_init(&re->subs_cid, offsetof(struct sub, nx_cid),
+				sub_key_cid);
 	if (!err)
-		err = hash_alloc(&re->subs_id, 256);
+		err = stab_init(&re->subs_id, offsetof(struct sub, nx_id),
+				sub_key_id);
 	if (!err)
 		err = hash_alloc(&re->hosts, 64);
 	if (!err)
 		err = hash_alloc(&re->peers, 64);
-	if (!err) {
-		hash_grow_with(re->aors, aor_key, HASH_MAX);
-		hash_grow_with(re->subs_impu, sub_key_impu, HASH_MAX);
-		hash_grow_with(re->subs_cid, sub_key_cid, HASH_MAX);
-		hash_grow_with(re->subs_id, sub_key_id, HASH_MAX);
-	}
 	if (!err && re->conf.store)
 		err = re->conf.store->ops->load(re->conf.store, restore_row,
 						re);
@@ -1140,18 +1390,10 @@ out:
  */
 void regevent_close(struct regevent *re)
 {
-	if (!re || re->closed || !re->subs_cid)
+	if (!re || re->closed)
 		return;
 	re->closed = true;
-	for (uint32_t b = 0; b <= re->subs_cid->mask; b++) {
-		struct le *le;
-
-		LIST_FOREACH (&re->subs_cid->bucket[b], le) {
-			struct sub *s = le->data;
-
-			tmr_cancel(&s->tmr);
-		}
-	}
+	tmr_cancel(&re->exp_tmr);
 }
 
 
@@ -1174,7 +1416,7 @@ void regevent_stats(const struct regevent *re, struct regevent_stats *st)
 	if (!re)
 		return;
 	st->subs = re->nsubs;
-	st->aors = re->aors->n;
+	st->aors = re->aors.n;
 	st->peers = re->peers->n;
 	st->hosts = re->hosts->n;
 }
@@ -1183,17 +1425,14 @@ void regevent_stats(const struct regevent *re, struct regevent_stats *st)
 size_t regevent_count_impu(const struct regevent *re, const char *impu)
 {
 	char canon[IMPU_MAX];
-	struct le *le;
+	const struct sub *s;
 	size_t n = 0;
 
 	if (!re || !impu || canon_str(impu, canon, sizeof(canon)))
 		return 0;
-	LIST_FOREACH (hash_list(re->subs_impu, hash_fast(canon, strlen(canon))),
-		      le) {
-		const struct sub *s = le->data;
-
+	s = stab_first(&re->subs_impu, hash_fast(canon, strlen(canon)));
+	for (; s; s = s->nx_impu)
 		n += strcmp(SUB_IMPU(s), canon) == 0;
-	}
 	return n;
 }
 
@@ -1890,7 +2129,7 @@ static int update_one(struct regevent *re, const struct regevent_reg *r,
 	na->set = mem_ref(set);
 	if (a)
 		aor_remove(re, a);
-	hash_append(re->aors, aor_key(na), &na->he, na);
+	stab_add(&re->aors, na);
 	return 0;
 }
 

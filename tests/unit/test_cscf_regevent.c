@@ -991,6 +991,126 @@ static void test_shared_state(void **state)
 }
 
 
+#define MANY 300
+
+static uint64_t g_cnt_id[MANY * 2];
+static bool g_cnt_term[MANY * 2];
+static size_t g_cnt;
+
+
+static void count_notify(const struct regevent_notify *n, void *arg)
+{
+	(void)arg;
+	assert_true(g_cnt < MANY * 2);
+	g_cnt_id[g_cnt] = n->sub_id;
+	g_cnt_term[g_cnt++] = n->terminated;
+}
+
+
+/* Hundreds of users: the tables grow and still find every subscription
+ * (by dialog, by id, by IMPU), and each one expires at its own deadline,
+ * to the millisecond, through the one expiry timer. */
+static void test_many_subscriptions(void **state)
+{
+	struct regevent_conf conf = {
+		.contact = "sip:scscf.home.net:6060",
+		.min_expires = 60,
+		.max_expires = 7200,
+		.notifyh = count_notify,
+	};
+	static uint64_t id[MANY];
+	static uint32_t expires[MANY];
+	struct regevent *re = NULL;
+	struct regevent_stats st;
+	size_t left = MANY, ended = 0;
+
+	(void)state;
+	assert_int_equal(regevent_alloc(&re, &conf), 0);
+	for (size_t i = 0; i < MANY; i++) {
+		char impu[64], uri[64], cid[32], ftag[16];
+		struct regevent_contact c = c1(REGINFO_EV_REGISTERED, true);
+		struct regevent_reg reg = { impu, REGINFO_REG_ACTIVE, &c, 1 };
+		struct regevent_set set = { &reg, 1, g_as };
+		struct sreq q = ue_sub();
+
+		(void)snprintf(impu, sizeof(impu), "sip:u%zu@home.net", i);
+		(void)snprintf(uri, sizeof(uri), "sip:u%zu@192.0.2.1", i);
+		(void)snprintf(cid, sizeof(cid), "c%zu@pcscf", i);
+		(void)snprintf(ftag, sizeof(ftag), "f%zu", i);
+		c.id = NULL;
+		c.uri = uri;
+		assert_int_equal(regevent_update(re, &set), 0);
+		q.ruri = impu;
+		q.pai = "sip:pcscf.home.net";
+		q.callid = cid;
+		q.ftag = ftag;
+		expires[i] = 600 + (uint32_t)((i * 7919) % 1000);
+		q.expires = (int)expires[i];
+		clear();
+		subscribe(re, &q);
+		assert_int_equal(g_rep[0].scode, 200);
+		id[i] = g_rep[0].sub_id;
+		/* every third one is refreshed down to a minute */
+		if (i % 3 == 0) {
+			char ttag[32];
+
+			(void)snprintf(ttag, sizeof(ttag), "%s",
+				       g_rep[0].totag);
+			q.ttag = ttag;
+			q.cseq = 2;
+			q.expires = 60;
+			expires[i] = 60;
+			clear();
+			subscribe(re, &q);
+			assert_int_equal(g_rep[0].scode, 200);
+			assert_int_equal(g_rep[0].sub_id, id[i]);
+		}
+	}
+	regevent_stats(re, &st);
+	assert_int_equal(st.subs, MANY);
+	assert_int_equal(st.aors, MANY);
+	assert_int_equal(st.peers, 1);
+	assert_int_equal(st.hosts, 1);
+	assert_int_equal(regevent_count_impu(re, "sip:u7@home.net"), 1);
+
+	/* a NOTIFY answered 481 ends subscription 1, found by its id */
+	regevent_notify_result(re, id[1], 1, 481);
+	expires[1] = 0;
+	left--;
+	assert_int_equal(regevent_count(re), left);
+
+	/* second by second, exactly the subscriptions due end */
+	for (uint32_t t = 1; t <= 1600; t++) {
+		size_t due = 0;
+
+		g_cnt = 0;
+		tmr_test_set_now(T0 + (uint64_t)t * 1000 - 1);
+		tmr_poll();
+		assert_int_equal(g_cnt, 0);
+		tmr_test_set_now(T0 + (uint64_t)t * 1000);
+		tmr_poll();
+		for (size_t i = 0; i < MANY; i++)
+			due += expires[i] == t;
+		assert_int_equal(g_cnt, due);
+		for (size_t k = 0; k < g_cnt; k++) {
+			size_t i = 0;
+
+			while (i < MANY && id[i] != g_cnt_id[k])
+				i++;
+			assert_true(i < MANY);
+			assert_int_equal(expires[i], t);
+			assert_true(g_cnt_term[k]);
+		}
+		ended += due;
+		assert_int_equal(regevent_count(re), left - ended);
+		assert_int_equal(tmr_count(), left - ended ? 1 : 0);
+	}
+	assert_int_equal(regevent_count(re), 0);
+	regevent_close(re);
+	mem_deref(re);
+}
+
+
 /* ---- the notifier: tests --------------------------------------------- */
 
 static void test_subscribe_ue(void **state)
@@ -2034,6 +2154,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pack_roundtrip, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_subscriptions, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_ue, setup,
 						teardown),
