@@ -2,12 +2,12 @@
  * @file pcscf_sub.c  The P-CSCF's reg event subscriptions (TS 24.229
  * 5.2.3, RFC 3680, RFC 6665).
  *
- * One struct psub per IMPU, one block each, found through three compact
- * indexes (pcscf_tab.h: by IMPU, by Call-ID, by the SUBSCRIBE in
- * flight).  The dialog is the subscriber side of RFC 6665 4.1: our
- * random Call-ID and From tag (kept as octets, written in hex), the To
- * tag and the remote target (Contact) from the 2xx or from the first
- * NOTIFY, whichever comes first (RFC 6665
+ * One struct psub per IMPU, one block each, found through two compact
+ * indexes (pcscf_tab.h: by IMPU, by Call-ID; a SUBSCRIBE's id names its
+ * Call-ID's key, so its response is found there too).  The dialog is the
+ * subscriber side of RFC 6665 4.1: our random Call-ID and From tag (kept
+ * as octets, written in hex), the To tag and the remote target (Contact)
+ * from the 2xx or from the first NOTIFY, whichever comes first (RFC 6665
  * 4.1.2.4: a NOTIFY may overtake the 2xx), the route set from the 2xx's
  * Record-Route in reverse order (RFC 3261 12.1.2), or the Service-Route
  * we started with when there is none and no target is known.  Each NOTIFY
@@ -49,10 +49,10 @@
 #define SUB_ROUTE_MAX 16   /* route set entries kept */
 #define SUB_RTAG_MAX  128  /* octets of the remote tag, NUL included */
 
-/* Subscriptions are found by IMPU (a registration), by Call-ID (a
- * NOTIFY) and by the id of the SUBSCRIBE in flight (its response): one
- * index each (pcscf_tab.h), so that a P-CSCF with 100,000 registered
- * users does not scan them all on every REGISTER and NOTIFY. */
+/* Subscriptions are found by IMPU (a registration) and by Call-ID (a
+ * NOTIFY, and the response to a SUBSCRIBE: its id carries the Call-ID's
+ * key): one index each (pcscf_tab.h), so that a P-CSCF with 100,000
+ * registered users does not scan them all on every REGISTER and NOTIFY. */
 #define SUB_BUCKETS 1024
 
 #define CID_LEN  12 /* random octets: the Call-ID is their hex */
@@ -61,19 +61,17 @@
 struct pcscf_sub {
 	struct pcscf_idx by_impu; /* holds the counted reference */
 	struct pcscf_idx by_cid;
-	struct pcscf_idx by_id; /* those with a SUBSCRIBE in flight */
 	struct pcscf_strtab *strs;
 	char *contact;
 	pcscf_sub_send_h *sendh;
 	regevent_term_h *termh;
 	void *arg;
-	uint64_t seq; /* request ids */
+	uint32_t seq; /* request ids: the high half */
 };
 
 enum {
 	S_IMPU,
 	S_CID,
-	S_ID,
 	S_NODES
 };
 
@@ -141,8 +139,6 @@ static void psub_unlink(struct psub *s)
 {
 	pcscf_idx_del(&s->ps->by_impu, &s->node[S_IMPU]);
 	pcscf_idx_del(&s->ps->by_cid, &s->node[S_CID]);
-	if (s->pending)
-		pcscf_idx_del(&s->ps->by_id, &s->node[S_ID]);
 }
 
 
@@ -172,7 +168,6 @@ static void destructor(void *arg)
 	pcscf_idx_walk(&ps->by_impu, walk_deref);
 	pcscf_idx_free(&ps->by_impu);
 	pcscf_idx_free(&ps->by_cid);
-	pcscf_idx_free(&ps->by_id);
 	mem_deref(ps->strs);
 	mem_deref(ps->contact);
 }
@@ -195,8 +190,6 @@ int pcscf_sub_alloc(struct pcscf_sub **psp, const char *contact,
 	err = pcscf_idx_init(&ps->by_impu, SUB_BUCKETS);
 	if (!err)
 		err = pcscf_idx_init(&ps->by_cid, SUB_BUCKETS);
-	if (!err)
-		err = pcscf_idx_init(&ps->by_id, SUB_BUCKETS);
 	if (!err)
 		err = pcscf_strtab_alloc(&ps->strs);
 	if (!err) {
@@ -255,24 +248,21 @@ static struct psub *find_id(const struct pcscf_sub *ps, uint64_t id)
 
 	if (!id)
 		return NULL;
-	for (nd = pcscf_idx_head(&ps->by_id, (uint32_t)id); nd; nd = nd->next) {
+	for (nd = pcscf_idx_head(&ps->by_cid, (uint32_t)id); nd;
+	     nd = nd->next) {
 		struct psub *s = psub_of(nd);
 
-		if (s->pending == id)
+		if (nd->key == (uint32_t)id && s->pending == id)
 			return s;
 	}
 	return NULL;
 }
 
 
-/* The SUBSCRIBE in flight (0: none), indexed for its response. */
+/* The SUBSCRIBE in flight (0: none). */
 static void set_pending(struct psub *s, uint64_t id)
 {
-	if (s->pending)
-		pcscf_idx_del(&s->ps->by_id, &s->node[S_ID]);
 	s->pending = id;
-	if (id)
-		pcscf_idx_add(&s->ps->by_id, &s->node[S_ID], (uint32_t)id);
 }
 
 
@@ -319,12 +309,9 @@ static struct psub *set_rtag(struct psub *s, const struct pl *tag)
 	s->from = NULL;
 	s->target = NULL;
 	s->route = NULL;
-	s->pending = 0;
 	mem_deref(s);
 	pcscf_idx_add(&ps->by_impu, &n->node[S_IMPU], n->node[S_IMPU].key);
 	pcscf_idx_add(&ps->by_cid, &n->node[S_CID], n->node[S_CID].key);
-	if (n->pending)
-		pcscf_idx_add(&ps->by_id, &n->node[S_ID], n->node[S_ID].key);
 	if (running)
 		tmr_start(&n->tmr, at > now ? at - now : 0, timer_h, n);
 	return n;
@@ -413,7 +400,11 @@ static int send_sub(struct psub *s)
 	}
 	if (err)
 		goto out;
-	id = ++ps->seq;
+	/* the request (high half) in the dialog (the Call-ID's key, low
+	 * half): find_id() looks it up in the Call-ID index */
+	if (!++ps->seq)
+		++ps->seq;
+	id = (uint64_t)ps->seq << 32 | s->node[S_CID].key;
 	set_pending(s, id);
 	err = ps->sendh(id, msg, ps->arg);
 	if (err)

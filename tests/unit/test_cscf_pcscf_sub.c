@@ -445,7 +445,8 @@ static void test_failures(void **state)
 
 /* 1,500 subscriptions through one S-CSCF: each dialog found by its
  * Call-ID and IMPU as the indexes grow, the remote tag kept in each
- * (the block made again for it) and all refreshed in their dialogs. */
+ * (the block made again for it), all refreshed in their dialogs, and a
+ * refresh's outcome found by its id. */
 static void test_many(void **state)
 {
 	static const char *const route[] = { "<sip:scscf.ims.test:5080;lr;"
@@ -502,6 +503,14 @@ static void test_many(void **state)
 	assert_int_equal(pcscf_sub_info(ps, "sip:user1499@ims.test", &in), 0);
 	assert_true(in.pending);
 	assert_int_equal(in.refresh_at, 0);
+	/* the id names the dialog and the request: another request of the
+	 * same dialog is not this one's outcome */
+	pcscf_sub_response(ps, sent_id[i] + (1ull << 32), ETIMEDOUT, NULL);
+	assert_int_equal(pcscf_sub_count(ps), 1500);
+	pcscf_sub_response(ps, sent_id[i], ETIMEDOUT, NULL);
+	assert_int_equal(pcscf_sub_count(ps), 1499);
+	assert_int_equal(pcscf_sub_info(ps, "sip:user1499@ims.test", &in),
+			 ENOENT);
 }
 
 
