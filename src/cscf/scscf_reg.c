@@ -51,6 +51,7 @@
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -99,9 +100,11 @@ struct scscf_reg {
 	struct list sets; /* struct sreg_set, counted */
 	struct hash *idx; /* struct sreg_idx (inside a set), not counted */
 	struct list hsss; /* struct sreg_hss, weak (each held by its sets) */
-	struct ifc_pool *ifcs; /* compiled iFCs, shared by content */
-	struct tmr load_tmr;   /* loaded sets without a binding left */
-	struct hash *au;       /* struct sreg_au, counted */
+	struct ifc_pool *ifcs;    /* compiled iFCs, shared by content */
+	struct tmr load_tmr;      /* loaded sets without a binding left */
+	struct sreg_set **load_v; /* while loading: the sets by id */
+	size_t load_n;
+	struct hash *au; /* struct sreg_au, counted */
 	struct list txs; /* struct sreg_tx, weak (each held by its call) */
 	uint64_t next_id;
 	size_t nbindings;
@@ -2804,23 +2807,61 @@ static int load_set(const struct scscf_store_set *r, void *arg)
 }
 
 
+static int set_id_cmp(const void *a, const void *b)
+{
+	const struct sreg_set *x = *(struct sreg_set *const *)a;
+	const struct sreg_set *y = *(struct sreg_set *const *)b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+
+/* The loaded set of a stored binding: the sets sorted by id once (the
+ * first binding), then a binary search per binding, so a restart with
+ * 100,000 sets is not a scan of every set per binding. */
+static struct sreg_set *load_set_find(struct scscf_reg *reg, uint64_t id)
+{
+	struct sreg_set key, *kp = &key, **hit;
+	struct le *le;
+	size_t n = 0;
+
+	if (!reg->load_v && reg->sets.n) {
+		reg->load_v =
+			mem_alloc(reg->sets.n * sizeof(*reg->load_v), NULL);
+		if (!reg->load_v) {
+			/* out of memory: a scan still finds it */
+			LIST_FOREACH (&reg->sets, le) {
+				struct sreg_set *x = le->data;
+
+				if (x->id == id)
+					return x;
+			}
+			return NULL;
+		}
+		LIST_FOREACH (&reg->sets, le)
+			reg->load_v[n++] = le->data;
+		reg->load_n = n;
+		qsort(reg->load_v, n, sizeof(*reg->load_v), set_id_cmp);
+	}
+	if (!reg->load_n)
+		return NULL;
+	key.id = id;
+	hit = bsearch(&kp, reg->load_v, reg->load_n, sizeof(*reg->load_v),
+		      set_id_cmp);
+	return hit ? *hit : NULL;
+}
+
+
 static int load_binding(const struct scscf_store_binding *r, void *arg)
 {
 	struct scscf_reg *reg = arg;
+	struct sreg_set *s = load_set_find(reg, r->set_id);
 	struct sreg_binding *b = NULL;
-	struct sreg_set *s = NULL;
 	int64_t left = r->expires_at - wall_ms();
 	struct binding_strs v;
 	struct sa sa;
-	struct le *le;
 	int err;
 
-	LIST_FOREACH (&reg->sets, le) {
-		struct sreg_set *x = le->data;
-
-		if (x->id == r->set_id)
-			s = x;
-	}
 	if (!s)
 		return 0;
 	v.uri = pl_of(r->uri);
@@ -2866,6 +2907,7 @@ static void destructor(void *arg)
 	mem_deref(reg->au);
 	mem_deref(reg->idx);
 	mem_deref(reg->ifcs);
+	mem_deref(reg->load_v);
 	/* every set went in scscf_reg_close(); a record still held would
 	 * not reach back into us */
 	while (reg->hsss.head)
@@ -2933,6 +2975,8 @@ int scscf_reg_alloc(struct scscf_reg **regp, struct dia_node *node,
 	if (!err && reg->conf.store)
 		err = scscf_store_load(reg->conf.store, load_set, load_binding,
 				       reg);
+	reg->load_v = mem_deref(reg->load_v);
+	reg->load_n = 0;
 	if (!err)
 		err = cx_client_serve_rtr(&reg->rtr, node, rtr_h, reg);
 	if (!err)

@@ -1091,8 +1091,16 @@ static void test_restart(void **state)
 	size_t n;
 
 	struct stored x1, x2;
+	struct pgot p;
 
 	(void)state;
+	/* bob's profile first: alice's binding must find its own set among
+	 * several at the load */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(
+		scscf_reg_unregistered_profile(F.reg, HT_BU, prof_h, &p), 0);
+	pump();
+	assert_int_equal(p.err, 0);
 	register_md5(CT1_REQ, "600", &g);
 	assert_int_equal(g.scode, 200);
 	stored_get(F.store, HT_TAB, &x1);
@@ -1106,7 +1114,7 @@ static void test_restart(void **state)
 	assert_int_equal(x2.n, 1);
 	assert_string_equal(x2.xml, x1.xml);
 	assert_int_equal(scscf_store_count(F.store, &sets, &bindings), 0);
-	assert_int_equal(sets, 1);
+	assert_int_equal(sets, 2);
 	assert_int_equal(bindings, 1);
 
 	cscf_down();
@@ -1122,6 +1130,9 @@ static void test_restart(void **state)
 	assert_string_equal(info.impi, HT_TAB);
 	assert_string_equal(info.hss_host, HT_HSS);
 	assert_non_null(info.ifc);
+	assert_int_equal(scscf_reg_info(F.reg, HT_BU, &info), 0);
+	assert_int_equal(info.state, SCSCF_UNREGISTERED);
+	assert_int_equal(scscf_reg_lookup(F.reg, HT_BU, v, 2, &n), ENOENT);
 
 	F.ev[0] = '\0';
 	advance(301000);
@@ -1130,7 +1141,7 @@ static void test_restart(void **state)
 					" expired terminated " CT1 " 0|");
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	assert_int_equal(scscf_store_count(F.store, &sets, &bindings), 0);
-	assert_int_equal(sets, 0);
+	assert_int_equal(sets, 1); /* bob's unregistered profile */
 	assert_int_equal(bindings, 0);
 }
 
