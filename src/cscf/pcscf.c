@@ -1513,7 +1513,7 @@ bool pcscf_contact_registered(const struct pcscf *p, const struct pl *contact)
 	for (i = 0; i <= p->byflow.mask; i++) {
 		struct pcscf_inode *nd;
 
-		for (nd = p->byflow.b[i]; nd; nd = nd->next) {
+		for (nd = p->byflow.b[i].head; nd; nd = nd->next) {
 			if (uri_text_eq(phone_contact(phone_of(nd)), &u))
 				return true;
 		}

@@ -227,7 +227,7 @@ static struct psub *find_callid(const struct pcscf_sub *ps,
 	char cid[2 * CID_LEN + 1];
 	struct pcscf_inode *nd;
 
-	if (callid->l != 2 * CID_LEN)
+	if (callid->l != (size_t)2 * CID_LEN)
 		return NULL;
 	for (nd = pcscf_idx_head(&ps->by_cid, key); nd; nd = nd->next) {
 		struct psub *s = psub_of(nd);
@@ -628,12 +628,39 @@ static bool state_expires(struct sip_msg *msg, uint32_t *exp)
 }
 
 
+/* What a NOTIFY tells of the dialog: each is a target refresh (RFC 6665
+ * 4.1.3); one before the 2xx confirms the dialog (RFC 6665 4.1.2.4) with
+ * no Record-Route known, so in-dialog requests go to the target.  Out of
+ * memory: the old target, and the 2xx confirms.  Returns s, maybe moved
+ * (set_rtag). */
+static struct psub *notify_dialog(struct psub *s, struct sip_msg *notify,
+				  const struct pl *tag)
+{
+	const struct sip_hdr *h = sip_msg_hdr(notify, SIP_HDR_CONTACT);
+	struct psub *n;
+
+	if (h) {
+		struct sip_addr a;
+
+		if (!sip_addr_decode(&a, &h->val) && a.auri.l < PCSCF_URI_MAX)
+			(void)set_target(s, &a.auri);
+	}
+	if (s->confirmed || !s->target || tag->l >= SUB_RTAG_MAX)
+		return s;
+	n = set_rtag(s, tag);
+	if (!n)
+		return s;
+	n->route = mem_deref(n->route);
+	n->confirmed = true;
+	return n;
+}
+
+
 uint16_t pcscf_sub_notify(struct pcscf_sub *ps, struct sip_msg *notify,
 			  char *reason, size_t size)
 {
 	struct regevent_watch_result res;
 	const struct sip_addr *from;
-	const struct sip_hdr *h;
 	struct pl callid;
 	struct psub *s;
 	char ebuf[128] = "";
@@ -659,27 +686,8 @@ uint16_t pcscf_sub_notify(struct pcscf_sub *ps, struct sip_msg *notify,
 			 ebuf);
 		return 400;
 	}
-	/* s may have been marked gone by termh; it is still here.  Each
-	 * NOTIFY is a target refresh (RFC 6665 4.1.3) */
-	h = sip_msg_hdr(notify, SIP_HDR_CONTACT);
-	if (h) {
-		struct sip_addr a;
-
-		if (!sip_addr_decode(&a, &h->val) && a.auri.l < PCSCF_URI_MAX)
-			(void)set_target(s, &a.auri); /* ENOMEM: the old one */
-	}
-	if (!s->confirmed && s->target && from->tag.l < SUB_RTAG_MAX) {
-		/* RFC 6665 4.1.2.4: the NOTIFY came before the 2xx; with no
-		 * Record-Route known, in-dialog requests go to the target
-		 * (out of memory: the 2xx confirms it) */
-		struct psub *n = set_rtag(s, &from->tag);
-
-		if (n) {
-			s = n;
-			s->route = mem_deref(s->route);
-			s->confirmed = true;
-		}
-	}
+	/* s may have been marked gone by termh; it is still here */
+	s = notify_dialog(s, notify, &from->tag);
 	if (res.terminated) {
 		LOG_INFO(NULL, "reg event subscription to %s terminated (%s)",
 			 psub_impu(s), res.reason);

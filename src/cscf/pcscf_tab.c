@@ -59,14 +59,15 @@ void pcscf_idx_free(struct pcscf_idx *x)
 static void grow(struct pcscf_idx *x)
 {
 	uint32_t nmask = x->mask * 2 + 1, i;
-	struct pcscf_inode **nb;
+	struct pcscf_bucket *nb;
 
 	nb = mem_zalloc(((size_t)nmask + 1) * sizeof(*nb), NULL);
 	if (!nb)
 		return;
 	for (i = 0; i <= x->mask; i++) {
-		struct pcscf_inode **tail[2] = { &nb[i], &nb[i + x->mask + 1] };
-		struct pcscf_inode *nd = x->b[i], *next;
+		struct pcscf_inode **tail[2] = { &nb[i].head,
+						 &nb[i + x->mask + 1].head };
+		struct pcscf_inode *nd = x->b[i].head, *next;
 
 		for (; nd; nd = next) {
 			int k = (nd->key & nmask) != i;
@@ -94,7 +95,7 @@ void pcscf_idx_add(struct pcscf_idx *x, struct pcscf_inode *nd, uint32_t key)
 		grow(x);
 	nd->key = key;
 	nd->next = NULL;
-	for (pp = &x->b[key & x->mask]; *pp; pp = &(*pp)->next)
+	for (pp = &x->b[key & x->mask].head; *pp; pp = &(*pp)->next)
 		;
 	*pp = nd;
 	x->n++;
@@ -107,7 +108,7 @@ void pcscf_idx_del(struct pcscf_idx *x, struct pcscf_inode *nd)
 
 	if (!x || !x->b || !nd)
 		return;
-	for (pp = &x->b[nd->key & x->mask]; *pp; pp = &(*pp)->next) {
+	for (pp = &x->b[nd->key & x->mask].head; *pp; pp = &(*pp)->next) {
 		if (*pp == nd) {
 			*pp = nd->next;
 			nd->next = NULL;
@@ -126,7 +127,7 @@ void pcscf_idx_walk(struct pcscf_idx *x, void (*h)(struct pcscf_inode *nd))
 		return;
 	for (i = 0; i <= x->mask; i++) {
 		/* h may delete nd, and only nd: take next first */
-		struct pcscf_inode *nd = x->b[i], *next;
+		struct pcscf_inode *nd = x->b[i].head, *next;
 
 		for (; nd; nd = next) {
 			next = nd->next;

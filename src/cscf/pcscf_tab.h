@@ -35,8 +35,12 @@ struct pcscf_inode {
 	uint32_t pos;
 };
 
+struct pcscf_bucket {
+	struct pcscf_inode *head;
+};
+
 struct pcscf_idx {
-	struct pcscf_inode **b;
+	struct pcscf_bucket *b;
 	uint32_t mask;
 	size_t n;
 };
@@ -45,7 +49,7 @@ struct pcscf_idx {
 static inline struct pcscf_inode *pcscf_idx_head(const struct pcscf_idx *x,
 						 uint32_t key)
 {
-	return x->b ? x->b[key & x->mask] : NULL;
+	return x->b ? x->b[key & x->mask].head : NULL;
 }
 
 int pcscf_idx_init(struct pcscf_idx *x, uint32_t size) IMS_MUST_CHECK;
