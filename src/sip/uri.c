@@ -166,7 +166,7 @@ int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
 				return EBADMSG;
 			p++;
 		}
-		while (p < e && IS(*p, SIP_CC_DIGIT) && nd < 3) {
+		while (p < e && nd < 3 && (unsigned char)(*p - '0') <= 9) {
 			v = v * 10 + (unsigned)(*p - '0');
 			p++;
 			nd++;
@@ -265,27 +265,27 @@ int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
 static int hostname_check(const char *p, const char *e)
 {
 	const char *lab;
-	char prev = '.'; /* the octet before p: a label starts after '.' */
 
 	if (p == e)
 		return EBADMSG;
 	if (e[-1] == '.')
 		e--;
-	/* one pass: a label is neither empty nor starts or ends with '-' */
-	for (lab = p; p < e; prev = *p++) {
+	/* one pass, most octets alphanumeric: a label starts with one (at
+	 * the start and after each '.'), and no '-' is followed by '.' or
+	 * ends the name, so no label is empty or ends with '-' */
+	if (p == e || !IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
+		return EBADMSG;
+	for (lab = p; p < e; p++) {
+		if (IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
+			continue;
 		if (*p == '.') {
-			if (prev == '.' || prev == '-')
+			if (p + 1 == e || !IS(p[1], SIP_CC_DIGIT | SIP_CC_ALPHA))
 				return EBADMSG;
 			lab = p + 1;
-		} else if (*p == '-') {
-			if (prev == '.')
-				return EBADMSG;
-		} else if (!IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA)) {
+		} else if (*p != '-' || p + 1 == e || p[1] == '.') {
 			return EBADMSG;
 		}
 	}
-	if (prev == '.' || prev == '-')
-		return EBADMSG;
 	return IS(*lab, SIP_CC_ALPHA) ? 0 : EBADMSG;
 }
 
