@@ -12,8 +12,9 @@
 #include "sip/build.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/buf.h"
 #include "core/hash.h"
@@ -21,21 +22,98 @@
 #include "sip/sip.h"
 #include "sip/uri.h"
 
-static int copy_lines(struct buf *mb, const struct sip_msg *msg,
-		      enum sip_hdr_id id, const char *name)
+/*
+ * The response is written through a cursor into room reserved once: every
+ * length is known before the first octet is written (the request's lines,
+ * the reason, the caller's lines and body), so there is one size check and
+ * one growth at most instead of one per piece, and no format parsing.
+ */
+static inline char *put(char *w, const void *s, size_t n)
+{
+	if (n)
+		memcpy(w, s, n);
+	return w + n;
+}
+
+
+#define PUT_LIT(w, lit) put(w, lit, sizeof(lit) - 1)
+
+
+/* Decimal digits of v at w. */
+static char *put_u32(char *w, uint32_t v)
+{
+	char tmp[10];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put(w, tmp + i, sizeof(tmp) - i);
+}
+
+
+/* Make room for n more octets at mb->pos: the whole response at once. */
+static int reserve(struct buf *mb, size_t n)
+{
+	size_t need = mb->pos + n, sz;
+
+	if (need < mb->pos || need > mb->max)
+		return ENOMEM;
+	if (need <= mb->size)
+		return 0;
+	if (mb->inl)
+		return ENOMEM;
+	sz = mb->size ? mb->size : 256;
+	while (sz < need)
+		sz *= 2;
+	if (sz > mb->max)
+		sz = mb->max;
+	return buf_resize(mb, sz) ? ENOMEM : 0;
+}
+
+
+static void commit(struct buf *mb, const char *w)
+{
+	mb->pos = (size_t)((const uint8_t *)w - mb->b);
+	if (mb->pos > mb->end)
+		mb->end = mb->pos;
+}
+
+
+/* Every line of a header, written as "Name: value" CRLF: its length. */
+static size_t lines_len(const struct sip_msg *msg, enum sip_hdr_id id,
+			size_t namelen)
 {
 	const struct sip_hdr *h;
-	int err = 0;
+	size_t n = 0;
 
-	for (h = sip_msg_hdr(msg, id); h && !err;
-	     h = sip_msg_hdr_next(msg, h)) {
-		err = buf_write_str(mb, name);
-		err |= buf_write(mb, ": ", 2);
-		err |= buf_write_pl(mb, &h->val);
-		err |= buf_write(mb, "\r\n", 2);
-	}
-	return err ? ENOMEM : 0;
+	for (h = sip_msg_hdr(msg, id); h; h = sip_msg_hdr_next(msg, h))
+		n += namelen + 2 + h->val.l + 2;
+	return n;
 }
+
+
+/* The lines themselves; name_sep is the name with ": " (a literal, so
+ * that its copy is a store or two). */
+static inline char *put_lines(char *w, const struct sip_msg *msg,
+			      enum sip_hdr_id id, const char *name_sep,
+			      size_t len)
+{
+	const struct sip_hdr *h;
+
+	for (h = sip_msg_hdr(msg, id); h; h = sip_msg_hdr_next(msg, h)) {
+		w = put(w, name_sep, len);
+		w = put(w, h->val.p, h->val.l);
+		w = PUT_LIT(w, "\r\n");
+	}
+	return w;
+}
+
+
+#define LINES_LEN(msg, id, name) lines_len(msg, id, sizeof(name) - 1)
+#define PUT_LINES(w, msg, id, name) \
+	put_lines(w, msg, id, name ": ", sizeof(name) + 1)
 
 
 /*
@@ -45,89 +123,148 @@ static int copy_lines(struct buf *mb, const struct sip_msg *msg,
  * without a value).  Only the first Via value of the first line changes;
  * the rest of that line (other values) is copied unchanged.  A proxy
  * forwards the request with the same Via lines (RFC 3261 16.6 step 8 keeps
- * them below its own).
+ * them below its own).  What changes is decided first (vias_plan()), so
+ * that the length is known before writing.
  */
-int sip_build_vias(struct buf *mb, struct sip_msg *req)
+struct via_plan {
+	const struct sip_hdr *h;   /* the first Via line; NULL: none */
+	const struct sip_via *via; /* its top value; NULL: copy as is */
+	const char *at;            /* where the rport value goes, or NULL */
+	bool has_eq;               /* "rport=" already there */
+	bool fill_rport;
+	bool add_recv; /* write ";received=" host */
+	size_t hostl;
+	char host[SA_STRLEN]; /* not cleared: valid for hostl octets */
+};
+
+
+/* RFC 3261 18.2.1: the sent-by host is the source address when it is an
+ * IP address equal to it (compared as addresses, so that any spelling of
+ * the same address counts); a domain name never is. */
+static bool host_is_src(const struct pl *host, const struct sa *src)
 {
-	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_VIA);
+	uint8_t a[16];
+
+	if (host->l > 2 && host->p[0] == '[')
+		return sa_af(src) == AF_INET6 &&
+		       !sip_ipv6_decode(host->p + 1, host->l - 2, a) &&
+		       !memcmp(a, &src->u.in6.sin6_addr, 16);
+	return sa_af(src) == AF_INET && !sip_ipv4_decode(host->p, host->l, a) &&
+	       !memcmp(a, &src->u.in.sin_addr, 4);
+}
+
+
+static void vias_plan(struct via_plan *vp, struct sip_msg *req)
+{
 	const struct sip_via *via;
-	char host[SA_STRLEN];
-	struct pl val, rest;
-	bool add_recv, fill_rport;
-	int err;
 
-	if (!h)
-		return 0;
-	if (sip_msg_via(req, &via) || !sa_isset(&req->src))
-		return copy_lines(mb, req, SIP_HDR_VIA, "Via");
-
-	sa_ntop(&req->src, host, sizeof(host));
-	add_recv = !via->received.l && !pl_eq_str_ci(&via->host, host);
-	if (add_recv && via->host.l > 2 && via->host.p[0] == '[') {
-		struct pl in = { via->host.p + 1, via->host.l - 2 };
-		add_recv = !pl_eq_str_ci(&in, host);
-	}
-	fill_rport = via->has_rport && !via->rport.l;
-
-	if (!add_recv && !fill_rport)
-		return copy_lines(mb, req, SIP_HDR_VIA, "Via");
-
-	/* the top value ends where the decoded value ends */
-	val = via->val;
-	rest.p = val.p + val.l;
-	rest.l = (size_t)(h->val.p + h->val.l - rest.p);
-
-	err = buf_write(mb, "Via: ", 5);
-	if (fill_rport) {
+	memset(vp, 0, offsetof(struct via_plan, host));
+	vp->h = sip_msg_hdr(req, SIP_HDR_VIA);
+	if (!vp->h || sip_msg_via(req, &via) || !sa_isset(&req->src))
+		return;
+	vp->add_recv = !via->received.l && !host_is_src(&via->host, &req->src);
+	vp->fill_rport = via->has_rport && !via->rport.l;
+	if (!vp->add_recv && !vp->fill_rport)
+		return;
+	vp->via = via;
+	if (vp->fill_rport) {
 		/* RFC 3581 4: fill the bare rport with the source port.  The
 		 * parameter is found by the parameter grammar, so LWS around
 		 * its ';' (SEMI = SWS ";" SWS) or a parameter merely starting
 		 * with "rport" does not mislead us into a second rport */
 		struct pl prest = via->params, pn, pv;
-		const char *at = NULL;
-		bool has_eq = false;
-		size_t n;
 
 		while (sip_param_next(&prest, &pn, &pv)) {
 			if (pl_eq_str_ci(&pn, "rport") && !pv.l) {
-				has_eq = pv.p != NULL; /* "rport=" */
-				at = has_eq ? pv.p : pn.p + pn.l;
+				vp->has_eq = pv.p != NULL; /* "rport=" */
+				vp->at = vp->has_eq ? pv.p : pn.p + pn.l;
 				break;
 			}
 		}
-		if (at && (at < val.p || at > val.p + val.l))
-			at = NULL;
-		if (!at) {
-			err |= buf_write_pl(mb, &val);
-			err |= buf_write(mb, ";rport=", 7);
-			err |= buf_write_u32(mb, sa_port(&req->src));
-		} else {
-			n = (size_t)(at - val.p);
-			err |= buf_write(mb, val.p, n);
-			if (!has_eq)
-				err |= buf_write(mb, "=", 1);
-			err |= buf_write_u32(mb, sa_port(&req->src));
-			err |= buf_write(mb, at, val.l - n);
-		}
-	} else {
-		err |= buf_write_pl(mb, &val);
+		if (vp->at &&
+		    (vp->at < via->val.p || vp->at > via->val.p + via->val.l))
+			vp->at = NULL;
 	}
-	if (add_recv || fill_rport) /* RFC 3581 4: received always with rport */
-		if (!via->received.l)
-			err |= buf_write(mb, ";received=", 10) |
-			       buf_write_str(mb, host);
-	err |= buf_write_pl(mb, &rest);
-	err |= buf_write(mb, "\r\n", 2);
-	if (err)
-		return ENOMEM;
+	/* RFC 3581 4: received always with rport */
+	vp->add_recv = !via->received.l;
+	if (vp->add_recv)
+		vp->hostl =
+			(size_t)sa_ntop(&req->src, vp->host, sizeof(vp->host));
+}
 
-	for (h = sip_msg_hdr_next(req, h); h && !err;
-	     h = sip_msg_hdr_next(req, h)) {
-		err = buf_write(mb, "Via: ", 5);
-		err |= buf_write_pl(mb, &h->val);
-		err |= buf_write(mb, "\r\n", 2);
+
+static size_t vias_len(const struct via_plan *vp, const struct sip_msg *req)
+{
+	size_t n;
+
+	if (!vp->h)
+		return 0;
+	n = LINES_LEN(req, SIP_HDR_VIA, "Via");
+	if (vp->via) /* ";rport=" 65535, ";received=" host */
+		n += 7 + 5 + 10 + vp->hostl;
+	return n;
+}
+
+
+static char *put_vias(char *w, const struct via_plan *vp, struct sip_msg *req,
+		      uint16_t port)
+{
+	const struct sip_via *via = vp->via;
+	const struct sip_hdr *h;
+	const char *vend;
+
+	if (!via)
+		return PUT_LINES(w, req, SIP_HDR_VIA, "Via");
+
+	vend = via->val.p + via->val.l;
+	w = PUT_LIT(w, "Via: ");
+	if (vp->fill_rport && !vp->at) {
+		w = put(w, via->val.p, via->val.l);
+		w = PUT_LIT(w, ";rport=");
+		w = put_u32(w, port);
+	} else if (vp->fill_rport) {
+		w = put(w, via->val.p, (size_t)(vp->at - via->val.p));
+		if (!vp->has_eq)
+			w = PUT_LIT(w, "=");
+		w = put_u32(w, port);
+		w = put(w, vp->at, (size_t)(vend - vp->at));
+	} else {
+		w = put(w, via->val.p, via->val.l);
 	}
-	return err ? ENOMEM : 0;
+	if (vp->add_recv) {
+		w = PUT_LIT(w, ";received=");
+		w = put(w, vp->host, vp->hostl);
+	}
+	/* the rest of the line: the values after the top one */
+	w = put(w, vend, (size_t)(vp->h->val.p + vp->h->val.l - vend));
+	w = PUT_LIT(w, "\r\n");
+
+	for (h = sip_msg_hdr_next(req, vp->h); h;
+	     h = sip_msg_hdr_next(req, h)) {
+		w = PUT_LIT(w, "Via: ");
+		w = put(w, h->val.p, h->val.l);
+		w = PUT_LIT(w, "\r\n");
+	}
+	return w;
+}
+
+
+/**
+ * Write every Via line of req as a response or a forwarded request
+ * carries it (see struct via_plan).
+ *
+ * @return 0 or ENOMEM when mb cannot hold them
+ */
+int sip_build_vias(struct buf *mb, struct sip_msg *req)
+{
+	struct via_plan vp;
+
+	vias_plan(&vp, req);
+	if (reserve(mb, vias_len(&vp, req)))
+		return ENOMEM;
+	commit(mb,
+	       put_vias((char *)mb->b + mb->pos, &vp, req, sa_port(&req->src)));
+	return 0;
 }
 
 
@@ -180,7 +317,8 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
  * @param req    the request
  * @param scode  100..699
  * @param opts   reason, to-tag, extra headers, body (may be NULL)
- * @return 0, EINVAL for a bad code, ENOMEM when it does not fit
+ * @return 0, EINVAL for a bad code, ENOMEM when it does not fit (nothing
+ *         is written then)
  */
 int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 		    const struct sip_reply_opts *opts)
@@ -188,57 +326,89 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 	static const struct sip_reply_opts none;
 	const struct sip_hdr *to;
 	const struct sip_addr *toa;
+	struct via_plan vp;
+	struct pl totag = PL_INIT;
+	const char *reason;
+	size_t reasonl, hdrsl = 0, ctypel = 0, need;
 	char tag[24];
-	int err;
+	bool rr;
+	char *w;
 
 	if (!opts)
 		opts = &none;
 	if (scode < 100 || scode > 699 || !req->req)
 		return EINVAL;
 
-	err = buf_write(mb, "SIP/2.0 ", 8);
-	err |= buf_write_u32(mb, scode);
-	err |= buf_write(mb, " ", 1);
-	err |= buf_write_str(mb,
-			     opts->reason ? opts->reason : sip_reason(scode));
-	err |= buf_write(mb, "\r\n", 2);
-	err |= sip_build_vias(mb, req);
-	err |= copy_lines(mb, req, SIP_HDR_FROM, "From");
-
+	reason = opts->reason ? opts->reason : sip_reason(scode);
+	reasonl = strlen(reason);
+	vias_plan(&vp, req);
 	to = sip_msg_hdr(req, SIP_HDR_TO);
-	if (to) {
-		err |= buf_write(mb, "To: ", 4);
-		err |= buf_write_pl(mb, &to->val);
-		/* RFC 3261 8.2.6.2: add a tag unless the request had one */
-		if (scode > 100 && !sip_msg_to(req, &toa) && !toa->tag.l) {
-			if (opts->totag.l) {
-				err |= buf_write(mb, ";tag=", 5);
-				err |= buf_write_pl(mb, &opts->totag);
-			} else {
-				sip_totag_make(req, tag, sizeof(tag));
-				err |= buf_write(mb, ";tag=", 5);
-				err |= buf_write_str(mb, tag);
-			}
+	/* RFC 3261 8.2.6.2: add a tag unless the request had one */
+	if (to && scode > 100 && !sip_msg_to(req, &toa) && !toa->tag.l) {
+		if (opts->totag.l) {
+			totag = opts->totag;
+		} else {
+			sip_totag_make(req, tag, sizeof(tag));
+			pl_set(&totag, tag, strlen(tag));
 		}
-		err |= buf_write(mb, "\r\n", 2);
 	}
-	err |= copy_lines(mb, req, SIP_HDR_CALL_ID, "Call-ID");
-	err |= copy_lines(mb, req, SIP_HDR_CSEQ, "CSeq");
 	/* RFC 3261 12.1.1: the UAS copies Record-Route into responses that
 	 * establish a dialog */
-	if (scode > 100 && scode < 300 && creates_dialog(req->meth))
-		err |= copy_lines(mb, req, SIP_HDR_RECORD_ROUTE,
-				  "Record-Route");
+	rr = scode > 100 && scode < 300 && creates_dialog(req->meth);
 	if (opts->hdrs)
-		err |= buf_write_str(mb, opts->hdrs);
+		hdrsl = strlen(opts->hdrs);
 	if (opts->body.l && opts->ctype)
-		err |= buf_printf(mb, "Content-Type: %s\r\n", opts->ctype);
-	err |= buf_write(mb, "Content-Length: ", 16);
-	err |= buf_write_u32(mb, (uint32_t)opts->body.l);
-	err |= buf_write(mb, "\r\n\r\n", 4);
-	if (opts->body.l)
-		err |= buf_write_pl(mb, &opts->body);
-	return err ? ENOMEM : 0;
+		ctypel = strlen(opts->ctype);
+
+	need = 12 + reasonl + 2 + vias_len(&vp, req) +
+	       LINES_LEN(req, SIP_HDR_FROM, "From") +
+	       LINES_LEN(req, SIP_HDR_CALL_ID, "Call-ID") +
+	       LINES_LEN(req, SIP_HDR_CSEQ, "CSeq") + hdrsl + 16 + 10 + 4 +
+	       opts->body.l;
+	if (to)
+		need += 4 + to->val.l + 5 + totag.l + 2;
+	if (rr)
+		need += LINES_LEN(req, SIP_HDR_RECORD_ROUTE, "Record-Route");
+	if (ctypel)
+		need += 14 + ctypel + 2;
+	if (reserve(mb, need))
+		return ENOMEM;
+
+	w = (char *)mb->b + mb->pos;
+	w = PUT_LIT(w, "SIP/2.0 ");
+	*w++ = (char)('0' + scode / 100);
+	*w++ = (char)('0' + scode / 10 % 10);
+	*w++ = (char)('0' + scode % 10);
+	*w++ = ' ';
+	w = put(w, reason, reasonl);
+	w = PUT_LIT(w, "\r\n");
+	w = put_vias(w, &vp, req, sa_port(&req->src));
+	w = PUT_LINES(w, req, SIP_HDR_FROM, "From");
+	if (to) {
+		w = PUT_LIT(w, "To: ");
+		w = put(w, to->val.p, to->val.l);
+		if (totag.l) {
+			w = PUT_LIT(w, ";tag=");
+			w = put(w, totag.p, totag.l);
+		}
+		w = PUT_LIT(w, "\r\n");
+	}
+	w = PUT_LINES(w, req, SIP_HDR_CALL_ID, "Call-ID");
+	w = PUT_LINES(w, req, SIP_HDR_CSEQ, "CSeq");
+	if (rr)
+		w = PUT_LINES(w, req, SIP_HDR_RECORD_ROUTE, "Record-Route");
+	w = put(w, opts->hdrs, hdrsl);
+	if (ctypel) {
+		w = PUT_LIT(w, "Content-Type: ");
+		w = put(w, opts->ctype, ctypel);
+		w = PUT_LIT(w, "\r\n");
+	}
+	w = PUT_LIT(w, "Content-Length: ");
+	w = put_u32(w, (uint32_t)opts->body.l);
+	w = PUT_LIT(w, "\r\n\r\n");
+	w = put(w, opts->body.p, opts->body.l);
+	commit(mb, w);
+	return 0;
 }
 
 
