@@ -59,6 +59,9 @@
 static const char cl_tail[] = "Content-Length: 0\r\n\r\n";
 #define CL_TAIL_LEN (sizeof(cl_tail) - 1)
 
+/* Stack storage for building an answer (larger ones go to the heap). */
+#define ANSWER_STACK 2048
+
 /* One REGISTER being answered. */
 struct regwait {
 	struct sip *sip;
@@ -78,23 +81,87 @@ static void destructor(void *arg)
 }
 
 
-/* Answer now, from the received message, through a transaction. */
-static int answer_now(struct regwait *w, uint16_t scode,
-		      const struct sip_reply_opts *o)
+/* An answer being built: to the received message (w->rx), or from the
+ * head kept for after the commit. */
+struct answer {
+	struct regwait *w;
+	uint16_t scode;
+	const struct sip_reply_opts *o;
+};
+
+
+/* The answer after the commit: status line, head, its lines. */
+static int later_build(struct buf *mb, const struct answer *a)
 {
+	const struct sip_reply_opts *o = a->o;
+	int err;
+
+	err = buf_write(mb, "SIP/2.0 ", 8);
+	err |= buf_write_u32(mb, a->scode);
+	err |= buf_write(mb, " ", 1);
+	err |= buf_write_str(mb, o->reason ? o->reason : sip_reason(a->scode));
+	err |= buf_write(mb, "\r\n", 2);
+	err |= buf_write(mb, a->w->head, a->w->head_len);
+	err |= buf_write_str(mb, o->hdrs ? o->hdrs : "");
+	err |= buf_write(mb, cl_tail, CL_TAIL_LEN);
+	return err ? ENOMEM : 0;
+}
+
+
+static int answer_build1(struct buf *mb, const struct answer *a)
+{
+	if (a->w->rx)
+		return sip_reply_build(mb, a->w->rx, a->scode, a->o);
+	return later_build(mb, a);
+}
+
+
+/*
+ * Build an answer into mb: in stack storage first (an answer to a
+ * REGISTER is a few hundred octets), in a heap buffer when it does not
+ * fit.  The caller releases mb with buf_reset() when !mb->inl.
+ */
+static int answer_build(struct buf *mb, uint8_t *stack, size_t size,
+			const struct answer *a)
+{
+	int err;
+
+	mb->b = stack;
+	mb->size = mb->max = size;
+	mb->pos = mb->end = 0;
+	mb->inl = true; /* never reallocated */
+	err = answer_build1(mb, a);
+	if (err != ENOMEM)
+		return err;
+	err = buf_init(mb, 8192, SIP_MSG_MAX);
+	if (err)
+		return err;
+	return answer_build1(mb, a);
+}
+
+
+/* Answer now (from the received message) or after the commit (from the
+ * head), through the transaction. */
+static int answer_send(struct regwait *w, uint16_t scode,
+		       const struct sip_reply_opts *o)
+{
+	const struct answer a = { w, scode, o };
+	uint8_t stack[ANSWER_STACK];
 	struct buf mb;
 	int err;
 
-	err = sip_strans_alloc_bare(&w->st, w->sip, w->rx);
-	if (err)
-		return err;
-	err = buf_init(&mb, 1024, SIP_MSG_MAX);
-	if (err)
-		return err;
-	err = sip_reply_build(&mb, w->rx, scode, o);
+	if (!w->rx && (!w->head || !w->st))
+		return ENOENT;
+	if (w->rx) {
+		err = sip_strans_alloc_bare(&w->st, w->sip, w->rx);
+		if (err)
+			return err;
+	}
+	err = answer_build(&mb, stack, sizeof(stack), &a);
 	if (!err)
 		err = sip_strans_send_raw(w->st, scode, mb.b, mb.end);
-	buf_reset(&mb);
+	if (!mb.inl)
+		buf_reset(&mb);
 	return err;
 }
 
@@ -107,16 +174,14 @@ static int answer_now(struct regwait *w, uint16_t scode,
  */
 static int wait_prepare(struct regwait *w)
 {
-	struct sip_reply_opts o = { 0 };
+	static const struct sip_reply_opts ok = { .reason = "OK" };
+	const struct answer a = { w, 200, &ok };
+	uint8_t stack[ANSWER_STACK];
 	const char *p, *eol;
 	struct buf mb;
 	int err;
 
-	err = buf_init(&mb, 1024, SIP_MSG_MAX);
-	if (err)
-		return err;
-	o.reason = "OK";
-	err = sip_reply_build(&mb, w->rx, 200, &o);
+	err = answer_build(&mb, stack, sizeof(stack), &a);
 	if (err)
 		goto out;
 	p = (const char *)mb.b;
@@ -137,36 +202,8 @@ static int wait_prepare(struct regwait *w)
 	w->head[w->head_len] = '\0';
 	err = sip_strans_alloc_bare(&w->st, w->sip, w->rx);
 out:
-	buf_reset(&mb);
-	return err;
-}
-
-
-/* The answer after the commit: status line, head, its lines. */
-static int answer_later(struct regwait *w, uint16_t scode,
-			const struct sip_reply_opts *o)
-{
-	struct buf mb;
-	int err;
-
-	if (!w->head || !w->st)
-		return ENOENT;
-	err = buf_init(&mb, 1024, SIP_MSG_MAX);
-	if (err)
-		return err;
-	err = buf_write(&mb, "SIP/2.0 ", 8);
-	err |= buf_write_u32(&mb, scode);
-	err |= buf_write(&mb, " ", 1);
-	err |= buf_write_str(&mb, o->reason ? o->reason : sip_reason(scode));
-	err |= buf_write(&mb, "\r\n", 2);
-	err |= buf_write(&mb, w->head, w->head_len);
-	err |= buf_write_str(&mb, o->hdrs ? o->hdrs : "");
-	err |= buf_write(&mb, cl_tail, CL_TAIL_LEN);
-	if (err)
-		err = ENOMEM;
-	else
-		err = sip_strans_send_raw(w->st, scode, mb.b, mb.end);
-	buf_reset(&mb);
+	if (!mb.inl)
+		buf_reset(&mb);
 	return err;
 }
 
@@ -184,12 +221,10 @@ static void replied(const struct reg_reply *rep, void *arg)
 	}
 	o.reason = rep->reason;
 	o.hdrs = rep->hdrs;
-	if (!w->rx)
-		err = answer_later(w, rep->scode, &o);
-	else if (rep->stateless)
+	if (w->rx && rep->stateless)
 		err = sip_reply(w->sip, w->rx, rep->scode, &o);
 	else
-		err = answer_now(w, rep->scode, &o);
+		err = answer_send(w, rep->scode, &o);
 out:
 	if (err)
 		LOG_WARN(NULL, "REGISTER answer %u not sent: %s", rep->scode,
