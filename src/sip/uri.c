@@ -153,25 +153,32 @@ static inline const char *scan(const char *p, const char *e, unsigned cls)
 int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
 {
 	const char *e;
-	unsigned i;
+	unsigned i, d;
 
 	if (!p)
 		return EBADMSG;
 	e = p + n;
 	for (i = 0; i < 4; i++) {
-		unsigned v = 0, nd = 0;
+		unsigned v;
 
 		if (i) {
 			if (p == e || *p != '.')
 				return EBADMSG;
 			p++;
 		}
-		while (p < e && nd < 3 && (unsigned char)(*p - '0') <= 9) {
-			v = v * 10 + (unsigned)(*p - '0');
-			p++;
-			nd++;
+		/* 1*3DIGIT, unrolled: (unsigned char)(c - '0') > 9 for every
+		 * octet but a digit */
+		if (p == e || (d = (unsigned char)(*p - '0')) > 9)
+			return EBADMSG;
+		v = d;
+		if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
+			v = v * 10 + d;
+			if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
+				v = v * 10 + d;
+				p++;
+			}
 		}
-		if (!nd || v > 255)
+		if (v > 255)
 			return EBADMSG;
 		if (out)
 			out[i] = (uint8_t)v;
@@ -279,7 +286,8 @@ static int hostname_check(const char *p, const char *e)
 		if (IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
 			continue;
 		if (*p == '.') {
-			if (p + 1 == e || !IS(p[1], SIP_CC_DIGIT | SIP_CC_ALPHA))
+			if (p + 1 == e ||
+			    !IS(p[1], SIP_CC_DIGIT | SIP_CC_ALPHA))
 				return EBADMSG;
 			lab = p + 1;
 		} else if (*p != '-' || p + 1 == e || p[1] == '.') {
