@@ -426,6 +426,17 @@ static const struct {
 	  false, "2001:db8::2", NULL },
 	{ "SIP/2.0/TCP [2001:db8::1];rport;branch=z9hG4bKa", "2001:db8::1",
 	  6000, false, "2001:db8::1", "6000" },
+	/* the same address in another spelling is the same address (RFC
+	 * 3261 18.2.1 compares addresses, not text) */
+	{ "SIP/2.0/UDP [2001:DB8:0::1]:5060;branch=z9hG4bKa", "2001:db8::1",
+	  5060, true, "", NULL },
+	{ "SIP/2.0/UDP 192.0.2.001;branch=z9hG4bKa", "192.0.2.1", 5060, true,
+	  "", NULL },
+	/* an IPv4 sent-by and an IPv4-mapped IPv6 source are not the same */
+	{ "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa", "::ffff:192.0.2.1", 5060,
+	  false, "::ffff:192.0.2.1", NULL },
+	{ "SIP/2.0/UDP [2001:db8::1];branch=z9hG4bKa", "192.0.2.1", 5060, false,
+	  "192.0.2.1", NULL },
 	/* the source is unknown: copied as is */
 	{ "SIP/2.0/UDP pc33.example.com;rport;branch=z9hG4bKa", NULL, 0, true,
 	  "", "" },
@@ -590,11 +601,30 @@ static void test_reply_errors(void **state)
 	assert_int_equal(sip_reply_build(mb, &resp, 200, NULL), EINVAL);
 	mem_deref(mb);
 
-	/* the buffer ceiling is honoured */
+	/* the buffer ceiling is honoured, and a response that does not fit
+	 * leaves nothing behind (the room is reserved before writing) */
 	assert_int_equal(buf_alloc(&mb, 16, 100), 0);
 	assert_int_equal(sip_reply_build(mb, &pr->req, 200, NULL), ENOMEM);
-	assert_true(mb->end <= 100);
+	assert_int_equal(mb->end, 0);
+	assert_int_equal(mb->pos, 0);
 	mem_deref(mb);
+	{
+		/* storage that cannot grow (a caller's stack): too small,
+		 * then large enough, appended after what is there */
+		uint8_t st[1024];
+		struct buf sb = { st, 64, 0, 0, 64, true };
+
+		assert_int_equal(sip_reply_build(&sb, &pr->req, 200, NULL),
+				 ENOMEM);
+		assert_int_equal(sb.end, 0);
+		sb.size = sb.max = sizeof(st);
+		memcpy(st, "XY", 2);
+		sb.pos = sb.end = 2;
+		assert_int_equal(sip_reply_build(&sb, &pr->req, 200, NULL), 0);
+		assert_int_equal(sb.pos, sb.end);
+		assert_memory_equal(st, "XYSIP/2.0 200 OK\r\n", 18);
+		assert_memory_equal(st + sb.end - 4, "\r\n\r\n", 4);
+	}
 
 	/* a request that decodes but lacks the headers to copy still gives
 	 * a well-formed status line and Content-Length */

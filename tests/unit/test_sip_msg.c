@@ -545,6 +545,37 @@ static void test_hdr_names(void **state)
 		pl_set_str(&pl, sip_hdr_name((enum sip_hdr_id)id));
 		assert_int_equal(sip_hdr_id_of(&pl), id);
 	}
+	/* names are compared a word at a time with OR 0x20, which maps CR
+	 * onto '-': a name holding a CR (from configuration or iFC data,
+	 * never from the index, where names are tokens) is no known name */
+	{
+		static const char *const cr_names[] = {
+			"Call\rID",
+			"Content\rLength",
+			"P\rAsserted-Identity",
+			"Max\rForwards",
+			"\r",
+		};
+
+		for (i = 0; i < sizeof(cr_names) / sizeof(cr_names[0]); i++) {
+			struct pl pl;
+
+			pl_set_str(&pl, cr_names[i]);
+			assert_int_equal(sip_hdr_id_of(&pl), SIP_HDR_OTHER);
+		}
+	}
+	/* other octets that OR 0x20 would fold are not letters' cases */
+	{
+		static const char *const near[] = { "Vi\x01", "T\x0f",
+						    "Fro\x0d", "CSe\x11" };
+
+		for (i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+			struct pl pl;
+
+			pl_set_str(&pl, near[i]);
+			assert_int_equal(sip_hdr_id_of(&pl), SIP_HDR_OTHER);
+		}
+	}
 	assert_string_equal(sip_hdr_name(SIP_HDR_OTHER), "");
 	assert_string_equal(sip_hdr_name(SIP_HDR_NUM), "");
 	assert_string_equal(sip_hdr_name(SIP_HDR_CALL_ID), "Call-ID");
@@ -576,6 +607,15 @@ static void test_method_names(void **state)
 	pl_set_str(&pl, "INVITEX");
 	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
 	pl_set_str(&pl, "INVIT");
+	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
+	/* RFC 3261 7.1: case-sensitive, at every length */
+	pl_set_str(&pl, "REGISTEr");
+	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
+	pl_set_str(&pl, "bye");
+	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
+	pl_set_str(&pl, "SUBSCRIBe");
+	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
+	pl_set_str(&pl, "CANCEl");
 	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
 	pl_set(&pl, "", 0);
 	assert_int_equal(sip_method_id(&pl), SIP_METHOD_OTHER);
@@ -1386,6 +1426,24 @@ static const struct val_case val_cases[] = {
 	  EBADMSG, 400, "Via" },
 	{ INV "Via:\r\n" MF TO FR CID CSQ END, EBADMSG, 400, "Via" },
 	{ INV "Via: not a via\r\n" MF TO FR CID CSQ END, EBADMSG, 400, "Via" },
+	/* an empty value on a line below a good one, at the start of a line,
+	 * between two values; a comma inside a quoted parameter value splits
+	 * nothing; several good values and lines */
+	{ INV VIA "Via:\r\n" MF TO FR CID CSQ END, EBADMSG, 400,
+	  "Empty Via Value" },
+	{ INV VIA "Via: , SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n" MF TO
+		  FR CID CSQ END,
+	  EBADMSG, 400, "Empty Via Value" },
+	{ INV "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1 , , SIP/2.0/UDP "
+	      "b.example.com;branch=z9hG4bK2\r\n" MF TO FR CID CSQ END,
+	  EBADMSG, 400, "Empty Via Value" },
+	{ INV
+	  "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1;x=\"p,q\"\r\n" MF TO
+		  FR CID CSQ END,
+	  0, 0, NULL },
+	{ INV "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP "
+	      "b.example.com;branch=z9hG4bK2\r\n" VIA MF TO FR CID CSQ END,
+	  0, 0, NULL },
 	/* malformed From / To / Request-URI */
 	{ INV VIA MF
 	  "To: \"unterminated <sip:x@example.com>\r\n" FR CID CSQ END,

@@ -945,6 +945,32 @@ static void test_host_port(void **state)
 		{ "-a", EBADMSG, 0 },
 		{ "a b", EBADMSG, 0 },
 		{ "9", EBADMSG, 0 },
+		/* hostname = *( domainlabel "." ) toplabel [ "." ]: labels
+		 * are not empty and neither start nor end with '-'; the
+		 * toplabel starts with a letter */
+		{ "a.", 0, SIP_HOST_NAME },
+		{ "a.b-c.D9", 0, SIP_HOST_NAME },
+		{ "x--y.example", 0, SIP_HOST_NAME },
+		{ "9a.example", 0, SIP_HOST_NAME },
+		{ ".", EBADMSG, 0 },
+		{ "a..", EBADMSG, 0 },
+		{ "a..b", EBADMSG, 0 },
+		{ ".a", EBADMSG, 0 },
+		{ "a-", EBADMSG, 0 },
+		{ "a-.b", EBADMSG, 0 },
+		{ "a.-b", EBADMSG, 0 },
+		{ "a.b-", EBADMSG, 0 },
+		{ "a.b-.", EBADMSG, 0 },
+		{ "a.9b", EBADMSG, 0 },
+		{ "a_b.example", EBADMSG, 0 },
+		/* IPv4address = 1*3DIGIT "." x4, each at most 255 */
+		{ "127.000.0.001", 0, SIP_HOST_IPV4 },
+		{ "1.2.3.0004", EBADMSG, 0 },
+		{ "1.2.3.4.5", EBADMSG, 0 },
+		{ "1..2.3", EBADMSG, 0 },
+		{ "1.2.3", EBADMSG, 0 },
+		{ "256.1.1.1", EBADMSG, 0 },
+		{ "1.2.3.4a", EBADMSG, 0 },
 	};
 	static const struct {
 		const char *in;
