@@ -110,7 +110,7 @@ static int teardown(void **state)
  * transport does; then run the loop batch that commits and answers. */
 static void deliver(const char *branch, uint32_t cseq, const char *extra)
 {
-	char text[4096];
+	char text[16384];
 	struct sip_rx rx;
 	int n, i;
 
@@ -332,6 +332,89 @@ static void test_ok_waits_in_a_transaction(void **state)
 }
 
 
+/* Sends too large for fake_sent[] (2 KiB each), kept whole. */
+static struct {
+	char p[16384];
+	size_t len;
+} big_sent[4];
+static size_t big_nsent;
+
+static int big_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		    struct sip_conn *conn, const void *p, size_t len)
+{
+	(void)sip;
+	(void)tp;
+	(void)dst;
+	(void)conn;
+	assert_true(big_nsent < sizeof(big_sent) / sizeof(big_sent[0]));
+	assert_true(len < sizeof(big_sent[0].p));
+	memcpy(big_sent[big_nsent].p, p, len);
+	big_sent[big_nsent].p[len] = '\0';
+	big_sent[big_nsent++].len = len;
+	return 0;
+}
+
+
+/* Answers larger than the stack storage they are built in first (2 KiB):
+ * a 200 that lists 16 long Contacts, after a head of 25 Via lines; it is
+ * built in a heap buffer instead, whole, and repeated octet for octet. */
+static void test_large_answers(void **state)
+{
+	static char extra[12288];
+	char nonce[128], az[1024], sent[2048];
+	const char *ok;
+	size_t i, len = 0;
+	int n;
+
+	(void)state;
+	deliver("z9hG4bKrs-1", 1, "");
+	sent_str(0, sent, sizeof(sent));
+	answer(sent, "pw1", nonce, sizeof(nonce), az, sizeof(az));
+	big_nsent = 0;
+	g_env.sip->sendh = big_send;
+
+	n = snprintf(extra, sizeof(extra), "%s", az);
+	assert_true(n > 0);
+	len = (size_t)n;
+	for (i = 0; i < 15; i++) {
+		n = snprintf(extra + len, sizeof(extra) - len,
+			     "Contact: <sip:alice-with-a-rather-long-user-part-"
+			     "%02zu@192.0.2.1:%zu;transport=udp;ob>\r\n",
+			     i, 6000 + i);
+		assert_true(n > 0 && (size_t)n < sizeof(extra) - len);
+		len += (size_t)n;
+	}
+	for (i = 0; i < 24; i++) {
+		n = snprintf(extra + len, sizeof(extra) - len,
+			     "Via: SIP/2.0/UDP proxy-%02zu.example.com:5060;"
+			     "branch=z9hG4bK-a-long-branch-of-hop-%02zu\r\n",
+			     i, i);
+		assert_true(n > 0 && (size_t)n < sizeof(extra) - len);
+		len += (size_t)n;
+	}
+	deliver("z9hG4bKrs-2", 2, extra);
+	assert_int_equal(big_nsent, 1);
+	ok = big_sent[0].p;
+	assert_int_equal(strncmp(ok, "SIP/2.0 200 ", 12), 0);
+	assert_true(big_sent[0].len > 3072); /* over ANSWER_STACK */
+	assert_int_equal(count(ok, "\r\nContact: <sip:alice"), 16);
+	assert_int_equal(count(ok, "\r\nVia: "), 25);
+	assert_non_null(strstr(ok, "branch=z9hG4bK-a-long-branch-of-hop-23"
+				   "\r\nFrom: "));
+	assert_int_equal(count(ok, "Content-Length:"), 1);
+	assert_int_equal(strcmp(ok + big_sent[0].len - 23,
+				"\r\nContent-Length: 0\r\n\r\n"),
+			 0);
+	assert_int_equal(nbindings(), 16);
+
+	/* the retransmission gets the same octets from the transaction */
+	deliver("z9hG4bKrs-2", 2, extra);
+	assert_int_equal(big_nsent, 2);
+	assert_int_equal(big_sent[1].len, big_sent[0].len);
+	assert_memory_equal(big_sent[1].p, big_sent[0].p, big_sent[0].len);
+}
+
+
 static void test_stateful_answers(void **state)
 {
 	char nonce[128], az[1024], sent[2048];
@@ -396,6 +479,8 @@ int main(void)
 			test_first_challenge_still_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ok_waits_in_a_transaction,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_answers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_stateful_answers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stale_nonce_is_stateless,
