@@ -2,25 +2,31 @@
  * @file regevent.c  The S-CSCF's reg event notifier (RFC 3680, RFC 6665,
  *                   TS 24.229 5.4.2.1).
  *
- * State, all on the loop's thread:
+ * State, all on the loop's thread.  The S-CSCF keeps it for every
+ * registered user, so each record is one heap block and what many users
+ * have in common is kept once (docs/internals/regevent.md: the bytes):
  *
  *  - one `aor` record per IMPU the registrar reported (re->aors, keyed by
- *    the canonical IMPU): its registration as a one-registration reginfo
- *    (active contacts only, with the expires as reported and the time of
- *    the report, so later documents carry the seconds left), and a
- *    counted reference to the `rset` of its implicit registration set:
- *    the set's IMPUs, the hosts of the P-CSCFs in the Path of its
- *    contacts and the hosts of its application servers.  A NOTIFY for a
- *    subscription to IMPU X carries one <registration> per IMPU of X's
- *    set (TS 24.229 5.4.2.1.2), and the rset says who may subscribe.
- *  - one `sub` per subscription: the dialog (RFC 3261 12.1.1 UAS side:
- *    Call-ID, both tags, both URIs, remote target, route set, both
- *    CSeqs), the Event id, the next reginfo version, the expiry timer.
- *    Subscriptions are in three hashes: by subscribed IMPU (holding the
- *    notifier's one reference), by Call-ID (for in-dialog requests) and
- *    by id (for NOTIFY results); the last two are not counted.  A subscription
- * outlives the aor record it watches: a restart restores subscriptions from the
- * store before the registrar reports its registrations again.
+ *    the canonical IMPU): its registration's active contacts packed
+ *    (reginfo_reg_pack: the expires as reported, with the time of the
+ *    report, so later documents carry the seconds left), the canonical
+ *    IMPUs of its implicit set when the set has more than one (a block
+ *    shared by the set's records), and a counted reference to the
+ *    interned `hosts` list: the P-CSCFs in the Path of its contacts and
+ *    its application servers.  A NOTIFY for a subscription to IMPU X
+ *    carries one <registration> per IMPU of X's set (TS 24.229
+ *    5.4.2.1.2); the set and the hosts say who may subscribe.
+ *  - one `sub` per subscription: the dialog (RFC 3261 12.1.1 UAS side):
+ *    its own strings (IMPU, Call-ID, both tags, our URI, Event id) in the
+ *    block, and a counted reference to the interned `peer`, the
+ *    subscriber's side that is the same for all the subscriptions of one
+ *    P-CSCF (its identity, URI, remote target, route set); both CSeqs,
+ *    the next reginfo version, the deadline.  Subscriptions are in three
+ *    tables: by subscribed IMPU (holding the notifier's one reference),
+ *    by Call-ID (for in-dialog requests) and by id (for NOTIFY results),
+ *    and in a heap by deadline under one timer.  A subscription outlives
+ *    the aor record it watches: a restart restores subscriptions from the
+ *    store before the registrar reports its registrations again.
  *
  * Versions (RFC 3680 5.2): every document sent in a subscription carries
  * the next version of that subscription, starting at 0, so a partial
@@ -62,9 +68,10 @@
 /*
  * The per-user records are in tables of their own kind: chains through a
  * pointer in the record (8 bytes a table, where a `struct le` takes 32),
- * buckets of one pointer, doubled when the entries outnumber them.  A
- * chain keeps the order of insertion (subscriptions to an IMPU are
- * notified in the order they were made).
+ * buckets of one pointer, doubled past two entries a bucket (4 to 8 bytes
+ * of buckets an entry, chains of one or two).  A chain keeps the order of
+ * insertion: subscriptions to an IMPU are notified in the order they were
+ * made.
  */
 typedef uint32_t(stab_key_h)(const void *e);
 
@@ -207,8 +214,10 @@ struct strpack {
  * the list is full. */
 static int sp_add(struct strpack *sp, const char *s, size_t l, bool dedup)
 {
-	if (!s)
-		s = "", l = 0;
+	if (!s) {
+		s = "";
+		l = 0;
+	}
 	for (size_t i = 0; dedup && i < sp->n; i++)
 		if (sp->l[i] == l && !memcmp(sp->p[i], s, l))
 			return (int)i;
@@ -402,7 +411,7 @@ static void stab_add(struct stab *t, void *e)
 {
 	stab_chain_add(t, t->b, t->mask, e);
 	t->n++;
-	if (t->n > (size_t)t->mask + 1 && t->mask < STAB_MAX - 1)
+	if (t->n > 2 * ((size_t)t->mask + 1) && t->mask < STAB_MAX - 1)
 		stab_grow(t);
 }
 
