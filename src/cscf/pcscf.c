@@ -1136,6 +1136,28 @@ out:
 }
 
 
+/* The oldest registration on first's flow that holds identity u, found
+ * through the identity index: a flow may carry thousands of phones (an
+ * SBC in front), an identity a handful of registrations. */
+static const struct phone *flow_phone_with_id(struct pcscf *p,
+					      const struct phone *first,
+					      const struct sip_uri *u)
+{
+	uint32_t key = uri_key(u);
+	struct pcscf_inode *nd;
+
+	for (nd = pcscf_idx_head(&p->byid, key); nd; nd = nd->next) {
+		const struct phone *ph = phone_of(nd);
+
+		if (nd->key == key &&
+		    flow_eq(ph, (enum sip_transp)first->tp, &first->src) &&
+		    phone_has_id(ph, u))
+			return ph;
+	}
+	return NULL;
+}
+
+
 /* The registration a request from the phone's flow acts for, and the
  * identity to assert (TS 24.229 5.2.6.3.1, RFC 3325 9.1). */
 static int pick_identity(struct pcscf *p, struct sip_msg *msg,
@@ -1144,26 +1166,18 @@ static int pick_identity(struct pcscf *p, struct sip_msg *msg,
 	const struct phone *ph, *first;
 	struct sip_hdr_iter it = { 0 };
 	const struct sip_addr *from;
-	struct pcscf_inode *nd;
 	struct sip_addr a;
-	uint32_t key;
 	struct pl v;
 
 	first = flow_first(p, (enum sip_transp)msg->tp, &msg->src);
 	if (!first)
 		return ENOENT;
-	key = first->node[N_FLOW].key;
 	if (sip_msg_hdr_value_next(msg, SIP_HDR_P_PREFERRED_IDENTITY, &it,
 				   &v)) {
 		if (sip_addr_decode(&a, &v))
 			return strict ? EPERM : 0;
-		for (nd = pcscf_idx_head(&p->byflow, key); nd; nd = nd->next) {
-			ph = phone_of(nd);
-			if (nd->key != key ||
-			    !flow_eq(ph, (enum sip_transp)first->tp,
-				     &first->src) ||
-			    !phone_has_id(ph, &a.uri))
-				continue;
+		ph = flow_phone_with_id(p, first, &a.uri);
+		if (ph) {
 			*php = ph;
 			if (pl_isset(&a.dname))
 				return buf_printf(pai, "%.*s <%.*s>",
@@ -1178,16 +1192,9 @@ static int pick_identity(struct pcscf *p, struct sip_msg *msg,
 	 * this flow, else the first; its default identity */
 	*php = first;
 	if (sip_msg_from(msg, &from) == 0) {
-		for (nd = pcscf_idx_head(&p->byflow, key); nd; nd = nd->next) {
-			ph = phone_of(nd);
-			if (nd->key == key &&
-			    flow_eq(ph, (enum sip_transp)first->tp,
-				    &first->src) &&
-			    phone_has_id(ph, &from->uri)) {
-				*php = ph;
-				break;
-			}
-		}
+		ph = flow_phone_with_id(p, first, &from->uri);
+		if (ph)
+			*php = ph;
 	}
 	return buf_printf(pai, "<%s>", phone_default_id(*php));
 }

@@ -65,17 +65,17 @@ static void grow(struct pcscf_idx *x)
 	if (!nb)
 		return;
 	for (i = 0; i <= x->mask; i++) {
-		struct pcscf_inode **tail[2] = { &nb[i].head,
-						 &nb[i + x->mask + 1].head };
+		struct pcscf_bucket *to[2] = { &nb[i], &nb[i + x->mask + 1] };
 		struct pcscf_inode *nd = x->b[i].head, *next;
 
 		for (; nd; nd = next) {
-			int k = (nd->key & nmask) != i;
+			struct pcscf_bucket *b = to[(nd->key & nmask) != i];
 
 			next = nd->next;
 			nd->next = NULL;
-			*tail[k] = nd;
-			tail[k] = &nd->next;
+			nd->pprev = b->tail ? &b->tail->next : &b->head;
+			*nd->pprev = nd;
+			b->tail = nd;
 		}
 	}
 	mem_deref(x->b);
@@ -85,37 +85,47 @@ static void grow(struct pcscf_idx *x)
 
 
 /* At the end of its chain: lookups see the oldest node first. */
+_Static_assert(offsetof(struct pcscf_inode, next) == 0,
+	       "idx_del finds the tail by its next");
+
 void pcscf_idx_add(struct pcscf_idx *x, struct pcscf_inode *nd, uint32_t key)
 {
-	struct pcscf_inode **pp;
+	struct pcscf_bucket *b;
 
 	if (!x || !x->b || !nd)
 		return;
 	if (x->n > 2 * ((size_t)x->mask + 1) && x->mask < IDX_MAX - 1)
 		grow(x);
+	b = &x->b[key & x->mask];
 	nd->key = key;
 	nd->next = NULL;
-	for (pp = &x->b[key & x->mask].head; *pp; pp = &(*pp)->next)
-		;
-	*pp = nd;
+	nd->pprev = b->tail ? &b->tail->next : &b->head;
+	*nd->pprev = nd;
+	b->tail = nd;
 	x->n++;
 }
 
 
+/* A node not in the index (pprev NULL: never added, or removed) is left
+ * alone.  `next` is a node's first member, so the pointer to the last
+ * node's `next` is that node. */
 void pcscf_idx_del(struct pcscf_idx *x, struct pcscf_inode *nd)
 {
-	struct pcscf_inode **pp;
+	struct pcscf_bucket *b;
 
-	if (!x || !x->b || !nd)
+	if (!x || !x->b || !nd || !nd->pprev)
 		return;
-	for (pp = &x->b[nd->key & x->mask].head; *pp; pp = &(*pp)->next) {
-		if (*pp == nd) {
-			*pp = nd->next;
-			nd->next = NULL;
-			x->n--;
-			return;
-		}
-	}
+	b = &x->b[nd->key & x->mask];
+	*nd->pprev = nd->next;
+	if (nd->next)
+		nd->next->pprev = nd->pprev;
+	else
+		b->tail = nd->pprev == &b->head
+				  ? NULL
+				  : (struct pcscf_inode *)(void *)nd->pprev;
+	nd->next = NULL;
+	nd->pprev = NULL;
+	x->n--;
 }
 
 

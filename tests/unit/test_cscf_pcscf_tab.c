@@ -83,6 +83,54 @@ static void test_idx(void **state)
 }
 
 
+/* Many nodes of one key (phones sharing a flow): each is added at the
+ * end and removed in O(1) (pprev), from the head, the middle and the
+ * tail, and what is added after the tail went still goes last. */
+static void test_idx_one_key(void **state)
+{
+	struct pcscf_idx x;
+	struct pcscf_inode *nd;
+	size_t i, n;
+	uint32_t prev;
+
+	(void)state;
+	memset(nodes, 0, sizeof(nodes));
+	assert_int_equal(pcscf_idx_init(&x, 4), 0);
+	for (i = 0; i < NODES; i++) {
+		nodes[i].pos = (uint32_t)i;
+		pcscf_idx_add(&x, &nodes[i], 7);
+	}
+	assert_int_equal(count_key(&x, 7), NODES);
+	pcscf_idx_del(&x, &nodes[0]);         /* head */
+	pcscf_idx_del(&x, &nodes[NODES / 2]); /* middle */
+	pcscf_idx_del(&x, &nodes[NODES - 1]); /* tail */
+	pcscf_idx_del(&x, &nodes[NODES - 1]); /* not in: nothing */
+	assert_int_equal(x.n, NODES - 3);
+	pcscf_idx_add(&x, &nodes[0], 7);
+	/* oldest first: 1, 2, ... without the two removed, then 0 */
+	n = 0;
+	prev = 0;
+	for (nd = pcscf_idx_head(&x, 7); nd; nd = nd->next) {
+		if (nd->key != 7)
+			continue;
+		if (nd->next)
+			assert_true(nd->pos > prev);
+		else
+			assert_ptr_equal(nd, &nodes[0]);
+		prev = nd->pos;
+		n++;
+	}
+	assert_int_equal(n, NODES - 2);
+	assert_ptr_equal(x.b[7 & x.mask].tail, &nodes[0]);
+	for (i = 0; i < NODES; i++)
+		pcscf_idx_del(&x, &nodes[i]);
+	assert_int_equal(x.n, 0);
+	assert_null(pcscf_idx_head(&x, 7));
+	assert_null(x.b[7 & x.mask].tail);
+	pcscf_idx_free(&x);
+}
+
+
 static void walk_del(struct pcscf_inode *nd)
 {
 	walked++;
@@ -169,6 +217,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_idx, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_idx_one_key, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_idx_walk, mem_mark,
 						mem_expect_no_leaks),
