@@ -685,6 +685,36 @@ static void handle_destructor(void *arg)
 }
 
 
+/* The handle and the transaction of req; keep: the transaction holds
+ * the request (sip_strans_req) until its final response. */
+static int alloc_handle(struct sip_strans **stp, struct sip *sip,
+			struct sip_msg *req, bool keep)
+{
+	const struct sip_via *via;
+	const struct sip_cseq *cseq;
+	struct sip_strans *h;
+	struct strans *st;
+	int err;
+
+	if (sip_msg_via(req, &via) || sip_msg_cseq(req, &cseq))
+		return EBADMSG;
+	if (find(sip, req, via, cseq, MATCH_SAME))
+		return EALREADY;
+	h = mem_zalloc(sizeof(*h), handle_destructor);
+	if (!h)
+		return ENOMEM;
+	err = strans_create(&st, sip, req, keep);
+	if (err) {
+		mem_deref(h);
+		return err;
+	}
+	st->h = h;
+	h->st = st;
+	*stp = h;
+	return 0;
+}
+
+
 /**
  * Create the server transaction of a request (RFC 3261 17.2).
  *
@@ -703,33 +733,16 @@ int sip_strans_alloc(struct sip_strans **stp, struct sip *sip,
 		     struct sip_msg *req, sip_strans_cancel_h *cancelh,
 		     void *arg)
 {
-	const struct sip_via *via;
-	const struct sip_cseq *cseq;
-	struct sip_strans *h;
-	struct strans *st;
 	int err;
 
 	if (!stp || !sip || !sip->strans || !req || !req->req ||
 	    req->meth == SIP_METHOD_ACK)
 		return EINVAL;
-	if (sip_msg_via(req, &via) || sip_msg_cseq(req, &cseq))
-		return EBADMSG;
-	if (find(sip, req, via, cseq, MATCH_SAME))
-		return EALREADY;
-
-	h = mem_zalloc(sizeof(*h), handle_destructor);
-	if (!h)
-		return ENOMEM;
-	err = strans_create(&st, sip, req, true);
-	if (err) {
-		mem_deref(h);
+	err = alloc_handle(stp, sip, req, true);
+	if (err)
 		return err;
-	}
-	st->cancelh = cancelh;
-	st->arg = arg;
-	st->h = h;
-	h->st = st;
-	*stp = h;
+	(*stp)->st->cancelh = cancelh;
+	(*stp)->st->arg = arg;
 	return 0;
 }
 
@@ -748,32 +761,10 @@ int sip_strans_alloc(struct sip_strans **stp, struct sip *sip,
 int sip_strans_alloc_bare(struct sip_strans **stp, struct sip *sip,
 			  struct sip_msg *req)
 {
-	const struct sip_via *via;
-	const struct sip_cseq *cseq;
-	struct sip_strans *h;
-	struct strans *st;
-	int err;
-
 	if (!stp || !sip || !sip->strans || !req || !req->req ||
 	    req->meth == SIP_METHOD_ACK || req->meth == SIP_METHOD_INVITE)
 		return EINVAL;
-	if (sip_msg_via(req, &via) || sip_msg_cseq(req, &cseq))
-		return EBADMSG;
-	if (find(sip, req, via, cseq, MATCH_SAME))
-		return EALREADY;
-
-	h = mem_zalloc(sizeof(*h), handle_destructor);
-	if (!h)
-		return ENOMEM;
-	err = strans_create(&st, sip, req, false);
-	if (err) {
-		mem_deref(h);
-		return err;
-	}
-	st->h = h;
-	h->st = st;
-	*stp = h;
-	return 0;
+	return alloc_handle(stp, sip, req, false);
 }
 
 
