@@ -736,12 +736,13 @@ static int rd_reg(struct pkr *r, struct reginfo *ri, const char *aor,
 int reginfo_reg_unpack(struct reginfo *ri, const uint8_t *p, size_t len,
 		       const char *aor, const char *id)
 {
-	struct pkr r = { p, p + len, false };
+	struct pkr r;
 	size_t n0;
 	int err;
 
 	if (!ri || !p || (aor && !id))
 		return EINVAL;
+	r = (struct pkr){ p, p + len, false };
 	n0 = ri->reg_n;
 	err = rd_reg(&r, ri, aor, id);
 	if (!err && r.p != r.end)
@@ -759,7 +760,7 @@ int reginfo_reg_unpack(struct reginfo *ri, const uint8_t *p, size_t len,
  */
 int reginfo_unpack(struct reginfo *ri, const uint8_t *p, size_t len)
 {
-	struct pkr r = { p, p + len, false };
+	struct pkr r;
 	size_t n0;
 	uint64_t n;
 	int err = 0;
@@ -767,7 +768,8 @@ int reginfo_unpack(struct reginfo *ri, const uint8_t *p, size_t len)
 	if (!ri || (!p && len))
 		return EINVAL;
 	if (!len)
-		return 0;
+		return 0; /* p may be NULL: no p + len (C11 6.5.6) */
+	r = (struct pkr){ p, p + len, false };
 	n0 = ri->reg_n;
 	n = rd_num(&r);
 	if (r.bad || n > REGINFO_REG_MAX)
