@@ -26,9 +26,7 @@ command -v valgrind >/dev/null || { echo "valgrind not found" >&2; exit 1; }
 command -v sipp >/dev/null || { echo "sipp not found" >&2; exit 1; }
 [ -x "$ENTIMS" ] || { echo "no $ENTIMS: make release" >&2; exit 1; }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$ROOT/bench/common.sh" # free_port
 
 printf '[core]\nroles = sip\n[registrar]\ncommit_delay_ms = 100\n' >"$TMP/cg.conf"
 { echo SEQUENTIAL; for i in $(seq 0 999); do echo "u$i;"; done; } >"$TMP/users.csv"

@@ -25,33 +25,15 @@ KAM_PKG=${BENCH_KAM_PKG:-16}
 # entims log level (debug slows it down: for finding a failure, not measuring)
 LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 
-PIDS=()
-TMP=$(mktemp -d /tmp/entims-imsbench.XXXXXX)
+. "$ROOT/bench/common.sh"
+bench_init entims-imsbench ims-bench
 
-log() {
-	printf '[ims-bench %s] %s\n' "$(date +%T)" "$*" >&2
-}
-
-die() {
-	log "error: $*"
-	exit 1
-}
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
+# Undone at exit, after the servers are signalled (bench/common.sh).
+bench_cleanup_hook() {
 	if [ -n "${HOSTS_BOUND:-}" ]; then
 		umount /etc/hosts 2>/dev/null || true
 	fi
-	if [ -z "${BENCH_KEEP_TMP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		log "logs kept in $TMP"
-	fi
 }
-trap cleanup EXIT
 
 # bench_prereq "<servers>": tools, binaries, CPUs; builds the release
 # preset unless BENCH_NO_BUILD is set.
@@ -92,82 +74,6 @@ interop_hosts() {
 		die "$1 does not resolve to 127.0.0.1 in the namespace"
 }
 
-# Wait for a PID we started, at most <secs>; its exit status, or 124
-# after stopping it.
-wait_pid() {
-	local pid=$1 secs=$2 i rc=0
-	for ((i = 0; i < secs * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		return 124
-	fi
-	wait "$pid" || rc=$?
-	return "$rc"
-}
-
-# A port free for both UDP and TCP on 127.0.0.1, not handed out before
-# in this run.
-declare -A PORTS_GIVEN=()
-free_port() {
-	local p i
-	for ((i = 0; i < 50; i++)); do
-		p=$(python3 - <<'PY'
-import socket
-for _ in range(100):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close(); continue
-    u.close(); t.close(); print(p); break
-PY
-)
-		if [ -z "${PORTS_GIVEN[$p]:-}" ]; then
-			PORTS_GIVEN[$p]=1
-			echo "$p"
-			return 0
-		fi
-	done
-	die "no free port"
-}
-
-# sip_ping <port> <secs>: an OPTIONS to 127.0.0.1:<port> gets any response
-sip_ping() {
-	python3 - "$1" "$2" "$DOMAIN" <<'PY'
-import socket, sys, time
-port, secs, dom = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-s.settimeout(0.3)
-end = time.monotonic() + secs
-n = 0
-while time.monotonic() < end:
-    n += 1
-    msg = ("OPTIONS sip:ping@%s SIP/2.0\r\n"
-           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ping-%d;rport\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:ping@%s>;tag=p%d\r\n"
-           "To: <sip:ping@%s>\r\nCall-ID: ping-%d-%d@127.0.0.1\r\nCSeq: %d OPTIONS\r\n"
-           "Content-Length: 0\r\n\r\n") % (dom, me, n, dom, n, dom, me, n, n)
-    try:
-        s.sendto(msg.encode(), ("127.0.0.1", port))
-        while True:
-            data, _ = s.recvfrom(65535)
-            if data.startswith(b"SIP/2.0 ") and not data.startswith(b"SIP/2.0 1"):
-                sys.exit(0)
-    except (socket.timeout, ConnectionRefusedError):
-        pass
-sys.exit(1)
-PY
-}
-
 # wait_tcp_listen <port> <secs>
 wait_tcp_listen() {
 	local hex i
@@ -192,19 +98,6 @@ wait_diameter_peers() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# sipp_stat <csv> <column>: the cumulative counter at the end of the run
-sipp_stat() {
-	python3 - "$1" "$2" <<'PY'
-import sys
-try:
-    lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-    head = lines[0].split(";")
-    print(lines[-1].split(";")[head.index(sys.argv[2])])
-except (OSError, IndexError, ValueError):
-    print(-1)
-PY
 }
 
 # in_range <name> <value> <min> <max>: an integer within the bounds
@@ -469,26 +362,6 @@ stop_entims() { stop_servers; }
 stop_kamailio() { stop_servers; }
 
 # ---- accounting ---------------------------------------------------------------
-
-# The PID and every descendant.
-proc_tree() {
-	local c
-	echo "$1"
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		proc_tree "$c"
-	done
-}
-
-# utime + stime, in clock ticks, of a process tree (threads included)
-cpu_ticks() {
-	local total=0 p t
-	for p in $(proc_tree "$1"); do
-		# after "pid (comm) ": state is $1, utime $12, stime $13
-		t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || continue
-		total=$((total + ${t:-0}))
-	done
-	echo "$total"
-}
 
 # cpu_snapshot <T0|T1>: the ticks of every server now
 declare -A T0=() T1=()

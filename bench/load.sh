@@ -63,30 +63,8 @@ SERVER_CPU=0
 LOAD_CPU=1
 HZ=$(getconf CLK_TCK)
 
-PIDS=()
-TMP=$(mktemp -d /tmp/entims-bench.XXXXXX)
-
-log() {
-	printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2
-}
-
-die() {
-	log "error: $*"
-	exit 1
-}
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	if [ -z "${BENCH_KEEP_TMP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		log "logs kept in $TMP"
-	fi
-}
-trap cleanup EXIT
+. "$ROOT/bench/common.sh"
+bench_init entims-bench bench
 
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (server on CPU 0, load on CPU 1)"
 for t in sipp taskset python3; do
@@ -98,89 +76,6 @@ for op in $OPS; do
 	*) die "unknown operation $op" ;;
 	esac
 done
-
-# Wait for a PID we started, at most <secs>; returns its exit status, or
-# 124 after stopping it.
-wait_pid() {
-	local pid=$1 secs=$2 i rc=0
-	for ((i = 0; i < secs * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		return 124
-	fi
-	wait "$pid" || rc=$?
-	return "$rc"
-}
-
-free_port() {
-	python3 - <<'PY'
-import socket
-for _ in range(100):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close(); continue
-    u.close(); t.close(); print(p); break
-PY
-}
-
-# An OPTIONS to the server gets any response within <secs>.
-sip_ping() {
-	python3 - "$1" "$2" <<'PY'
-import socket, sys, time
-port, secs = int(sys.argv[1]), float(sys.argv[2])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-me = s.getsockname()[1]
-s.settimeout(0.2)
-end = time.monotonic() + secs
-n = 0
-while time.monotonic() < end:
-    n += 1
-    msg = ("OPTIONS sip:%s SIP/2.0\r\n"
-           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ping-%d;rport\r\n"
-           "Max-Forwards: 70\r\nFrom: <sip:ping@%s>;tag=p%d\r\n"
-           "To: <sip:%s>\r\nCall-ID: ping-%d@127.0.0.1\r\nCSeq: %d OPTIONS\r\n"
-           "Content-Length: 0\r\n\r\n") % ("bench.test", me, n, "bench.test",
-                                           n, "bench.test", n, n)
-    try:
-        s.sendto(msg.encode(), ("127.0.0.1", port))
-        data, _ = s.recvfrom(65535)
-        if data.startswith(b"SIP/2.0 "):
-            sys.exit(0)
-    except (socket.timeout, ConnectionRefusedError):
-        pass
-sys.exit(1)
-PY
-}
-
-# The PID and every descendant.
-proc_tree() {
-	local c
-	echo "$1"
-	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		proc_tree "$c"
-	done
-}
-
-# utime + stime, in clock ticks, of a process tree (all threads included).
-cpu_ticks() {
-	local total=0 p t
-	for p in $(proc_tree "$1"); do
-		# fields after "pid (comm) ": state is $1, utime $12, stime $13
-		t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || continue
-		total=$((total + ${t:-0}))
-	done
-	echo "$total"
-}
 
 # Users b1000.. with password pw-b1000.., split over the sipp instances.
 make_users() {
@@ -273,19 +168,6 @@ stop_server() {
 	kill -TERM "$SERVER_PID" 2>/dev/null || true
 	wait_pid "$SERVER_PID" 15 || true
 	SERVER_PID=
-}
-
-# sipp_stat <csv> <column>: the cumulative counter at the end of the run.
-sipp_stat() {
-	python3 - "$1" "$2" <<'PY'
-import sys
-try:
-    lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-    head = lines[0].split(";")
-    print(lines[-1].split(";")[head.index(sys.argv[2])])
-except (OSError, IndexError, ValueError):
-    print(-1)
-PY
 }
 
 # run_op <server> <op> <rate>: sets OP_OK, OP_FAILED, OP_TICKS
