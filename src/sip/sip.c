@@ -235,14 +235,28 @@ void sip_close(struct sip *sip)
 }
 
 
-int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
-	     struct sip_conn *conn, const void *p, size_t len)
+/* once NULL: any message (responses, retransmissions, ACK); else a
+ * client transaction's first send, which alone may mark a handed-over
+ * message as delivered once (transp.c). */
+static int send_msg(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+		    struct sip_conn *conn, const void *p, size_t len,
+		    bool *once)
 {
 	if (sip->sendh)
 		return sip->sendh(sip, tp, dst, conn, p, len);
 	if (!sip->transp)
 		return ENOTCONN;
+	if (once)
+		return sip_transp_send_once(sip->transp, tp, dst, conn, p, len,
+					    once);
 	return sip_transp_send(sip->transp, tp, dst, conn, p, len);
+}
+
+
+int sip_send(struct sip *sip, enum sip_transp tp, const struct sa *dst,
+	     struct sip_conn *conn, const void *p, size_t len)
+{
+	return send_msg(sip, tp, dst, conn, p, len, NULL);
 }
 
 
@@ -250,11 +264,7 @@ int sip_send_once(struct sip *sip, enum sip_transp tp, const struct sa *dst,
 		  struct sip_conn *conn, const void *p, size_t len, bool *once)
 {
 	*once = false;
-	if (sip->sendh)
-		return sip->sendh(sip, tp, dst, conn, p, len);
-	if (!sip->transp)
-		return ENOTCONN;
-	return sip_transp_send_once(sip->transp, tp, dst, conn, p, len, once);
+	return send_msg(sip, tp, dst, conn, p, len, once);
 }
 
 
