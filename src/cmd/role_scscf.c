@@ -238,13 +238,6 @@ static void notify_h(const struct regevent_notify *n, void *arg)
 }
 
 
-static bool ev_active(enum scscf_reg_ev ev)
-{
-	return ev == SCSCF_EV_REGISTERED || ev == SCSCF_EV_CREATED ||
-	       ev == SCSCF_EV_REFRESHED || ev == SCSCF_EV_SHORTENED;
-}
-
-
 /* The registrar's event names are RFC 3680's, in the same order. */
 static enum reginfo_event ev_map(enum scscf_reg_ev ev)
 {
@@ -274,67 +267,105 @@ static enum reginfo_event ev_map(enum scscf_reg_ev ev)
 
 #define SNAP_MAX 16
 
-/* Registrar event -> notifier snapshot of that IMPU. */
-static void reg_event_h(const struct scscf_reg_event *e, void *arg)
+static bool changed_in(const struct scscf_reg_event *e, const char *uri)
 {
-	struct scscf_role *r = arg;
-	struct scscf_contact cv[SNAP_MAX];
-	struct regevent_contact ct[SNAP_MAX + 1];
-	struct regevent_reg reg = { 0 };
-	struct regevent_set set = { 0 };
-	const char *epath = NULL;
-	size_t n = 0, i, k = 0;
-	bool active = false;
-	int err;
+	for (size_t j = 0; j < e->ct_n; j++)
+		if (!strcmp(e->ct[j].contact, uri))
+			return true;
+	return false;
+}
 
-	if (!r->re)
-		return;
-	memset(ct, 0, sizeof(ct));
-	if (scscf_reg_lookup(r->reg, e->impu, cv, SNAP_MAX, &n))
+
+/* One IMPU of the change: its unchanged contacts (from the registrar, of
+ * every set that registers it), then the changed ones. */
+static size_t snap_reg(const struct scscf_role *r,
+		       const struct scscf_reg_event *e, const char *impu,
+		       struct regevent_contact *ct, struct regevent_reg *reg)
+{
+	struct scscf_contact cv[SNAP_MAX];
+	size_t n = 0, k = 0;
+	bool active = false;
+
+	if (scscf_reg_lookup(r->reg, impu, cv, SNAP_MAX, &n))
 		n = 0;
-	for (i = 0; i < n && i < SNAP_MAX; i++) {
-		if (!strcmp(cv[i].uri, e->contact)) {
-			/* reported below, as changed; its Path authorises
-			 * the P-CSCF's SUBSCRIBE (TS 24.229 5.4.2.1.1) */
-			epath = *cv[i].path ? cv[i].path : NULL;
+	for (size_t i = 0; i < n && i < SNAP_MAX; i++) {
+		if (changed_in(e, cv[i].uri))
 			continue;
-		}
-		ct[k].uri = cv[i].uri;
-		ct[k].state = REGINFO_CT_ACTIVE;
-		ct[k].event = REGINFO_EV_REGISTERED;
-		ct[k].expires = cv[i].expires;
-		ct[k].q = (int16_t)cv[i].q;
-		ct[k].callid = cv[i].call_id;
-		ct[k].cseq = cv[i].cseq;
-		ct[k].instance = *cv[i].instance ? cv[i].instance : NULL;
-		ct[k].path = *cv[i].path ? cv[i].path : NULL;
+		ct[k] = (struct regevent_contact){
+			.uri = cv[i].uri,
+			.state = REGINFO_CT_ACTIVE,
+			.event = REGINFO_EV_REGISTERED,
+			.expires = cv[i].expires,
+			.q = (int16_t)cv[i].q,
+			.callid = cv[i].call_id,
+			.cseq = cv[i].cseq,
+			.instance = *cv[i].instance ? cv[i].instance : NULL,
+			.path = *cv[i].path ? cv[i].path : NULL,
+		};
 		active = true;
 		k++;
 	}
-	ct[k].uri = e->contact;
-	ct[k].state =
-		ev_active(e->ev) ? REGINFO_CT_ACTIVE : REGINFO_CT_TERMINATED;
-	ct[k].event = ev_map(e->ev);
-	ct[k].changed = true;
-	ct[k].expires = e->expires;
-	ct[k].q = -1;
-	ct[k].callid = e->call_id;
-	ct[k].cseq = e->cseq;
-	ct[k].instance = *e->instance ? e->instance : NULL;
-	ct[k].path = epath;
-	if (ev_active(e->ev))
-		active = true;
-	k++;
-	reg.aor = e->impu;
-	reg.state = active ? REGINFO_REG_ACTIVE : REGINFO_REG_TERMINATED;
-	reg.ct = ct;
-	reg.ct_n = k;
-	set.reg = &reg;
-	set.reg_n = 1;
-	err = regevent_update(r->re, &set);
+	for (size_t j = 0; j < e->ct_n; j++) {
+		const struct scscf_reg_event_ct *c = &e->ct[j];
+
+		ct[k] = (struct regevent_contact){
+			.uri = c->contact,
+			.state = c->active ? REGINFO_CT_ACTIVE
+					   : REGINFO_CT_TERMINATED,
+			.event = ev_map(c->ev),
+			.changed = true,
+			.expires = c->expires,
+			.q = c->q,
+			.callid = c->call_id,
+			.cseq = c->cseq,
+			.instance = *c->instance ? c->instance : NULL,
+			/* its Path authorises the P-CSCF's SUBSCRIBE
+			 * (TS 24.229 5.4.2.1.1) */
+			.path = *c->path ? c->path : NULL,
+		};
+		active |= c->active;
+		k++;
+	}
+	*reg = (struct regevent_reg){
+		.aor = impu,
+		.state = active ? REGINFO_REG_ACTIVE : REGINFO_REG_TERMINATED,
+		.ct = ct,
+		.ct_n = k,
+	};
+	return k;
+}
+
+
+/* Registrar event -> notifier: a snapshot of every IMPU of the set
+ * (TS 24.229 5.4.2.1.2), each with all its contacts, the changed ones
+ * marked, and the ASs of the iFCs that may subscribe (5.4.2.1.1). */
+static void reg_event_h(const struct scscf_reg_event *e, void *arg)
+{
+	struct scscf_role *r = arg;
+	struct regevent_contact *ct;
+	struct regevent_reg *regs;
+	struct regevent_set set = { 0 };
+	size_t per = SNAP_MAX + e->ct_n;
+	int err = ENOMEM;
+
+	if (!r->re || !e->impu_n)
+		return;
+	regs = mem_zalloc(e->impu_n * sizeof(*regs), NULL);
+	ct = mem_zalloc(e->impu_n * per * sizeof(*ct), NULL);
+	if (regs && ct) {
+		for (size_t i = 0; i < e->impu_n; i++)
+			(void)snap_reg(r, e, e->impu[i], ct + i * per,
+				       &regs[i]);
+		set.reg = regs;
+		set.reg_n = e->impu_n;
+		set.as_uri = e->as_uri;
+		err = regevent_update(r->re, &set);
+	}
 	if (err)
-		LOG_WARN(NULL, "reg event for %s not notified: %s", e->impu,
+		LOG_WARN(NULL, "reg event for %s not notified: %s", e->impu[0],
 			 log_strerror(err));
+	mem_deref(ct);
+	mem_deref(regs);
 }
 
 

@@ -65,6 +65,7 @@
 #include "core/loop.h"
 #include "core/pl.h"
 #include "cscf/ifc.h"
+#include "cscf/reginfo.h"
 #include "cscf/scscf_store.h"
 #include "diameter/avp.h"
 #include "diameter/cx.h"
@@ -87,6 +88,7 @@
 #define UA_MAX         256
 #define URI_MAX        1024 /* Contact URI */
 #define REQ_CONTACTS   32   /* Contact values in one REGISTER */
+#define EV_AS_MAX      16   /* ASs named in a reg event (distinct) */
 #define REPLY_MAX      32768
 #define NONCE_RAND_LEN 18 /* digest nonce: 24 base64url characters */
 #define SET_IMPU_MAX   64 /* IMPUs of one implicit set indexed */
@@ -377,42 +379,119 @@ static uint32_t idx_key(const void *data)
 
 /* ---- events ---- */
 
-static void event_contact(struct scscf_reg *reg, const struct sreg_set *s,
-			  const struct sreg_binding *b, enum scscf_reg_ev ev,
-			  enum scscf_reg_state st, const char *only)
+/* A changed binding and what happened to it. */
+struct ev_chg {
+	const struct sreg_binding *b;
+	enum scscf_reg_ev ev;
+};
+
+static bool ev_active(enum scscf_reg_ev ev)
 {
+	return ev == SCSCF_EV_REGISTERED || ev == SCSCF_EV_CREATED ||
+	       ev == SCSCF_EV_REFRESHED || ev == SCSCF_EV_SHORTENED;
+}
+
+
+/* TS 24.229 5.4.2.1.1: the application servers named in the iFCs of the
+ * set's profile may subscribe to its reg event; each once, NULL-ended. */
+static void event_as(const struct cx_subscription *prof, const char **v,
+		     size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; prof && k < prof->sp_n; k++) {
+		for (size_t j = 0; j < prof->sp[k].ifc_n; j++) {
+			const char *as = prof->sp[k].ifc[j].as_uri;
+			bool dup = false;
+
+			if (!as || !*as)
+				continue;
+			for (size_t i = 0; i < n && !dup; i++)
+				dup = !strcmp(v[i], as);
+			if (!dup && n + 1 < max)
+				v[n++] = as;
+		}
+	}
+	v[n] = NULL;
+}
+
+
+/**
+ * Report one change of a set to the reg-event notifier: every contact it
+ * changed at once, for every registered IMPU of the set (TS 24.229
+ * 5.4.2.1.2: a NOTIFY has a <registration> per IMPU of the implicit set),
+ * so that a subscription sees the whole change in one NOTIFY and a
+ * de-registration of several contacts ends the registration once.
+ *
+ * @param st    the IMPUs' state after the change
+ * @param only  NULL, or the one IMPU a new profile barred or un-barred
+ *              (a barred IMPU has no registration to report but that)
+ */
+static void event_emit(struct scscf_reg *reg, const struct sreg_set *s,
+		       const struct ev_chg *chg, size_t n,
+		       enum scscf_reg_state st, const char *only)
+{
+	struct scscf_reg_event_ct ct[REQ_CONTACTS];
+	const char *impu[REGINFO_REG_MAX];
+	const char *as[EV_AS_MAX + 1];
 	struct scscf_reg_event e;
 	uint64_t now = tmr_jiffies();
-	size_t i;
+	size_t i, k = 0;
 
-	if (!reg->evh)
+	if (!reg->evh || !n)
 		return;
-	for (i = 0; i < s->idx_n; i++) {
+	for (i = 0; i < s->idx_n && k < REGINFO_REG_MAX; i++) {
 		const struct sreg_idx *x = &s->idxv[i];
 
-		/* a barred IMPU has no registration to report, except the
-		 * change that barred it (only) */
 		if (only ? strcmp(only, x->impu) != 0
 			 : (x->barred || !x->listed))
 			continue;
-		memset(&e, 0, sizeof(e));
-		e.impi = s->impi;
-		e.impu = x->impu;
-		e.state = st;
-		e.ev = ev;
-		e.contact = b->str;
-		e.instance = BSTR(b, inst);
-		e.expires = st == SCSCF_REGISTERED && b->exp_ms > now &&
-					    ev != SCSCF_EV_EXPIRED &&
-					    ev != SCSCF_EV_UNREGISTERED &&
-					    ev != SCSCF_EV_DEACTIVATED &&
-					    ev != SCSCF_EV_REJECTED
-				    ? (uint32_t)((b->exp_ms - now + 999) / 1000)
-				    : 0;
-		e.call_id = BSTR(b, callid);
-		e.cseq = b->cseq;
-		reg->evh(&e, reg->evarg);
+		impu[k++] = x->impu;
 	}
+	if (!k)
+		return;
+	if (n > REQ_CONTACTS)
+		n = REQ_CONTACTS;
+	for (i = 0; i < n; i++) {
+		const struct sreg_binding *b = chg[i].b;
+		bool active = st == SCSCF_REGISTERED && ev_active(chg[i].ev);
+
+		ct[i] = (struct scscf_reg_event_ct){
+			.contact = b->str,
+			.instance = BSTR(b, inst),
+			.path = BSTR(b, path),
+			.call_id = BSTR(b, callid),
+			.cseq = b->cseq,
+			.expires =
+				active && b->exp_ms > now
+					? (uint32_t)((b->exp_ms - now + 999) /
+						     1000)
+					: 0,
+			.q = (int16_t)b->q,
+			.ev = chg[i].ev,
+			.active = active,
+		};
+	}
+	event_as(s->prof, as, sizeof(as) / sizeof(as[0]));
+	memset(&e, 0, sizeof(e));
+	e.impi = s->impi;
+	e.impu = impu;
+	e.impu_n = k;
+	e.state = st;
+	e.ct = ct;
+	e.ct_n = n;
+	e.as_uri = as[0] ? as : NULL;
+	reg->evh(&e, reg->evarg);
+}
+
+
+static void event_one(struct scscf_reg *reg, const struct sreg_set *s,
+		      const struct sreg_binding *b, enum scscf_reg_ev ev,
+		      enum scscf_reg_state st, const char *only)
+{
+	struct ev_chg c = { b, ev };
+
+	event_emit(reg, s, &c, 1, st, only);
 }
 
 /* TS 24.229 5.4.1.7: a registered set changed (registration,
@@ -1603,8 +1682,7 @@ static void binding_expire(void *arg)
 	uint64_t gone = b->id;
 
 	if (s->bindings.n > 1) {
-		event_contact(reg, s, b, SCSCF_EV_EXPIRED, SCSCF_REGISTERED,
-			      NULL);
+		event_one(reg, s, b, SCSCF_EV_EXPIRED, SCSCF_REGISTERED, NULL);
 		binding_drop(reg, b);
 		(void)persist(reg, s, false, &gone, 1);
 		return;
@@ -1641,10 +1719,15 @@ static void load_timeout(void *arg)
 static void set_remove(struct scscf_reg *reg, struct sreg_set *s,
 		       enum scscf_reg_ev ev)
 {
+	struct ev_chg chg[REQ_CONTACTS];
+	size_t n = 0;
 	struct le *le;
 
-	LIST_FOREACH (&s->bindings, le)
-		event_contact(reg, s, le->data, ev, SCSCF_NOT_REGISTERED, NULL);
+	LIST_FOREACH (&s->bindings, le) {
+		if (n < REQ_CONTACTS)
+			chg[n++] = (struct ev_chg){ le->data, ev };
+	}
+	event_emit(reg, s, chg, n, SCSCF_NOT_REGISTERED, NULL);
 	(void)persist(reg, s, true, NULL, 0);
 	while ((le = s->bindings.head))
 		binding_drop(reg, le->data);
@@ -1842,16 +1925,25 @@ struct apply_ctx {
 	uint64_t now;
 	uint64_t *gone; /* ids of removed bindings */
 	size_t gone_n;
+	/* what changed, reported at once after the last Contact (each
+	 * binding referenced until then) */
+	struct ev_chg chg[REQ_CONTACTS];
+	size_t chg_n;
 };
 
 
-static void apply_drop(struct scscf_reg *reg, struct sreg_set *s,
-		       struct sreg_binding *b, struct apply_ctx *a)
+static void apply_note(struct apply_ctx *a, struct sreg_binding *b,
+		       enum scscf_reg_ev ev)
 {
-	event_contact(reg, s, b, SCSCF_EV_UNREGISTERED,
-		      s->bindings.n > 1 ? SCSCF_REGISTERED
-					: SCSCF_NOT_REGISTERED,
-		      NULL);
+	if (a->chg_n < REQ_CONTACTS)
+		a->chg[a->chg_n++] = (struct ev_chg){ mem_ref(b), ev };
+}
+
+
+static void apply_drop(struct scscf_reg *reg, struct sreg_binding *b,
+		       struct apply_ctx *a)
+{
+	apply_note(a, b, SCSCF_EV_UNREGISTERED);
 	if (a->gone_n < REQ_CONTACTS) /* max_contacts is capped to it */
 		a->gone[a->gone_n++] = b->id;
 	binding_drop(reg, b);
@@ -1930,7 +2022,7 @@ static int apply_one(struct scscf_reg *reg, struct sreg_set *s,
 	}
 	binding_link(s, b);
 	binding_start(b);
-	event_contact(reg, s, b, ev, SCSCF_REGISTERED, NULL);
+	apply_note(a, b, ev);
 	return 0;
 }
 
@@ -1957,7 +2049,7 @@ static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 	err = registrar_path_join(c->msg, a->path, sizeof(a->path));
 
 	while (!err && c->star && (le = s->bindings.head))
-		apply_drop(reg, s, le->data, a);
+		apply_drop(reg, le->data, a);
 	for (i = 0; !err && !c->star && i < c->nct; i++) {
 		struct sreg_binding *b;
 
@@ -1967,8 +2059,13 @@ static int apply(struct scscf_reg *reg, struct sreg_set *s, struct req_ctx *c,
 		}
 		b = binding_find(s, &c->ct[i]);
 		if (b)
-			apply_drop(reg, s, b, a);
+			apply_drop(reg, b, a);
 	}
+	event_emit(reg, s, a->chg, a->chg_n,
+		   s->bindings.n ? SCSCF_REGISTERED : SCSCF_NOT_REGISTERED,
+		   NULL);
+	for (i = 0; i < a->chg_n; i++)
+		mem_deref((void *)a->chg[i].b);
 	*gone_n = a->gone_n;
 	mem_deref(a);
 	return err;
@@ -2583,8 +2680,9 @@ static bool ppr_overlaps(const struct sreg_set *s,
 static void ppr_events(struct scscf_reg *reg, struct sreg_set *s,
 		       const struct sreg_idx *old, size_t old_n)
 {
+	struct ev_chg chg[REQ_CONTACTS];
 	struct le *le;
-	size_t i, j;
+	size_t i, j, n;
 
 	if (s->state != SCSCF_REGISTERED)
 		return;
@@ -2597,13 +2695,17 @@ static void ppr_events(struct scscf_reg *reg, struct sreg_set *s,
 				was = true;
 		if (was == !x->barred)
 			continue;
-		LIST_FOREACH (&s->bindings, le)
-			event_contact(reg, s, le->data,
-				      x->barred ? SCSCF_EV_REJECTED
-						: SCSCF_EV_CREATED,
-				      x->barred ? SCSCF_NOT_REGISTERED
-						: SCSCF_REGISTERED,
-				      x->impu);
+		n = 0;
+		LIST_FOREACH (&s->bindings, le) {
+			if (n < REQ_CONTACTS)
+				chg[n++] = (struct ev_chg){
+					le->data, x->barred ? SCSCF_EV_REJECTED
+							    : SCSCF_EV_CREATED
+				};
+		}
+		event_emit(reg, s, chg, n,
+			   x->barred ? SCSCF_NOT_REGISTERED : SCSCF_REGISTERED,
+			   x->impu);
 	}
 }
 

@@ -79,18 +79,37 @@ struct scscf_reg_conf {
 	struct scscf_store *store; /* NULL: memory only */
 };
 
-/* One registration event for the reg-event notifier (RFC 3680).
- * Views valid during the callback only. */
-struct scscf_reg_event {
-	const char *impi;
-	const char *impu;
-	enum scscf_reg_state state; /* the IMPU's state after the change */
-	enum scscf_reg_ev ev;       /* what happened to the contact */
-	const char *contact;        /* Contact URI */
-	const char *instance;       /* +sip.instance, or "" */
-	uint32_t expires;           /* seconds left (0 when gone) */
+/* A contact that changed, in a registration event. */
+struct scscf_reg_event_ct {
+	const char *contact;  /* Contact URI */
+	const char *instance; /* +sip.instance, or "" */
+	const char *path;     /* Path of its REGISTER, comma-joined, or "" */
 	const char *call_id;
 	uint32_t cseq;
+	uint32_t expires;     /* seconds left (0 when gone) */
+	int16_t q;            /* 0..1000 */
+	enum scscf_reg_ev ev; /* what happened to it */
+	bool active;          /* still bound after the change */
+};
+
+/* One change of an implicit registration set for the reg-event notifier
+ * (RFC 3680, TS 24.229 5.4.2.1.2): the IMPUs it concerns (every
+ * registered, non-barred IMPU of the set; or the one IMPU a new profile
+ * barred or un-barred) and the contacts that changed, all at once, so
+ * that one NOTIFY per subscription carries the whole change.  The other
+ * contacts of the IMPUs are unchanged (scscf_reg_lookup() has them, the
+ * changed ones included until the callback returns).  Views valid during
+ * the callback only. */
+struct scscf_reg_event {
+	const char *impi;
+	const char *const *impu; /* impu_n canonical IMPUs */
+	size_t impu_n;
+	enum scscf_reg_state state; /* the IMPUs' state after the change */
+	const struct scscf_reg_event_ct *ct; /* ct_n changed contacts */
+	size_t ct_n;
+	/* TS 24.229 5.4.2.1.1: the application servers of the set's iFCs,
+	 * which may subscribe; NULL-ended, or NULL */
+	const char *const *as_uri;
 };
 
 typedef void(scscf_reg_event_h)(const struct scscf_reg_event *ev, void *arg);

@@ -168,12 +168,30 @@ static const char *ev_name(enum scscf_reg_ev e)
 static void ev_h(const struct scscf_reg_event *e, void *arg)
 {
 	struct fx *f = arg;
-	size_t l = strlen(f->ev);
+	size_t l, i;
 
-	(void)snprintf(f->ev + l, sizeof(f->ev) - l, "%s %s %s %s %u|", e->impu,
-		       ev_name(e->ev),
-		       e->state == SCSCF_REGISTERED ? "active" : "terminated",
-		       e->contact, e->expires);
+	/* "impu,impu state: event contact expires, ...[ as=uri ...]|" */
+	for (i = 0; i < e->impu_n; i++) {
+		l = strlen(f->ev);
+		(void)snprintf(f->ev + l, sizeof(f->ev) - l, "%s%s",
+			       i ? "," : "", e->impu[i]);
+	}
+	l = strlen(f->ev);
+	(void)snprintf(f->ev + l, sizeof(f->ev) - l, " %s:",
+		       e->state == SCSCF_REGISTERED ? "active" : "terminated");
+	for (i = 0; i < e->ct_n; i++) {
+		l = strlen(f->ev);
+		(void)snprintf(f->ev + l, sizeof(f->ev) - l, "%s %s %s %u",
+			       i ? "," : "", ev_name(e->ct[i].ev),
+			       e->ct[i].contact, e->ct[i].expires);
+	}
+	for (i = 0; e->as_uri && e->as_uri[i]; i++) {
+		l = strlen(f->ev);
+		(void)snprintf(f->ev + l, sizeof(f->ev) - l, " as=%s",
+			       e->as_uri[i]);
+	}
+	l = strlen(f->ev);
+	(void)snprintf(f->ev + l, sizeof(f->ev) - l, "|");
 }
 
 
@@ -539,9 +557,8 @@ static void test_digest_md5(void **state)
 	register_md5(CT1_REQ, "600", &g);
 	expect_200(&g, CT1_600, ALICE_PAU);
 	assert_int_equal(hss_state(HT_AU), STORE_REG_REGISTERED);
-	assert_string_equal(F.ev,
-			    HT_AU " registered active " CT1 " 600|" HT_ATEL
-				  " registered active " CT1 " 600|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: registered " CT1
+					" 600 as=sip:as.ims.test|");
 
 	/* the implicit set: tel: has the same contact (TS 23.228 5.3.2.1) */
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_ATEL, v, 4, &n), 0);
@@ -606,9 +623,8 @@ static void test_digest_sha256(void **state)
 	reg_send(&r, &g);
 	expect_200(&g, "Contact: <" CT2 ">;expires=600000\r\n", ALICE_PAU);
 	assert_int_equal(hss_state(HT_ATEL), STORE_REG_REGISTERED);
-	assert_string_equal(F.ev,
-			    HT_AU " registered active " CT2 " 600000|" HT_ATEL
-				  " registered active " CT2 " 600000|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: registered " CT2
+					" 600000 as=sip:as.ims.test|");
 }
 
 
@@ -720,8 +736,8 @@ static void test_reregister(void **state)
 	reg_send(&r, &g);
 	expect_200(&g, CT1_600 "Contact: <" CT2 ">;expires=1200;q=0.500\r\n",
 		   ALICE_PAU);
-	assert_string_equal(F.ev, HT_AU " created active " CT2 " 1200|" HT_ATEL
-					" created active " CT2 " 1200|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: created " CT2
+					" 1200 as=sip:as.ims.test|");
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].uri, CT1); /* q 1.0 first */
@@ -733,8 +749,8 @@ static void test_reregister(void **state)
 	r.contact = "<" CT2 ">;q=0.5;expires=120";
 	reg_send(&r, &g);
 	assert_int_equal(g.scode, 200);
-	assert_string_equal(F.ev, HT_AU " shortened active " CT2 " 120|" HT_ATEL
-					" shortened active " CT2 " 120|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: shortened " CT2
+					" 120 as=sip:as.ims.test|");
 	assert_non_null(strstr(g.hdrs, "Contact: <" CT2 ">;expires=120;"));
 	assert_non_null(strstr(g.hdrs, ";reg-id=1;expires=590\r\n"));
 
@@ -795,8 +811,8 @@ static void test_deregister(void **state)
 	pump();
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	assert_string_equal(F.ev,
-			    HT_AU " unregistered terminated " CT1 " 0|" HT_ATEL
-				  " unregistered terminated " CT1 " 0|");
+			    HT_AU "," HT_ATEL " terminated: unregistered " CT1
+				  " 0 as=sip:as.ims.test|");
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 2, &n), ENOENT);
 	assert_int_equal(scscf_reg_sets(F.reg), 0);
 }
@@ -820,10 +836,44 @@ static void test_expiry(void **state)
 	advance(1000);
 	pump();
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 2, &n), ENOENT);
-	assert_string_equal(F.ev, HT_AU " expired terminated " CT1 " 0|" HT_ATEL
-					" expired terminated " CT1 " 0|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " terminated: expired " CT1
+					" 0 as=sip:as.ims.test|");
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	assert_int_equal(scscf_reg_sets(F.reg), 0);
+}
+
+
+/* TS 24.229 5.4.2.1.2: one event per change of the set, with every
+ * IMPU of the implicit set and every contact the change touched: a
+ * REGISTER with two Contacts is one event; a network de-registration
+ * ends both contacts in one event (never one contact "terminated" while
+ * the other is still reported active); the ASs of the iFCs come along
+ * (5.4.2.1.1: they may subscribe). */
+static void test_event_whole_set(void **state)
+{
+	struct got g;
+
+	(void)state;
+	F.ev[0] = '\0';
+	register_md5("<" CT1 ">;expires=300, <" CT2 ">;expires=300", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: registered " CT1
+					" 300, created " CT2
+					" 300 as=sip:as.ims.test|");
+	F.ev[0] = '\0';
+	register_md5("<" CT1 ">;expires=0, <" CT2 ">;expires=200", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " active: unregistered " CT1
+					" 0, shortened " CT2
+					" 200 as=sip:as.ims.test|");
+	register_md5("<" CT1 ">;expires=300", NULL, &g);
+	assert_int_equal(g.scode, 200);
+	F.ev[0] = '\0';
+	assert_int_equal(scscf_reg_deregister(F.reg, HT_AU), 0);
+	pump();
+	assert_string_equal(F.ev, HT_AU
+			    "," HT_ATEL " terminated: deactivated " CT2
+			    " 0, deactivated " CT1 " 0 as=sip:as.ims.test|");
 }
 
 
@@ -867,8 +917,8 @@ static void test_changes(void **state)
 	pump();
 	assert_string_equal(chg, "net-dereg " HT_AU " 0 - 0|");
 	assert_string_equal(F.ev,
-			    HT_AU " deactivated terminated " CT1 " 0|" HT_ATEL
-				  " deactivated terminated " CT1 " 0|");
+			    HT_AU "," HT_ATEL " terminated: deactivated " CT1
+				  " 0 as=sip:as.ims.test|");
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	/* expiry */
 	chg[0] = '\0';
@@ -939,9 +989,8 @@ static void test_rtr(void **state)
 	pump();
 	assert_int_equal(hss_pending(F.t.hss), 0);
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 2, &n), ENOENT);
-	assert_string_equal(F.ev,
-			    HT_AU " rejected terminated " CT1 " 0|" HT_ATEL
-				  " rejected terminated " CT1 " 0|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " terminated: rejected " CT1
+					" 0 as=sip:as.ims.test|");
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	assert_int_equal(scscf_reg_sets(F.reg), 0);
 }
@@ -974,7 +1023,8 @@ static void test_ppr(void **state)
 	assert_true(info.barred);
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_ATEL, v, 2, &n), ENOENT);
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 2, &n), 0);
-	assert_string_equal(F.ev, HT_ATEL " rejected terminated " CT1 " 0|");
+	assert_string_equal(F.ev, HT_ATEL " terminated: rejected " CT1
+					  " 0 as=sip:as.ims.test|");
 }
 
 
@@ -1137,8 +1187,8 @@ static void test_restart(void **state)
 	F.ev[0] = '\0';
 	advance(301000);
 	assert_int_equal(scscf_reg_lookup(F.reg, HT_AU, v, 2, &n), ENOENT);
-	assert_string_equal(F.ev, HT_AU " expired terminated " CT1 " 0|" HT_ATEL
-					" expired terminated " CT1 " 0|");
+	assert_string_equal(F.ev, HT_AU "," HT_ATEL " terminated: expired " CT1
+					" 0 as=sip:as.ims.test|");
 	assert_int_equal(hss_state(HT_AU), STORE_REG_NOT_REGISTERED);
 	assert_int_equal(scscf_store_count(F.store, &sets, &bindings), 0);
 	assert_int_equal(sets, 1); /* bob's unregistered profile */
@@ -1410,6 +1460,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_whole_set, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_implicit_set, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rtr, setup, teardown),
