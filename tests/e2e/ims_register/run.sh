@@ -32,6 +32,8 @@ PP=$(free_port)
 IP=$(free_port)
 SP=$(free_port)
 DP=$(free_port)
+ASP=$(free_port) # the AS of jack's iFC (it subscribes to his reg event)
+JACK_TEL=tel:+15145550199
 log "ports: P-CSCF $PP, I-CSCF $IP, S-CSCF $SP, Diameter $DP"
 
 # render <sample> <out>: the sample with our ports, without its data_dir
@@ -72,6 +74,19 @@ provision() {
 			>>"$E2E_TMP/subscriber.log" 2>&1 ||
 			fail "subscriber add $u (see subscriber.log)"
 	done
+	# jack: two IMPUs in one implicit set, an iFC naming an AS
+	"$ENTIMS" ifc add jack-as --data-dir "$1" --priority 1 \
+		--as "sip:127.0.0.1:$ASP" --method INVITE \
+		--session-case originating >>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "ifc add jack-as (see subscriber.log)"
+	"$ENTIMS" profile add sp-jack --data-dir "$1" --ifc jack-as \
+		>>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "profile add sp-jack (see subscriber.log)"
+	"$ENTIMS" subscriber add jack --data-dir "$1" --impi "jack@$REALM" \
+		--impu "sip:jack@$REALM" --impu "$JACK_TEL" \
+		--password jack-secret --scheme digest-md5 --profile sp-jack \
+		>>"$E2E_TMP/subscriber.log" 2>&1 ||
+		fail "subscriber add jack (see subscriber.log)"
 	"$ENTIMS" subscriber add ivy --data-dir "$1" --impi "ivy@$REALM" \
 		--impu "sip:ivy@$REALM" --scheme aka-v1-md5 \
 		--k "$AKA_K_HEX" --op "$AKA_OP_HEX" --amf 8000 \
@@ -189,6 +204,59 @@ sub_start sub-deleted hank 600 20000
 	>>"$E2E_TMP/subscriber.log" 2>&1 ||
 	fail "subscriber delete hank (see subscriber.log)"
 sub_end sub-deleted "$SUB_PID" 15 rejected "administrative: subscription deleted (RTR)"
+
+# The implicit set (TS 24.229 5.4.2.1.2): jack's own subscription sees a
+# <registration> for each of his IMPUs; the AS of his iFC subscribes at
+# the S-CSCF to his other IMPU (5.4.2.1.1) and gets the whole set; a
+# server that is none of those is refused; the RTR ends both
+# registrations in one NOTIFY.
+nth_notify() { # <msg log> <awk condition>: the first NOTIFY matching it
+	awk -v RS='\n-----------------------------------------------' \
+		"/\nNOTIFY sip:/ && $2 { print; exit }" "$1"
+}
+has_reg() { # <notify> <aor> <state>
+	local aor
+	aor=$(sed 's/[.+]/\\&/g' <<<"$2") # literal in the expression
+	grep -qE "<registration [^>]*aor=\"$aor\"[^>]*state=\"$3\"" <<<"$1"
+}
+sub_start sub-set jack 600 20000
+SET_PID=$SUB_PID
+first=$(nth_notify "$E2E_TMP/sub-set.msg.log" 1)
+for a in "sip:jack@$REALM" "$JACK_TEL"; do
+	has_reg "$first" "$a" active ||
+		fail "jack's first NOTIFY has no active <registration> for $a"
+done
+log "ok: the phone's reg event NOTIFY has both IMPUs of the implicit set"
+rc=0
+sipp_run as-sub 30 "127.0.0.1:$SP" -sf "$E2E_SCENARIO/as_sub.xml" \
+	-key target "$JACK_TEL" -key as "sip:127.0.0.1:$ASP" -i 127.0.0.1 \
+	-p "$ASP" -m 1 -recv_timeout 5000 || rc=$?
+expect_rc "the AS of jack's iFC subscribes to $JACK_TEL at the S-CSCF" "$rc" 0
+first=$(nth_notify "$E2E_TMP/as-sub.msg.log" 1)
+for a in "sip:jack@$REALM" "$JACK_TEL"; do
+	has_reg "$first" "$a" active ||
+		fail "the AS's NOTIFY has no active <registration> for $a"
+done
+grep -qE '<contact [^>]*state="active"' <<<"$first" ||
+	fail "the AS's NOTIFY has no active contact"
+log "ok: the AS's full-state NOTIFY has both IMPUs and jack's contact"
+rc=0
+sipp_run as-sub-no 30 "127.0.0.1:$SP" -sf "$E2E_SCENARIO/as_sub_refused.xml" \
+	-key target "sip:jack@$REALM" -key as "sip:127.0.0.1:$(free_port)" \
+	-i 127.0.0.1 -p "$(free_port)" -m 1 -recv_timeout 5000 || rc=$?
+expect_rc "a server named in no iFC of jack is refused (403)" "$rc" 0
+"$ENTIMS" subscriber deregister "sip:jack@$REALM" --data-dir "$E2E_TMP/one" \
+	--reason permanent >>"$E2E_TMP/subscriber.log" 2>&1 ||
+	fail "subscriber deregister jack (see subscriber.log)"
+sub_end sub-set "$SET_PID" 15 rejected "network de-registration of the set"
+last=$(nth_notify "$E2E_TMP/sub-set.msg.log" '/\nSubscription-State: *terminated/')
+for a in "sip:jack@$REALM" "$JACK_TEL"; do
+	has_reg "$last" "$a" terminated ||
+		fail "the last NOTIFY does not end the <registration> of $a"
+done
+[ "$(grep -c '^Subscription-State: *terminated' "$E2E_TMP/sub-set.msg.log")" -eq 1 ] ||
+	fail "jack's phone got more than one terminated NOTIFY"
+log "ok: the RTR ended both registrations of the set in one NOTIFY"
 
 # AKA out of sequence: the phone's SQN is ahead, it answers the first
 # challenge with AUTS (RFC 3310 3.4, TS 33.203 6.1.2) and the HSS
