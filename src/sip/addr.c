@@ -22,6 +22,7 @@
 #include "sip/addr.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #define IS(c, cls)      sip_cc_is((c), (cls))
@@ -158,7 +159,7 @@ static int addr_spec(struct addr_ctx *ctx, const char *p, const char *e)
 	while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
 		q++;
 	pl_set(&a->auri, p, (size_t)(q - p));
-	if (sip_uri_decode(&a->uri, &a->auri))
+	if (sip_uri_decode_into(&a->uri, &a->auri))
 		return EBADMSG;
 	return addr_params(ctx, q, e);
 }
@@ -176,7 +177,7 @@ static int angle_addr(struct addr_ctx *ctx, const char *p, const char *e)
 		return EBADMSG;
 	pl_set(&a->auri, p, (size_t)(q - p));
 	a->angle = true;
-	if (sip_uri_decode(&a->uri, &a->auri))
+	if (sip_uri_decode_into(&a->uri, &a->auri))
 		return EBADMSG;
 	return addr_params(ctx, q + 1, e);
 }
@@ -189,6 +190,9 @@ static int addr_decode(struct addr_ctx *ctx, const struct pl *pl)
 
 	if (!pl->p)
 		return pl->l ? EINVAL : EBADMSG;
+	/* the URI is cleared by its decoder; everything else here */
+	memset(a, 0, offsetof(struct sip_addr, uri));
+	memset(&a->params, 0, sizeof(*a) - offsetof(struct sip_addr, params));
 	p = pl->p;
 	e = p + pl->l;
 	p = skip_lws(p, e);
@@ -200,6 +204,7 @@ static int addr_decode(struct addr_ctx *ctx, const struct pl *pl)
 
 	if (e - p == 1 && *p == '*') {
 		/* RFC 3261 20.10: Contact: STAR */
+		memset(&a->uri, 0, sizeof(a->uri));
 		a->star = true;
 		return 0;
 	}
@@ -235,6 +240,13 @@ static int addr_decode(struct addr_ctx *ctx, const struct pl *pl)
 }
 
 
+/* The errors of the decoders: EINVAL for bad arguments, else EBADMSG. */
+static int addr_err(int err)
+{
+	return !err ? 0 : err == EINVAL ? EINVAL : EBADMSG;
+}
+
+
 /**
  * Decode a name-addr or addr-spec header value.
  *
@@ -245,17 +257,32 @@ static int addr_decode(struct addr_ctx *ctx, const struct pl *pl)
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 {
 	struct sip_addr a;
-	struct addr_ctx ctx = { &a, NULL, false };
 	int err;
 
 	if (!addr || !pl)
 		return EINVAL;
-	memset(&a, 0, sizeof(a));
-	err = addr_decode(&ctx, pl);
-	if (err)
-		return err == EINVAL ? EINVAL : EBADMSG;
-	*addr = a;
-	return 0;
+	err = sip_addr_decode_into(&a, pl);
+	if (!err)
+		*addr = a;
+	return err;
+}
+
+
+/**
+ * Decode a name-addr or addr-spec header value straight into *addr,
+ * which holds no meaning after a failure (for a destination that counts
+ * only after a success, such as a message's cache: nothing is built
+ * aside and copied).
+ *
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_addr_decode_into(struct sip_addr *addr, const struct pl *pl)
+{
+	struct addr_ctx ctx = { addr, NULL, false };
+
+	if (!addr || !pl)
+		return EINVAL;
+	return addr_err(addr_decode(&ctx, pl));
 }
 
 
@@ -271,16 +298,31 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 int sip_contact_decode(struct sip_contact *c, const struct pl *pl)
 {
 	struct sip_contact ct;
-	struct addr_ctx ctx = { &ct.addr, &ct, false };
 	int err;
 
 	if (!c || !pl)
 		return EINVAL;
-	memset(&ct, 0, sizeof(ct));
-	ct.q = 1000;
-	err = addr_decode(&ctx, pl);
-	if (err)
-		return err == EINVAL ? EINVAL : EBADMSG;
-	*c = ct;
-	return 0;
+	err = sip_contact_decode_into(&ct, pl);
+	if (!err)
+		*c = ct;
+	return err;
+}
+
+
+/**
+ * Decode one Contact value (see sip_contact_decode()) straight into *c,
+ * which holds no meaning after a failure.
+ *
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_contact_decode_into(struct sip_contact *c, const struct pl *pl)
+{
+	struct addr_ctx ctx = { &c->addr, c, false };
+
+	if (!c || !pl)
+		return EINVAL;
+	c->has_expires = false;
+	c->expires = 0;
+	c->q = 1000;
+	return addr_err(addr_decode(&ctx, pl));
 }

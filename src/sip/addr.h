@@ -27,6 +27,10 @@ struct sip_addr {
 };
 
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl) IMS_MUST_CHECK;
+/* The same, straight into *addr, which holds no meaning after a failure
+ * (for a destination valid only after a success: no copy made aside). */
+int sip_addr_decode_into(struct sip_addr *addr,
+			 const struct pl *pl) IMS_MUST_CHECK;
 
 /* Contact values: expires and q (q scaled to 0..1000, default 1000). */
 struct sip_contact {
@@ -38,5 +42,7 @@ struct sip_contact {
 
 int sip_contact_decode(struct sip_contact *c,
 		       const struct pl *pl) IMS_MUST_CHECK;
+int sip_contact_decode_into(struct sip_contact *c,
+			    const struct pl *pl) IMS_MUST_CHECK;
 
 #endif

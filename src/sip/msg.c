@@ -1409,10 +1409,17 @@ int sip_msg_via(struct sip_msg *msg, const struct sip_via **viap)
 	int err;
 
 	if (!(msg->parsed & SIP_PARSED_VIA)) {
-		err = first_value(msg, SIP_HDR_VIA, &v);
-		if (err)
-			return err;
-		if (sip_via_decode(&msg->via, &v))
+		const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_VIA);
+
+		/* a line without a comma is one value, trimmed already */
+		if (h && h->val.l && !memchr(h->val.p, ',', h->val.l)) {
+			v = h->val;
+		} else {
+			err = first_value(msg, SIP_HDR_VIA, &v);
+			if (err)
+				return err;
+		}
+		if (sip_via_decode_into(&msg->via, &v))
 			return EBADMSG;
 		msg->parsed |= SIP_PARSED_VIA;
 	}
@@ -1434,7 +1441,7 @@ static int addr_hdr(struct sip_msg *msg, enum sip_hdr_id id,
 		/* From and To take a single value: a comma outside quotes
 		 * and <> is part of it only in an addr-spec's escaped form,
 		 * so the whole line is decoded */
-		if (sip_addr_decode(addr, &h->val))
+		if (sip_addr_decode_into(addr, &h->val))
 			return EBADMSG;
 		msg->parsed |= bit;
 	}
@@ -1500,7 +1507,7 @@ int sip_msg_ruri(struct sip_msg *msg, const struct sip_uri **up)
 	if (!msg->req)
 		return ENOENT;
 	if (!(msg->parsed & SIP_PARSED_RURI)) {
-		if (sip_uri_decode(&msg->uri, &msg->ruri))
+		if (sip_uri_decode_into(&msg->uri, &msg->ruri))
 			return EBADMSG;
 		msg->parsed |= SIP_PARSED_RURI;
 	}

@@ -141,6 +141,38 @@ static inline const char *scan(const char *p, const char *e, unsigned cls)
  * Host, port and the shared helpers
  */
 
+/*
+ * An IPv4address (RFC 3261 25.1: 1*3DIGIT "." x4, each part at most 255)
+ * at p: where it ends, or NULL.  Digits are read unrolled: (unsigned
+ * char)(c - '0') > 9 for every octet but a digit.
+ */
+static const char *ipv4_scan(const char *p, const char *e, uint8_t out[4])
+{
+	unsigned i, v, d;
+
+	for (i = 0;; i++) {
+		if (p == e || (v = (unsigned char)(*p - '0')) > 9)
+			return NULL;
+		if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
+			v = v * 10 + d;
+			if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return NULL;
+			}
+		}
+		if (out)
+			out[i] = (uint8_t)v;
+		if (i == 3)
+			return p;
+		if (p == e || *p != '.')
+			return NULL;
+		p++;
+	}
+}
+
+
 /**
  * Decode an IPv4address (RFC 3261 25.1: 1*3DIGIT "." x4), each part at
  * most 255.
@@ -152,38 +184,9 @@ static inline const char *scan(const char *p, const char *e, unsigned cls)
  */
 int sip_ipv4_decode(const char *p, size_t n, uint8_t out[4])
 {
-	const char *e;
-	unsigned i, d;
-
 	if (!p)
 		return EBADMSG;
-	e = p + n;
-	for (i = 0; i < 4; i++) {
-		unsigned v;
-
-		if (i) {
-			if (p == e || *p != '.')
-				return EBADMSG;
-			p++;
-		}
-		/* 1*3DIGIT, unrolled: (unsigned char)(c - '0') > 9 for every
-		 * octet but a digit */
-		if (p == e || (d = (unsigned char)(*p - '0')) > 9)
-			return EBADMSG;
-		v = d;
-		if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
-			v = v * 10 + d;
-			if (++p < e && (d = (unsigned char)(*p - '0')) <= 9) {
-				v = v * 10 + d;
-				p++;
-			}
-		}
-		if (v > 255)
-			return EBADMSG;
-		if (out)
-			out[i] = (uint8_t)v;
-	}
-	return p == e ? 0 : EBADMSG;
+	return ipv4_scan(p, p + n, out) == p + n ? 0 : EBADMSG;
 }
 
 
@@ -268,33 +271,90 @@ int sip_ipv6_decode(const char *p, size_t n, uint8_t out[16])
  * hostname = *( domainlabel "." ) toplabel [ "." ]
  * domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum
  * toplabel = ALPHA / ALPHA *( alphanum / "-" ) alphanum
+ *
+ * The hostname at p, which starts with an alphanumeric octet: where it
+ * ends (the first octet that is no hostname octet: alphanum, '-', '.'),
+ * or NULL when that run of octets is not a hostname.  One pass, most
+ * octets alphanumeric: a label starts with one (at the start and after
+ * each '.'), and no '-' is followed by '.' or ends the run, so no label is
+ * empty or ends with '-'; a '.' that ends the run is the optional
+ * trailing one.
  */
-static int hostname_check(const char *p, const char *e)
+static const char *hostname_end(const char *p, const char *e)
 {
-	const char *lab;
+	const char *lab = p;
 
-	if (p == e)
-		return EBADMSG;
-	if (e[-1] == '.')
-		e--;
-	/* one pass, most octets alphanumeric: a label starts with one (at
-	 * the start and after each '.'), and no '-' is followed by '.' or
-	 * ends the name, so no label is empty or ends with '-' */
-	if (p == e || !IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
-		return EBADMSG;
-	for (lab = p; p < e; p++) {
+	for (p++; p < e; p++) {
 		if (IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
 			continue;
 		if (*p == '.') {
-			if (p + 1 == e ||
-			    !IS(p[1], SIP_CC_DIGIT | SIP_CC_ALPHA))
-				return EBADMSG;
-			lab = p + 1;
-		} else if (*p != '-' || p + 1 == e || p[1] == '.') {
-			return EBADMSG;
+			if (p + 1 < e &&
+			    IS(p[1], SIP_CC_DIGIT | SIP_CC_ALPHA)) {
+				lab = p + 1;
+				continue;
+			}
+			if (p + 1 < e && IS(p[1], SIP_CC_HOST))
+				return NULL; /* ".." or ".-" */
+			p++;                 /* the trailing '.' */
+			break;
 		}
+		if (*p != '-')
+			break;
+		if (p + 1 == e || !IS(p[1], SIP_CC_HOST) || p[1] == '.')
+			return NULL; /* '-' ends a label */
 	}
-	return IS(*lab, SIP_CC_ALPHA) ? 0 : EBADMSG;
+	return IS(*lab, SIP_CC_ALPHA) ? p : NULL;
+}
+
+
+static int hostname_check(const char *p, const char *e)
+{
+	if (p == e || !IS(*p, SIP_CC_DIGIT | SIP_CC_ALPHA))
+		return EBADMSG;
+	return hostname_end(p, e) == e ? 0 : EBADMSG;
+}
+
+
+/**
+ * Scan a host of RFC 3261 25.1 (hostname / IPv4address / IPv6reference)
+ * at p and validate it in the same pass.  Without brackets the host is
+ * the run of hostname octets (alphanum, '-', '.') at p, as the grammar
+ * reads it: an IPv4address when the whole run is one, else a hostname.
+ *
+ * @param p     where the host starts
+ * @param e     the end of the input
+ * @param type  set to the kind of host
+ * @param ip4   the address of an IPv4 host (may be NULL)
+ * @return where the host ends, or NULL when there is none or it is
+ *         malformed
+ */
+const char *sip_host_scan(const char *p, const char *e,
+			  enum sip_host_type *type, uint8_t ip4[4])
+{
+	const char *q;
+
+	if (!p || p >= e)
+		return NULL;
+	if (*p == '[') {
+		q = memchr(p, ']', (size_t)(e - p));
+		if (!q || sip_ipv6_decode(p + 1, (size_t)(q - p - 1), NULL))
+			return NULL;
+		*type = SIP_HOST_IPV6;
+		return q + 1;
+	}
+	if (IS(*p, SIP_CC_DIGIT)) {
+		/* an IPv4address only when the run of host octets ends
+		 * with it ("1.2.3.4.example" is a hostname) */
+		q = ipv4_scan(p, e, ip4);
+		if (q && (q == e || !IS(*q, SIP_CC_HOST))) {
+			*type = SIP_HOST_IPV4;
+			return q;
+		}
+	} else if (!IS(*p, SIP_CC_ALPHA)) {
+		return NULL;
+	}
+	*type = SIP_HOST_NAME;
+	return hostname_end(p, e);
 }
 
 
@@ -310,21 +370,10 @@ int sip_host_check(const struct pl *host, enum sip_host_type *type)
 {
 	enum sip_host_type t;
 
-	if (!host || !host->p || !host->l)
+	if (!host || !host->p || !host->l ||
+	    sip_host_scan(host->p, host->p + host->l, &t, NULL) !=
+		    host->p + host->l)
 		return EBADMSG;
-	if (host->p[0] == '[') {
-		if (host->l < 2 || host->p[host->l - 1] != ']' ||
-		    sip_ipv6_decode(host->p + 1, host->l - 2, NULL))
-			return EBADMSG;
-		t = SIP_HOST_IPV6;
-	} else if (IS(host->p[0], SIP_CC_DIGIT) &&
-		   !sip_ipv4_decode(host->p, host->l, NULL)) {
-		t = SIP_HOST_IPV4;
-	} else if (!hostname_check(host->p, host->p + host->l)) {
-		t = SIP_HOST_NAME;
-	} else {
-		return EBADMSG;
-	}
 	if (type)
 		*type = t;
 	return 0;
@@ -840,26 +889,26 @@ static int sip_decode(struct sip_uri *u, const char *p, const char *e)
 		p = at + 1;
 	}
 
-	/* host */
-	if (p < e && *p == '[') {
-		q = memchr(p, ']', (size_t)(e - p));
-		if (!q)
-			return EBADMSG;
-		q++;
-	} else {
-		q = scan(p, e, SIP_CC_HOST);
-	}
-	pl_set(&u->host, p, (size_t)(q - p));
-	if (sip_host_check(&u->host, &u->host_type))
+	/* host, scanned and checked in one pass */
+	q = sip_host_scan(p, e, &u->host_type, NULL);
+	if (!q)
 		return EBADMSG;
+	pl_set(&u->host, p, (size_t)(q - p));
 	p = q;
 
-	/* port */
+	/* port = 1*DIGIT, at most 65535 */
 	if (p < e && *p == ':') {
-		q = scan(++p, e, SIP_CC_DIGIT);
-		pl_set(&u->port_pl, p, (size_t)(q - p));
-		if (sip_port_decode(&u->port_pl, &u->port))
+		uint32_t v = 0;
+
+		for (q = ++p; q < e && IS(*q, SIP_CC_DIGIT); q++) {
+			v = v * 10 + (uint32_t)(*q - '0');
+			if (v > 65535)
+				return EBADMSG;
+		}
+		if (q == p)
 			return EBADMSG;
+		pl_set(&u->port_pl, p, (size_t)(q - p));
+		u->port = (uint16_t)v;
 		p = q;
 	}
 
@@ -1031,6 +1080,53 @@ static int other_decode(struct sip_uri *u, const char *p, const char *e)
 }
 
 
+/* Decode into *u (zeroed here), which holds no meaning after a failure. */
+static int uri_decode(struct sip_uri *u, const struct pl *pl)
+{
+	const char *p, *e, *s;
+
+	if (!pl->p)
+		return pl->l ? EINVAL : EBADMSG;
+	memset(u, 0, sizeof(*u));
+	p = pl->p;
+	e = p + pl->l;
+
+	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	if (p == e || !IS(*p, SIP_CC_ALPHA))
+		return EBADMSG;
+	s = scan(p + 1, e, SIP_CC_SCHEME);
+	if (s == e || *s != ':')
+		return EBADMSG;
+	u->text = *pl;
+	pl_set(&u->scheme, p, (size_t)(s - p));
+
+	/* schemes compare case-insensitively (RFC 3261 19.1.4); the octets
+	 * are scheme characters, so OR 0x20 lowers letters and leaves no
+	 * other octet equal to a letter */
+	u->sch = SIP_SCHEME_OTHER;
+	if (u->scheme.l == 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p')
+		u->sch = SIP_SCHEME_SIP;
+	else if (u->scheme.l == 4 && (p[0] | 0x20) == 's' &&
+		 (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+		 (p[3] | 0x20) == 's')
+		u->sch = SIP_SCHEME_SIPS;
+	else if (u->scheme.l == 3 && (p[0] | 0x20) == 't' &&
+		 (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 'l')
+		u->sch = SIP_SCHEME_TEL;
+
+	switch (u->sch) {
+	case SIP_SCHEME_SIP:
+	case SIP_SCHEME_SIPS:
+		return sip_decode(u, s + 1, e);
+	case SIP_SCHEME_TEL:
+		return tel_decode(u, s + 1, e);
+	default:
+		return other_decode(u, s + 1, e);
+	}
+}
+
+
 /**
  * Decode a URI into pl views of its parts (nothing is copied).
  *
@@ -1045,57 +1141,31 @@ static int other_decode(struct sip_uri *u, const char *p, const char *e)
 int sip_uri_decode(struct sip_uri *uri, const struct pl *pl)
 {
 	struct sip_uri u;
-	const char *p, *e, *s;
 	int err;
 
 	if (!uri || !pl)
 		return EINVAL;
-	if (!pl->p)
-		return pl->l ? EINVAL : EBADMSG;
-	memset(&u, 0, sizeof(u));
-	p = pl->p;
-	e = p + pl->l;
-
-	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	if (p == e || !IS(*p, SIP_CC_ALPHA))
-		return EBADMSG;
-	s = scan(p + 1, e, SIP_CC_SCHEME);
-	if (s == e || *s != ':')
-		return EBADMSG;
-	u.text = *pl;
-	pl_set(&u.scheme, p, (size_t)(s - p));
-
-	/* schemes compare case-insensitively (RFC 3261 19.1.4); the octets
-	 * are scheme characters, so OR 0x20 lowers letters and leaves no
-	 * other octet equal to a letter */
-	u.sch = SIP_SCHEME_OTHER;
-	if (u.scheme.l == 3 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
-	    (p[2] | 0x20) == 'p')
-		u.sch = SIP_SCHEME_SIP;
-	else if (u.scheme.l == 4 && (p[0] | 0x20) == 's' &&
-		 (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
-		 (p[3] | 0x20) == 's')
-		u.sch = SIP_SCHEME_SIPS;
-	else if (u.scheme.l == 3 && (p[0] | 0x20) == 't' &&
-		 (p[1] | 0x20) == 'e' && (p[2] | 0x20) == 'l')
-		u.sch = SIP_SCHEME_TEL;
-
-	switch (u.sch) {
-	case SIP_SCHEME_SIP:
-	case SIP_SCHEME_SIPS:
-		err = sip_decode(&u, s + 1, e);
-		break;
-	case SIP_SCHEME_TEL:
-		err = tel_decode(&u, s + 1, e);
-		break;
-	default:
-		err = other_decode(&u, s + 1, e);
-		break;
-	}
+	err = uri_decode(&u, pl);
 	if (err)
 		return err;
 	*uri = u;
 	return 0;
+}
+
+
+/**
+ * Decode a URI as sip_uri_decode() does, but straight into *uri, which
+ * holds no meaning after a failure: for a destination that counts only
+ * after a success (a message's cache, a header value being decoded), so
+ * that the URI is not built aside and copied.
+ *
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_uri_decode_into(struct sip_uri *uri, const struct pl *pl)
+{
+	if (!uri || !pl)
+		return EINVAL;
+	return uri_decode(uri, pl);
 }
 
 

@@ -46,6 +46,10 @@ struct sip_uri {
 /* Decode a URI.  EBADMSG when it breaks the grammar (spaces, bad escapes,
  * bad port, brackets); other schemes must still be a valid absoluteURI. */
 int sip_uri_decode(struct sip_uri *uri, const struct pl *pl) IMS_MUST_CHECK;
+/* The same, straight into *uri, which holds no meaning after a failure
+ * (for a destination valid only after a success: no copy made aside). */
+int sip_uri_decode_into(struct sip_uri *uri,
+			const struct pl *pl) IMS_MUST_CHECK;
 
 /* RFC 3261 19.1.4 equality (sip/sips), RFC 3966 5 for tel. */
 bool sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b);
@@ -101,6 +105,11 @@ static inline bool sip_cc_is(char c, unsigned cls)
 /* Validate a host: hostname, IPv4address or IPv6reference ("[...]"). */
 int sip_host_check(const struct pl *host,
 		   enum sip_host_type *type) IMS_MUST_CHECK;
+/* Scan and validate the host at p in one pass: its end, or NULL.  Without
+ * brackets the host is the run of hostname octets (alphanum - .) at p;
+ * ip4 (may be NULL) receives an IPv4 host's address. */
+const char *sip_host_scan(const char *p, const char *e,
+			  enum sip_host_type *type, uint8_t ip4[4]);
 /* port = 1*DIGIT, 0..65535; EBADMSG otherwise. */
 int sip_port_decode(const struct pl *pl, uint16_t *port) IMS_MUST_CHECK;
 /* Validate header parameters *( SEMI generic-param ) (RFC 3261 25.1):

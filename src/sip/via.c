@@ -141,24 +141,16 @@ static int via_param(const struct pl *name, const struct pl *val, void *arg)
 }
 
 
-/**
- * Decode one Via value (a single via-parm).
- *
- * @param via  the decoded Via, set only on success
- * @param pl   the value (not NUL-terminated; never read past pl->l)
- * @return 0, EBADMSG when malformed, EINVAL on bad arguments
- */
-int sip_via_decode(struct sip_via *via, const struct pl *pl)
+/* Decode into *v (zeroed here), which holds no meaning after a failure. */
+static int via_decode(struct sip_via *v, const struct pl *pl)
 {
-	struct sip_via v;
 	const char *p, *e, *s, *q;
-	struct pl port;
+	enum sip_host_type ht;
+	uint32_t port;
 
-	if (!via || !pl)
-		return EINVAL;
 	if (!pl->p)
 		return pl->l ? EINVAL : EBADMSG;
-	memset(&v, 0, sizeof(v));
+	memset(v, 0, sizeof(*v));
 	p = pl->p;
 	e = p + pl->l;
 	p = skip_lws(p, e);
@@ -166,7 +158,7 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 		e--;
 	if (p == e)
 		return EBADMSG;
-	pl_set(&v.val, p, (size_t)(e - p));
+	pl_set(&v->val, p, (size_t)(e - p));
 
 	/* sent-protocol: protocol-name SLASH protocol-version SLASH transport
 	 * (all three tokens) */
@@ -181,7 +173,7 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 	q = scan_token(p, e);
 	if (q == p)
 		return EBADMSG;
-	pl_set(&v.proto, s, (size_t)(q - s));
+	pl_set(&v->proto, s, (size_t)(q - s));
 	p = skip_lws(q, e);
 	if (p == e || *p != '/')
 		return EBADMSG;
@@ -189,38 +181,34 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 	q = scan_token(p, e);
 	if (q == p)
 		return EBADMSG;
-	pl_set(&v.transp, p, (size_t)(q - p));
-	v.tp = transp_id(&v.transp);
+	pl_set(&v->transp, p, (size_t)(q - p));
+	v->tp = transp_id(&v->transp);
 
-	/* LWS sent-by */
+	/* LWS sent-by; the host is scanned and checked in one pass, and an
+	 * IPv4 one kept as an address (a response compares it with the
+	 * source, RFC 3261 18.2.1) */
 	p = q;
 	if (p == e || !IS(*p, SIP_CC_LWS))
 		return EBADMSG;
 	p = skip_lws(p, e);
-	if (p < e && *p == '[') {
-		q = memchr(p, ']', (size_t)(e - p));
-		if (!q)
-			return EBADMSG;
-		q++;
-	} else {
-		q = p;
-		while (q < e && IS(*q, SIP_CC_HOST))
-			q++;
-	}
-	pl_set(&v.host, p, (size_t)(q - p));
-	if (sip_host_check(&v.host, NULL))
+	q = sip_host_scan(p, e, &ht, v->ip4);
+	if (!q)
 		return EBADMSG;
+	v->host_type = (uint8_t)ht;
+	pl_set(&v->host, p, (size_t)(q - p));
 	p = skip_lws(q, e);
 
-	/* COLON port */
+	/* COLON port: 1*DIGIT, at most 65535 */
 	if (p < e && *p == ':') {
 		p = skip_lws(p + 1, e);
-		q = p;
-		while (q < e && IS(*q, SIP_CC_DIGIT))
-			q++;
-		pl_set(&port, p, (size_t)(q - p));
-		if (sip_port_decode(&port, &v.port))
+		for (q = p, port = 0; q < e && IS(*q, SIP_CC_DIGIT); q++) {
+			port = port * 10 + (uint32_t)(*q - '0');
+			if (port > 65535)
+				return EBADMSG;
+		}
+		if (q == p)
 			return EBADMSG;
+		v->port = (uint16_t)port;
 		p = skip_lws(q, e);
 	}
 
@@ -228,13 +216,47 @@ int sip_via_decode(struct sip_via *via, const struct pl *pl)
 		if (*p != ';')
 			return EBADMSG;
 		/* validated and typed in one pass */
-		pl_set(&v.params, p, (size_t)(e - p));
-		if (sip_params_walk(&v.params, via_param, &v))
+		pl_set(&v->params, p, (size_t)(e - p));
+		if (sip_params_walk(&v->params, via_param, v))
 			return EBADMSG;
 	}
-
-	*via = v;
 	return 0;
+}
+
+
+/**
+ * Decode one Via value (a single via-parm).
+ *
+ * @param via  the decoded Via, set only on success
+ * @param pl   the value (not NUL-terminated; never read past pl->l)
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_via_decode(struct sip_via *via, const struct pl *pl)
+{
+	struct sip_via v;
+	int err;
+
+	if (!via || !pl)
+		return EINVAL;
+	err = via_decode(&v, pl);
+	if (!err)
+		*via = v;
+	return err;
+}
+
+
+/**
+ * Decode one Via value as sip_via_decode() does, straight into *via,
+ * which holds no meaning after a failure (for a destination that counts
+ * only after a success, such as a message's cache).
+ *
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_via_decode_into(struct sip_via *via, const struct pl *pl)
+{
+	if (!via || !pl)
+		return EINVAL;
+	return via_decode(via, pl);
 }
 
 

@@ -11,13 +11,15 @@
 #include "core/pl.h"
 
 struct sip_via {
-	struct pl val;    /* the whole value */
-	struct pl proto;  /* "SIP/2.0" */
-	struct pl transp; /* "UDP", "TCP", "TLS", or any other token */
-	int tp;           /* enum sip_transp, SIP_TRANSP_NONE if unknown */
-	struct pl host;   /* sent-by host (IPv6 keeps its brackets) */
-	uint16_t port;    /* sent-by port, 0 when absent */
-	struct pl params; /* with the leading ';' */
+	struct pl val;     /* the whole value */
+	struct pl proto;   /* "SIP/2.0" */
+	struct pl transp;  /* "UDP", "TCP", "TLS", or any other token */
+	int tp;            /* enum sip_transp, SIP_TRANSP_NONE if unknown */
+	struct pl host;    /* sent-by host (IPv6 keeps its brackets) */
+	uint16_t port;     /* sent-by port, 0 when absent */
+	uint8_t host_type; /* enum sip_host_type of the sent-by host */
+	uint8_t ip4[4];    /* the address of an IPv4 sent-by host */
+	struct pl params;  /* with the leading ';' */
 	struct pl branch;
 	struct pl received;
 	struct pl rport; /* value of rport, empty when a bare flag */
@@ -26,6 +28,10 @@ struct sip_via {
 };
 
 int sip_via_decode(struct sip_via *via, const struct pl *pl) IMS_MUST_CHECK;
+/* The same, straight into *via, which holds no meaning after a failure
+ * (for a destination valid only after a success: no copy made aside). */
+int sip_via_decode_into(struct sip_via *via,
+			const struct pl *pl) IMS_MUST_CHECK;
 
 /* RFC 3261 8.1.1.7: a branch starting with the magic cookie. */
 bool sip_via_branch_3261(const struct sip_via *via);

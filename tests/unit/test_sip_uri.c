@@ -1027,6 +1027,63 @@ static void test_host_port(void **state)
 }
 
 
+/* sip_host_scan(): the host is the run of hostname octets at the start,
+ * classified and checked in the same pass; what follows is not its
+ * business.  The input ends exactly where the text does (tail_copy), so
+ * a scan that reads past it is caught by ASan. */
+static void test_host_scan(void **state)
+{
+	static const struct {
+		const char *in;
+		int end; /* -1: NULL */
+		enum sip_host_type t;
+	} cases[] = {
+		{ "example.com", 11, SIP_HOST_NAME },
+		{ "example.com:5060", 11, SIP_HOST_NAME },
+		{ "example.com.;lr", 12, SIP_HOST_NAME },
+		{ "a>", 1, SIP_HOST_NAME },
+		{ "10.0.0.1", 8, SIP_HOST_IPV4 },
+		{ "10.0.0.1:5060", 8, SIP_HOST_IPV4 },
+		{ "10.0.0.1;transport=udp", 8, SIP_HOST_IPV4 },
+		/* the run goes on after an address: a hostname, or nothing */
+		{ "1.2.3.4.example.com", 19, SIP_HOST_NAME },
+		{ "1.2.3.4.", -1, 0 },
+		{ "1.2.3.4-5", -1, 0 },
+		{ "1.2.3.45678", -1, 0 },
+		{ "1.2.3.4x.com", 12, SIP_HOST_NAME },
+		{ "[2001:db8::1]:5060", 13, SIP_HOST_IPV6 },
+		{ "[2001:db8::1", -1, 0 },
+		{ "[1.2.3.4]", -1, 0 },
+		{ "a..b", -1, 0 },
+		{ "a.-b:1", -1, 0 },
+		{ "a-:1", -1, 0 },
+		{ "a-", -1, 0 },
+		{ "-a", -1, 0 },
+		{ ".a", -1, 0 },
+		{ ":5060", -1, 0 },
+		{ "", -1, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct pl pl;
+		char *blk = tail_copy(cases[i].in, strlen(cases[i].in), &pl);
+		enum sip_host_type t = SIP_HOST_IPV6 + 1;
+		uint8_t ip4[4] = { 0 };
+		const char *e = sip_host_scan(pl.p, pl.p + pl.l, &t, ip4);
+
+		if (cases[i].end < 0
+			    ? e != NULL
+			    : e != pl.p + cases[i].end || t != cases[i].t)
+			fail_msg("host scan \"%s\"", cases[i].in);
+		if (e && t == SIP_HOST_IPV4 && pl.p[0] == '1' && pl.p[1] == '0')
+			assert_memory_equal(ip4, "\x0a\x00\x00\x01", 4);
+		free(blk);
+	}
+}
+
+
 static void test_qstr_end(void **state)
 {
 	static const struct {
@@ -1096,6 +1153,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unescaped_eq, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_host_port, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_host_scan, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_qstr_end, mem_mark,
 						mem_expect_no_leaks),

@@ -320,6 +320,55 @@ static void test_via_branch_proto(void **state)
 }
 
 
+/* The sent-by host's kind, and an IPv4 host as its address (what a
+ * response compares with the source, RFC 3261 18.2.1); the in-place
+ * decoder gives what the copying one gives. */
+static void test_via_host_address(void **state)
+{
+	static const struct {
+		const char *in;
+		enum sip_host_type t;
+		uint8_t ip4[4];
+	} cases[] = {
+		{ "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKx",
+		  SIP_HOST_IPV4,
+		  { 192, 0, 2, 7 } },
+		{ "SIP/2.0/UDP 010.000.002.255 ;rport",
+		  SIP_HOST_IPV4,
+		  { 10, 0, 2, 255 } },
+		{ "SIP/2.0/TCP 192.0.2.7.example.net", SIP_HOST_NAME, { 0 } },
+		{ "SIP/2.0/TLS [2001:db8::1]:5061", SIP_HOST_IPV6, { 0 } },
+		{ "SIP/2.0/UDP h.example", SIP_HOST_NAME, { 0 } },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct sip_via v, w;
+		struct pl pl;
+		char *blk = tail_copy(cases[i].in, strlen(cases[i].in), &pl);
+
+		memset(&w, 0x5a, sizeof(w));
+		assert_int_equal(sip_via_decode(&v, &pl), 0);
+		assert_int_equal(sip_via_decode_into(&w, &pl), 0);
+		assert_memory_equal(&v, &w, sizeof(v));
+		if (v.host_type != cases[i].t)
+			fail_msg("%s: host type %u", cases[i].in, v.host_type);
+		if (cases[i].t == SIP_HOST_IPV4)
+			assert_memory_equal(v.ip4, cases[i].ip4, 4);
+		free(blk);
+	}
+	for (i = 0; i < sizeof(invalid) / sizeof(*invalid); i++) {
+		struct sip_via v;
+		struct pl pl;
+		char *blk = tail_copy(invalid[i], strlen(invalid[i]), &pl);
+
+		assert_int_equal(sip_via_decode_into(&v, &pl), EBADMSG);
+		free(blk);
+	}
+}
+
+
 static void test_via_prefixes(void **state)
 {
 	static const char *const full[] = {
@@ -359,6 +408,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_via_params, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_via_branch_proto, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_via_host_address, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_via_prefixes, mem_mark,
 						mem_expect_no_leaks),
