@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
-#include "core/hash.h"
 #include "sip/msg.h"
 #include "sip/sip.h"
 #include "sip/uri.h"
@@ -140,17 +139,24 @@ struct via_plan {
 
 /* RFC 3261 18.2.1: the sent-by host is the source address when it is an
  * IP address equal to it (compared as addresses, so that any spelling of
- * the same address counts); a domain name never is. */
-static bool host_is_src(const struct pl *host, const struct sa *src)
+ * the same address counts); a domain name never is.  The Via decoder kept
+ * an IPv4 host as its address. */
+static bool host_is_src(const struct sip_via *via, const struct sa *src)
 {
+	const struct pl *host = &via->host;
 	uint8_t a[16];
 
-	if (host->l > 2 && host->p[0] == '[')
-		return sa_af(src) == AF_INET6 &&
+	switch (via->host_type) {
+	case SIP_HOST_IPV4:
+		return sa_af(src) == AF_INET &&
+		       !memcmp(via->ip4, &src->u.in.sin_addr, 4);
+	case SIP_HOST_IPV6:
+		return sa_af(src) == AF_INET6 && host->l > 2 &&
 		       !sip_ipv6_decode(host->p + 1, host->l - 2, a) &&
 		       !memcmp(a, &src->u.in6.sin6_addr, 16);
-	return sa_af(src) == AF_INET && !sip_ipv4_decode(host->p, host->l, a) &&
-	       !memcmp(a, &src->u.in.sin_addr, 4);
+	default:
+		return false;
+	}
 }
 
 
@@ -162,7 +168,7 @@ static void vias_plan(struct via_plan *vp, struct sip_msg *req)
 	vp->h = sip_msg_hdr(req, SIP_HDR_VIA);
 	if (!vp->h || sip_msg_via(req, &via) || !sa_isset(&req->src))
 		return;
-	vp->add_recv = !via->received.l && !host_is_src(&via->host, &req->src);
+	vp->add_recv = !via->received.l && !host_is_src(via, &req->src);
 	vp->fill_rport = via->has_rport && !via->rport.l;
 	if (!vp->add_recv && !vp->fill_rport)
 		return;
@@ -275,6 +281,50 @@ static bool creates_dialog(enum sip_method m)
 }
 
 
+/* Mix n octets into h, a word at a time (the inner step of xxhash64):
+ * the to-tag is made for every answered request, and a byte-at-a-time
+ * hash of its three inputs cost more than the rest of the tag. */
+static uint64_t tag_mix(uint64_t h, const char *p, size_t n)
+{
+	uint64_t w;
+
+	h ^= n * 0x9e3779b97f4a7c15ull;
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&w, p, 8);
+		h ^= w * 0xc2b2ae3d27d4eb4full;
+		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, p, n);
+		h ^= w * 0xc2b2ae3d27d4eb4full;
+		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+	}
+	return h;
+}
+
+
+/* The 8 hex digits of v at out, most significant first, without a loop:
+ * each nibble is spread into an octet, then turned into its digit. */
+static void hex32(char *out, uint32_t v)
+{
+	uint64_t x = v, big;
+	size_t i;
+
+	x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
+	x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
+	x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
+	/* one nibble an octet, the most significant nibble in the top
+	 * octet; 6 + n carries into bit 4 exactly when n > 9, and 'a' is
+	 * 39 past '0' + 10 */
+	x += 0x3030303030303030ull +
+	     (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
+	/* the top octet first, whatever the byte order */
+	for (i = 0, big = x; i < 8; i++, big >>= 8)
+		out[7 - i] = (char)(big & 0xff);
+}
+
+
 /**
  * A to-tag that is the same for every retransmission of a request: a hash
  * of Call-ID, From tag and the top Via branch.  A stateless 4xx to a
@@ -286,27 +336,26 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
 	const struct sip_addr *from;
 	const struct sip_via *via;
 	struct pl cid = PL_INIT;
-	uint32_t h1 = 0, h2 = 0x9e3779b9u;
+	uint64_t h = 0x27d4eb2f165667c5ull;
+	char hex[16];
+	size_t n;
 
 	(void)sip_msg_callid(req, &cid);
-	if (cid.l)
-		h1 = hash_fast(cid.p, cid.l);
-	if (!sip_msg_from(req, &from) && from->tag.l)
-		h2 ^= hash_fast(from->tag.p, from->tag.l);
-	if (!sip_msg_via(req, &via) && via->branch.l)
-		h2 ^= hash_fast(via->branch.p, via->branch.l) * 31u;
-	{
-		/* hex by hand: this runs for every answered request */
-		static const char hx[] = "0123456789abcdef";
-		uint64_t v = ((uint64_t)h1 << 32) | h2;
-		size_t i;
-
-		if (!size)
-			return;
-		for (i = 0; i < 16 && i + 1 < size; i++)
-			out[i] = hx[(v >> (60 - 4 * i)) & 0xf];
-		out[i] = '\0';
-	}
+	h = tag_mix(h, cid.p, cid.l);
+	if (!sip_msg_from(req, &from))
+		h = tag_mix(h, from->tag.p, from->tag.l);
+	if (!sip_msg_via(req, &via))
+		h = tag_mix(h, via->branch.p, via->branch.l);
+	h ^= h >> 29;
+	h *= 0x165667b19e3779f9ull;
+	h ^= h >> 32;
+	if (!size)
+		return;
+	hex32(hex, (uint32_t)(h >> 32));
+	hex32(hex + 8, (uint32_t)h);
+	n = size - 1 < sizeof(hex) ? size - 1 : sizeof(hex);
+	memcpy(out, hex, n);
+	out[n] = '\0';
 }
 
 

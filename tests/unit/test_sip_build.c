@@ -667,7 +667,9 @@ static void test_totag_stable(void **state)
 	sip_totag_make(&b->req, t3, sizeof(t3));
 	assert_string_equal(t1, t2);
 	assert_string_equal(t1, t3);
-	assert_true(strlen(t1) >= 8);
+	/* 16 lowercase hex digits: a token (RFC 3261 25.1 tag-param) */
+	assert_int_equal(strlen(t1), 16);
+	assert_int_equal(strspn(t1, "0123456789abcdef"), 16);
 
 	/* two replies to the retransmission are the same bytes */
 	pair_reply(a, 486, NULL);
@@ -679,6 +681,20 @@ static void test_totag_stable(void **state)
 	other = tail_dup(invite, sizeof(invite) - 1);
 	n = sizeof(invite) - 1;
 	memcpy(strstr(other, "z9hG4bKkjshdyff"), "z9hG4bKkjshdyfg", 15);
+	c = pair_new(other, n, "192.0.2.1", 9988);
+	sip_totag_make(&c->req, t4, sizeof(t4));
+	assert_string_not_equal(t1, t4);
+	pair_free(c);
+
+	/* so does another From tag, and another Call-ID */
+	memcpy(strstr(other, "z9hG4bKkjshdyfg"), "z9hG4bKkjshdyff", 15);
+	memcpy(strstr(other, "tag=1928301774"), "tag=1928301775", 14);
+	c = pair_new(other, n, "192.0.2.1", 9988);
+	sip_totag_make(&c->req, t4, sizeof(t4));
+	assert_string_not_equal(t1, t4);
+	pair_free(c);
+	memcpy(strstr(other, "tag=1928301775"), "tag=1928301774", 14);
+	memcpy(strstr(other, "a84b4c76e66710"), "a84b4c76e66711", 14);
 	c = pair_new(other, n, "192.0.2.1", 9988);
 	sip_totag_make(&c->req, t4, sizeof(t4));
 	assert_string_not_equal(t1, t4);
