@@ -69,8 +69,9 @@ struct registrar {
 	size_t nbindings;
 	uint64_t next_id;
 	struct list dirty;     /* struct reg_binding, counted */
-	struct list pending;   /* struct reg_pending, counted: await COMMIT */
-	struct list ready;     /* struct reg_pending, counted: to deliver */
+	struct list pending;   /* struct reg_wait, its object counted:
+				  await COMMIT */
+	struct list ready;     /* the same, to deliver */
 	struct tmr commit_tmr; /* group commit delay */
 	struct loop_hook hook;
 	bool closed;
@@ -118,19 +119,24 @@ struct reg_binding {
 	bool removed;
 };
 
+/* An answer of registrar_handle() that waits for a commit: one block,
+ * its header lines after it. */
 struct reg_pending {
-	struct le le;
+	struct reg_wait wt;
 	reg_reply_h *h;
 	void *arg;
 	uint16_t scode;
 	char reason[REG_REASON_MAX];
-	char *hdrs;
+	size_t hdrs_len;
+	char hdrs[];
 };
 
-/* The answer being put together for one request. */
+/* The answer being put together for one request.  The reason is a
+ * literal or rbuf (a reason naming something from the request). */
 struct reply {
 	uint16_t scode;
-	char reason[REG_REASON_MAX];
+	const char *reason;
+	char rbuf[REG_REASON_MAX];
 	struct buf *hdrs;
 	bool stateless; /* see struct reg_reply */
 };
@@ -159,14 +165,6 @@ static void aor_destructor(void *arg)
 
 	list_flush(&a->bindings);
 	mem_deref(a->aor);
-}
-
-
-static void pending_destructor(void *arg)
-{
-	struct reg_pending *p = arg;
-
-	mem_deref(p->hdrs);
 }
 
 
@@ -646,16 +644,19 @@ static int reload(struct registrar *reg)
 
 /* ---- group commit ---- */
 
-static void deliver(reg_reply_h *h, void *arg, int err, uint16_t scode,
-		    const char *reason, const char *hdrs, bool stateless)
+static void deliver(reg_reply_h *h, void *arg, uint16_t scode,
+		    const char *reason, const char *hdrs, size_t hdrs_len,
+		    bool stateless, bool wait)
 {
 	struct reg_reply rep;
 
-	rep.err = err;
+	rep.err = 0;
 	rep.stateless = stateless;
+	rep.wait = wait;
 	rep.scode = scode;
 	rep.reason = reason;
-	rep.hdrs = hdrs ? hdrs : "";
+	rep.hdrs = hdrs;
+	rep.hdrs_len = hdrs_len;
 	h(&rep, arg);
 }
 
@@ -696,26 +697,8 @@ static int store_commit(struct registrar *reg)
 }
 
 
-/**
- * Commit the changes of this batch in one transaction, then deliver the
- * answers that waited for it.  On a failed commit the bindings in memory
- * are reloaded from the store (dropping this batch's tentative changes)
- * and the waiting requests are answered 500 (RFC 3261 10.3 step 7).
- *
- * @return 0, or the store's error
- */
-static void pending_fail(struct reg_pending *p)
-{
-	p->scode = 500;
-	(void)snprintf(p->reason, sizeof(p->reason),
-		       "Server Internal Error (bindings not stored)");
-	p->hdrs = mem_deref(p->hdrs);
-	p->hdrs = mem_strdup("Retry-After: 5\r\n", 17);
-}
-
-
-/* Commit the batch; the waiting answers (now final: 200 or 500) move to
- * reg->ready. */
+/* Commit the batch; the answers that waited for it (now final: sent as
+ * decided, or 500 when err) move to reg->ready. */
 static int commit_batch(struct registrar *reg)
 {
 	struct le *le;
@@ -739,12 +722,13 @@ static int commit_batch(struct registrar *reg)
 		}
 	}
 	while ((le = reg->pending.head)) {
-		struct reg_pending *p = le->data;
+		struct reg_wait *wt = (struct reg_wait *)le;
+		void *obj = le->data;
 
 		list_unlink(le);
 		if (err)
-			pending_fail(p);
-		list_append(&reg->ready, le, p);
+			wt->err = err;
+		list_append(&reg->ready, le, obj);
 	}
 	return err;
 }
@@ -763,17 +747,32 @@ static void deliver_ready(struct registrar *reg)
 	list_init(&reg->ready);
 
 	while ((le = ready.head)) {
-		struct reg_pending *p = le->data;
+		struct reg_wait *wt = (struct reg_wait *)le;
+		void *obj = le->data;
 
 		list_unlink(le);
-		if (p->hdrs)
-			deliver(p->h, p->arg, 0, p->scode, p->reason, p->hdrs,
-				false);
-		else /* no memory for even the 500's Retry-After */
-			deliver(p->h, p->arg, 0, p->scode, p->reason, "",
-				false);
-		mem_deref(p);
+		wt->doneh(wt->err, obj);
+		mem_deref(obj);
 	}
+}
+
+
+/**
+ * Queue an answer that waits for the commit (see registrar.h): from a
+ * callback of registrar_handle_now() given rep->wait.
+ *
+ * @param wt     the queue entry, inside obj
+ * @param doneh  called after the commit with 0 or the store's error
+ * @param obj    the counted object holding wt (referenced until then)
+ */
+void registrar_wait(struct registrar *reg, struct reg_wait *wt,
+		    reg_done_h *doneh, void *obj)
+{
+	if (!reg || !wt || !doneh || !obj)
+		return;
+	wt->doneh = doneh;
+	wt->err = 0;
+	list_append(&reg->pending, &wt->le, mem_ref(obj));
 }
 
 
@@ -860,21 +859,21 @@ static void reason_clean(char *s)
 }
 
 
+/* A status with a static reason phrase (a literal, or auth's). */
 static void set_status(struct reply *rp, uint16_t scode, const char *reason)
 {
 	rp->scode = scode;
-	(void)snprintf(rp->reason, sizeof(rp->reason), "%s", reason);
-	reason_clean(rp->reason);
+	rp->reason = reason;
 }
 
 
 /* A reason naming something from the request (excerpted, cleaned). */
-#define set_reasonf(rp, code, ...)                                 \
-	do {                                                       \
-		(rp)->scode = (code);                              \
-		(void)snprintf((rp)->reason, sizeof((rp)->reason), \
-			       __VA_ARGS__);                       \
-		reason_clean((rp)->reason);                        \
+#define set_reasonf(rp, code, ...)                                           \
+	do {                                                                 \
+		(rp)->scode = (code);                                        \
+		(void)snprintf((rp)->rbuf, sizeof((rp)->rbuf), __VA_ARGS__); \
+		reason_clean((rp)->rbuf);                                    \
+		(rp)->reason = (rp)->rbuf;                                   \
 	} while (0)
 
 
@@ -1714,49 +1713,56 @@ static int process(struct regctx *x)
 }
 
 
-static int pending_add(struct registrar *reg, reg_reply_h *h, void *arg,
-		       const struct reply *rp, const char *hdrs)
+/* A registrar_handle() answer delivered after the commit. */
+static void pending_done(int err, void *arg)
 {
-	struct reg_pending *p = mem_zalloc(sizeof(*p), pending_destructor);
+	struct reg_pending *p = arg;
+
+	if (err)
+		deliver(p->h, p->arg, 500, REG_FAIL_REASON, REG_FAIL_HDRS,
+			sizeof(REG_FAIL_HDRS) - 1, false, false);
+	else
+		deliver(p->h, p->arg, p->scode, p->reason, p->hdrs, p->hdrs_len,
+			false, false);
+}
+
+
+static int pending_add(struct registrar *reg, reg_reply_h *h, void *arg,
+		       const struct reply *rp, const char *hdrs,
+		       size_t hdrs_len)
+{
+	struct reg_pending *p = mem_alloc(sizeof(*p) + hdrs_len + 1, NULL);
 
 	if (!p)
 		return ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->h = h;
 	p->arg = arg;
 	p->scode = rp->scode;
-	memcpy(p->reason, rp->reason, sizeof(p->reason));
-	p->hdrs = mem_strdup(hdrs, strlen(hdrs));
-	if (!p->hdrs) {
-		mem_deref(p);
-		return ENOMEM;
-	}
-	list_append(&reg->pending, &p->le, p);
+	(void)snprintf(p->reason, sizeof(p->reason), "%s", rp->reason);
+	p->hdrs_len = hdrs_len;
+	memcpy(p->hdrs, hdrs, hdrs_len + 1);
+	registrar_wait(reg, &p->wt, pending_done, p);
+	mem_deref(p); /* the queue's reference now */
 	return 0;
 }
 
 
-/**
- * Process a REGISTER (RFC 3261 10.3).
- *
- * @param req     the decoded request (method REGISTER)
- * @param replyh  receives the answer: now for answers that need no
- *                commit, else from the end-of-batch hook after COMMIT
- * @param arg     handed to replyh (e.g. the server transaction)
- * @return 0 when replyh has run or will run exactly once; EINVAL or
- *         ENOMEM when it will not (the caller answers 500)
- */
-int registrar_handle(struct registrar *reg, struct sip_msg *req,
-		     reg_reply_h *replyh, void *arg)
+static int handle(struct registrar *reg, struct sip_msg *req,
+		  reg_reply_h *replyh, void *arg, bool now)
 {
 	struct regctx *x;
 	struct reply rp;
 	const char *hdrs;
+	size_t hdrs_len;
 	int err;
 
 	if (!reg || !req || !replyh || reg->closed || !req->req ||
 	    req->meth != SIP_METHOD_REGISTER)
 		return EINVAL;
-	memset(&rp, 0, sizeof(rp));
+	rp.scode = 0;
+	rp.reason = "";
+	rp.stateless = false;
 	/* the answer's header lines and the per-request state (~10 KiB:
 	 * off the stack) are the last request's when it left them (not
 	 * when a callback of it started this one) */
@@ -1803,29 +1809,37 @@ int registrar_handle(struct registrar *reg, struct sip_msg *req,
 	if (err)
 		goto out;
 	hdrs = (const char *)rp.hdrs->b;
+	hdrs_len = rp.hdrs->end - 1;
 
 	/* a 200 waits for its bindings, and for whatever was changed before
 	 * it, to be durable */
 	if (reg->conf.store &&
 	    (x->changed ||
 	     (rp.scode == 200 && (reg->dirty.head || reg->pending.head)))) {
-		err = pending_add(reg, replyh, arg, &rp, hdrs);
+		if (now) {
+			/* the caller builds it now and queues itself */
+			deliver(replyh, arg, rp.scode, rp.reason, hdrs,
+				hdrs_len, false, true);
+			goto out;
+		}
+		err = pending_add(reg, replyh, arg, &rp, hdrs, hdrs_len);
 		if (err && x->changed) {
 			/* cannot queue: commit now and answer */
 			err = registrar_flush(reg);
 			if (err)
-				deliver(replyh, arg, 0, 500,
-					"Server Internal Error (bindings not "
-					"stored)",
-					"Retry-After: 5\r\n", false);
+				deliver(replyh, arg, 500, REG_FAIL_REASON,
+					REG_FAIL_HDRS,
+					sizeof(REG_FAIL_HDRS) - 1, false,
+					false);
 			else
-				deliver(replyh, arg, 0, rp.scode, rp.reason,
-					hdrs, false);
+				deliver(replyh, arg, rp.scode, rp.reason, hdrs,
+					hdrs_len, false, false);
 			err = 0;
 		}
 		goto out;
 	}
-	deliver(replyh, arg, 0, rp.scode, rp.reason, hdrs, rp.stateless);
+	deliver(replyh, arg, rp.scode, rp.reason, hdrs, hdrs_len, rp.stateless,
+		false);
 out:
 	regctx_release(x);
 	if (!reg->x_spare)
@@ -1837,6 +1851,40 @@ out:
 	else
 		mem_deref(rp.hdrs);
 	return err;
+}
+
+
+/**
+ * Process a REGISTER (RFC 3261 10.3).
+ *
+ * @param req     the decoded request (method REGISTER)
+ * @param replyh  receives the answer: now for answers that need no
+ *                commit, else from the end-of-batch hook after COMMIT
+ * @param arg     handed to replyh (e.g. the server transaction)
+ * @return 0 when replyh has run or will run exactly once; EINVAL or
+ *         ENOMEM when it will not (the caller answers 500)
+ */
+int registrar_handle(struct registrar *reg, struct sip_msg *req,
+		     reg_reply_h *replyh, void *arg)
+{
+	return handle(reg, req, replyh, arg, false);
+}
+
+
+/**
+ * Process a REGISTER (RFC 3261 10.3), the answer given before returning
+ * also when it waits for the commit (rep->wait: the callback queues
+ * itself with registrar_wait()).  A caller that builds the answer at once
+ * needs neither the request after the call nor a copy of the answer's
+ * lines in the registrar.
+ *
+ * @return 0 when replyh has run; EINVAL or ENOMEM when it has not (the
+ *         caller answers 500)
+ */
+int registrar_handle_now(struct registrar *reg, struct sip_msg *req,
+			 reg_reply_h *replyh, void *arg)
+{
+	return handle(reg, req, replyh, arg, true);
 }
 
 

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/list.h"
 #include "core/mem.h"
 #include "core/pl.h"
 #include "net/sa.h"
@@ -68,6 +69,12 @@ struct reg_reply {
 	uint16_t scode;
 	const char *reason; /* reason phrase */
 	const char *hdrs;   /* extra header lines, each CRLF-ended, or "" */
+	size_t hdrs_len;    /* strlen(hdrs) */
+	/* registrar_handle_now() only: the answer (a 200) is what will be
+	 * sent once the changes it reports are committed.  The callback
+	 * queues a struct reg_wait with registrar_wait() to be told when;
+	 * if it does not, nobody is (the bindings are applied anyway). */
+	bool wait;
 	/* true for a challenge (401 without credentials for the realm, or
 	 * with a stale nonce) and the 403 of a source blocked for too many
 	 * failures: delivered before registrar_handle() returns, it changed
@@ -79,6 +86,23 @@ struct reg_reply {
 };
 
 typedef void(reg_reply_h)(const struct reg_reply *rep, void *arg);
+
+/* After the commit an answer waited for: err 0, the answer given with
+ * rep->wait may go; otherwise storing failed and the request gets 500
+ * REG_FAIL_REASON with the lines REG_FAIL_HDRS instead (RFC 3261 10.3
+ * step 7: the tentative updates were removed). */
+typedef void(reg_done_h)(int err, void *arg);
+
+#define REG_FAIL_REASON "Server Internal Error (bindings not stored)"
+#define REG_FAIL_HDRS   "Retry-After: 5\r\n"
+
+/* A place in the queue of answers waiting for a commit, inside the
+ * caller's counted object (registrar_wait()). */
+struct reg_wait {
+	struct le le;
+	reg_done_h *doneh;
+	int err;
+};
 
 /* Create the registrar; with a store, load the stored bindings (dropping
  * the expired ones) and restart their timers. */
@@ -93,6 +117,19 @@ void registrar_close(struct registrar *reg);
  * once; an errno (EINVAL, ENOMEM) when it will not (answer 500). */
 int registrar_handle(struct registrar *reg, struct sip_msg *req,
 		     reg_reply_h *replyh, void *arg) IMS_MUST_CHECK;
+
+/* The same, for a caller that builds each answer when it is decided:
+ * replyh runs exactly once, before this returns, also for a 200 that
+ * must wait for the commit (rep->wait), so the request need not outlive
+ * the call.  Returns as registrar_handle(). */
+int registrar_handle_now(struct registrar *reg, struct sip_msg *req,
+			 reg_reply_h *replyh, void *arg) IMS_MUST_CHECK;
+
+/* From a callback given rep->wait: queue wt, which lives in the counted
+ * object obj (a reference is held until doneh(err, obj) has run, after
+ * the commit; in the order the answers were decided). */
+void registrar_wait(struct registrar *reg, struct reg_wait *wt,
+		    reg_done_h *doneh, void *obj);
 
 /* Commit pending changes and deliver the queued answers now (the loop
  * hook does this at the end of every batch). */

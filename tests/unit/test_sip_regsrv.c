@@ -19,9 +19,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 /* clang-format on */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/hash.h"
@@ -300,8 +303,8 @@ static void test_ok_waits_in_a_transaction(void **state)
 	assert_int_equal(fake_nsent, 2);
 	assert_true(fake_sent_starts(1, "SIP/2.0 200 "));
 	assert_true(fake_sent_has(1, "Contact: <sip:alice@192.0.2.1:5060>"));
-	/* built after the commit from the head kept at arrival: the lines
-	 * of RFC 3261 8.2.6, the registrar's, one Content-Length last */
+	/* built at arrival, sent after the commit: the lines of RFC 3261
+	 * 8.2.6, the registrar's, one Content-Length last */
 	assert_true(fake_sent_has(
 		1, "\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKrs-2\r\n"
 		   "From: <sip:alice@example.com>;tag=f1\r\n"
@@ -449,6 +452,60 @@ static void test_stateful_answers(void **state)
 }
 
 
+/* RFC 3261 10.3 step 7: a commit that fails turns the waiting 200 into
+ * a 500 with the same head (Via .. CSeq, our To tag) and Retry-After,
+ * through the same transaction, which repeats it to a retransmission.
+ * The journal write fails for real: the file-size limit is its size. */
+static void test_commit_failure_answers_500(void **state)
+{
+	char nonce[128], az[1024], sent[2048], path[128];
+	struct rlimit old, lim;
+	struct stat st;
+	size_t n0;
+
+	(void)state;
+	deliver("z9hG4bKrs-1", 1, "");
+	sent_str(0, sent, sizeof(sent));
+	answer(sent, "pw1", nonce, sizeof(nonce), az, sizeof(az));
+
+	(void)snprintf(path, sizeof(path), "%s/%s.journal", g_env.dir,
+		       REGSTORE_FILE_BASE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	(void)signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	deliver("z9hG4bKrs-2", 2, az);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+	assert_int_equal(fake_nsent, 2);
+	assert_true(fake_sent_starts(
+		1, "SIP/2.0 500 Server Internal Error (bindings not stored)"
+		   "\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKrs-2\r\n"
+		   "From: <sip:alice@example.com>;tag=f1\r\n"
+		   "To: <sip:alice@example.com>;tag="));
+	assert_true(fake_sent_has(1, "\r\nCall-ID: regsrv-1@192.0.2.1\r\n"
+				     "CSeq: 2 REGISTER\r\n"
+				     "Retry-After: 5\r\n"
+				     "Content-Length: 0\r\n\r\n"));
+	sent_str(1, sent, sizeof(sent));
+	assert_null(strstr(sent, "Contact:"));
+	assert_int_equal(strcmp(sent + strlen(sent) - 23,
+				"\r\nContent-Length: 0\r\n\r\n"),
+			 0);
+	assert_int_equal(nbindings(), 0); /* the tentative binding is gone */
+
+	/* the transaction repeats the 500 to the retransmission */
+	n0 = fake_nsent;
+	deliver("z9hG4bKrs-2", 2, az);
+	assert_int_equal(fake_nsent, n0 + 1);
+	assert_int_equal(fake_sent[n0].len, fake_sent[1].len);
+	assert_memory_equal(fake_sent[n0].p, fake_sent[1].p, fake_sent[1].len);
+	assert_int_equal(nbindings(), 0);
+}
+
+
 static void test_stale_nonce_is_stateless(void **state)
 {
 	char nonce[128], az[1024], sent[2048];
@@ -484,6 +541,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stateful_answers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stale_nonce_is_stateless,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure_answers_500,
 						setup, teardown),
 	};
 
