@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "sip/build.h"
 #include "sip/ctrans.h"
+#include "sip/rcache.h"
 #include "sip/strans.h"
 #include "sip/via.h"
 
@@ -40,6 +41,9 @@ static void sip_destructor(void *arg)
 	sip_close(sip);
 	mem_deref(sip->ctrans);
 	mem_deref(sip->strans);
+	/* handles may keep the cache past the stack: it stops counting here */
+	rcache_detach(sip->rcache);
+	mem_deref(sip->rcache);
 }
 
 
@@ -196,8 +200,9 @@ int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
 		       sizeof(sip->branch_salt)) != 1)
 		sip->branch_salt = (uint64_t)tmr_jiffies() * 2654435761u;
 
-	/* they grow with the completed transactions that linger (Timer J
-	 * keeps a non-INVITE 32 s over UDP: 320,000 of them at 10,000/s) */
+	/* they grow with the completed transactions that linger (Timer K
+	 * keeps a client non-INVITE 5 s over UDP, Timers H/L an INVITE 32 s;
+	 * a completed server non-INVITE over UDP lives in sip->rcache) */
 	err = hash_alloc(&sip->ctrans, 1024);
 	if (err)
 		goto out;
@@ -206,6 +211,9 @@ int sip_alloc(struct sip **sipp, const struct sip_transp_conf *tconf,
 	if (err)
 		goto out;
 	hash_grow_with(sip->strans, sip_strans_hash_key, 1u << 19);
+	err = rcache_alloc(&sip->rcache, &sip->stats.rcache);
+	if (err)
+		goto out;
 	if (tconf) {
 		err = sip_transp_alloc(&sip->transp, tconf, sip_recv, sip);
 		if (err)

@@ -7,8 +7,9 @@
  *   responses  -> client transactions (sip_ctrans_recv), else the
  *                 stateless handler (a proxy forwards stray 2xx, RFC 6026)
  *   requests   -> server transactions (sip_strans_recv: retransmissions,
- *                 ACK for non-2xx, CANCEL), else the request handler of the
- *                 core above (proxy, registrar).
+ *                 ACK for non-2xx, CANCEL; the Completed non-INVITE ones
+ *                 over UDP from the retransmission cache, rcache.h), else
+ *                 the request handler of the core above (proxy, registrar).
  */
 #ifndef IMS_SIP_SIP_H
 #define IMS_SIP_SIP_H
@@ -19,6 +20,7 @@
 #include "core/mem.h"
 #include "core/pl.h"
 #include "sip/msg.h"
+#include "sip/rcache.h"
 #include "sip/transp.h"
 
 struct hash;
@@ -43,13 +45,15 @@ struct sip_stats {
 	uint64_t rx_dropped;   /* could not be answered */
 	uint64_t tx_requests, tx_responses;
 	uint64_t retrans_absorbed;
-	uint64_t tx_errors; /* responses that could not be sent */
+	uint64_t tx_errors;         /* responses that could not be sent */
+	struct rcache_stats rcache; /* Completed non-INVITE over UDP */
 };
 
 struct sip {
 	struct sip_transports *transp;
-	struct hash *ctrans; /* key: branch (our own) */
-	struct hash *strans; /* key: branch + sent-by (or RFC 2543 key) */
+	struct hash *ctrans;   /* key: branch (our own) */
+	struct hash *strans;   /* key: branch + sent-by (or RFC 2543 key) */
+	struct rcache *rcache; /* Completed non-INVITE transactions, UDP */
 	struct sip_timers timers;
 	sip_req_h *reqh;
 	void *reqh_arg;

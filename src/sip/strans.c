@@ -9,13 +9,23 @@
  * Request-URI, To tag, From tag, Call-ID, CSeq and top Via, kept in a
  * separate small block only such transactions carry.
  *
- * Memory.  A registrar at 10,000 REGISTER/s over UDP keeps 320,000
- * transactions in Completed (Timer J = 64*T1 = 32 s), so a transaction
- * drops the parsed request (several kB) with its final response and keeps
- * only what matching and retransmission need: the key (branch, sent-by
- * host, method) in a flexible array at the end of the object, the
- * response bytes in one exact-size block, and where the response goes.
- * Over TCP/TLS Timer J is zero and the transaction is freed at once.
+ * Completed non-INVITE over UDP.  A registrar at 10,000 REGISTER/s keeps
+ * 320,000 transactions in Completed (Timer J = 64*T1 = 32 s).  With an
+ * RFC 3261 key such a transaction ends when its final response is sent,
+ * as over TCP/TLS (Timer J zero), and its Completed state (key,
+ * destination, response bytes) goes to the retransmission cache
+ * (rcache.c): no object, timer or hash entry per transaction, and the
+ * table here holds only transactions in progress.  A request that matches
+ * no live transaction is looked up there; a hit is a retransmission,
+ * answered with the stored response (17.2.2) and counted as absorbed.  A
+ * CANCEL naming a cached transaction gets its 200 (9.2), as before.  The
+ * TU's handle keeps the entry, so it stays active until Timer J.
+ *
+ * Memory.  Other transactions drop the parsed request (several kB) with
+ * their final response and keep only what matching and retransmission
+ * need: the key (branch, sent-by host, method) in a flexible array at the
+ * end of the object, the response bytes in one exact-size block, and
+ * where the response goes.
  *
  * Timers (two per transaction; no state needs more at once):
  *   tmr_rt   the 200 ms 100 (Trying) of an INVITE, then Timer G;
@@ -46,6 +56,7 @@
 #include "sip/build.h"
 #include "sip/ctrans.h"
 #include "sip/msg.h"
+#include "sip/rcache.h"
 #include "sip/sip.h"
 #include "sip/transp.h"
 #include "sip/uri.h"
@@ -74,9 +85,15 @@ enum match_kind {
 	MATCH_CANCEL, /* the target of a CANCEL: not a CANCEL (9.2) */
 };
 
-/* The TU's handle. */
+/* The TU's handle.  When a completed transaction moves to the
+ * retransmission cache the handle keeps the cache entry, so that it stays
+ * active (and further responses are refused) until Timer J, as before. */
 struct sip_strans {
 	struct strans *st; /* weak: cleared when the transaction goes */
+	struct rcache *rc; /* counted: the cache holding its Completed */
+	struct sip *sip;   /* weak: valid while ref is live (sip_close
+			    * flushes the cache) */
+	struct rcache_ref ref;
 };
 
 /* RFC 3261 17.2.3 matching for requests without the magic cookie. */
@@ -247,23 +264,30 @@ static int resend(struct strans *st)
 }
 
 
-/* The To tag of the last response sent, into out (empty if none). */
-static void resp_totag(const struct strans *st, char *out, size_t size)
+/* The To tag of a response, into out (empty if none). */
+static void totag_of(const char *p, size_t len, char *out, size_t size)
 {
 	struct sip_msg *msg;
 	struct sip_msg_err merr;
 	const struct sip_addr *to;
 
 	out[0] = '\0';
-	if (!st->resp)
+	if (!p || !len)
 		return;
 	msg = mem_zalloc(sizeof(*msg), NULL);
 	if (!msg)
 		return;
-	if (!sip_msg_decode(msg, st->resp, st->resp_len, true, &merr) &&
+	if (!sip_msg_decode(msg, p, len, true, &merr) &&
 	    !sip_msg_to(msg, &to) && pl_strcpy(&to->tag, out, size))
 		out[0] = '\0'; /* a tag too long to keep matches nothing */
 	mem_deref(msg);
+}
+
+
+/* The To tag of the last response sent, into out (empty if none). */
+static void resp_totag(const struct strans *st, char *out, size_t size)
+{
+	totag_of(st->resp, st->resp_len, out, size);
 }
 
 
@@ -343,6 +367,93 @@ static void keep_resp_totag(struct strans *st)
 }
 
 
+/* 17.2.2: Completed, for Timer J (the transaction keeps the response). */
+static void timer_j(struct strans *st)
+{
+	st->req = mem_deref(st->req);
+	tmr_cancel(&st->tmr_rt);
+	st->state = ST_COMPLETED;
+	tmr_start(&st->tmr_end, sip_t1x64(st->sip), tmr_end_h, st);
+}
+
+
+/* Does the Completed state of this transaction go to the retransmission
+ * cache?  Non-INVITE over UDP with an RFC 3261 key only: reliable
+ * transports and requests handed over once need no Completed state
+ * (Timer J is zero), INVITE has Timers G/H and the ACK, and RFC 2543 keys
+ * match on more than the cache keeps. */
+static bool cacheable(const struct strans *st)
+{
+	return !st->invite && !st->reliable && !st->rk && st->branch_len &&
+	       st->sip->rcache;
+}
+
+
+static void st_key(const struct strans *st, struct rcache_key *key)
+{
+	st_branch(st, &key->branch);
+	st_host(st, &key->host);
+	st_met(st, &key->met);
+	key->hkey = st->hkey;
+	key->port = st->port;
+}
+
+
+/*
+ * The final response of a non-INVITE transaction over UDP (17.2.2): sent,
+ * then its Completed state goes to the retransmission cache (rcache.c) and
+ * the transaction ends here, as over a reliable transport.  The TU's
+ * handle keeps the cache entry (sip_strans_active until Timer J).  When
+ * the cache cannot take it (larger than a chunk, no memory), the
+ * transaction stays Completed itself for Timer J.
+ */
+static int send_final_cached(struct strans *st, const void *p, size_t len)
+{
+	struct sip *sip = st->sip;
+	struct rcache_key key;
+	struct rcache_ref ref;
+	struct log_ctx lctx;
+	char *copy;
+	int err;
+
+	err = send_bytes(st, p, len);
+	if (err) {
+		/* 17.2.4: the TU learns it from the return value */
+		terminate(st);
+		return err;
+	}
+	st_key(st, &key);
+	err = rcache_add(sip->rcache, &key, (enum sip_transp)st->tp, &st->dst,
+			 p, len, tmr_jiffies() + sip_t1x64(sip), &ref);
+	if (!err) {
+		if (st->h) {
+			mem_deref(st->h->rc);
+			st->h->rc = mem_ref(sip->rcache);
+			st->h->sip = sip;
+			st->h->ref = ref;
+		}
+		terminate(st);
+		return 0;
+	}
+
+	copy = mem_alloc(len, NULL);
+	if (!copy) {
+		/* sent, but nothing can absorb its retransmissions */
+		st_lctx(st, &lctx);
+		LOG_WARN(&lctx, "final response not kept: %s",
+			 log_strerror(ENOMEM));
+		terminate(st);
+		return 0;
+	}
+	memcpy(copy, p, len);
+	mem_deref(st->resp);
+	st->resp = copy;
+	st->resp_len = len;
+	timer_j(st);
+	return 0;
+}
+
+
 /*
  * Send a response from the TU and move the state machine: 17.2.1 (figure
  * 7 with RFC 6026 figure 5) for INVITE, 17.2.2 (figure 8) otherwise.
@@ -372,6 +483,8 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 
 	if (!p || !len || len > SIP_MSG_MAX)
 		return EINVAL;
+	if (scode >= 200 && cacheable(st))
+		return send_final_cached(st, p, len);
 	copy = mem_alloc(len, NULL);
 	if (!copy)
 		return ENOMEM;
@@ -405,13 +518,10 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 	tmr_cancel(&st->tmr_rt);
 
 	if (!st->invite) {
-		if (st->reliable) {
+		if (st->reliable)
 			terminate(st); /* Timer J is zero */
-		} else {
-			st->state = ST_COMPLETED;
-			tmr_start(&st->tmr_end, sip_t1x64(st->sip), tmr_end_h,
-				  st); /* Timer J */
-		}
+		else
+			timer_j(st);
 	} else if (scode < 300) {
 		/* RFC 6026 7.1: Accepted; the TU retransmits the 2xx */
 		st->state = ST_ACCEPTED;
@@ -499,14 +609,21 @@ static bool match_2543(const struct strans *st, struct sip_msg *msg,
 }
 
 
+/*
+ * The live transaction a request matches; when none does and cref is set,
+ * the completed one in the retransmission cache (cref->e set on a hit).
+ */
 static struct strans *find(struct sip *sip, struct sip_msg *msg,
 			   const struct sip_via *via,
-			   const struct sip_cseq *cseq, enum match_kind kind)
+			   const struct sip_cseq *cseq, enum match_kind kind,
+			   struct rcache_ref *cref)
 {
 	struct list *lst;
 	struct le *le;
 	struct pl cid;
 
+	if (cref)
+		cref->e = NULL;
 	if (sip_via_branch_3261(via)) {
 		/* 17.2.3: branch, sent-by and method; values compare
 		 * case-insensitively (7.3.1) */
@@ -526,6 +643,21 @@ static struct strans *find(struct sip *sip, struct sip_msg *msg,
 			    pl_eq_ci(&h, &via->host) &&
 			    method_ok(st, &msg->met, kind))
 				return st;
+		}
+		if (cref && kind != MATCH_ACK) {
+			/* ACKs only match INVITEs, which are never cached */
+			struct rcache_key key = {
+				.branch = via->branch,
+				.host = via->host,
+				.met = msg->met,
+				.hkey = hk,
+				.port = via->port,
+			};
+
+			(void)rcache_find(sip->rcache, &key,
+					  kind == MATCH_CANCEL ? RCACHE_CANCEL
+							       : RCACHE_SAME,
+					  cref);
 		}
 		return NULL;
 	}
@@ -671,6 +803,7 @@ static void handle_destructor(void *arg)
 	struct strans *st = h->st;
 	struct log_ctx lctx;
 
+	mem_deref(h->rc);
 	if (!st)
 		return;
 	st->h = NULL;
@@ -685,6 +818,40 @@ static void handle_destructor(void *arg)
 }
 
 
+/* Is the handle's transaction Completed in the retransmission cache? */
+static bool in_cache(const struct sip_strans *h)
+{
+	return h->rc && rcache_live(h->rc, &h->ref);
+}
+
+
+/* The final response of a cached transaction again (17.2.2); a transport
+ * error ends the transaction (17.2.4): its key is then new. */
+static int cache_resend(struct sip *sip, const struct rcache_ref *ref)
+{
+	struct rcache_resp r;
+	struct log_ctx lctx;
+	int err;
+
+	rcache_resp(sip->rcache, ref, &r);
+	if (!r.p)
+		return ESRCH;
+	err = sip_send(sip, r.tp, &r.dst, NULL, r.p, r.len);
+	if (!err) {
+		sip->stats.tx_responses++;
+		return 0;
+	}
+	sip->stats.tx_errors++;
+	memset(&lctx, 0, sizeof(lctx));
+	lctx.tx = r.branch.p;
+	lctx.tx_len = (int)r.branch.l;
+	LOG_WARN(&lctx, "response retransmission failed: %s",
+		 log_strerror(err));
+	rcache_end(sip->rcache, ref);
+	return err;
+}
+
+
 /* The handle and the transaction of req; keep: the transaction holds
  * the request (sip_strans_req) until its final response. */
 static int alloc_handle(struct sip_strans **stp, struct sip *sip,
@@ -692,13 +859,14 @@ static int alloc_handle(struct sip_strans **stp, struct sip *sip,
 {
 	const struct sip_via *via;
 	const struct sip_cseq *cseq;
+	struct rcache_ref cref;
 	struct sip_strans *h;
 	struct strans *st;
 	int err;
 
 	if (sip_msg_via(req, &via) || sip_msg_cseq(req, &cseq))
 		return EBADMSG;
-	if (find(sip, req, via, cseq, MATCH_SAME))
+	if (find(sip, req, via, cseq, MATCH_SAME, &cref) || cref.e)
 		return EALREADY;
 	h = mem_zalloc(sizeof(*h), handle_destructor);
 	if (!h)
@@ -791,7 +959,7 @@ int sip_strans_reply(struct sip_strans *st, uint16_t scode,
 		return EINVAL;
 	s = st->st;
 	if (!s)
-		return ESRCH;
+		return in_cache(st) ? EPROTO : ESRCH;
 	if (!s->req)
 		return EPROTO;
 	if (!opts) {
@@ -822,7 +990,7 @@ int sip_strans_send_raw(struct sip_strans *st, uint16_t scode, const void *p,
 	if (!st || !p || !len || scode < 100 || scode > 699)
 		return EINVAL;
 	if (!st->st)
-		return ESRCH;
+		return in_cache(st) ? EPROTO : ESRCH;
 	return send_resp(st->st, scode, p, len);
 }
 
@@ -839,7 +1007,7 @@ int sip_strans_retransmit(struct sip_strans *st)
 	if (!st)
 		return EINVAL;
 	if (!st->st)
-		return ESRCH;
+		return in_cache(st) ? cache_resend(st->sip, &st->ref) : ESRCH;
 	if (!st->st->resp)
 		return ENODATA;
 	return resend(st->st);
@@ -854,7 +1022,11 @@ struct sip_msg *sip_strans_req(const struct sip_strans *st)
 
 bool sip_strans_active(const struct sip_strans *st)
 {
-	return st && st->st && st->st->state != ST_TERMINATED;
+	if (!st)
+		return false;
+	if (!st->st)
+		return in_cache(st); /* Completed, until Timer J */
+	return st->st->state != ST_TERMINATED;
 }
 
 
@@ -897,21 +1069,15 @@ static bool ack_received(struct strans *st)
 
 
 /* RFC 3261 9.2: answer the CANCEL in its own transaction, 200 with the To
- * tag of the INVITE's responses, and tell the TU of a pending INVITE. */
-static void cancel_received(struct sip *sip, struct strans *inv,
-			    struct sip_msg *cancel)
+ * tag of the responses of the transaction it names. */
+static void cancel_answer(struct sip *sip, struct sip_msg *cancel,
+			  const char *tag, const struct sip_via *via)
 {
 	struct sip_reply_opts opts;
 	struct strans *cst = NULL;
 	struct log_ctx lctx;
-	char tag[TOTAG_MAX];
 	struct buf mb;
 	int err;
-
-	mem_ref(inv);
-	resp_totag(inv, tag, sizeof(tag));
-	if (!tag[0] && inv->req)
-		sip_totag_make(inv->req, tag, sizeof(tag));
 
 	memset(&opts, 0, sizeof(opts));
 	pl_set_str(&opts.totag, tag);
@@ -925,16 +1091,59 @@ static void cancel_received(struct sip *sip, struct strans *inv,
 		err = send_resp(cst, 200, mb.b, mb.end);
 	buf_reset(&mb);
 	if (err) {
-		st_lctx(inv, &lctx);
+		memset(&lctx, 0, sizeof(lctx));
+		lctx.tx = via->branch.p;
+		lctx.tx_len = (int)via->branch.l;
 		LOG_WARN(&lctx, "200 for CANCEL not sent: %s",
 			 log_strerror(err));
 	}
+}
+
+
+/* A CANCEL naming a live transaction: 200, and the TU of a pending INVITE
+ * hears of it (9.2). */
+static void cancel_received(struct sip *sip, struct strans *inv,
+			    struct sip_msg *cancel, const struct sip_via *via)
+{
+	char tag[TOTAG_MAX];
+
+	mem_ref(inv);
+	resp_totag(inv, tag, sizeof(tag));
+	if (!tag[0] && inv->req)
+		sip_totag_make(inv->req, tag, sizeof(tag));
+	cancel_answer(sip, cancel, tag, via);
 
 	if (inv->invite && inv->state == ST_PROCEEDING && !inv->cancelled) {
 		inv->cancelled = true;
 		report(inv, 0, cancel);
 	}
 	mem_deref(inv);
+}
+
+
+/* A CANCEL naming a non-INVITE transaction Completed in the cache: as
+ * before the cache, 200 and no effect ("the CANCEL request has no effect
+ * on the processing of the original request", 9.2).  The tag is copied
+ * out first: answering adds to the cache, which may recycle the entry. */
+static void cancel_cached(struct sip *sip, const struct rcache_ref *ref,
+			  struct sip_msg *cancel, const struct sip_via *via)
+{
+	struct rcache_resp r;
+	char tag[TOTAG_MAX];
+
+	rcache_resp(sip->rcache, ref, &r);
+	totag_of(r.p, r.len, tag, sizeof(tag));
+	cancel_answer(sip, cancel, tag, via);
+}
+
+
+/* A retransmission whose transaction is Completed in the cache (17.2.2):
+ * the final response again, the TU hears nothing. */
+static void cache_retransmission(struct sip *sip, const struct rcache_ref *ref)
+{
+	sip->stats.retrans_absorbed++;
+	sip->stats.rcache.hits++;
+	(void)cache_resend(sip, ref); /* failures end the transaction */
 }
 
 
@@ -953,6 +1162,7 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg)
 {
 	const struct sip_via *via;
 	const struct sip_cseq *cseq;
+	struct rcache_ref cref;
 	struct strans *st;
 	bool done;
 
@@ -964,7 +1174,7 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg)
 	switch (msg->meth) {
 
 	case SIP_METHOD_ACK:
-		st = find(sip, msg, via, cseq, MATCH_ACK);
+		st = find(sip, msg, via, cseq, MATCH_ACK, NULL);
 		if (!st)
 			return false;
 		mem_ref(st);
@@ -973,27 +1183,41 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg)
 		return done;
 
 	case SIP_METHOD_CANCEL:
-		st = find(sip, msg, via, cseq, MATCH_SAME);
+		st = find(sip, msg, via, cseq, MATCH_SAME, &cref);
 		if (st) {
 			mem_ref(st);
 			retransmission(st);
 			mem_deref(st);
 			return true;
 		}
-		st = find(sip, msg, via, cseq, MATCH_CANCEL);
-		if (!st)
-			return false;
-		cancel_received(sip, st, msg);
-		return true;
+		if (cref.e) {
+			cache_retransmission(sip, &cref);
+			return true;
+		}
+		st = find(sip, msg, via, cseq, MATCH_CANCEL, &cref);
+		if (st) {
+			cancel_received(sip, st, msg, via);
+			return true;
+		}
+		if (cref.e) {
+			cancel_cached(sip, &cref, msg, via);
+			return true;
+		}
+		return false;
 
 	default:
-		st = find(sip, msg, via, cseq, MATCH_SAME);
-		if (!st)
-			return false;
-		mem_ref(st);
-		retransmission(st);
-		mem_deref(st);
-		return true;
+		st = find(sip, msg, via, cseq, MATCH_SAME, &cref);
+		if (st) {
+			mem_ref(st);
+			retransmission(st);
+			mem_deref(st);
+			return true;
+		}
+		if (cref.e) {
+			cache_retransmission(sip, &cref);
+			return true;
+		}
+		return false;
 	}
 }
 
@@ -1005,6 +1229,7 @@ void sip_trans_close_all(struct sip *sip)
 	if (!sip)
 		return;
 	sip_ctrans_close_all(sip);
+	rcache_flush(sip->rcache);
 	if (!sip->strans)
 		return;
 	for (i = 0; i <= sip->strans->mask; i++) {

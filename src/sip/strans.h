@@ -9,6 +9,8 @@
  *               (I); Proceeding --2xx--> Accepted (L)  (RFC 6026)
  *               100 Trying is sent after 200 ms without a TU response.
  *   non-INVITE: Trying --1xx--> Proceeding --final--> Completed (J)
+ *               (over UDP with an RFC 3261 key, Completed is an entry of
+ *               the retransmission cache, rcache.h, not a transaction)
  *
  * Matching (17.2.3): a request whose top Via branch has the magic cookie
  * matches on branch, sent-by and method (an ACK matches its INVITE; a

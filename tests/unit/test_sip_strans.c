@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/loop.h"
 #include "core/mem.h"
 #include "core/pl.h"
@@ -845,6 +846,272 @@ static void test_via_sip_recv(void **state)
 }
 
 
+/* ---- the retransmission cache (rcache.c) ---- */
+
+/* A non-INVITE answered over UDP: the transaction ends at once and its
+ * Completed state is a cache entry that answers retransmissions with the
+ * same bytes, to the same place, until Timer J (17.2.2); one timer for
+ * the cache, none per transaction. */
+static void test_cached_completed(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_strans *st, *st2 = NULL;
+	struct sip_msg *m;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	mem_deref(st);
+	assert_int_equal(sip->strans->n, 0);
+	assert_int_equal(sip->stats.rcache.entries, 1);
+	assert_int_equal(tmr_count(), 1);
+
+	fake_run_to(31999);
+	assert_true(feed(sip, REG(.branch = "z9hG4bKST-TEST-1"))); /* 7.3.1 */
+	assert_int_equal(fake_nsent, 2);
+	assert_int_equal(fake_sent[1].len, fake_sent[0].len);
+	assert_memory_equal(fake_sent[1].p, fake_sent[0].p, fake_sent[0].len);
+	assert_true(sa_eq(&fake_sent[1].dst, &fake_sent[0].dst));
+	assert_int_equal(fake_sent[1].tp, SIP_TRANSP_UDP);
+	assert_int_equal(sip->stats.retrans_absorbed, 1);
+	assert_int_equal(sip->stats.rcache.hits, 1);
+
+	/* the request still has its transaction */
+	m = mkreq(REG());
+	assert_int_equal(sip_strans_alloc(&st2, sip, m, NULL, NULL), EALREADY);
+	assert_int_equal(sip_strans_alloc_bare(&st2, sip, m), EALREADY);
+	assert_null(st2);
+	mem_deref(m);
+	/* a request differing in sent-by or method is new (17.2.3) */
+	assert_false(feed(sip, REG(.sentby = "127.0.0.2:5071")));
+	assert_false(feed(sip, REG(.sentby = "127.0.0.3:5070")));
+	assert_false(feed(sip, ((struct rq){ .met = "OPTIONS" })));
+	assert_false(feed(sip, ACK()));
+	assert_int_equal(fake_nsent, 2);
+
+	/* Timer J: gone, and the cache's timer with it */
+	fake_run_to(32000);
+	assert_false(feed(sip, REG()));
+	assert_int_equal(sip->stats.rcache.entries, 0);
+	assert_int_equal(tmr_count(), 0);
+	assert_int_equal(e.n, 0);
+	fake_env_close(sip);
+}
+
+
+/* The TU's handle of a cached transaction behaves as before: active until
+ * Timer J, later responses refused (EPROTO), sip_strans_retransmit sends
+ * the stored bytes; sip_trans_close_all ends it; a handle may outlive the
+ * stack. */
+static void test_cached_handle(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	assert_int_equal(reply_tag(st, 404, "r1"), 0);
+	assert_true(sip_strans_active(st));
+	assert_null(sip_strans_req(st));
+	assert_int_equal(sip_strans_reply(st, 200, NULL), EPROTO);
+	assert_int_equal(sip_strans_send_raw(st, 200, "x", 1), EPROTO);
+	assert_int_equal(sip_strans_retransmit(st), 0);
+	assert_int_equal(fake_nsent, 2);
+	assert_memory_equal(fake_sent[1].p, fake_sent[0].p, fake_sent[0].len);
+	sip_trans_close_all(sip);
+	assert_false(sip_strans_active(st));
+	assert_int_equal(sip_strans_reply(st, 200, NULL), ESRCH);
+	assert_int_equal(sip_strans_retransmit(st), ESRCH);
+	assert_false(feed(sip, REG()));
+	assert_int_equal(tmr_count(), 0);
+	mem_deref(st);
+
+	st = start(sip, REG(.branch = "z9hG4bKlate"), &e);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	fake_env_close(sip);
+	assert_false(sip_strans_active(st));
+	assert_int_equal(sip_strans_retransmit(st), ESRCH);
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+}
+
+
+/* A CANCEL naming a non-INVITE whose Completed state is cached: as before
+ * the cache, 200 with the To tag of its final response and no effect
+ * (9.2); the CANCEL's own retransmission is answered from the cache; past
+ * Timer J it matches nothing (the core answers 481). */
+static void test_cancel_cached(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip,
+		   ((struct rq){ .met = "OPTIONS", .branch = "z9hG4bKopt" }),
+		   &e);
+	assert_int_equal(reply_tag(st, 200, "o1"), 0);
+	assert_true(feed(sip, CAN(.branch = "z9hG4bKopt")));
+	assert_int_equal(fake_nsent, 2);
+	check_cancel_200(1, "o1");
+	assert_int_equal(e.n, 0);
+	assert_true(sip_strans_active(st));
+	assert_int_equal(sip->stats.rcache.entries, 2);
+	assert_int_equal(sip->strans->n, 0);
+
+	assert_true(feed(sip, CAN(.branch = "z9hG4bKopt")));
+	assert_int_equal(fake_nsent, 3);
+	assert_memory_equal(fake_sent[2].p, fake_sent[1].p, fake_sent[1].len);
+	assert_int_equal(sip->stats.rcache.hits, 1);
+	/* the OPTIONS itself is still answered with its 200 */
+	assert_true(feed(sip, ((struct rq){ .met = "OPTIONS",
+					    .branch = "z9hG4bKopt" })));
+	assert_int_equal(fake_nsent, 4);
+	assert_memory_equal(fake_sent[3].p, fake_sent[0].p, fake_sent[0].len);
+
+	fake_run_to(32000);
+	assert_false(feed(sip, CAN(.branch = "z9hG4bKopt")));
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	fake_env_close(sip);
+}
+
+
+/* 17.2.4: a transport error on a retransmission from the cache ends the
+ * transaction; the next copy of the request is new. */
+static void test_cached_transport_error(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_strans *st;
+
+	(void)state;
+	st = start(sip, REG(), &e);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	fake_send_err = ENETUNREACH;
+	assert_true(feed(sip, REG()));
+	assert_int_equal(sip->stats.tx_errors, 1);
+	assert_false(sip_strans_active(st));
+	fake_send_err = 0;
+	assert_false(feed(sip, REG()));
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	fake_env_close(sip);
+}
+
+
+/* RFC 2543 keys, INVITEs and reliable transports keep today's path: the
+ * first two stay in the live table, the last ends at once. */
+static void test_not_cached(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_strans *st, *inv, *tls;
+
+	(void)state;
+	st = start(sip, REG(.branch = "-"), &e);
+	inv = start(sip, INV(.branch = "z9hG4bKinv"), &e);
+	tls = start(sip, REG(.branch = "z9hG4bKtls", .tp = SIP_TRANSP_TLS), &e);
+	assert_int_equal(reply_tag(st, 200, "r1"), 0);
+	assert_int_equal(reply_tag(inv, 486, "r1"), 0);
+	assert_int_equal(reply_tag(tls, 200, "r1"), 0);
+	assert_int_equal(sip->strans->n, 2);
+	assert_int_equal(sip->stats.rcache.entries, 0);
+	assert_int_equal(sip->stats.rcache.inserts, 0);
+	assert_true(feed(sip, REG(.branch = "-")));
+	assert_int_equal(fake_nsent, 4);
+	assert_memory_equal(fake_sent[3].p, fake_sent[0].p, fake_sent[0].len);
+	assert_false(
+		feed(sip, REG(.branch = "z9hG4bKtls", .tp = SIP_TRANSP_TLS)));
+	assert_true(feed(sip, ACK(.branch = "z9hG4bKinv")));
+	fake_run_to(32000);
+	assert_int_equal(sip->strans->n, 0);
+	assert_false(feed(sip, REG(.branch = "-")));
+	mem_deref(st);
+	mem_deref(inv);
+	mem_deref(tls);
+	fake_env_close(sip);
+}
+
+
+/* Many completed transactions: far less memory each than a transaction
+ * object with its response, and none in the live table. */
+static void test_cached_is_small(void **state)
+{
+	enum {
+		N = 5000
+	};
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	size_t before, per, resp_len = 0;
+	char br[32];
+	int i;
+
+	(void)state;
+	before = mem_live_bytes();
+	for (i = 0; i < N; i++) {
+		struct sip_strans *st;
+
+		(void)snprintf(br, sizeof(br), "z9hG4bKreg%d", i);
+		st = start(sip, REG(.branch = br), &e);
+		assert_int_equal(reply_tag(st, 200, "r1"), 0);
+		mem_deref(st);
+		resp_len = fake_sent[0].len;
+		fake_nsent = 0;
+	}
+	per = (mem_live_bytes() - before) / N;
+	print_message("cached completed transaction: %zu bytes (response "
+		      "%zu), %llu chunks\n",
+		      per, resp_len,
+		      (unsigned long long)sip->stats.rcache.chunks);
+	assert_int_equal(sip->strans->n, 0);
+	assert_int_equal(sip->stats.rcache.entries, N);
+	assert_true(per < resp_len + 160);
+	assert_true(per < sizeof(struct sip_msg) / 8);
+	for (i = 0; i < N; i += 499) {
+		(void)snprintf(br, sizeof(br), "z9hG4bKreg%d", i);
+		assert_true(feed(sip, REG(.branch = br)));
+	}
+	fake_env_close(sip);
+}
+
+
+/* Through sip_recv(): the core sees a REGISTER once; its retransmission
+ * after the final response is answered from the cache. */
+static void test_via_sip_recv_cached(void **state)
+{
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	struct sip_msg *m = mkreq(REG());
+	struct sip_rx rx;
+
+	(void)state;
+	sip->reqh = core_req_h;
+	core_calls = 0;
+	memset(&rx, 0, sizeof(rx));
+	rx.p = m->p;
+	rx.len = m->len;
+	rx.tp = SIP_TRANSP_UDP;
+	rx.dgram = true;
+	rx.src = m->src;
+	rx.dst = m->dst;
+	sip_recv(&rx, sip);
+	assert_int_equal(core_calls, 1);
+	assert_int_equal(fake_nsent, 1);
+	assert_true(fake_sent_starts(0, "SIP/2.0 404 "));
+	core_st = mem_deref(core_st);
+	sip_recv(&rx, sip);
+	sip_recv(&rx, sip);
+	assert_int_equal(core_calls, 1);
+	assert_int_equal(fake_nsent, 3);
+	assert_memory_equal(fake_sent[2].p, fake_sent[0].p, fake_sent[0].len);
+	assert_int_equal(sip->stats.rcache.hits, 2);
+	mem_deref(m);
+	fake_env_close(sip);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -859,6 +1126,10 @@ int main(void)
 		T(test_reentrant_callbacks), T(test_transport_error),
 		T(test_alloc_invalid),       T(test_close_all),
 		T(test_completed_is_small),  T(test_via_sip_recv),
+		T(test_cached_completed),    T(test_cached_handle),
+		T(test_cancel_cached),       T(test_cached_transport_error),
+		T(test_not_cached),          T(test_cached_is_small),
+		T(test_via_sip_recv_cached),
 #undef T
 	};
 
