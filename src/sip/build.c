@@ -281,47 +281,68 @@ static bool creates_dialog(enum sip_method m)
 }
 
 
-/* Mix n octets into h, a word at a time (the inner step of xxhash64):
+static inline uint64_t ld64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+
+static inline uint64_t ld32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+
+static inline uint64_t mix1(uint64_t h, uint64_t w)
+{
+	h ^= w * 0xc2b2ae3d27d4eb4full;
+	return ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+}
+
+
+/* Mix n octets into h, a word at a time (the inner step of xxhash64; a
+ * tail shorter than a word is read as overlapping words, as wyhash does):
  * the to-tag is made for every answered request, and a byte-at-a-time
  * hash of its three inputs cost more than the rest of the tag. */
 static uint64_t tag_mix(uint64_t h, const char *p, size_t n)
 {
-	uint64_t w;
-
 	h ^= n * 0x9e3779b97f4a7c15ull;
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h ^= w * 0xc2b2ae3d27d4eb4full;
-		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+	if (n >= 8) {
+		const char *e = p + n;
+
+		for (; e - p >= 8; p += 8)
+			h = mix1(h, ld64(p));
+		return p < e ? mix1(h, ld64(e - 8)) : h;
 	}
-	if (n) {
-		w = 0;
-		memcpy(&w, p, n);
-		h ^= w * 0xc2b2ae3d27d4eb4full;
-		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
-	}
+	if (n >= 4)
+		return mix1(h, ld32(p) | ld32(p + n - 4) << 32);
+	if (n)
+		return mix1(h, (uint64_t)(unsigned char)p[0] |
+				       (uint64_t)(unsigned char)p[n / 2] << 8 |
+				       (uint64_t)(unsigned char)p[n - 1] << 16);
 	return h;
 }
 
 
-/* The 8 hex digits of v at out, most significant first, without a loop:
- * each nibble is spread into an octet, then turned into its digit. */
-static void hex32(char *out, uint32_t v)
+/* Spread the 8 nibbles of v into 8 octets, each a hex digit: no loop, no
+ * table.  6 + n carries into bit 4 exactly when n > 9, and 'a' is 39 past
+ * '0' + 10. */
+static uint64_t hex8(uint32_t v)
 {
-	uint64_t x = v, big;
-	size_t i;
+	uint64_t x = v;
 
 	x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
 	x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
 	x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
-	/* one nibble an octet, the most significant nibble in the top
-	 * octet; 6 + n carries into bit 4 exactly when n > 9, and 'a' is
-	 * 39 past '0' + 10 */
-	x += 0x3030303030303030ull +
-	     (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
-	/* the top octet first, whatever the byte order */
-	for (i = 0, big = x; i < 8; i++, big >>= 8)
-		out[7 - i] = (char)(big & 0xff);
+	return x + 0x3030303030303030ull +
+	       (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) *
+		       39;
 }
 
 
@@ -336,7 +357,7 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
 	const struct sip_addr *from;
 	const struct sip_via *via;
 	struct pl cid = PL_INIT;
-	uint64_t h = 0x27d4eb2f165667c5ull;
+	uint64_t h = 0x27d4eb2f165667c5ull, hi, lo;
 	char hex[16];
 	size_t n;
 
@@ -351,8 +372,12 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
 	h ^= h >> 32;
 	if (!size)
 		return;
-	hex32(hex, (uint32_t)(h >> 32));
-	hex32(hex + 8, (uint32_t)h);
+	/* the digits in the machine's octet order: the tag only has to be
+	 * a token, stable for the request */
+	hi = hex8((uint32_t)(h >> 32));
+	lo = hex8((uint32_t)h);
+	memcpy(hex, &hi, 8);
+	memcpy(hex + 8, &lo, 8);
 	n = size - 1 < sizeof(hex) ? size - 1 : sizeof(hex);
 	memcpy(out, hex, n);
 	out[n] = '\0';

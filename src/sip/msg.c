@@ -1198,14 +1198,6 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen, size_t *skip)
 
 /* ---- header access ---- */
 
-const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id)
-{
-	uint16_t i = msg->first[id];
-
-	return i ? &msg->hdrv[i - 1] : NULL;
-}
-
-
 /* Compact forms of headers that have no id here (RFC 3261 7.3.3: the
  * compact and long forms are the same header; letters from the IANA SIP
  * header registry).  0 when the name has none. */
@@ -1246,19 +1238,17 @@ static bool other_name_eq(const struct pl *a, const struct pl *b)
 }
 
 
-const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
-				       const struct sip_hdr *h)
+/* Unknown headers: the next line with the same name. */
+const struct sip_hdr *sip_msg_hdr_next_other(const struct sip_msg *msg,
+					     const struct sip_hdr *h)
 {
-	if (h->id == SIP_HDR_OTHER) {
-		/* unknown headers: next line with the same name */
-		size_t i;
-		for (i = (size_t)(h - msg->hdrv) + 1; i < msg->hdrc; i++)
-			if (msg->hdrv[i].id == SIP_HDR_OTHER &&
-			    other_name_eq(&msg->hdrv[i].name, &h->name))
-				return &msg->hdrv[i];
-		return NULL;
-	}
-	return h->next ? &msg->hdrv[h->next - 1] : NULL;
+	size_t i;
+
+	for (i = (size_t)(h - msg->hdrv) + 1; i < msg->hdrc; i++)
+		if (msg->hdrv[i].id == SIP_HDR_OTHER &&
+		    other_name_eq(&msg->hdrv[i].name, &h->name))
+			return &msg->hdrv[i];
+	return NULL;
 }
 
 

@@ -206,10 +206,28 @@ int sip_msg_frame(const char *p, size_t len, size_t *msglen,
  * single, CSeq method matching, scalars in range.  Fills *errp. */
 int sip_msg_validate(struct sip_msg *msg, struct sip_msg_err *errp);
 
-const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg,
-				  enum sip_hdr_id id);
-const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
-				       const struct sip_hdr *h);
+/* The first line of a header, then the next line of the same header
+ * (NULL: none).  Inline: a known header is one index lookup, and every
+ * decoder and builder walks these chains; an unknown one (SIP_HDR_OTHER,
+ * matched by name) is looked for in msg.c. */
+const struct sip_hdr *sip_msg_hdr_next_other(const struct sip_msg *msg,
+					     const struct sip_hdr *h);
+
+static inline const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg,
+						enum sip_hdr_id id)
+{
+	uint16_t i = msg->first[id];
+
+	return i ? &msg->hdrv[i - 1] : NULL;
+}
+
+static inline const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *msg,
+						     const struct sip_hdr *h)
+{
+	if (h->id == SIP_HDR_OTHER)
+		return sip_msg_hdr_next_other(msg, h);
+	return h->next ? &msg->hdrv[h->next - 1] : NULL;
+}
 /* Find an unknown header by name (case-insensitive); NULL when absent. */
 const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg,
 				       const char *name);
