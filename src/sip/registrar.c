@@ -63,6 +63,7 @@
 struct registrar {
 	struct registrar_conf conf;
 	char **domains; /* lowercase copies */
+	size_t *dlen;   /* their lengths */
 	char *realm;    /* copy of conf.realm, or NULL */
 	size_t ndomains;
 	struct hash *aors; /* struct reg_aor, counted */
@@ -88,7 +89,7 @@ struct registrar {
 
 struct reg_aor {
 	struct le he;
-	char *aor;
+	char *aor; /* in the same block */
 	size_t aor_len;
 	struct list bindings; /* struct reg_binding, counted, q descending */
 };
@@ -164,7 +165,6 @@ static void aor_destructor(void *arg)
 	struct reg_aor *a = arg;
 
 	list_flush(&a->bindings);
-	mem_deref(a->aor);
 }
 
 
@@ -212,6 +212,7 @@ static void destructor(void *arg)
 	for (i = 0; i < reg->ndomains; i++)
 		mem_deref(reg->domains[i]);
 	mem_deref(reg->domains);
+	mem_deref(reg->dlen);
 	mem_deref(reg->realm);
 	mem_deref(reg->conf.auth);
 	mem_deref(reg->conf.store);
@@ -313,11 +314,28 @@ static int wr_user(struct wr *w, const struct pl *user)
 }
 
 
-int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
-		  size_t *lenp)
+/* Lowercase n octets of s at w (OR 0x20 on the letters only). */
+static char *put_lower(char *w, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		w[i] = (char)(c | ((unsigned)(c - 'A') < 26u) << 5);
+	}
+	return w + n;
+}
+
+
+/* registrar_aor(), also telling where the host starts in buf. */
+static int aor_write(const struct sip_uri *uri, char *buf, size_t size,
+		     size_t *lenp, size_t *hostp)
 {
 	struct wr w = { buf, size, 0, false };
 	const char *sch;
+	size_t max;
+	char *p;
 	int err;
 
 	if (!uri || !buf || !size)
@@ -327,6 +345,37 @@ int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
 	if (!uri->host.l)
 		return EBADMSG;
 
+	/* the longest it can be (an escape stays or shrinks), NUL included:
+	 * when that fits, written straight, a part at a time */
+	max = 5 + uri->user.l + 1 + uri->host.l + 1 + uri->port_pl.l + 1;
+	if (max <= size &&
+	    (!uri->user.l || !memchr(uri->user.p, '%', uri->user.l))) {
+		p = buf;
+		if (uri->sch == SIP_SCHEME_SIPS) {
+			memcpy(p, "sips:", 5);
+			p += 5;
+		} else {
+			memcpy(p, "sip:", 4);
+			p += 4;
+		}
+		if (uri->user.l) {
+			memcpy(p, uri->user.p, uri->user.l);
+			p += uri->user.l;
+			*p++ = '@';
+		}
+		*hostp = (size_t)(p - buf);
+		p = put_lower(p, uri->host.p, uri->host.l);
+		if (uri->port_pl.l) {
+			*p++ = ':';
+			memcpy(p, uri->port_pl.p, uri->port_pl.l);
+			p += uri->port_pl.l;
+		}
+		*p = '\0';
+		if (lenp)
+			*lenp = (size_t)(p - buf);
+		return 0;
+	}
+
 	for (sch = uri->sch == SIP_SCHEME_SIPS ? "sips:" : "sip:"; *sch; sch++)
 		wr_put(&w, *sch);
 	if (uri->user.l) {
@@ -335,6 +384,7 @@ int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
 			return err;
 		wr_put(&w, '@');
 	}
+	*hostp = w.n;
 	wr_pl_lower(&w, &uri->host);
 	if (uri->port_pl.l) {
 		wr_put(&w, ':');
@@ -349,6 +399,15 @@ int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
 }
 
 
+int registrar_aor(const struct sip_uri *uri, char *buf, size_t size,
+		  size_t *lenp)
+{
+	size_t host;
+
+	return aor_write(uri, buf, size, lenp, &host);
+}
+
+
 /* ---- allocation and the store ---- */
 
 static char *strdup_pl(const struct pl *pl)
@@ -357,12 +416,40 @@ static char *strdup_pl(const struct pl *pl)
 }
 
 
-static struct reg_aor *aor_find(const struct registrar *reg, const char *aor,
-				size_t len)
+/* The hash of a canonical AOR, a word at a time (the inner step of
+ * xxhash64; a tail shorter than a word read as an overlapping word):
+ * FNV, an octet at a time, cost more than the rest of the lookup. */
+static uint32_t aor_hash(const char *p, size_t n)
+{
+	uint64_t h = 0x27d4eb2f165667c5ull ^ (n * 0x9e3779b97f4a7c15ull), w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h ^= w * 0xc2b2ae3d27d4eb4full;
+		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+	}
+	if (i < n) {
+		w = 0;
+		if (n >= 8)
+			memcpy(&w, p + n - 8, 8);
+		else
+			memcpy(&w, p, n);
+		h ^= w * 0xc2b2ae3d27d4eb4full;
+		h = ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ull;
+	}
+	h ^= h >> 29;
+	h *= 0x165667b19e3779f9ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+
+static struct reg_aor *aor_find_h(const struct registrar *reg, const char *aor,
+				  size_t len, uint32_t hash)
 {
 	struct le *le;
 
-	LIST_FOREACH (hash_list(reg->aors, hash_fast(aor, len)), le) {
+	LIST_FOREACH (hash_list(reg->aors, hash), le) {
 		struct reg_aor *a = le->data;
 		if (a->aor_len == len && !memcmp(a->aor, aor, len))
 			return a;
@@ -371,26 +458,39 @@ static struct reg_aor *aor_find(const struct registrar *reg, const char *aor,
 }
 
 
-static int aor_get(struct registrar *reg, const char *aor, size_t len,
-		   struct reg_aor **ap)
+static struct reg_aor *aor_find(const struct registrar *reg, const char *aor,
+				size_t len)
 {
-	struct reg_aor *a = aor_find(reg, aor, len);
+	return aor_find_h(reg, aor, len, aor_hash(aor, len));
+}
+
+
+static int aor_get_h(struct registrar *reg, const char *aor, size_t len,
+		     uint32_t hash, struct reg_aor **ap)
+{
+	struct reg_aor *a = aor_find_h(reg, aor, len, hash);
 
 	if (!a) {
-		a = mem_zalloc(sizeof(*a), aor_destructor);
+		a = mem_zalloc(sizeof(*a) + len + 1, aor_destructor);
 		if (!a)
 			return ENOMEM;
-		a->aor = mem_strdup(aor, len);
-		if (!a->aor) {
-			mem_deref(a);
-			return ENOMEM;
-		}
+		/* the AOR string in the same block */
+		a->aor = (char *)(a + 1);
+		memcpy(a->aor, aor, len);
+		a->aor[len] = '\0';
 		a->aor_len = len;
 		list_init(&a->bindings);
-		hash_append(reg->aors, hash_fast(aor, len), &a->he, a);
+		hash_append(reg->aors, hash, &a->he, a);
 	}
 	*ap = a;
 	return 0;
+}
+
+
+static int aor_get(struct registrar *reg, const char *aor, size_t len,
+		   struct reg_aor **ap)
+{
+	return aor_get_h(reg, aor, len, aor_hash(aor, len), ap);
 }
 
 
@@ -880,13 +980,14 @@ static void set_status(struct reply *rp, uint16_t scode, const char *reason)
 /* Printable excerpt of a pl for a reason phrase. */
 #define EXCERPT(pl) (int)((pl)->l > 64 ? 64 : (pl)->l), (pl)->p
 
-static const char *domain_served(const struct registrar *reg,
-				 const struct pl *host)
+/* The domain a lowercase host names, or NULL when not ours. */
+static const char *domain_served(const struct registrar *reg, const char *host,
+				 size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < reg->ndomains; i++)
-		if (pl_eq_str_ci(host, reg->domains[i]))
+		if (reg->dlen[i] == len && !memcmp(host, reg->domains[i], len))
 			return reg->domains[i];
 	return NULL;
 }
@@ -996,6 +1097,11 @@ static bool binding_is(const struct reg_binding *b, const struct cand *c)
 	if (c->instance.l && c->reg_id)
 		return b->instance && b->reg_id == c->reg_id &&
 		       pl_eq_str(&c->instance, b->instance);
+	/* the same text is the same URI (a refresh, mostly): the 19.1.4
+	 * comparison only for texts that differ */
+	if (b->curi.text.l == c->uri->text.l &&
+	    !memcmp(b->curi.text.p, c->uri->text.p, c->uri->text.l))
+		return true;
 	return sip_uri_eq(&b->curi, c->uri);
 }
 
@@ -1081,75 +1187,6 @@ static void fmt_q(uint16_t q, char *out)
 }
 
 
-/* RFC 3261 10.3 step 8: the current bindings, each with its expires. */
-static _Thread_local char date_line[64];
-static _Thread_local time_t date_t;
-
-static int build_ok(const struct registrar *reg, struct sip_msg *req,
-		    const char *aor, size_t aorlen, const char *path,
-		    struct buf *mb)
-{
-	const struct reg_aor *a = aor_find(reg, aor, aorlen);
-	uint64_t now = tmr_jiffies();
-	char date[64];
-	struct tm tm;
-	time_t t;
-	int err = 0;
-
-	if (a) {
-		struct le *le;
-		LIST_FOREACH (&a->bindings, le) {
-			const struct reg_binding *b = le->data;
-			uint64_t left;
-			char q[8];
-
-			if (b->exp_ms <= now)
-				continue;
-			left = (b->exp_ms - now + 999) / 1000;
-			/* written piece by piece: printf costs more than the
-			 * rest of the 200 OK */
-			err = buf_write(mb, "Contact: <", 10);
-			err |= buf_write_str(mb, b->uri);
-			err |= buf_write(mb, ">", 1);
-			if (b->params)
-				err |= buf_write_str(mb, b->params);
-			err |= buf_write(mb, ";expires=", 9);
-			err |= buf_write_u32(mb, (uint32_t)left);
-			if (!err && b->q != 1000) {
-				fmt_q(b->q, q);
-				err = buf_write(mb, ";q=", 3) |
-				      buf_write_str(mb, q);
-			}
-			if (!err)
-				err = buf_write_str(mb, "\r\n");
-			if (err)
-				return err;
-		}
-	}
-	/* RFC 3327 5.3: the registrar copies Path into the 200 when the UA
-	 * said it supports it */
-	if (path && sip_msg_has_tag(req, SIP_HDR_SUPPORTED, "path")) {
-		err = buf_printf(mb, "Path: %s\r\n", path);
-		if (err)
-			return err;
-	}
-	/* RFC 3261 10.3 step 8 / 20.17: Date, for UAs without a clock;
-	 * formatted once a second */
-	t = time(NULL);
-	if (t != date_t) {
-		date_line[0] = '\0';
-		if (gmtime_r(&t, &tm) &&
-		    strftime(date, sizeof(date),
-			     "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm))
-			memcpy(date_line, date, sizeof(date_line));
-		date_t = t;
-	}
-	if (date_line[0])
-		err = buf_write_str(mb, date_line);
-	return err;
-}
-
-
 struct cplan {
 	struct reg_binding *old; /* matched binding, or NULL */
 	struct reg_binding *nb;  /* new values (NULL: remove) */
@@ -1160,7 +1197,8 @@ struct cplan {
 
 /* Everything shared by the bindings of one request. */
 struct reqvals {
-	char *callid;
+	struct pl cid; /* the Call-ID, in the request */
+	char *callid;  /* its copy, made for the first new values */
 	char *path;
 	char *ua;
 	uint32_t cseq;
@@ -1178,9 +1216,10 @@ struct regctx {
 	struct reply *rp;
 	const struct sip_addr *to;
 	const char *domain;
-	char aor[REG_AOR_MAX];
 	size_t aorlen;
+	uint32_t aorhash;
 	struct reqvals rv;
+	char aor[REG_AOR_MAX]; /* written by step_target() before any use */
 	struct sip_contact cv[REG_REQ_CONTACTS_MAX];
 	size_t nc;
 	bool star;
@@ -1212,25 +1251,48 @@ static int prepare_binding(struct regctx *x, const struct sip_contact *c,
 			   struct reg_binding **nbp)
 {
 	struct reg_binding *nb = binding_new(x->reg);
-	const struct reqvals *rv = &x->rv;
-	int err;
+	struct reqvals *rv = &x->rv;
+	const struct pl *auri = &c->addr.auri;
+	int err = 0;
 
 	if (!nb)
 		return ENOMEM;
-	if (old && old->uri && strlen(old->uri) == c->addr.auri.l &&
-	    !memcmp(old->uri, c->addr.auri.p, c->addr.auri.l)) {
+	if (old && old->curi.text.l == auri->l &&
+	    !memcmp(old->curi.text.p, auri->p, auri->l)) {
 		/* a refresh: the same URI text, shared with its views */
 		nb->uri = mem_ref(old->uri);
 		nb->curi = old->curi;
-		err = 0;
 	} else {
-		err = binding_set_uri(nb, c->addr.auri.p, c->addr.auri.l);
+		/* a copy of the text, and the views of the decoded Contact
+		 * moved onto it: no second decode */
+		nb->uri = mem_strdup(auri->p, auri->l);
+		if (!nb->uri)
+			err = ENOMEM;
+		else
+			sip_uri_move(&nb->curi, &c->addr.uri, nb->uri);
 	}
-	if (!err)
+	/* the params to echo: none is NULL; the same as before is shared */
+	if (!err && c->addr.params.l) {
 		err = registrar_params_keep(&c->addr.params, &nb->params);
+		if (!err && !nb->params[0]) {
+			nb->params = mem_deref(nb->params);
+		} else if (!err && old && old->params &&
+			   !strcmp(old->params, nb->params)) {
+			mem_deref(nb->params);
+			nb->params = mem_ref(old->params);
+		}
+	}
 	if (!err && cd->instance.l) {
 		nb->instance = strdup_pl(&cd->instance);
 		if (!nb->instance)
+			err = ENOMEM;
+	}
+	/* the Call-ID, once per request: a refresh from the same UA keeps
+	 * its Call-ID (RFC 3261 10.2.4), whose string is then shared */
+	if (!err && !rv->callid) {
+		if (old && pl_eq_str(&rv->cid, old->callid))
+			rv->callid = mem_ref(old->callid);
+		else if (!(rv->callid = strdup_pl(&rv->cid)))
 			err = ENOMEM;
 	}
 	if (err) {
@@ -1260,13 +1322,14 @@ static int prepare_binding(struct regctx *x, const struct sip_contact *c,
  * other domains; a stand-alone registrar answers 404 naming it). */
 static void step_target(struct regctx *x)
 {
+	size_t host = 0;
 	int err;
 
 	if (sip_msg_to(x->req, &x->to)) {
 		set_status(x->rp, 400, "Bad Request (malformed To)");
 		return;
 	}
-	err = registrar_aor(&x->to->uri, x->aor, sizeof(x->aor), &x->aorlen);
+	err = aor_write(&x->to->uri, x->aor, sizeof(x->aor), &x->aorlen, &host);
 	if (err == EPROTO) {
 		/* RFC 4475 3.3.4: a policy refusal, not a parse error */
 		set_reasonf(x->rp, 404,
@@ -1279,7 +1342,9 @@ static void step_target(struct regctx *x)
 		set_status(x->rp, 400, "Bad Request (unusable To URI)");
 		return;
 	}
-	x->domain = domain_served(x->reg, &x->to->uri.host);
+	/* the host as the AOR has it: lowercase */
+	x->domain = domain_served(x->reg, x->aor + host, x->to->uri.host.l);
+	x->aorhash = aor_hash(x->aor, x->aorlen);
 	if (!x->domain)
 		set_reasonf(x->rp, 404,
 			    "Not Found (domain %.*s is not served here)",
@@ -1378,7 +1443,7 @@ static int step_values(struct regctx *x)
 				   "Forbidden (too many Contact values)");
 			return 0;
 		}
-		if (sip_contact_decode(&x->cv[x->nc], &v)) {
+		if (sip_contact_decode_into(&x->cv[x->nc], &v)) {
 			set_status(x->rp, 400,
 				   "Bad Request (malformed Contact)");
 			return 0;
@@ -1387,8 +1452,8 @@ static int step_values(struct regctx *x)
 			x->star = true;
 		x->nc++;
 	}
-	x->rv.callid = strdup_pl(&callid);
-	return x->rv.callid ? 0 : ENOMEM;
+	x->rv.cid = callid;
+	return 0;
 }
 
 
@@ -1404,11 +1469,11 @@ static void step_wildcard(struct regctx *x)
 			   "other Contact)");
 		return;
 	}
-	a = aor_find(x->reg, x->aor, x->aorlen);
+	a = aor_find_h(x->reg, x->aor, x->aorlen, x->aorhash);
 	if (a) {
 		LIST_FOREACH (&a->bindings, le) {
 			const struct reg_binding *b = le->data;
-			if (!strcmp(b->callid, x->rv.callid) &&
+			if (pl_eq_str(&x->rv.cid, b->callid) &&
 			    x->rv.cseq <= b->cseq) {
 				set_status(
 					x->rp, 500,
@@ -1537,7 +1602,7 @@ static int plan_contact(struct regctx *x, const struct sip_contact *c)
 		return 0;
 	}
 	p->old = binding_match(x->a, &p->cand);
-	if (p->old && !strcmp(p->old->callid, x->rv.callid) &&
+	if (p->old && pl_eq_str(&x->rv.cid, p->old->callid) &&
 	    x->rv.cseq <= p->old->cseq) {
 		/* step 7: same Call-ID and a CSeq not higher: "the update
 		 * MUST be aborted and the request fails" */
@@ -1624,7 +1689,8 @@ static int apply_plan(struct regctx *x)
 
 	for (i = 0; i < x->np; i++) {
 		if (!x->plan[i].old && x->plan[i].nb) {
-			err = aor_get(x->reg, x->aor, x->aorlen, &a);
+			err = aor_get_h(x->reg, x->aor, x->aorlen, x->aorhash,
+					&a);
 			if (err)
 				return err; /* nothing applied yet */
 			break;
@@ -1657,6 +1723,125 @@ static int apply_plan(struct regctx *x)
 }
 
 
+/* Room for n more octets at mb->pos (one check, one growth at most), or
+ * ENOMEM. */
+static int room(struct buf *mb, size_t n)
+{
+	size_t need = mb->pos + n, sz;
+
+	if (need < mb->pos || need > mb->max)
+		return ENOMEM;
+	if (need <= mb->size)
+		return 0;
+	for (sz = mb->size ? mb->size : 256; sz < need; sz *= 2)
+		;
+	return buf_resize(mb, sz < mb->max ? sz : mb->max) ? ENOMEM : 0;
+}
+
+
+static inline char *put(char *w, const void *s, size_t n)
+{
+	memcpy(w, s, n);
+	return w + n;
+}
+
+
+#define PUT_LIT(w, lit) put(w, lit, sizeof(lit) - 1)
+
+
+/* Decimal digits of v at w. */
+static char *put_u32(char *w, uint32_t v)
+{
+	char tmp[10];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put(w, tmp + i, sizeof(tmp) - i);
+}
+
+
+/* RFC 3261 10.3 step 8: the current bindings, each with its expires,
+ * written through a cursor into room made once per line (printf, or a
+ * write per piece, cost more than the rest of the 200 OK). */
+static _Thread_local char date_line[64];
+static _Thread_local size_t date_len;
+static _Thread_local time_t date_t;
+
+static int build_ok(struct regctx *x, const char *path)
+{
+	const struct reg_aor *a =
+		aor_find_h(x->reg, x->aor, x->aorlen, x->aorhash);
+	struct buf *mb = x->rp->hdrs;
+	uint64_t now = tmr_jiffies();
+	char date[64];
+	struct tm tm;
+	time_t t;
+	int err = 0;
+
+	if (a) {
+		struct le *le;
+		LIST_FOREACH (&a->bindings, le) {
+			const struct reg_binding *b = le->data;
+			size_t plen = b->params ? strlen(b->params) : 0;
+			uint64_t left;
+			char q[8], *w;
+
+			if (b->exp_ms <= now)
+				continue;
+			left = (b->exp_ms - now + 999) / 1000;
+			/* "Contact: <" uri ">" params ";expires=" n ";q=0.nnn"
+			 * CRLF */
+			if (room(mb, 10 + b->curi.text.l + 1 + plen + 9 + 10 +
+					     8 + 2))
+				return ENOMEM;
+			w = (char *)mb->b + mb->pos;
+			w = PUT_LIT(w, "Contact: <");
+			w = put(w, b->curi.text.p, b->curi.text.l);
+			*w++ = '>';
+			if (plen)
+				w = put(w, b->params, plen);
+			w = PUT_LIT(w, ";expires=");
+			w = put_u32(w, (uint32_t)left);
+			if (b->q != 1000) {
+				fmt_q(b->q, q);
+				w = PUT_LIT(w, ";q=");
+				w = put(w, q, strlen(q));
+			}
+			w = PUT_LIT(w, "\r\n");
+			mb->pos = (size_t)((uint8_t *)w - mb->b);
+			if (mb->pos > mb->end)
+				mb->end = mb->pos;
+		}
+	}
+	/* RFC 3327 5.3: the registrar copies Path into the 200 when the UA
+	 * said it supports it */
+	if (path && sip_msg_has_tag(x->req, SIP_HDR_SUPPORTED, "path")) {
+		err = buf_printf(mb, "Path: %s\r\n", path);
+		if (err)
+			return err;
+	}
+	/* RFC 3261 10.3 step 8 / 20.17: Date, for UAs without a clock;
+	 * formatted once a second */
+	t = time(NULL);
+	if (t != date_t) {
+		date_len = 0;
+		if (gmtime_r(&t, &tm))
+			date_len = strftime(
+				date, sizeof(date),
+				"Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+		if (date_len)
+			memcpy(date_line, date, date_len);
+		date_t = t;
+	}
+	if (date_len)
+		err = buf_write(mb, date_line, date_len);
+	return err;
+}
+
+
 static int process(struct regctx *x)
 {
 	size_t i;
@@ -1677,12 +1862,11 @@ static int process(struct regctx *x)
 		step_wildcard(x);
 		if (x->rp->scode != 200)
 			return 0;
-		return build_ok(x->reg, x->req, x->aor, x->aorlen, NULL,
-				x->rp->hdrs);
+		return build_ok(x, NULL);
 	}
 
 	/* nothing changes while planning: one lookup for all Contacts */
-	x->a = aor_find(x->reg, x->aor, x->aorlen);
+	x->a = aor_find_h(x->reg, x->aor, x->aorlen, x->aorhash);
 	for (i = 0; i < x->nc; i++) {
 		err = plan_contact(x, &x->cv[i]);
 		if (err || x->rp->scode)
@@ -1700,8 +1884,7 @@ static int process(struct regctx *x)
 	if (err)
 		return err;
 	set_status(x->rp, 200, "OK");
-	err = build_ok(x->reg, x->req, x->aor, x->aorlen, x->rv.path,
-		       x->rp->hdrs);
+	err = build_ok(x, x->rv.path);
 	if (err) {
 		/* applied already: answer 200, without the listing */
 		LOG_WARN(NULL, "200 for %s without its Contact list: %s",
@@ -1785,10 +1968,10 @@ static int handle(struct registrar *reg, struct sip_msg *req,
 			return ENOMEM;
 		}
 	}
-	/* clear only what is read before it is written: the Contact views
-	 * cv[] are filled up to nc and the plans up to np (zeroing them all
-	 * cost more than the rest of the request) */
-	memset(x, 0, offsetof(struct regctx, cv));
+	/* clear only what is read before it is written: the AOR is written
+	 * first, the Contact views cv[] are filled up to nc and the plans up
+	 * to np (zeroing them all cost more than the rest of the request) */
+	memset(x, 0, offsetof(struct regctx, aor));
 	x->nc = 0;
 	x->star = false;
 	x->np = 0;
@@ -2022,7 +2205,8 @@ int registrar_alloc(struct registrar **regp, const struct registrar_conf *conf)
 	reg->next_id = 1;
 
 	reg->domains = mem_zalloc(n * sizeof(*reg->domains), NULL);
-	if (!reg->domains) {
+	reg->dlen = mem_zalloc(n * sizeof(*reg->dlen), NULL);
+	if (!reg->domains || !reg->dlen) {
 		err = ENOMEM;
 		goto out;
 	}
@@ -2037,6 +2221,7 @@ int registrar_alloc(struct registrar **regp, const struct registrar_conf *conf)
 			err = ENOMEM;
 			goto out;
 		}
+		reg->dlen[i] = l;
 		reg->ndomains = i + 1;
 		for (j = 0; j < l; j++)
 			reg->domains[i][j] = lower(reg->domains[i][j]);

@@ -1169,6 +1169,32 @@ int sip_uri_decode_into(struct sip_uri *uri, const struct pl *pl)
 }
 
 
+/**
+ * Move the views of a decoded URI onto a copy of its text (the same
+ * octets elsewhere), so that a copy need not be decoded again.
+ *
+ * @param dst  the moved views
+ * @param src  the URI as decoded from src->text
+ * @param to   the copy of src->text (src->text.l octets)
+ */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct sip_uri) == 168,
+	       "struct sip_uri changed: update sip_uri_move()");
+void sip_uri_move(struct sip_uri *dst, const struct sip_uri *src,
+		  const char *to)
+{
+	const char *from = src->text.p;
+	struct pl *v[] = { &dst->text,     &dst->scheme,  &dst->user,
+			   &dst->password, &dst->host,    &dst->port_pl,
+			   &dst->params,   &dst->headers, &dst->opaque };
+	size_t i;
+
+	*dst = *src;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i]->p)
+			v[i]->p = to + (v[i]->p - from);
+}
+
+
 /*
  * Comparison
  */

@@ -51,6 +51,10 @@ int sip_uri_decode(struct sip_uri *uri, const struct pl *pl) IMS_MUST_CHECK;
 int sip_uri_decode_into(struct sip_uri *uri,
 			const struct pl *pl) IMS_MUST_CHECK;
 
+/* The views of src moved onto `to`, a copy of src->text (no decoding). */
+void sip_uri_move(struct sip_uri *dst, const struct sip_uri *src,
+		  const char *to);
+
 /* RFC 3261 19.1.4 equality (sip/sips), RFC 3966 5 for tel. */
 bool sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b);
 

@@ -1084,6 +1084,37 @@ static void test_host_scan(void **state)
 }
 
 
+/* sip_uri_move(): the views of a decoded URI moved onto a copy of its
+ * text are what decoding the copy gives. */
+static void test_uri_move(void **state)
+{
+	static const char *const uris[] = {
+		"sip:alice:secret@[2001:db8::1]:5061;transport=tls;lr?h=v",
+		"sips:bob@example.com",
+		"sip:10.0.0.1",
+		"tel:+1-201-555-0123;ext=1",
+		"urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(uris) / sizeof(*uris); i++) {
+		struct sip_uri u, moved, want;
+		struct pl pl, cp;
+		char *blk = tail_copy(uris[i], strlen(uris[i]), &pl);
+		char *copy = tail_copy(uris[i], strlen(uris[i]), &cp);
+
+		assert_int_equal(sip_uri_decode(&u, &pl), 0);
+		assert_int_equal(sip_uri_decode(&want, &cp), 0);
+		sip_uri_move(&moved, &u, copy);
+		assert_memory_equal(&moved, &want, sizeof(want));
+		assert_true(sip_uri_eq(&moved, &u));
+		free(blk);
+		free(copy);
+	}
+}
+
+
 static void test_qstr_end(void **state)
 {
 	static const struct {
@@ -1155,6 +1186,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_port, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_host_scan, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_uri_move, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_qstr_end, mem_mark,
 						mem_expect_no_leaks),
