@@ -485,66 +485,24 @@ static void dst_unpack(struct sa *sa, const struct rcache_ent *e)
 }
 
 
-/**
- * Keep the Completed state of a non-INVITE server transaction: its key,
- * where its final response goes, and the response bytes.
- *
- * @param rc      the cache
- * @param key     the 17.2.3 key (a magic-cookie branch)
- * @param tp      the transport of the response
- * @param dst     where the response goes (18.2.2)
- * @param resp    the response bytes (copied)
- * @param len     their length, 1..65535
- * @param exp_ms  the horizon: when Timer J would fire (monotonic ms)
- * @param refp    the entry, may be NULL
- * @return 0; EINVAL; EFBIG when the entry does not fit a chunk; ENOMEM
- */
-int rcache_add(struct rcache *rc, const struct rcache_key *key,
-	       enum sip_transp tp, const struct sa *dst, const void *resp,
-	       size_t len, uint64_t exp_ms, struct rcache_ref *refp)
+static bool key_ok(const struct rcache_key *key)
 {
-	struct rcache_ent *e;
-	struct rcache_ref *b;
-	struct rc_chunk *c;
-	size_t klen, need;
-	uint64_t now;
-	char *p;
-	int err;
+	return key->branch.l && key->branch.l <= UINT16_MAX &&
+	       key->host.l <= UINT16_MAX && key->met.l <= UINT16_MAX;
+}
 
-	if (!rc || !rc->bucket || !key || !dst || !resp || !len ||
-	    len > UINT16_MAX || !key->branch.l || key->branch.l > UINT16_MAX ||
-	    key->host.l > UINT16_MAX || key->met.l > UINT16_MAX)
-		return EINVAL;
-	klen = key->branch.l + key->host.l + key->met.l;
-	need = ent_size_of(klen, len);
-	if (need > RCACHE_CHUNK_MAX) {
-		rc->st->oversize++;
-		return EFBIG;
+
+/* The branch, host and method after one another: one copy when they
+ * already are (a transaction's key is). */
+static char *key_copy(char *p, const struct rcache_key *key)
+{
+	size_t klen = key->branch.l + key->host.l + key->met.l;
+
+	if (key->host.p == key->branch.p + key->branch.l &&
+	    key->met.p == key->host.p + key->host.l) {
+		memcpy(p, key->branch.p, klen);
+		return p + klen;
 	}
-
-	now = tmr_jiffies();
-	rcache_expire(rc, now);
-	c = rc->newest;
-	if (!c || c->size - c->used < need) {
-		err = chunk_open(rc, need, now);
-		if (err)
-			goto out;
-		c = rc->newest;
-	}
-
-	e = (struct rcache_ent *)(c->data + c->used);
-	c->used += (uint32_t)need;
-	e->exp_ms = exp_ms;
-	e->hkey = key->hkey;
-	e->port = key->port;
-	e->branch_len = (uint16_t)key->branch.l;
-	e->host_len = (uint16_t)key->host.l;
-	e->met_len = (uint16_t)key->met.l;
-	e->resp_len = (uint16_t)len;
-	e->tp = (uint8_t)tp;
-	e->dead = 0;
-	dst_pack(e, dst);
-	p = e->data;
 	memcpy(p, key->branch.p, key->branch.l);
 	p += key->branch.l;
 	if (key->host.l)
@@ -552,30 +510,87 @@ int rcache_add(struct rcache *rc, const struct rcache_key *key,
 	p += key->host.l;
 	if (key->met.l)
 		memcpy(p, key->met.p, key->met.l);
-	p += key->met.l;
-	memcpy(p, resp, len);
+	return p + key->met.l;
+}
+
+
+/**
+ * Keep the Completed state of a non-INVITE server transaction: its key,
+ * where its final response goes, and the response bytes.
+ *
+ * @param rc    the cache
+ * @param o     the 17.2.3 key (a magic-cookie branch), the transport and
+ *              destination of the response, its bytes, the time and the
+ *              horizon
+ * @param refp  the entry, may be NULL
+ * @return 0; EINVAL; EFBIG when the entry does not fit a chunk; ENOMEM
+ */
+int rcache_add(struct rcache *rc, const struct rcache_add_opts *o,
+	       struct rcache_ref *refp)
+{
+	const struct rcache_key *key;
+	struct rcache_ent *e;
+	struct rcache_ref *b;
+	struct rc_chunk *c;
+	size_t need;
+	int err;
+
+	if (!rc || !rc->bucket || !o || !o->dst || !o->resp || !o->len ||
+	    o->len > UINT16_MAX || !key_ok(&o->key))
+		return EINVAL;
+	key = &o->key;
+	need = ent_size_of(key->branch.l + key->host.l + key->met.l, o->len);
+	if (need > RCACHE_CHUNK_MAX) {
+		rc->st->oversize++;
+		return EFBIG;
+	}
+
+	/* recycle on insert: the oldest chunk past its horizon */
+	if (rc->oldest && rc->oldest->max_exp <= o->now)
+		rcache_expire(rc, o->now);
+	c = rc->newest;
+	if (!c || c->size - c->used < need) {
+		err = chunk_open(rc, need, o->now);
+		stats_bytes(rc);
+		if (err)
+			return err;
+		c = rc->newest;
+	}
+
+	e = (struct rcache_ent *)(c->data + c->used);
+	c->used += (uint32_t)need;
+	e->exp_ms = o->exp_ms;
+	e->hkey = key->hkey;
+	e->port = key->port;
+	e->branch_len = (uint16_t)key->branch.l;
+	e->host_len = (uint16_t)key->host.l;
+	e->met_len = (uint16_t)key->met.l;
+	e->resp_len = (uint16_t)o->len;
+	e->tp = (uint8_t)o->tp;
+	e->dead = 0;
+	dst_pack(e, o->dst);
+	memcpy(key_copy(e->data, key), o->resp, o->len);
 
 	b = &rc->bucket[key->hkey & rc->mask];
 	e->next = *b;
 	b->e = e;
 	b->seq = rc->next_seq++;
 	c->n++;
-	if (exp_ms > c->max_exp)
-		c->max_exp = exp_ms;
+	if (o->exp_ms > c->max_exp)
+		c->max_exp = o->exp_ms;
 	if (refp)
 		*refp = *b;
 	rc->st->entries++;
 	rc->st->inserts++;
 
 	if (rc->st->entries > (uint64_t)rc->mask + 1 &&
-	    rc->mask + 1 < RC_BUCKETS_MAX)
+	    rc->mask + 1 < RC_BUCKETS_MAX) {
 		grow(rc);
+		stats_bytes(rc);
+	}
 	if (!tmr_isrunning(&rc->tmr))
-		arm(rc, now);
-	err = 0;
-out:
-	stats_bytes(rc);
-	return err;
+		arm(rc, o->now);
+	return 0;
 }
 
 

@@ -55,6 +55,17 @@ struct rcache_ref {
 	uint64_t seq; /* 0: none */
 };
 
+/* What rcache_add() keeps, and when. */
+struct rcache_add_opts {
+	struct rcache_key key;
+	enum sip_transp tp;   /* of the response */
+	const struct sa *dst; /* where the response goes (18.2.2) */
+	const void *resp;     /* the response bytes (copied) */
+	size_t len;           /* 1..65535 */
+	uint64_t now;         /* tmr_jiffies() */
+	uint64_t exp_ms;      /* the horizon: when Timer J would fire */
+};
+
 /* What a live entry holds; the bytes point into the cache. */
 struct rcache_resp {
 	const char *p;
@@ -84,9 +95,7 @@ void rcache_set_cap(struct rcache *rc, size_t bytes);
 /* The owner of the stats goes: flush, and keep counting in the cache. */
 void rcache_detach(struct rcache *rc);
 
-int rcache_add(struct rcache *rc, const struct rcache_key *key,
-	       enum sip_transp tp, const struct sa *dst, const void *resp,
-	       size_t len, uint64_t exp_ms,
+int rcache_add(struct rcache *rc, const struct rcache_add_opts *o,
 	       struct rcache_ref *refp) IMS_MUST_CHECK;
 bool rcache_find(const struct rcache *rc, const struct rcache_key *key,
 		 enum rcache_match kind, struct rcache_ref *refp);

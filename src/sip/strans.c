@@ -410,7 +410,7 @@ static void st_key(const struct strans *st, struct rcache_key *key)
 static int send_final_cached(struct strans *st, const void *p, size_t len)
 {
 	struct sip *sip = st->sip;
-	struct rcache_key key;
+	struct rcache_add_opts o;
 	struct rcache_ref ref;
 	struct log_ctx lctx;
 	char *copy;
@@ -422,9 +422,14 @@ static int send_final_cached(struct strans *st, const void *p, size_t len)
 		terminate(st);
 		return err;
 	}
-	st_key(st, &key);
-	err = rcache_add(sip->rcache, &key, (enum sip_transp)st->tp, &st->dst,
-			 p, len, tmr_jiffies() + sip_t1x64(sip), &ref);
+	st_key(st, &o.key);
+	o.tp = (enum sip_transp)st->tp;
+	o.dst = &st->dst;
+	o.resp = p;
+	o.len = len;
+	o.now = tmr_jiffies();
+	o.exp_ms = o.now + sip_t1x64(sip); /* Timer J */
+	err = rcache_add(sip->rcache, &o, &ref);
 	if (!err) {
 		if (st->h) {
 			mem_deref(st->h->rc);

@@ -106,6 +106,26 @@ static struct rcache_key key(const char *branch, const char *host,
 }
 
 
+/* rcache_add() now, for a horizon of HORIZON. */
+static int put(struct rcache *rc, const struct rcache_key *k,
+	       const struct sa *dst, const void *resp, size_t len,
+	       struct rcache_ref *refp)
+{
+	struct rcache_add_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (k)
+		o.key = *k;
+	o.tp = SIP_TRANSP_UDP;
+	o.dst = dst;
+	o.resp = resp;
+	o.len = len;
+	o.now = tmr_jiffies();
+	o.exp_ms = o.now + HORIZON;
+	return rcache_add(rc, &o, refp);
+}
+
+
 /* A response naming its branch, padded to at least len bytes. */
 static size_t resp_of(char *out, size_t size, const char *branch, size_t len)
 {
@@ -129,9 +149,7 @@ static struct rcache_ref add(const char *branch, size_t len)
 	char resp[70000];
 	size_t n = resp_of(resp, sizeof(resp), branch, len);
 
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, resp, n,
-				    tmr_jiffies() + HORIZON, &ref),
-			 0);
+	assert_int_equal(put(g.rc, &k, &g.dst, resp, n, &ref), 0);
 	return ref;
 }
 
@@ -190,6 +208,29 @@ static void test_insert_lookup(void **state)
 }
 
 
+/* A key whose parts lie one after another (a transaction's) is kept as
+ * well as one in three places. */
+static void test_key_contiguous(void **state)
+{
+	static const char kb[] = "z9hG4bKc1example.comOPTIONS";
+	struct rcache_key k, q;
+	struct rcache_ref ref;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	pl_set(&k.branch, kb, 9);
+	pl_set(&k.host, kb + 9, 11);
+	pl_set(&k.met, kb + 20, 7);
+	k.hkey = hash_fast_ci(kb, 9);
+	k.port = 5060;
+	assert_int_equal(put(g.rc, &k, &g.dst, "r", 1, NULL), 0);
+	q = key("z9hG4bKc1", "EXAMPLE.com", 5060, "OPTIONS");
+	assert_true(rcache_find(g.rc, &q, RCACHE_SAME, &ref));
+	q = key("z9hG4bKc1", "example.com", 5060, "OPTION");
+	assert_false(rcache_find(g.rc, &q, RCACHE_SAME, &ref));
+}
+
+
 /* An IPv6 destination with its scope and port survives the packing. */
 static void test_dst_ipv6(void **state)
 {
@@ -201,9 +242,7 @@ static void test_dst_ipv6(void **state)
 	(void)state;
 	assert_int_equal(sa_set_str(&d6, "fe80::1", 5999), 0);
 	d6.u.in6.sin6_scope_id = 3;
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &d6, "SIP/2.0", 7,
-				    tmr_jiffies() + HORIZON, &ref),
-			 0);
+	assert_int_equal(put(g.rc, &k, &d6, "SIP/2.0", 7, &ref), 0);
 	assert_true(rcache_find(g.rc, &k, RCACHE_SAME, &ref));
 	rcache_resp(g.rc, &ref, &r);
 	assert_true(sa_eq(&r.dst, &d6));
@@ -239,9 +278,7 @@ static void test_key_fields(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, "x", 1,
-				    tmr_jiffies() + HORIZON, NULL),
-			 0);
+	assert_int_equal(put(g.rc, &k, &g.dst, "x", 1, NULL), 0);
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct rcache_key q =
 			key(v[i].branch, v[i].host, v[i].port, v[i].met);
@@ -256,14 +293,10 @@ static void test_key_fields(void **state)
 	k = key("Z9HG4BKABC-1", "HOST.example.com", 5070, "CANCEL");
 	assert_true(rcache_find(g.rc, &k, RCACHE_CANCEL, &ref));
 	assert_false(rcache_find(g.rc, &k, RCACHE_SAME, &ref));
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, "c", 1,
-				    tmr_jiffies() + HORIZON, NULL),
-			 0);
+	assert_int_equal(put(g.rc, &k, &g.dst, "c", 1, NULL), 0);
 	assert_true(rcache_find(g.rc, &k, RCACHE_SAME, &ref));
 	k = key("z9hG4bKcan", "h", 0, "CANCEL");
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, "c", 1,
-				    tmr_jiffies() + HORIZON, NULL),
-			 0);
+	assert_int_equal(put(g.rc, &k, &g.dst, "c", 1, NULL), 0);
 	assert_true(rcache_find(g.rc, &k, RCACHE_SAME, &ref));
 	assert_false(rcache_find(g.rc, &k, RCACHE_CANCEL, &ref));
 }
@@ -275,30 +308,19 @@ static void test_invalid_oversize(void **state)
 	struct rcache_key k = key("z9hG4bKbig", "h", 0, "MESSAGE");
 	struct rcache_key nob = key("", "h", 0, "MESSAGE");
 	static char big[RCACHE_CHUNK_MAX];
-	uint64_t exp = tmr_jiffies() + HORIZON;
 
 	(void)state;
 	memset(big, 'b', sizeof(big));
-	assert_int_equal(rcache_add(g.rc, &nob, SIP_TRANSP_UDP, &g.dst, "x", 1,
-				    exp, NULL),
-			 EINVAL);
-	assert_int_equal(
-		rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, "x", 0, exp, NULL),
-		EINVAL);
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, big,
-				    65536, exp, NULL),
-			 EINVAL);
-	assert_int_equal(
-		rcache_add(NULL, &k, SIP_TRANSP_UDP, &g.dst, "x", 1, exp, NULL),
-		EINVAL);
+	assert_int_equal(put(g.rc, &nob, &g.dst, "x", 1, NULL), EINVAL);
+	assert_int_equal(put(g.rc, &k, &g.dst, "x", 0, NULL), EINVAL);
+	assert_int_equal(put(g.rc, &k, &g.dst, big, 65536, NULL), EINVAL);
+	assert_int_equal(put(NULL, &k, &g.dst, "x", 1, NULL), EINVAL);
 	/* a key as long as the message fits nothing else */
 	pl_set(&k.host, big, 65535);
 	pl_set(&k.met, big, 65535);
 	pl_set(&k.branch, big, 65535);
 	k.hkey = hash_fast_ci(big, 65535);
-	assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst, big,
-				    65535, exp, NULL),
-			 EFBIG);
+	assert_int_equal(put(g.rc, &k, &g.dst, big, 65535, NULL), EFBIG);
 	assert_int_equal(g.st.oversize, 1);
 	assert_int_equal(g.st.entries, 0);
 	assert_false(rcache_find(NULL, &k, RCACHE_SAME, NULL));
@@ -502,10 +524,8 @@ static void test_bucket_growth(void **state)
 
 		(void)snprintf(host, sizeof(host), "10.0.0.%u", i);
 		k = key("z9hG4bKsame", host, 5060, "OPTIONS");
-		assert_int_equal(rcache_add(g.rc, &k, SIP_TRANSP_UDP, &g.dst,
-					    host, strlen(host),
-					    tmr_jiffies() + HORIZON, NULL),
-				 0);
+		assert_int_equal(
+			put(g.rc, &k, &g.dst, host, strlen(host), NULL), 0);
 		assert_true(rcache_find(g.rc, &k, RCACHE_SAME, &ref));
 	}
 	for (i = 0; i < 8; i++) {
@@ -604,6 +624,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_insert_lookup),
+		T(test_key_contiguous),
 		T(test_dst_ipv6),
 		T(test_key_fields),
 		T(test_invalid_oversize),
