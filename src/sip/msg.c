@@ -78,6 +78,31 @@ static inline bool eq_ci(const char *s, const char *k, size_t n)
 }
 
 
+/* 1*DIGIT up to UINT32_MAX (what pl_u32() accepts), inline: CSeq,
+ * Max-Forwards, Expires and Content-Length are read for every message,
+ * and the generic parser's per-digit overflow division cost more than
+ * the digits. */
+static inline int dec_u32(const struct pl *pl, uint32_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (!pl->p || !pl->l)
+		return EBADMSG;
+	for (i = 0; i < pl->l; i++) {
+		unsigned d = (unsigned char)pl->p[i] - (unsigned)'0';
+
+		if (d > 9)
+			return EBADMSG;
+		x = x * 10 + d;
+		if (x > UINT32_MAX)
+			return EBADMSG;
+	}
+	*v = (uint32_t)x;
+	return 0;
+}
+
+
 /* Load 8 or 4 octets from anywhere (memcpy compiles to one load). */
 static inline uint64_t ld64(const char *p)
 {
@@ -739,8 +764,11 @@ static int decode_headers(struct sip_msg *msg, const char *cur, const char *end,
 		pl_set(&h->name, cur, (size_t)(v - cur));
 		/* the value without the LWS around it (pl_trim(), inline) */
 		v = colon + 1;
-		while (v < eol && is_lws(*v))
-			v++;
+		if (v < eol && *v == ' ' && v + 1 < eol && !is_lws(v[1]))
+			v++; /* the one SP nearly every value starts after */
+		else
+			while (v < eol && is_lws(*v))
+				v++;
 		eol_v = eol;
 		while (eol_v > v && is_lws(eol_v[-1]))
 			eol_v--;
@@ -771,7 +799,7 @@ static int clen_decode(struct sip_msg *msg, struct sip_msg_err *errp)
 		pl_trim(&val);
 		if (val.l && val.p[0] == '-')
 			return fail(errp, 400, "Negative Content-Length");
-		if (pl_u32(&val, &n))
+		if (dec_u32(&val, &n))
 			return fail(errp, 400, "Bad Content-Length");
 		if (set && n != v)
 			return fail(errp, 400, "Conflicting Content-Length");
@@ -1481,7 +1509,7 @@ int sip_msg_cseq(struct sip_msg *msg, const struct sip_cseq **cp)
 		met.l = (size_t)(s - met.p);
 		if (!met.l || s != end)
 			return EBADMSG;
-		if (pl_u32(&num, &msg->cseq.num) || msg->cseq.num > 0x7fffffff)
+		if (dec_u32(&num, &msg->cseq.num) || msg->cseq.num > 0x7fffffff)
 			return EBADMSG;
 		msg->cseq.met = met;
 		msg->cseq.meth = sip_method_id(&met);
@@ -1526,7 +1554,7 @@ static int u32_hdr(struct sip_msg *msg, enum sip_hdr_id id, unsigned bit,
 		h = sip_msg_hdr(msg, id);
 		if (!h)
 			return ENOENT;
-		if (pl_u32(&h->val, cache))
+		if (dec_u32(&h->val, cache))
 			return EBADMSG;
 		msg->parsed |= bit;
 	}
