@@ -315,6 +315,32 @@ static int hostname_check(const char *p, const char *e)
 }
 
 
+/*
+ * The last hostname and the last IPv4address sip_host_scan() validated,
+ * per thread.  The hosts of one message are mostly one name and one
+ * address (a REGISTER's Request-URI, From and To name the domain; its
+ * Via and Contact the phone's address), and so are those of the next
+ * message from the same place: a compare replaces the walk.
+ */
+struct host_memo {
+	uint8_t len; /* 0: empty */
+	uint8_t ip4[4];
+	char s[64];
+};
+
+static _Thread_local struct host_memo host_memo[2]; /* name, IPv4 */
+
+
+/* The memo of type t holds the run of host octets at p. */
+static inline bool memo_hit(const struct host_memo *m, const char *p,
+			    const char *e)
+{
+	return m->len && (size_t)(e - p) >= m->len &&
+	       !memcmp(p, m->s, m->len) &&
+	       (p + m->len == e || !IS(p[m->len], SIP_CC_HOST));
+}
+
+
 /**
  * Scan a host of RFC 3261 25.1 (hostname / IPv4address / IPv6reference)
  * at p and validate it in the same pass.  Without brackets the host is
@@ -331,6 +357,9 @@ static int hostname_check(const char *p, const char *e)
 const char *sip_host_scan(const char *p, const char *e,
 			  enum sip_host_type *type, uint8_t ip4[4])
 {
+	struct host_memo *m;
+	enum sip_host_type t;
+	uint8_t a[4] = { 0 };
 	const char *q;
 
 	if (!p || p >= e)
@@ -342,19 +371,47 @@ const char *sip_host_scan(const char *p, const char *e,
 		*type = SIP_HOST_IPV6;
 		return q + 1;
 	}
+	/* a host validated last, again: whether a run of host octets is a
+	 * host depends on its octets only */
+	if (IS(*p, SIP_CC_DIGIT) && memo_hit(&host_memo[1], p, e)) {
+		m = &host_memo[1];
+		*type = SIP_HOST_IPV4;
+		if (ip4)
+			memcpy(ip4, m->ip4, 4);
+		return p + m->len;
+	}
+	if (memo_hit(&host_memo[0], p, e)) {
+		*type = SIP_HOST_NAME;
+		return p + host_memo[0].len;
+	}
+	q = NULL;
 	if (IS(*p, SIP_CC_DIGIT)) {
 		/* an IPv4address only when the run of host octets ends
 		 * with it ("1.2.3.4.example" is a hostname) */
-		q = ipv4_scan(p, e, ip4);
-		if (q && (q == e || !IS(*q, SIP_CC_HOST))) {
-			*type = SIP_HOST_IPV4;
-			return q;
-		}
+		q = ipv4_scan(p, e, a);
+		if (q && q != e && IS(*q, SIP_CC_HOST))
+			q = NULL;
 	} else if (!IS(*p, SIP_CC_ALPHA)) {
 		return NULL;
 	}
-	*type = SIP_HOST_NAME;
-	return hostname_end(p, e);
+	if (q) {
+		t = SIP_HOST_IPV4;
+		if (ip4)
+			memcpy(ip4, a, 4);
+	} else {
+		t = SIP_HOST_NAME;
+		q = hostname_end(p, e);
+		if (!q)
+			return NULL;
+	}
+	*type = t;
+	m = &host_memo[t == SIP_HOST_IPV4];
+	if ((size_t)(q - p) <= sizeof(m->s)) {
+		m->len = (uint8_t)(q - p);
+		memcpy(m->s, p, m->len);
+		memcpy(m->ip4, a, 4);
+	}
+	return q;
 }
 
 
@@ -1091,13 +1148,22 @@ static int uri_decode(struct sip_uri *u, const struct pl *pl)
 	p = pl->p;
 	e = p + pl->l;
 
+	u->text = *pl;
+	/* nearly every URI here is sip: (OR 0x20 lowers a letter and maps
+	 * no other octet onto one) */
+	if (e - p > 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p' && p[3] == ':') {
+		pl_set(&u->scheme, p, 3);
+		u->sch = SIP_SCHEME_SIP;
+		return sip_decode(u, p + 4, e);
+	}
+
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	if (p == e || !IS(*p, SIP_CC_ALPHA))
 		return EBADMSG;
 	s = scan(p + 1, e, SIP_CC_SCHEME);
 	if (s == e || *s != ':')
 		return EBADMSG;
-	u->text = *pl;
 	pl_set(&u->scheme, p, (size_t)(s - p));
 
 	/* schemes compare case-insensitively (RFC 3261 19.1.4); the octets
