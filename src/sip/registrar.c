@@ -527,10 +527,17 @@ static void mark_dirty(struct registrar *reg, struct reg_binding *b)
 }
 
 
+static void binding_timer(struct reg_binding *b);
+
 static void binding_expired(void *arg)
 {
 	struct reg_binding *b = arg;
 	struct registrar *reg = b->reg;
+
+	if (b->exp_ms > tmr_jiffies()) {
+		binding_timer(b); /* refreshed since the timer was set */
+		return;
+	}
 
 	LOG_DEBUG(NULL, "binding %s of %s expired", b->uri,
 		  b->aor ? b->aor->aor : "?");
@@ -538,9 +545,17 @@ static void binding_expired(void *arg)
 }
 
 
+/* Arm the expiry timer.  A refresh moves the expiry later: the running
+ * timer is then left to fire at the earlier time, and binding_expired()
+ * sets it again for what is left, so a refresh costs no heap operation
+ * (most REGISTERs are refreshes). */
 static void binding_timer(struct reg_binding *b)
 {
-	uint64_t now = tmr_jiffies();
+	uint64_t now;
+
+	if (tmr_isrunning(&b->tmr) && b->tmr.jfs <= b->exp_ms)
+		return;
+	now = tmr_jiffies();
 
 	tmr_start(&b->tmr, b->exp_ms > now ? b->exp_ms - now : 0,
 		  binding_expired, b);

@@ -479,7 +479,29 @@ static void test_expiry_by_timer(void **state)
 	tmr_test_set_now(T0 + 130000);
 	tmr_poll();
 	assert_int_equal(registrar_count(reg), 1);
+	/* the timer set for the first expiry fired and was set again for
+	 * the rest; one timer per binding all along */
+	assert_int_equal(tmr_count(), 1);
+	tmr_test_set_now(T0 + 659999);
+	tmr_poll();
+	assert_int_equal(registrar_count(reg), 1);
 	tmr_test_set_now(T0 + 660000);
+	tmr_poll();
+	assert_int_equal(registrar_count(reg), 0);
+	assert_int_equal(tmr_count(), 0);
+
+	/* a refresh that brings the expiry nearer sets the timer nearer */
+	assert_int_equal(reg1(reg, &rx, "sip:fred@example.com", "cid-f", 3,
+			      "Contact: <sip:f3@192.0.2.1>;expires=600\r\n"),
+			 200);
+	assert_int_equal(reg1(reg, &rx, "sip:fred@example.com", "cid-f", 4,
+			      "Contact: <sip:f3@192.0.2.1>;expires=70\r\n"),
+			 200);
+	assert_int_equal(tmr_count(), 1);
+	tmr_test_set_now(T0 + 660000 + 69999);
+	tmr_poll();
+	assert_int_equal(registrar_count(reg), 1);
+	tmr_test_set_now(T0 + 660000 + 70000);
 	tmr_poll();
 	assert_int_equal(registrar_count(reg), 0);
 	assert_int_equal(tmr_count(), 0);
