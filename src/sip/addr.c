@@ -67,8 +67,16 @@ struct addr_ctx {
  */
 static bool is_token(const struct pl *pl)
 {
-	return pl->l && pl->p[0] != '"' && pl->p[0] != '[' &&
-	       !memchr(pl->p, ':', pl->l);
+	size_t i, n = pl->l < 5 ? pl->l : 5;
+
+	if (!pl->l || pl->p[0] == '"' || pl->p[0] == '[')
+		return false;
+	/* an IPv6 address has its first ':' within its first five octets
+	 * (a group is 1*4HEXDIG, "::" starts with one) */
+	for (i = 0; i < n; i++)
+		if (pl->p[i] == ':')
+			return false;
+	return true;
 }
 
 

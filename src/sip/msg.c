@@ -602,6 +602,8 @@ static int version_check(const struct pl *ver)
 	size_t i = 4;
 	bool dig = false;
 
+	if (ver->l == 7 && !memcmp(ver->p, "SIP/2.0", 7))
+		return 0; /* as nearly every message spells it */
 	if (ver->l < 7 || !eq_ci(ver->p, "sip/", 4))
 		return EBADMSG;
 	while (i < ver->l && ver->p[i] >= '0' && ver->p[i] <= '9') {

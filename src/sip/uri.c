@@ -513,7 +513,15 @@ static const char *gen_value_end(const char *p, const char *e)
 			return NULL;
 		return q + 1;
 	}
-	q = scan(p, e, SIP_CC_TOKEN);
+	/* a token, four octets at a time first (branches and tags are
+	 * long) */
+	q = p;
+	while (e - q >= 4 &&
+	       (sip_cc[(unsigned char)q[0]] & sip_cc[(unsigned char)q[1]] &
+		sip_cc[(unsigned char)q[2]] & sip_cc[(unsigned char)q[3]] &
+		SIP_CC_TOKEN))
+		q += 4;
+	q = scan(q, e, SIP_CC_TOKEN);
 	if (q < e && *q == ':') {
 		/* via-received = "received" EQUAL ( IPv4address /
 		 * IPv6address ): an unbracketed IPv6 address (RFC 5118 4.5) */
@@ -929,19 +937,19 @@ static int sip_decode(struct sip_uri *u, const char *p, const char *e)
 
 	at = memchr(p, '@', (size_t)(e - p));
 	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *ue = colon ? colon : at;
-
-		q = scan_esc(p, ue, SIP_CC_USER);
-		if (!q || q != ue || q == p)
+		/* the user runs up to '@' or to the ':' of a password (no
+		 * user octet is ':', so the scan stops at the first one) */
+		q = scan_esc(p, at, SIP_CC_USER);
+		if (!q || q == p || (q != at && *q != ':'))
 			return EBADMSG;
-		pl_set(&u->user, p, (size_t)(ue - p));
-		if (colon) {
-			q = scan_esc(colon + 1, at, SIP_CC_PASSWD);
+		pl_set(&u->user, p, (size_t)(q - p));
+		if (q != at) {
+			const char *pw = q + 1;
+
+			q = scan_esc(pw, at, SIP_CC_PASSWD);
 			if (q != at)
 				return EBADMSG;
-			pl_set(&u->password, colon + 1,
-			       (size_t)(at - colon - 1));
+			pl_set(&u->password, pw, (size_t)(at - pw));
 		}
 		p = at + 1;
 	}

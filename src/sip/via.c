@@ -80,8 +80,16 @@ static int transp_id(const struct pl *pl)
  */
 static bool is_token(const struct pl *pl)
 {
-	return pl->l && pl->p[0] != '"' && pl->p[0] != '[' &&
-	       !memchr(pl->p, ':', pl->l);
+	size_t i, n = pl->l < 5 ? pl->l : 5;
+
+	if (!pl->l || pl->p[0] == '"' || pl->p[0] == '[')
+		return false;
+	/* an IPv6 address has its first ':' within its first five octets
+	 * (a group is 1*4HEXDIG, "::" starts with one) */
+	for (i = 0; i < n; i++)
+		if (pl->p[i] == ':')
+			return false;
+	return true;
 }
 
 
@@ -161,7 +169,17 @@ static int via_decode(struct sip_via *v, const struct pl *pl)
 	pl_set(&v->val, p, (size_t)(e - p));
 
 	/* sent-protocol: protocol-name SLASH protocol-version SLASH transport
-	 * (all three tokens) */
+	 * (all three tokens); nearly every Via spells it "SIP/2.0/UDP",
+	 * TCP or TLS, with one SP after it */
+	if (e - p > 12 && !memcmp(p, "SIP/2.0/", 8) && p[11] == ' ') {
+		pl_set(&v->proto, p, 7);
+		pl_set(&v->transp, p + 8, 3);
+		v->tp = transp_id(&v->transp);
+		if (v->tp != SIP_TRANSP_NONE) {
+			q = p + 11;
+			goto sent_by;
+		}
+	}
 	s = p;
 	p = scan_token(p, e);
 	if (p == s)
@@ -187,6 +205,7 @@ static int via_decode(struct sip_via *v, const struct pl *pl)
 	/* LWS sent-by; the host is scanned and checked in one pass, and an
 	 * IPv4 one kept as an address (a response compares it with the
 	 * source, RFC 3261 18.2.1) */
+sent_by:
 	p = q;
 	if (p == e || !IS(*p, SIP_CC_LWS))
 		return EBADMSG;
