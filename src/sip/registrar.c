@@ -314,12 +314,26 @@ static int wr_user(struct wr *w, const struct pl *user)
 }
 
 
-/* Lowercase n octets of s at w (OR 0x20 on the letters only). */
+/* Lowercase n octets of s at w: eight at a time, each octet gets 0x20
+ * exactly when it is 'A'..'Z' (per octet with bit 7 cleared, adding 0x3f
+ * sets bit 7 from 'A' on and adding 0x25 from past 'Z' on; an octet with
+ * bit 7 set is never a letter), then one at a time for the rest. */
 static char *put_lower(char *w, const char *s, size_t n)
 {
-	size_t i;
+	const uint64_t h = 0x8080808080808080ull;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, low, up;
+
+		memcpy(&x, s + i, 8);
+		low = x & ~h;
+		up = (low + 0x3f3f3f3f3f3f3f3full) &
+		     ~(low + 0x2525252525252525ull) & ~x & h;
+		x |= up >> 2;
+		memcpy(w + i, &x, 8);
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		w[i] = (char)(c | ((unsigned)(c - 'A') < 26u) << 5);
