@@ -1104,6 +1104,8 @@ static int path_collect(struct sip_msg *req, char **out)
 	int err;
 
 	*out = NULL;
+	if (!sip_msg_hdr(req, SIP_HDR_PATH))
+		return 0; /* most REGISTERs: no proxy in front */
 	err = registrar_path_join(req, buf, sizeof(buf));
 	if (err || !buf[0])
 		return err;
@@ -1389,6 +1391,8 @@ static int step_require(struct regctx *x)
 	struct pl v;
 	int err;
 
+	if (!sip_msg_hdr(x->req, SIP_HDR_REQUIRE))
+		return 0;
 	while (sip_msg_hdr_value_next(x->req, SIP_HDR_REQUIRE, &it, &v)) {
 		if (pl_eq_str_ci(&v, "path"))
 			continue;
@@ -1618,13 +1622,19 @@ static int plan_contact(struct regctx *x, const struct sip_contact *c)
 
 	memset(p, 0, sizeof(*p));
 	p->cand.uri = &c->addr.uri;
-	if (sip_param_get(&c->addr.params, "+sip.instance", &p->cand.instance))
-		p->cand.instance.l = 0;
-	if (!sip_param_get(&c->addr.params, "reg-id", &rid) &&
-	    (pl_u32(&rid, &p->cand.reg_id) || !p->cand.reg_id)) {
-		/* RFC 5626 4.2: reg-id is a positive integer */
-		set_status(x->rp, 400, "Bad Request (malformed reg-id)");
-		return 0;
+	/* RFC 5626 instance and reg-id (looked for only when the Contact
+	 * has parameters: most have none) */
+	if (c->addr.params.l) {
+		if (sip_param_get(&c->addr.params, "+sip.instance",
+				  &p->cand.instance))
+			p->cand.instance.l = 0;
+		if (!sip_param_get(&c->addr.params, "reg-id", &rid) &&
+		    (pl_u32(&rid, &p->cand.reg_id) || !p->cand.reg_id)) {
+			/* RFC 5626 4.2: reg-id is a positive integer */
+			set_status(x->rp, 400,
+				   "Bad Request (malformed reg-id)");
+			return 0;
+		}
 	}
 	if (p->cand.instance.l > 256) {
 		set_status(x->rp, 400, "Bad Request (+sip.instance too long)");
@@ -1804,7 +1814,7 @@ static int build_ok(struct regctx *x, const char *path)
 	const struct reg_aor *a =
 		aor_find_h(x->reg, x->aor, x->aorlen, x->aorhash);
 	struct buf *mb = x->rp->hdrs;
-	uint64_t now = tmr_jiffies();
+	uint64_t now = x->rv.now; /* the request's time, as its bindings' */
 	char date[64];
 	struct tm tm;
 	time_t t;

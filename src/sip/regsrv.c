@@ -63,6 +63,10 @@ static const char cl_tail[] = "Content-Length: 0\r\n\r\n";
 /* Stack storage for building an answer (larger ones go to the heap). */
 #define ANSWER_STACK 2048
 
+/* The block a 200 that waits is built in: it and the response (an
+ * answer to a REGISTER is a few hundred octets). */
+#define WAIT_BLOCK 1024
+
 /* One REGISTER being answered, for the call of regsrv_handle(). */
 struct regctx {
 	struct registrar *reg;
@@ -190,42 +194,57 @@ static int answer_later(struct regctx *c, const struct reg_reply *rep,
 			const struct sip_reply_opts *o)
 {
 	uint8_t stack[ANSWER_STACK];
-	struct regwait *w = NULL;
+	struct regwait *w, *big = NULL;
 	const char *p, *eol;
 	struct buf mb;
-	size_t tail;
+	size_t tail, len;
 	int err;
 
-	err = reply_build(&mb, stack, sizeof(stack), c->rx, rep->scode, o);
+	/* built straight into the block that keeps it; one that does not
+	 * fit is built aside and copied into a block of its size */
+	w = mem_alloc(WAIT_BLOCK, destructor);
+	if (!w)
+		return ENOMEM;
+	w->st = NULL;
+	stack_buf(&mb, (uint8_t *)w->resp, WAIT_BLOCK - sizeof(*w));
+	err = sip_reply_build(&mb, c->rx, rep->scode, o);
+	len = mb.end;
+	if (err == ENOMEM) {
+		err = reply_build(&mb, stack, sizeof(stack), c->rx, rep->scode,
+				  o);
+		big = err ? NULL : mem_alloc(sizeof(*w) + mb.end, destructor);
+		if (!err && !big)
+			err = ENOMEM;
+		if (!err) {
+			big->st = NULL;
+			memcpy(big->resp, mb.b, mb.end);
+			len = mb.end;
+			mem_deref(w);
+			w = big;
+		}
+		if (!mb.inl)
+			buf_reset(&mb);
+	}
 	if (err)
 		goto out;
-	p = (const char *)mb.b;
+	w->sip = c->sip;
+	w->len = len;
+	p = w->resp;
 	tail = rep->hdrs_len + CL_TAIL_LEN;
-	eol = memchr(p, '\n', mb.end);
-	if (!eol || mb.end < tail || (size_t)(eol + 1 - p) > mb.end - tail ||
-	    memcmp(p + mb.end - CL_TAIL_LEN, cl_tail, CL_TAIL_LEN)) {
+	eol = memchr(p, '\n', w->len);
+	if (!eol || w->len < tail || (size_t)(eol + 1 - p) > w->len - tail ||
+	    memcmp(p + w->len - CL_TAIL_LEN, cl_tail, CL_TAIL_LEN)) {
 		err = EPROTO; /* not the layout this file builds on */
 		goto out;
 	}
-	w = mem_alloc(sizeof(*w) + mb.end, destructor);
-	if (!w) {
-		err = ENOMEM;
-		goto out;
-	}
-	w->sip = c->sip;
-	w->st = NULL;
 	w->head_off = (size_t)(eol + 1 - p);
-	w->head_len = mb.end - tail - w->head_off;
-	w->len = mb.end;
-	memcpy(w->resp, p, mb.end);
+	w->head_len = w->len - tail - w->head_off;
 	err = sip_strans_alloc_bare(&w->st, c->sip, c->rx);
 	if (err)
 		goto out;
 	registrar_wait(c->reg, &w->wt, wait_done, w);
 out:
 	mem_deref(w); /* the queue's reference, if queued */
-	if (!mb.inl)
-		buf_reset(&mb);
 	return err;
 }
 
