@@ -33,10 +33,19 @@
  * to a lowercase letter only when it is that letter in either case. */
 static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
 {
+	uint32_t a, b, x, y;
 	size_t i;
 
 	if (pl->l != n)
 		return false;
+	if (n >= 4 && n <= 8) {
+		/* two words, overlapping when n < 8 */
+		memcpy(&a, pl->p, 4);
+		memcpy(&b, pl->p + n - 4, 4);
+		memcpy(&x, lit, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
+	}
 	for (i = 0; i < n; i++)
 		if ((pl->p[i] | 0x20) != lit[i])
 			return false;
@@ -56,8 +65,27 @@ static inline const char *skip_lws(const char *p, const char *e)
 struct addr_ctx {
 	struct sip_addr *a;
 	struct sip_contact *c;
+	const struct sip_addr *like; /* a decoded value whose URI may recur */
 	bool q_seen;
 };
+
+
+/* The URI of the value: decoded, or, when its text is that of the URI of
+ * ctx->like (a REGISTER's To names the address-of-record its From
+ * names), that URI's views moved onto it: the same octets decode the
+ * same. */
+static int addr_uri(struct addr_ctx *ctx)
+{
+	struct sip_addr *a = ctx->a;
+	const struct sip_addr *l = ctx->like;
+
+	if (l && l->uri.text.p && l->auri.l == a->auri.l &&
+	    !memcmp(l->auri.p, a->auri.p, a->auri.l)) {
+		sip_uri_move(&a->uri, &l->uri, a->auri.p);
+		return 0;
+	}
+	return sip_uri_decode_into(&a->uri, &a->auri);
+}
 
 
 /*
@@ -167,7 +195,7 @@ static int addr_spec(struct addr_ctx *ctx, const char *p, const char *e)
 	while (q < e && *q != ';' && !IS(*q, SIP_CC_LWS))
 		q++;
 	pl_set(&a->auri, p, (size_t)(q - p));
-	if (sip_uri_decode_into(&a->uri, &a->auri))
+	if (addr_uri(ctx))
 		return EBADMSG;
 	return addr_params(ctx, q, e);
 }
@@ -185,7 +213,7 @@ static int angle_addr(struct addr_ctx *ctx, const char *p, const char *e)
 		return EBADMSG;
 	pl_set(&a->auri, p, (size_t)(q - p));
 	a->angle = true;
-	if (sip_uri_decode_into(&a->uri, &a->auri))
+	if (addr_uri(ctx))
 		return EBADMSG;
 	return addr_params(ctx, q + 1, e);
 }
@@ -269,7 +297,7 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 
 	if (!addr || !pl)
 		return EINVAL;
-	err = sip_addr_decode_into(&a, pl);
+	err = sip_addr_decode_like(&a, pl, NULL);
 	if (!err)
 		*addr = a;
 	return err;
@@ -286,7 +314,23 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
  */
 int sip_addr_decode_into(struct sip_addr *addr, const struct pl *pl)
 {
-	struct addr_ctx ctx = { addr, NULL, false };
+	return sip_addr_decode_like(addr, pl, NULL);
+}
+
+
+/**
+ * Decode a name-addr or addr-spec header value straight into *addr, as
+ * sip_addr_decode_into() does; a URI whose text is that of like's URI is
+ * not decoded again, its views are moved (a REGISTER's To and From name
+ * the same address-of-record).
+ *
+ * @param like  a decoded value (may be NULL)
+ * @return 0, EBADMSG when malformed, EINVAL on bad arguments
+ */
+int sip_addr_decode_like(struct sip_addr *addr, const struct pl *pl,
+			 const struct sip_addr *like)
+{
+	struct addr_ctx ctx = { addr, NULL, like, false };
 
 	if (!addr || !pl)
 		return EINVAL;
@@ -325,7 +369,7 @@ int sip_contact_decode(struct sip_contact *c, const struct pl *pl)
  */
 int sip_contact_decode_into(struct sip_contact *c, const struct pl *pl)
 {
-	struct addr_ctx ctx = { &c->addr, c, false };
+	struct addr_ctx ctx = { &c->addr, c, NULL, false };
 
 	if (!c || !pl)
 		return EINVAL;

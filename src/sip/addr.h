@@ -31,6 +31,10 @@ int sip_addr_decode(struct sip_addr *addr, const struct pl *pl) IMS_MUST_CHECK;
  * (for a destination valid only after a success: no copy made aside). */
 int sip_addr_decode_into(struct sip_addr *addr,
 			 const struct pl *pl) IMS_MUST_CHECK;
+/* The same; a URI with the text of like's URI is not decoded again (its
+ * views are moved): a REGISTER's To and From name one AOR. */
+int sip_addr_decode_like(struct sip_addr *addr, const struct pl *pl,
+			 const struct sip_addr *like) IMS_MUST_CHECK;
 
 /* Contact values: expires and q (q scaled to 0..1000, default 1000). */
 struct sip_contact {

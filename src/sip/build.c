@@ -376,9 +376,15 @@ void sip_totag_make(struct sip_msg *req, char *out, size_t size)
 	 * a token, stable for the request */
 	hi = hex8((uint32_t)(h >> 32));
 	lo = hex8((uint32_t)h);
+	if (size > sizeof(hex)) {
+		memcpy(out, &hi, 8);
+		memcpy(out + 8, &lo, 8);
+		out[16] = '\0';
+		return;
+	}
 	memcpy(hex, &hi, 8);
 	memcpy(hex + 8, &lo, 8);
-	n = size - 1 < sizeof(hex) ? size - 1 : sizeof(hex);
+	n = size - 1;
 	memcpy(out, hex, n);
 	out[n] = '\0';
 }

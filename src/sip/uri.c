@@ -1257,15 +1257,19 @@ void sip_uri_move(struct sip_uri *dst, const struct sip_uri *src,
 		  const char *to)
 {
 	const char *from = src->text.p;
-	struct pl *v[] = { &dst->text,     &dst->scheme,  &dst->user,
-			   &dst->password, &dst->host,    &dst->port_pl,
-			   &dst->params,   &dst->headers, &dst->opaque };
-	size_t i;
 
+#define MV(f) dst->f.p = src->f.p ? to + (src->f.p - from) : NULL
 	*dst = *src;
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (v[i]->p)
-			v[i]->p = to + (v[i]->p - from);
+	MV(text);
+	MV(scheme);
+	MV(user);
+	MV(password);
+	MV(host);
+	MV(port_pl);
+	MV(params);
+	MV(headers);
+	MV(opaque);
+#undef MV
 }
 
 

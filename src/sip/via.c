@@ -47,10 +47,19 @@ static inline const char *scan_token(const char *p, const char *e)
  * to a lowercase letter only when it is that letter in either case. */
 static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
 {
+	uint32_t a, b, x, y;
 	size_t i;
 
 	if (pl->l != n)
 		return false;
+	if (n >= 4 && n <= 8) {
+		/* two words, overlapping when n < 8 */
+		memcpy(&a, pl->p, 4);
+		memcpy(&b, pl->p + n - 4, 4);
+		memcpy(&x, lit, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
+	}
 	for (i = 0; i < n; i++)
 		if ((pl->p[i] | 0x20) != lit[i])
 			return false;
