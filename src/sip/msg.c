@@ -1423,126 +1423,114 @@ static int first_value(const struct sip_msg *msg, enum sip_hdr_id id,
 }
 
 
-int sip_msg_via(struct sip_msg *msg, const struct sip_via **viap)
+/* The typed views below are decoded on first use (sip_msg_via() and the
+ * other accessors in msg.h return the cache inline afterwards). */
+int sip_msg_decode_via(struct sip_msg *msg)
 {
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_VIA);
 	struct pl v;
 	int err;
 
-	if (!(msg->parsed & SIP_PARSED_VIA)) {
-		const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_VIA);
-
-		/* a line without a comma is one value, trimmed already */
-		if (h && h->val.l && !memchr(h->val.p, ',', h->val.l)) {
-			v = h->val;
-		} else {
-			err = first_value(msg, SIP_HDR_VIA, &v);
-			if (err)
-				return err;
-		}
-		if (sip_via_decode_into(&msg->via, &v))
-			return EBADMSG;
-		msg->parsed |= SIP_PARSED_VIA;
+	/* a line without a comma is one value, trimmed already */
+	if (h && h->val.l && !memchr(h->val.p, ',', h->val.l)) {
+		v = h->val;
+	} else {
+		err = first_value(msg, SIP_HDR_VIA, &v);
+		if (err)
+			return err;
 	}
-	*viap = &msg->via;
+	if (sip_via_decode_into(&msg->via, &v))
+		return EBADMSG;
+	msg->parsed |= SIP_PARSED_VIA;
 	return 0;
 }
 
 
 static int addr_hdr(struct sip_msg *msg, enum sip_hdr_id id,
-		    struct sip_addr *addr, unsigned bit,
-		    const struct sip_addr **ap)
+		    struct sip_addr *addr, unsigned bit)
 {
-	const struct sip_hdr *h;
+	const struct sip_hdr *h = sip_msg_hdr(msg, id);
+	const struct sip_addr *like = NULL;
 
-	if (!(msg->parsed & bit)) {
-		h = sip_msg_hdr(msg, id);
-		if (!h)
-			return ENOENT;
-		/* From and To take a single value: a comma outside quotes
-		 * and <> is part of it only in an addr-spec's escaped form,
-		 * so the whole line is decoded */
-		if (sip_addr_decode_into(addr, &h->val))
-			return EBADMSG;
-		msg->parsed |= bit;
-	}
-	*ap = addr;
+	if (!h)
+		return ENOENT;
+	/* From and To take a single value: a comma outside quotes and <> is
+	 * part of it only in an addr-spec's escaped form, so the whole line
+	 * is decoded.  To after From: the same URI is moved, not decoded */
+	if (id == SIP_HDR_TO && (msg->parsed & SIP_PARSED_FROM))
+		like = &msg->from;
+	if (sip_addr_decode_like(addr, &h->val, like))
+		return EBADMSG;
+	msg->parsed |= bit;
 	return 0;
 }
 
 
-int sip_msg_from(struct sip_msg *msg, const struct sip_addr **ap)
+int sip_msg_decode_from(struct sip_msg *msg)
 {
-	return addr_hdr(msg, SIP_HDR_FROM, &msg->from, SIP_PARSED_FROM, ap);
+	return addr_hdr(msg, SIP_HDR_FROM, &msg->from, SIP_PARSED_FROM);
 }
 
 
-int sip_msg_to(struct sip_msg *msg, const struct sip_addr **ap)
+int sip_msg_decode_to(struct sip_msg *msg)
 {
-	return addr_hdr(msg, SIP_HDR_TO, &msg->to, SIP_PARSED_TO, ap);
+	return addr_hdr(msg, SIP_HDR_TO, &msg->to, SIP_PARSED_TO);
 }
 
 
 /* CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2^31
  * (8.1.1.5). */
-int sip_msg_cseq(struct sip_msg *msg, const struct sip_cseq **cp)
+int sip_msg_decode_cseq(struct sip_msg *msg)
 {
 	const struct sip_hdr *h;
 	struct pl num, met;
 	const char *s, *end;
 
-	if (!(msg->parsed & SIP_PARSED_CSEQ)) {
-		h = sip_msg_hdr(msg, SIP_HDR_CSEQ);
-		if (!h)
-			return ENOENT;
-		s = h->val.p;
-		end = s + h->val.l;
-		num.p = s;
-		while (s < end && *s >= '0' && *s <= '9')
-			s++;
-		num.l = (size_t)(s - num.p);
-		if (!num.l || s == end ||
-		    !(is_wsp(*s) || *s == '\r' || *s == '\n'))
-			return EBADMSG;
-		while (s < end && (is_wsp(*s) || *s == '\r' || *s == '\n'))
-			s++;
-		met.p = s;
+	h = sip_msg_hdr(msg, SIP_HDR_CSEQ);
+	if (!h)
+		return ENOENT;
+	s = h->val.p;
+	end = s + h->val.l;
+	num.p = s;
+	while (s < end && *s >= '0' && *s <= '9')
+		s++;
+	num.l = (size_t)(s - num.p);
+	if (!num.l || s == end || !(is_wsp(*s) || *s == '\r' || *s == '\n'))
+		return EBADMSG;
+	while (s < end && (is_wsp(*s) || *s == '\r' || *s == '\n'))
+		s++;
+	met.p = s;
+	if (msg->req && msg->meth != SIP_METHOD_OTHER &&
+	    (size_t)(end - s) == msg->met.l &&
+	    !memcmp(s, msg->met.p, msg->met.l)) {
+		/* the request's method, a known token: nearly always */
+		s = end;
+		msg->cseq.meth = msg->meth;
+	} else {
 		while (s < end && is_token(*s))
 			s++;
-		met.l = (size_t)(s - met.p);
-		if (!met.l || s != end)
-			return EBADMSG;
-		if (dec_u32(&num, &msg->cseq.num) || msg->cseq.num > 0x7fffffff)
-			return EBADMSG;
-		msg->cseq.met = met;
-		msg->cseq.meth = sip_method_id(&met);
-		msg->parsed |= SIP_PARSED_CSEQ;
+		msg->cseq.meth = SIP_METHOD_OTHER;
 	}
-	*cp = &msg->cseq;
+	met.l = (size_t)(s - met.p);
+	if (!met.l || s != end)
+		return EBADMSG;
+	if (dec_u32(&num, &msg->cseq.num) || msg->cseq.num > 0x7fffffff)
+		return EBADMSG;
+	msg->cseq.met = met;
+	if (msg->cseq.meth == SIP_METHOD_OTHER)
+		msg->cseq.meth = sip_method_id(&met);
+	msg->parsed |= SIP_PARSED_CSEQ;
 	return 0;
 }
 
 
-int sip_msg_ruri(struct sip_msg *msg, const struct sip_uri **up)
+int sip_msg_decode_ruri(struct sip_msg *msg)
 {
 	if (!msg->req)
 		return ENOENT;
-	if (!(msg->parsed & SIP_PARSED_RURI)) {
-		if (sip_uri_decode_into(&msg->uri, &msg->ruri))
-			return EBADMSG;
-		msg->parsed |= SIP_PARSED_RURI;
-	}
-	*up = &msg->uri;
-	return 0;
-}
-
-
-int sip_msg_callid(const struct sip_msg *msg, struct pl *cid)
-{
-	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CALL_ID);
-
-	if (!h)
-		return ENOENT;
-	*cid = h->val;
+	if (sip_uri_decode_into(&msg->uri, &msg->ruri))
+		return EBADMSG;
+	msg->parsed |= SIP_PARSED_RURI;
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #ifndef IMS_SIP_MSG_H
 #define IMS_SIP_MSG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -246,14 +247,61 @@ bool sip_msg_hdr_value_next(const struct sip_msg *msg, enum sip_hdr_id id,
 /* Split the next comma-separated value off `rest` (LWS trimmed). */
 bool sip_value_split(struct pl *rest, struct pl *val);
 
-/* Typed accessors; the first call decodes, later calls return the cache.
+/* Typed accessors; the first call decodes (sip_msg_decode_*()), later
+ * calls return the cache, inline: the stack, the transaction layer, the
+ * builder and the handlers each ask for the same views of a message.
  * EBADMSG when malformed, ENOENT when absent. */
-int sip_msg_via(struct sip_msg *msg, const struct sip_via **viap);
-int sip_msg_from(struct sip_msg *msg, const struct sip_addr **ap);
-int sip_msg_to(struct sip_msg *msg, const struct sip_addr **ap);
-int sip_msg_cseq(struct sip_msg *msg, const struct sip_cseq **cp);
-int sip_msg_ruri(struct sip_msg *msg, const struct sip_uri **up);
-int sip_msg_callid(const struct sip_msg *msg, struct pl *cid);
+int sip_msg_decode_via(struct sip_msg *msg);
+int sip_msg_decode_from(struct sip_msg *msg);
+int sip_msg_decode_to(struct sip_msg *msg);
+int sip_msg_decode_cseq(struct sip_msg *msg);
+int sip_msg_decode_ruri(struct sip_msg *msg);
+
+#define SIP_MSG_VIEW(msg, bit, dec, view, out)                     \
+	do {                                                       \
+		int err_ = ((msg)->parsed & (bit)) ? 0 : dec(msg); \
+		if (!err_)                                         \
+			*(out) = (view);                           \
+		return err_;                                       \
+	} while (0)
+
+static inline int sip_msg_via(struct sip_msg *msg, const struct sip_via **viap)
+{
+	SIP_MSG_VIEW(msg, SIP_PARSED_VIA, sip_msg_decode_via, &msg->via, viap);
+}
+
+static inline int sip_msg_from(struct sip_msg *msg, const struct sip_addr **ap)
+{
+	SIP_MSG_VIEW(msg, SIP_PARSED_FROM, sip_msg_decode_from, &msg->from, ap);
+}
+
+static inline int sip_msg_to(struct sip_msg *msg, const struct sip_addr **ap)
+{
+	SIP_MSG_VIEW(msg, SIP_PARSED_TO, sip_msg_decode_to, &msg->to, ap);
+}
+
+static inline int sip_msg_cseq(struct sip_msg *msg, const struct sip_cseq **cp)
+{
+	SIP_MSG_VIEW(msg, SIP_PARSED_CSEQ, sip_msg_decode_cseq, &msg->cseq, cp);
+}
+
+static inline int sip_msg_ruri(struct sip_msg *msg, const struct sip_uri **up)
+{
+	SIP_MSG_VIEW(msg, SIP_PARSED_RURI, sip_msg_decode_ruri, &msg->uri, up);
+}
+
+#undef SIP_MSG_VIEW
+
+static inline int sip_msg_callid(const struct sip_msg *msg, struct pl *cid)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_CALL_ID);
+
+	if (!h)
+		return ENOENT;
+	*cid = h->val;
+	return 0;
+}
+
 int sip_msg_maxfwd(struct sip_msg *msg, uint32_t *mf);
 int sip_msg_expires(struct sip_msg *msg, uint32_t *exp);
 int sip_msg_clen(struct sip_msg *msg, uint32_t *clen);
