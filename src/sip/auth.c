@@ -55,6 +55,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/base64.h"
@@ -101,6 +102,11 @@ struct auth {
 	 * short hashes, where OpenSSL's one-shot HMAC() looks the algorithm
 	 * up by name every time (most of a challenge's cost) */
 	EVP_MD_CTX *hm_in, *hm_out, *hm_tmp;
+	/* a digest context per algorithm for the request-digests checked
+	 * here, set up once and re-initialised for each digest: a new
+	 * context per digest (the provider's state allocated and freed)
+	 * cost as much as hashing the digest's input */
+	EVP_MD_CTX *dg[AUTH_ALG_NUM];
 	/* the opaque of the last realm asked for (it never changes) */
 	char op_realm[AUTH_REALM_MAX + 1];
 	char op_val[OPAQUE_B64 + 1];
@@ -194,6 +200,15 @@ static int hmac_init(struct auth *auth)
 	    !EVP_DigestInit_ex(auth->hm_out, sha, NULL) ||
 	    !EVP_DigestUpdate(auth->hm_out, opad, sizeof(opad)))
 		return EIO;
+	/* the kept digest contexts, each bound to its algorithm once */
+	for (i = 0; i < AUTH_ALG_NUM; i++) {
+		auth->dg[i] = EVP_MD_CTX_new();
+		if (!auth->dg[i])
+			return ENOMEM;
+		if (!EVP_DigestInit_ex(auth->dg[i], alg_md((enum auth_algo)i),
+				       NULL))
+			return EIO;
+	}
 	return 0;
 }
 
@@ -213,10 +228,13 @@ static uint64_t now_ms(const struct auth *auth)
 static void destructor(void *arg)
 {
 	struct auth *auth = arg;
+	size_t i;
 
 	EVP_MD_CTX_free(auth->hm_in);
 	EVP_MD_CTX_free(auth->hm_out);
 	EVP_MD_CTX_free(auth->hm_tmp);
+	for (i = 0; i < AUTH_ALG_NUM; i++)
+		EVP_MD_CTX_free(auth->dg[i]);
 	if (auth->users)
 		hash_flush(auth->users);
 	mem_deref(auth->users);
@@ -352,11 +370,12 @@ out:
  * dispatch, more than hashing the few octets it carries). */
 #define DIGEST_JOIN_MAX 1024
 
-/* H(p0 ":" p1 ":" ... ) as lowercase hex. */
-static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
-		      char *hex, size_t size)
+/* H(p0 ":" p1 ":" ... ) into md (alg_len(alg) octets); in keep (a
+ * context bound to alg, re-initialised: the provider's state is kept)
+ * or, without one, in a context made for it. */
+static int digest_md(EVP_MD_CTX *keep, enum auth_algo alg,
+		     const struct pl *parts, size_t n, uint8_t *md)
 {
-	uint8_t md[EVP_MAX_MD_SIZE];
 	char join[DIGEST_JOIN_MAX];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx;
@@ -364,14 +383,15 @@ static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 	bool joined = false;
 	int err = 0;
 
-	if (alg >= AUTH_ALG_NUM || size < 2 * alg_len(alg) + 1)
+	if (alg >= AUTH_ALG_NUM)
 		return EINVAL;
 	for (i = 0; i < n && len <= sizeof(join); i++)
 		len += parts[i].l + (i ? 1 : 0);
-	ctx = EVP_MD_CTX_new();
+	ctx = keep ? keep : EVP_MD_CTX_new();
 	if (!ctx)
 		return ENOMEM;
-	if (!EVP_DigestInit_ex(ctx, alg_md(alg), NULL)) {
+	if (keep ? !EVP_DigestInit_ex2(ctx, NULL, NULL)
+		 : !EVP_DigestInit_ex(ctx, alg_md(alg), NULL)) {
 		err = EIO;
 		goto out;
 	}
@@ -402,15 +422,29 @@ static int digest_hex(enum auth_algo alg, const struct pl *parts, size_t n,
 			goto out;
 		}
 	}
-	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != alg_len(alg)) {
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != alg_len(alg))
 		err = EIO;
-		goto out;
-	}
-	hex_encode(hex, md, mdlen);
 out:
 	if (joined) /* HA1 or a password may be in it */
 		OPENSSL_cleanse(join, len);
-	EVP_MD_CTX_free(ctx);
+	if (!keep)
+		EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+
+/* The same as lowercase hex. */
+static int digest_hex(EVP_MD_CTX *keep, enum auth_algo alg,
+		      const struct pl *parts, size_t n, char *hex, size_t size)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	int err;
+
+	if (alg >= AUTH_ALG_NUM || size < 2 * alg_len(alg) + 1)
+		return EINVAL;
+	err = digest_md(keep, alg, parts, n, md);
+	if (!err)
+		hex_encode(hex, md, alg_len(alg));
 	return err;
 }
 
@@ -431,7 +465,45 @@ int auth_ha1(enum auth_algo alg, const char *user, const char *realm,
 	pl_set_str(&parts[0], user);
 	pl_set_str(&parts[1], realm);
 	pl_set_str(&parts[2], password);
-	return digest_hex(alg, parts, 3, hex, size);
+	return digest_hex(NULL, alg, parts, 3, hex, size);
+}
+
+
+/* The request-digest of auth_response() as octets (md: alg_len(alg)),
+ * in the context keep (may be NULL). */
+static int response_md(EVP_MD_CTX *keep, enum auth_algo alg, const char *ha1hex,
+		       const struct pl *nonce, const struct pl *nc,
+		       const struct pl *cnonce, const struct pl *qop,
+		       const struct pl *method, const struct pl *uri,
+		       uint8_t *md)
+{
+	char ha2[2 * DIGEST_MAX + 1];
+	struct pl parts[6];
+	int err;
+
+	if (!ha1hex || !nonce || !method || !uri)
+		return EINVAL;
+
+	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop "auth") */
+	parts[0] = *method;
+	parts[1] = *uri;
+	err = digest_hex(keep, alg, parts, 2, ha2, sizeof(ha2));
+	if (err)
+		return err;
+
+	pl_set_str(&parts[0], ha1hex);
+	parts[1] = *nonce;
+	if (qop && qop->l) {
+		if (!nc || !cnonce)
+			return EINVAL;
+		parts[2] = *nc;
+		parts[3] = *cnonce;
+		parts[4] = *qop;
+		pl_set_str(&parts[5], ha2);
+		return digest_md(keep, alg, parts, 6, md);
+	}
+	pl_set_str(&parts[2], ha2);
+	return digest_md(keep, alg, parts, 3, md);
 }
 
 
@@ -449,33 +521,16 @@ int auth_response(enum auth_algo alg, const char *ha1hex,
 		  const struct pl *method, const struct pl *uri, char *hex,
 		  size_t size)
 {
-	char ha2[2 * DIGEST_MAX + 1];
-	struct pl parts[6];
+	uint8_t md[EVP_MAX_MD_SIZE];
 	int err;
 
-	if (!ha1hex || !nonce || !method || !uri || !hex)
+	if (alg >= AUTH_ALG_NUM || !hex || size < 2 * alg_len(alg) + 1)
 		return EINVAL;
-
-	/* RFC 7616 3.4.3: A2 = Method ":" request-uri (qop "auth") */
-	parts[0] = *method;
-	parts[1] = *uri;
-	err = digest_hex(alg, parts, 2, ha2, sizeof(ha2));
-	if (err)
-		return err;
-
-	pl_set_str(&parts[0], ha1hex);
-	parts[1] = *nonce;
-	if (qop && qop->l) {
-		if (!nc || !cnonce)
-			return EINVAL;
-		parts[2] = *nc;
-		parts[3] = *cnonce;
-		parts[4] = *qop;
-		pl_set_str(&parts[5], ha2);
-		return digest_hex(alg, parts, 6, hex, size);
-	}
-	pl_set_str(&parts[2], ha2);
-	return digest_hex(alg, parts, 3, hex, size);
+	err = response_md(NULL, alg, ha1hex, nonce, nc, cnonce, qop, method,
+			  uri, md);
+	if (!err)
+		hex_encode(hex, md, alg_len(alg));
+	return err;
 }
 
 
@@ -634,13 +689,29 @@ static int opaque_make(struct auth *auth, const char *realm, size_t realm_len,
 }
 
 
+/* An empty result: everything zero but the header text, which is an
+ * empty string (1 KiB of zeros per request for nothing). */
+static void res_clear(struct auth_result *res)
+{
+	memset(res, 0, offsetof(struct auth_result, hdrs));
+	res->hdrs[0] = '\0';
+	memset(&res->username, 0,
+	       sizeof(*res) - offsetof(struct auth_result, username));
+}
+
+
 /* A realm goes into a quoted-string: no quotes, backslashes or controls. */
 static bool realm_ok(const char *realm)
 {
+	static _Thread_local char last[AUTH_REALM_MAX + 1];
 	size_t i, n;
 
 	if (!realm)
 		return false;
+	/* the realm checked last, again (it is the registrar's, the same
+	 * for every request): one compare instead of the walk */
+	if (last[0] && !strcmp(realm, last))
+		return true;
 	n = strlen(realm);
 	if (!n || n > AUTH_REALM_MAX)
 		return false;
@@ -649,6 +720,7 @@ static bool realm_ok(const char *realm)
 		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
 			return false;
 	}
+	memcpy(last, realm, n + 1);
 	return true;
 }
 
@@ -1163,7 +1235,7 @@ int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
 		const struct sa *src, const char *realm, enum auth_mode mode,
 		struct auth_result *res)
 {
-	char ha1[AUTH_HA1_HEX_MAX], expect[2 * DIGEST_MAX + 1];
+	char ha1[AUTH_HA1_HEX_MAX];
 	uint8_t want[DIGEST_MAX], got[DIGEST_MAX], id[NONCE_ID];
 	struct pl rl, qop = PL_INIT;
 	enum auth_algo alg;
@@ -1174,7 +1246,7 @@ int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
 
 	if (!auth || !ah || !method || !ruri || !res || !realm_ok(realm))
 		return EINVAL;
-	memset(res, 0, sizeof(*res));
+	res_clear(res);
 	pl_set_str(&rl, realm);
 
 	if (throttled(auth, src)) {
@@ -1239,17 +1311,12 @@ int auth_verify(struct auth *auth, const struct sip_authhdr *ah,
 	if (err)
 		return err;
 
-	err = auth_response(alg, ha1, &ah->nonce, &ah->nc, &ah->cnonce, &qop,
-			    method, &ah->uri, expect, sizeof(expect));
+	/* the expected digest as octets, compared with the client's */
+	err = response_md(auth->dg[alg], alg, ha1, &ah->nonce, &ah->nc,
+			  &ah->cnonce, &qop, method, &ah->uri, want);
 	OPENSSL_cleanse(ha1, sizeof(ha1));
 	if (err)
 		return err;
-	{
-		struct pl ex;
-		pl_set_str(&ex, expect);
-		if (hex_decode(want, alg_len(alg), ex.p, ex.l))
-			return EIO;
-	}
 	/* constant time: no early exit on the first differing octet */
 	if (hex_decode(got, alg_len(alg), ah->response.p, ah->response.l) ||
 	    CRYPTO_memcmp(want, got, alg_len(alg)))
@@ -1329,7 +1396,7 @@ int auth_check(struct auth *auth, struct sip_msg *req, const char *realm,
 
 	if (!auth || !req || !res || !realm_ok(realm))
 		return EINVAL;
-	memset(res, 0, sizeof(*res));
+	res_clear(res);
 	memset(&best, 0, sizeof(best));
 	pl_set_str(&rl, realm);
 
