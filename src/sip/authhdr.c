@@ -18,8 +18,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "sip/uri.h"
 
@@ -42,9 +42,31 @@ static inline const char *scan_token(const char *p, const char *e)
 }
 
 
-#define NAME_IS(n, lit)               \
-	((n)->l == sizeof(lit) - 1 && \
-	 !strncasecmp((n)->p, lit, sizeof(lit) - 1))
+/* The token n equals the lowercase letters lit, in any case, compared a
+ * word at a time (OR 0x20 lowers a letter and maps no other octet onto
+ * one); the names here are 2 to 9 octets. */
+static inline bool name_is(const struct pl *n, const char *lit, size_t l)
+{
+	uint32_t a, b, x, y;
+	size_t i;
+
+	if (n->l != l)
+		return false;
+	if (l >= 4 && l <= 8) {
+		memcpy(&a, n->p, 4);
+		memcpy(&b, n->p + l - 4, 4);
+		memcpy(&x, lit, 4);
+		memcpy(&y, lit + l - 4, 4);
+		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
+	}
+	for (i = 0; i < l; i++)
+		if ((n->p[i] | 0x20) != lit[i])
+			return false;
+	return true;
+}
+
+
+#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
 
 
 /* The field of a known auth-param (by length first), or NULL. */

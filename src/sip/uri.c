@@ -477,7 +477,19 @@ const char *sip_qstr_end(const char *p, const char *end)
 	if (!p || p >= end || *p != '"')
 		return NULL;
 	for (p++; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
+		unsigned char c;
+
+		/* four qdtext octets at a time (neither '"' nor '\\' is
+		 * one): nonces and digests are long runs of them */
+		while (end - p >= 4 &&
+		       (sip_cc[(unsigned char)p[0]] &
+			sip_cc[(unsigned char)p[1]] &
+			sip_cc[(unsigned char)p[2]] &
+			sip_cc[(unsigned char)p[3]] & SIP_CC_QDTEXT))
+			p += 4;
+		if (p == end)
+			break;
+		c = (unsigned char)*p;
 
 		if (c == '"')
 			return p + 1;
