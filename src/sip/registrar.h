@@ -22,7 +22,10 @@
  * answers that wait for a commit are put together before it returns), so
  * it may be given the stack's receive buffer rather than a copy: the
  * caller copies the request only for an answer that needs a server
- * transaction.
+ * transaction.  registrar_handle_now() gives even a 200 that waits for
+ * the commit before it returns (rep->wait), for a caller that builds the
+ * answer from the request at once and queues itself (registrar_wait())
+ * to be told when it may go.
  *
  * Bindings expire on their own timer.  registrar_lookup() lists an AOR's
  * contacts by q, with the flow (transport, source address, connection)

@@ -2,13 +2,14 @@
  * @file regsrv.h  The registrar behind the transaction layer: how a
  * REGISTER that no transaction absorbed is answered.
  *
- * regsrv_handle() gives the received request to registrar_handle() as it
- * is (the registrar keeps nothing of it) and makes a server transaction,
- * with its copy of the request, only for an answer that needs one: a 200
- * that waits for the batch commit, or any answer that depends on state.
- * A challenge (and the 403 of a source blocked for too many failures) is
- * sent statelessly (RFC 3261 8.2.7): no copy, no transaction, no Timer J.
- * See docs/internals/auth-registrar.md.
+ * regsrv_handle() gives the received request to registrar_handle_now()
+ * as it is (the registrar keeps nothing of it), builds every answer once
+ * from it, and makes a server transaction (without a copy of the request)
+ * only for an answer that needs one: a 200 that waits for the batch
+ * commit, built whole at once and kept with its transaction until then,
+ * or any answer that depends on state.  A challenge (and the 403 of a
+ * source blocked for too many failures) is sent statelessly (RFC 3261
+ * 8.2.7): no transaction, no Timer J.  See docs/internals/auth-registrar.md.
  */
 #ifndef IMS_SIP_REGSRV_H
 #define IMS_SIP_REGSRV_H
