@@ -233,7 +233,7 @@ static int answer_later(struct regctx *c, const struct reg_reply *rep,
 	tail = rep->hdrs_len + CL_TAIL_LEN;
 	eol = memchr(p, '\n', w->len);
 	if (!eol || w->len < tail || (size_t)(eol + 1 - p) > w->len - tail ||
-	    memcmp(p + w->len - CL_TAIL_LEN, cl_tail, CL_TAIL_LEN)) {
+	    memcmp(p + w->len - CL_TAIL_LEN, cl_tail, CL_TAIL_LEN) != 0) {
 		err = EPROTO; /* not the layout this file builds on */
 		goto out;
 	}

@@ -1270,7 +1270,7 @@ void sip_uri_move(struct sip_uri *dst, const struct sip_uri *src,
 {
 	const char *from = src->text.p;
 
-#define MV(f) dst->f.p = src->f.p ? to + (src->f.p - from) : NULL
+#define MV(f) (dst->f.p = src->f.p ? to + (src->f.p - from) : NULL)
 	*dst = *src;
 	MV(text);
 	MV(scheme);
