@@ -292,7 +292,7 @@ static int addr_err(int err)
  */
 int sip_addr_decode(struct sip_addr *addr, const struct pl *pl)
 {
-	struct sip_addr a;
+	struct sip_addr a = { 0 };
 	int err;
 
 	if (!addr || !pl)

@@ -56,6 +56,7 @@ static inline bool name_is(const struct pl *n, const char *lit, size_t l)
 		memcpy(&a, n->p, 4);
 		memcpy(&b, n->p + l - 4, 4);
 		memcpy(&x, lit, 4);
+		/* cppcheck-suppress pointerOutOfBoundsCond */
 		memcpy(&y, lit + l - 4, 4);
 		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
 	}

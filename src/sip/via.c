@@ -57,6 +57,7 @@ static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
 		memcpy(&a, pl->p, 4);
 		memcpy(&b, pl->p + n - 4, 4);
 		memcpy(&x, lit, 4);
+		/* cppcheck-suppress pointerOutOfBoundsCond */
 		memcpy(&y, lit + n - 4, 4);
 		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
 	}
