@@ -99,7 +99,15 @@ int buf_resize(struct buf *b, size_t size)
 }
 
 
-static int ensure(struct buf *b, size_t n)
+/**
+ * Room for n more octets at b->pos: one check, one growth at most (to
+ * the next power of two, capped at max), so that a writer through a
+ * cursor (buf_put) checks the size once for a whole message.
+ *
+ * @return 0, EMSGSIZE past max (or for a buffer that cannot grow),
+ *         ENOMEM
+ */
+int buf_reserve(struct buf *b, size_t n)
 {
 	size_t need = b->pos + n, sz;
 
@@ -120,7 +128,7 @@ static int ensure(struct buf *b, size_t n)
 
 int buf_write(struct buf *b, const void *p, size_t n)
 {
-	int err = ensure(b, n);
+	int err = buf_reserve(b, n);
 
 	if (err)
 		return err;
@@ -152,7 +160,7 @@ int buf_write_hdr(struct buf *b, const struct pl *name, const struct pl *val)
 
 	if (!b || !name || !val)
 		return EINVAL;
-	err = ensure(b, name->l + 2 + val->l + 2);
+	err = buf_reserve(b, name->l + 2 + val->l + 2);
 	if (err)
 		return err;
 	w = b->b + b->pos;
@@ -176,13 +184,8 @@ int buf_write_hdr(struct buf *b, const struct pl *name, const struct pl *val)
 int buf_write_u32(struct buf *b, uint32_t v)
 {
 	char tmp[10];
-	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return buf_write(b, tmp + i, sizeof(tmp) - i);
+	return buf_write(b, tmp, (size_t)(buf_put_u32(tmp, v) - tmp));
 }
 
 
@@ -201,7 +204,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	if (n < 0)
 		return EINVAL;
 	if ((size_t)n >= room) {
-		err = ensure(b, (size_t)n + 1);
+		err = buf_reserve(b, (size_t)n + 1);
 		if (err)
 			return err;
 		n = vsnprintf((char *)b->b + b->pos, (size_t)n + 1, fmt, ap);

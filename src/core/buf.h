@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/mem.h"
 
@@ -30,6 +31,7 @@ int buf_alloc(struct buf **bp, size_t size, size_t max) IMS_MUST_CHECK;
 int buf_init(struct buf *b, size_t size, size_t max) IMS_MUST_CHECK;
 void buf_reset(struct buf *b); /* free storage of an embedded buf */
 int buf_resize(struct buf *b, size_t size) IMS_MUST_CHECK;
+int buf_reserve(struct buf *b, size_t n) IMS_MUST_CHECK;
 int buf_write(struct buf *b, const void *p, size_t n) IMS_MUST_CHECK;
 int buf_write_str(struct buf *b, const char *s) IMS_MUST_CHECK;
 int buf_write_pl(struct buf *b, const struct pl *pl) IMS_MUST_CHECK;
@@ -51,6 +53,30 @@ static inline size_t buf_left(const struct buf *b)
 static inline uint8_t *buf_cur(const struct buf *b)
 {
 	return b->b + b->pos;
+}
+
+/* Writing through a cursor into room reserved before (the caller has
+ * checked the size once): each returns the cursor after what it wrote. */
+static inline char *buf_put(char *w, const void *s, size_t n)
+{
+	if (n)
+		memcpy(w, s, n);
+	return w + n;
+}
+
+#define BUF_PUT_LIT(w, lit) buf_put(w, lit, sizeof(lit) - 1)
+
+/* The decimal digits of v (at most 10 octets). */
+static inline char *buf_put_u32(char *w, uint32_t v)
+{
+	char tmp[10];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return buf_put(w, tmp + i, sizeof(tmp) - i);
 }
 
 #endif

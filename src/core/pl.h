@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/mem.h"
 
@@ -61,6 +62,34 @@ static inline int pl_hexval(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+/* pl equals the lowercase letters lit (n octets), in any case: OR 0x20
+ * lowers a letter and maps no other octet onto one, so lit must be lowercase
+ * letters (and '-', '.', digits, which OR 0x20 leaves alone).  Names of 4 to
+ * 8 octets compare as two words, overlapping when shorter than 8: the
+ * parameter and scheme names of SIP headers. */
+static inline bool pl_eq_lower(const struct pl *pl, const char *lit, size_t n)
+{
+	uint32_t a, b, x, y;
+	size_t i;
+
+	if (pl->l != n)
+		return false;
+	if (n >= 4 && n <= 8) {
+		memcpy(&a, pl->p, 4);
+		memcpy(&b, pl->p + n - 4, 4);
+		memcpy(&x, lit, 4);
+		/* cppcheck-suppress pointerOutOfBoundsCond */
+		memcpy(&y, lit + n - 4, 4);
+		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
+	}
+	for (i = 0; i < n; i++)
+		if ((pl->p[i] | 0x20) != lit[i])
+			return false;
+	return true;
+}
+
+#define PL_EQ_LOWER(pl, lit) pl_eq_lower(pl, lit, sizeof(lit) - 1)
+
 const char *pl_chr(const struct pl *pl, char c);
 const char *pl_find_ci(const struct pl *hay, const char *needle);
 

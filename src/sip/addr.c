@@ -25,32 +25,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#define IS(c, cls)      sip_cc_is((c), (cls))
-#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
-
-
-/* pl equals the lowercase letters lit, in any case: OR 0x20 maps an octet
- * to a lowercase letter only when it is that letter in either case. */
-static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
-{
-	uint32_t a, b, x, y;
-	size_t i;
-
-	if (pl->l != n)
-		return false;
-	if (n >= 4 && n <= 8) {
-		/* two words, overlapping when n < 8 */
-		memcpy(&a, pl->p, 4);
-		memcpy(&b, pl->p + n - 4, 4);
-		memcpy(&x, lit, 4);
-		memcpy(&y, lit + n - 4, 4);
-		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
-	}
-	for (i = 0; i < n; i++)
-		if ((pl->p[i] | 0x20) != lit[i])
-			return false;
-	return true;
-}
+#define IS(c, cls) sip_cc_is((c), (cls))
 
 
 static inline const char *skip_lws(const char *p, const char *e)
@@ -85,26 +60,6 @@ static int addr_uri(struct addr_ctx *ctx)
 		return 0;
 	}
 	return sip_uri_decode_into(&a->uri, &a->auri);
-}
-
-
-/*
- * A gen-value that sip_params_walk() has validated is a token unless it
- * is a quoted-string, a bracketed IPv6 reference or an IPv6 address
- * (which holds ':', no token octet): no second walk over every octet.
- */
-static bool is_token(const struct pl *pl)
-{
-	size_t i, n = pl->l < 5 ? pl->l : 5;
-
-	if (!pl->l || pl->p[0] == '"' || pl->p[0] == '[')
-		return false;
-	/* an IPv6 address has its first ':' within its first five octets
-	 * (a group is 1*4HEXDIG, "::" starts with one) */
-	for (i = 0; i < n; i++)
-		if (pl->p[i] == ':')
-			return false;
-	return true;
 }
 
 
@@ -147,13 +102,13 @@ static int addr_param(const struct pl *name, const struct pl *val, void *arg)
 	uint32_t exp;
 	uint16_t q;
 
-	if (NAME_IS(name, "tag")) {
+	if (PL_EQ_LOWER(name, "tag")) {
 		/* tag-param = "tag" EQUAL token (RFC 3261 25.1) */
-		if (!is_token(val))
+		if (!sip_param_value_is_token(val))
 			return EBADMSG;
 		if (!ctx->a->tag.p)
 			ctx->a->tag = *val;
-	} else if (c && NAME_IS(name, "expires")) {
+	} else if (c && PL_EQ_LOWER(name, "expires")) {
 		/* c-p-expires = "expires" EQUAL delta-seconds; it must fit
 		 * 32 bits (RFC 4475 scalar02) */
 		if (!val->p || pl_u32(val, &exp))
@@ -161,7 +116,7 @@ static int addr_param(const struct pl *name, const struct pl *val, void *arg)
 		if (!c->has_expires)
 			c->expires = exp;
 		c->has_expires = true;
-	} else if (c && NAME_IS(name, "q")) {
+	} else if (c && PL_EQ_LOWER(name, "q")) {
 		/* c-p-q = "q" EQUAL qvalue */
 		if (qvalue_decode(val, &q))
 			return EBADMSG;

@@ -42,62 +42,34 @@ static inline const char *scan_token(const char *p, const char *e)
 }
 
 
-/* The token n equals the lowercase letters lit, in any case, compared a
- * word at a time (OR 0x20 lowers a letter and maps no other octet onto
- * one); the names here are 2 to 9 octets. */
-static inline bool name_is(const struct pl *n, const char *lit, size_t l)
-{
-	uint32_t a, b, x, y;
-	size_t i;
-
-	if (n->l != l)
-		return false;
-	if (l >= 4 && l <= 8) {
-		memcpy(&a, n->p, 4);
-		memcpy(&b, n->p + l - 4, 4);
-		memcpy(&x, lit, 4);
-		/* cppcheck-suppress pointerOutOfBoundsCond */
-		memcpy(&y, lit + l - 4, 4);
-		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
-	}
-	for (i = 0; i < l; i++)
-		if ((n->p[i] | 0x20) != lit[i])
-			return false;
-	return true;
-}
-
-
-#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
-
-
 /* The field of a known auth-param (by length first), or NULL. */
 static struct pl *param_slot(struct sip_authhdr *ah, const struct pl *n)
 {
 	switch (n->l) {
 	case 2:
-		return NAME_IS(n, "nc") ? &ah->nc : NULL;
+		return PL_EQ_LOWER(n, "nc") ? &ah->nc : NULL;
 	case 3:
-		if (NAME_IS(n, "uri"))
+		if (PL_EQ_LOWER(n, "uri"))
 			return &ah->uri;
-		return NAME_IS(n, "qop") ? &ah->qop : NULL;
+		return PL_EQ_LOWER(n, "qop") ? &ah->qop : NULL;
 	case 4:
-		return NAME_IS(n, "auts") ? &ah->auts : NULL;
+		return PL_EQ_LOWER(n, "auts") ? &ah->auts : NULL;
 	case 5:
-		if (NAME_IS(n, "realm"))
+		if (PL_EQ_LOWER(n, "realm"))
 			return &ah->realm;
-		if (NAME_IS(n, "nonce"))
+		if (PL_EQ_LOWER(n, "nonce"))
 			return &ah->nonce;
-		return NAME_IS(n, "stale") ? &ah->stale : NULL;
+		return PL_EQ_LOWER(n, "stale") ? &ah->stale : NULL;
 	case 6:
-		if (NAME_IS(n, "cnonce"))
+		if (PL_EQ_LOWER(n, "cnonce"))
 			return &ah->cnonce;
-		return NAME_IS(n, "opaque") ? &ah->opaque : NULL;
+		return PL_EQ_LOWER(n, "opaque") ? &ah->opaque : NULL;
 	case 8:
-		if (NAME_IS(n, "username"))
+		if (PL_EQ_LOWER(n, "username"))
 			return &ah->username;
-		return NAME_IS(n, "response") ? &ah->response : NULL;
+		return PL_EQ_LOWER(n, "response") ? &ah->response : NULL;
 	case 9:
-		return NAME_IS(n, "algorithm") ? &ah->algorithm : NULL;
+		return PL_EQ_LOWER(n, "algorithm") ? &ah->algorithm : NULL;
 	default:
 		return NULL;
 	}
@@ -160,7 +132,7 @@ int sip_authhdr_decode(struct sip_authhdr *ah, const struct pl *pl)
 			pl_set(&val, p, (size_t)(q - p));
 		}
 
-		if (NAME_IS(&name, "userhash")) {
+		if (PL_EQ_LOWER(&name, "userhash")) {
 			/* RFC 7616 3.4: userhash = "true" / "false" */
 			if (userhash_seen)
 				return EBADMSG;

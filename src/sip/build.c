@@ -25,50 +25,15 @@
  * The response is written through a cursor into room reserved once: every
  * length is known before the first octet is written (the request's lines,
  * the reason, the caller's lines and body), so there is one size check and
- * one growth at most instead of one per piece, and no format parsing.
+ * one growth at most instead of one per piece, and no format parsing
+ * (buf_reserve, buf_put in core/buf.h).
  */
-static inline char *put(char *w, const void *s, size_t n)
-{
-	if (n)
-		memcpy(w, s, n);
-	return w + n;
-}
-
-
-#define PUT_LIT(w, lit) put(w, lit, sizeof(lit) - 1)
-
-
-/* Decimal digits of v at w. */
-static char *put_u32(char *w, uint32_t v)
-{
-	char tmp[10];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return put(w, tmp + i, sizeof(tmp) - i);
-}
 
 
 /* Make room for n more octets at mb->pos: the whole response at once. */
 static int reserve(struct buf *mb, size_t n)
 {
-	size_t need = mb->pos + n, sz;
-
-	if (need < mb->pos || need > mb->max)
-		return ENOMEM;
-	if (need <= mb->size)
-		return 0;
-	if (mb->inl)
-		return ENOMEM;
-	sz = mb->size ? mb->size : 256;
-	while (sz < need)
-		sz *= 2;
-	if (sz > mb->max)
-		sz = mb->max;
-	return buf_resize(mb, sz) ? ENOMEM : 0;
+	return buf_reserve(mb, n) ? ENOMEM : 0;
 }
 
 
@@ -102,9 +67,9 @@ static inline char *put_lines(char *w, const struct sip_msg *msg,
 	const struct sip_hdr *h;
 
 	for (h = sip_msg_hdr(msg, id); h; h = sip_msg_hdr_next(msg, h)) {
-		w = put(w, name_sep, len);
-		w = put(w, h->val.p, h->val.l);
-		w = PUT_LIT(w, "\r\n");
+		w = buf_put(w, name_sep, len);
+		w = buf_put(w, h->val.p, h->val.l);
+		w = BUF_PUT_LIT(w, "\r\n");
 	}
 	return w;
 }
@@ -223,33 +188,33 @@ static char *put_vias(char *w, const struct via_plan *vp, struct sip_msg *req,
 		return PUT_LINES(w, req, SIP_HDR_VIA, "Via");
 
 	vend = via->val.p + via->val.l;
-	w = PUT_LIT(w, "Via: ");
+	w = BUF_PUT_LIT(w, "Via: ");
 	if (vp->fill_rport && !vp->at) {
-		w = put(w, via->val.p, via->val.l);
-		w = PUT_LIT(w, ";rport=");
-		w = put_u32(w, port);
+		w = buf_put(w, via->val.p, via->val.l);
+		w = BUF_PUT_LIT(w, ";rport=");
+		w = buf_put_u32(w, port);
 	} else if (vp->fill_rport) {
-		w = put(w, via->val.p, (size_t)(vp->at - via->val.p));
+		w = buf_put(w, via->val.p, (size_t)(vp->at - via->val.p));
 		if (!vp->has_eq)
-			w = PUT_LIT(w, "=");
-		w = put_u32(w, port);
-		w = put(w, vp->at, (size_t)(vend - vp->at));
+			w = BUF_PUT_LIT(w, "=");
+		w = buf_put_u32(w, port);
+		w = buf_put(w, vp->at, (size_t)(vend - vp->at));
 	} else {
-		w = put(w, via->val.p, via->val.l);
+		w = buf_put(w, via->val.p, via->val.l);
 	}
 	if (vp->add_recv) {
-		w = PUT_LIT(w, ";received=");
-		w = put(w, vp->host, vp->hostl);
+		w = BUF_PUT_LIT(w, ";received=");
+		w = buf_put(w, vp->host, vp->hostl);
 	}
 	/* the rest of the line: the values after the top one */
-	w = put(w, vend, (size_t)(vp->h->val.p + vp->h->val.l - vend));
-	w = PUT_LIT(w, "\r\n");
+	w = buf_put(w, vend, (size_t)(vp->h->val.p + vp->h->val.l - vend));
+	w = BUF_PUT_LIT(w, "\r\n");
 
 	for (h = sip_msg_hdr_next(req, vp->h); h;
 	     h = sip_msg_hdr_next(req, h)) {
-		w = PUT_LIT(w, "Via: ");
-		w = put(w, h->val.p, h->val.l);
-		w = PUT_LIT(w, "\r\n");
+		w = BUF_PUT_LIT(w, "Via: ");
+		w = buf_put(w, h->val.p, h->val.l);
+		w = BUF_PUT_LIT(w, "\r\n");
 	}
 	return w;
 }
@@ -455,38 +420,38 @@ int sip_reply_build(struct buf *mb, struct sip_msg *req, uint16_t scode,
 		return ENOMEM;
 
 	w = (char *)mb->b + mb->pos;
-	w = PUT_LIT(w, "SIP/2.0 ");
+	w = BUF_PUT_LIT(w, "SIP/2.0 ");
 	*w++ = (char)('0' + scode / 100);
 	*w++ = (char)('0' + scode / 10 % 10);
 	*w++ = (char)('0' + scode % 10);
 	*w++ = ' ';
-	w = put(w, reason, reasonl);
-	w = PUT_LIT(w, "\r\n");
+	w = buf_put(w, reason, reasonl);
+	w = BUF_PUT_LIT(w, "\r\n");
 	w = put_vias(w, &vp, req, sa_port(&req->src));
 	w = PUT_LINES(w, req, SIP_HDR_FROM, "From");
 	if (to) {
-		w = PUT_LIT(w, "To: ");
-		w = put(w, to->val.p, to->val.l);
+		w = BUF_PUT_LIT(w, "To: ");
+		w = buf_put(w, to->val.p, to->val.l);
 		if (totag.l) {
-			w = PUT_LIT(w, ";tag=");
-			w = put(w, totag.p, totag.l);
+			w = BUF_PUT_LIT(w, ";tag=");
+			w = buf_put(w, totag.p, totag.l);
 		}
-		w = PUT_LIT(w, "\r\n");
+		w = BUF_PUT_LIT(w, "\r\n");
 	}
 	w = PUT_LINES(w, req, SIP_HDR_CALL_ID, "Call-ID");
 	w = PUT_LINES(w, req, SIP_HDR_CSEQ, "CSeq");
 	if (rr)
 		w = PUT_LINES(w, req, SIP_HDR_RECORD_ROUTE, "Record-Route");
-	w = put(w, opts->hdrs, hdrsl);
+	w = buf_put(w, opts->hdrs, hdrsl);
 	if (ctypel) {
-		w = PUT_LIT(w, "Content-Type: ");
-		w = put(w, opts->ctype, ctypel);
-		w = PUT_LIT(w, "\r\n");
+		w = BUF_PUT_LIT(w, "Content-Type: ");
+		w = buf_put(w, opts->ctype, ctypel);
+		w = BUF_PUT_LIT(w, "\r\n");
 	}
-	w = PUT_LIT(w, "Content-Length: ");
-	w = put_u32(w, (uint32_t)opts->body.l);
-	w = PUT_LIT(w, "\r\n\r\n");
-	w = put(w, opts->body.p, opts->body.l);
+	w = BUF_PUT_LIT(w, "Content-Length: ");
+	w = buf_put_u32(w, (uint32_t)opts->body.l);
+	w = BUF_PUT_LIT(w, "\r\n\r\n");
+	w = buf_put(w, opts->body.p, opts->body.l);
 	commit(mb, w);
 	return 0;
 }

@@ -1766,39 +1766,7 @@ static int apply_plan(struct regctx *x)
  * ENOMEM. */
 static int room(struct buf *mb, size_t n)
 {
-	size_t need = mb->pos + n, sz;
-
-	if (need < mb->pos || need > mb->max)
-		return ENOMEM;
-	if (need <= mb->size)
-		return 0;
-	for (sz = mb->size ? mb->size : 256; sz < need; sz *= 2)
-		;
-	return buf_resize(mb, sz < mb->max ? sz : mb->max) ? ENOMEM : 0;
-}
-
-
-static inline char *put(char *w, const void *s, size_t n)
-{
-	memcpy(w, s, n);
-	return w + n;
-}
-
-
-#define PUT_LIT(w, lit) put(w, lit, sizeof(lit) - 1)
-
-
-/* Decimal digits of v at w. */
-static char *put_u32(char *w, uint32_t v)
-{
-	char tmp[10];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return put(w, tmp + i, sizeof(tmp) - i);
+	return buf_reserve(mb, n) ? ENOMEM : 0;
 }
 
 
@@ -1837,19 +1805,19 @@ static int build_ok(struct regctx *x, const char *path)
 					     8 + 2))
 				return ENOMEM;
 			w = (char *)mb->b + mb->pos;
-			w = PUT_LIT(w, "Contact: <");
-			w = put(w, b->curi.text.p, b->curi.text.l);
+			w = BUF_PUT_LIT(w, "Contact: <");
+			w = buf_put(w, b->curi.text.p, b->curi.text.l);
 			*w++ = '>';
 			if (plen)
-				w = put(w, b->params, plen);
-			w = PUT_LIT(w, ";expires=");
-			w = put_u32(w, (uint32_t)left);
+				w = buf_put(w, b->params, plen);
+			w = BUF_PUT_LIT(w, ";expires=");
+			w = buf_put_u32(w, (uint32_t)left);
 			if (b->q != 1000) {
 				fmt_q(b->q, q);
-				w = PUT_LIT(w, ";q=");
-				w = put(w, q, strlen(q));
+				w = BUF_PUT_LIT(w, ";q=");
+				w = buf_put(w, q, strlen(q));
 			}
-			w = PUT_LIT(w, "\r\n");
+			w = BUF_PUT_LIT(w, "\r\n");
 			mb->pos = (size_t)((uint8_t *)w - mb->b);
 			if (mb->pos > mb->end)
 				mb->end = mb->pos;

@@ -126,6 +126,22 @@ typedef int(sip_param_h)(const struct pl *name, const struct pl *val,
 			 void *arg);
 int sip_params_walk(const struct pl *params, sip_param_h *ph,
 		    void *arg) IMS_MUST_CHECK;
+/* A gen-value that sip_params_walk() has validated is a token unless it
+ * is a quoted-string, a bracketed IPv6 reference or an IPv6 address
+ * (which holds ':', no token octet; its first ':' is within its first
+ * five octets: a group is 1*4HEXDIG, "::" starts with one): no second
+ * walk over every octet. */
+static inline bool sip_param_value_is_token(const struct pl *val)
+{
+	size_t i, n = val->l < 5 ? val->l : 5;
+
+	if (!val->l || val->p[0] == '"' || val->p[0] == '[')
+		return false;
+	for (i = 0; i < n; i++)
+		if (val->p[i] == ':')
+			return false;
+	return true;
+}
 /* p at an opening DQUOTE: the end of the quoted-string (after the closing
  * DQUOTE), or NULL when unterminated or holding a forbidden octet. */
 const char *sip_qstr_end(const char *p, const char *end);

@@ -43,63 +43,17 @@ static inline const char *scan_token(const char *p, const char *e)
 }
 
 
-/* pl equals the lowercase letters lit, in any case: OR 0x20 maps an octet
- * to a lowercase letter only when it is that letter in either case. */
-static inline bool name_is(const struct pl *pl, const char *lit, size_t n)
-{
-	uint32_t a, b, x, y;
-	size_t i;
-
-	if (pl->l != n)
-		return false;
-	if (n >= 4 && n <= 8) {
-		/* two words, overlapping when n < 8 */
-		memcpy(&a, pl->p, 4);
-		memcpy(&b, pl->p + n - 4, 4);
-		memcpy(&x, lit, 4);
-		/* cppcheck-suppress pointerOutOfBoundsCond */
-		memcpy(&y, lit + n - 4, 4);
-		return (a | 0x20202020u) == x && (b | 0x20202020u) == y;
-	}
-	for (i = 0; i < n; i++)
-		if ((pl->p[i] | 0x20) != lit[i])
-			return false;
-	return true;
-}
-
-
 /* The same mapping as sip_transp_from_pl(), kept here so that the codec
  * does not depend on the transport layer. */
 static int transp_id(const struct pl *pl)
 {
-	if (name_is(pl, "udp", 3))
+	if (PL_EQ_LOWER(pl, "udp"))
 		return SIP_TRANSP_UDP;
-	if (name_is(pl, "tcp", 3))
+	if (PL_EQ_LOWER(pl, "tcp"))
 		return SIP_TRANSP_TCP;
-	if (name_is(pl, "tls", 3))
+	if (PL_EQ_LOWER(pl, "tls"))
 		return SIP_TRANSP_TLS;
 	return SIP_TRANSP_NONE;
-}
-
-
-/*
- * A gen-value that sip_params_walk() has validated is a token unless it
- * is a quoted-string, a bracketed IPv6 reference or an IPv6 address
- * (which holds ':', no token octet): telling them apart needs no second
- * walk over every octet of a 40-octet branch.
- */
-static bool is_token(const struct pl *pl)
-{
-	size_t i, n = pl->l < 5 ? pl->l : 5;
-
-	if (!pl->l || pl->p[0] == '"' || pl->p[0] == '[')
-		return false;
-	/* an IPv6 address has its first ':' within its first five octets
-	 * (a group is 1*4HEXDIG, "::" starts with one) */
-	for (i = 0; i < n; i++)
-		if (pl->p[i] == ':')
-			return false;
-	return true;
 }
 
 
@@ -116,41 +70,38 @@ static bool received_ok(const struct pl *v)
 }
 
 
-#define NAME_IS(n, lit) name_is(n, lit, sizeof(lit) - 1)
-
-
 /* Validate one known parameter and keep its first occurrence. */
 static int via_param(const struct pl *name, const struct pl *val, void *arg)
 {
 	struct sip_via *v = arg;
 	uint32_t ttl;
 
-	if (NAME_IS(name, "branch")) {
+	if (PL_EQ_LOWER(name, "branch")) {
 		/* via-branch = "branch" EQUAL token */
-		if (!is_token(val))
+		if (!sip_param_value_is_token(val))
 			return EBADMSG;
 		if (!v->branch.p)
 			v->branch = *val;
-	} else if (NAME_IS(name, "received")) {
+	} else if (PL_EQ_LOWER(name, "received")) {
 		/* via-received = "received" EQUAL IP */
 		if (!received_ok(val))
 			return EBADMSG;
 		if (!v->received.p)
 			v->received = *val;
-	} else if (NAME_IS(name, "rport")) {
+	} else if (PL_EQ_LOWER(name, "rport")) {
 		/* RFC 3581 3: response-port = "rport" [ EQUAL 1*DIGIT ] */
 		if (val->p && sip_port_decode(val, NULL))
 			return EBADMSG;
 		if (!v->has_rport)
 			v->rport = *val;
 		v->has_rport = true;
-	} else if (NAME_IS(name, "maddr")) {
+	} else if (PL_EQ_LOWER(name, "maddr")) {
 		/* via-maddr = "maddr" EQUAL host */
 		if (sip_host_check(val, NULL))
 			return EBADMSG;
 		if (!v->maddr.p)
 			v->maddr = *val;
-	} else if (NAME_IS(name, "ttl")) {
+	} else if (PL_EQ_LOWER(name, "ttl")) {
 		/* via-ttl = "ttl" EQUAL ttl; 1*3DIGIT, 0 to 255 */
 		if (val->l > 3 || pl_u32(val, &ttl) || ttl > 255)
 			return EBADMSG;
