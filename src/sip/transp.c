@@ -83,6 +83,7 @@
 
 enum {
 	UDP_BATCH = 32,               /* datagrams per recvmmsg/sendmmsg */
+	UDP_DRAIN_MAX = 8,            /* batches read per readiness */
 	UDP_TXBUF = 256 * 1024,       /* batch bytes per UDP socket */
 	UDP_MAX_PAYLOAD = 65507,      /* IPv4: 65535 - 20 - 8 */
 	SOCK_BUFSZ = 4 * 1024 * 1024, /* SO_RCVBUF / SO_SNDBUF wish */
@@ -123,6 +124,7 @@ struct sock {
 	struct udp_tx *tx; /* UDP only */
 	struct tmr tmr;    /* listener paused after EMFILE */
 	struct le lh_le;   /* in the local handover registry (UDP) */
+	bool drain_hit;    /* UDP: the last read after a batch found more */
 };
 
 struct sip_conn {
@@ -1146,34 +1148,35 @@ static void errq_read(struct sip_transports *tps, struct sock *s)
 }
 
 
-static void udp_recv_h(int flags, void *arg)
+/* One recvmmsg() into the slots: the datagrams read, 0 when none waits,
+ * -1 on an error.  A pending ICMP error (sk_err) fails one receive call and
+ * is cleared by it; the datagrams behind it are read by a second. */
+static int udp_read(struct sip_transports *tps, struct sock *s,
+		    struct udp_rx *rx)
 {
-	struct sock *s = arg;
-	struct sip_transports *tps = s->tps;
-	struct udp_rx *rx = tps->rx;
-	struct sip_rx m;
 	int n = -1, i, tries;
 
-	/* the handlers may close (or even release) the transport */
-	mem_ref(tps);
-	mem_ref(s);
-	mem_ref(rx);
-	if (flags & FD_EXCEPT)
-		errq_read(tps, s);
-	/* A pending ICMP error (sk_err) fails one receive call and is
-	 * cleared by it; the datagrams behind it are read by a second. */
 	for (tries = 0; tries < 2 && s->fd >= 0 && !tps->closed; tries++) {
 		for (i = 0; i < UDP_BATCH; i++)
 			rx->m[i].msg_hdr.msg_namelen = sizeof(rx->src[i].u);
 		n = recvmmsg(s->fd, rx->m, UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR)
-			break;
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
 		errq_read(tps, s);
 	}
-	if (n <= 0 || s->fd < 0 || tps->closed)
-		goto out;
-	tps->io.rx_syscalls++;
+	return -1;
+}
+
+
+/* Hand every datagram of a batch to the receive handler. */
+static void udp_deliver(struct sip_transports *tps, struct sock *s,
+			struct udp_rx *rx, int n)
+{
+	struct sip_rx m;
+	int i;
+
 	memset(&m, 0, sizeof(m));
 	m.tp = SIP_TRANSP_UDP;
 	m.dst = s->laddr;
@@ -1197,7 +1200,53 @@ static void udp_recv_h(int flags, void *arg)
 		tps->st.rx_bytes += len;
 		tps->recvh(&m, tps->arg);
 	}
-out:
+}
+
+
+/*
+ * The socket is readable: read and handle batches until it is empty, at
+ * most UDP_DRAIN_MAX of them (then the loop's timers, hooks and other
+ * sockets get their turn).
+ *
+ * Why read again instead of going back to epoll_wait: under load more
+ * datagrams arrive while a batch is handled, and epoll_wait would only
+ * say so, a syscall for nothing.  Measured at 10,000 REGISTER/s, 4 in 5
+ * epoll_wait calls returned at once, each about a microsecond of kernel
+ * time in a VM: more than the recvmmsg that read the one to three
+ * datagrams behind it.  A read that finds nothing costs a syscall too, so
+ * one is tried only when there is a sign of load: the batch held more
+ * than one datagram, or the last such read on this socket found some.  At
+ * a low rate (one datagram per wake-up) nothing changes.
+ */
+static void udp_recv_h(int flags, void *arg)
+{
+	struct sock *s = arg;
+	struct sip_transports *tps = s->tps;
+	struct udp_rx *rx = tps->rx;
+	int n, round;
+
+	/* the handlers may close (or even release) the transport */
+	mem_ref(tps);
+	mem_ref(s);
+	mem_ref(rx);
+	if (flags & FD_EXCEPT)
+		errq_read(tps, s);
+	for (round = 0; round < UDP_DRAIN_MAX; round++) {
+		if (s->fd < 0 || tps->closed)
+			break;
+		n = udp_read(tps, s, rx);
+		if (round > 0) {
+			s->drain_hit = n > 0;
+			if (n <= 0)
+				tps->io.rx_empty++;
+		}
+		if (n <= 0 || s->fd < 0 || tps->closed)
+			break;
+		tps->io.rx_syscalls++;
+		udp_deliver(tps, s, rx, n);
+		if (n == 1 && !s->drain_hit)
+			break;
+	}
 	mem_deref(rx);
 	mem_deref(s);
 	mem_deref(tps);
@@ -1348,12 +1397,14 @@ static void log_totals(const struct sip_transports *tps)
 	sa_fmt(&s->laddr, lbuf, sizeof(lbuf));
 	LOG_INFO(NULL,
 		 "%s: %llu messages out (%llu sendmmsg calls, %llu handed over "
-		 "in-process), %llu in (%llu recvmmsg calls, %llu handed over)",
+		 "in-process), %llu in (%llu recvmmsg calls, %llu more found "
+		 "none, %llu handed over)",
 		 lbuf, (unsigned long long)tps->st.tx_msgs,
 		 (unsigned long long)tps->io.tx_syscalls,
 		 (unsigned long long)tps->io.local_tx,
 		 (unsigned long long)tps->st.rx_msgs,
 		 (unsigned long long)tps->io.rx_syscalls,
+		 (unsigned long long)tps->io.rx_empty,
 		 (unsigned long long)tps->io.local_rx);
 }
 

@@ -121,6 +121,7 @@ void sip_transp_flush(struct sip_transports *tps);
 /* Syscall-level and connection counters (what the batching achieves). */
 struct sip_transp_io_stats {
 	uint64_t rx_syscalls;      /* recvmmsg() calls that returned data */
+	uint64_t rx_empty;         /* ... that found none (a drain's end) */
 	uint64_t tx_syscalls;      /* sendmmsg() calls */
 	uint64_t conn_accepted;    /* stream connections accepted */
 	uint64_t conn_connected;   /* outgoing connections opened */

@@ -54,6 +54,9 @@ struct rec {
 	bool echo_noconn; /* ... by address only (connection lookup) */
 	bool close_in_handler;
 	int echo_err;
+	int inject_fd; /* >= 0: on the first message, send inject_n */
+	int inject_n;  /* ... datagrams to inject_to from inject_fd */
+	const struct sa *inject_to;
 };
 
 static void rec_h(const struct sip_rx *rx, void *arg)
@@ -84,6 +87,15 @@ static void rec_h(const struct sip_rx *rx, void *arg)
 					      rx->p, rx->len);
 	if (r->close_in_handler)
 		sip_transp_close(r->tps);
+	if (r->inject_n > 0 && r->n == 1) {
+		/* more arrive while the batch is handled (loopback delivers
+		 * synchronously) */
+		for (int k = 0; k < r->inject_n; k++)
+			assert_int_equal(sendto(r->inject_fd, rx->p, rx->len, 0,
+						&r->inject_to->u.sa,
+						r->inject_to->len),
+					 (ssize_t)rx->len);
+	}
 }
 
 
@@ -354,6 +366,65 @@ static void hook_send_h(void *arg)
 						 hs->dst, NULL, MSG2,
 						 sizeof(MSG2) - 1),
 				 0);
+}
+
+
+/* Datagrams that arrive while a batch is handled are read in the same
+ * readiness when there is a sign of load (a batch of more than one);
+ * a lone datagram is not followed by a read that would find nothing. */
+static void test_udp_drain(void **state)
+{
+	struct sip_transp_conf conf = { .no_local_handover = true };
+	struct rec r = { 0 };
+	struct sip_transports *tps;
+	struct sip_transp_io_stats io;
+	const struct sa *la;
+	int fd;
+
+	(void)state;
+	start();
+	tps = transp_new(&r, &conf);
+	la = listen_on(tps, SIP_TRANSP_UDP, "127.0.0.1");
+	fd = sock_new(SOCK_DGRAM, la);
+
+	/* a lone datagram: handled, and the one it brings waits for the
+	 * next readiness */
+	r.inject_fd = fd;
+	r.inject_to = la;
+	r.inject_n = 1;
+	assert_int_equal(
+		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &la->u.sa, la->len),
+		(ssize_t)sizeof(OPTIONS) - 1);
+	assert_int_equal(loop_poll(100), 0);
+	assert_int_equal(r.n, 1);
+	sip_transp_io_stats(tps, &io);
+	assert_int_equal(io.rx_syscalls, 1);
+	assert_int_equal(io.rx_empty, 0);
+	assert_int_equal(loop_poll(100), 0);
+	assert_int_equal(r.n, 2);
+
+	/* two at once, three more arrive meanwhile: one readiness reads
+	 * them all, and one read finds the socket empty */
+	r.n = 0;
+	r.inject_n = 3;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0,
+					&la->u.sa, la->len),
+				 (ssize_t)sizeof(OPTIONS) - 1);
+	sip_transp_io_stats(tps, &io);
+	assert_int_equal(loop_poll(100), 0);
+	assert_int_equal(r.n, 5);
+	{
+		struct sip_transp_io_stats io2;
+
+		sip_transp_io_stats(tps, &io2);
+		assert_int_equal(io2.rx_syscalls - io.rx_syscalls, 2);
+		assert_int_equal(io2.rx_empty - io.rx_empty, 1);
+	}
+	close(fd);
+	sip_transp_close(tps);
+	mem_deref(tps);
+	stop();
 }
 
 
@@ -1228,6 +1299,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_echo_v6, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_udp_batching, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_udp_drain, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_udp_send_from_hook,
 						mem_mark, mem_expect_no_leaks),
