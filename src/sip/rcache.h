@@ -97,6 +97,7 @@ void rcache_detach(struct rcache *rc);
 
 int rcache_add(struct rcache *rc, const struct rcache_add_opts *o,
 	       struct rcache_ref *refp) IMS_MUST_CHECK;
+void rcache_prefetch(const struct rcache *rc, uint32_t hkey);
 bool rcache_find(const struct rcache *rc, const struct rcache_key *key,
 		 enum rcache_match kind, struct rcache_ref *refp);
 bool rcache_live(const struct rcache *rc, const struct rcache_ref *ref);

@@ -342,6 +342,8 @@ void sip_recv(const struct sip_rx *rx, void *arg)
 	msg->once = rx->once;
 	msg->conn = rx->conn; /* not a reference: valid during this call */
 	msg->rx_ms = tmr_jiffies();
+	if (!err && msg->req)
+		sip_strans_prefetch(sip, msg); /* validating hides the miss */
 	if (!err)
 		err = sip_msg_validate(msg, &perr);
 	if (err) {

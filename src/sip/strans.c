@@ -1153,6 +1153,28 @@ static void cache_retransmission(struct sip *sip, const struct rcache_ref *ref)
 
 
 /**
+ * Start loading what sip_strans_recv() will look up for a request: the
+ * retransmission cache's bucket for its branch.  Called as soon as the
+ * request is parsed, so that validating it hides the cache miss.
+ *
+ * @param sip  the stack
+ * @param msg  a parsed request, not yet validated (a Via that does not
+ *             decode is left to the validation to report)
+ */
+void sip_strans_prefetch(struct sip *sip, struct sip_msg *msg)
+{
+	const struct sip_via *via;
+
+	if (!sip || !msg || !msg->req || msg->meth == SIP_METHOD_ACK)
+		return;
+	if (sip_msg_via(msg, &via) || !sip_via_branch_3261(via))
+		return;
+	rcache_prefetch(sip->rcache,
+			hash_fast_ci(via->branch.p, via->branch.l));
+}
+
+
+/**
  * Match a request to a server transaction (RFC 3261 17.2.3) and run it.
  *
  * @param sip  the stack

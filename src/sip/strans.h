@@ -86,6 +86,9 @@ bool sip_strans_active(const struct sip_strans *st);
 /* Entry from sip_recv(): true when the request was absorbed (a
  * retransmission, an ACK for a non-2xx final response) or was a CANCEL
  * matching a server transaction (answered here). */
+/* Start loading what sip_strans_recv() looks up for a parsed request
+ * (from sip_recv(), before the request is validated). */
+void sip_strans_prefetch(struct sip *sip, struct sip_msg *msg);
 bool sip_strans_recv(struct sip *sip, struct sip_msg *msg);
 
 /* Drop every client and server transaction, without callbacks

@@ -619,6 +619,72 @@ static void test_flush(void **state)
 }
 
 
+/* Keys that share a bucket are all found whatever the bucket's signature
+ * says of the newest; a key whose signature bit no entry set misses; a
+ * chain that emptied starts a new signature.  The hashes are chosen: one
+ * bucket (the low bits), signature bits from the top four. */
+static bool find_h(const char *branch, uint32_t hkey, struct rcache_ref *r)
+{
+	struct rcache_key k = key(branch, "127.0.0.2", 5070, "REGISTER");
+
+	k.hkey = hkey;
+	return rcache_find(g.rc, &k, RCACHE_SAME, r);
+}
+
+static void put_h(const char *branch, uint32_t hkey)
+{
+	struct rcache_key k = key(branch, "127.0.0.2", 5070, "REGISTER");
+	char resp[256];
+	size_t n = resp_of(resp, sizeof(resp), branch, 100);
+
+	k.hkey = hkey;
+	assert_int_equal(put(g.rc, &k, &g.dst, resp, n, NULL), 0);
+}
+
+static void test_bucket_signature(void **state)
+{
+	struct rcache_ref r;
+
+	(void)state;
+	put_h("z9hG4bKs0", 0x00000005u);
+	put_h("z9hG4bKs1", 0x10000005u);
+	put_h("z9hG4bKs2", 0x20000005u);
+	put_h("z9hG4bKs1b", 0x10000005u); /* the same bit as s1 */
+	assert_true(find_h("z9hG4bKs0", 0x00000005u, &r));
+	assert_true(find_h("z9hG4bKs1", 0x10000005u, &r));
+	assert_true(find_h("z9hG4bKs2", 0x20000005u, &r));
+	assert_true(find_h("z9hG4bKs1b", 0x10000005u, &r));
+	/* a bit no entry set; a set bit with another branch */
+	assert_false(find_h("z9hG4bKs3", 0x30000005u, &r));
+	assert_false(find_h("z9hG4bKs4", 0x00000005u, &r));
+
+	/* the chain empties (horizon), then takes a new entry: the old
+	 * bits are gone with their entries */
+	run_to(HORIZON + 1);
+	assert_int_equal(g.st.entries, 0);
+	put_h("z9hG4bKs5", 0x50000005u);
+	assert_true(find_h("z9hG4bKs5", 0x50000005u, &r));
+	assert_false(find_h("z9hG4bKs0", 0x00000005u, &r));
+	assert_false(find_h("z9hG4bKs2", 0x20000005u, &r));
+
+	/* a growth of the buckets keeps every entry findable */
+	for (unsigned i = 0; i < 300; i++) {
+		char br[32];
+
+		(void)snprintf(br, sizeof(br), "z9hG4bKg%u", i);
+		put_h(br, (uint32_t)i << 26 | 5u);
+	}
+	assert_true(g.st.buckets >= 300);
+	assert_true(find_h("z9hG4bKs5", 0x50000005u, &r));
+	for (unsigned i = 0; i < 300; i++) {
+		char br[32];
+
+		(void)snprintf(br, sizeof(br), "z9hG4bKg%u", i);
+		assert_true(find_h(br, (uint32_t)i << 26 | 5u, &r));
+	}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +701,7 @@ int main(void)
 		T(test_bucket_growth),
 		T(test_cap),
 		T(test_flush),
+		T(test_bucket_signature),
 #undef T
 	};
 
