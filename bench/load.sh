@@ -276,7 +276,7 @@ if [[ " $SERVERS " == *" kamailio "* ]]; then
 fi
 
 make_users
-declare -A RESULT
+declare -A RESULT PAIRED
 # Each operation runs REPEAT rounds, the servers alternating within a round
 # (so that a slow minute of the machine hits both), and the median of the
 # rounds is reported: one sample varies by 10-20 % on a shared VM.
@@ -322,10 +322,26 @@ for op in $OPS; do
 		fi
 		log "$server $op rounds: ${SAMPLES[$server]}-> ${RESULT[$server,$op]}"
 	done
+	# Paired: each round's entims/Kamailio ratio (the two runs of a round
+	# are next to each other in time, so a slow minute of the VM hits
+	# both), their median, and in how many rounds entims used less.
+	PAIRED[$op]=-
+	if [[ " $SERVERS " == *" entims "* && " $SERVERS " == *" kamailio "* &&
+		${SAMPLES[entims]} != *FAILED* && ${SAMPLES[kamailio]} != *FAILED* ]]; then
+		PAIRED[$op]=$(paste <(printf '%s\n' ${SAMPLES[entims]}) \
+			<(printf '%s\n' ${SAMPLES[kamailio]}) |
+			awk '$2 > 0 { r[++n] = $1 / $2; if ($1 < $2) w++ }
+			     END { if (!n) { print "-"; exit }
+				   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+					   if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+				   m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+				   printf "%.2f %d/%d", m, w + 0, n }')
+		log "$op paired ratios (entims/kamailio per round): ${PAIRED[$op]}"
+	fi
 	unset SAMPLES
 done
 
-printf '\n%-15s %8s %14s %16s %8s\n' operation rate/s "entims us/op" "kamailio us/op" ratio
+printf '\n%-15s %8s %14s %16s %8s %13s\n' operation rate/s "entims us/op" "kamailio us/op" ratio "paired (won)"
 for op in $OPS; do
 	e=${RESULT[entims,$op]:--}
 	k=${RESULT[kamailio,$op]:--}
@@ -333,11 +349,13 @@ for op in $OPS; do
 	if [[ $e =~ ^[0-9.]+$ && $k =~ ^[0-9.]+$ ]]; then
 		ratio=$(awk -v e="$e" -v k="$k" 'BEGIN { if (k > 0) printf "%.2f", e / k; else print "-" }')
 	fi
-	printf '%-15s %8s %14s %16s %8s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio"
+	printf '%-15s %8s %14s %16s %8s %13s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio" "${PAIRED[$op]:--}"
 done
 printf '\nus/op: server CPU time (user+system, all processes) per completed operation,\n'
 printf 'median of %s rounds, after %s s of unmeasured warm-up load;\n' "$REPEAT" "$WARMUP"
-printf 'ratio < 1: entims used less CPU.  Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
+printf 'ratio < 1: entims used less CPU.  paired: median of the rounds'"'"' own ratios (the two runs\n'
+printf 'of a round are next to each other in time), and the rounds in which entims used less.\n'
+printf 'Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
 printf 'entims appends bindings to its journal (one write() per 2 ms batch, folded into SQLite by a thread);\n'
 printf 'Kamailio keeps them in memory, except in register-db (write-through, WAL,\n'
 printf 'synchronous=FULL: a COMMIT and an fsync per REGISTER).\n' 
