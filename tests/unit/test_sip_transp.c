@@ -372,6 +372,13 @@ static void hook_send_h(void *arg)
 /* Datagrams that arrive while a batch is handled are read in the same
  * readiness when there is a sign of load (a batch of more than one);
  * a lone datagram is not followed by a read that would find nothing. */
+static void send_options(int fd, const struct sa *to)
+{
+	assert_int_equal(
+		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &to->u.sa, to->len),
+		(ssize_t)sizeof(OPTIONS) - 1);
+}
+
 static void test_udp_drain(void **state)
 {
 	struct sip_transp_conf conf = { .no_local_handover = true };
@@ -392,9 +399,7 @@ static void test_udp_drain(void **state)
 	r.inject_fd = fd;
 	r.inject_to = la;
 	r.inject_n = 1;
-	assert_int_equal(
-		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &la->u.sa, la->len),
-		(ssize_t)sizeof(OPTIONS) - 1);
+	send_options(fd, la);
 	assert_int_equal(loop_poll(100), 0);
 	assert_int_equal(r.n, 1);
 	sip_transp_io_stats(tps, &io);
@@ -408,9 +413,7 @@ static void test_udp_drain(void **state)
 	r.n = 0;
 	r.inject_n = 3;
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0,
-					&la->u.sa, la->len),
-				 (ssize_t)sizeof(OPTIONS) - 1);
+		send_options(fd, la);
 	sip_transp_io_stats(tps, &io);
 	assert_int_equal(loop_poll(100), 0);
 	assert_int_equal(r.n, 5);
