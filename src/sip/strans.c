@@ -1174,6 +1174,29 @@ void sip_strans_prefetch(struct sip *sip, struct sip_msg *msg)
 }
 
 
+/* A retransmission of a request whose transaction is running or Completed
+ * in the cache: answered again, the TU hears nothing (17.2.1, 17.2.2). */
+static bool absorb_retransmission(struct sip *sip, struct sip_msg *msg,
+				  const struct sip_via *via,
+				  const struct sip_cseq *cseq)
+{
+	struct rcache_ref cref;
+	struct strans *st = find(sip, msg, via, cseq, MATCH_SAME, &cref);
+
+	if (st) {
+		mem_ref(st);
+		retransmission(st);
+		mem_deref(st);
+		return true;
+	}
+	if (cref.e) {
+		cache_retransmission(sip, &cref);
+		return true;
+	}
+	return false;
+}
+
+
 /**
  * Match a request to a server transaction (RFC 3261 17.2.3) and run it.
  *
@@ -1210,17 +1233,10 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg)
 		return done;
 
 	case SIP_METHOD_CANCEL:
-		st = find(sip, msg, via, cseq, MATCH_SAME, &cref);
-		if (st) {
-			mem_ref(st);
-			retransmission(st);
-			mem_deref(st);
+		/* a retransmitted CANCEL first, then the transaction it
+		 * cancels */
+		if (absorb_retransmission(sip, msg, via, cseq))
 			return true;
-		}
-		if (cref.e) {
-			cache_retransmission(sip, &cref);
-			return true;
-		}
 		st = find(sip, msg, via, cseq, MATCH_CANCEL, &cref);
 		if (st) {
 			cancel_received(sip, st, msg, via);
@@ -1233,18 +1249,7 @@ bool sip_strans_recv(struct sip *sip, struct sip_msg *msg)
 		return false;
 
 	default:
-		st = find(sip, msg, via, cseq, MATCH_SAME, &cref);
-		if (st) {
-			mem_ref(st);
-			retransmission(st);
-			mem_deref(st);
-			return true;
-		}
-		if (cref.e) {
-			cache_retransmission(sip, &cref);
-			return true;
-		}
-		return false;
+		return absorb_retransmission(sip, msg, via, cseq);
 	}
 }
 
