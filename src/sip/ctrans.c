@@ -846,8 +846,7 @@ bool sip_ctrans_recv(struct sip *sip, struct sip_msg *msg)
 
 	/* 17.1.3: the branch of the top Via and the CSeq method; values
 	 * compare case-insensitively (7.3.1), methods case-sensitively */
-	lst = hash_list(sip->ctrans,
-			hash_fast_ci(via->branch.p, via->branch.l));
+	lst = hash_list(sip->ctrans, via->branch_hash);
 	LIST_FOREACH (lst, le) {
 		struct ctrans *c = le->data;
 		struct pl b, m;

@@ -632,7 +632,7 @@ static struct strans *find(struct sip *sip, struct sip_msg *msg,
 	if (sip_via_branch_3261(via)) {
 		/* 17.2.3: branch, sent-by and method; values compare
 		 * case-insensitively (7.3.1) */
-		uint32_t hk = hash_fast_ci(via->branch.p, via->branch.l);
+		uint32_t hk = via->branch_hash;
 
 		lst = hash_list(sip->strans, hk);
 		LIST_FOREACH (lst, le) {
@@ -778,7 +778,7 @@ static int strans_create(struct strans **stp, struct sip *sip,
 	memcpy(st->key + branch.l + via->host.l, req->met.p, req->met.l);
 
 	if (branch.l) {
-		key = hash_fast_ci(branch.p, branch.l);
+		key = via->branch_hash;
 	} else {
 		err = make_2543(st, req, via, cseq, &key);
 		if (err)
@@ -1169,8 +1169,7 @@ void sip_strans_prefetch(struct sip *sip, struct sip_msg *msg)
 		return;
 	if (sip_msg_via(msg, &via) || !sip_via_branch_3261(via))
 		return;
-	rcache_prefetch(sip->rcache,
-			hash_fast_ci(via->branch.p, via->branch.l));
+	rcache_prefetch(sip->rcache, via->branch_hash);
 }
 
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "sip/transp.h"
 #include "sip/uri.h"
 
@@ -200,6 +201,8 @@ sent_by:
 		if (sip_params_walk(&v->params, via_param, v))
 			return EBADMSG;
 	}
+	if (v->branch.l)
+		v->branch_hash = hash_fast_ci(v->branch.p, v->branch.l);
 	return 0;
 }
 

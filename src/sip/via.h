@@ -24,6 +24,10 @@ struct sip_via {
 	struct pl received;
 	struct pl rport; /* value of rport, empty when a bare flag */
 	bool has_rport;
+	/* hash_fast_ci() of the branch, 0 without one: both transaction
+	 * layers look a message up by it (RFC 3261 17.1.3, 17.2.3), so it is
+	 * taken once, here */
+	uint32_t branch_hash;
 	struct pl maddr;
 };
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/pl.h"
 #include "sip/transp.h"
@@ -229,6 +230,11 @@ static void test_via_valid(void **state)
 		assert_pl(&v.host, c->host, c->in);
 		assert_int_equal(v.port, c->port);
 		assert_pl(&v.branch, c->branch, c->in);
+		/* the branch's hash_fast_ci(), 0 without one */
+		assert_int_equal(
+			v.branch_hash,
+			c->branch ? hash_fast_ci(c->branch, strlen(c->branch))
+				  : 0);
 		assert_pl(&v.received, c->received, c->in);
 		assert_int_equal(v.has_rport, c->has_rport);
 		assert_pl(&v.rport, c->rport, c->in);
