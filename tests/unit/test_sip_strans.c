@@ -783,6 +783,21 @@ static bool core_req_h(struct sip *sip, struct sip_msg *msg, void *arg)
 	return true;
 }
 
+/* What a UDP transport hands sip_recv() for a built message. */
+static struct sip_rx rx_of(const struct sip_msg *m)
+{
+	struct sip_rx rx;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.p = m->p;
+	rx.len = m->len;
+	rx.tp = SIP_TRANSP_UDP;
+	rx.dgram = true;
+	rx.src = m->src;
+	rx.dst = m->dst;
+	return rx;
+}
+
 static void test_via_sip_recv(void **state)
 {
 	struct sip *sip = fake_env_open(NULL, NULL, NULL);
@@ -792,13 +807,7 @@ static void test_via_sip_recv(void **state)
 	(void)state;
 	sip->reqh = core_req_h;
 	core_calls = 0;
-	memset(&rx, 0, sizeof(rx));
-	rx.p = m->p;
-	rx.len = m->len;
-	rx.tp = SIP_TRANSP_UDP;
-	rx.dgram = true;
-	rx.src = m->src;
-	rx.dst = m->dst;
+	rx = rx_of(m);
 	sip_recv(&rx, sip);
 	assert_int_equal(core_calls, 1);
 	assert_int_equal(fake_nsent, 1);
@@ -1055,13 +1064,7 @@ static void test_via_sip_recv_cached(void **state)
 	(void)state;
 	sip->reqh = core_req_h;
 	core_calls = 0;
-	memset(&rx, 0, sizeof(rx));
-	rx.p = m->p;
-	rx.len = m->len;
-	rx.tp = SIP_TRANSP_UDP;
-	rx.dgram = true;
-	rx.src = m->src;
-	rx.dst = m->dst;
+	rx = rx_of(m);
 	sip_recv(&rx, sip);
 	assert_int_equal(core_calls, 1);
 	assert_int_equal(fake_nsent, 1);
