@@ -9,6 +9,9 @@
 # PIDS holds the PIDs the script started: only those are signalled.  A
 # script with more to undo at exit defines bench_cleanup_hook.
 
+# wait_pid, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/proc.sh"
+
 bench_init() {
 	PIDS=()
 	TMP=$(mktemp -d "/tmp/$1.XXXXXX")
@@ -40,41 +43,7 @@ bench_cleanup() {
 	fi
 }
 
-# Wait for a PID we started, at most <secs>; returns its exit status, or
-# 124 after stopping it.
-wait_pid() {
-	local pid=$1 secs=$2 i rc=0
-	for ((i = 0; i < secs * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 1
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		return 124
-	fi
-	wait "$pid" || rc=$?
-	return "$rc"
-}
 
-# A port free for both UDP and TCP on 127.0.0.1 (the kernel's pick; two
-# calls may, rarely, give the same port: a caller that needs two distinct
-# ones compares them).
-free_port() {
-	python3 - <<'PY'
-import socket
-for _ in range(100):
-    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        t.close(); continue
-    u.close(); t.close(); print(p); break
-PY
-}
 
 # sip_ping <port> <secs>: an OPTIONS to sip:ping@$DOMAIN at 127.0.0.1:<port>
 # gets a final response within <secs>.

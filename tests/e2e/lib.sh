@@ -13,6 +13,9 @@
 # exit, stopped by its PID.  Logs stay in the temp dir and are printed
 # when the scenario fails.  Traffic stays on 127.0.0.0/8.
 
+# wait_pid, free_port
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/proc.sh"
+
 set -euo pipefail
 
 E2E_PIDS=()
@@ -89,50 +92,7 @@ e2e_init() {
 	log "scenario ${E2E_NAME}, logs in ${E2E_TMP}"
 }
 
-# A loopback port free for both UDP and TCP (bound, read, released).
-free_port() {
-	python3 - <<'PY'
-import socket, sys
-host = "127.0.0.1"
-for _ in range(100):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind((host, 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind((host, port))
-    except OSError:
-        t.close()
-        continue
-    u.close()
-    t.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free port")
-PY
-}
 
-# Wait for a PID we started, at most <secs>; prints nothing, returns its
-# exit status, or 124 after stopping it when time ran out.
-wait_pid() {
-	local pid=$1 secs=$2 i rc
-	for ((i = 0; i < secs * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		sleep 0.5
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		return 124
-	fi
-	set +e
-	wait "$pid"
-	rc=$?
-	set -e
-	return "$rc"
-}
 
 # entims_user_add <aor> <password>: a user of the plain registrar, written
 # into the data dir before entims starts.
