@@ -12,10 +12,15 @@
 #                   stateful proxy (Record-Route) to a registered sipp UAS
 # at the same fixed rate for both servers.  The server runs pinned to CPU
 # 0 with one worker (Kamailio: -n 1, children=1); every sipp instance runs
-# on CPU 1.  The cost of an operation is the server's CPU time (utime +
-# stime from /proc/PID/stat, summed over all its processes, read before
-# and after the load) divided by the operations sipp completed; a run in
-# which sipp reports any failed call is marked FAILED instead.
+# on CPU 1.  The cost of an operation is the server's CPU time (the
+# scheduler's runtime from /proc/PID/task/*/schedstat, summed over all its
+# processes and threads, read before and after the load) divided by the
+# operations sipp completed; a run in which sipp reports any failed call
+# is marked FAILED instead.  utime + stime (/proc/PID/stat) would do, but
+# the kernel samples them once per tick: at HZ=250 a 10 s run of a server
+# busy 8 % of the time is some 200 samples, and their error alone is as
+# large as the difference being measured.  It is the fallback when the
+# kernel has no schedstat.
 #
 # Kamailio's side is bench/kamailio/kamailio.cfg (see its header); entims
 # runs `entims run` (registrar and stateful proxy in one) with --no-auth
@@ -37,6 +42,8 @@
 #                        for Timer J, 32 s, RFC 3261 17.2.2)
 #   BENCH_USERS          users provisioned on both servers [1000]
 #   BENCH_NO_BUILD       set: do not (re)build build-release
+#   BENCH_ENTIMS_CONF    lines added to entims's config, printf %b syntax
+#                        (e.g. "[registrar]\ncommit_delay_ms = 2\n")
 #   ENTIMS, KAMAILIO     binaries [build-release/entims, /usr/sbin/kamailio]
 set -euo pipefail
 
@@ -117,6 +124,7 @@ start_entims() {
 	# WWW-Authenticate); entims offers MD5 and SHA-256 by default (two
 	# lines, two nonces): configured the same for the same work
 	printf '[auth]\nalgorithms = md5\n' >>"$TMP/entims-sip.conf"
+	printf '%b' "${BENCH_ENTIMS_CONF:-}" >>"$TMP/entims-sip.conf"
 	(cd "$TMP" && exec taskset -c "$SERVER_CPU" "$ENTIMS" run \
 		-c "$TMP/entims-sip.conf" --data-dir "$data" \
 		--listen "udp:127.0.0.1:$SERVER_PORT" "${args[@]}") \
@@ -170,7 +178,7 @@ stop_server() {
 	SERVER_PID=
 }
 
-# run_op <server> <op> <rate>: sets OP_OK, OP_FAILED, OP_TICKS
+# run_op <server> <op> <rate>: sets OP_OK, OP_FAILED, OP_NS (CPU ns)
 run_op() {
 	local server=$1 op=$2 rate=$3 n per count t0 t1 ok=0 failed=0 rc
 	local uac=() uas=() uas_port=()
@@ -199,7 +207,8 @@ run_op() {
 		sleep 1
 	fi
 
-	t0=$(cpu_ticks "$SERVER_PID")
+	t0=$(cpu_ns "$SERVER_PID")
+	k0=$(cpu_ticks "$SERVER_PID")
 	for ((n = 0; n < INSTANCES; n++)); do
 		local args=()
 		case $op in
@@ -227,10 +236,15 @@ run_op() {
 		wait_pid "${uac[n]}" $((DURATION * 3 + 60)) || rc=$?
 		[ "$rc" -eq 0 ] || log "$server $op: sipp instance $n exited $rc"
 	done
-	t1=$(cpu_ticks "$SERVER_PID")
+	t1=$(cpu_ns "$SERVER_PID")
+	k1=$(cpu_ticks "$SERVER_PID")
 
+	OP_RTD=-
+	local rtds=()
 	for ((n = 0; n < INSTANCES; n++)); do
 		local s f
+		# REGISTER to 200 (rtd in the scenario), hh:mm:ss:usec
+		rtds+=("$(sipp_stat "$TMP/$server-$op-uac$n.csv" 'ResponseTime1(C)')")
 		s=$(sipp_stat "$TMP/$server-$op-uac$n.csv" 'SuccessfulCall(C)')
 		f=$(sipp_stat "$TMP/$server-$op-uac$n.csv" 'FailedCall(C)')
 		[ "$s" -ge 0 ] || s=0
@@ -247,11 +261,21 @@ run_op() {
 			[ "$f" -eq 0 ] || failed=$((failed + (f < 0 ? 1 : f)))
 		done
 	fi
+	if [[ ${rtds[0]} == *:*:*:* ]]; then
+		OP_RTD=$(printf '%s\n' "${rtds[@]}" | awk -F: \
+			'{ t += (($1 * 60 + $2) * 60 + $3) * 1e3 + $4 / 1e3 }
+			 END { printf "%.1f", t / NR }')
+	fi
 	# operations that never completed count as failures too
 	[ "$ok" -eq $((count * INSTANCES)) ] || failed=$((failed > 0 ? failed : 1))
 	OP_OK=$ok
 	OP_FAILED=$failed
-	OP_TICKS=$((t1 - t0))
+	OP_TICKS_NS=$(((k1 - k0) * 1000000000 / HZ))
+	if [ -n "$t0" ] && [ -n "$t1" ]; then
+		OP_NS=$((t1 - t0))
+	else
+		OP_NS=$OP_TICKS_NS
+	fi
 }
 
 rate_of() {
@@ -282,7 +306,7 @@ declare -A RESULT PAIRED
 # rounds is reported: one sample varies by 10-20 % on a shared VM.
 for op in $OPS; do
 	rate=$(rate_of "$op")
-	declare -A SAMPLES=()
+	declare -A SAMPLES=() RTD=()
 	for round in $(seq 1 "$REPEAT"); do
 		for server in $SERVERS; do
 			log "$server: $op at $rate/s for $DURATION s (round $round/$REPEAT)"
@@ -298,14 +322,17 @@ for op in $OPS; do
 				log "$server $op: warm-up $WARMUP s, $OP_OK ok, $OP_FAILED failed"
 			fi
 			run_op "$server" "$op" "$rate"
-			ok=$OP_OK failed=$OP_FAILED ticks=$OP_TICKS
+			ok=$OP_OK failed=$OP_FAILED ns=$OP_NS
 			kill -0 "$SERVER_PID" 2>/dev/null || failed=$((failed + 1))
 			stop_server
 			if [ "$failed" -eq 0 ] && [ "$ok" -gt 0 ]; then
-				v=$(awk -v t="$ticks" -v hz="$HZ" -v n="$ok" \
-					'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+				v=$(awk -v t="$ns" -v n="$ok" \
+					'BEGIN { printf "%.1f", t / 1e3 / n }')
 				SAMPLES[$server]+="$v "
-				log "$server $op: $ok ok, $((ticks * 1000 / HZ)) ms CPU, $v us/op"
+				RTD[$server]+="$OP_RTD "
+				log "$server $op: $ok ok, $((ns / 1000000)) ms CPU" \
+					"($((OP_TICKS_NS / 1000000)) ms by ticks), $v us/op," \
+					"mean response time $OP_RTD ms"
 			else
 				SAMPLES[$server]+="FAILED "
 				log "$server $op: $ok ok, $failed FAILED (logs: BENCH_KEEP_TMP=1)"
@@ -321,6 +348,8 @@ for op in $OPS; do
 				awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 		fi
 		log "$server $op rounds: ${SAMPLES[$server]}-> ${RESULT[$server,$op]}"
+		[ -z "${RTD[$server]:-}" ] ||
+			log "$server $op mean response time per round (ms): ${RTD[$server]}"
 	done
 	# Paired: each round's entims/Kamailio ratio (the two runs of a round
 	# are next to each other in time, so a slow minute of the VM hits
@@ -338,7 +367,7 @@ for op in $OPS; do
 				   printf "%.2f %d/%d", m, w + 0, n }')
 		log "$op paired ratios (entims/kamailio per round): ${PAIRED[$op]}"
 	fi
-	unset SAMPLES
+	unset SAMPLES RTD
 done
 
 printf '\n%-15s %8s %14s %16s %8s %13s\n' operation rate/s "entims us/op" "kamailio us/op" ratio "paired (won)"
@@ -351,11 +380,12 @@ for op in $OPS; do
 	fi
 	printf '%-15s %8s %14s %16s %8s %13s\n' "$op" "$(rate_of "$op")" "$e" "$k" "$ratio" "${PAIRED[$op]:--}"
 done
-printf '\nus/op: server CPU time (user+system, all processes) per completed operation,\n'
+printf '\nus/op: server CPU time (scheduler runtime, all processes and threads) per completed operation,\n'
 printf 'median of %s rounds, after %s s of unmeasured warm-up load;\n' "$REPEAT" "$WARMUP"
 printf 'ratio < 1: entims used less CPU.  paired: median of the rounds'"'"' own ratios (the two runs\n'
 printf 'of a round are next to each other in time), and the rounds in which entims used less.\n'
 printf 'Server on CPU %s, sipp on CPU %s.\n' "$SERVER_CPU" "$LOAD_CPU"
-printf 'entims appends bindings to its journal (one write() per 2 ms batch, folded into SQLite by a thread);\n'
+printf 'entims appends bindings to its journal (under load one write() per 10 ms batch, folded into SQLite by a thread);\n'
 printf 'Kamailio keeps them in memory, except in register-db (write-through, WAL,\n'
-printf 'synchronous=FULL: a COMMIT and an fsync per REGISTER).\n' 
+printf 'synchronous=FULL: a COMMIT and an fsync per REGISTER).\n'
+printf 'The log has each round'"'"'s mean REGISTER-to-200 time as sipp measures it (whole ms).\n' 
