@@ -196,7 +196,7 @@ static void conf_defaults(struct econf *c)
 	c->record_route = 1;
 	c->min_expires = 60;
 	c->max_expires = 3600;
-	c->commit_delay_ms = 2;
+	c->commit_delay_ms = 10;
 	c->max_conns = 4096;
 }
 
@@ -1012,7 +1012,7 @@ static void usage(FILE *f)
 		"  [auth]      enabled, algorithms (md5, sha-256: offered in "
 		"this order)\n"
 		"  [registrar] min_expires, max_expires, commit_delay_ms "
-		"(group commit, default 2),\n"
+		"(ms between journal writes under load, default 10),\n"
 		"              fsync (flush each commit to disk: survives a "
 		"power loss; default no)\n"
 		"  [proxy]     stateless, record_route\n"

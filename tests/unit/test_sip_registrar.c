@@ -870,8 +870,10 @@ static struct regstore *mkstore(void)
 }
 
 
-/* Group commit: with commit_delay_ms the COMMIT (and so the 200) waits up
- * to that long for more changes, and one COMMIT covers them all. */
+/* Group commit: with commit_delay_ms the journal writes are at least that
+ * far apart.  The first change after a quiet spell is written (and
+ * answered) at once; the changes that follow within the delay wait for
+ * one write at last write + delay. */
 static void test_group_commit_delay(void **state)
 {
 	struct registrar_conf conf = { 0 };
@@ -886,25 +888,48 @@ static void test_group_commit_delay(void **state)
 	conf.commit_delay_ms = 5;
 	assert_int_equal(registrar_alloc(&reg, &conf), 0);
 
+	/* quiet: at once */
 	mkreg("sip:gc1@example.com", "cid-gc1", 1,
 	      "Contact: <sip:gc1@192.0.2.5>\r\n");
 	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
 	assert_int_equal(loop_poll(0), 0);
-	assert_int_equal(rx.n, 0); /* waiting for more */
+	assert_int_equal(rx.n, 1);
 	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 1);
+
+	/* within the delay of that write: both wait for T0 + 5 */
+	tmr_test_set_now(T0 + 1);
 	mkreg("sip:gc2@example.com", "cid-gc2", 1,
 	      "Contact: <sip:gc2@192.0.2.6>\r\n");
 	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 1);
+	tmr_test_set_now(T0 + 3);
+	mkreg("sip:gc3@example.com", "cid-gc3", 1,
+	      "Contact: <sip:gc3@192.0.2.7>\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	assert_int_equal(loop_poll(0), 0);
 	tmr_test_set_now(T0 + 4);
 	assert_int_equal(loop_poll(0), 0);
-	assert_int_equal(rx.n, 0);
+	assert_int_equal(rx.n, 1); /* waiting */
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 1);
 	tmr_test_set_now(T0 + 5);
 	assert_int_equal(loop_poll(0), 0);
-	assert_int_equal(rx.n, 2); /* both answered after one COMMIT */
+	assert_int_equal(rx.n, 3); /* both answered after one write */
 	assert_int_equal(rx.scode, 200);
 	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
+
+	/* quiet again (more than the delay since that write): at once */
+	tmr_test_set_now(T0 + 11);
+	mkreg("sip:gc4@example.com", "cid-gc4", 1,
+	      "Contact: <sip:gc4@192.0.2.8>\r\n");
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
+	assert_int_equal(loop_poll(0), 0);
+	assert_int_equal(rx.n, 4);
+	assert_int_equal(regstore_count(rs, &n), 0);
+	assert_int_equal(n, 4);
 	registrar_close(reg);
 	mem_deref(reg);
 	mem_deref(rs);
