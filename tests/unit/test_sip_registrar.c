@@ -870,6 +870,33 @@ static struct regstore *mkstore(void)
 }
 
 
+/* test_group_commit_delay: at time T0 + at, REGISTER user gc<i> (its own
+ * AOR, a new binding) and run one loop iteration. */
+static void gc_register(struct registrar *reg, struct rx *rx, uint64_t at,
+			int i)
+{
+	char aor[64], cid[32], contact[64];
+
+	(void)snprintf(aor, sizeof(aor), "sip:gc%d@example.com", i);
+	(void)snprintf(cid, sizeof(cid), "cid-gc%d", i);
+	(void)snprintf(contact, sizeof(contact),
+		       "Contact: <sip:gc%d@192.0.2.%d>\r\n", i, i);
+	tmr_test_set_now(T0 + at);
+	mkreg(aor, cid, 1, contact);
+	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, rx), 0);
+	assert_int_equal(loop_poll(0), 0);
+}
+
+
+static uint64_t stored(struct regstore *rs)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(regstore_count(rs, &n), 0);
+	return n;
+}
+
+
 /* Group commit: with commit_delay_ms the journal writes are at least that
  * far apart.  The first change after a quiet spell is written (and
  * answered) at once; the changes that follow within the delay wait for
@@ -880,7 +907,6 @@ static void test_group_commit_delay(void **state)
 	struct regstore *rs = mkstore();
 	struct registrar *reg = NULL;
 	struct rx rx = { 0 };
-	uint64_t n = 0;
 
 	(void)state;
 	conf.domains = domains;
@@ -888,48 +914,27 @@ static void test_group_commit_delay(void **state)
 	conf.commit_delay_ms = 5;
 	assert_int_equal(registrar_alloc(&reg, &conf), 0);
 
-	/* quiet: at once */
-	mkreg("sip:gc1@example.com", "cid-gc1", 1,
-	      "Contact: <sip:gc1@192.0.2.5>\r\n");
-	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
-	assert_int_equal(loop_poll(0), 0);
+	gc_register(reg, &rx, 0, 1); /* quiet: at once */
 	assert_int_equal(rx.n, 1);
-	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(stored(rs), 1);
 
 	/* within the delay of that write: both wait for T0 + 5 */
-	tmr_test_set_now(T0 + 1);
-	mkreg("sip:gc2@example.com", "cid-gc2", 1,
-	      "Contact: <sip:gc2@192.0.2.6>\r\n");
-	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
-	assert_int_equal(loop_poll(0), 0);
-	assert_int_equal(rx.n, 1);
-	tmr_test_set_now(T0 + 3);
-	mkreg("sip:gc3@example.com", "cid-gc3", 1,
-	      "Contact: <sip:gc3@192.0.2.7>\r\n");
-	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
-	assert_int_equal(loop_poll(0), 0);
+	gc_register(reg, &rx, 1, 2);
+	gc_register(reg, &rx, 3, 3);
 	tmr_test_set_now(T0 + 4);
 	assert_int_equal(loop_poll(0), 0);
-	assert_int_equal(rx.n, 1); /* waiting */
-	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(rx.n, 1);
+	assert_int_equal(stored(rs), 1);
 	tmr_test_set_now(T0 + 5);
 	assert_int_equal(loop_poll(0), 0);
 	assert_int_equal(rx.n, 3); /* both answered after one write */
 	assert_int_equal(rx.scode, 200);
-	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(stored(rs), 3);
 
 	/* quiet again (more than the delay since that write): at once */
-	tmr_test_set_now(T0 + 11);
-	mkreg("sip:gc4@example.com", "cid-gc4", 1,
-	      "Contact: <sip:gc4@192.0.2.8>\r\n");
-	assert_int_equal(registrar_handle(reg, &g_msg, on_reply, &rx), 0);
-	assert_int_equal(loop_poll(0), 0);
+	gc_register(reg, &rx, 11, 4);
 	assert_int_equal(rx.n, 4);
-	assert_int_equal(regstore_count(rs, &n), 0);
-	assert_int_equal(n, 4);
+	assert_int_equal(stored(rs), 4);
 	registrar_close(reg);
 	mem_deref(reg);
 	mem_deref(rs);
