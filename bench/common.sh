@@ -86,9 +86,6 @@ proc_tree() {
 }
 
 # utime + stime, in clock ticks, of a process tree (all threads included).
-# Tick-sampled: the kernel charges a whole tick (4 ms at HZ=250) to the
-# task it finds running, so a server busy 8 % of a 10 s run is about 200
-# samples, +-7 % from sampling alone.
 cpu_ticks() {
 	local total=0 p t
 	for p in $(proc_tree "$1"); do
@@ -113,15 +110,24 @@ cpu_ns() {
 	done | awk '{ t += $1 } END { printf "%.0f\n", t }'
 }
 
-# sipp_stat <csv> <column>: the cumulative counter at the end of the run.
+# sipp_stat <csv> <column>...: the columns' values at the end of the run,
+# space-separated, in the order asked; -1 for a column (or a file) that
+# is not there.
 sipp_stat() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$@" <<'PY'
 import sys
+cols = sys.argv[2:]
 try:
     lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-    head = lines[0].split(";")
-    print(lines[-1].split(";")[head.index(sys.argv[2])])
-except (OSError, IndexError, ValueError):
-    print(-1)
+    head, last = lines[0].split(";"), lines[-1].split(";")
+except (OSError, IndexError):
+    head, last = [], []
+vals = []
+for c in cols:
+    try:
+        vals.append(last[head.index(c)])
+    except (IndexError, ValueError):
+        vals.append("-1")
+print(" ".join(vals))
 PY
 }
