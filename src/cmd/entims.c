@@ -89,6 +89,7 @@ struct econf {
 	uint32_t min_expires;
 	uint32_t max_expires;
 	uint32_t commit_delay_ms;
+	uint32_t coalesce_us;
 	int reg_fsync;
 	int local_handover;
 	uint32_t max_conns;
@@ -124,6 +125,8 @@ static const struct conf_item conf_items[] = {
 	{ "sip.tls_ca", CONF_STR, offsetof(struct econf, tls_ca), 0 },
 	{ "core.data_dir", CONF_STR, offsetof(struct econf, data_dir), 0 },
 	{ "core.demo", CONF_BOOL, offsetof(struct econf, demo), 0 },
+	{ "core.coalesce_us", CONF_U32, offsetof(struct econf, coalesce_us),
+	  100000 },
 	{ "store.url", CONF_STR, offsetof(struct econf, store_url), 0 },
 	{ "log.level", CONF_STR, offsetof(struct econf, log_level), 0 },
 	{ "log.trace", CONF_STR, offsetof(struct econf, log_trace), 0 },
@@ -197,6 +200,7 @@ static void conf_defaults(struct econf *c)
 	c->min_expires = 60;
 	c->max_expires = 3600;
 	c->commit_delay_ms = 10;
+	c->coalesce_us = 2000;
 	c->max_conns = 4096;
 }
 
@@ -815,6 +819,7 @@ static int app_start(struct app *app)
 	err = loop_init(0);
 	if (err)
 		return err;
+	loop_coalesce(app->conf.coalesce_us);
 	if (app->roles & ROLE_SIP) {
 		err = sip_role_start(app);
 		if (err)
@@ -976,7 +981,11 @@ static void usage(FILE *f)
 		"  [core]      roles (default pcscf, icscf, scscf, hss: the "
 		"standalone IMS;\n"
 		"              sip: the registrar and proxy; slf),\n"
-		"              data_dir, demo\n"
+		"              data_dir, demo, coalesce_us (under load, "
+		"wake at most every N\n"
+		"              microseconds and take what arrived; 0: wake "
+		"for every event;\n"
+		"              default 2000)\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or a "
 		"PostgreSQL\n"

@@ -48,6 +48,11 @@ int loop_run(void);
 void loop_stop(void);
 /* Run one iteration, waiting at most timeout_ms (-1: until an event). */
 int loop_poll(int timeout_ms);
+/* Under load, wake at most once every `us` microseconds (0: off, the
+ * default); see loop.c. */
+void loop_coalesce(uint32_t us);
+bool loop_coalescing(void);    /* waking once an interval now */
+uint64_t loop_coalesced(void); /* intervals slept so far */
 
 int fd_listen(int fd, int flags, fd_h *fh, void *arg) IMS_MUST_CHECK;
 void fd_close(int fd);

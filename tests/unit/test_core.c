@@ -1,6 +1,6 @@
 /**
  * @file test_core.c  Core objects: refcounts, strings, buffers, lists,
- * hashes, the timer heap and the config reader.
+ * hashes, the timer heap, the loop's coalescing and the config reader.
  */
 /* cmocka.h needs these first */
 /* clang-format off */
@@ -11,9 +11,12 @@
 #include <cmocka.h>
 /* clang-format on */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -327,6 +330,135 @@ static void test_timer_heap(void **state)
 }
 
 
+/* ---- coalescing: real time, a datagram socket pair ---- */
+
+static int co_rx; /* datagrams read */
+
+static void co_read_h(int flags, void *arg)
+{
+	int fd = *(int *)arg;
+	char b[16];
+
+	(void)flags;
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		co_rx++;
+}
+
+
+static void co_send(int fd, int n)
+{
+	while (n-- > 0)
+		assert_int_equal(send(fd, "x", 1, 0), 1);
+}
+
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+
+static void *co_late_sender(void *arg)
+{
+	const struct timespec ts = { 0, 60 * 1000 * 1000 };
+
+	(void)nanosleep(&ts, NULL);
+	(void)send(*(int *)arg, "x", 1, 0);
+	return NULL;
+}
+
+
+static void on_co_tmr(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+
+static void test_loop_coalesce(void **state)
+{
+	pthread_t th;
+	struct tmr t;
+	int sv[2], i, nfire = 0;
+	uint64_t t0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_int_equal(loop_init(64), 0);
+	assert_int_equal(fd_listen(sv[1], FD_READ, co_read_h, &sv[1]), 0);
+	co_rx = 0;
+
+	/* off (the default): every event is a wake-up of its own */
+	for (i = 0; i < 5; i++) {
+		co_send(sv[0], 1);
+		assert_int_equal(loop_poll(100), 0);
+	}
+	assert_int_equal(co_rx, 5);
+	assert_false(loop_coalescing());
+	assert_int_equal(loop_coalesced(), 0);
+
+	/* on, 20 ms: an event after a longer sleep than that does not
+	 * start it */
+	loop_coalesce(20000);
+	assert_int_equal(pthread_create(&th, NULL, co_late_sender, &sv[0]), 0);
+	t0 = now_us();
+	assert_int_equal(loop_poll(1000), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(now_us() - t0 >= 20000);
+	assert_int_equal(co_rx, 6);
+	assert_false(loop_coalescing());
+
+	/* one sooner than that does */
+	co_send(sv[0], 1);
+	assert_int_equal(loop_poll(1000), 0);
+	assert_int_equal(co_rx, 7);
+	assert_true(loop_coalescing());
+
+	/* then the loop sleeps a whole interval, whatever arrives, and takes
+	 * everything after it */
+	co_send(sv[0], 3);
+	t0 = now_us();
+	assert_int_equal(loop_poll(-1), 0);
+	assert_true(now_us() - t0 >= 19000);
+	assert_int_equal(co_rx, 10);
+	assert_int_equal(loop_coalesced(), 1);
+	assert_true(loop_coalescing());
+
+	/* a timer cuts the interval short and fires on time */
+	co_send(sv[0], 1);
+	tmr_init(&t);
+	tmr_start(&t, 5, on_co_tmr, &nfire);
+	t0 = now_us();
+	assert_int_equal(loop_poll(-1), 0);
+	assert_true(now_us() - t0 < 15000);
+	assert_int_equal(loop_coalesced(), 2);
+	assert_int_equal(co_rx, 11);
+	while (!nfire && now_us() - t0 < 1000000)
+		assert_int_equal(loop_poll(-1), 0);
+	assert_int_equal(nfire, 1);
+
+	/* an interval that brought nothing ends it: back to waiting for
+	 * events, woken as soon as one comes */
+	while (loop_coalescing() && now_us() - t0 < 1000000)
+		assert_int_equal(loop_poll(1000), 0);
+	assert_false(loop_coalescing());
+	assert_int_equal(pthread_create(&th, NULL, co_late_sender, &sv[0]), 0);
+	t0 = now_us();
+	assert_int_equal(loop_poll(1000), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(co_rx, 12);
+	assert_true(now_us() - t0 < 500000);
+	assert_false(loop_coalescing());
+
+	fd_close(sv[1]);
+	loop_close();
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+}
+
+
 struct cfg {
 	char name[CONF_STR_MAX];
 	uint32_t port;
@@ -423,6 +555,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_hash, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_timer_heap, mem_mark,
+						mem_expect_no_leaks),
+		cmocka_unit_test_setup_teardown(test_loop_coalesce, mem_mark,
 						mem_expect_no_leaks),
 		cmocka_unit_test_setup_teardown(test_conf, mem_mark,
 						mem_expect_no_leaks),
