@@ -92,15 +92,20 @@ struct loop {
 static _Thread_local struct loop *cur;
 static _Thread_local uint64_t test_now_nl; /* clock override w/o a loop */
 
-uint64_t tmr_jiffies(void)
+static uint64_t mono_us(void)
 {
 	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+
+uint64_t tmr_jiffies(void)
+{
 	uint64_t fixed = cur ? cur->test_now : test_now_nl;
 
-	if (fixed)
-		return fixed;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return fixed ? fixed : mono_us() / 1000u;
 }
 
 
@@ -491,15 +496,6 @@ bool loop_coalescing(void)
 uint64_t loop_coalesced(void)
 {
 	return cur ? cur->co.sleeps : 0;
-}
-
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 
