@@ -200,7 +200,7 @@ static void conf_defaults(struct econf *c)
 	c->min_expires = 60;
 	c->max_expires = 3600;
 	c->commit_delay_ms = 10;
-	c->coalesce_us = 2000;
+	c->coalesce_us = 0;
 	c->max_conns = 4096;
 }
 
@@ -983,9 +983,9 @@ static void usage(FILE *f)
 		"              sip: the registrar and proxy; slf),\n"
 		"              data_dir, demo, coalesce_us (under load, "
 		"wake at most every N\n"
-		"              microseconds and take what arrived; 0: wake "
-		"for every event;\n"
-		"              default 2000)\n"
+		"              microseconds and take what arrived; default "
+		"0: wake for every\n"
+		"              event; 2000 saves CPU under load)\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or a "
 		"PostgreSQL\n"
