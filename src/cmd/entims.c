@@ -200,6 +200,8 @@ static void conf_defaults(struct econf *c)
 	c->min_expires = 60;
 	c->max_expires = 3600;
 	c->commit_delay_ms = 10;
+	/* off: grouped sends let a multi-worker peer reorder a 180 and
+	 * its 200 (docs/internals/transport.md, coalescing) */
 	c->coalesce_us = 0;
 	c->max_conns = 4096;
 }

@@ -229,6 +229,30 @@ static void send_all(int fd, const void *p, size_t len)
 
 /* ---- UDP ---- */
 
+/* A loop, a transport object listening on UDP at ip, and a peer socket. */
+static struct sip_transports *udp_open(struct rec *r,
+				       const struct sip_transp_conf *conf,
+				       const char *ip, const struct sa **la,
+				       int *fd)
+{
+	struct sip_transports *tps;
+
+	start();
+	tps = transp_new(r, conf);
+	*la = listen_on(tps, SIP_TRANSP_UDP, ip);
+	*fd = sock_new(SOCK_DGRAM, *la);
+	return tps;
+}
+
+
+static void send_options(int fd, const struct sa *to)
+{
+	assert_int_equal(
+		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &to->u.sa, to->len),
+		(ssize_t)sizeof(OPTIONS) - 1);
+}
+
+
 static void udp_echo(const char *ip)
 {
 	struct rec r = { 0 };
@@ -239,14 +263,9 @@ static void udp_echo(const char *ip)
 	struct sa me;
 	int fd;
 
-	start();
-	tps = transp_new(&r, NULL);
+	tps = udp_open(&r, NULL, ip, &la, &fd);
 	r.echo = true;
-	la = listen_on(tps, SIP_TRANSP_UDP, ip);
-	fd = sock_new(SOCK_DGRAM, la);
-	assert_int_equal(
-		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &la->u.sa, la->len),
-		(ssize_t)sizeof(OPTIONS) - 1);
+	send_options(fd, la);
 	assert_int_equal(peer_recv(fd, buf, sizeof(buf)),
 			 (ssize_t)sizeof(OPTIONS) - 1);
 	assert_memory_equal(buf, OPTIONS, sizeof(OPTIONS) - 1);
@@ -303,15 +322,10 @@ static void test_udp_batching(void **state)
 	int fd, i;
 
 	(void)state;
-	start();
-	tps = transp_new(&r, &conf);
+	tps = udp_open(&r, &conf, "127.0.0.1", &la, &fd);
 	r.echo = true;
-	la = listen_on(tps, SIP_TRANSP_UDP, "127.0.0.1");
-	fd = sock_new(SOCK_DGRAM, la);
 	for (i = 0; i < 10; i++)
-		assert_int_equal(sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0,
-					&la->u.sa, la->len),
-				 (ssize_t)sizeof(OPTIONS) - 1);
+		send_options(fd, la);
 	/* loopback delivers synchronously: all ten wait in the socket */
 	assert_int_equal(loop_poll(100), 0);
 	assert_int_equal(r.n, 10);
@@ -372,13 +386,6 @@ static void hook_send_h(void *arg)
 /* Datagrams that arrive while a batch is handled are read in the same
  * readiness when there is a sign of load (a batch of more than one);
  * a lone datagram is not followed by a read that would find nothing. */
-static void send_options(int fd, const struct sa *to)
-{
-	assert_int_equal(
-		sendto(fd, OPTIONS, sizeof(OPTIONS) - 1, 0, &to->u.sa, to->len),
-		(ssize_t)sizeof(OPTIONS) - 1);
-}
-
 static void test_udp_drain(void **state)
 {
 	struct sip_transp_conf conf = { .no_local_handover = true };
@@ -389,10 +396,7 @@ static void test_udp_drain(void **state)
 	int fd;
 
 	(void)state;
-	start();
-	tps = transp_new(&r, &conf);
-	la = listen_on(tps, SIP_TRANSP_UDP, "127.0.0.1");
-	fd = sock_new(SOCK_DGRAM, la);
+	tps = udp_open(&r, &conf, "127.0.0.1", &la, &fd);
 
 	/* a lone datagram: handled, and the one it brings waits for the
 	 * next readiness */
@@ -445,10 +449,7 @@ static void test_udp_send_from_hook(void **state)
 	int fd;
 
 	(void)state;
-	start();
-	tps = transp_new(&r, &conf);
-	la = listen_on(tps, SIP_TRANSP_UDP, "127.0.0.1");
-	fd = sock_new(SOCK_DGRAM, la);
+	tps = udp_open(&r, &conf, "127.0.0.1", &la, &fd);
 	assert_int_equal(sendto(fd, "x", 1, 0, &la->u.sa, la->len), 1);
 	hs.tps = tps;
 	hs.dst = la;
