@@ -10,7 +10,8 @@
  * Timers: a binary heap ordered by expiry, each timer knowing its index so
  * that cancel is O(log n) (redis keeps a list; libre moved to a heap).
  *
- * Coalescing (loop_coalesce(), off by default): under load the loop wakes
+ * Coalescing (loop_coalesce(); off unless set, entims sets [core]
+ * coalesce_us, 2000 by default): under load the loop wakes
  * at most once an interval and takes everything that arrived meanwhile, as
  * a network card moderates its interrupts (ethtool's rx-usecs).  Why: a
  * wake-up costs more than the datagram that caused it.  There is the sleep
@@ -29,7 +30,10 @@
  * starting, and left when an interval brought fewer than three messages,
  * flipped in and out under a steady load and kept half the gain (the
  * figures are in docs/internals/transport.md).  The price is latency, up
- * to one interval a hop, and only under load.
+ * to one interval a hop, and only under load.  Datagrams that left back to
+ * back can be reordered by a peer reading with several workers: the SIP
+ * server transaction spaces the one case where that shows (a final
+ * response right behind its 180, sip/strans.c hold_ms()).
  */
 #include "core/loop.h"
 
@@ -484,6 +488,12 @@ void loop_coalesce(uint32_t us)
 		return;
 	cur->co.us = us;
 	cur->co.on = false;
+}
+
+
+uint32_t loop_coalesce_us(void)
+{
+	return cur ? cur->co.us : 0;
 }
 
 

@@ -49,10 +49,11 @@ void loop_stop(void);
 /* Run one iteration, waiting at most timeout_ms (-1: until an event). */
 int loop_poll(int timeout_ms);
 /* Under load, wake at most once every `us` microseconds (0: off, the
- * default); see loop.c. */
+ * loop's default; entims sets [core] coalesce_us); see loop.c. */
 void loop_coalesce(uint32_t us);
-bool loop_coalescing(void);    /* waking once an interval now */
-uint64_t loop_coalesced(void); /* intervals slept so far */
+uint32_t loop_coalesce_us(void); /* the interval set; 0: off */
+bool loop_coalescing(void);      /* waking once an interval now */
+uint64_t loop_coalesced(void);   /* intervals slept so far */
 
 int fd_listen(int fd, int flags, fd_h *fh, void *arg) IMS_MUST_CHECK;
 void fd_close(int fd);

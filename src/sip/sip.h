@@ -45,6 +45,7 @@ struct sip_stats {
 	uint64_t rx_dropped;   /* could not be answered */
 	uint64_t tx_requests, tx_responses;
 	uint64_t retrans_absorbed;
+	uint64_t finals_held;       /* spaced from their 1xx (strans.c) */
 	uint64_t tx_errors;         /* responses that could not be sent */
 	struct rcache_stats rcache; /* Completed non-INVITE over UDP */
 };

@@ -28,7 +28,9 @@
  * where the response goes.
  *
  * Timers (two per transaction; no state needs more at once):
- *   tmr_rt   the 200 ms 100 (Trying) of an INVITE, then Timer G;
+ *   tmr_rt   the 200 ms 100 (Trying) of an INVITE, then the hold of a
+ *            final response that follows ringing too closely (hold_ms()),
+ *            then Timer G;
  *   tmr_end  Timers H, I, J and L.
  *
  * The TU holds a `struct sip_strans` handle pointing weakly at the
@@ -66,6 +68,11 @@
 
 /* RFC 3261 17.2.1: 100 (Trying) unless the TU answers within 200 ms */
 #define SIP_TRYING_DELAY 200u
+
+/* The least spacing of an INVITE's final response from its last ringing
+ * provisional over UDP (hold_ms()), in whole ms of the loop clock: 2 of
+ * them are at least 1 ms of real time. */
+#define SIP_FINAL_HOLD_MS 2u
 
 #define TOTAG_MAX 128
 
@@ -122,12 +129,14 @@ struct strans {
 	struct tmr tmr_rt;      /* 100 Trying, Timer G */
 	struct tmr tmr_end;     /* Timers H, I, J, L */
 	struct sa dst;          /* where responses go (18.2.2) */
+	uint64_t prov_ms;       /* when a 101-199 last left, 0: never */
 	uint32_t rtx_ms;        /* the next Timer G interval */
 	uint8_t state;          /* enum st_state */
 	uint8_t tp;             /* enum sip_transp */
 	bool invite;
 	bool reliable;
 	bool cancelled; /* the TU has been told of a CANCEL */
+	bool held;      /* resp is a final not sent yet (hold_ms()) */
 	uint16_t port;  /* sent-by port, 0 when absent */
 	uint32_t hkey;  /* the hash key: compared before the strings */
 	uint16_t branch_len;
@@ -204,6 +213,7 @@ static void destructor(void *arg)
 static void terminate(struct strans *st)
 {
 	st->state = ST_TERMINATED;
+	st->held = false;
 	tmr_cancel(&st->tmr_rt);
 	tmr_cancel(&st->tmr_end);
 	st->req = mem_deref(st->req);
@@ -244,8 +254,70 @@ static int send_bytes(struct strans *st, const char *p, size_t len)
 }
 
 
-/* Re-send the stored response; a transport error ends the transaction
- * (17.2.4).  Returns the error after the TU has been told. */
+static void tmr_rt_h(void *arg);
+
+
+/*
+ * Spacing an INVITE's final response from its ringing (UDP only).
+ *
+ * A peer that reads one UDP socket with several workers (Kamailio's
+ * children, each blocked in recvfrom) takes a 180 and the 200 that left
+ * right behind it at the same moment, and the 200 can win.  Its client
+ * transaction is then Accepted and drops the late 180 (RFC 3261 17.1.1.2,
+ * Kamailio's tm relays no 1xx after a final): the caller never hears the
+ * ringing.  UDP never promised order, but our sends make the race likely:
+ * the answers of one loop pass leave in one sendmmsg, and under load,
+ * with the loop coalescing, a pass takes an interval's worth of arrivals,
+ * so a UAS's 180 and 200 arriving together leave microseconds apart.
+ *
+ * So a final response that comes within hold_ms() of a 101-199 of the
+ * same transaction waits for the rest of it; it is the response the
+ * state machine holds (retransmissions of the INVITE are answered with
+ * it at once, and Timer G of a non-2xx starts when it leaves).  This
+ * costs up to two loop intervals of answer delay, and only when a UAS
+ * answered within that time of ringing (an automated one).  100 Trying
+ * is hop by hop and its loss harmless: it starts no hold.  Handed-over
+ * and stream transports keep their order: no hold.
+ */
+static uint64_t hold_ms(void)
+{
+	uint64_t ms = ((uint64_t)loop_coalesce_us() + 999u) / 1000u;
+
+	/* aligned to the coalescing interval, the held final leaves with the
+	 * next interval's sends rather than cutting a sleep short */
+	return ms > SIP_FINAL_HOLD_MS ? ms : SIP_FINAL_HOLD_MS;
+}
+
+
+/* How long a final response must wait (0: send it now). */
+static uint64_t hold_due(const struct strans *st)
+{
+	uint64_t now, due;
+
+	if (!st->invite || st->reliable || !st->prov_ms)
+		return 0;
+	now = tmr_jiffies();
+	due = st->prov_ms + hold_ms();
+	return due > now ? due - now : 0;
+}
+
+
+/* The held final leaves now: the timer that held it becomes Timer G for a
+ * non-2xx (17.2.1, T1 from its first sending). */
+static void unhold(struct strans *st)
+{
+	st->held = false;
+	tmr_cancel(&st->tmr_rt);
+	if (st->state == ST_COMPLETED) {
+		st->rtx_ms = sip_t1(st->sip);
+		tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
+	}
+}
+
+
+/* Send the stored response (again, or for the first time when held); a
+ * transport error ends the transaction (17.2.4).  Returns the error after
+ * the TU has been told. */
 static int resend(struct strans *st)
 {
 	struct log_ctx lctx;
@@ -253,6 +325,8 @@ static int resend(struct strans *st)
 
 	if (!st->resp)
 		return 0;
+	if (st->held)
+		unhold(st);
 	err = send_bytes(st, st->resp, st->resp_len);
 	if (err) {
 		st_lctx(st, &lctx);
@@ -320,6 +394,12 @@ static void tmr_rt_h(void *arg)
 	struct log_ctx lctx;
 	struct buf mb;
 	int err;
+
+	if (st->held) {
+		/* the final response's hold is over (hold_ms()) */
+		(void)resend(st); /* failures end the transaction */
+		return;
+	}
 
 	if (st->state == ST_COMPLETED) {
 		/* 17.2.1 Timer G: T1 doubling up to T2, until the ACK */
@@ -466,6 +546,7 @@ static int send_final_cached(struct strans *st, const void *p, size_t len)
 static int send_resp(struct strans *st, uint16_t scode, const void *p,
 		     size_t len)
 {
+	uint64_t hold;
 	char *copy;
 	int err;
 
@@ -490,12 +571,20 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 		return EINVAL;
 	if (scode >= 200 && cacheable(st))
 		return send_final_cached(st, p, len);
+	if (st->held) {
+		/* a further 2xx while the first is held: the first goes now,
+		 * the 2xx order kept (a late one is held in its turn) */
+		err = resend(st);
+		if (err)
+			return err;
+	}
+	hold = scode >= 200 ? hold_due(st) : 0;
 	copy = mem_alloc(len, NULL);
 	if (!copy)
 		return ENOMEM;
 	memcpy(copy, p, len);
 
-	err = send_bytes(st, copy, len);
+	err = hold ? 0 : send_bytes(st, copy, len);
 	if (err) {
 		/* 17.2.4: the TU learns it from the return value */
 		mem_deref(copy);
@@ -512,15 +601,25 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 		tmr_cancel(&st->tmr_rt); /* no 100 Trying needed */
 		if (st->state == ST_TRYING)
 			st->state = ST_PROCEEDING;
+		if (scode > 100 && st->invite && !st->reliable)
+			st->prov_ms = tmr_jiffies();
 		return 0;
 	}
 
+	if (hold) {
+		/* on the retransmission timer, which a held final does not
+		 * use yet (unhold() starts Timer G) */
+		st->held = true;
+		st->sip->stats.finals_held++;
+		tmr_start(&st->tmr_rt, hold, tmr_rt_h, st);
+	}
 	if (st->state == ST_ACCEPTED)
 		return 0; /* a further 2xx */
 
 	/* final: keep only the key and these bytes */
 	st->req = mem_deref(st->req);
-	tmr_cancel(&st->tmr_rt);
+	if (!hold)
+		tmr_cancel(&st->tmr_rt);
 
 	if (!st->invite) {
 		if (st->reliable)
@@ -534,7 +633,7 @@ static int send_resp(struct strans *st, uint16_t scode, const void *p,
 	} else {
 		st->state = ST_COMPLETED;
 		keep_resp_totag(st);
-		if (!st->reliable) {
+		if (!st->reliable && !hold) {
 			st->rtx_ms = sip_t1(st->sip); /* Timer G */
 			tmr_start(&st->tmr_rt, st->rtx_ms, tmr_rt_h, st);
 		}

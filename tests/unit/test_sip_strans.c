@@ -370,6 +370,117 @@ static void test_invite_accepted_timer_l(void **state)
 }
 
 
+/* An INVITE's final response that follows its ringing within 2 ms (or
+ * the loop's coalescing interval) over UDP waits the rest of it, so that
+ * a peer reading with several workers cannot take it before the 180.
+ * INVITE retransmissions still get it at once; 100 Trying, a later final
+ * and stream transports are not held. */
+static void test_final_spacing(void **state)
+{
+	struct ev e = { 0 };
+	struct sip *sip = fake_env_open(NULL, NULL, NULL);
+	static const char ok2[] = "SIP/2.0 200 OK\r\nX-Fork: 2\r\n\r\n";
+	struct sip_strans *st, *st2;
+
+	(void)state;
+	/* 180 and 200 together: the 200 leaves 2 ms later */
+	st = start(sip, INV(), &e);
+	assert_int_equal(reply_tag(st, 180, "s1"), 0);
+	assert_int_equal(reply_tag(st, 200, "s1"), 0);
+	assert_int_equal(fake_nsent, 1);
+	assert_int_equal(sip->stats.finals_held, 1);
+	assert_true(sip_strans_active(st));
+	assert_int_equal(sip_strans_reply(st, 486, NULL), EPROTO);
+	fake_run_to(1);
+	assert_int_equal(fake_nsent, 1);
+	fake_run_to(2);
+	assert_int_equal(fake_nsent, 2);
+	assert_true(fake_sent_starts(1, "SIP/2.0 200 "));
+	assert_int_equal(fake_sent[1].t, 2);
+	fake_run_to(3000);
+	assert_int_equal(fake_nsent, 2); /* once, no Timer G for a 2xx */
+	mem_deref(st);
+
+	/* a non-2xx 1 ms after the 180 waits 1 ms; an INVITE retransmission
+	 * meanwhile is answered with it at once, and Timer G counts from
+	 * there */
+	st = start(sip, INV(.branch = "z9hG4bKsp2"), &e);
+	assert_int_equal(reply_tag(st, 183, "s2"), 0);
+	fake_run_to(3001);
+	assert_int_equal(reply_tag(st, 486, "s2"), 0);
+	assert_int_equal(fake_nsent, 3);
+	assert_true(feed(sip, INV(.branch = "z9hG4bKsp2")));
+	assert_int_equal(fake_nsent, 4);
+	assert_true(fake_sent_starts(3, "SIP/2.0 486 "));
+	fake_run_to(3500);
+	assert_int_equal(fake_nsent, 4);
+	fake_run_to(3501);
+	assert_int_equal(fake_nsent, 5); /* Timer G: T1 after 3001 */
+	assert_int_equal(fake_sent[4].t, 3501);
+	assert_true(feed(sip, ACK(.branch = "z9hG4bKsp2", .totag = "s2")));
+	mem_deref(st);
+
+	/* 100 Trying holds nothing; a final 2 ms after ringing neither */
+	st = start(sip, INV(.branch = "z9hG4bKsp3"), &e);
+	st2 = start(sip, INV(.branch = "z9hG4bKsp4"), &e);
+	assert_int_equal(sip_strans_reply(st, 100, NULL), 0);
+	assert_int_equal(reply_tag(st, 200, "s3"), 0);
+	assert_int_equal(reply_tag(st2, 180, "s4"), 0);
+	fake_run_to(4002);
+	assert_int_equal(fake_nsent, 8);
+	assert_int_equal(reply_tag(st2, 200, "s4"), 0);
+	assert_int_equal(fake_nsent, 9);
+	assert_int_equal(fake_sent[8].t, 4002);
+	assert_int_equal(sip->stats.finals_held, 2);
+	mem_deref(st);
+	mem_deref(st2);
+
+	/* a stream keeps its order: nothing held */
+	st = start(sip, INV(.branch = "z9hG4bKsp5", .tp = SIP_TRANSP_TCP), &e);
+	assert_int_equal(reply_tag(st, 180, "s5"), 0);
+	assert_int_equal(reply_tag(st, 200, "s5"), 0);
+	assert_int_equal(fake_nsent, 11);
+	mem_deref(st);
+
+	/* a second 2xx (a forking proxy's) while the first is held: the
+	 * first goes at once, the second waits in its turn */
+	st = start(sip, INV(.branch = "z9hG4bKsp6"), &e);
+	assert_int_equal(reply_tag(st, 180, "s6"), 0);
+	assert_int_equal(reply_tag(st, 200, "s6"), 0);
+	assert_int_equal(sip_strans_send_raw(st, 200, ok2, strlen(ok2)), 0);
+	assert_int_equal(fake_nsent, 13);
+	assert_true(fake_sent_starts(12, "SIP/2.0 200 "));
+	assert_true(fake_sent_has(12, "tag=s6"));
+	fake_run_to(4004);
+	assert_int_equal(fake_nsent, 14);
+	assert_string_equal(fake_sent[13].p, ok2);
+	mem_deref(st);
+
+	/* the hold follows the loop's coalescing interval; a held final
+	 * dropped with the stack is never sent */
+	loop_coalesce(5000);
+	st = start(sip, INV(.branch = "z9hG4bKsp7"), &e);
+	assert_int_equal(reply_tag(st, 180, "s7"), 0);
+	assert_int_equal(reply_tag(st, 603, "s7"), 0);
+	fake_run_to(4008);
+	assert_int_equal(fake_nsent, 15);
+	fake_run_to(4009);
+	assert_int_equal(fake_nsent, 16);
+	assert_true(fake_sent_starts(15, "SIP/2.0 603 "));
+	st2 = start(sip, INV(.branch = "z9hG4bKsp8"), &e);
+	assert_int_equal(reply_tag(st2, 180, "s8"), 0);
+	assert_int_equal(reply_tag(st2, 200, "s8"), 0);
+	sip_trans_close_all(sip);
+	fake_run_to(5000);
+	assert_int_equal(fake_nsent, 17);
+	loop_coalesce(0);
+	assert_int_equal(e.n, 0);
+	mem_deref(st);
+	mem_deref(st2);
+	fake_env_close(sip);
+}
+
+
 /* ---- non-INVITE ---- */
 
 /* 17.2.2: Trying absorbs retransmissions silently, Proceeding answers
@@ -548,6 +659,7 @@ static void test_cancel_pending(void **state)
 	assert_int_equal(e.n, 1);
 
 	assert_int_equal(reply_tag(st, 487, "s180"), 0);
+	fake_run_to(2); /* held behind the 180 (test_final_spacing) */
 	assert_true(fake_sent_starts(3, "SIP/2.0 487 "));
 	assert_true(feed(sip, ACK(.totag = "s180")));
 	fake_run_to(100000);
@@ -1091,6 +1203,7 @@ int main(void)
 		T(test_invite_ack_timer_i),
 		T(test_invite_reliable),
 		T(test_invite_accepted_timer_l),
+		T(test_final_spacing),
 		T(test_noninvite_timer_j),
 		T(test_noninvite_reliable),
 		T(test_match_3261),
