@@ -126,7 +126,7 @@ struct strans {
 	char *resp;            /* the last response sent */
 	size_t resp_len;
 	struct strans_2543 *rk; /* RFC 2543 key, or NULL */
-	struct tmr tmr_rt;      /* 100 Trying, Timer G */
+	struct tmr tmr_rt;      /* 100 Trying, a final's hold, Timer G */
 	struct tmr tmr_end;     /* Timers H, I, J, L */
 	struct sa dst;          /* where responses go (18.2.2) */
 	uint64_t prov_ms;       /* when a 101-199 last left, 0: never */
@@ -274,8 +274,8 @@ static void tmr_rt_h(void *arg);
  * same transaction waits for the rest of it; it is the response the
  * state machine holds (retransmissions of the INVITE are answered with
  * it at once, and Timer G of a non-2xx starts when it leaves).  This
- * costs up to two loop intervals of answer delay, and only when a UAS
- * answered within that time of ringing (an automated one).  100 Trying
+ * costs up to hold_ms() of answer delay (2 ms by default), and only when
+ * a UAS answered within that time of ringing (an automated one).  100 Trying
  * is hop by hop and its loss harmless: it starts no hold.  Handed-over
  * and stream transports keep their order: no hold.
  */
