@@ -283,8 +283,10 @@ static uint64_t hold_ms(void)
 {
 	uint64_t ms = ((uint64_t)loop_coalesce_us() + 999u) / 1000u;
 
-	/* aligned to the coalescing interval, the held final leaves with the
-	 * next interval's sends rather than cutting a sleep short */
+	/* one coalescing interval, so that the held final is meant to leave
+	 * with the next interval's sends; the timer counts whole ms, so it
+	 * may still cut a sleep short (the cost measured per call is in
+	 * docs/internals/transactions.md) */
 	return ms > SIP_FINAL_HOLD_MS ? ms : SIP_FINAL_HOLD_MS;
 }
 
