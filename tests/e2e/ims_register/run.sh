@@ -304,7 +304,8 @@ sed -e "s/@AKA_K@/$AKA_K_ASCII/" -e "s/@AKA_OP@/$AKA_OP_ASCII/" \
 	-e "s/@AKA_AMF@/0x8000/" "$E2E_SCENARIO/register_aka.xml.in" \
 	>"$E2E_TMP/register_aka.xml"
 rc=0
-sipp_run reg-aka 30 "127.0.0.1:$PP" -sf "$E2E_TMP/register_aka.xml" \
+sipp_aka_run reg-aka 30 "$AKA_K_ASCII" "$AKA_OP_ASCII" \
+	"127.0.0.1:$PP" -sf "$E2E_TMP/register_aka.xml" \
 	-key user carol -key domain "$REALM" -au "carol@$REALM" \
 	-auth_uri "$REALM" -i 127.0.0.1 -p "$(free_port)" -m 1 \
 	-recv_timeout 5000 || rc=$?

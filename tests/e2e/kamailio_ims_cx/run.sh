@@ -186,7 +186,8 @@ register_md5 bob bob-secret "$BOB_PORT"
 AKA_K=$AKA_K_ASCII AKA_OP=$AKA_OP_ASCII AKA_AMF=0x$AKA_AMF_HEX \
 	render "$SIPPDIR/ims_register_aka.xml.in" "$E2E_TMP/ims_register_aka.xml"
 rc=0
-sipp_run reg-carol 30 "127.0.0.1:$ICSCF_PORT" -sf "$E2E_TMP/ims_register_aka.xml" \
+sipp_aka_run reg-carol 30 "$AKA_K_ASCII" "$AKA_OP_ASCII" \
+	"127.0.0.1:$ICSCF_PORT" -sf "$E2E_TMP/ims_register_aka.xml" \
 	-key user carol -key domain "$SIP_DOMAIN" -au "carol@$SIP_DOMAIN" \
 	-i 127.0.0.1 -p "$CAROL_PORT" -m 1 -recv_timeout 10000 || rc=$?
 expect_rc "carol registers with Digest-AKAv1-MD5 (401 then 200)" "$rc" 0
@@ -194,8 +195,9 @@ expect_rc "carol registers with Digest-AKAv1-MD5 (401 then 200)" "$rc" 0
 # Kamailio's side of the Diameter exchanges (see the configs' xlog lines;
 # ims_auth answers 401 from its MAA callback and then skips the script's
 # MAA route, so its own "[maa_return_code] - [1]" line is counted).
-count_is "I-CSCF accepted UAAs" "$E2E_TMP/icscf.log" 'UAA handled, uaa_return_code=1$' 3
-count_is "S-CSCF accepted MAAs" "$E2E_TMP/scscf.log" 'maa_return_code\] - \[1\]' 3
+# (carol's attempts: one UAR and one MAR each, sipp_aka_run)
+count_is "I-CSCF accepted UAAs" "$E2E_TMP/icscf.log" 'UAA handled, uaa_return_code=1$' $((2 + AKA_TRIES))
+count_is "S-CSCF accepted MAAs" "$E2E_TMP/scscf.log" 'maa_return_code\] - \[1\]' $((2 + AKA_TRIES))
 count_is "S-CSCF accepted SAAs" "$E2E_TMP/scscf.log" 'SAA handled, saa_return_code=1$' 3
 for u in alice bob carol; do
 	cx 1 "UAR impu=sip:$u@$SIP_DOMAIN impi=$u@$SIP_DOMAIN vni=$SIP_DOMAIN type=- -> exp 2001 capabilities"

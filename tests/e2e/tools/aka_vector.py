@@ -5,7 +5,10 @@ the HSS would build it (base64(RAND || SQN^AK || AMF || MAC-A), RFC 3310
 
 usage: aka_vector.py nonce <K ascii> <OP ascii> <AMF hex> <SQN int> <out.json>
        aka_vector.py check <in.json> <username> <realm> <method> <uri>
-                           <nonce> <nc> <cnonce> <qop> <response>"""
+                           <nonce> <nc> <cnonce> <qop> <response>
+       aka_vector.py resnul <K ascii> <OP ascii> <nonce>
+           exit 0 when the RES of the nonce's RAND has a zero byte (sipp
+           3.6 keeps RES as a C string and cuts it there), 1 otherwise"""
 import base64
 import hashlib
 import json
@@ -20,7 +23,14 @@ def md5(s):
     return hashlib.md5(s).hexdigest()
 
 
-if sys.argv[1] == "nonce":
+if sys.argv[1] == "resnul":
+    k, op = sys.argv[2].encode(), sys.argv[3].encode()
+    rand = base64.b64decode(sys.argv[4])[:16]
+    # RES (f2) does not depend on SQN or AMF
+    res = milenage(k, op, rand, bytes(6), bytes(2))[1]
+    print(f"RES {res.hex()}")
+    sys.exit(0 if 0 in res else 1)
+elif sys.argv[1] == "nonce":
     k, op = sys.argv[2].encode(), sys.argv[3].encode()
     amf = bytes.fromhex(sys.argv[4])
     sqn = int(sys.argv[5]).to_bytes(6, "big")
